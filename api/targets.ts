@@ -1,0 +1,3 @@
+/** Where a test runs. Shared by the wire schemas and the (zod-free) scheduler. */
+export const TARGETS = ["emulator", "device", "browserstack"] as const;
+export type Target = (typeof TARGETS)[number];

@@ -1,0 +1,85 @@
+/**
+ * Server configuration: flags win over environment variables, which win over defaults.
+ * Every setting is listed in the README's configuration table.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import { groupingStrategies } from "./scheduler/grouping.js";
+import { DEFAULT_SCHEDULER_CONFIG } from "./scheduler/policy.js";
+import type { StoreOptions } from "./store/store.js";
+
+const Port = z.coerce.number().int().min(0).max(65535);
+const Seconds = z.coerce.number().positive();
+
+const ConfigSchema = z.object({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: Port.default(8000),
+  db: z.string().min(1).default("./data/qgjob.db"),
+  dbSync: z.enum(["normal", "full"]).default("normal"),
+  leaseTtlS: Seconds.default(120),
+  reapIntervalS: Seconds.default(5),
+  starvationS: Seconds.default(DEFAULT_SCHEDULER_CONFIG.starvationMs / 1000),
+  grouping: z
+    .string()
+    .refine((g) => g in groupingStrategies, {
+      message: `one of ${Object.keys(groupingStrategies).join(", ")}`,
+    })
+    .default("app_version"),
+  bodyLimitBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 * 1024),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+const ENV: Record<keyof Config, string[]> = {
+  host: ["QGJOB_HOST", "HOST"],
+  port: ["QGJOB_PORT", "PORT"],
+  db: ["QGJOB_DB"],
+  dbSync: ["QGJOB_DB_SYNC"],
+  leaseTtlS: ["QGJOB_LEASE_TTL_S"],
+  reapIntervalS: ["QGJOB_REAP_INTERVAL_S"],
+  starvationS: ["QGJOB_STARVATION_S"],
+  grouping: ["QGJOB_GROUPING"],
+  bodyLimitBytes: ["QGJOB_BODY_LIMIT_BYTES"],
+  logLevel: ["QGJOB_LOG_LEVEL", "LOG_LEVEL"],
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const merged: Record<string, unknown> = {};
+  for (const [key, names] of Object.entries(ENV)) {
+    const fromEnv = names.map((n) => env[n]).find((v) => v !== undefined && v !== "");
+    const fromFlag = flags[key as keyof Config];
+    merged[key] = fromFlag ?? fromEnv;
+  }
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path[0] as keyof Config;
+    throw new ConfigError(`invalid ${key} (${ENV[key]?.[0] ?? key}): ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function storeOptions(config: Config): StoreOptions {
+  return {
+    leaseTtlMs: config.leaseTtlS * 1000,
+    avoidAgentMs: 60_000,
+    timeoutGraceMs: 60_000,
+    scheduler: { ...DEFAULT_SCHEDULER_CONFIG, starvationMs: config.starvationS * 1000 },
+    grouping: groupingStrategies[config.grouping]!,
+  };
+}
+
+/** Open mode (no tokens) is only allowed where nobody else can connect. */
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}

@@ -1,0 +1,63 @@
+/**
+ * Who is calling. A bearer token names one org (or the whole fleet) and its scopes. With no token
+ * in the database and a loopback address the server runs open, like Redis' protected mode.
+ */
+import type { FastifyRequest } from "fastify";
+import type { Scope } from "../../api/types.js";
+import { QgjobError } from "../errors.js";
+import type { OrgScope, Store } from "../store/store.js";
+import { hashToken } from "../tokens.js";
+
+export interface Caller extends OrgScope {
+  tokenId: string | null;
+  scopes: ReadonlySet<string>;
+}
+
+const OPEN_CALLER: Caller = {
+  orgId: null,
+  tokenId: null,
+  scopes: new Set(["admin"]),
+};
+
+export class Authenticator {
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly loopback: boolean,
+  ) {}
+
+  /** Open until the first token exists; once closed, it stays closed. */
+  async isOpen(): Promise<boolean> {
+    if (this.closed || !this.loopback) return false;
+    this.closed = await this.store.hasTokens();
+    return !this.closed;
+  }
+
+  async caller(req: FastifyRequest, scope: Scope): Promise<Caller> {
+    const header = req.headers.authorization;
+    let caller: Caller;
+    if (header === undefined) {
+      if (!(await this.isOpen())) {
+        throw new QgjobError("unauthorized", "missing Authorization: Bearer <token>");
+      }
+      caller = OPEN_CALLER;
+    } else {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      const token = match ? await this.store.findToken(hashToken(match[1]!)) : null;
+      if (!token) throw new QgjobError("unauthorized", "invalid API token");
+      caller = { orgId: token.orgId, tokenId: token.id, scopes: new Set(token.scopes) };
+    }
+    if (!caller.scopes.has(scope) && !caller.scopes.has("admin")) {
+      throw new QgjobError("forbidden", `this token lacks the '${scope}' scope`);
+    }
+    return caller;
+  }
+}
+
+/** An org the caller may act for; another org's id is answered as if it did not exist. */
+export function requireOrg(caller: Caller, orgId: string) {
+  if (caller.orgId !== null && caller.orgId !== orgId) {
+    throw new QgjobError("not_found", `org ${orgId} not found`);
+  }
+}

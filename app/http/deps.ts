@@ -1,0 +1,24 @@
+import type { Authenticator } from "./auth.js";
+import type { Metrics } from "./metrics.js";
+import type { Store } from "../store/store.js";
+
+/** What route modules need from the composition root. */
+export interface RouteDeps {
+  store: Store;
+  auth: Authenticator;
+  metrics: Metrics;
+  clock: () => number;
+  /** Aborted when the server starts closing: long polls answer at once instead of holding it. */
+  shutdown: AbortSignal;
+}
+
+/** Aborts when the client goes away or the server shuts down. */
+export function requestSignal(
+  raw: { once(e: "close", f: () => void): unknown },
+  shutdown: AbortSignal,
+) {
+  const controller = new AbortController();
+  raw.once("close", () => controller.abort());
+  shutdown.addEventListener("abort", () => controller.abort(), { once: true });
+  return controller.signal;
+}

@@ -1,0 +1,250 @@
+/** Submitting, reading, cancelling and waiting on runs and jobs. */
+import { createHash } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import {
+  ErrorBody,
+  IdParams,
+  Job,
+  ListJobsQuery,
+  ListRunsQuery,
+  Page,
+  Run,
+  RunWithJobs,
+  SubmitJobRequest,
+  SubmitRunRequest,
+  WaitQuery,
+  type SubmitRunInput,
+} from "../../../api/schemas.js";
+import { notFound } from "../../errors.js";
+import { isTerminal, runStatus } from "../../store/rules.js";
+import { requireOrg, type Caller } from "../auth.js";
+import { requestSignal, type RouteDeps } from "../deps.js";
+import { presentJob, presentRun } from "../present.js";
+
+const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "1-255 visible ASCII characters")
+    .optional(),
+});
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+/** Long polls wake at least this often, in case a change was signalled elsewhere. */
+const RECHECK_MS = 2000;
+
+export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, auth, clock } = deps;
+
+  async function submit(caller: Caller, input: SubmitRunInput, key: string | undefined) {
+    requireOrg(caller, input.org_id);
+    const requestHash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
+    const out = await store.submitRun(input, { idempotencyKey: key, requestHash }, clock());
+    if (!out.replayed) deps.metrics.submitted.inc(out.jobs.length);
+    return out;
+  }
+
+  r.post(
+    "/api/v1/runs",
+    {
+      schema: {
+        summary: "Submit a run of one or more tests",
+        tags: ["runs"],
+        headers: IdempotencyHeaders,
+        body: SubmitRunRequest,
+        response: { 201: RunWithJobs, ...errors, 422: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const caller = await auth.caller(req, "submit");
+      const out = await submit(caller, req.body, req.headers["idempotency-key"]);
+      if (out.replayed) reply.header("idempotent-replayed", "true");
+      return reply.code(201).send({ ...presentRun(out.run), jobs: out.jobs.map(presentJob) });
+    },
+  );
+
+  r.post(
+    "/api/v1/jobs",
+    {
+      schema: {
+        summary: "Submit one test (a run of one job)",
+        tags: ["jobs"],
+        headers: IdempotencyHeaders,
+        body: SubmitJobRequest,
+        response: { 201: Job, ...errors, 422: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const caller = await auth.caller(req, "submit");
+      const { test_path, ...rest } = req.body;
+      const out = await submit(
+        caller,
+        { ...rest, tests: [test_path] },
+        req.headers["idempotency-key"],
+      );
+      if (out.replayed) reply.header("idempotent-replayed", "true");
+      return reply.code(201).send(presentJob(out.jobs[0]!));
+    },
+  );
+
+  r.get(
+    "/api/v1/runs",
+    {
+      schema: {
+        summary: "List runs, newest first",
+        tags: ["runs"],
+        querystring: ListRunsQuery,
+        response: { 200: Page(Run), ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "read");
+      const page = await store.listRuns(req.query, caller);
+      return { items: page.items.map(presentRun), next_cursor: page.nextCursor };
+    },
+  );
+
+  r.get(
+    "/api/v1/runs/:id",
+    {
+      schema: {
+        summary: "Get a run with its jobs",
+        tags: ["runs"],
+        params: IdParams,
+        response: { 200: RunWithJobs, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "read");
+      const run = await store.getRun(req.params.id, caller);
+      if (!run) throw notFound("run", req.params.id);
+      return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
+    },
+  );
+
+  r.get(
+    "/api/v1/runs/:id/wait",
+    {
+      schema: {
+        summary: "Long-poll until the run ends or timeout_s passes; answers the run either way",
+        tags: ["runs"],
+        params: IdParams,
+        querystring: WaitQuery,
+        response: { 200: RunWithJobs, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "read");
+      const deadline = clock() + req.query.timeout_s * 1000;
+      const signal = requestSignal(req.raw, deps.shutdown);
+      for (;;) {
+        const run = await store.getRun(req.params.id, caller);
+        if (!run) throw notFound("run", req.params.id);
+        const remaining = deadline - clock();
+        const done = !["queued", "running"].includes(runStatus(run.counts));
+        if (done || remaining <= 0 || signal.aborted) {
+          return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
+        }
+        await store.changes.wait(`run:${run.id}`, Math.min(remaining, RECHECK_MS), signal);
+      }
+    },
+  );
+
+  r.post(
+    "/api/v1/runs/:id/cancel",
+    {
+      schema: {
+        summary: "Cancel every unfinished job of a run",
+        tags: ["runs"],
+        params: IdParams,
+        response: { 200: Run, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "submit");
+      const run = await store.cancelRun(req.params.id, caller, clock());
+      if (!run) throw notFound("run", req.params.id);
+      return presentRun(run);
+    },
+  );
+
+  r.get(
+    "/api/v1/jobs",
+    {
+      schema: {
+        summary: "List jobs, newest first",
+        tags: ["jobs"],
+        querystring: ListJobsQuery,
+        response: { 200: Page(Job), ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "read");
+      const page = await store.listJobs(req.query, caller);
+      return { items: page.items.map(presentJob), next_cursor: page.nextCursor };
+    },
+  );
+
+  r.get(
+    "/api/v1/jobs/:id",
+    {
+      schema: {
+        summary: "Get a job",
+        tags: ["jobs"],
+        params: IdParams,
+        response: { 200: Job, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "read");
+      const job = await store.getJob(req.params.id, caller);
+      if (!job) throw notFound("job", req.params.id);
+      return presentJob(job);
+    },
+  );
+
+  r.get(
+    "/api/v1/jobs/:id/wait",
+    {
+      schema: {
+        summary: "Long-poll until the job ends or timeout_s passes; answers the job either way",
+        tags: ["jobs"],
+        params: IdParams,
+        querystring: WaitQuery,
+        response: { 200: Job, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "read");
+      const deadline = clock() + req.query.timeout_s * 1000;
+      const signal = requestSignal(req.raw, deps.shutdown);
+      for (;;) {
+        const job = await store.getJob(req.params.id, caller);
+        if (!job) throw notFound("job", req.params.id);
+        const remaining = deadline - clock();
+        if (isTerminal(job.status) || remaining <= 0 || signal.aborted) return presentJob(job);
+        await store.changes.wait(`run:${job.runId}`, Math.min(remaining, RECHECK_MS), signal);
+      }
+    },
+  );
+
+  r.post(
+    "/api/v1/jobs/:id/cancel",
+    {
+      schema: {
+        summary: "Cancel a job",
+        tags: ["jobs"],
+        params: IdParams,
+        response: { 200: Job, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "submit");
+      const job = await store.cancelJob(req.params.id, caller, clock());
+      if (!job) throw notFound("job", req.params.id);
+      return presentJob(job);
+    },
+  );
+}

@@ -1,0 +1,47 @@
+/** Health, metrics, the OpenAPI document and the queue overview. */
+import type { FastifyInstance } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { ErrorBody, QueueOverview } from "../../../api/schemas.js";
+import type { RouteDeps } from "../deps.js";
+import { presentQueue } from "../present.js";
+
+export function systemRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, auth, clock } = deps;
+
+  r.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
+
+  r.get("/readyz", { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await store.ping();
+      return { status: "ready", engine: store.engine };
+    } catch (err) {
+      return reply
+        .code(503)
+        .send({ error: { code: "unavailable", message: `database: ${(err as Error).message}` } });
+    }
+  });
+
+  r.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+    reply.header("content-type", deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  r.get("/api/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  r.get(
+    "/api/v1/queue",
+    {
+      schema: {
+        summary: "Queued groups and per-target counts",
+        tags: ["overview"],
+        response: { 200: QueueOverview, 401: ErrorBody, 403: ErrorBody },
+      },
+    },
+    async (req) => {
+      const caller = await auth.caller(req, "read");
+      const now = clock();
+      return presentQueue(await store.queueOverview(caller, now), now);
+    },
+  );
+}

@@ -1,0 +1,66 @@
+import type { Group, GroupingStrategy, QueuedJob } from "./types.js";
+
+/** One install of an app version serves every test of that build on a target. */
+export const byAppVersion: GroupingStrategy = {
+  name: "app_version",
+  keyOf: (job) => `${job.orgId}|${job.appVersionId}|${job.target}`,
+};
+
+/** For jobs pinned to a device model: each model is its own group, "*" is "any device". */
+export const byAppVersionAndDevice: GroupingStrategy = {
+  name: "app_version_device",
+  keyOf: (job) => `${byAppVersion.keyOf(job)}|${job.device ?? "*"}`,
+};
+
+/** Looked up by the configured name; indexing yields `undefined` for an unknown name. */
+export const groupingStrategies: Readonly<Record<string, GroupingStrategy>> = {
+  [byAppVersion.name]: byAppVersion,
+  [byAppVersionAndDevice.name]: byAppVersionAndDevice,
+};
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The order a device should run a group in: urgent work first, then the longest tests so
+ * that a split group's batches end at about the same time; the rest only for determinism.
+ */
+export function compareJobs(a: QueuedJob, b: QueuedJob): number {
+  return (
+    b.priority - a.priority ||
+    b.expectedMs - a.expectedMs ||
+    a.queuedAt - b.queuedAt ||
+    compareStrings(a.id, b.id)
+  );
+}
+
+/** Groups sorted by key, so that the same queue always yields the same groups. */
+export function groupJobs(jobs: readonly QueuedJob[], strategy: GroupingStrategy): Group[] {
+  const jobsByKey = new Map<string, QueuedJob[]>();
+  for (const job of jobs) {
+    const key = strategy.keyOf(job);
+    const members = jobsByKey.get(key);
+    if (members) members.push(job);
+    else jobsByKey.set(key, [job]);
+  }
+  return [...jobsByKey]
+    .map(([key, members]) => toGroup(key, members.sort(compareJobs)))
+    .sort((a, b) => compareStrings(a.key, b.key));
+}
+
+function toGroup(key: string, jobs: QueuedJob[]): Group {
+  const [first] = jobs;
+  if (!first) throw new Error(`group ${key} has no jobs`);
+  return {
+    key,
+    // Every strategy keys on org, app version and target, so the first job speaks for all.
+    orgId: first.orgId,
+    appVersionId: first.appVersionId,
+    target: first.target,
+    jobs,
+    priority: Math.max(...jobs.map((job) => job.priority)),
+    oldestQueuedAt: Math.min(...jobs.map((job) => job.queuedAt)),
+    workMs: jobs.reduce((sum, job) => sum + job.expectedMs, 0),
+  };
+}

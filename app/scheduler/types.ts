@@ -1,0 +1,99 @@
+/**
+ * The scheduler's vocabulary. Everything here is plain data: the store gathers it inside its
+ * claim transaction, the policy turns it into a decision, and the simulator in bench/ feeds it
+ * the same shapes. No I/O and no clock: `now` is always passed in.
+ */
+
+import type { Target } from "../../api/targets.js";
+
+export { TARGETS, type Target } from "../../api/targets.js";
+
+/** A queued job, as much of it as scheduling needs. */
+export interface QueuedJob {
+  id: string;
+  orgId: string;
+  appVersionId: string;
+  target: Target;
+  /** Device the job asked for (name or selector); null runs on any device of the target. */
+  device: string | null;
+  repo: string | null;
+  tags: readonly string[];
+  testPath: string;
+  /** Higher runs first. */
+  priority: number;
+  /** When the job was first submitted (ms). Waiting is measured from here, across requeues. */
+  queuedAt: number;
+  /** Expected run time (ms): the test file's EWMA, or the configured default when unknown. */
+  expectedMs: number;
+}
+
+/** The agent asking for work. */
+export interface AgentView {
+  id: string;
+  target: Target;
+  device: string | null;
+  /** App versions installed on the device, most recent first: installed[0] is what it runs now. */
+  installed: readonly string[];
+}
+
+/** A set of queued jobs that one device can run after a single install. */
+export interface Group {
+  key: string;
+  orgId: string;
+  appVersionId: string;
+  target: Target;
+  /** Longest expected first, within the highest priority first. */
+  jobs: QueuedJob[];
+  priority: number;
+  oldestQueuedAt: number;
+  workMs: number;
+}
+
+export interface SchedulingInput {
+  now: number;
+  agent: AgentView;
+  /** Queued jobs this agent may run (target, org and device already filtered by the store). */
+  queued: readonly QueuedJob[];
+  /** Recent device time per org (ms, already decayed to `now`); a missing org has used none. */
+  orgUsageMs: ReadonlyMap<string, number>;
+  /** Live agents of this target with no lease, counting the one asking. */
+  idleAgents: number;
+  /** Live leases per group key: how many devices already work on each group. */
+  activeLeasesByGroup: ReadonlyMap<string, number>;
+}
+
+export type DecisionReason = "starving" | "priority" | "fair_share" | "affinity" | "oldest";
+
+export interface Decision {
+  groupKey: string;
+  orgId: string;
+  appVersionId: string;
+  target: Target;
+  /** The batch, in the order the agent should run it. */
+  jobIds: string[];
+  expectedMs: number;
+  /** True when the agent does not have the app version yet and must install it. */
+  install: boolean;
+  /** The objective that made this group win over the runner-up (for logs and the queue view). */
+  reason: DecisionReason;
+}
+
+export interface SchedulerConfig {
+  /** A job that has waited this long outranks everything else (objective 1). */
+  starvationMs: number;
+  /** Orgs whose recent usage differs by less than this are treated as equal (objective 3). */
+  fairShareSlackMs: number;
+  /** Expected cost of installing a build, per target. */
+  installMs: Record<Target, number>;
+  /** Split a group across devices only when its work exceeds this many installs (objective 5). */
+  splitFactor: number;
+  maxBatchJobs: number;
+  defaultTestMs: number;
+  ewmaAlpha: number;
+  usageHalfLifeMs: number;
+}
+
+export interface GroupingStrategy {
+  name: string;
+  keyOf(job: QueuedJob): string;
+}

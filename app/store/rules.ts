@@ -1,0 +1,130 @@
+/**
+ * The rules of a job's life (DESIGN §4), as pure functions so both engines apply the same ones.
+ * Engines read the rows, ask these functions what happens, and write the answer.
+ */
+import type { ResultInput } from "../../api/schemas.js";
+import type { JobRecord, JobStatus, RunCounts, StoredResult } from "./store.js";
+
+export const TERMINAL: ReadonlySet<string> = new Set([
+  "passed",
+  "failed",
+  "error",
+  "cancelled",
+  "timed_out",
+]);
+export const isTerminal = (status: string) => TERMINAL.has(status);
+
+export interface AttemptRow {
+  attempt: number;
+  status: string;
+  durationMs: number | null;
+  result: StoredResult | null;
+}
+
+export type ResultDecision =
+  /** The same result for the same attempt was recorded already: answer as before. */
+  | { kind: "duplicate" }
+  | { kind: "conflict"; why: string }
+  /** The job ends here. */
+  | { kind: "final"; status: JobStatus; flaky: boolean }
+  /** A test failure with retries left: run it again in the same lease, on the same device. */
+  | { kind: "retry" }
+  /** An infrastructure error with attempts left: back to the queue, for another agent. */
+  | { kind: "requeue" };
+
+/** An attempt row is written when the try begins and closed by its result. */
+export const OPEN_ATTEMPT: ReadonlySet<string> = new Set(["leased", "running"]);
+
+/** Tries spent on infrastructure: every try that did not end in a test failure. */
+const infraTries = (job: JobRecord) => job.attempts - job.testFailures;
+
+/** `recorded`: this lease's row for the attempt the result names, if there is one. */
+export function decideResult(
+  job: JobRecord,
+  recorded: AttemptRow | undefined,
+  result: ResultInput,
+): ResultDecision {
+  if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
+    return sameResult(recorded, result)
+      ? { kind: "duplicate" }
+      : {
+          kind: "conflict",
+          why: `attempt ${result.attempt} was already reported as ${recorded.status}`,
+        };
+  }
+  if (isTerminal(job.status)) {
+    return { kind: "conflict", why: `job already ended as ${job.status}` };
+  }
+  if (result.attempt !== job.attempts) {
+    return {
+      kind: "conflict",
+      why: `the current attempt is ${job.attempts}, not ${result.attempt}`,
+    };
+  }
+  switch (result.status) {
+    case "passed":
+      return { kind: "final", status: "passed", flaky: job.testFailures > 0 };
+    case "failed":
+    case "timed_out":
+      return job.testFailures < job.retries
+        ? { kind: "retry" }
+        : { kind: "final", status: result.status, flaky: false };
+    case "error":
+      return infraTries(job) < job.maxAttempts
+        ? { kind: "requeue" }
+        : { kind: "final", status: "error", flaky: false };
+  }
+}
+
+function sameResult(recorded: AttemptRow, result: ResultInput): boolean {
+  return (
+    recorded.status === result.status &&
+    recorded.durationMs === result.duration_ms &&
+    (recorded.result?.message ?? null) === (result.message ?? null)
+  );
+}
+
+/** A lease expired or was released with this job unfinished. */
+export function decideLostJob(job: JobRecord): "requeue" | "error" {
+  return infraTries(job) < job.maxAttempts ? "requeue" : "error";
+}
+
+export function toStoredResult(result: ResultInput): StoredResult {
+  return {
+    message: result.message ?? null,
+    file: result.file ?? null,
+    line: result.line ?? null,
+    artifacts: result.artifacts,
+  };
+}
+
+export const lostResult = (why: string): StoredResult => ({
+  message: why,
+  file: null,
+  line: null,
+  artifacts: [],
+});
+
+export function emptyCounts(): RunCounts {
+  return {
+    total: 0,
+    queued: 0,
+    leased: 0,
+    running: 0,
+    passed: 0,
+    failed: 0,
+    error: 0,
+    cancelled: 0,
+    timed_out: 0,
+    flaky: 0,
+  };
+}
+
+/** A run's status is derived from its jobs', never stored, so it cannot drift from them. */
+export function runStatus(c: RunCounts): "queued" | "running" | "passed" | "failed" | "cancelled" {
+  const open = c.queued + c.leased + c.running;
+  if (open > 0) return open === c.queued && c.total === c.queued ? "queued" : "running";
+  if (c.failed + c.error + c.timed_out > 0) return "failed";
+  if (c.cancelled > 0) return "cancelled";
+  return "passed";
+}

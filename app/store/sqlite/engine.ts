@@ -1,0 +1,225 @@
+/** The embedded engine: one SQLite file, WAL, every write in a BEGIN IMMEDIATE transaction. */
+import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import type {
+  ListJobsQuery,
+  ListRunsQuery,
+  ResultInput,
+  SubmitRunInput,
+} from "../../../api/schemas.js";
+import { groupJobs } from "../../scheduler/grouping.js";
+import { TARGETS, type Target } from "../../scheduler/types.js";
+import { expectedDuration } from "../../scheduler/usage.js";
+import { LocalChangeFeed } from "../change-feed.js";
+import type {
+  AgentRecord,
+  OrgScope,
+  QueueGroupView,
+  Store,
+  StoreOptions,
+  SubmitOptions,
+  TargetView,
+  TokenRecord,
+} from "../store.js";
+import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.js";
+import type { SqliteContext } from "./context.js";
+import { openSqlite, type SqliteOpenOptions } from "./database.js";
+import * as leaseOps from "./leases.js";
+import * as runOps from "./runs.js";
+import { jobs, leases, testDurations, tokens } from "./schema.js";
+
+export class SqliteStore implements Store {
+  readonly engine = "sqlite";
+  readonly changes: LocalChangeFeed;
+  private readonly ctx: SqliteContext;
+
+  constructor(
+    path: string,
+    readonly options: StoreOptions,
+    open: SqliteOpenOptions = { synchronous: "normal", busyTimeoutMs: 5000 },
+  ) {
+    const { raw, db } = openSqlite(path, open);
+    this.changes = new LocalChangeFeed();
+    this.ctx = { raw, db, feed: this.changes, options };
+  }
+
+  async ping() {
+    this.ctx.raw.prepare("select 1").get();
+  }
+
+  async close() {
+    if (this.ctx.raw.open) this.ctx.raw.close();
+  }
+
+  async createToken(token: TokenRecord & { hash: string }) {
+    this.ctx.db.insert(tokens).values(token).run();
+  }
+
+  async findToken(hash: string) {
+    const row = this.ctx.db.select().from(tokens).where(eq(tokens.hash, hash)).get();
+    if (!row) return null;
+    const { hash: _hash, ...token } = row;
+    return token;
+  }
+
+  async hasTokens() {
+    return this.ctx.db.select({ id: tokens.id }).from(tokens).limit(1).get() !== undefined;
+  }
+
+  async submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {
+    return runOps.submitRun(this.ctx, input, opts, now);
+  }
+  async getRun(id: string, scope: OrgScope) {
+    return runOps.getRun(this.ctx, id, scope);
+  }
+  async listRuns(query: ListRunsQuery, scope: OrgScope) {
+    return runOps.listRuns(this.ctx, query, scope);
+  }
+  async getJob(id: string, scope: OrgScope) {
+    return runOps.getJob(this.ctx, id, scope);
+  }
+  async listJobs(query: ListJobsQuery, scope: OrgScope) {
+    return runOps.listJobs(this.ctx, query, scope);
+  }
+  async cancelJob(id: string, scope: OrgScope, now: number) {
+    return runOps.cancelJob(this.ctx, id, scope, now);
+  }
+  async cancelRun(id: string, scope: OrgScope, now: number) {
+    return runOps.cancelRun(this.ctx, id, scope, now);
+  }
+
+  async registerAgent(input: AgentInput, scope: OrgScope, now: number) {
+    return registerAgent(this.ctx, input, scope, now, (agentId) => {
+      const held = this.ctx.db
+        .select({ id: leases.id })
+        .from(leases)
+        .where(and(eq(leases.agentId, agentId), isNull(leases.endedAt)))
+        .all();
+      for (const lease of held) leaseOps.expireLease(this.ctx, lease.id, "restarted", now);
+    });
+  }
+  async getAgent(id: string, scope: OrgScope, now: number): Promise<AgentRecord | null> {
+    return getAgent(this.ctx, id, scope, now);
+  }
+  async listAgents(scope: OrgScope, now: number) {
+    return listAgents(this.ctx, scope, now);
+  }
+  async heartbeat(agentId: string, leaseId: string | null, now: number) {
+    return leaseOps.heartbeat(this.ctx, agentId, leaseId, now);
+  }
+  async claimLease(agentId: string, now: number) {
+    const grant = leaseOps.claimLease(this.ctx, agentId, now);
+    if (grant)
+      for (const runId of new Set(grant.jobs.map((j) => j.runId)))
+        this.changes.publish(`run:${runId}`);
+    return grant;
+  }
+  async startJob(leaseId: string, jobId: string, attempt: number, now: number) {
+    return leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now);
+  }
+  async reportResult(leaseId: string, jobId: string, result: ResultInput, now: number) {
+    return leaseOps.reportResult(this.ctx, leaseId, jobId, result, now);
+  }
+  async releaseLease(leaseId: string, now: number) {
+    return leaseOps.releaseLease(this.ctx, leaseId, now);
+  }
+  async getLease(id: string) {
+    return this.ctx.db.select().from(leases).where(eq(leases.id, id)).get() ?? null;
+  }
+  async reapExpired(now: number) {
+    return leaseOps.reapExpired(this.ctx, now);
+  }
+
+  async queueOverview(scope: OrgScope, now: number) {
+    const db = this.ctx.db;
+    const queued = db
+      .select({ job: jobs, ewmaMs: testDurations.ewmaMs })
+      .from(jobs)
+      .leftJoin(
+        testDurations,
+        and(
+          eq(testDurations.orgId, jobs.orgId),
+          eq(testDurations.testPath, jobs.testPath),
+          eq(testDurations.target, jobs.target),
+        ),
+      )
+      .where(
+        and(
+          eq(jobs.status, "queued"),
+          scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId),
+        ),
+      )
+      .all()
+      .map(({ job, ewmaMs }) => ({
+        ...job,
+        target: job.target as Target,
+        expectedMs: expectedDuration(ewmaMs, this.options.scheduler),
+      }));
+    const live = db
+      .select({ groupKey: leases.groupKey, n: sql<number>`count(*)` })
+      .from(leases)
+      .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)))
+      .groupBy(leases.groupKey)
+      .all();
+    const activeByGroup = new Map(live.map((l) => [l.groupKey, l.n]));
+    const groups: QueueGroupView[] = groupJobs(queued, this.options.grouping)
+      .map((g) => ({
+        key: g.key,
+        orgId: g.orgId,
+        appVersionId: g.appVersionId,
+        target: g.target,
+        queued: g.jobs.length,
+        priority: g.priority,
+        oldestQueuedAt: g.oldestQueuedAt,
+        expectedWorkMs: g.workMs,
+        activeLeases: activeByGroup.get(g.key) ?? 0,
+      }))
+      .sort((a, b) => b.priority - a.priority || a.oldestQueuedAt - b.oldestQueuedAt);
+
+    const byStatus = db
+      .select({ target: jobs.target, status: jobs.status, n: sql<number>`count(*)` })
+      .from(jobs)
+      .where(
+        and(
+          inArray(jobs.status, ["queued", "leased", "running"]),
+          scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId),
+        ),
+      )
+      .groupBy(jobs.target, jobs.status)
+      .all();
+    const fleet = listAgents(this.ctx, scope, now);
+    const targets: TargetView[] = TARGETS.map((target) => {
+      const count = (status: string) =>
+        byStatus.find((r) => r.target === target && r.status === status)?.n ?? 0;
+      const alive = fleet.filter(
+        (a) => a.target === target && a.lastSeenAt > now - this.options.leaseTtlMs,
+      );
+      return {
+        target,
+        queued: count("queued"),
+        leased: count("leased"),
+        running: count("running"),
+        agentsIdle: alive.filter((a) => a.leaseId === null).length,
+        agentsBusy: alive.filter((a) => a.leaseId !== null).length,
+      };
+    });
+    return { targets, groups };
+  }
+
+  async metrics(now: number) {
+    const rows = this.ctx.db
+      .select({ target: jobs.target, n: sql<number>`count(*)` })
+      .from(jobs)
+      .where(eq(jobs.status, "queued"))
+      .groupBy(jobs.target)
+      .all();
+    const live = this.ctx.db
+      .select({ n: sql<number>`count(*)` })
+      .from(leases)
+      .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)))
+      .get();
+    return {
+      queuedByTarget: Object.fromEntries(rows.map((r) => [r.target, r.n])),
+      liveLeases: live?.n ?? 0,
+    };
+  }
+}

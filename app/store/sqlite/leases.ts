@@ -1,0 +1,604 @@
+/** Leases: how agents take work, keep it, report it and give it back (DESIGN §3–4). */
+import { and, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import type { ResultInput } from "../../../api/schemas.js";
+import { QgjobError, notFound } from "../../errors.js";
+import { newId } from "../../ids.js";
+import { decide } from "../../scheduler/policy.js";
+import type { QueuedJob, Target } from "../../scheduler/types.js";
+import { decayUsage, ewma, expectedDuration } from "../../scheduler/usage.js";
+import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
+import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
+import type { SqliteContext, SqliteExec } from "./context.js";
+import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+
+const OPEN_JOB = ["leased", "running"];
+const INSTALLED_KEPT = 20;
+
+const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
+
+function touchAgent(db: SqliteExec, agentId: string, now: number) {
+  const agent = db
+    .update(agents)
+    .set({ lastSeenAt: now })
+    .where(eq(agents.id, agentId))
+    .returning()
+    .get();
+  if (!agent) throw notFound("agent", agentId);
+  return agent;
+}
+
+/** Queued jobs this agent may run, with each test's expected duration. */
+function claimableJobs(
+  db: SqliteExec,
+  agent: typeof agents.$inferSelect,
+  ctx: SqliteContext,
+  now: number,
+): QueuedJob[] {
+  const rows = db
+    .select({
+      id: jobs.id,
+      orgId: jobs.orgId,
+      appVersionId: jobs.appVersionId,
+      target: jobs.target,
+      device: jobs.device,
+      repo: jobs.repo,
+      tags: jobs.tags,
+      testPath: jobs.testPath,
+      priority: jobs.priority,
+      queuedAt: jobs.queuedAt,
+      ewmaMs: testDurations.ewmaMs,
+    })
+    .from(jobs)
+    .leftJoin(
+      testDurations,
+      and(
+        eq(testDurations.orgId, jobs.orgId),
+        eq(testDurations.testPath, jobs.testPath),
+        eq(testDurations.target, jobs.target),
+      ),
+    )
+    .where(
+      and(
+        eq(jobs.status, "queued"),
+        eq(jobs.target, agent.target),
+        agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
+        agent.device === null
+          ? isNull(jobs.device)
+          : or(isNull(jobs.device), eq(jobs.device, agent.device)),
+        // A job that just failed on this agent for infrastructure reasons tries others first.
+        sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
+      ),
+    )
+    .all();
+  return rows.map(({ ewmaMs, ...job }) => ({
+    ...job,
+    target: job.target as Target,
+    expectedMs: expectedDuration(ewmaMs, ctx.options.scheduler),
+  }));
+}
+
+/**
+ * Recent device time per org: completed work (decayed) plus the expected work of what is leased
+ * now, so a burst of idle agents does not all go to the first org they see.
+ */
+function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<string, number> {
+  const usage = new Map<string, number>();
+  for (const row of db.select().from(orgUsage).all()) {
+    usage.set(
+      row.orgId,
+      decayUsage(row.usageMs, now - row.updatedAt, ctx.options.scheduler.usageHalfLifeMs),
+    );
+  }
+  const inFlight = db
+    .select({
+      orgId: jobs.orgId,
+      ms: sql<number>`sum(coalesce(${testDurations.ewmaMs}, ${ctx.options.scheduler.defaultTestMs}))`,
+    })
+    .from(jobs)
+    .leftJoin(
+      testDurations,
+      and(
+        eq(testDurations.orgId, jobs.orgId),
+        eq(testDurations.testPath, jobs.testPath),
+        eq(testDurations.target, jobs.target),
+      ),
+    )
+    .where(inArray(jobs.status, OPEN_JOB))
+    .groupBy(jobs.orgId)
+    .all();
+  for (const row of inFlight) usage.set(row.orgId, (usage.get(row.orgId) ?? 0) + row.ms);
+  return usage;
+}
+
+export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {
+  return ctx.db.transaction(
+    (tx) => {
+      const agent = touchAgent(tx, agentId, now);
+      const held = tx
+        .select({ id: leases.id })
+        .from(leases)
+        .where(and(eq(leases.agentId, agentId), liveLease(now)))
+        .get();
+      if (held) {
+        throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
+          lease_id: held.id,
+        });
+      }
+      const queued = claimableJobs(tx, agent, ctx, now);
+      if (queued.length === 0) return null;
+
+      const live = tx
+        .select({ groupKey: leases.groupKey, agentId: leases.agentId })
+        .from(leases)
+        .where(liveLease(now))
+        .all();
+      const activeLeasesByGroup = new Map<string, number>();
+      for (const l of live) {
+        activeLeasesByGroup.set(l.groupKey, (activeLeasesByGroup.get(l.groupKey) ?? 0) + 1);
+      }
+      const busy = new Set(live.map((l) => l.agentId));
+      const idleAgents = tx
+        .select({ id: agents.id })
+        .from(agents)
+        .where(
+          and(eq(agents.target, agent.target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)),
+        )
+        .all()
+        .filter((a) => !busy.has(a.id)).length;
+
+      const decision = decide(
+        {
+          now,
+          agent: {
+            id: agent.id,
+            target: agent.target as Target,
+            device: agent.device,
+            installed: agent.installed,
+          },
+          queued,
+          orgUsageMs: orgUsageNow(tx, ctx, now),
+          idleAgents: Math.max(1, idleAgents),
+          activeLeasesByGroup,
+        },
+        ctx.options.scheduler,
+        ctx.options.grouping,
+      );
+      if (!decision) return null;
+
+      const lease: LeaseRecord = {
+        id: newId("lse", now),
+        agentId,
+        orgId: decision.orgId,
+        appVersionId: decision.appVersionId,
+        target: decision.target,
+        groupKey: decision.groupKey,
+        install: decision.install,
+        createdAt: now,
+        expiresAt: now + ctx.options.leaseTtlMs,
+        endedAt: null,
+        endReason: null,
+      };
+      tx.insert(leases).values(lease).run();
+      // The claim itself: one compare-and-set statement. `status = 'queued'` guards every row,
+      // and BEGIN IMMEDIATE has already serialised writers, so no job can be claimed twice.
+      const claimed = tx
+        .update(jobs)
+        .set({
+          status: "leased",
+          leaseId: lease.id,
+          agentId,
+          attempts: sql`${jobs.attempts} + 1`,
+          avoidAgentId: null,
+        })
+        .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
+        .returning()
+        .all();
+      tx.insert(jobAttempts)
+        .values(
+          claimed.map((j) => ({
+            jobId: j.id,
+            attempt: j.attempts,
+            leaseId: lease.id,
+            agentId,
+            status: "leased",
+          })),
+        )
+        .run();
+      const installed = [
+        decision.appVersionId,
+        ...agent.installed.filter((v) => v !== decision.appVersionId),
+      ].slice(0, INSTALLED_KEPT);
+      tx.update(agents).set({ installed }).where(eq(agents.id, agentId)).run();
+
+      const order = new Map(decision.jobIds.map((id, i) => [id, i]));
+      claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      return { lease, jobs: claimed, reason: decision.reason };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/** The live lease `leaseId` of this agent, or lease_lost. */
+function requireLiveLease(db: SqliteExec, leaseId: string, now: number, agentId?: string) {
+  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
+  if (!lease || (agentId !== undefined && lease.agentId !== agentId)) {
+    throw new QgjobError("lease_lost", `lease ${leaseId} is not held by this agent`);
+  }
+  if (lease.endedAt !== null || lease.expiresAt <= now) {
+    throw new QgjobError(
+      "lease_lost",
+      `lease ${leaseId} has ended (${lease.endReason ?? "expired"})`,
+      {
+        lease_id: leaseId,
+      },
+    );
+  }
+  return lease;
+}
+
+export function heartbeat(
+  ctx: SqliteContext,
+  agentId: string,
+  leaseId: string | null,
+  now: number,
+) {
+  return ctx.db.transaction(
+    (tx) => {
+      touchAgent(tx, agentId, now);
+      if (leaseId === null) return { lease: null, cancelJobIds: [] };
+      requireLiveLease(tx, leaseId, now, agentId);
+      const lease = tx
+        .update(leases)
+        .set({ expiresAt: now + ctx.options.leaseTtlMs })
+        .where(eq(leases.id, leaseId))
+        .returning()
+        .get()!;
+      const cancelJobIds = tx
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, ["cancelled", "timed_out"])))
+        .all()
+        .map((j) => j.id);
+      return { lease, cancelJobIds };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/** The job, held by this live lease; otherwise the 409 that tells the agent why not. */
+function heldJob(db: SqliteExec, leaseId: string, jobId: string, now: number): JobRecord {
+  const job = db.select().from(jobs).where(eq(jobs.id, jobId)).get();
+  if (!job) throw notFound("job", jobId);
+  if (job.leaseId !== leaseId) {
+    throw new QgjobError("stale_lease", `job ${jobId} is no longer held by lease ${leaseId}`, {
+      job_status: job.status,
+    });
+  }
+  if (job.status === "cancelled" || job.status === "timed_out") {
+    throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
+      job_status: job.status,
+    });
+  }
+  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
+  if (!lease || lease.endedAt !== null || lease.expiresAt <= now) {
+    throw new QgjobError("stale_lease", `lease ${leaseId} has ended`, { job_status: job.status });
+  }
+  return job;
+}
+
+export function startJob(
+  ctx: SqliteContext,
+  leaseId: string,
+  jobId: string,
+  attempt: number,
+  now: number,
+) {
+  const job = ctx.db.transaction(
+    (tx) => {
+      const job = heldJob(tx, leaseId, jobId, now);
+      if (attempt !== job.attempts) {
+        throw new QgjobError(
+          "result_conflict",
+          `the current attempt is ${job.attempts}, not ${attempt}`,
+        );
+      }
+      if (job.status === "running") return job;
+      tx.update(jobAttempts)
+        .set({ status: "running", startedAt: now })
+        .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, attempt)))
+        .run();
+      return tx
+        .update(jobs)
+        .set({ status: "running", startedAt: now })
+        .where(eq(jobs.id, jobId))
+        .returning()
+        .get()!;
+    },
+    { behavior: "immediate" },
+  );
+  ctx.feed.publish(`run:${job.runId}`);
+  return job;
+}
+
+function recordDuration(
+  db: SqliteExec,
+  ctx: SqliteContext,
+  job: JobRecord,
+  ms: number,
+  now: number,
+) {
+  const prior = db
+    .select()
+    .from(testDurations)
+    .where(
+      and(
+        eq(testDurations.orgId, job.orgId),
+        eq(testDurations.testPath, job.testPath),
+        eq(testDurations.target, job.target),
+      ),
+    )
+    .get();
+  const ewmaMs = ewma(prior?.ewmaMs ?? null, ms, ctx.options.scheduler.ewmaAlpha);
+  db.insert(testDurations)
+    .values({
+      orgId: job.orgId,
+      testPath: job.testPath,
+      target: job.target,
+      ewmaMs,
+      samples: 1,
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: [testDurations.orgId, testDurations.testPath, testDurations.target],
+      set: { ewmaMs, samples: sql`${testDurations.samples} + 1`, updatedAt: now },
+    })
+    .run();
+  const usage = db.select().from(orgUsage).where(eq(orgUsage.orgId, job.orgId)).get();
+  const usageMs =
+    decayUsage(
+      usage?.usageMs ?? 0,
+      now - (usage?.updatedAt ?? now),
+      ctx.options.scheduler.usageHalfLifeMs,
+    ) + ms;
+  db.insert(orgUsage)
+    .values({ orgId: job.orgId, usageMs, updatedAt: now })
+    .onConflictDoUpdate({ target: orgUsage.orgId, set: { usageMs, updatedAt: now } })
+    .run();
+}
+
+/** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */
+function requeue(db: SqliteExec, job: JobRecord, now: number) {
+  db.update(jobs)
+    .set({
+      status: "queued",
+      leaseId: null,
+      agentId: null,
+      avoidAgentId: job.agentId,
+      requeuedAt: now,
+    })
+    .where(eq(jobs.id, job.id))
+    .run();
+}
+
+export function reportResult(
+  ctx: SqliteContext,
+  leaseId: string,
+  jobId: string,
+  result: ResultInput,
+  now: number,
+): ResultOutcome {
+  const outcome = ctx.db.transaction(
+    (tx): ResultOutcome & { requeued: boolean } => {
+      const recorded = tx
+        .select()
+        .from(jobAttempts)
+        .where(
+          and(
+            eq(jobAttempts.jobId, jobId),
+            eq(jobAttempts.attempt, result.attempt),
+            eq(jobAttempts.leaseId, leaseId),
+          ),
+        )
+        .get();
+      const alreadyReported = recorded !== undefined && !OPEN_ATTEMPT.has(recorded.status);
+      const job = alreadyReported
+        ? tx.select().from(jobs).where(eq(jobs.id, jobId)).get()!
+        : heldJob(tx, leaseId, jobId, now);
+      const decision = decideResult(job, recorded, result);
+      const stored = toStoredResult(result);
+      const closeAttempt = (status: string) =>
+        tx
+          .update(jobAttempts)
+          .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
+          .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)))
+          .run();
+
+      switch (decision.kind) {
+        case "duplicate": {
+          const retry =
+            job.leaseId === leaseId &&
+            job.attempts === result.attempt + 1 &&
+            OPEN_JOB.includes(job.status);
+          return { job, retry, duplicate: true, requeued: false };
+        }
+        case "conflict":
+          throw new QgjobError("result_conflict", decision.why, { job_status: job.status });
+        case "final": {
+          closeAttempt(result.status);
+          if (result.status !== "error") recordDuration(tx, ctx, job, result.duration_ms, now);
+          const updated = tx
+            .update(jobs)
+            .set({
+              status: decision.status,
+              flaky: decision.flaky,
+              finishedAt: now,
+              durationMs: result.duration_ms,
+              result: stored,
+              testFailures: result.status === "passed" ? job.testFailures : job.testFailures + 1,
+            })
+            .where(eq(jobs.id, jobId))
+            .returning()
+            .get()!;
+          return { job: updated, retry: false, duplicate: false, requeued: false };
+        }
+        case "retry": {
+          closeAttempt(result.status);
+          recordDuration(tx, ctx, job, result.duration_ms, now);
+          const updated = tx
+            .update(jobs)
+            .set({
+              status: "leased",
+              attempts: job.attempts + 1,
+              testFailures: job.testFailures + 1,
+              result: stored,
+            })
+            .where(eq(jobs.id, jobId))
+            .returning()
+            .get()!;
+          tx.insert(jobAttempts)
+            .values({
+              jobId,
+              attempt: updated.attempts,
+              leaseId,
+              agentId: job.agentId!,
+              status: "leased",
+            })
+            .run();
+          return { job: updated, retry: true, duplicate: false, requeued: false };
+        }
+        case "requeue": {
+          closeAttempt("error");
+          requeue(tx, job, now);
+          const updated = tx.select().from(jobs).where(eq(jobs.id, jobId)).get()!;
+          return { job: updated, retry: false, duplicate: false, requeued: true };
+        }
+      }
+    },
+    { behavior: "immediate" },
+  );
+  if (outcome.requeued) ctx.feed.publish("work");
+  if (!outcome.duplicate) ctx.feed.publish(`run:${outcome.job.runId}`);
+  return { job: outcome.job, retry: outcome.retry, duplicate: outcome.duplicate };
+}
+
+/**
+ * Ends a lease and settles its unfinished jobs. Jobs the agent never started go back to the
+ * queue without spending an attempt; a started one was interrupted and counts as an
+ * infrastructure failure (requeued, or `error` once its attempts are spent).
+ */
+function endLease(db: SqliteExec, lease: LeaseRecord, reason: string, now: number) {
+  db.update(leases).set({ endedAt: now, endReason: reason }).where(eq(leases.id, lease.id)).run();
+  const open = db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.leaseId, lease.id), inArray(jobs.status, OPEN_JOB)))
+    .all();
+  const report = { requeued: 0, failed: 0, runIds: new Set<string>() };
+  for (const job of open) {
+    report.runIds.add(job.runId);
+    const attempt = and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.attempt, job.attempts));
+    if (job.status === "leased" && reason === "released") {
+      db.delete(jobAttempts).where(attempt).run();
+      db.update(jobs)
+        .set({ status: "queued", leaseId: null, agentId: null, attempts: job.attempts - 1 })
+        .where(eq(jobs.id, job.id))
+        .run();
+      report.requeued++;
+      continue;
+    }
+    const why = LOST_BECAUSE[reason] ?? reason;
+    db.update(jobAttempts)
+      .set({ status: "error", finishedAt: now, result: lostResult(why) })
+      .where(attempt)
+      .run();
+    if (decideLostJob(job) === "requeue") {
+      requeue(db, job, now);
+      report.requeued++;
+    } else {
+      db.update(jobs)
+        .set({ status: "error", finishedAt: now, result: lostResult(why) })
+        .where(eq(jobs.id, job.id))
+        .run();
+      report.failed++;
+    }
+  }
+  return report;
+}
+
+const LOST_BECAUSE: Record<string, string> = {
+  released: "the agent released the job while it ran",
+  expired: "agent lost: its lease expired without a heartbeat",
+  restarted: "agent lost: it restarted while running the job",
+};
+
+/** Ends a lease the agent can no longer finish (it restarted, or was declared lost). */
+export function expireLease(ctx: SqliteContext, leaseId: string, reason: string, now: number) {
+  const report = ctx.db.transaction(
+    (tx) => {
+      const lease = tx.select().from(leases).where(eq(leases.id, leaseId)).get();
+      return lease && lease.endedAt === null ? endLease(tx, lease, reason, now) : null;
+    },
+    { behavior: "immediate" },
+  );
+  if (report) publishSettled(ctx, report);
+}
+
+export function releaseLease(ctx: SqliteContext, leaseId: string, now: number): number {
+  const report = ctx.db.transaction(
+    (tx) => {
+      const lease = requireLiveLease(tx, leaseId, now);
+      return endLease(tx, lease, "released", now);
+    },
+    { behavior: "immediate" },
+  );
+  publishSettled(ctx, report);
+  return report.requeued;
+}
+
+function publishSettled(ctx: SqliteContext, report: { requeued: number; runIds: Set<string> }) {
+  if (report.requeued > 0) ctx.feed.publish("work");
+  for (const runId of report.runIds) ctx.feed.publish(`run:${runId}`);
+}
+
+/** Settles expired leases, and ends jobs that ran far past their own timeout. */
+export function reapExpired(ctx: SqliteContext, now: number): ReapReport {
+  const { report, runIds } = ctx.db.transaction(
+    (tx) => {
+      const report: ReapReport = { expiredLeases: 0, requeued: 0, failed: 0, timedOut: 0 };
+      const runIds = new Set<string>();
+      const expired = tx
+        .select()
+        .from(leases)
+        .where(and(isNull(leases.endedAt), lt(leases.expiresAt, now)))
+        .all();
+      for (const lease of expired) {
+        const settled = endLease(tx, lease, "expired", now);
+        report.expiredLeases++;
+        report.requeued += settled.requeued;
+        report.failed += settled.failed;
+        for (const id of settled.runIds) runIds.add(id);
+      }
+      const overdue = tx
+        .update(jobs)
+        .set({
+          status: "timed_out",
+          finishedAt: now,
+          result: lostResult("exceeded its timeout and the agent did not report"),
+        })
+        .where(
+          and(
+            eq(jobs.status, "running"),
+            sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
+          ),
+        )
+        .returning({ runId: jobs.runId })
+        .all();
+      report.timedOut = overdue.length;
+      for (const j of overdue) runIds.add(j.runId);
+      return { report, runIds };
+    },
+    { behavior: "immediate" },
+  );
+  publishSettled(ctx, { requeued: report.requeued, runIds });
+  return report;
+}

@@ -1,0 +1,269 @@
+/** Runs and jobs as users see them: submit, read, list, cancel. */
+import { and, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
+import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
+import { QgjobError } from "../../errors.js";
+import { newId } from "../../ids.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { emptyCounts, isTerminal, runStatus } from "../rules.js";
+import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
+import type { SqliteContext } from "./context.js";
+import { jobAttempts, jobs, orgs, runs } from "./schema.js";
+
+// SQLite caps bound parameters per statement; 27 columns x 500 rows stays well inside it.
+const INSERT_CHUNK = 500;
+
+export function submitRun(
+  ctx: SqliteContext,
+  input: SubmitRunInput,
+  opts: SubmitOptions,
+  now: number,
+) {
+  const outcome = ctx.db.transaction(
+    (tx) => {
+      if (opts.idempotencyKey) {
+        const prior = tx
+          .select()
+          .from(runs)
+          .where(and(eq(runs.orgId, input.org_id), eq(runs.idempotencyKey, opts.idempotencyKey)))
+          .get();
+        if (prior) {
+          if (prior.requestHash !== (opts.requestHash ?? null)) {
+            throw new QgjobError(
+              "idempotency_mismatch",
+              "this Idempotency-Key was used for a different request body",
+              { run_id: prior.id },
+            );
+          }
+          return { runId: prior.id, replayed: true };
+        }
+      }
+      tx.insert(orgs).values({ id: input.org_id, createdAt: now }).onConflictDoNothing().run();
+      const runId = newId("run", now);
+      tx.insert(runs)
+        .values({
+          id: runId,
+          orgId: input.org_id,
+          source: input.source,
+          repo: input.repo ?? null,
+          sha: input.sha ?? null,
+          ref: input.ref ?? null,
+          idempotencyKey: opts.idempotencyKey ?? null,
+          requestHash: opts.requestHash ?? null,
+          createdAt: now,
+        })
+        .run();
+      const rows = input.tests.map((testPath) => ({
+        id: newId("job", now),
+        runId,
+        orgId: input.org_id,
+        appVersionId: input.app_version_id,
+        target: input.target,
+        device: input.device ?? null,
+        repo: input.repo ?? null,
+        testPath,
+        tags: input.tags,
+        priority: input.priority,
+        status: "queued",
+        maxAttempts: input.max_attempts,
+        retries: input.retries,
+        timeoutS: input.timeout_s,
+        queuedAt: now,
+        createdAt: now,
+      }));
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        tx.insert(jobs)
+          .values(rows.slice(i, i + INSERT_CHUNK))
+          .run();
+      }
+      return { runId, replayed: false };
+    },
+    { behavior: "immediate" },
+  );
+  if (!outcome.replayed) ctx.feed.publish("work");
+  const run = getRun(ctx, outcome.runId, { orgId: null });
+  if (!run) throw new Error(`run ${outcome.runId} vanished after commit`);
+  return { run, jobs: run.jobs, replayed: outcome.replayed };
+}
+
+const orgFilter = (column: typeof jobs.orgId | typeof runs.orgId, scope: OrgScope) =>
+  scope.orgId === null ? undefined : eq(column, scope.orgId);
+
+export function getJob(ctx: SqliteContext, id: string, scope: OrgScope): JobRecord | null {
+  return (
+    ctx.db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.id, id), orgFilter(jobs.orgId, scope)))
+      .get() ?? null
+  );
+}
+
+function runView(ctx: SqliteContext, run: RunRecord): RunView {
+  const rows = ctx.db
+    .select({
+      status: jobs.status,
+      flaky: jobs.flaky,
+      n: sql<number>`count(*)`,
+      finishedAt: sql<number | null>`max(${jobs.finishedAt})`,
+    })
+    .from(jobs)
+    .where(eq(jobs.runId, run.id))
+    .groupBy(jobs.status, jobs.flaky)
+    .all();
+  const counts = emptyCounts();
+  let finishedAt: number | null = null;
+  for (const row of rows) {
+    counts[row.status as keyof typeof counts] += row.n;
+    counts.total += row.n;
+    if (row.flaky) counts.flaky += row.n;
+    if (row.finishedAt !== null) finishedAt = Math.max(finishedAt ?? 0, row.finishedAt);
+  }
+  const versions = ctx.db
+    .selectDistinct({ v: jobs.appVersionId })
+    .from(jobs)
+    .where(eq(jobs.runId, run.id))
+    .all()
+    .map((r) => r.v);
+  const open = counts.queued + counts.leased + counts.running;
+  return { ...run, counts, appVersionIds: versions, finishedAt: open > 0 ? null : finishedAt };
+}
+
+const runColumns = {
+  id: runs.id,
+  orgId: runs.orgId,
+  source: runs.source,
+  repo: runs.repo,
+  sha: runs.sha,
+  ref: runs.ref,
+  createdAt: runs.createdAt,
+};
+
+export function getRun(ctx: SqliteContext, id: string, scope: OrgScope) {
+  const run = ctx.db
+    .select(runColumns)
+    .from(runs)
+    .where(and(eq(runs.id, id), orgFilter(runs.orgId, scope)))
+    .get();
+  if (!run) return null;
+  const runJobs = ctx.db.select().from(jobs).where(eq(jobs.runId, id)).orderBy(jobs.id).all();
+  return { ...runView(ctx, run), jobs: runJobs };
+}
+
+export function listJobs(ctx: SqliteContext, q: ListJobsQuery, scope: OrgScope) {
+  if (scope.orgId !== null && q.org_id !== undefined && q.org_id !== scope.orgId) {
+    return { items: [], nextCursor: null };
+  }
+  const where: (SQL | undefined)[] = [
+    orgFilter(jobs.orgId, scope),
+    q.org_id === undefined ? undefined : eq(jobs.orgId, q.org_id),
+    q.run_id === undefined ? undefined : eq(jobs.runId, q.run_id),
+    q.status === undefined ? undefined : eq(jobs.status, q.status),
+    q.app_version_id === undefined ? undefined : eq(jobs.appVersionId, q.app_version_id),
+    q.target === undefined ? undefined : eq(jobs.target, q.target),
+    q.cursor === undefined ? undefined : lt(jobs.id, decodeCursor(q.cursor)),
+  ];
+  const rows = ctx.db
+    .select()
+    .from(jobs)
+    .where(and(...where))
+    .orderBy(desc(jobs.id))
+    .limit(q.limit + 1)
+    .all();
+  return page(rows, q.limit);
+}
+
+export function listRuns(ctx: SqliteContext, q: ListRunsQuery, scope: OrgScope) {
+  if (scope.orgId !== null && q.org_id !== undefined && q.org_id !== scope.orgId) {
+    return { items: [], nextCursor: null };
+  }
+  const views: RunView[] = [];
+  let cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  // The status is derived from jobs, so a status filter reads pages until it has enough matches.
+  for (;;) {
+    const batch = ctx.db
+      .select(runColumns)
+      .from(runs)
+      .where(
+        and(
+          orgFilter(runs.orgId, scope),
+          q.org_id === undefined ? undefined : eq(runs.orgId, q.org_id),
+          cursor === undefined ? undefined : lt(runs.id, cursor),
+        ),
+      )
+      .orderBy(desc(runs.id))
+      .limit(q.limit + 1)
+      .all();
+    for (const run of batch) {
+      const view = runView(ctx, run);
+      if (q.status === undefined || runStatus(view.counts) === q.status) views.push(view);
+      if (views.length > q.limit) return page(views, q.limit);
+    }
+    if (batch.length <= q.limit) return page(views, q.limit);
+    cursor = batch[batch.length - 1]!.id;
+  }
+}
+
+function page<T extends { id: string }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+/** Ends the given jobs as cancelled: queued ones at once, leased ones too (the agent hears of it
+ * on its next heartbeat and stops the test). Terminal jobs are left as they are. */
+function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
+  const cancelled = ctx.db
+    .update(jobs)
+    .set({ status: "cancelled", finishedAt: now })
+    .where(and(where, inArray(jobs.status, ["queued", "leased", "running"])))
+    .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId })
+    .all();
+  for (const job of cancelled) {
+    ctx.db
+      .update(jobAttempts)
+      .set({ status: "cancelled", finishedAt: now })
+      .where(
+        and(
+          eq(jobAttempts.jobId, job.id),
+          eq(jobAttempts.attempt, job.attempts),
+          inArray(jobAttempts.status, ["leased", "running"]),
+        ),
+      )
+      .run();
+  }
+  return [...new Set(cancelled.map((j) => j.runId))];
+}
+
+export function cancelJob(ctx: SqliteContext, id: string, scope: OrgScope, now: number) {
+  const touched = ctx.db.transaction(
+    (tx) => {
+      const job = getJob({ ...ctx, db: tx }, id, scope);
+      if (!job) return null;
+      return isTerminal(job.status) ? [] : cancelJobs({ ...ctx, db: tx }, eq(jobs.id, id), now);
+    },
+    { behavior: "immediate" },
+  );
+  if (touched === null) return null;
+  for (const runId of touched) ctx.feed.publish(`run:${runId}`);
+  return getJob(ctx, id, scope);
+}
+
+export function cancelRun(ctx: SqliteContext, id: string, scope: OrgScope, now: number) {
+  const found = ctx.db.transaction(
+    (tx) => {
+      const run = tx
+        .select({ id: runs.id })
+        .from(runs)
+        .where(and(eq(runs.id, id), orgFilter(runs.orgId, scope)))
+        .get();
+      if (!run) return false;
+      cancelJobs({ ...ctx, db: tx }, eq(jobs.runId, id), now);
+      return true;
+    },
+    { behavior: "immediate" },
+  );
+  if (!found) return null;
+  ctx.feed.publish(`run:${id}`);
+  const run = getRun(ctx, id, scope);
+  return run && runView(ctx, run);
+}

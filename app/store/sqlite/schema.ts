@@ -1,0 +1,163 @@
+/**
+ * SQLite tables. Times are integer milliseconds since the epoch; lists are JSON text.
+ * drizzle-kit generates ./migrations from this file (`npm run db:generate`).
+ */
+import type { StoredResult } from "../store.js";
+import {
+  index,
+  integer,
+  primaryKey,
+  real,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+export const orgs = sqliteTable("orgs", {
+  id: text("id").primaryKey(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const tokens = sqliteTable("tokens", {
+  id: text("id").primaryKey(),
+  /** null: a fleet token, valid for every org (agents shared between orgs, operators). */
+  orgId: text("org_id"),
+  name: text("name").notNull(),
+  hash: text("hash").notNull().unique(),
+  scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    source: text("source").notNull(),
+    repo: text("repo"),
+    sha: text("sha"),
+    ref: text("ref"),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("runs_idempotency").on(t.orgId, t.idempotencyKey),
+    index("runs_org").on(t.orgId, t.id),
+  ],
+);
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    runId: text("run_id").notNull(),
+    orgId: text("org_id").notNull(),
+    appVersionId: text("app_version_id").notNull(),
+    target: text("target").notNull(),
+    device: text("device"),
+    repo: text("repo"),
+    testPath: text("test_path").notNull(),
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull(),
+    priority: integer("priority").notNull(),
+    status: text("status").notNull(),
+    flaky: integer("flaky", { mode: "boolean" }).notNull().default(false),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    retries: integer("retries").notNull(),
+    testFailures: integer("test_failures").notNull().default(0),
+    timeoutS: integer("timeout_s").notNull(),
+    leaseId: text("lease_id"),
+    agentId: text("agent_id"),
+    /** After an infrastructure error, keep the job off this agent for a while. */
+    avoidAgentId: text("avoid_agent_id"),
+    requeuedAt: integer("requeued_at"),
+    /** First submission: waiting (and starvation) is measured from here, across requeues. */
+    queuedAt: integer("queued_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    durationMs: integer("duration_ms"),
+    result: text("result", { mode: "json" }).$type<StoredResult>(),
+  },
+  (t) => [
+    index("jobs_queue").on(t.status, t.target),
+    index("jobs_run").on(t.runId),
+    index("jobs_lease").on(t.leaseId),
+    index("jobs_org").on(t.orgId, t.id),
+  ],
+);
+
+/** One row per try of a job: the history behind flaky marks and idempotent result posts. */
+export const jobAttempts = sqliteTable(
+  "job_attempts",
+  {
+    jobId: text("job_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    leaseId: text("lease_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    status: text("status").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    durationMs: integer("duration_ms"),
+    result: text("result", { mode: "json" }).$type<StoredResult>(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt] })],
+);
+
+export const agents = sqliteTable(
+  "agents",
+  {
+    id: text("id").primaryKey(),
+    /** null: a fleet agent that serves every org. */
+    orgId: text("org_id"),
+    name: text("name").notNull(),
+    target: text("target").notNull(),
+    device: text("device"),
+    labels: text("labels", { mode: "json" }).$type<string[]>().notNull(),
+    /** App versions on the device, most recent first. */
+    installed: text("installed", { mode: "json" }).$type<string[]>().notNull(),
+    registeredAt: integer("registered_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+  },
+  (t) => [index("agents_name").on(t.name)],
+);
+
+export const leases = sqliteTable(
+  "leases",
+  {
+    id: text("id").primaryKey(),
+    agentId: text("agent_id").notNull(),
+    orgId: text("org_id").notNull(),
+    appVersionId: text("app_version_id").notNull(),
+    target: text("target").notNull(),
+    groupKey: text("group_key").notNull(),
+    install: integer("install", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    endedAt: integer("ended_at"),
+    endReason: text("end_reason"),
+  },
+  (t) => [index("leases_live").on(t.endedAt, t.expiresAt), index("leases_agent").on(t.agentId)],
+);
+
+/** EWMA of each test file's run time, the basis of batch sizing. */
+export const testDurations = sqliteTable(
+  "test_durations",
+  {
+    orgId: text("org_id").notNull(),
+    testPath: text("test_path").notNull(),
+    target: text("target").notNull(),
+    ewmaMs: real("ewma_ms").notNull(),
+    samples: integer("samples").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.testPath, t.target] })],
+);
+
+/** Recent device time per org (decayed), the basis of fair share. */
+export const orgUsage = sqliteTable("org_usage", {
+  orgId: text("org_id").primaryKey(),
+  usageMs: real("usage_ms").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});

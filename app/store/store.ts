@@ -1,0 +1,248 @@
+/**
+ * The Store: everything qgjob remembers, behind one interface with two engines (SQLite now,
+ * Postgres next). Engines own transactions and SQL; the rules of a job's life live in rules.ts
+ * and the choice of work in app/scheduler, so both engines behave the same by construction.
+ * Every method that depends on time takes `now` (ms) from the caller.
+ */
+import type {
+  ListJobsQuery,
+  ListRunsQuery,
+  ResultInput,
+  SubmitRunInput,
+} from "../../api/schemas.js";
+import type { GroupingStrategy, SchedulerConfig, Target } from "../scheduler/types.js";
+
+export type JobStatus =
+  "queued" | "leased" | "running" | "passed" | "failed" | "error" | "cancelled" | "timed_out";
+
+export interface StoredResult {
+  message: string | null;
+  file: string | null;
+  line: number | null;
+  artifacts: { name: string; url: string; content_type?: string | undefined }[];
+}
+
+export interface JobRecord {
+  id: string;
+  runId: string;
+  orgId: string;
+  appVersionId: string;
+  target: string;
+  device: string | null;
+  repo: string | null;
+  testPath: string;
+  tags: string[];
+  priority: number;
+  status: string;
+  flaky: boolean;
+  attempts: number;
+  maxAttempts: number;
+  retries: number;
+  testFailures: number;
+  timeoutS: number;
+  leaseId: string | null;
+  agentId: string | null;
+  avoidAgentId: string | null;
+  requeuedAt: number | null;
+  queuedAt: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  result: StoredResult | null;
+}
+
+export interface RunRecord {
+  id: string;
+  orgId: string;
+  source: string;
+  repo: string | null;
+  sha: string | null;
+  ref: string | null;
+  createdAt: number;
+}
+
+export type RunCounts = Record<JobStatus | "flaky" | "total", number>;
+
+export interface RunView extends RunRecord {
+  counts: RunCounts;
+  appVersionIds: string[];
+  finishedAt: number | null;
+}
+
+export interface AgentRecord {
+  id: string;
+  orgId: string | null;
+  name: string;
+  target: string;
+  device: string | null;
+  labels: string[];
+  installed: string[];
+  registeredAt: number;
+  lastSeenAt: number;
+  /** The live lease this agent holds, if any. */
+  leaseId: string | null;
+}
+
+export interface LeaseRecord {
+  id: string;
+  agentId: string;
+  orgId: string;
+  appVersionId: string;
+  target: string;
+  groupKey: string;
+  install: boolean;
+  createdAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+  endReason: string | null;
+}
+
+export interface LeaseGrant {
+  lease: LeaseRecord;
+  jobs: JobRecord[];
+  reason: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  orgId: string | null;
+  name: string;
+  scopes: string[];
+  createdAt: number;
+}
+
+/** Which orgs a caller may see: one org, or all of them (fleet tokens, open mode). */
+export interface OrgScope {
+  orgId: string | null;
+}
+
+export interface SubmitOptions {
+  idempotencyKey?: string | undefined;
+  /** Hash of the request body: the same key with another body is refused. */
+  requestHash?: string | undefined;
+}
+
+export interface QueueGroupView {
+  key: string;
+  orgId: string;
+  appVersionId: string;
+  target: Target;
+  queued: number;
+  priority: number;
+  oldestQueuedAt: number;
+  expectedWorkMs: number;
+  activeLeases: number;
+}
+
+export interface TargetView {
+  target: Target;
+  queued: number;
+  leased: number;
+  running: number;
+  agentsIdle: number;
+  agentsBusy: number;
+}
+
+export interface ReapReport {
+  expiredLeases: number;
+  requeued: number;
+  failed: number;
+  timedOut: number;
+}
+
+export interface ResultOutcome {
+  job: JobRecord;
+  retry: boolean;
+  /** True when this post repeated one already recorded: nothing changed. */
+  duplicate: boolean;
+}
+
+export interface StoreOptions {
+  leaseTtlMs: number;
+  /** After an infrastructure error the job avoids that agent for this long. */
+  avoidAgentMs: number;
+  /** Extra time past a job's own timeout before the server ends it as timed_out. */
+  timeoutGraceMs: number;
+  scheduler: SchedulerConfig;
+  grouping: GroupingStrategy;
+}
+
+/** Wake-ups for long polls. Topics: "work" (jobs became claimable), `run:<id>` (a job changed). */
+export interface ChangeFeed {
+  /** Resolves true when the topic fired, false on timeout or abort. */
+  wait(topic: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+export interface StoreMetrics {
+  queuedByTarget: Record<string, number>;
+  liveLeases: number;
+}
+
+export interface Store {
+  readonly engine: "sqlite" | "postgres";
+  readonly changes: ChangeFeed;
+  readonly options: StoreOptions;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createToken(token: TokenRecord & { hash: string }): Promise<void>;
+  findToken(hash: string): Promise<TokenRecord | null>;
+  hasTokens(): Promise<boolean>;
+
+  submitRun(
+    input: SubmitRunInput,
+    opts: SubmitOptions,
+    now: number,
+  ): Promise<{ run: RunView; jobs: JobRecord[]; replayed: boolean }>;
+  getRun(id: string, scope: OrgScope): Promise<(RunView & { jobs: JobRecord[] }) | null>;
+  listRuns(
+    query: ListRunsQuery,
+    scope: OrgScope,
+  ): Promise<{ items: RunView[]; nextCursor: string | null }>;
+  getJob(id: string, scope: OrgScope): Promise<JobRecord | null>;
+  listJobs(
+    query: ListJobsQuery,
+    scope: OrgScope,
+  ): Promise<{ items: JobRecord[]; nextCursor: string | null }>;
+  cancelJob(id: string, scope: OrgScope, now: number): Promise<JobRecord | null>;
+  cancelRun(id: string, scope: OrgScope, now: number): Promise<RunView | null>;
+
+  registerAgent(
+    input: {
+      name: string;
+      target: Target;
+      device: string | null;
+      labels: string[];
+      installed: string[];
+    },
+    scope: OrgScope,
+    now: number,
+  ): Promise<AgentRecord>;
+  getAgent(id: string, scope: OrgScope, now: number): Promise<AgentRecord | null>;
+  listAgents(scope: OrgScope, now: number): Promise<AgentRecord[]>;
+  /** Extends the agent's lease; throws lease_lost when it no longer holds it. */
+  heartbeat(
+    agentId: string,
+    leaseId: string | null,
+    now: number,
+  ): Promise<{ lease: LeaseRecord | null; cancelJobIds: string[] }>;
+  /** Chooses a group with the scheduler and claims a batch of it, atomically. */
+  claimLease(agentId: string, now: number): Promise<LeaseGrant | null>;
+  startJob(leaseId: string, jobId: string, attempt: number, now: number): Promise<JobRecord>;
+  reportResult(
+    leaseId: string,
+    jobId: string,
+    result: ResultInput,
+    now: number,
+  ): Promise<ResultOutcome>;
+  releaseLease(leaseId: string, now: number): Promise<number>;
+  getLease(id: string): Promise<LeaseRecord | null>;
+  reapExpired(now: number): Promise<ReapReport>;
+
+  queueOverview(
+    scope: OrgScope,
+    now: number,
+  ): Promise<{ targets: TargetView[]; groups: QueueGroupView[] }>;
+  metrics(now: number): Promise<StoreMetrics>;
+}
