@@ -12,6 +12,8 @@ import type { SqliteContext, SqliteExec } from "./context.js";
 import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
+/** Ended by the server (cancel, timeout) while an agent may still be running it. */
+const SERVER_ENDED: ReadonlySet<string> = new Set(["cancelled", "timed_out"]);
 const INSTALLED_KEPT = 20;
 
 const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
@@ -256,7 +258,7 @@ export function heartbeat(
       const cancelJobIds = tx
         .select({ id: jobs.id })
         .from(jobs)
-        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, ["cancelled", "timed_out"])))
+        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED])))
         .all()
         .map((j) => j.id);
       return { lease, cancelJobIds };
@@ -274,7 +276,7 @@ function heldJob(db: SqliteExec, leaseId: string, jobId: string, now: number): J
       job_status: job.status,
     });
   }
-  if (job.status === "cancelled" || job.status === "timed_out") {
+  if (SERVER_ENDED.has(job.status)) {
     throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
       job_status: job.status,
     });
@@ -388,97 +390,143 @@ export function reportResult(
   now: number,
 ): ResultOutcome {
   const outcome = ctx.db.transaction(
-    (tx): ResultOutcome & { requeued: boolean } => {
-      const recorded = tx
-        .select()
-        .from(jobAttempts)
-        .where(
-          and(
-            eq(jobAttempts.jobId, jobId),
-            eq(jobAttempts.attempt, result.attempt),
-            eq(jobAttempts.leaseId, leaseId),
-          ),
-        )
-        .get();
-      const alreadyReported = recorded !== undefined && !OPEN_ATTEMPT.has(recorded.status);
-      const job = alreadyReported
-        ? tx.select().from(jobs).where(eq(jobs.id, jobId)).get()!
-        : heldJob(tx, leaseId, jobId, now);
-      const decision = decideResult(job, recorded, result);
-      const stored = toStoredResult(result);
-      const closeAttempt = (status: string) =>
-        tx
-          .update(jobAttempts)
-          .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
-          .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)))
-          .run();
-
-      switch (decision.kind) {
-        case "duplicate": {
-          const retry =
-            job.leaseId === leaseId &&
-            job.attempts === result.attempt + 1 &&
-            OPEN_JOB.includes(job.status);
-          return { job, retry, duplicate: true, requeued: false };
-        }
-        case "conflict":
-          throw new QgjobError("result_conflict", decision.why, { job_status: job.status });
-        case "final": {
-          closeAttempt(result.status);
-          if (result.status !== "error") recordDuration(tx, ctx, job, result.duration_ms, now);
-          const updated = tx
-            .update(jobs)
-            .set({
-              status: decision.status,
-              flaky: decision.flaky,
-              finishedAt: now,
-              durationMs: result.duration_ms,
-              result: stored,
-              testFailures: result.status === "passed" ? job.testFailures : job.testFailures + 1,
-            })
-            .where(eq(jobs.id, jobId))
-            .returning()
-            .get()!;
-          return { job: updated, retry: false, duplicate: false, requeued: false };
-        }
-        case "retry": {
-          closeAttempt(result.status);
-          recordDuration(tx, ctx, job, result.duration_ms, now);
-          const updated = tx
-            .update(jobs)
-            .set({
-              status: "leased",
-              attempts: job.attempts + 1,
-              testFailures: job.testFailures + 1,
-              result: stored,
-            })
-            .where(eq(jobs.id, jobId))
-            .returning()
-            .get()!;
-          tx.insert(jobAttempts)
-            .values({
-              jobId,
-              attempt: updated.attempts,
-              leaseId,
-              agentId: job.agentId!,
-              status: "leased",
-            })
-            .run();
-          return { job: updated, retry: true, duplicate: false, requeued: false };
-        }
-        case "requeue": {
-          closeAttempt("error");
-          requeue(tx, job, now);
-          const updated = tx.select().from(jobs).where(eq(jobs.id, jobId)).get()!;
-          return { job: updated, retry: false, duplicate: false, requeued: true };
-        }
-      }
+    (tx) => {
+      const outcome = applyResult(tx, ctx, leaseId, jobId, result, now);
+      if (!outcome.duplicate) completeLeaseIfDone(tx, leaseId, now);
+      return outcome;
     },
     { behavior: "immediate" },
   );
   if (outcome.requeued) ctx.feed.publish("work");
   if (!outcome.duplicate) ctx.feed.publish(`run:${outcome.job.runId}`);
   return { job: outcome.job, retry: outcome.retry, duplicate: outcome.duplicate };
+}
+
+/** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
+function completeLeaseIfDone(db: SqliteExec, leaseId: string, now: number) {
+  const open = db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, OPEN_JOB)))
+    .limit(1)
+    .get();
+  if (!open) {
+    db.update(leases)
+      .set({ endedAt: now, endReason: "completed" })
+      .where(and(eq(leases.id, leaseId), isNull(leases.endedAt)))
+      .run();
+  }
+}
+
+function applyResult(
+  tx: SqliteExec,
+  ctx: SqliteContext,
+  leaseId: string,
+  jobId: string,
+  result: ResultInput,
+  now: number,
+): ResultOutcome & { requeued: boolean } {
+  const recorded = tx
+    .select()
+    .from(jobAttempts)
+    .where(
+      and(
+        eq(jobAttempts.jobId, jobId),
+        eq(jobAttempts.attempt, result.attempt),
+        eq(jobAttempts.leaseId, leaseId),
+      ),
+    )
+    .get();
+  const current = tx.select().from(jobs).where(eq(jobs.id, jobId)).get();
+  if (!current) throw notFound("job", jobId);
+  // A repeated post is answered as before, even after the lease has moved on...
+  if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
+    if (decideResult(current, recorded, result).kind === "duplicate") {
+      const retry =
+        current.leaseId === leaseId &&
+        current.attempts === result.attempt + 1 &&
+        OPEN_JOB.includes(current.status);
+      return { job: current, retry, duplicate: true, requeued: false };
+    }
+    if (current.leaseId === leaseId && !SERVER_ENDED.has(current.status)) {
+      throw new QgjobError(
+        "result_conflict",
+        `attempt ${result.attempt} was already reported as ${recorded.status}`,
+        { job_status: current.status },
+      );
+    }
+  }
+  // ...anything else needs the lease to still hold the job, and a 409 that says why not.
+  const job = heldJob(tx, leaseId, jobId, now);
+  const decision = decideResult(job, recorded, result);
+  const stored = toStoredResult(result);
+  const closeAttempt = (status: string) =>
+    tx
+      .update(jobAttempts)
+      .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
+      .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)))
+      .run();
+
+  switch (decision.kind) {
+    case "duplicate":
+    case "conflict":
+      throw new QgjobError(
+        "result_conflict",
+        decision.kind === "conflict" ? decision.why : "already reported",
+        {
+          job_status: job.status,
+        },
+      );
+    case "final": {
+      closeAttempt(result.status);
+      if (result.status !== "error") recordDuration(tx, ctx, job, result.duration_ms, now);
+      const updated = tx
+        .update(jobs)
+        .set({
+          status: decision.status,
+          flaky: decision.flaky,
+          finishedAt: now,
+          durationMs: result.duration_ms,
+          result: stored,
+          testFailures: result.status === "passed" ? job.testFailures : job.testFailures + 1,
+        })
+        .where(eq(jobs.id, jobId))
+        .returning()
+        .get()!;
+      return { job: updated, retry: false, duplicate: false, requeued: false };
+    }
+    case "retry": {
+      closeAttempt(result.status);
+      recordDuration(tx, ctx, job, result.duration_ms, now);
+      const updated = tx
+        .update(jobs)
+        .set({
+          status: "leased",
+          attempts: job.attempts + 1,
+          testFailures: job.testFailures + 1,
+          result: stored,
+        })
+        .where(eq(jobs.id, jobId))
+        .returning()
+        .get()!;
+      tx.insert(jobAttempts)
+        .values({
+          jobId,
+          attempt: updated.attempts,
+          leaseId,
+          agentId: job.agentId!,
+          status: "leased",
+        })
+        .run();
+      return { job: updated, retry: true, duplicate: false, requeued: false };
+    }
+    case "requeue": {
+      closeAttempt("error");
+      requeue(tx, job, now);
+      const updated = tx.select().from(jobs).where(eq(jobs.id, jobId)).get()!;
+      return { job: updated, retry: false, duplicate: false, requeued: true };
+    }
+  }
 }
 
 /**
