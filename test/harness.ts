@@ -21,7 +21,10 @@ export function tempDir(prefix = "qgjob-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestServer(config: ConfigInput = {}, dir = tempDir()): Promise<TestServer> {
+export async function startTestServer(
+  config: ConfigInput = {},
+  dir = tempDir(),
+): Promise<TestServer> {
   const db = join(dir, "qgjob.db");
   const server = await startServer(
     loadConfig({ host: "127.0.0.1", port: 0, db, logLevel: "silent", ...config }, {}),
@@ -73,7 +76,8 @@ export function client(baseUrl: string, token?: string) {
   }
   return {
     call,
-    get: <T = any>(path: string, headers?: Record<string, string>) => call<T>("GET", path, undefined, headers),
+    get: <T = any>(path: string, headers?: Record<string, string>) =>
+      call<T>("GET", path, undefined, headers),
     post: <T = any>(path: string, body: unknown = {}, headers?: Record<string, string>) =>
       call<T>("POST", path, body, headers),
   };
@@ -88,12 +92,21 @@ export async function registerAgent(
   extra: Record<string, unknown> = {},
 ): Promise<string> {
   const res = await api.post("/api/v1/agents", { name, target: "emulator", ...extra });
-  if (res.status !== 200) throw new Error(`register ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`register ${name}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
 }
 
-export async function submit(api: Client, body: Record<string, unknown>, headers?: Record<string, string>) {
-  return api.post("/api/v1/runs", { org_id: "qualgent", app_version_id: "xyz123", ...body }, headers);
+export async function submit(
+  api: Client,
+  body: Record<string, unknown>,
+  headers?: Record<string, string>,
+) {
+  return api.post(
+    "/api/v1/runs",
+    { org_id: "qualgent", app_version_id: "xyz123", ...body },
+    headers,
+  );
 }
 
 /** Starts a leased job and posts its result, as an agent would. */
@@ -104,7 +117,9 @@ export async function finishJob(
   status: "passed" | "failed" | "error" | "timed_out" = "passed",
   extra: Record<string, unknown> = {},
 ) {
-  const started = await api.post(`/api/v1/leases/${leaseId}/jobs/${job.id}/start`, { attempt: job.attempt });
+  const started = await api.post(`/api/v1/leases/${leaseId}/jobs/${job.id}/start`, {
+    attempt: job.attempt,
+  });
   if (started.status !== 200) return started;
   return api.post(`/api/v1/leases/${leaseId}/jobs/${job.id}/result`, {
     attempt: job.attempt,

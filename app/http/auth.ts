@@ -2,7 +2,7 @@
  * Who is calling. A bearer token names one org (or the whole fleet) and its scopes. With no token
  * in the database and a loopback address the server runs open, like Redis' protected mode.
  */
-import type { FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Scope } from "../../api/types.js";
 import { QgjobError } from "../errors.js";
 import type { OrgScope, Store } from "../store/store.js";
@@ -60,4 +60,23 @@ export function requireOrg(caller: Caller, orgId: string) {
   if (caller.orgId !== null && caller.orgId !== orgId) {
     throw new QgjobError("not_found", `org ${orgId} not found`);
   }
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The scope a route needs; routes without one (health, metrics) are public. */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    caller: Caller;
+  }
+}
+
+/** Authenticates before the body is parsed or validated: a stranger learns nothing from a 400. */
+export function installAuth(app: FastifyInstance, auth: Authenticator) {
+  app.decorateRequest("caller", null as unknown as Caller);
+  app.addHook("onRequest", async (req) => {
+    const scope = req.routeOptions.config.scope;
+    if (scope) req.caller = await auth.caller(req, scope);
+  });
 }

@@ -12,13 +12,17 @@ export interface RouteDeps {
   shutdown: AbortSignal;
 }
 
-/** Aborts when the client goes away or the server shuts down. */
+/** Aborts when the client goes away or the server shuts down; listeners go with the request. */
 export function requestSignal(
   raw: { once(e: "close", f: () => void): unknown },
   shutdown: AbortSignal,
-) {
+): AbortSignal {
   const controller = new AbortController();
-  raw.once("close", () => controller.abort());
-  shutdown.addEventListener("abort", () => controller.abort(), { once: true });
+  const abort = () => controller.abort();
+  shutdown.addEventListener("abort", abort, { once: true });
+  raw.once("close", () => {
+    shutdown.removeEventListener("abort", abort);
+    abort();
+  });
   return controller.signal;
 }

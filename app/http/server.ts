@@ -1,12 +1,18 @@
 /** The Fastify instance: validation and serialisation from the zod schemas, routes, errors. */
 import fastifySwagger from "@fastify/swagger";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from "fastify";
 import {
   jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
+import { installAuth } from "./auth.js";
 import type { RouteDeps } from "./deps.js";
 import { installErrorHandlers } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
@@ -27,10 +33,34 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
     logController: new LogController({ disableRequestLogging: true }),
     // Keep the Authorization header out of anything Fastify might log.
     requestIdHeader: "x-request-id",
+    // Errors raised before routing (a malformed URL, an over-long id) keep the error format too.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply)
+        .code(err.statusCode ?? 400)
+        .send({ error: { code: "invalid_request", message: err.message } });
+    },
+    // Node's HTTP parser refuses some requests (huge headers) before Fastify sees them.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+      const body = JSON.stringify({ error: { code: "invalid_request", message: err.message } });
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+            `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      } else {
+        socket.destroy(err);
+      }
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installAuth(app, deps.auth);
+  // A POST with no body at all means "no options" (heartbeats, lease requests, release).
+  app.addHook("preValidation", async (req) => {
+    if (req.method === "POST" && req.body == null && !req.headers["content-type"]) req.body = {};
+  });
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -52,7 +52,13 @@ const row = (over: Partial<AttemptRow> = {}): AttemptRow => ({
 
 describe("decideResult", () => {
   it.each([
-    ["a pass ends the job", job(), undefined, result(), { kind: "final", status: "passed", flaky: false }],
+    [
+      "a pass ends the job",
+      job(),
+      undefined,
+      result(),
+      { kind: "final", status: "passed", flaky: false },
+    ],
     [
       "a pass after a test failure is flaky",
       job({ attempts: 2, testFailures: 1, retries: 1 }),
@@ -81,7 +87,13 @@ describe("decideResult", () => {
       result({ status: "timed_out" }),
       { kind: "final", status: "timed_out", flaky: false },
     ],
-    ["an infra error with attempts left is requeued", job(), undefined, result({ status: "error" }), { kind: "requeue" }],
+    [
+      "an infra error with attempts left is requeued",
+      job(),
+      undefined,
+      result({ status: "error" }),
+      { kind: "requeue" },
+    ],
     [
       "an infra error on the last attempt ends as error",
       job({ attempts: 3 }),
@@ -96,13 +108,24 @@ describe("decideResult", () => {
       result({ attempt: 4, status: "error" }),
       { kind: "requeue" },
     ],
-    ["the same result twice is a duplicate", job({ status: "passed" }), row(), result(), { kind: "duplicate" }],
+    [
+      "the same result twice is a duplicate",
+      job({ status: "passed" }),
+      row(),
+      result(),
+      { kind: "duplicate" },
+    ],
   ])("%s", (_name, j, recorded, r, expected) => {
     expect(decideResult(j, recorded, r)).toEqual(expected);
   });
 
   it.each([
-    ["a different result for a reported attempt", job({ status: "passed" }), row(), result({ status: "failed" })],
+    [
+      "a different result for a reported attempt",
+      job({ status: "passed" }),
+      row(),
+      result({ status: "failed" }),
+    ],
     ["a result for an ended job", job({ status: "cancelled" }), undefined, result()],
     ["a result naming a past attempt", job({ attempts: 2 }), undefined, result({ attempt: 1 })],
   ])("refuses %s", (_name, j, recorded, r) => {
@@ -116,15 +139,19 @@ describe("decideLostJob", () => {
     [2, 0, "requeue"],
     [3, 0, "error"],
     [4, 2, "requeue"],
-  ] as const)("attempt %i with %i test failures of 3 max: %s", (attempts, testFailures, expected) => {
-    expect(decideLostJob(job({ attempts, testFailures }))).toBe(expected);
-  });
+  ] as const)(
+    "attempt %i with %i test failures of 3 max: %s",
+    (attempts, testFailures, expected) => {
+      expect(decideLostJob(job({ attempts, testFailures }))).toBe(expected);
+    },
+  );
 });
 
 describe("runStatus", () => {
   const counts = (over: Partial<ReturnType<typeof emptyCounts>>) => {
     const c = { ...emptyCounts(), ...over };
-    c.total = c.queued + c.leased + c.running + c.passed + c.failed + c.error + c.cancelled + c.timed_out;
+    c.total =
+      c.queued + c.leased + c.running + c.passed + c.failed + c.error + c.cancelled + c.timed_out;
     return c;
   };
   it.each([

@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { loadConfig } from "../../app/config.js";
-import { startServer } from "../../app/server.js";
 
 export function serverCommand(): Command {
   return new Command("server")
@@ -15,7 +14,10 @@ export function serverCommand(): Command {
       "\nExamples:\n  qgjob server\n  qgjob server --port 9000 --db /var/lib/qgjob/qgjob.db\n  QGJOB_HOST=0.0.0.0 qgjob server   # needs an API token first (qgjob token create)",
     )
     .action(async (opts: { host?: string; port?: string; db?: string }) => {
-      const server = await startServer(loadConfig(opts));
+      const config = loadConfig(opts);
+      // Loaded on demand: client commands must not pull in the server and better-sqlite3.
+      const { startServer } = await import("../../app/server.js");
+      const server = await startServer(config);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGTERM", stop);

@@ -2,8 +2,6 @@ import { Command, Option } from "commander";
 import { z } from "zod";
 import { OrgId, Scope } from "../../api/schemas.js";
 import { loadConfig, storeOptions } from "../../app/config.js";
-import { SqliteStore } from "../../app/store/sqlite/engine.js";
-import { issueToken } from "../../app/tokens.js";
 import { CliError, EXIT } from "../exit-codes.js";
 
 const Scopes = z
@@ -51,7 +49,11 @@ export function tokenCommand(): Command {
             EXIT.usage,
           );
         }
-        const config = loadConfig({ db: opts.db });
+        // Only the database setting matters here; a server-only setting must not get in the way.
+        const config = loadConfig({ db: opts.db }, { QGJOB_DB: process.env.QGJOB_DB });
+        // Loaded on demand: client commands must not pull in the server and better-sqlite3.
+        const { SqliteStore } = await import("../../app/store/sqlite/engine.js");
+        const { issueToken } = await import("../../app/tokens.js");
         const store = new SqliteStore(config.db, storeOptions(config));
         try {
           const { token, record } = await issueToken(

@@ -29,9 +29,7 @@ function dbFile() {
 }
 
 /** Starts `qgjob server` and resolves with its URL once it logs that it listens. */
-function startServer(
-  args: string[],
-): Promise<{
+function startServer(args: string[]): Promise<{
   child: ChildProcess;
   url: string;
   exited: Promise<number | null>;

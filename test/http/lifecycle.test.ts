@@ -3,7 +3,14 @@
  * way that can go wrong on the agent's side (lost, stale, retried, cancelled, released).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { client, finishJob, registerAgent, startTestServer, submit, type TestServer } from "../harness.js";
+import {
+  client,
+  finishJob,
+  registerAgent,
+  startTestServer,
+  submit,
+  type TestServer,
+} from "../harness.js";
 
 let server: TestServer;
 afterEach(async () => server?.close());
@@ -18,16 +25,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("submit, lease, result, status", () => {
   it("runs a submitted run to passed and reports it on the run and each job", async () => {
     const api = await setup();
-    const run = await submit(api, { tests: ["tests/onboarding.spec.js", "tests/login.spec.js"] });
+    const tests = ["tests/onboarding.spec.js", "tests/login.spec.js", "tests/checkout.spec.js"];
+    const run = await submit(api, { tests });
+    expect(run.body.jobs.map((j: any) => j.test_path)).toEqual(tests); // in submission order
     expect(run.status).toBe(201);
     expect(run.body.status).toBe("queued");
-    expect(run.body.counts).toMatchObject({ total: 2, queued: 2 });
+    expect(run.body.counts).toMatchObject({ total: 3, queued: 3 });
 
     const agent = await registerAgent(api, "pixel-7");
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
     expect(lease.status).toBe(200);
     expect(lease.body).toMatchObject({ app_version_id: "xyz123", install: true });
-    expect(lease.body.jobs).toHaveLength(2);
+    expect(lease.body.jobs).toHaveLength(3);
 
     for (const job of lease.body.jobs) {
       const res = await finishJob(api, lease.body.id, job, "passed", { duration_ms: 4200 });
@@ -36,13 +45,22 @@ describe("submit, lease, result, status", () => {
     }
     const done = await api.get(`/api/v1/runs/${run.body.id}`);
     expect(done.body.status).toBe("passed");
-    expect(done.body.counts).toMatchObject({ total: 2, passed: 2, queued: 0 });
+    expect(done.body.counts).toMatchObject({ total: 3, passed: 3, queued: 0 });
     expect(done.body.finished_at).not.toBeNull();
     const job = await api.get(`/api/v1/jobs/${run.body.jobs[0].id}`);
-    expect(job.body).toMatchObject({ status: "passed", duration_ms: 4200, attempts: 1, agent_id: agent });
+    expect(job.body).toMatchObject({
+      status: "passed",
+      duration_ms: 4200,
+      attempts: 1,
+      agent_id: agent,
+    });
 
-    // The finished lease ended by itself: the agent may ask again, and nothing is left.
-    expect((await api.post(`/api/v1/agents/${agent}/lease`, {})).status).toBe(204);
+    // The finished lease ended by itself; releasing it anyway is harmless.
+    expect((await api.post(`/api/v1/leases/${lease.body.id}/release`)).body).toEqual({
+      requeued: 0,
+    });
+    // The agent may ask again (with no body at all), and nothing is left.
+    expect((await api.call("POST", `/api/v1/agents/${agent}/lease`)).status).toBe(204);
   });
 
   it("answers a run's long-poll wait as soon as its last job ends", async () => {
@@ -52,7 +70,9 @@ describe("submit, lease, result, status", () => {
     const agent = await registerAgent(api, "pixel-7");
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
     const t0 = Date.now();
-    await finishJob(api, lease.body.id, lease.body.jobs[0], "failed", { message: "expected 1 to be 2" });
+    await finishJob(api, lease.body.id, lease.body.jobs[0], "failed", {
+      message: "expected 1 to be 2",
+    });
     const waited = await waiting;
     expect(waited.body.status).toBe("failed");
     expect(waited.body.jobs[0].result.message).toBe("expected 1 to be 2");
@@ -62,7 +82,9 @@ describe("submit, lease, result, status", () => {
   it("holds an idle agent's lease request until work arrives, and answers 204 when none does", async () => {
     const api = await setup();
     const agent = await registerAgent(api, "pixel-7");
+    const t0 = Date.now();
     expect((await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 })).status).toBe(204);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950); // it held the request, not answered at once
 
     const asking = api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 20 });
     await sleep(200);
@@ -76,9 +98,15 @@ describe("submit, lease, result, status", () => {
 describe("grouping and affinity", () => {
   it("gives two agents with different installed versions each their own group, without installs", async () => {
     const api = await setup();
-    const older = await submit(api, { app_version_id: "v1", tests: ["a.spec.js", "b.spec.js", "c.spec.js"] });
+    const older = await submit(api, {
+      app_version_id: "v1",
+      tests: ["a.spec.js", "b.spec.js", "c.spec.js"],
+    });
     await sleep(5);
-    const newer = await submit(api, { app_version_id: "v2", tests: ["a.spec.js", "b.spec.js", "c.spec.js"] });
+    const newer = await submit(api, {
+      app_version_id: "v2",
+      tests: ["a.spec.js", "b.spec.js", "c.spec.js"],
+    });
     const onV2 = await registerAgent(api, "device-v2", { installed: ["v2"] });
     const onV1 = await registerAgent(api, "device-v1", { installed: ["v1"] });
 
@@ -86,8 +114,12 @@ describe("grouping and affinity", () => {
     const second = await api.post(`/api/v1/agents/${onV1}/lease`, {});
     expect(first.body).toMatchObject({ app_version_id: "v2", install: false });
     expect(second.body).toMatchObject({ app_version_id: "v1", install: false });
-    expect(first.body.jobs.map((j: any) => j.id).sort()).toEqual(newer.body.jobs.map((j: any) => j.id).sort());
-    expect(second.body.jobs.map((j: any) => j.id).sort()).toEqual(older.body.jobs.map((j: any) => j.id).sort());
+    expect(first.body.jobs.map((j: any) => j.id).sort()).toEqual(
+      newer.body.jobs.map((j: any) => j.id).sort(),
+    );
+    expect(second.body.jobs.map((j: any) => j.id).sort()).toEqual(
+      older.body.jobs.map((j: any) => j.id).sort(),
+    );
   });
 
   it("remembers what a device installed: its next lease of that version needs no install", async () => {
@@ -127,13 +159,19 @@ describe("lease fencing and recovery", () => {
     const beat = await api.post(`/api/v1/agents/${stale}/heartbeat`, { lease_id: lease.body.id });
     expect(beat.status).toBe(409);
     expect(beat.body.error.code).toBe("lease_lost");
-    expect((await api.get(`/api/v1/jobs/${jobId}`)).body).toMatchObject({ status: "queued", attempts: 1 });
+    expect((await api.get(`/api/v1/jobs/${jobId}`)).body).toMatchObject({
+      status: "queued",
+      attempts: 1,
+    });
 
     const healthy = await registerAgent(api, "healthy");
     const retry = await api.post(`/api/v1/agents/${healthy}/lease`, {});
     expect(retry.body.jobs[0]).toMatchObject({ id: jobId, attempt: 2 });
     await finishJob(api, retry.body.id, retry.body.jobs[0]);
-    expect((await api.get(`/api/v1/jobs/${jobId}`)).body).toMatchObject({ status: "passed", attempts: 2 });
+    expect((await api.get(`/api/v1/jobs/${jobId}`)).body).toMatchObject({
+      status: "passed",
+      attempts: 2,
+    });
   });
 
   it("keeps a heartbeating agent's lease alive past its TTL", async () => {
@@ -163,7 +201,14 @@ describe("lease fencing and recovery", () => {
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
     const job = lease.body.jobs[0];
     const path = `/api/v1/leases/${lease.body.id}/jobs/${job.id}/result`;
-    const body = { attempt: 1, status: "failed", duration_ms: 321, message: "boom", file: "tests/a.spec.js", line: 7 };
+    const body = {
+      attempt: 1,
+      status: "failed",
+      duration_ms: 321,
+      message: "boom",
+      file: "tests/a.spec.js",
+      line: 7,
+    };
     const first = await api.post(path, body);
     const again = await api.post(path, body);
     expect(first.status).toBe(200);
@@ -186,14 +231,22 @@ describe("lease fencing and recovery", () => {
     const b = await registerAgent(api, "b");
 
     const first = await api.post(`/api/v1/agents/${a}/lease`, {});
-    const failed = await finishJob(api, first.body.id, first.body.jobs[0], "error", { message: "install failed" });
+    const failed = await finishJob(api, first.body.id, first.body.jobs[0], "error", {
+      message: "install failed",
+    });
     expect(failed.body.job).toMatchObject({ status: "queued", attempts: 1 });
     // The agent that failed it is passed over while another can take it.
     expect((await api.post(`/api/v1/agents/${a}/lease`, {})).status).toBe(204);
     const second = await api.post(`/api/v1/agents/${b}/lease`, {});
     expect(second.body.jobs[0]).toMatchObject({ id: jobId, attempt: 2 });
-    const last = await finishJob(api, second.body.id, second.body.jobs[0], "error", { message: "adb offline" });
-    expect(last.body.job).toMatchObject({ status: "error", attempts: 2, result: { message: "adb offline" } });
+    const last = await finishJob(api, second.body.id, second.body.jobs[0], "error", {
+      message: "adb offline",
+    });
+    expect(last.body.job).toMatchObject({
+      status: "error",
+      attempts: 2,
+      result: { message: "adb offline" },
+    });
     expect((await api.get(`/api/v1/runs/${run.body.id}`)).body.status).toBe("failed");
   });
 
@@ -206,7 +259,10 @@ describe("lease fencing and recovery", () => {
     const failed = await finishJob(api, lease.body.id, job, "failed");
     expect(failed.body).toMatchObject({ retry: true, job: { status: "leased", attempts: 2 } });
     const passed = await finishJob(api, lease.body.id, { id: job.id, attempt: 2 }, "passed");
-    expect(passed.body).toMatchObject({ retry: false, job: { status: "passed", flaky: true, attempts: 2 } });
+    expect(passed.body).toMatchObject({
+      retry: false,
+      job: { status: "passed", flaky: true, attempts: 2 },
+    });
     const view = await api.get(`/api/v1/runs/${run.body.id}`);
     expect(view.body).toMatchObject({ status: "passed", counts: { passed: 1, flaky: 1 } });
   });
@@ -221,9 +277,15 @@ describe("lease fencing and recovery", () => {
     const released = await api.post(`/api/v1/leases/${lease.body.id}/release`);
     expect(released.body).toEqual({ requeued: 3 });
     for (const job of unstarted) {
-      expect((await api.get(`/api/v1/jobs/${job.id}`)).body).toMatchObject({ status: "queued", attempts: 0 });
+      expect((await api.get(`/api/v1/jobs/${job.id}`)).body).toMatchObject({
+        status: "queued",
+        attempts: 0,
+      });
     }
-    expect((await api.get(`/api/v1/jobs/${started.id}`)).body).toMatchObject({ status: "queued", attempts: 1 });
+    expect((await api.get(`/api/v1/jobs/${started.id}`)).body).toMatchObject({
+      status: "queued",
+      attempts: 1,
+    });
   });
 
   it("settles the old lease when an agent registers again under its name after a restart", async () => {
@@ -231,10 +293,15 @@ describe("lease fencing and recovery", () => {
     const run = await submit(api, { tests: ["a.spec.js"] });
     const agent = await registerAgent(api, "pixel-7");
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
-    await api.post(`/api/v1/leases/${lease.body.id}/jobs/${lease.body.jobs[0].id}/start`, { attempt: 1 });
+    await api.post(`/api/v1/leases/${lease.body.id}/jobs/${lease.body.jobs[0].id}/start`, {
+      attempt: 1,
+    });
     expect(await registerAgent(api, "pixel-7")).toBe(agent);
     expect((await api.get(`/api/v1/jobs/${run.body.jobs[0].id}`)).body.status).toBe("queued");
-    expect((await api.get(`/api/v1/agents/${agent}`)).body).toMatchObject({ state: "idle", lease_id: null });
+    expect((await api.get(`/api/v1/agents/${agent}`)).body).toMatchObject({
+      state: "idle",
+      lease_id: null,
+    });
   });
 });
 
@@ -254,7 +321,8 @@ describe("cancel", () => {
     expect(run.body).toMatchObject({ status: "cancelled", counts: { cancelled: 1 } });
 
     const beat = await api.post(`/api/v1/agents/${agent}/heartbeat`, { lease_id: lease.body.id });
-    expect(beat.body.cancel_job_ids).toEqual([job.id]);
+    expect(beat.status).toBe(200);
+    expect(beat.body).toEqual({ lease_expires_at: null, cancel_job_ids: [job.id] });
     const late = await api.post(`/api/v1/leases/${lease.body.id}/jobs/${job.id}/result`, {
       attempt: 1,
       status: "passed",
@@ -302,19 +370,33 @@ describe("reading", () => {
     } while (cursor);
     expect(new Set(seen).size).toBe(5);
     expect((await api.get("/api/v1/jobs?status=passed")).body.items).toHaveLength(0);
-    expect((await api.get("/api/v1/jobs?status=queued&target=emulator")).body.items).toHaveLength(5);
+    expect((await api.get("/api/v1/jobs?status=queued&target=emulator")).body.items).toHaveLength(
+      5,
+    );
   });
 
   it("shows queued groups with their age, and queue depth in the metrics", async () => {
     const api = await setup();
     await submit(api, { app_version_id: "v1", tests: ["a.spec.js", "b.spec.js"] });
-    await submit(api, { app_version_id: "v2", target: "browserstack", tests: ["a.spec.js"], priority: 9 });
+    await submit(api, {
+      app_version_id: "v2",
+      target: "browserstack",
+      tests: ["a.spec.js"],
+      priority: 9,
+    });
     const queue = await api.get("/api/v1/queue");
     expect(queue.body.groups).toEqual([
-      expect.objectContaining({ app_version_id: "v2", target: "browserstack", queued: 1, priority: 9 }),
+      expect.objectContaining({
+        app_version_id: "v2",
+        target: "browserstack",
+        queued: 1,
+        priority: 9,
+      }),
       expect.objectContaining({ app_version_id: "v1", target: "emulator", queued: 2, priority: 5 }),
     ]);
-    expect(queue.body.targets).toContainEqual(expect.objectContaining({ target: "emulator", queued: 2 }));
+    expect(queue.body.targets).toContainEqual(
+      expect.objectContaining({ target: "emulator", queued: 2 }),
+    );
     const metrics = await api.get("/metrics");
     expect(metrics.body).toContain('qgjob_queue_depth{target="emulator"} 2');
     expect(metrics.body).toContain('qgjob_queue_depth{target="browserstack"} 1');

@@ -29,7 +29,7 @@ const RECHECK_MS = 2000;
 
 export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { store, auth, clock, metrics } = deps;
+  const { store, clock, metrics } = deps;
   const ttlMs = store.options.leaseTtlMs;
 
   /** The lease, if the caller may act for its agent; otherwise it does not exist for them. */
@@ -50,6 +50,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/agents",
     {
+      config: { scope: "agent" },
       schema: {
         summary: "Register an agent (again under the same name after a restart)",
         tags: ["agents"],
@@ -58,7 +59,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "agent");
+      const caller = req.caller;
       const b = req.body;
       const now = clock();
       const agent = await store.registerAgent(
@@ -79,6 +80,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/agents",
     {
+      config: { scope: "read" },
       schema: {
         summary: "List agents",
         tags: ["agents"],
@@ -86,7 +88,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       const now = clock();
       return {
         items: (await store.listAgents(caller, now)).map((a) => presentAgent(a, now, ttlMs)),
@@ -97,6 +99,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/agents/:id",
     {
+      config: { scope: "read" },
       schema: {
         summary: "Get an agent",
         tags: ["agents"],
@@ -105,7 +108,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       return presentAgent(await agentOf(caller, req.params.id), clock(), ttlMs);
     },
   );
@@ -113,6 +116,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/agents/:id/heartbeat",
     {
+      config: { scope: "agent" },
       schema: {
         summary: "Keep the agent (and its lease) alive; learn which of its jobs to stop",
         tags: ["agents"],
@@ -122,7 +126,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "agent");
+      const caller = req.caller;
       await agentOf(caller, req.params.id);
       const beat = await store.heartbeat(req.params.id, req.body.lease_id ?? null, clock());
       return {
@@ -135,6 +139,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/agents/:id/lease",
     {
+      config: { scope: "agent" },
       schema: {
         summary: "Ask for a batch of work; waits up to wait_s for some (204 when none came)",
         tags: ["agents"],
@@ -144,7 +149,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      const caller = await auth.caller(req, "agent");
+      const caller = req.caller;
       await agentOf(caller, req.params.id);
       const deadline = clock() + req.body.wait_s * 1000;
       const signal = requestSignal(req.raw, deps.shutdown);
@@ -175,6 +180,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/leases/:lease_id/jobs/:job_id/start",
     {
+      config: { scope: "agent" },
       schema: {
         summary: "Mark a leased job as running",
         tags: ["leases"],
@@ -184,7 +190,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "agent");
+      const caller = req.caller;
       await leaseOf(caller, req.params.lease_id);
       return presentJob(
         await store.startJob(req.params.lease_id, req.params.job_id, req.body.attempt, clock()),
@@ -195,6 +201,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/leases/:lease_id/jobs/:job_id/result",
     {
+      config: { scope: "agent" },
       schema: {
         summary: "Report one attempt's result; only the lease holding the job may",
         tags: ["leases"],
@@ -204,7 +211,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "agent");
+      const caller = req.caller;
       await leaseOf(caller, req.params.lease_id);
       const out = await store.reportResult(
         req.params.lease_id,
@@ -225,6 +232,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/leases/:lease_id/release",
     {
+      config: { scope: "agent" },
       schema: {
         summary: "Give a lease back; unstarted jobs return to the queue at no cost",
         tags: ["leases"],
@@ -233,7 +241,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "agent");
+      const caller = req.caller;
       await leaseOf(caller, req.params.lease_id);
       return { requeued: await store.releaseLease(req.params.lease_id, clock()) };
     },

@@ -36,7 +36,7 @@ const RECHECK_MS = 2000;
 
 export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { store, auth, clock } = deps;
+  const { store, clock } = deps;
 
   async function submit(caller: Caller, input: SubmitRunInput, key: string | undefined) {
     requireOrg(caller, input.org_id);
@@ -49,6 +49,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/runs",
     {
+      config: { scope: "submit" },
       schema: {
         summary: "Submit a run of one or more tests",
         tags: ["runs"],
@@ -58,7 +59,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      const caller = await auth.caller(req, "submit");
+      const caller = req.caller;
       const out = await submit(caller, req.body, req.headers["idempotency-key"]);
       if (out.replayed) reply.header("idempotent-replayed", "true");
       return reply.code(201).send({ ...presentRun(out.run), jobs: out.jobs.map(presentJob) });
@@ -68,6 +69,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/jobs",
     {
+      config: { scope: "submit" },
       schema: {
         summary: "Submit one test (a run of one job)",
         tags: ["jobs"],
@@ -77,7 +79,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      const caller = await auth.caller(req, "submit");
+      const caller = req.caller;
       const { test_path, ...rest } = req.body;
       const out = await submit(
         caller,
@@ -92,6 +94,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/runs",
     {
+      config: { scope: "read" },
       schema: {
         summary: "List runs, newest first",
         tags: ["runs"],
@@ -100,7 +103,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       const page = await store.listRuns(req.query, caller);
       return { items: page.items.map(presentRun), next_cursor: page.nextCursor };
     },
@@ -109,6 +112,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/runs/:id",
     {
+      config: { scope: "read" },
       schema: {
         summary: "Get a run with its jobs",
         tags: ["runs"],
@@ -117,7 +121,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       const run = await store.getRun(req.params.id, caller);
       if (!run) throw notFound("run", req.params.id);
       return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
@@ -127,6 +131,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/runs/:id/wait",
     {
+      config: { scope: "read" },
       schema: {
         summary: "Long-poll until the run ends or timeout_s passes; answers the run either way",
         tags: ["runs"],
@@ -136,7 +141,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       const deadline = clock() + req.query.timeout_s * 1000;
       const signal = requestSignal(req.raw, deps.shutdown);
       for (;;) {
@@ -155,6 +160,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/runs/:id/cancel",
     {
+      config: { scope: "submit" },
       schema: {
         summary: "Cancel every unfinished job of a run",
         tags: ["runs"],
@@ -163,7 +169,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "submit");
+      const caller = req.caller;
       const run = await store.cancelRun(req.params.id, caller, clock());
       if (!run) throw notFound("run", req.params.id);
       return presentRun(run);
@@ -173,6 +179,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/jobs",
     {
+      config: { scope: "read" },
       schema: {
         summary: "List jobs, newest first",
         tags: ["jobs"],
@@ -181,7 +188,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       const page = await store.listJobs(req.query, caller);
       return { items: page.items.map(presentJob), next_cursor: page.nextCursor };
     },
@@ -190,6 +197,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/jobs/:id",
     {
+      config: { scope: "read" },
       schema: {
         summary: "Get a job",
         tags: ["jobs"],
@@ -198,7 +206,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       const job = await store.getJob(req.params.id, caller);
       if (!job) throw notFound("job", req.params.id);
       return presentJob(job);
@@ -208,6 +216,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.get(
     "/api/v1/jobs/:id/wait",
     {
+      config: { scope: "read" },
       schema: {
         summary: "Long-poll until the job ends or timeout_s passes; answers the job either way",
         tags: ["jobs"],
@@ -217,7 +226,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "read");
+      const caller = req.caller;
       const deadline = clock() + req.query.timeout_s * 1000;
       const signal = requestSignal(req.raw, deps.shutdown);
       for (;;) {
@@ -233,6 +242,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   r.post(
     "/api/v1/jobs/:id/cancel",
     {
+      config: { scope: "submit" },
       schema: {
         summary: "Cancel a job",
         tags: ["jobs"],
@@ -241,7 +251,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = await auth.caller(req, "submit");
+      const caller = req.caller;
       const job = await store.cancelJob(req.params.id, caller, clock());
       if (!job) throw notFound("job", req.params.id);
       return presentJob(job);

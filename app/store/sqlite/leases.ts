@@ -248,13 +248,19 @@ export function heartbeat(
     (tx) => {
       touchAgent(tx, agentId, now);
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
-      requireLiveLease(tx, leaseId, now, agentId);
-      const lease = tx
-        .update(leases)
-        .set({ expiresAt: now + ctx.options.leaseTtlMs })
-        .where(eq(leases.id, leaseId))
-        .returning()
-        .get()!;
+      const ended = tx.select().from(leases).where(eq(leases.id, leaseId)).get();
+      // A lease completed by cancelling its last jobs is not lost: the agent must still hear
+      // which tests to stop.
+      const completed = ended?.agentId === agentId && ended.endReason === "completed";
+      if (!completed) requireLiveLease(tx, leaseId, now, agentId);
+      const lease = completed
+        ? null
+        : tx
+            .update(leases)
+            .set({ expiresAt: now + ctx.options.leaseTtlMs })
+            .where(eq(leases.id, leaseId))
+            .returning()
+            .get()!;
       const cancelJobIds = tx
         .select({ id: jobs.id })
         .from(jobs)
@@ -270,7 +276,9 @@ export function heartbeat(
 /** The job, held by this live lease; otherwise the 409 that tells the agent why not. */
 function heldJob(db: SqliteExec, leaseId: string, jobId: string, now: number): JobRecord {
   const job = db.select().from(jobs).where(eq(jobs.id, jobId)).get();
-  if (!job) throw notFound("job", jobId);
+  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
+  // Another org's job does not exist for this lease, whatever its state.
+  if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
   if (job.leaseId !== leaseId) {
     throw new QgjobError("stale_lease", `job ${jobId} is no longer held by lease ${leaseId}`, {
       job_status: job.status,
@@ -281,8 +289,7 @@ function heldJob(db: SqliteExec, leaseId: string, jobId: string, now: number): J
       job_status: job.status,
     });
   }
-  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
-  if (!lease || lease.endedAt !== null || lease.expiresAt <= now) {
+  if (lease.endedAt !== null || lease.expiresAt <= now) {
     throw new QgjobError("stale_lease", `lease ${leaseId} has ended`, { job_status: job.status });
   }
   return job;
@@ -403,7 +410,7 @@ export function reportResult(
 }
 
 /** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
-function completeLeaseIfDone(db: SqliteExec, leaseId: string, now: number) {
+export function completeLeaseIfDone(db: SqliteExec, leaseId: string, now: number) {
   const open = db
     .select({ id: jobs.id })
     .from(jobs)
@@ -438,7 +445,8 @@ function applyResult(
     )
     .get();
   const current = tx.select().from(jobs).where(eq(jobs.id, jobId)).get();
-  if (!current) throw notFound("job", jobId);
+  const lease = tx.select({ orgId: leases.orgId }).from(leases).where(eq(leases.id, leaseId)).get();
+  if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
   // A repeated post is answered as before, even after the lease has moved on...
   if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
     if (decideResult(current, recorded, result).kind === "duplicate") {
@@ -594,6 +602,10 @@ export function expireLease(ctx: SqliteContext, leaseId: string, reason: string,
 export function releaseLease(ctx: SqliteContext, leaseId: string, now: number): number {
   const report = ctx.db.transaction(
     (tx) => {
+      const ended = tx.select().from(leases).where(eq(leases.id, leaseId)).get();
+      // Releasing after the last result is what a tidy agent does: nothing is left to give back.
+      if (ended?.endReason === "completed")
+        return { requeued: 0, failed: 0, runIds: new Set<string>() };
       const lease = requireLiveLease(tx, leaseId, now);
       return endLease(tx, lease, "released", now);
     },
@@ -639,10 +651,13 @@ export function reapExpired(ctx: SqliteContext, now: number): ReapReport {
             sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
           ),
         )
-        .returning({ runId: jobs.runId })
+        .returning({ runId: jobs.runId, leaseId: jobs.leaseId })
         .all();
       report.timedOut = overdue.length;
-      for (const j of overdue) runIds.add(j.runId);
+      for (const j of overdue) {
+        runIds.add(j.runId);
+        if (j.leaseId) completeLeaseIfDone(tx, j.leaseId, now);
+      }
       return { report, runIds };
     },
     { behavior: "immediate" },

@@ -7,6 +7,7 @@ import { decodeCursor, encodeCursor } from "../cursor.js";
 import { emptyCounts, isTerminal, runStatus } from "../rules.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import type { SqliteContext } from "./context.js";
+import { completeLeaseIfDone } from "./leases.js";
 import { jobAttempts, jobs, orgs, runs } from "./schema.js";
 
 // SQLite caps bound parameters per statement; 27 columns x 500 rows stays well inside it.
@@ -216,9 +217,10 @@ function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
     .update(jobs)
     .set({ status: "cancelled", finishedAt: now })
     .where(and(where, inArray(jobs.status, ["queued", "leased", "running"])))
-    .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId })
+    .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId, leaseId: jobs.leaseId })
     .all();
   for (const job of cancelled) {
+    if (job.leaseId) completeLeaseIfDone(ctx.db, job.leaseId, now);
     ctx.db
       .update(jobAttempts)
       .set({ status: "cancelled", finishedAt: now })
