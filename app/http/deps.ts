@@ -11,18 +11,3 @@ export interface RouteDeps {
   /** Aborted when the server starts closing: long polls answer at once instead of holding it. */
   shutdown: AbortSignal;
 }
-
-/** Aborts when the client goes away or the server shuts down; listeners go with the request. */
-export function requestSignal(
-  raw: { once(e: "close", f: () => void): unknown },
-  shutdown: AbortSignal,
-): AbortSignal {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  shutdown.addEventListener("abort", abort, { once: true });
-  raw.once("close", () => {
-    shutdown.removeEventListener("abort", abort);
-    abort();
-  });
-  return controller.signal;
-}

@@ -1,25 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { byAppVersion, byAppVersionAndDevice, groupingStrategies, groupJobs } from "./grouping.js";
+import { queuedJob } from "./testing.js";
 import type { GroupingStrategy, QueuedJob } from "./types.js";
 
-let nextId = 0;
-function job(overrides: Partial<QueuedJob> = {}): QueuedJob {
-  nextId += 1;
-  return {
-    id: `job-${nextId}`,
-    orgId: "acme",
-    appVersionId: "v1",
-    target: "emulator",
-    device: null,
-    repo: null,
-    tags: [],
-    testPath: `tests/${nextId}.spec.ts`,
-    priority: 0,
-    queuedAt: 1_000,
-    expectedMs: 60_000,
-    ...overrides,
-  };
-}
+const job = queuedJob;
 
 describe("grouping strategies: which jobs share one install", () => {
   it.each<{

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { byAppVersion, byAppVersionAndDevice } from "./grouping.js";
 import { DEFAULT_SCHEDULER_CONFIG, decide } from "./policy.js";
+import { queuedJob } from "./testing.js";
 import type {
   Decision,
   DecisionReason,
@@ -14,24 +15,8 @@ const MINUTE = 60 * SECOND;
 const NOW = Date.UTC(2025, 0, 1, 12);
 const ago = (ms: number) => NOW - ms;
 
-let nextId = 0;
-function job(overrides: Partial<QueuedJob> = {}): QueuedJob {
-  nextId += 1;
-  return {
-    id: `job-${nextId}`,
-    orgId: "acme",
-    appVersionId: "X",
-    target: "emulator",
-    device: null,
-    repo: null,
-    tags: [],
-    testPath: `tests/${nextId}.spec.ts`,
-    priority: 0,
-    queuedAt: ago(MINUTE),
-    expectedMs: 60 * SECOND,
-    ...overrides,
-  };
-}
+const job = (overrides: Partial<QueuedJob> = {}): QueuedJob =>
+  queuedJob({ appVersionId: "X", queuedAt: ago(MINUTE), ...overrides });
 
 function jobs(count: number, overrides: Partial<QueuedJob> = {}): QueuedJob[] {
   return Array.from({ length: count }, () => job(overrides));

@@ -21,11 +21,11 @@ import {
 } from "../../../api/schemas.js";
 import { notFound } from "../../errors.js";
 import type { Caller } from "../auth.js";
-import { requestSignal, type RouteDeps } from "../deps.js";
+import type { RouteDeps } from "../deps.js";
+import { longPoll } from "../long-poll.js";
 import { presentAgent, presentJob, presentLease } from "../present.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
-const RECHECK_MS = 2000;
 
 export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -151,29 +151,28 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req, reply) => {
       const caller = req.caller;
       await agentOf(caller, req.params.id);
-      const deadline = clock() + req.body.wait_s * 1000;
-      const signal = requestSignal(req.raw, deps.shutdown);
-      for (;;) {
-        const grant = await store.claimLease(req.params.id, clock());
-        if (grant) {
-          metrics.leases.inc({ target: grant.lease.target, reason: grant.reason });
-          if (grant.lease.install) metrics.installs.inc({ target: grant.lease.target });
-          req.log.info(
-            {
-              lease: grant.lease.id,
-              agent: req.params.id,
-              group: grant.lease.groupKey,
-              jobs: grant.jobs.length,
-              reason: grant.reason,
-            },
-            "lease granted",
-          );
-          return presentLease(grant, ttlMs / 3000);
-        }
-        const remaining = deadline - clock();
-        if (remaining <= 0 || signal.aborted) return reply.code(204).send(null);
-        await store.changes.wait("work", Math.min(remaining, RECHECK_MS), signal);
-      }
+      const grant = await longPoll(
+        deps,
+        req.raw,
+        req.body.wait_s * 1000,
+        () => store.claimLease(req.params.id, clock()),
+        (grant) => grant !== null,
+        () => "work",
+      );
+      if (!grant) return reply.code(204).send(null);
+      metrics.leases.inc({ target: grant.lease.target, reason: grant.reason });
+      if (grant.lease.install) metrics.installs.inc({ target: grant.lease.target });
+      req.log.info(
+        {
+          lease: grant.lease.id,
+          agent: req.params.id,
+          group: grant.lease.groupKey,
+          jobs: grant.jobs.length,
+          reason: grant.reason,
+        },
+        "lease granted",
+      );
+      return presentLease(grant, ttlMs / 3000);
     },
   );
 

@@ -20,7 +20,8 @@ import {
 import { notFound } from "../../errors.js";
 import { isTerminal, runStatus } from "../../store/rules.js";
 import { requireOrg, type Caller } from "../auth.js";
-import { requestSignal, type RouteDeps } from "../deps.js";
+import type { RouteDeps } from "../deps.js";
+import { longPoll } from "../long-poll.js";
 import { presentJob, presentRun } from "../present.js";
 
 const IdempotencyHeaders = z.object({
@@ -31,8 +32,6 @@ const IdempotencyHeaders = z.object({
 });
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
-/** Long polls wake at least this often, in case a change was signalled elsewhere. */
-const RECHECK_MS = 2000;
 
 export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -142,18 +141,19 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     async (req) => {
       const caller = req.caller;
-      const deadline = clock() + req.query.timeout_s * 1000;
-      const signal = requestSignal(req.raw, deps.shutdown);
-      for (;;) {
-        const run = await store.getRun(req.params.id, caller);
-        if (!run) throw notFound("run", req.params.id);
-        const remaining = deadline - clock();
-        const done = !["queued", "running"].includes(runStatus(run.counts));
-        if (done || remaining <= 0 || signal.aborted) {
-          return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
-        }
-        await store.changes.wait(`run:${run.id}`, Math.min(remaining, RECHECK_MS), signal);
-      }
+      const run = await longPoll(
+        deps,
+        req.raw,
+        req.query.timeout_s * 1000,
+        async () => {
+          const run = await store.getRun(req.params.id, caller);
+          if (!run) throw notFound("run", req.params.id);
+          return run;
+        },
+        (run) => !["queued", "running"].includes(runStatus(run.counts)),
+        (run) => `run:${run.id}`,
+      );
+      return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
     },
   );
 
@@ -227,15 +227,19 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     async (req) => {
       const caller = req.caller;
-      const deadline = clock() + req.query.timeout_s * 1000;
-      const signal = requestSignal(req.raw, deps.shutdown);
-      for (;;) {
-        const job = await store.getJob(req.params.id, caller);
-        if (!job) throw notFound("job", req.params.id);
-        const remaining = deadline - clock();
-        if (isTerminal(job.status) || remaining <= 0 || signal.aborted) return presentJob(job);
-        await store.changes.wait(`run:${job.runId}`, Math.min(remaining, RECHECK_MS), signal);
-      }
+      const job = await longPoll(
+        deps,
+        req.raw,
+        req.query.timeout_s * 1000,
+        async () => {
+          const job = await store.getJob(req.params.id, caller);
+          if (!job) throw notFound("job", req.params.id);
+          return job;
+        },
+        (job) => isTerminal(job.status),
+        (job) => `run:${job.runId}`,
+      );
+      return presentJob(job);
     },
   );
 

@@ -7,8 +7,7 @@ import type {
   SubmitRunInput,
 } from "../../../api/schemas.js";
 import { groupJobs } from "../../scheduler/grouping.js";
-import { TARGETS, type Target } from "../../scheduler/types.js";
-import { expectedDuration } from "../../scheduler/usage.js";
+import { TARGETS } from "../../scheduler/types.js";
 import { LocalChangeFeed } from "../change-feed.js";
 import type {
   AgentRecord,
@@ -25,7 +24,8 @@ import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
-import { jobs, leases, testDurations, tokens } from "./schema.js";
+import { queuedJobs } from "./queued.js";
+import { jobs, leases, tokens } from "./schema.js";
 
 export class SqliteStore implements Store {
   readonly engine = "sqlite";
@@ -131,29 +131,11 @@ export class SqliteStore implements Store {
 
   async queueOverview(scope: OrgScope, now: number) {
     const db = this.ctx.db;
-    const queued = db
-      .select({ job: jobs, ewmaMs: testDurations.ewmaMs })
-      .from(jobs)
-      .leftJoin(
-        testDurations,
-        and(
-          eq(testDurations.orgId, jobs.orgId),
-          eq(testDurations.testPath, jobs.testPath),
-          eq(testDurations.target, jobs.target),
-        ),
-      )
-      .where(
-        and(
-          eq(jobs.status, "queued"),
-          scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId),
-        ),
-      )
-      .all()
-      .map(({ job, ewmaMs }) => ({
-        ...job,
-        target: job.target as Target,
-        expectedMs: expectedDuration(ewmaMs, this.options.scheduler),
-      }));
+    const queued = queuedJobs(
+      db,
+      this.options.scheduler,
+      scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId),
+    );
     const live = db
       .select({ groupKey: leases.groupKey, n: sql<number>`count(*)` })
       .from(leases)

@@ -5,10 +5,11 @@ import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decide } from "../../scheduler/policy.js";
 import type { QueuedJob, Target } from "../../scheduler/types.js";
-import { decayUsage, ewma, expectedDuration } from "../../scheduler/usage.js";
+import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
+import { historyOfJob, queuedJobs } from "./queued.js";
 import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
@@ -36,47 +37,19 @@ function claimableJobs(
   ctx: SqliteContext,
   now: number,
 ): QueuedJob[] {
-  const rows = db
-    .select({
-      id: jobs.id,
-      orgId: jobs.orgId,
-      appVersionId: jobs.appVersionId,
-      target: jobs.target,
-      device: jobs.device,
-      repo: jobs.repo,
-      tags: jobs.tags,
-      testPath: jobs.testPath,
-      priority: jobs.priority,
-      queuedAt: jobs.queuedAt,
-      ewmaMs: testDurations.ewmaMs,
-    })
-    .from(jobs)
-    .leftJoin(
-      testDurations,
-      and(
-        eq(testDurations.orgId, jobs.orgId),
-        eq(testDurations.testPath, jobs.testPath),
-        eq(testDurations.target, jobs.target),
-      ),
-    )
-    .where(
-      and(
-        eq(jobs.status, "queued"),
-        eq(jobs.target, agent.target),
-        agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
-        agent.device === null
-          ? isNull(jobs.device)
-          : or(isNull(jobs.device), eq(jobs.device, agent.device)),
-        // A job that just failed on this agent for infrastructure reasons tries others first.
-        sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
-      ),
-    )
-    .all();
-  return rows.map(({ ewmaMs, ...job }) => ({
-    ...job,
-    target: job.target as Target,
-    expectedMs: expectedDuration(ewmaMs, ctx.options.scheduler),
-  }));
+  return queuedJobs(
+    db,
+    ctx.options.scheduler,
+    and(
+      eq(jobs.target, agent.target),
+      agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
+      agent.device === null
+        ? isNull(jobs.device)
+        : or(isNull(jobs.device), eq(jobs.device, agent.device)),
+      // A job that just failed on this agent for infrastructure reasons tries others first.
+      sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
+    ),
+  );
 }
 
 /**
@@ -97,14 +70,7 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
       ms: sql<number>`sum(coalesce(${testDurations.ewmaMs}, ${ctx.options.scheduler.defaultTestMs}))`,
     })
     .from(jobs)
-    .leftJoin(
-      testDurations,
-      and(
-        eq(testDurations.orgId, jobs.orgId),
-        eq(testDurations.testPath, jobs.testPath),
-        eq(testDurations.target, jobs.target),
-      ),
-    )
+    .leftJoin(testDurations, historyOfJob)
     .where(inArray(jobs.status, OPEN_JOB))
     .groupBy(jobs.orgId)
     .all();

@@ -1,0 +1,41 @@
+import type { RouteDeps } from "./deps.js";
+
+/** Long polls re-read at least this often, in case a change was signalled elsewhere. */
+const RECHECK_MS = 2000;
+
+/**
+ * Reads until `done` holds or `waitMs` passes, sleeping on a change-feed topic in between, and
+ * answers the last read either way. Ends early when the client leaves or the server shuts down.
+ */
+export async function longPoll<T>(
+  deps: RouteDeps,
+  raw: { once(e: "close", f: () => void): unknown },
+  waitMs: number,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  topic: (value: T) => string,
+): Promise<T> {
+  const deadline = deps.clock() + waitMs;
+  const signal = requestSignal(raw, deps.shutdown);
+  for (;;) {
+    const value = await read();
+    const remaining = deadline - deps.clock();
+    if (done(value) || remaining <= 0 || signal.aborted) return value;
+    await deps.store.changes.wait(topic(value), Math.min(remaining, RECHECK_MS), signal);
+  }
+}
+
+/** Aborts when the client goes away or the server shuts down; listeners go with the request. */
+function requestSignal(
+  raw: { once(e: "close", f: () => void): unknown },
+  shutdown: AbortSignal,
+): AbortSignal {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  shutdown.addEventListener("abort", abort, { once: true });
+  raw.once("close", () => {
+    shutdown.removeEventListener("abort", abort);
+    abort();
+  });
+  return controller.signal;
+}
