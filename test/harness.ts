@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { loadConfig, type ConfigInput } from "../app/config.js";
 import { createLogger, startServer, type RunningServer } from "../app/server.js";
 
@@ -127,4 +128,18 @@ export async function finishJob(
     duration_ms: 1000,
     ...extra,
   });
+}
+
+/**
+ * One server for a whole describe block: started before its first test, closed after its last.
+ * Read `.server` and `.api` inside tests (they are set once the suite starts).
+ */
+export function serverPerSuite(config: ConfigInput = {}) {
+  const suite = {} as { server: TestServer; api: Client };
+  beforeAll(async () => {
+    suite.server = await startTestServer(config);
+    suite.api = client(suite.server.url);
+  });
+  afterAll(() => suite.server.close());
+  return suite;
 }

@@ -2,14 +2,8 @@
  * Malformed requests over HTTP: every one gets a 4xx with `{ error: { code, message } }`, never a
  * 5xx, and leaves nothing behind. Odd but legal inputs are stored and returned exactly.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  client,
-  registerAgent,
-  startTestServer,
-  type Client,
-  type TestServer,
-} from "../harness.js";
+import { describe, expect, it } from "vitest";
+import { registerAgent, serverPerSuite, type Client } from "../harness.js";
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -207,41 +201,32 @@ async function stored(api: Client) {
 }
 
 describe("malformed requests", () => {
-  let server: TestServer;
-  let api: Client;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    api = client(server.url);
-  });
-  afterAll(() => server.close());
+  const suite = serverPerSuite();
 
   it.each(CASES.map((c) => [c.name, c] as const))("%s -> 4xx", async (_name, c) => {
-    const res = await api.call(c.method ?? "POST", c.path ?? "/api/v1/runs", c.body, c.headers);
+    const res = await suite.api.call(
+      c.method ?? "POST",
+      c.path ?? "/api/v1/runs",
+      c.body,
+      c.headers,
+    );
     const allowed = c.status === undefined ? [400] : [c.status].flat();
     const shown = JSON.stringify(res.body).slice(0, 500);
     expect(allowed, shown).toContain(res.status);
     expect(typeof res.body?.error?.code, `error.code of ${shown}`).toBe("string");
     expect(typeof res.body?.error?.message, `error.message of ${shown}`).toBe("string");
     if (c.code) expect(res.body.error.code).toBe(c.code);
-    expect(await stored(api)).toEqual({ jobs: [], runs: [], agents: [] });
+    expect(await stored(suite.api)).toEqual({ jobs: [], runs: [], agents: [] });
   });
 
   it("still answers /healthz afterwards, with nothing stored", async () => {
-    expect((await api.get("/healthz")).status).toBe(200);
-    expect(await stored(api)).toEqual({ jobs: [], runs: [], agents: [] });
+    expect((await suite.api.get("/healthz")).status).toBe(200);
+    expect(await stored(suite.api)).toEqual({ jobs: [], runs: [], agents: [] });
   });
 });
 
 describe("odd but legal inputs", () => {
-  let server: TestServer;
-  let api: Client;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    api = client(server.url);
-  });
-  afterAll(() => server.close());
+  const suite = serverPerSuite();
 
   const ODD_PATHS = [
     "tests/ünï cödé/a b.spec.ts",
@@ -255,7 +240,7 @@ describe("odd but legal inputs", () => {
   ];
 
   it("stores them as plain strings and returns them exactly", async () => {
-    const submitted = await api.post("/api/v1/runs", {
+    const submitted = await suite.api.post("/api/v1/runs", {
       org_id: "Org.with_odd-chars",
       app_version_id: "1.2.3+build:4@rc-1",
       tags: ["@smoke", "nightly:2"],
@@ -268,19 +253,19 @@ describe("odd but legal inputs", () => {
     expect(submitted.body.org_id).toBe("Org.with_odd-chars");
     expect(submitted.body.app_version_ids).toEqual(["1.2.3+build:4@rc-1"]);
 
-    const fetched = await api.get(`/api/v1/runs/${submitted.body.id}`);
+    const fetched = await suite.api.get(`/api/v1/runs/${submitted.body.id}`);
     expect(paths(fetched.body.jobs)).toEqual(expected);
-    const listed = await api.get(`/api/v1/jobs?run_id=${submitted.body.id}`);
+    const listed = await suite.api.get(`/api/v1/jobs?run_id=${submitted.body.id}`);
     expect(paths(listed.body.items)).toEqual(expected);
     for (const job of submitted.body.jobs) {
-      const one = await api.get(`/api/v1/jobs/${job.id}`);
+      const one = await suite.api.get(`/api/v1/jobs/${job.id}`);
       expect(one.body.test_path).toBe(job.test_path);
       expect(one.body.tags).toEqual(["@smoke", "nightly:2"]);
     }
 
     // The agent receives them byte for byte too.
-    const agentId = await registerAgent(api, "odd-agent");
-    const lease = await api.post(`/api/v1/agents/${agentId}/lease`, {});
+    const agentId = await registerAgent(suite.api, "odd-agent");
+    const lease = await suite.api.post(`/api/v1/agents/${agentId}/lease`, {});
     expect(lease.status).toBe(200);
     expect(lease.body.app_version_id).toBe("1.2.3+build:4@rc-1");
     expect(paths(lease.body.jobs)).toEqual(expected);
@@ -288,13 +273,13 @@ describe("odd but legal inputs", () => {
 
   it("returns a single job's odd path exactly", async () => {
     const path = "tests/ünï cödé/a b.spec.ts";
-    const job = await api.post("/api/v1/jobs", {
+    const job = await suite.api.post("/api/v1/jobs", {
       org_id: "qualgent",
       app_version_id: "xyz123",
       test_path: path,
     });
     expect(job.status, JSON.stringify(job.body)).toBe(201);
     expect(job.body.test_path).toBe(path);
-    expect((await api.get(`/api/v1/jobs/${job.body.id}`)).body.test_path).toBe(path);
+    expect((await suite.api.get(`/api/v1/jobs/${job.body.id}`)).body.test_path).toBe(path);
   });
 });
