@@ -117,6 +117,8 @@ export const JobResult = z.object({
   message: z.string().nullable(),
   file: z.string().nullable(),
   line: z.number().int().nullable(),
+  /** The last lines the test printed (optional: results recorded by older agents lack it). */
+  log_tail: z.string().nullable().optional(),
   artifacts: z.array(Artifact),
 });
 export type JobResult = z.infer<typeof JobResult>;
@@ -299,6 +301,7 @@ export const ResultRequest = z.strictObject({
     .optional(),
   file: z.string().max(1024).optional(),
   line: z.number().int().min(0).max(10_000_000).optional(),
+  log_tail: z.string().max(64 * 1024).optional(),
   artifacts: z.array(Artifact).max(50).default([]),
 });
 export type ResultRequest = z.input<typeof ResultRequest>;

@@ -94,6 +94,7 @@ export function toStoredResult(result: ResultInput): StoredResult {
     message: result.message ?? null,
     file: result.file ?? null,
     line: result.line ?? null,
+    log_tail: result.log_tail ?? null,
     artifacts: result.artifacts,
   };
 }

@@ -19,6 +19,7 @@ export interface StoredResult {
   message: string | null;
   file: string | null;
   line: number | null;
+  log_tail?: string | null;
   artifacts: { name: string; url: string; content_type?: string | undefined }[];
 }
 

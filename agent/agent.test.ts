@@ -1,0 +1,184 @@
+/**
+ * The device agent against a real server, running real test processes through the command
+ * runner: results, retries, cancel, timeout, drain, build failures and a server restart.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { QgjobClient } from "../api/client.js";
+import { client, startTestServer, tempDir, type TestServer } from "../test/harness.js";
+import { DeviceAgent, type AgentOptions } from "./agent.js";
+import { BuildResolver } from "./build.js";
+import { CommandRunner } from "./runners/command.js";
+
+let server: TestServer;
+const agents: DeviceAgent[] = [];
+const running: Promise<void>[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  await Promise.all(running.splice(0));
+  await server?.close();
+});
+
+/** A project of shell "tests": each file is a script the command runner runs with `sh`. */
+function project(marker: string) {
+  const dir = tempDir("qgjob-agent-");
+  const files: Record<string, string> = {
+    "pass.sh": "echo all good\nexit 0\n",
+    "fail.sh": "echo 'expected 1 to be 2'\nexit 1\n",
+    "flaky.sh": '[ "$QGJOB_ATTEMPT" -ge 2 ] && exit 0\necho first try fails\nexit 1\n',
+    // A child whose command line carries the marker, so the test can see it live and die.
+    "slow.sh": `"${process.execPath}" -e "setTimeout(() => {}, 30000)" ${marker}\n`,
+  };
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  return dir;
+}
+
+function startAgent(over: Partial<AgentOptions> & { dir: string; build?: string | null }) {
+  const agent = new DeviceAgent({
+    client: new QgjobClient({ baseUrl: server.url, retries: 1, backoffMs: 50 }),
+    name: over.name ?? "agent-1",
+    target: "emulator",
+    device: null,
+    labels: [],
+    installed: [],
+    runner: new CommandRunner({ template: "sh {test}", cwd: over.dir }),
+    builds: new BuildResolver({ template: over.build ?? null, cacheDir: join(over.dir, ".cache") }),
+    logger: pino({ level: "silent" }),
+    leaseWaitS: 1,
+    drainGraceMs: 200,
+    ...over,
+  });
+  agents.push(agent);
+  running.push(agent.run());
+  return agent;
+}
+
+const api = () => client(server.url);
+
+async function submitRun(body: Record<string, unknown>) {
+  const res = await api().post("/api/v1/runs", { org_id: "acme", app_version_id: "v1", ...body });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+async function waitRun(id: string) {
+  return (await api().get(`/api/v1/runs/${id}/wait?timeout_s=20`)).body;
+}
+
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const alive = (marker: string) => {
+  try {
+    return execFileSync("pgrep", ["-f", marker], { encoding: "utf8" }).trim() !== "";
+  } catch {
+    return false; // pgrep exits 1 when nothing matches
+  }
+};
+
+describe("device agent", () => {
+  it("runs a lease and posts each result with its output", async () => {
+    server = await startTestServer();
+    startAgent({ dir: project("m0") });
+    const run = await submitRun({ tests: ["pass.sh", "fail.sh"] });
+    const done = await waitRun(run.id);
+    expect(done.status).toBe("failed");
+    const byPath = Object.fromEntries(done.jobs.map((j: any) => [j.test_path, j]));
+    expect(byPath["pass.sh"]).toMatchObject({ status: "passed", attempts: 1 });
+    expect(byPath["fail.sh"]).toMatchObject({ status: "failed" });
+    expect(byPath["fail.sh"].result.message).toContain("expected 1 to be 2");
+    expect(byPath["fail.sh"].result.log_tail).toContain("expected 1 to be 2");
+  });
+
+  it("reruns a failed test on the same device when retries allow, and the pass is flaky", async () => {
+    server = await startTestServer();
+    startAgent({ dir: project("m1") });
+    const run = await submitRun({ tests: ["flaky.sh"], retries: 1 });
+    const done = await waitRun(run.id);
+    expect(done.jobs[0]).toMatchObject({ status: "passed", flaky: true, attempts: 2 });
+  });
+
+  it("kills the test's process group when the job is cancelled, then takes the next lease", async () => {
+    server = await startTestServer({ leaseTtlS: 0.6 });
+    const marker = `qgjob-cancel-${process.pid}-${Date.now()}`;
+    startAgent({ dir: project(marker) });
+    const run = await submitRun({ tests: ["slow.sh"] });
+    await until(() => Promise.resolve(alive(marker)), Boolean);
+    expect(alive(marker)).toBe(true);
+    await api().post(`/api/v1/runs/${run.id}/cancel`);
+    expect(await until(() => Promise.resolve(alive(marker)), (a) => !a, 5000)).toBe(false);
+    const next = await submitRun({ app_version_id: "v2", tests: ["pass.sh"] });
+    expect((await waitRun(next.id)).status).toBe("passed");
+    expect((await api().get(`/api/v1/runs/${run.id}`)).body.status).toBe("cancelled");
+  });
+
+  it("ends a test that outlives its timeout as timed_out", async () => {
+    server = await startTestServer();
+    const marker = `qgjob-timeout-${process.pid}-${Date.now()}`;
+    startAgent({ dir: project(marker) });
+    const run = await submitRun({ tests: ["slow.sh"], timeout_s: 1 });
+    const done = await waitRun(run.id);
+    expect(done.jobs[0]).toMatchObject({ status: "timed_out" });
+    expect(alive(marker)).toBe(false);
+  });
+
+  it("drains on stop: the running test is killed after the grace period and the rest is released", async () => {
+    server = await startTestServer();
+    const marker = `qgjob-drain-${process.pid}-${Date.now()}`;
+    const agent = startAgent({ dir: project(marker) });
+    const run = await submitRun({ tests: ["slow.sh", "pass.sh"], timeout_s: 60 });
+    await until(() => Promise.resolve(alive(marker)), Boolean);
+    await agent.stop();
+    await Promise.all(running.splice(0));
+    expect(alive(marker)).toBe(false);
+    const after = (await api().get(`/api/v1/runs/${run.id}`)).body;
+    // Both are back in the queue; only the interrupted one spent an attempt.
+    const byPath = Object.fromEntries(after.jobs.map((j: any) => [j.test_path, j]));
+    expect(byPath["slow.sh"]).toMatchObject({ status: "queued", attempts: 1 });
+    expect(byPath["pass.sh"]).toMatchObject({ status: "queued", attempts: 0 });
+  });
+
+  it("reports a missing build as an infrastructure error, so the jobs go to another device", async () => {
+    server = await startTestServer();
+    const dir = project("m5");
+    startAgent({ dir, build: join(dir, "builds/{app_version_id}.apk") });
+    const run = await submitRun({ tests: ["pass.sh"], max_attempts: 1 });
+    const done = await waitRun(run.id);
+    expect(done.jobs[0].status).toBe("error");
+    expect(done.jobs[0].result.message).toMatch(/build for v1 not found/);
+  });
+
+  it("passes the prepared build to the test and prepares it once per lease", async () => {
+    server = await startTestServer();
+    const dir = project("m6");
+    writeFileSync(join(dir, "v7.apk"), "fake build");
+    writeFileSync(join(dir, "uses-build.sh"), '[ -f "$QGJOB_BUILD_PATH" ] || exit 1\n');
+    const builds = new BuildResolver({ template: join(dir, "{app_version_id}.apk"), cacheDir: dir });
+    startAgent({ dir, builds });
+    const run = await submitRun({ app_version_id: "v7", tests: ["uses-build.sh", "pass.sh"] });
+    expect((await waitRun(run.id)).status).toBe("passed");
+    expect(builds.prepared).toBe(1);
+  });
+
+  it("keeps working across a server restart", async () => {
+    server = await startTestServer();
+    const port = new URL(server.url).port;
+    startAgent({ dir: project("m7") });
+    await until(() => api().get("/api/v1/agents"), (r) => r.body.items.length === 1);
+    await server.stop();
+    await new Promise((r) => setTimeout(r, 500)); // the agent's polls fail meanwhile
+    server = await startTestServer({ port: Number(port) }, server.dir);
+    const run = await submitRun({ tests: ["pass.sh"] });
+    expect((await waitRun(run.id)).status).toBe("passed");
+  });
+});

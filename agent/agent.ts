@@ -1,0 +1,286 @@
+/**
+ * The device agent: registers, long-polls for a lease, prepares the build once per lease, runs
+ * the batch through its runner while heartbeating on its own timer, and posts each result as
+ * soon as it is known. A cancel (heard on a heartbeat) or a lost lease kills the test's process
+ * group; stop() drains: no new lease, the current test gets a grace period, the rest is released.
+ */
+import type { Logger } from "pino";
+import { ApiError, type QgjobClient } from "../api/client.js";
+import type { Lease } from "../api/schemas.js";
+import type { Target } from "../api/targets.js";
+import { BuildError, type BuildResolver } from "./build.js";
+import type { Runner, RunnerJob, TestOutcome } from "./runners/runner.js";
+
+export interface AgentOptions {
+  client: QgjobClient;
+  name: string;
+  target: Target;
+  device: string | null;
+  labels: string[];
+  installed: string[];
+  runner: Runner;
+  builds: BuildResolver;
+  logger: Logger;
+  /** How long one lease request may wait on the server for work. */
+  leaseWaitS: number;
+  /** On stop(), how long the running test may take to finish before it is killed. */
+  drainGraceMs: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+/** Backoff for reconnecting: 0.5 s doubling to 10 s. */
+const backoff = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt);
+
+export class DeviceAgent {
+  private agentId: string | null = null;
+  private readonly stopping = new AbortController();
+  private session: LeaseSession | null = null;
+  /** Leases taken and build preparations made, for the agent's summary line. */
+  readonly stats = { leases: 0, jobs: 0 };
+
+  constructor(private readonly opts: AgentOptions) {}
+
+  get id(): string | null {
+    return this.agentId;
+  }
+
+  /** Works until stop() has drained it. */
+  async run(): Promise<void> {
+    const log = this.opts.logger;
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      try {
+        if (!this.agentId) await this.register();
+        const lease = await this.opts.client.lease(
+          this.agentId!,
+          this.opts.leaseWaitS,
+          this.stopping.signal,
+        );
+        failures = 0;
+        if (lease) await this.work(lease);
+      } catch (err) {
+        if (this.stopping.signal.aborted) break;
+        if (err instanceof ApiError && err.code === "lease_active") {
+          // A lease granted while its answer was lost: give it back and ask again.
+          const leaseId = (err.details as { lease_id?: string } | undefined)?.lease_id;
+          if (leaseId) await this.opts.client.release(leaseId).catch(() => undefined);
+          continue;
+        }
+        if (err instanceof ApiError && err.status === 404) this.agentId = null; // the server forgot us
+        const delay = backoff(failures++);
+        log.warn({ err: (err as Error).message, retryInMs: delay }, "server unavailable; retrying");
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+    log.info({ ...this.stats, builds: this.opts.builds.prepared }, "agent stopped");
+  }
+
+  /** Drains: no new lease; the running test may finish within the grace period. */
+  async stop(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.opts.logger.info({ graceMs: this.opts.drainGraceMs }, "draining");
+    this.stopping.abort();
+    this.session?.drain(this.opts.drainGraceMs);
+  }
+
+  private async register() {
+    const o = this.opts;
+    const agent = await o.client.registerAgent({
+      name: o.name,
+      target: o.target,
+      device: o.device ?? undefined,
+      labels: o.labels,
+      installed: o.installed,
+    });
+    this.agentId = agent.id;
+    o.logger.info(
+      { agent: agent.id, name: o.name, target: o.target, device: o.device },
+      "registered",
+    );
+  }
+
+  private async work(lease: Lease) {
+    this.stats.leases++;
+    this.stats.jobs += lease.jobs.length;
+    const session = new LeaseSession(this.opts, this.agentId!, lease);
+    this.session = session;
+    if (this.stopping.signal.aborted) session.drain(0);
+    try {
+      await session.run();
+    } finally {
+      this.session = null;
+    }
+  }
+}
+
+/** One lease from grant to end: heartbeats, build, runs, retries, results, release. */
+class LeaseSession {
+  private readonly stops = new Map<string, AbortController>();
+  private readonly attempts = new Map<string, number>();
+  private lost = false;
+  private draining = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly opts: AgentOptions,
+    private readonly agentId: string,
+    private readonly lease: Lease,
+  ) {
+    this.log = opts.logger.child({ lease: lease.id });
+    for (const job of lease.jobs) this.attempts.set(job.id, job.attempt);
+  }
+
+  async run() {
+    const { lease, opts } = this;
+    this.log.info(
+      { app_version_id: lease.app_version_id, jobs: lease.jobs.length, install: lease.install },
+      "lease granted",
+    );
+    const beat = setInterval(() => void this.heartbeat(), lease.heartbeat_interval_s * 1000);
+    try {
+      let buildPath: string | null;
+      try {
+        buildPath = await opts.builds.prepare(lease.app_version_id);
+      } catch (err) {
+        if (!(err instanceof BuildError)) throw err;
+        // Infrastructure, not the tests: every job goes back to the queue for another device.
+        this.log.error({ err: err.message }, "build preparation failed");
+        for (const job of lease.jobs) {
+          await this.report({
+            jobId: job.id,
+            status: "error",
+            durationMs: 0,
+            message: err.message,
+            artifacts: [],
+          });
+        }
+        return;
+      }
+      let batch: RunnerJob[] = lease.jobs.map((j) => ({
+        id: j.id,
+        testPath: j.test_path,
+        attempt: j.attempt,
+        timeoutS: j.timeout_s,
+      }));
+      while (batch.length > 0 && !this.lost) {
+        const again: RunnerJob[] = [];
+        await opts.runner.run(batch, {
+          build: { appVersionId: lease.app_version_id, buildPath },
+          onStart: (jobId) => this.start(jobId),
+          onOutcome: async (outcome) => {
+            if (await this.report(outcome)) {
+              const job = batch.find((j) => j.id === outcome.jobId)!;
+              again.push({ ...job, attempt: this.attempts.get(job.id)! });
+            }
+          },
+          stopped: (jobId) => this.stopOf(jobId).signal,
+        });
+        // Test failures with retries left run again here, on the same device.
+        for (const job of again) this.stops.delete(job.id);
+        batch = again;
+      }
+    } finally {
+      clearInterval(beat);
+      // Gives back what was not run (draining, lost); after the last result it is a no-op.
+      if (!this.lost) await this.opts.client.release(lease.id).catch(() => undefined);
+    }
+  }
+
+  drain(graceMs: number) {
+    this.draining = true;
+    setTimeout(() => {
+      for (const stop of this.stops.values()) stop.abort();
+    }, graceMs).unref();
+  }
+
+  private stopOf(jobId: string): AbortController {
+    let stop = this.stops.get(jobId);
+    if (!stop) {
+      stop = new AbortController();
+      this.stops.set(jobId, stop);
+    }
+    return stop;
+  }
+
+  private async start(jobId: string) {
+    const stop = this.stopOf(jobId);
+    if (this.draining || this.lost) {
+      stop.abort();
+      return;
+    }
+    try {
+      await this.persist(() =>
+        this.opts.client.startJob(this.lease.id, jobId, this.attempts.get(jobId)!),
+      );
+    } catch (err) {
+      // The server ended it (cancel) or took the lease away: do not run it.
+      this.log.warn({ job: jobId, err: (err as Error).message }, "job not started");
+      stop.abort();
+    }
+  }
+
+  /** Posts an outcome; answers true when the server wants the job run again in this lease. */
+  private async report(o: TestOutcome): Promise<boolean> {
+    const attempt = this.attempts.get(o.jobId)!;
+    try {
+      const res = await this.persist(() =>
+        this.opts.client.reportResult(this.lease.id, o.jobId, {
+          attempt,
+          status: o.status,
+          duration_ms: o.durationMs,
+          message: o.message?.slice(0, 64 * 1024),
+          file: o.file,
+          line: o.line,
+          log_tail: o.logTail?.slice(-64 * 1024),
+          artifacts: o.artifacts,
+        }),
+      );
+      this.log.info(
+        { job: o.jobId, status: o.status, ms: o.durationMs, attempt, retry: res.retry },
+        "result posted",
+      );
+      if (res.retry) this.attempts.set(o.jobId, res.job.attempts);
+      return res.retry;
+    } catch (err) {
+      this.log.warn({ job: o.jobId, err: (err as Error).message }, "result refused");
+      return false;
+    }
+  }
+
+  private async heartbeat() {
+    try {
+      const beat = await this.opts.client.heartbeat(this.agentId, this.lease.id);
+      for (const jobId of beat.cancel_job_ids) {
+        const stop = this.stopOf(jobId);
+        if (!stop.signal.aborted) {
+          this.log.info({ job: jobId }, "job cancelled on the server: stopping it");
+          stop.abort();
+        }
+      }
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "lease_lost") {
+        this.log.warn("lease lost: stopping its tests");
+        this.lost = true;
+        for (const jobId of this.lease.jobs.map((j) => j.id)) this.stopOf(jobId).abort();
+      }
+      // Network trouble: the next beat tries again; the lease outlives a few missed ones.
+    }
+  }
+
+  /** Retries through a server restart until the call lands, or the lease is gone. */
+  private async persist<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!(err instanceof ApiError) || !err.retryable || this.lost) throw err;
+        await sleep(backoff(attempt));
+      }
+    }
+  }
+}

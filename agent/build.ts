@@ -1,0 +1,57 @@
+/**
+ * Resolves an app version to a build the runner can install, once per lease. A template maps
+ * the version to a local path (`./builds/{app_version_id}.apk`) or a URL, which is downloaded
+ * into a cache once per version and reused by later leases.
+ */
+import { createWriteStream, existsSync, mkdirSync, renameSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream } from "node:stream/web";
+
+export class BuildError extends Error {}
+
+export interface BuildResolverOptions {
+  /** `{app_version_id}` is replaced; null means the runner needs no build path. */
+  template: string | null;
+  cacheDir: string;
+}
+
+export class BuildResolver {
+  /** How many builds this agent prepared (resolved or downloaded), for logs and metrics. */
+  prepared = 0;
+
+  constructor(private readonly opts: BuildResolverOptions) {}
+
+  async prepare(appVersionId: string, signal?: AbortSignal): Promise<string | null> {
+    if (this.opts.template === null) return null;
+    this.prepared++;
+    const where = this.opts.template.replaceAll("{app_version_id}", appVersionId);
+    if (!/^https?:\/\//.test(where)) {
+      const path = resolve(where);
+      if (!existsSync(path)) throw new BuildError(`build for ${appVersionId} not found at ${path}`);
+      return path;
+    }
+    const dir = join(this.opts.cacheDir, appVersionId.replace(/[^A-Za-z0-9._-]/g, "_"));
+    const file = join(dir, basename(new URL(where).pathname) || "build");
+    if (existsSync(file)) return file;
+    mkdirSync(dir, { recursive: true });
+    const res = await fetch(where, { signal: signal ?? AbortSignal.timeout(10 * 60_000) }).catch(
+      (err: Error) => {
+        throw new BuildError(
+          `cannot download the build for ${appVersionId} from ${where}: ${err.message}`,
+        );
+      },
+    );
+    if (!res.ok || !res.body) {
+      throw new BuildError(
+        `cannot download the build for ${appVersionId}: ${where} answered ${res.status}`,
+      );
+    }
+    // Download beside the final name, then rename: a half-written file is never taken for a build.
+    const partial = `${file}.part`;
+    await pipeline(Readable.fromWeb(res.body as ReadableStream), createWriteStream(partial));
+    renameSync(partial, file);
+    return file;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Child processes in their own process group, so a cancel or timeout kills the test and
+ * everything it started (npx, appwright, playwright workers, appium), not just the shell.
+ */
+import { spawn, type SpawnOptions } from "node:child_process";
+
+export interface ProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last `tailLines` lines of stdout and stderr, interleaved as they came. */
+  tail: string;
+  durationMs: number;
+  timedOut: boolean;
+  stopped: boolean;
+}
+
+export interface RunProcessOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Kill the whole group after this long (ms). */
+  timeoutMs?: number;
+  /** Kill the whole group when this fires. */
+  signal?: AbortSignal;
+  tailLines?: number;
+  /** Also copy output here (the agent's own log), line by line. */
+  onLine?: (line: string) => void;
+  /** Between SIGTERM and SIGKILL. */
+  graceMs?: number;
+}
+
+export function runProcess(
+  command: string,
+  args: string[],
+  opts: RunProcessOptions = {},
+): Promise<ProcessResult> {
+  const started = performance.now();
+  const tailLines = opts.tailLines ?? 40;
+  const lines: string[] = [];
+  const spawnOpts: SpawnOptions = {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: true, // a new process group, led by the child: kill(-pid) reaches all of it
+    stdio: ["ignore", "pipe", "pipe"],
+  };
+  const child = spawn(command, args, spawnOpts);
+  let timedOut = false;
+  let stopped = false;
+  let partial = { out: "", err: "" };
+
+  const collect = (key: "out" | "err") => (chunk: Buffer) => {
+    const text = partial[key] + chunk.toString("utf8");
+    const parts = text.split("\n");
+    partial = { ...partial, [key]: parts.pop() ?? "" };
+    for (const line of parts) {
+      lines.push(line);
+      if (lines.length > tailLines) lines.shift();
+      opts.onLine?.(line);
+    }
+  };
+  child.stdout!.on("data", collect("out"));
+  child.stderr!.on("data", collect("err"));
+
+  const killGroup = (why: "timeout" | "stop") => {
+    if (why === "timeout") timedOut = true;
+    else stopped = true;
+    signalGroup(child.pid, "SIGTERM");
+    setTimeout(() => signalGroup(child.pid, "SIGKILL"), opts.graceMs ?? 3000).unref();
+  };
+  const timer = opts.timeoutMs ? setTimeout(() => killGroup("timeout"), opts.timeoutMs) : null;
+  const onAbort = () => killGroup("stop");
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+  return new Promise((resolve) => {
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      for (const rest of [partial.out, partial.err]) if (rest) lines.push(rest);
+      resolve({
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        tail: lines.slice(-tailLines).join("\n"),
+        durationMs: Math.round(performance.now() - started),
+        timedOut,
+        stopped,
+      });
+    };
+    child.on("error", (err) => {
+      lines.push(`${command}: ${err.message}`);
+      finish();
+    });
+    child.on("exit", (code, signal) => {
+      exit = { code, signal };
+      // Whatever the test left running in its group goes with it (and releases the pipes).
+      signalGroup(child.pid, "SIGKILL");
+      // A process that left the group may hold the pipes open: do not wait for it forever.
+      setTimeout(finish, 2000).unref();
+    });
+    child.on("close", finish);
+  });
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals) {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}

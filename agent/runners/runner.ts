@@ -1,0 +1,59 @@
+/**
+ * A runner turns a lease's test files into results. The agent owns the lease (heartbeats,
+ * posting, cancellation); a runner only runs tests and says how each one ended.
+ */
+
+/** One job of a lease, as a runner needs it. */
+export interface RunnerJob {
+  id: string;
+  testPath: string;
+  attempt: number;
+  timeoutS: number;
+}
+
+export type OutcomeStatus = "passed" | "failed" | "timed_out" | "error";
+
+/** How one job ended. `error` means infrastructure (setup broke, runner crashed), not the test. */
+export interface TestOutcome {
+  jobId: string;
+  status: OutcomeStatus;
+  durationMs: number;
+  message?: string;
+  /** Where the test failed, as the framework reported it. */
+  file?: string;
+  line?: number;
+  /** The last lines of the test's output, for a failure message without a framework report. */
+  logTail?: string;
+  artifacts: { name: string; url: string; content_type?: string }[];
+}
+
+export interface BuildInfo {
+  appVersionId: string;
+  /** Local path (or URL the framework accepts) of the build, when the agent resolved one. */
+  buildPath: string | null;
+}
+
+export interface RunContext {
+  build: BuildInfo;
+  /**
+   * Called before a job's test begins (the agent marks it running on the server). When its stop
+   * signal has fired by the time this resolves (a cancel, or the agent draining), skip the job.
+   */
+  onStart(jobId: string): Promise<void>;
+  /** Called as soon as a job's outcome is known; the agent posts it right away. */
+  onOutcome(outcome: TestOutcome): Promise<void>;
+  /**
+   * Aborted when these jobs must stop (cancelled on the server, or the agent is shutting down):
+   * the runner kills their processes and reports nothing more for them.
+   */
+  stopped(jobId: string): AbortSignal;
+}
+
+export interface Runner {
+  readonly name: string;
+  /**
+   * Runs the batch. Every job must get exactly one onOutcome unless its stop signal fired.
+   * Jobs are given in the order the scheduler chose (longest first).
+   */
+  run(jobs: RunnerJob[], ctx: RunContext): Promise<void>;
+}

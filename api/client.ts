@@ -1,0 +1,331 @@
+/**
+ * The typed HTTP client of the qgjob API, shared by the CLI, the agent and the Action. It never
+ * loads server code. Responses are parsed with the same zod schemas the server answers with.
+ *
+ * Retries: network errors and 502/503/504 are retried with exponential backoff and jitter. A
+ * submission always carries an Idempotency-Key (generated when the caller gives none), so a retry
+ * after a lost answer returns the first run instead of creating a second one.
+ */
+import { randomUUID } from "node:crypto";
+import type { z } from "zod";
+import {
+  Agent,
+  ErrorBody,
+  HeartbeatResponse,
+  Job,
+  Lease,
+  Page,
+  QueueOverview,
+  ReleaseResponse,
+  ResultResponse,
+  Run,
+  RunWithJobs,
+  type ListJobsQuery,
+  type ListRunsQuery,
+  type RegisterAgentRequest,
+  type ResultRequest,
+  type SubmitJobRequest,
+  type SubmitRunRequest,
+} from "./schemas.js";
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8000 */
+  baseUrl: string;
+  token?: string | undefined;
+  /** Per request, on top of any long-poll wait (default 30 s). */
+  timeoutMs?: number;
+  /** Retries after the first try (default 4). */
+  retries?: number;
+  /** First backoff delay (default 250 ms); doubles each retry, capped at 5 s. */
+  backoffMs?: number;
+  userAgent?: string;
+  /** Told about each retry, e.g. to log it. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: ApiError }) => void;
+}
+
+export type ApiErrorKind = "http" | "network" | "timeout" | "aborted" | "invalid_response";
+
+/** A failed call, saying what was called, where, and what came back. */
+export class ApiError extends Error {
+  constructor(
+    readonly kind: ApiErrorKind,
+    readonly method: string,
+    readonly url: string,
+    readonly status: number | null,
+    readonly code: string,
+    detail: string,
+    readonly details?: unknown,
+  ) {
+    super(`${method} ${url}: ${status === null ? "" : `${status} `}${code}: ${detail}`);
+    this.name = "ApiError";
+  }
+
+  /** Worth trying again: the server may not have seen it, or is briefly unable to answer. */
+  get retryable(): boolean {
+    return (
+      this.kind === "network" ||
+      this.kind === "timeout" ||
+      (this.status !== null && [502, 503, 504].includes(this.status))
+    );
+  }
+}
+
+interface CallOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string>;
+  /** Extra time the server may legitimately hold the request (long polls). */
+  holdMs?: number;
+  /** Whether a retry is safe. Every qgjob route is, except as noted at its method. */
+  retry?: boolean;
+  /** Gives up on the call (e.g. an agent shutting down while it long-polls). */
+  signal?: AbortSignal | undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class QgjobClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+  }
+
+  // ---- runs and jobs ----
+
+  submitRun(req: SubmitRunRequest, idempotencyKey: string = randomUUID()) {
+    return this.call(RunWithJobs, "POST", "/api/v1/runs", {
+      body: req,
+      headers: { "idempotency-key": idempotencyKey },
+    });
+  }
+
+  submitJob(req: SubmitJobRequest, idempotencyKey: string = randomUUID()) {
+    return this.call(Job, "POST", "/api/v1/jobs", {
+      body: req,
+      headers: { "idempotency-key": idempotencyKey },
+    });
+  }
+
+  getRun(id: string) {
+    return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}`);
+  }
+
+  getJob(id: string) {
+    return this.call(Job, "GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  listRuns(query: Partial<ListRunsQuery> = {}) {
+    return this.call(Page(Run), "GET", "/api/v1/runs", { query });
+  }
+
+  listJobs(query: Partial<ListJobsQuery> = {}) {
+    return this.call(Page(Job), "GET", "/api/v1/jobs", { query });
+  }
+
+  /** Long-polls until the run ends or `timeoutS` passes; answers the run either way. */
+  waitRun(id: string, timeoutS: number) {
+    return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}/wait`, {
+      query: { timeout_s: timeoutS },
+      holdMs: timeoutS * 1000,
+    });
+  }
+
+  waitJob(id: string, timeoutS: number) {
+    return this.call(Job, "GET", `/api/v1/jobs/${encodeURIComponent(id)}/wait`, {
+      query: { timeout_s: timeoutS },
+      holdMs: timeoutS * 1000,
+    });
+  }
+
+  cancelRun(id: string) {
+    return this.call(Run, "POST", `/api/v1/runs/${encodeURIComponent(id)}/cancel`, { body: {} });
+  }
+
+  cancelJob(id: string) {
+    return this.call(Job, "POST", `/api/v1/jobs/${encodeURIComponent(id)}/cancel`, { body: {} });
+  }
+
+  queue() {
+    return this.call(QueueOverview, "GET", "/api/v1/queue");
+  }
+
+  // ---- agents ----
+
+  registerAgent(req: RegisterAgentRequest) {
+    return this.call(Agent, "POST", "/api/v1/agents", { body: req });
+  }
+
+  heartbeat(agentId: string, leaseId?: string) {
+    return this.call(
+      HeartbeatResponse,
+      "POST",
+      `/api/v1/agents/${encodeURIComponent(agentId)}/heartbeat`,
+      {
+        body: leaseId ? { lease_id: leaseId } : {},
+      },
+    );
+  }
+
+  /**
+   * Asks for work, waiting up to `waitS`; null when none came. Not retried: a lease granted
+   * while its answer was lost shows up as 409 lease_active on the next ask (with its id).
+   */
+  async lease(agentId: string, waitS: number, signal?: AbortSignal) {
+    const lease = await this.call(
+      Lease.nullable(),
+      "POST",
+      `/api/v1/agents/${encodeURIComponent(agentId)}/lease`,
+      { body: { wait_s: waitS }, holdMs: waitS * 1000, retry: false, signal },
+    );
+    return lease;
+  }
+
+  startJob(leaseId: string, jobId: string, attempt: number) {
+    return this.call(
+      Job,
+      "POST",
+      `/api/v1/leases/${encodeURIComponent(leaseId)}/jobs/${encodeURIComponent(jobId)}/start`,
+      {
+        body: { attempt },
+      },
+    );
+  }
+
+  /** Posting the same result twice is harmless, so this is retried like the rest. */
+  reportResult(leaseId: string, jobId: string, result: ResultRequest) {
+    return this.call(
+      ResultResponse,
+      "POST",
+      `/api/v1/leases/${encodeURIComponent(leaseId)}/jobs/${encodeURIComponent(jobId)}/result`,
+      { body: result },
+    );
+  }
+
+  release(leaseId: string) {
+    return this.call(
+      ReleaseResponse,
+      "POST",
+      `/api/v1/leases/${encodeURIComponent(leaseId)}/release`,
+      {
+        body: {},
+      },
+    );
+  }
+
+  // ---- transport ----
+
+  private async call<S extends z.ZodType>(
+    schema: S,
+    method: string,
+    path: string,
+    opts: CallOptions = {},
+  ): Promise<z.output<S>> {
+    const retries = opts.retry === false ? 0 : (this.opts.retries ?? 4);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(schema, method, path, opts);
+      } catch (err) {
+        if (!(err instanceof ApiError) || !err.retryable || attempt >= retries) throw err;
+        const base = (this.opts.backoffMs ?? 250) * 2 ** attempt;
+        const delayMs = Math.min(5000, base) * (0.5 + Math.random() / 2);
+        this.opts.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  private async once<S extends z.ZodType>(
+    schema: S,
+    method: string,
+    path: string,
+    opts: CallOptions,
+  ): Promise<z.output<S>> {
+    const url = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const where = url.toString();
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      "user-agent": this.opts.userAgent ?? "qgjob-client",
+      ...opts.headers,
+    };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    if (opts.body !== undefined) headers["content-type"] = "application/json";
+
+    const timeoutMs = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: opts.signal
+          ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      if (opts.signal?.aborted) {
+        throw new ApiError("aborted", method, where, null, "aborted", "the call was given up");
+      }
+      if (e.name === "TimeoutError") {
+        throw new ApiError(
+          "timeout",
+          method,
+          where,
+          null,
+          "timeout",
+          `no answer within ${timeoutMs} ms`,
+        );
+      }
+      const cause = e.cause?.code ?? e.cause?.message ?? e.message;
+      throw new ApiError(
+        "network",
+        method,
+        where,
+        null,
+        "unreachable",
+        `cannot reach the server (${cause})`,
+      );
+    }
+
+    const text = await res.text();
+    let json: unknown = null;
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    if (!res.ok) {
+      const body = ErrorBody.safeParse(json);
+      if (body.success) {
+        const { code, message, details } = body.data.error;
+        throw new ApiError("http", method, where, res.status, code, message, details);
+      }
+      throw new ApiError(
+        "http",
+        method,
+        where,
+        res.status,
+        `http_${res.status}`,
+        text.slice(0, 200) || res.statusText,
+      );
+    }
+    const parsed = schema.safeParse(res.status === 204 ? null : json);
+    if (!parsed.success) {
+      throw new ApiError(
+        "invalid_response",
+        method,
+        where,
+        res.status,
+        "invalid_response",
+        `unexpected answer: ${parsed.error.issues[0]?.message ?? "does not match the API"}`,
+      );
+    }
+    return parsed.data;
+  }
+}
