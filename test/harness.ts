@@ -3,6 +3,7 @@
  * directory, and a tiny fetch wrapper. Tests talk to it exactly as clients do.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
@@ -142,4 +143,13 @@ export function serverPerSuite(config: ConfigInput = {}) {
   });
   afterAll(() => suite.server.close());
   return suite;
+}
+
+/** A loopback port nothing listens on (fetch refuses "bad ports" such as 9 before connecting). */
+export async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((r) => probe.close(r));
+  return port;
 }
