@@ -1,0 +1,160 @@
+import { hostname, homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { Command, Option } from "commander";
+import { QgjobClient } from "../../api/client.js";
+import { AppVersionId, DeviceName, Tag } from "../../api/schemas.js";
+import { TARGETS, type Target } from "../../api/targets.js";
+import { VERSION } from "../../app/version.js";
+import { DeviceAgent } from "../../agent/agent.js";
+import { BuildResolver } from "../../agent/build.js";
+import { AppwrightRunner } from "../../agent/runners/appwright.js";
+import { CommandRunner } from "../../agent/runners/command.js";
+import type { Runner } from "../../agent/runners/runner.js";
+import { CONNECTION_HELP, clientCommand, resolveToken, resolveUrl } from "../connection.js";
+import { parseDuration } from "../duration.js";
+import { CliError, EXIT } from "../exit-codes.js";
+import { commandLogger } from "../log-lines.js";
+
+interface AgentFlags {
+  url?: string;
+  token?: string;
+  json?: boolean;
+  target: string;
+  device?: string;
+  name?: string;
+  label: string[];
+  installed: string[];
+  runner: "appwright" | "command";
+  project?: string;
+  projectDir: string;
+  command?: string;
+  build?: string;
+  cacheDir: string;
+  leaseWait: string;
+  drainGrace: string;
+  verbose?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function check<T>(
+  flag: string,
+  schema: { safeParse(v: unknown): { success: boolean } },
+  value: T,
+): T {
+  if (!schema.safeParse(value).success)
+    throw new CliError(`${flag}: '${String(value)}' is not valid`, EXIT.usage);
+  return value;
+}
+
+function seconds(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === null)
+    throw new CliError(`${flag}: expected a duration such as 30s or 2m, got '${text}'`, EXIT.usage);
+  return ms;
+}
+
+function runnerFrom(flags: AgentFlags, log: (line: string) => void): Runner {
+  const projectDir = resolve(flags.projectDir);
+  if (flags.runner === "command") {
+    if (!flags.command)
+      throw new CliError("--runner command needs --command '<template with {test}>'", EXIT.usage);
+    return new CommandRunner({ template: flags.command, cwd: projectDir, onLine: log });
+  }
+  if (!flags.project)
+    throw new CliError(
+      "--runner appwright needs --project <name> (a project in appwright.config.ts)",
+      EXIT.usage,
+    );
+  return new AppwrightRunner({ projectDir, project: flags.project, onLine: log });
+}
+
+export function agentCommand(): Command {
+  return clientCommand("agent")
+    .description(
+      "Run tests on one device: lease work from the server, run it, report every result.",
+    )
+    .addOption(
+      new Option("--target <target>", "what this device is").choices(TARGETS).makeOptionMandatory(),
+    )
+    .option("--device <name>", "device name or selector (jobs asking for a device go only to it)")
+    .option("--name <name>", "agent name, stable across restarts (default: host-target-device)")
+    .option("--label <label>", "a label (repeatable)", collect, [])
+    .option(
+      "--installed <version>",
+      "an app version already on the device (repeatable)",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option("--runner <runner>", "how tests run")
+        .choices(["appwright", "command"])
+        .default("appwright"),
+    )
+    .option("--project <name>", "appwright: the project in appwright.config.ts")
+    .option("--project-dir <dir>", "where the tests live (the AppWright project)", ".")
+    .option(
+      "--command <template>",
+      "command runner: shell template, {test} {build} {attempt} {app_version_id}",
+    )
+    .option("--build <template>", "where builds are: path or URL with {app_version_id}")
+    .option("--cache-dir <dir>", "downloaded builds", join(homedir(), ".cache", "qgjob", "builds"))
+    .option("--lease-wait <duration>", "how long one lease request waits for work", "30s")
+    .option(
+      "--drain-grace <duration>",
+      "on SIGTERM, how long the running test may take to finish",
+      "30s",
+    )
+    .option("--verbose", "also log the tests' output")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  qgjob agent --target emulator --device Pixel_7 --runner appwright --project android-emu \\\n" +
+        "      --project-dir ./e2e --build './builds/{app_version_id}.apk'\n" +
+        "  qgjob agent --target browserstack --project browserstack --project-dir ./e2e\n" +
+        "  qgjob agent --target emulator --runner command --command 'npx jest {test}'\n" +
+        "\nSIGTERM or SIGINT drains: no new lease, the running test may finish within --drain-grace,\n" +
+        "the rest goes back to the queue." +
+        CONNECTION_HELP,
+    )
+    .action(async (flags: AgentFlags) => {
+      const target = flags.target as Target;
+      const device =
+        flags.device === undefined ? null : check("--device", DeviceName, flags.device);
+      for (const l of flags.label) check("--label", Tag, l);
+      for (const v of flags.installed) check("--installed", AppVersionId, v);
+      const name =
+        flags.name ??
+        [hostname(), target, device]
+          .filter(Boolean)
+          .join("-")
+          .replace(/[^A-Za-z0-9._:-]/g, "_");
+      const leaseWaitS = Math.min(60, Math.round(seconds("--lease-wait", flags.leaseWait) / 1000));
+      const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
+      const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
+      const runner = runnerFrom(flags, (line) => logger.debug({ out: line }, "test output"));
+      const client = new QgjobClient({
+        baseUrl: resolveUrl(flags),
+        token: resolveToken(flags),
+        userAgent: `qgjob-agent/${VERSION}`,
+        onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error.message }, "retrying"),
+      });
+      const agent = new DeviceAgent({
+        client,
+        name,
+        target,
+        device,
+        labels: flags.label,
+        installed: flags.installed,
+        runner,
+        builds: new BuildResolver({ template: flags.build ?? null, cacheDir: flags.cacheDir }),
+        logger,
+        leaseWaitS,
+        drainGraceMs,
+      });
+      const stop = () => void agent.stop();
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      await agent.run();
+    });
+}
