@@ -116,7 +116,13 @@ describe("device agent", () => {
     await until(() => Promise.resolve(alive(marker)), Boolean);
     expect(alive(marker)).toBe(true);
     await api().post(`/api/v1/runs/${run.id}/cancel`);
-    expect(await until(() => Promise.resolve(alive(marker)), (a) => !a, 5000)).toBe(false);
+    expect(
+      await until(
+        () => Promise.resolve(alive(marker)),
+        (a) => !a,
+        5000,
+      ),
+    ).toBe(false);
     const next = await submitRun({ app_version_id: "v2", tests: ["pass.sh"] });
     expect((await waitRun(next.id)).status).toBe("passed");
     expect((await api().get(`/api/v1/runs/${run.id}`)).body.status).toBe("cancelled");
@@ -163,7 +169,10 @@ describe("device agent", () => {
     const dir = project("m6");
     writeFileSync(join(dir, "v7.apk"), "fake build");
     writeFileSync(join(dir, "uses-build.sh"), '[ -f "$QGJOB_BUILD_PATH" ] || exit 1\n');
-    const builds = new BuildResolver({ template: join(dir, "{app_version_id}.apk"), cacheDir: dir });
+    const builds = new BuildResolver({
+      template: join(dir, "{app_version_id}.apk"),
+      cacheDir: dir,
+    });
     startAgent({ dir, builds });
     const run = await submitRun({ app_version_id: "v7", tests: ["uses-build.sh", "pass.sh"] });
     expect((await waitRun(run.id)).status).toBe("passed");
@@ -174,7 +183,10 @@ describe("device agent", () => {
     server = await startTestServer();
     const port = new URL(server.url).port;
     startAgent({ dir: project("m7") });
-    await until(() => api().get("/api/v1/agents"), (r) => r.body.items.length === 1);
+    await until(
+      () => api().get("/api/v1/agents"),
+      (r) => r.body.items.length === 1,
+    );
     await server.stop();
     await new Promise((r) => setTimeout(r, 500)); // the agent's polls fail meanwhile
     server = await startTestServer({ port: Number(port) }, server.dir);

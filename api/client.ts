@@ -53,8 +53,11 @@ export class ApiError extends Error {
     readonly url: string,
     readonly status: number | null,
     readonly code: string,
-    detail: string,
+    /** The server's message (or what went wrong on the way), without the call prefix. */
+    readonly detail: string,
     readonly details?: unknown,
+    /** For network errors: the system's reason, e.g. ECONNREFUSED. */
+    readonly reason?: string,
   ) {
     super(`${method} ${url}: ${status === null ? "" : `${status} `}${code}: ${detail}`);
     this.name = "ApiError";
@@ -288,6 +291,8 @@ export class QgjobClient {
         null,
         "unreachable",
         `cannot reach the server (${cause})`,
+        undefined,
+        cause,
       );
     }
 

@@ -301,7 +301,10 @@ export const ResultRequest = z.strictObject({
     .optional(),
   file: z.string().max(1024).optional(),
   line: z.number().int().min(0).max(10_000_000).optional(),
-  log_tail: z.string().max(64 * 1024).optional(),
+  log_tail: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
   artifacts: z.array(Artifact).max(50).default([]),
 });
 export type ResultRequest = z.input<typeof ResultRequest>;

@@ -1,9 +1,16 @@
 /** The `qgjob` command tree. Commands live in ./commands, one module each. */
 import { Command, CommanderError } from "commander";
+import { ApiError } from "../api/client.js";
 import { ConfigError } from "../app/config.js";
 import { VERSION } from "../app/version.js";
+import { agentCommand } from "./commands/agent.js";
+import { cancelCommand } from "./commands/cancel.js";
 import { serverCommand } from "./commands/server.js";
+import { statusCommand } from "./commands/status.js";
+import { submitCommand } from "./commands/submit.js";
 import { tokenCommand } from "./commands/token.js";
+import { waitCommand } from "./commands/wait.js";
+import { describeApiError, ExitStatus } from "./connection.js";
 import { CliError, EXIT } from "./exit-codes.js";
 
 export function buildProgram(): Command {
@@ -12,6 +19,11 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
+  program.addCommand(submitCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(waitCommand());
+  program.addCommand(cancelCommand());
+  program.addCommand(agentCommand());
   program.addCommand(serverCommand());
   program.addCommand(tokenCommand());
   return program;
@@ -31,6 +43,13 @@ export async function runCli(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // Help and version are successful exits; commander has already printed its message.
       return err.exitCode === 0 ? EXIT.passed : EXIT.usage;
+    }
+    if (err instanceof ExitStatus) return err.exitCode; // the command has printed its outcome
+    if (err instanceof ApiError) {
+      // Network, timeout, 5xx and invalid answers are 3; the server refusing the request is 2.
+      const cli = describeApiError(err);
+      process.stderr.write(`qgjob: ${cli.message}\n`);
+      return cli.exitCode;
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`qgjob: ${err.message}\n`);

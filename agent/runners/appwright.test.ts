@@ -4,10 +4,8 @@
  * `emulator` that lists one AVD) and an empty .apk so AppWright's emulator global setup
  * passes. No test opens a device.
  */
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import {
-  chmodSync,
   cpSync,
   mkdirSync,
   mkdtempSync,
@@ -23,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AppwrightRunner, exactFileFilter, planInvocations } from "./appwright.js";
 import type { RunContext, RunnerJob, TestOutcome } from "./runner.js";
+import { installExamples, stubAndroid, type StubAndroid } from "../../test/appwright-env.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const demo = path.join(root, "examples", "appwright-demo");
@@ -30,31 +29,17 @@ let work: string;
 let sdkEnv: NodeJS.ProcessEnv;
 let apk: string;
 
+let android: StubAndroid;
+
 beforeAll(() => {
-  try {
-    execFileSync(path.join(root, "scripts", "install-examples.sh"), {
-      stdio: "pipe",
-      timeout: 280_000,
-    });
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string };
-    throw new Error(
-      `scripts/install-examples.sh failed: the AppWright runner tests need examples/appwright-demo installed.\n${e.stderr?.toString() ?? e.message}`,
-    );
-  }
-  work = mkdtempSync(path.join(tmpdir(), "qgjob-aw-test-"));
-  mkdirSync(path.join(work, "sdk", "emulator"), { recursive: true });
-  const emulator = path.join(work, "sdk", "emulator", "emulator");
-  writeFileSync(emulator, "#!/bin/sh\necho Pixel_7\n");
-  chmodSync(emulator, 0o755);
-  apk = path.join(work, "app.apk");
-  writeFileSync(apk, "");
-  sdkEnv = { ANDROID_HOME: path.join(work, "sdk"), JAVA_HOME: work };
+  installExamples();
+  android = stubAndroid();
+  work = android.dir;
+  apk = android.apk;
+  sdkEnv = android.env;
 }, 300_000);
 
-afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => android?.remove());
 
 const job = (name: string, over: Partial<RunnerJob> = {}): RunnerJob => ({
   id: name,

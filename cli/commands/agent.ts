@@ -1,6 +1,6 @@
 import { hostname, homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { Command, Option } from "commander";
+import { Option, type Command } from "commander";
 import { QgjobClient } from "../../api/client.js";
 import { AppVersionId, DeviceName, Tag } from "../../api/schemas.js";
 import { TARGETS, type Target } from "../../api/targets.js";

@@ -1,0 +1,56 @@
+/**
+ * Durations on the command line: `90` (seconds), `90s`, `30m`, `2h`, `1h30m`, `1.5m`, `500ms`.
+ * A bare number is seconds, the unit scripts and the API use.
+ */
+import { CliError, EXIT } from "./exit-codes.js";
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+
+/** Milliseconds, or null when `text` is not a duration. Zero is allowed; callers decide. */
+export function parseDuration(text: string): number | null {
+  const s = text.trim().toLowerCase();
+  if (/^\d+(?:\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  if (!WHOLE.test(s)) return null;
+  let ms = 0;
+  for (const [, n, unit] of s.matchAll(PART)) ms += Number(n) * UNIT_MS[unit!]!;
+  return Math.round(ms);
+}
+
+/** Short human form: `850ms`, `4.2s`, `1m05s`, `1h02m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const totalS = Math.round(ms / 1000);
+  if (totalS < 3600) return `${Math.floor(totalS / 60)}m${pad(totalS % 60)}s`;
+  const totalM = Math.floor(totalS / 60);
+  return `${Math.floor(totalM / 60)}h${pad(totalM % 60)}m`;
+}
+
+/** A clock for progress lines: `00:12`, `59:59`, `1:02:03`. */
+export function formatClock(ms: number): string {
+  const totalS = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(totalS / 3600);
+  const m = Math.floor((totalS % 3600) / 60);
+  const s = totalS % 60;
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** `--timeout <duration>`: milliseconds, undefined when not given; a usage error when invalid. */
+export function parseTimeoutOption(
+  text: string | undefined,
+  flag = "--timeout",
+): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0) {
+    throw new CliError(
+      `${flag}: expected a duration such as 30m, 90s, 1h30m or a number of seconds, got '${text}'`,
+      EXIT.usage,
+    );
+  }
+  return ms;
+}
