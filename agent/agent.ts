@@ -77,7 +77,10 @@ export class DeviceAgent {
         await sleep(delay, this.stopping.signal);
       }
     }
-    log.info({ ...this.stats, builds: this.opts.builds.prepared }, "agent stopped");
+    log.info(
+      { ...this.stats, builds: this.opts.builds.prepared, ...this.opts.runner.stats },
+      "agent stopped",
+    );
   }
 
   /** Drains: no new lease; the running test may finish within the grace period. */
@@ -137,6 +140,8 @@ class LeaseSession {
 
   async run() {
     const { lease, opts } = this;
+    const started = performance.now();
+    const before = { builds: opts.builds.prepared, ...opts.runner.stats };
     this.log.info(
       { app_version_id: lease.app_version_id, jobs: lease.jobs.length, install: lease.install },
       "lease granted",
@@ -186,6 +191,22 @@ class LeaseSession {
       }
     } finally {
       clearInterval(beat);
+      const after: Record<string, number> = { builds: opts.builds.prepared, ...opts.runner.stats };
+      const spent = Object.fromEntries(
+        Object.entries(after).map(([k, v]) => [
+          k,
+          v - ((before as Record<string, number>)[k] ?? 0),
+        ]),
+      );
+      this.log.info(
+        {
+          jobs: lease.jobs.length,
+          ms: Math.round(performance.now() - started),
+          ...spent,
+          lost: this.lost,
+        },
+        "lease finished",
+      );
       // Gives back what was not run (draining, lost); after the last result it is a no-op.
       if (!this.lost) await this.opts.client.release(lease.id).catch(() => undefined);
     }

@@ -115,6 +115,7 @@ interface RunState {
 
 export class AppwrightRunner implements Runner {
   readonly name = "appwright";
+  readonly stats = { invocations: 0 };
   private readonly projectDir: string;
 
   constructor(private readonly opts: AppwrightRunnerOptions) {
@@ -137,6 +138,7 @@ export class AppwrightRunner implements Runner {
   /** One Playwright invocation. True when it was killed and its unfinished jobs must rerun. */
   private async invoke(jobs: RunnerJob[], ctx: RunContext, state: RunState): Promise<boolean> {
     const log = (line: string) => this.opts.onLine?.(`[qgjob appwright] ${line}`);
+    this.stats.invocations++;
     const dir = await mkdtemp(path.join(tmpdir(), "qgjob-appwright-"));
     const byFile = new Map(
       jobs.map((j) => [realpathOr(fileKey(this.projectDir, j.testPath)), j] as const),

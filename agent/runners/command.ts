@@ -26,6 +26,7 @@ const CANNOT_RUN = new Set([126, 127]);
 
 export class CommandRunner implements Runner {
   readonly name = "command";
+  readonly stats = { processes: 0 };
 
   constructor(private readonly opts: CommandRunnerOptions) {}
 
@@ -51,6 +52,7 @@ export class CommandRunner implements Runner {
       app_version_id: ctx.build.appVersionId,
       attempt: String(job.attempt),
     });
+    this.stats.processes++;
     const result = await runProcess("/bin/sh", ["-c", command], {
       cwd: this.opts.cwd,
       env: {

@@ -51,6 +51,8 @@ export interface RunContext {
 
 export interface Runner {
   readonly name: string;
+  /** Counters the agent logs with each lease (e.g. framework invocations). */
+  readonly stats: Record<string, number>;
   /**
    * Runs the batch. Every job must get exactly one onOutcome unless its stop signal fired.
    * Jobs are given in the order the scheduler chose (longest first).
