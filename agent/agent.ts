@@ -127,6 +127,8 @@ class LeaseSession {
   private readonly attempts = new Map<string, number>();
   private lost = false;
   private draining = false;
+  /** Once draining, posts stop being retried after this (ms since epoch): the agent must exit. */
+  private giveUpAt = Infinity;
   private readonly log: Logger;
 
   constructor(
@@ -214,6 +216,7 @@ class LeaseSession {
 
   drain(graceMs: number) {
     this.draining = true;
+    this.giveUpAt = Date.now() + graceMs + 10_000;
     setTimeout(() => {
       for (const stop of this.stops.values()) stop.abort();
     }, graceMs).unref();
@@ -300,6 +303,7 @@ class LeaseSession {
         return await call();
       } catch (err) {
         if (!(err instanceof ApiError) || !err.retryable || this.lost) throw err;
+        if (Date.now() > this.giveUpAt) throw err; // draining with the server away: exit anyway
         await sleep(backoff(attempt));
       }
     }
