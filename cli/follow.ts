@@ -9,6 +9,7 @@
 import { ApiError, type QgjobClient } from "../api/client.js";
 import type { Job, RunWithJobs } from "../api/schemas.js";
 import { formatClock, formatDuration } from "./duration.js";
+import { ExitStatus } from "./connection.js";
 import { EXIT } from "./exit-codes.js";
 import { exitCodeFor, formatSummary, isFinished } from "./output.js";
 import { ProgressRenderer } from "./progress.js";
@@ -143,4 +144,27 @@ export function reportWait(
     opts.stdout(formatSummary(headline, result.jobs));
   }
   return result.done ? exitCodeFor(result.status) : EXIT.timedOut;
+}
+
+/**
+ * What `submit --wait` and `wait` do: follow with progress on stderr (none with --json), print
+ * the outcome on stdout, and end with the exit code the outcome calls for.
+ */
+export async function waitAndReport(
+  client: QgjobClient,
+  target: Followed,
+  opts: { json: boolean; timeoutMs: number | undefined },
+): Promise<void> {
+  const result = await follow(client, target, {
+    timeoutMs: opts.timeoutMs,
+    progress: !opts.json,
+    tty: process.stderr.isTTY === true,
+    write: (t) => process.stderr.write(t),
+  });
+  const code = reportWait(target, result, {
+    json: opts.json,
+    timeoutMs: opts.timeoutMs,
+    stdout: (t) => process.stdout.write(t),
+  });
+  if (code !== 0) throw new ExitStatus(code);
 }

@@ -10,16 +10,10 @@ import {
   TARGETS,
   type SubmitRunRequest,
 } from "../../api/schemas.js";
-import {
-  clientCommand,
-  connect,
-  CONNECTION_HELP,
-  ExitStatus,
-  type ConnectionOptions,
-} from "../connection.js";
+import { clientCommand, connect, CONNECTION_HELP, type ConnectionOptions } from "../connection.js";
 import { parseTimeoutOption } from "../duration.js";
 import { CliError, EXIT } from "../exit-codes.js";
-import { follow, reportWait } from "../follow.js";
+import { waitAndReport } from "../follow.js";
 import { formatSubmitted } from "../output.js";
 import { expandTests } from "../tests-arg.js";
 
@@ -144,17 +138,6 @@ export function submitCommand(): Command {
       }
       if (!opts.json) process.stdout.write(formatSubmitted(run));
       const target = { kind: "run", id: run.id } as const;
-      const result = await follow(client, target, {
-        timeoutMs,
-        progress: !opts.json,
-        tty: process.stderr.isTTY === true,
-        write: (t) => process.stderr.write(t),
-      });
-      const code = reportWait(target, result, {
-        json: opts.json === true,
-        timeoutMs,
-        stdout: (t) => process.stdout.write(t),
-      });
-      if (code !== 0) throw new ExitStatus(code);
+      await waitAndReport(client, target, { json: opts.json === true, timeoutMs });
     });
 }

@@ -3,12 +3,11 @@ import {
   clientCommand,
   connect,
   CONNECTION_HELP,
-  ExitStatus,
   pickTarget,
   type ConnectionOptions,
 } from "../connection.js";
 import { parseTimeoutOption } from "../duration.js";
-import { follow, reportWait } from "../follow.js";
+import { waitAndReport } from "../follow.js";
 
 interface WaitOptions extends ConnectionOptions {
   runId?: string;
@@ -40,17 +39,6 @@ export function waitCommand(): Command {
       const target = pickTarget(opts);
       const timeoutMs = parseTimeoutOption(opts.timeout);
       const client = connect(opts);
-      const result = await follow(client, target, {
-        timeoutMs,
-        progress: !opts.json,
-        tty: process.stderr.isTTY === true,
-        write: (t) => process.stderr.write(t),
-      });
-      const code = reportWait(target, result, {
-        json: opts.json === true,
-        timeoutMs,
-        stdout: (t) => process.stdout.write(t),
-      });
-      if (code !== 0) throw new ExitStatus(code);
+      await waitAndReport(client, target, { json: opts.json === true, timeoutMs });
     });
 }

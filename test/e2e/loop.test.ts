@@ -39,6 +39,12 @@ async function json(...args: string[]) {
   return JSON.parse(res.output.slice(res.output.indexOf("{")));
 }
 
+/** Flags of an agent running the shell tests through the command runner. */
+const shellAgent = () => [
+  ...["--target", "device", "--runner", "command", "--command", "sh {test}"],
+  ...["--project-dir", scripts],
+];
+
 function startAgent(name: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnQgjob(["agent", "--url", url, "--name", name, "--lease-wait", "2s", ...args], env);
 }
@@ -112,16 +118,7 @@ describe("submit, run on AppWright, watch it finish", () => {
 
 describe("faults", () => {
   it("finishes a SIGKILLed agent's jobs on the other agent once its lease expires", async () => {
-    const first = startAgent("crashy", [
-      "--target",
-      "device",
-      "--runner",
-      "command",
-      "--command",
-      "sh {test}",
-      "--project-dir",
-      scripts,
-    ]);
+    const first = startAgent("crashy", shellAgent());
     const run = await json(
       "submit",
       "--org-id=qualgent",
@@ -131,16 +128,7 @@ describe("faults", () => {
     );
     await until(() => alive(`${MARKER}-slow`));
     first.child.kill("SIGKILL");
-    startAgent("steady", [
-      "--target",
-      "device",
-      "--runner",
-      "command",
-      "--command",
-      "sh {test}",
-      "--project-dir",
-      scripts,
-    ]);
+    startAgent("steady", shellAgent());
     const res = await cli("wait", `--run-id=${run.id}`, "--timeout=60s");
     expect(res.code).toBe(0);
     const job = (await json("status", `--run-id=${run.id}`)).jobs[0];
