@@ -175,14 +175,14 @@ describe("lease fencing and recovery", () => {
   });
 
   it("keeps a heartbeating agent's lease alive past its TTL", async () => {
-    const api = await setup({ leaseTtlS: 0.4, reapIntervalS: 0.1 });
+    const api = await setup({ leaseTtlS: 1, reapIntervalS: 0.1 });
     await submit(api, { tests: ["tests/slow.spec.js"] });
     const agent = await registerAgent(api, "steady");
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
     const job = lease.body.jobs[0];
     await api.post(`/api/v1/leases/${lease.body.id}/jobs/${job.id}/start`, { attempt: 1 });
     for (let i = 0; i < 8; i++) {
-      await sleep(130);
+      await sleep(250); // 2 s in all: twice the TTL, with 750 ms of slack per beat
       const beat = await api.post(`/api/v1/agents/${agent}/heartbeat`, { lease_id: lease.body.id });
       expect(beat.status).toBe(200);
     }
