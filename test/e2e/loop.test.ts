@@ -116,6 +116,24 @@ describe("submit, run on AppWright, watch it finish", () => {
   });
 });
 
+describe("retries", () => {
+  it("reruns a flaky AppWright test on the same device and reports it flaky, exit 0", async () => {
+    const res = await cli(
+      "submit",
+      "--org-id=qualgent",
+      "--app-version-id=demo-3",
+      "--test=tests/flaky.spec.ts",
+      "--retries=1",
+      "--wait",
+      "--timeout=120s",
+    );
+    expect(res.code).toBe(0);
+    const run = await json("status", `--run-id=${/run_[0-9A-Z]{26}/.exec(res.output)![0]}`);
+    expect(run.jobs[0]).toMatchObject({ status: "passed", flaky: true, attempts: 2 });
+    expect(run.counts.flaky).toBe(1);
+  });
+});
+
 describe("faults", () => {
   it("finishes a SIGKILLed agent's jobs on the other agent once its lease expires", async () => {
     const first = startAgent("crashy", shellAgent());
