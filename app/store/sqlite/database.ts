@@ -26,7 +26,31 @@ export function openSqlite(
   raw.pragma(`synchronous = ${opts.synchronous.toUpperCase()}`);
   raw.pragma(`busy_timeout = ${opts.busyTimeoutMs}`);
   raw.pragma("foreign_keys = ON");
+  cacheStatements(raw);
   const db = drizzle(raw, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS });
   return { raw, db };
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * drizzle prepares every statement anew on each call; preparing was the largest single cost of
+ * a lease cycle. Statements are reusable in better-sqlite3 (all use here is synchronous), so keep
+ * them by SQL text. drizzle switches a statement to raw (array) rows right before the calls that
+ * want them, and expects object rows otherwise, so a statement is handed out with raw mode off.
+ */
+function cacheStatements(raw: Database.Database) {
+  const prepare = raw.prepare.bind(raw);
+  const cache = new Map<string, Database.Statement>();
+  raw.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      stmt = prepare(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(source, stmt);
+    }
+    if (stmt.reader) stmt.raw(false);
+    return stmt;
+  }) as typeof raw.prepare;
 }
