@@ -3,7 +3,7 @@
  * runner: results, retries, cancel, timeout, drain, build failures and a server restart.
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -16,16 +16,19 @@ import { CommandRunner } from "./runners/command.js";
 let server: TestServer;
 const agents: DeviceAgent[] = [];
 const running: Promise<void>[] = [];
+const dirs: string[] = [];
 
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.stop()));
   await Promise.all(running.splice(0));
   await server?.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A project of shell "tests": each file is a script the command runner runs with `sh`. */
 function project(marker: string) {
   const dir = tempDir("qgjob-agent-");
+  dirs.push(dir);
   const files: Record<string, string> = {
     "pass.sh": "echo all good\nexit 0\n",
     "fail.sh": "echo 'expected 1 to be 2'\nexit 1\n",

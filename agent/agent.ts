@@ -29,8 +29,13 @@ export interface AgentOptions {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });
 
 /** Backoff for reconnecting: 0.5 s doubling to 10 s. */
@@ -40,7 +45,7 @@ export class DeviceAgent {
   private agentId: string | null = null;
   private readonly stopping = new AbortController();
   private session: LeaseSession | null = null;
-  /** Leases taken and build preparations made, for the agent's summary line. */
+  /** Leases taken and jobs received, for the agent's summary line. */
   readonly stats = { leases: 0, jobs: 0 };
 
   constructor(private readonly opts: AgentOptions) {}
@@ -70,6 +75,9 @@ export class DeviceAgent {
           const leaseId = (err.details as { lease_id?: string } | undefined)?.lease_id;
           if (leaseId) await this.opts.client.release(leaseId).catch(() => undefined);
           continue;
+        }
+        if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+          throw err; // a bad token or scope does not get better by retrying
         }
         if (err instanceof ApiError && err.status === 404) this.agentId = null; // the server forgot us
         const delay = backoff(failures++);

@@ -3,7 +3,7 @@
  * the version to a local path (`./builds/{app_version_id}.apk`) or a URL, which is downloaded
  * into a cache once per version and reused by later leases.
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -50,7 +50,14 @@ export class BuildResolver {
     }
     // Download beside the final name, then rename: a half-written file is never taken for a build.
     const partial = `${file}.part`;
-    await pipeline(Readable.fromWeb(res.body as ReadableStream), createWriteStream(partial));
+    try {
+      await pipeline(Readable.fromWeb(res.body as ReadableStream), createWriteStream(partial));
+    } catch (err) {
+      rmSync(partial, { force: true });
+      throw new BuildError(
+        `download of the build for ${appVersionId} broke off: ${(err as Error).message}`,
+      );
+    }
     renameSync(partial, file);
     return file;
   }

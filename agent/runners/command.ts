@@ -61,7 +61,7 @@ export class CommandRunner implements Runner {
         QGJOB_TEST: job.testPath,
         QGJOB_ATTEMPT: String(job.attempt),
         QGJOB_APP_VERSION_ID: ctx.build.appVersionId,
-        QGJOB_BUILD_PATH: ctx.build.buildPath ?? "",
+        ...(ctx.build.buildPath === null ? {} : { QGJOB_BUILD_PATH: ctx.build.buildPath }),
       },
       timeoutMs: job.timeoutS * 1000,
       signal: stop,

@@ -6,17 +6,19 @@ const RECHECK_MS = 2000;
 /**
  * Reads until `done` holds or `waitMs` passes, sleeping on a change-feed topic in between, and
  * answers the last read either way. Ends early when the client leaves or the server shuts down.
+ * `response` is the raw ServerResponse: its `close` is what reports a client that went away (the
+ * request's own `close` has already fired once its body was read).
  */
 export async function longPoll<T>(
   deps: RouteDeps,
-  raw: { once(e: "close", f: () => void): unknown },
+  response: { once(e: "close", f: () => void): unknown },
   waitMs: number,
   read: () => Promise<T>,
   done: (value: T) => boolean,
   topic: (value: T) => string,
 ): Promise<T> {
   const deadline = deps.clock() + waitMs;
-  const signal = requestSignal(raw, deps.shutdown);
+  const signal = requestSignal(response, deps.shutdown);
   for (;;) {
     const value = await read();
     const remaining = deadline - deps.clock();

@@ -10,7 +10,7 @@ import { BuildResolver } from "../../agent/build.js";
 import { AppwrightRunner } from "../../agent/runners/appwright.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
-import { CONNECTION_HELP, clientCommand, resolveToken, resolveUrl } from "../connection.js";
+import { clientCommand, resolveToken, resolveUrl } from "../connection.js";
 import { parseDuration } from "../duration.js";
 import { CliError, EXIT } from "../exit-codes.js";
 import { commandLogger } from "../log-lines.js";
@@ -114,8 +114,9 @@ export function agentCommand(): Command {
         "  qgjob agent --target browserstack --project browserstack --project-dir ./e2e\n" +
         "  qgjob agent --target emulator --runner command --command 'npx jest {test}'\n" +
         "\nSIGTERM or SIGINT drains: no new lease, the running test may finish within --drain-grace,\n" +
-        "the rest goes back to the queue." +
-        CONNECTION_HELP,
+        "the rest goes back to the queue.\n" +
+        "\nServer and token come from --url / QGJOB_URL and --token / QGJOB_TOKEN.\n" +
+        "Exit codes: 0 stopped after draining, 2 usage error or a token the server refuses.",
     )
     .action(async (flags: AgentFlags) => {
       const target = flags.target as Target;
@@ -129,7 +130,11 @@ export function agentCommand(): Command {
           .filter(Boolean)
           .join("-")
           .replace(/[^A-Za-z0-9._:-]/g, "_");
-      const leaseWaitS = Math.min(60, Math.round(seconds("--lease-wait", flags.leaseWait) / 1000));
+      // At least a second: a zero wait would turn the long poll into a busy loop.
+      const leaseWaitS = Math.min(
+        60,
+        Math.max(1, Math.round(seconds("--lease-wait", flags.leaseWait) / 1000)),
+      );
       const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
       const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
       const runner = runnerFrom(flags, (line) => logger.debug({ out: line }, "test output"));

@@ -95,6 +95,28 @@ describe("submit, lease, result, status", () => {
   });
 });
 
+describe("long polls", () => {
+  it("gives no work to a lease request whose client has gone away", async () => {
+    const api = await setup();
+    const agent = await registerAgent(api, "gone");
+    const leaving = new AbortController();
+    const asking = fetch(`${server.url}/api/v1/agents/${agent}/lease`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ wait_s: 20 }),
+      signal: leaving.signal,
+    }).catch(() => "aborted");
+    await sleep(300);
+    leaving.abort();
+    expect(await asking).toBe("aborted");
+    await sleep(200);
+    const run = await submit(api, { tests: ["a.spec.js"] });
+    await sleep(500);
+    expect((await api.get(`/api/v1/jobs/${run.body.jobs[0].id}`)).body.status).toBe("queued");
+    expect((await api.get(`/api/v1/agents/${agent}`)).body.lease_id).toBeNull();
+  });
+});
+
 describe("grouping and affinity", () => {
   it("gives two agents with different installed versions each their own group, without installs", async () => {
     const api = await setup();

@@ -153,7 +153,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       await agentOf(caller, req.params.id);
       const grant = await longPoll(
         deps,
-        req.raw,
+        reply.raw,
         req.body.wait_s * 1000,
         () => store.claimLease(req.params.id, clock()),
         (grant) => grant !== null,

@@ -139,11 +139,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
         response: { 200: RunWithJobs, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const caller = req.caller;
       const run = await longPoll(
         deps,
-        req.raw,
+        reply.raw,
         req.query.timeout_s * 1000,
         async () => {
           const run = await store.getRun(req.params.id, caller);
@@ -225,11 +225,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
         response: { 200: Job, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const caller = req.caller;
       const job = await longPoll(
         deps,
-        req.raw,
+        reply.raw,
         req.query.timeout_s * 1000,
         async () => {
           const job = await store.getJob(req.params.id, caller);
