@@ -24,6 +24,8 @@ export async function longPoll<T>(
     const remaining = deadline - deps.clock();
     if (done(value) || remaining <= 0 || signal.aborted) return value;
     await deps.store.changes.wait(topic(value), Math.min(remaining, RECHECK_MS), signal);
+    // A client that left while we waited must not be handed anything (a lease above all).
+    if (signal.aborted) return value;
   }
 }
 

@@ -1,3 +1,4 @@
+import { highest, lowest } from "./extremes.js";
 import type { Group, GroupingStrategy, QueuedJob } from "./types.js";
 
 /** One install of an app version serves every test of that build on a target. */
@@ -59,8 +60,8 @@ function toGroup(key: string, jobs: QueuedJob[]): Group {
     appVersionId: first.appVersionId,
     target: first.target,
     jobs,
-    priority: Math.max(...jobs.map((job) => job.priority)),
-    oldestQueuedAt: Math.min(...jobs.map((job) => job.queuedAt)),
+    priority: highest(jobs.map((job) => job.priority)),
+    oldestQueuedAt: lowest(jobs.map((job) => job.queuedAt)),
     workMs: jobs.reduce((sum, job) => sum + job.expectedMs, 0),
   };
 }

@@ -26,7 +26,10 @@ interface Scenario {
   queued: QueuedJob[];
   installed?: string[];
   usage?: Record<string, number>;
+  /** Idle fleet agents (default 1). */
   idleAgents?: number;
+  /** Idle agents that serve only one org. */
+  idleByOrg?: Record<string, number>;
   config?: Partial<SchedulerConfig>;
   strategy?: GroupingStrategy;
 }
@@ -43,7 +46,10 @@ function run(scenario: Scenario): Decision {
       },
       queued: scenario.queued,
       orgUsageMs: new Map(Object.entries(scenario.usage ?? {})),
-      idleAgents: scenario.idleAgents ?? 1,
+      idleAgents: {
+        fleet: scenario.idleAgents ?? 1,
+        byOrg: new Map(Object.entries(scenario.idleByOrg ?? {})),
+      },
       activeLeasesByGroup: new Map(),
     },
     { ...DEFAULT_SCHEDULER_CONFIG, ...scenario.config },
@@ -302,7 +308,7 @@ describe("decide: tie-break, oldest first", () => {
       agent: { id: "agent-1", target: "emulator" as const, device: null, installed: [] },
       queued: [],
       orgUsageMs: new Map(),
-      idleAgents: 1,
+      idleAgents: { fleet: 1, byOrg: new Map() },
       activeLeasesByGroup: new Map(),
     };
     expect(decide(input, DEFAULT_SCHEDULER_CONFIG, byAppVersion)).toBeNull();
@@ -327,6 +333,22 @@ describe("decide: objective 5, batch sizing", () => {
       name: "a 100-job group with 4 idle agents is split into 4 equal shares",
       queued: jobs(100),
       idleAgents: 4,
+      size: 25,
+      expectedMs: 25 * MINUTE,
+    },
+    {
+      name: "idle agents of another org do not split a group they can never take",
+      queued: jobs(100),
+      idleAgents: 1,
+      idleByOrg: { other: 4 },
+      size: 50,
+      expectedMs: 50 * MINUTE,
+    },
+    {
+      name: "the org's own idle agents count, beside the fleet's",
+      queued: jobs(100),
+      idleAgents: 0,
+      idleByOrg: { acme: 4 },
       size: 25,
       expectedMs: 25 * MINUTE,
     },

@@ -1,3 +1,4 @@
+import { lowest } from "./extremes.js";
 import { groupJobs } from "./grouping.js";
 import type {
   Decision,
@@ -48,7 +49,8 @@ export function decide(
   // A job queued at or before this instant has waited past the bound.
   const starvingSince = input.now - config.starvationMs;
   const { group, reason } = rank(groups, objectives(input, config, starvingSince));
-  const batch = batchOf(group, input.idleAgents, config, starvingSince);
+  const idle = input.idleAgents.fleet + (input.idleAgents.byOrg.get(group.orgId) ?? 0);
+  const batch = batchOf(group, idle, config, starvingSince);
 
   return {
     groupKey: group.key,
@@ -106,7 +108,7 @@ function objectives(
     {
       reason: "fair_share",
       keepBest: (groups) => {
-        const quietest = Math.min(...groups.map(usageOf));
+        const quietest = lowest(groups.map(usageOf));
         return groups.filter((g) => usageOf(g) <= quietest + config.fairShareSlackMs);
       },
     },
@@ -126,8 +128,8 @@ function objectives(
 }
 
 function keepLowest(groups: Group[], score: (group: Group) => number): Group[] {
-  const lowest = Math.min(...groups.map(score));
-  return groups.filter((group) => score(group) === lowest);
+  const best = lowest(groups.map(score));
+  return groups.filter((group) => score(group) === best);
 }
 
 /**

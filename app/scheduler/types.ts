@@ -57,9 +57,18 @@ export interface SchedulingInput {
   /** Recent device time per org (ms, already decayed to `now`); a missing org has used none. */
   orgUsageMs: ReadonlyMap<string, number>;
   /** Live agents of this target with no lease, counting the one asking. */
-  idleAgents: number;
+  idleAgents: IdleAgents;
   /** Live leases per group key: how many devices already work on each group. */
   activeLeasesByGroup: ReadonlyMap<string, number>;
+}
+
+/**
+ * Idle agents by whom they serve: fleet agents take any org's work, an org's own agents only
+ * that org's. A group can be split only across the agents that could take it.
+ */
+export interface IdleAgents {
+  fleet: number;
+  byOrg: ReadonlyMap<string, number>;
 }
 
 export type DecisionReason = "starving" | "priority" | "fair_share" | "affinity" | "oldest";

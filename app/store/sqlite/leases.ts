@@ -105,14 +105,20 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
         activeLeasesByGroup.set(l.groupKey, (activeLeasesByGroup.get(l.groupKey) ?? 0) + 1);
       }
       const busy = new Set(live.map((l) => l.agentId));
-      const idleAgents = tx
-        .select({ id: agents.id })
+      // The asking agent has no live lease, so it counts itself among the idle.
+      const idleAgents = { fleet: 0, byOrg: new Map<string, number>() };
+      const alive = tx
+        .select({ id: agents.id, orgId: agents.orgId })
         .from(agents)
         .where(
           and(eq(agents.target, agent.target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)),
         )
-        .all()
-        .filter((a) => !busy.has(a.id)).length;
+        .all();
+      for (const a of alive) {
+        if (busy.has(a.id)) continue;
+        if (a.orgId === null) idleAgents.fleet++;
+        else idleAgents.byOrg.set(a.orgId, (idleAgents.byOrg.get(a.orgId) ?? 0) + 1);
+      }
 
       const decision = decide(
         {
@@ -125,7 +131,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           },
           queued,
           orgUsageMs: orgUsageNow(tx, ctx, now),
-          idleAgents: Math.max(1, idleAgents),
+          idleAgents,
           activeLeasesByGroup,
         },
         ctx.options.scheduler,
@@ -278,9 +284,22 @@ export function startJob(
         );
       }
       if (job.status === "running") return job;
+      // The lease still holds a job it already finished: starting it again would reopen a
+      // terminal state.
+      if (job.status !== "leased") {
+        throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
+          job_status: job.status,
+        });
+      }
       tx.update(jobAttempts)
         .set({ status: "running", startedAt: now })
-        .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, attempt)))
+        .where(
+          and(
+            eq(jobAttempts.jobId, jobId),
+            eq(jobAttempts.attempt, attempt),
+            eq(jobAttempts.status, "leased"),
+          ),
+        )
         .run();
       return tx
         .update(jobs)
@@ -462,7 +481,11 @@ function applyResult(
           finishedAt: now,
           durationMs: result.duration_ms,
           result: stored,
-          testFailures: result.status === "passed" ? job.testFailures : job.testFailures + 1,
+          // Only a test failure is one; an infrastructure error is not the test's doing.
+          testFailures:
+            result.status === "failed" || result.status === "timed_out"
+              ? job.testFailures + 1
+              : job.testFailures,
         })
         .where(eq(jobs.id, jobId))
         .returning()
@@ -569,8 +592,8 @@ export function releaseLease(ctx: SqliteContext, leaseId: string, now: number): 
   const report = ctx.db.transaction(
     (tx) => {
       const ended = tx.select().from(leases).where(eq(leases.id, leaseId)).get();
-      // Releasing after the last result is what a tidy agent does: nothing is left to give back.
-      if (ended?.endReason === "completed")
+      // Releasing after the last result, or twice, is what a tidy agent does: nothing is left.
+      if (ended?.endReason === "completed" || ended?.endReason === "released")
         return { requeued: 0, failed: 0, runIds: new Set<string>() };
       const lease = requireLiveLease(tx, leaseId, now);
       return endLease(tx, lease, "released", now);
@@ -617,11 +640,20 @@ export function reapExpired(ctx: SqliteContext, now: number): ReapReport {
             sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
           ),
         )
-        .returning({ runId: jobs.runId, leaseId: jobs.leaseId })
+        .returning({
+          id: jobs.id,
+          attempts: jobs.attempts,
+          runId: jobs.runId,
+          leaseId: jobs.leaseId,
+        })
         .all();
       report.timedOut = overdue.length;
       for (const j of overdue) {
         runIds.add(j.runId);
+        tx.update(jobAttempts)
+          .set({ status: "timed_out", finishedAt: now })
+          .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)))
+          .run();
         if (j.leaseId) completeLeaseIfDone(tx, j.leaseId, now);
       }
       return { report, runIds };
