@@ -1,0 +1,53 @@
+/**
+ * Error annotations for failed tests, at the file and line AppWright reported, so they show on
+ * the pull request's diff and the run page. GitHub shows at most 10 error annotations per step:
+ * the first 10 failures get one, and the job summary lists every failure.
+ */
+import type { AnnotationProperties } from "@actions/core";
+import type { Job } from "../api/schemas.js";
+import { isFailed } from "../cli/output.js";
+import type { Log } from "./log.js";
+import { clip, plural, statusLabel, stripAnsi } from "./text.js";
+import { jobLocation, type TestRoot } from "./tests.js";
+
+export const MAX_ANNOTATIONS = 10;
+
+export interface Annotation {
+  message: string;
+  properties: AnnotationProperties & { title: string; file: string };
+}
+
+export function failureAnnotation(job: Job, root: TestRoot): Annotation {
+  const { file, line } = jobLocation(job, root);
+  const text = stripAnsi(job.result?.message ?? "").trim();
+  const attempts = job.attempts > 1 ? ` after ${job.attempts} attempts` : "";
+  return {
+    message: text ? clip(text, 4000, 30) : `${job.test_path}: ${statusLabel(job.status)}`,
+    properties: {
+      title: `${job.test_path} ${statusLabel(job.status)}${attempts}`,
+      file,
+      ...(line !== null ? { startLine: line } : {}),
+    },
+  };
+}
+
+/** Annotates the first failures; answers how many failures there were. */
+export function annotateFailures(
+  jobs: readonly Job[],
+  root: TestRoot,
+  emit: (message: string, properties: AnnotationProperties) => void,
+  log: Log,
+): number {
+  const failed = jobs.filter(isFailed);
+  for (const job of failed.slice(0, MAX_ANNOTATIONS)) {
+    const a = failureAnnotation(job, root);
+    emit(a.message, a.properties);
+  }
+  if (failed.length > MAX_ANNOTATIONS) {
+    log.info(
+      `qgjob: annotated the first ${MAX_ANNOTATIONS} of ${plural(failed.length, "failure")} ` +
+        `(GitHub shows ${MAX_ANNOTATIONS} per step); the job summary lists them all`,
+    );
+  }
+  return failed.length;
+}

@@ -1,0 +1,22 @@
+/** Where the modules write their log lines: core's in the Action, an array in unit tests. */
+import * as core from "@actions/core";
+
+export interface Log {
+  info(line: string): void;
+  warning(line: string): void;
+}
+
+export const coreLog: Log = {
+  info: (line) => core.info(line),
+  warning: (line) => core.warning(line),
+};
+
+/** A Log that keeps its lines, for tests. */
+export function memoryLog(): Log & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (line) => void lines.push(line),
+    warning: (line) => void lines.push(`warning: ${line}`),
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * The step's outputs. `run-id` is set as soon as the run is submitted (also with wait: false);
+ * the rest once the wait is over.
+ */
+import type { RunWithJobs } from "../api/schemas.js";
+import { tally } from "../cli/output.js";
+
+export type OutputName = "run-id" | "status" | "passed" | "failed" | "flaky" | "junit-path";
+
+/** Every output action.yml declares. */
+export const OUTPUT_NAMES: readonly OutputName[] = [
+  "run-id",
+  "status",
+  "passed",
+  "failed",
+  "flaky",
+  "junit-path",
+];
+
+/** `failed` counts failed, errored and timed-out tests; `passed` includes flaky passes. */
+export function resultOutputs(
+  run: RunWithJobs,
+  status: string,
+  junitPath: string | null,
+): Record<OutputName, string> {
+  const t = tally(run.jobs);
+  return {
+    "run-id": run.id,
+    status,
+    passed: String(t.passed),
+    failed: String(t.failed),
+    flaky: String(t.flaky),
+    "junit-path": junitPath ?? "",
+  };
+}
+
+export function setOutputs(
+  values: Partial<Record<OutputName, string>>,
+  set: (name: string, value: string) => void,
+): void {
+  for (const [name, value] of Object.entries(values)) set(name, value);
+}

@@ -1,0 +1,66 @@
+/**
+ * Everything known before anything is sent: the checked inputs (token masked first), where the
+ * step runs, the test root and the resolved tests, and a client for the server.
+ */
+import * as core from "@actions/core";
+import type { AnnotationProperties } from "@actions/core";
+import { QgjobClient } from "../api/client.js";
+import { githubContext, type GithubContext } from "./context.js";
+import { readInputs, type ActionInputs } from "./inputs.js";
+import { coreLog, type Log } from "./log.js";
+import type { SummaryWriter } from "./summary.js";
+import { collectTests, testRoot, type TestRoot } from "./tests.js";
+
+/** The step's ways out: log lines, outputs, annotations, the summary, failing. */
+export interface Io {
+  log: Log;
+  setOutput(name: string, value: string): void;
+  annotate(message: string, properties: AnnotationProperties): void;
+  /** null when GITHUB_STEP_SUMMARY is not set (outside GitHub). */
+  summary: SummaryWriter | null;
+  fail(message: string): void;
+}
+
+export function coreIo(env: NodeJS.ProcessEnv): Io {
+  return {
+    log: coreLog,
+    setOutput: (name, value) => core.setOutput(name, value),
+    annotate: (message, properties) => core.error(message, properties),
+    summary: env.GITHUB_STEP_SUMMARY ? core.summary : null,
+    fail: (message) => core.setFailed(message),
+  };
+}
+
+export interface Plan {
+  inputs: ActionInputs;
+  ctx: GithubContext;
+  root: TestRoot;
+  tests: string[];
+  client: QgjobClient;
+  io: Io;
+}
+
+export async function prepare(env: NodeJS.ProcessEnv): Promise<Plan> {
+  const inputs = readInputs(core.getInput, env, core.setSecret);
+  const ctx = githubContext(env);
+  const root = testRoot(ctx.workspace, inputs.workingDirectory);
+  const io = coreIo(env);
+  const tests = await collectTests(inputs.tests, root, io.log);
+  return { inputs, ctx, root, tests, client: connect(inputs, io.log), io };
+}
+
+/** The API client, saying so when it retries (the server restarting, a network blip). */
+export function connect(inputs: Pick<ActionInputs, "serverUrl" | "token">, log: Log): QgjobClient {
+  const retries = 4;
+  return new QgjobClient({
+    baseUrl: inputs.serverUrl,
+    token: inputs.token,
+    retries,
+    userAgent: "qgjob-action",
+    onRetry: ({ attempt, delayMs, error }) =>
+      log.info(
+        `qgjob: ${error.method} ${new URL(error.url).pathname}: ${error.detail}; ` +
+          `trying again in ${(delayMs / 1000).toFixed(1)}s (${attempt}/${retries})`,
+      ),
+  });
+}

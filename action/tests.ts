@@ -1,0 +1,108 @@
+/**
+ * The `tests` input turned into the test paths of a run, with the CLI's rules (cli/tests-arg.ts):
+ * globs are expanded over files, plain paths are kept as given, every path is relative with
+ * forward slashes and may not leave the project, duplicates are dropped.
+ *
+ * Paths are relative to the *test root*: `working-directory` inside the workspace. That is the
+ * folder the agents run tests from (their `--project-dir`, the AppWright project), so a test
+ * `examples/demo/tests/a.spec.ts` in the repository is submitted as `tests/a.spec.ts` with
+ * `working-directory: examples/demo`. Annotations and JUnit put the prefix back.
+ */
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join, posix, relative, resolve } from "node:path";
+import type { Job } from "../api/schemas.js";
+import { CliError } from "../cli/exit-codes.js";
+import { expandTests, isGlob } from "../cli/tests-arg.js";
+import { InputError } from "./inputs.js";
+import type { Log } from "./log.js";
+
+export interface TestRoot {
+  /** Absolute directory globs are resolved in. */
+  dir: string;
+  /** The same, relative to the workspace with forward slashes: "" for the workspace itself. */
+  prefix: string;
+}
+
+export function testRoot(workspace: string, workingDirectory: string): TestRoot {
+  const dir = resolve(workspace, workingDirectory);
+  const rel = relative(workspace, dir);
+  if (rel.startsWith("..") || isAbsolute(rel)) {
+    throw new InputError(
+      `working-directory: '${workingDirectory}' is outside the workspace (${workspace})`,
+    );
+  }
+  return { dir, prefix: rel.replaceAll("\\", "/") };
+}
+
+/** A path relative to the test root, as a path in the repository (for annotations and JUnit). */
+export function repoPath(root: TestRoot, path: string): string {
+  return root.prefix ? posix.join(root.prefix, path) : path;
+}
+
+/**
+ * Where a job's failure points in the repository: the file and line the runner reported (relative
+ * to the test root), else the test file itself. An absolute path (the agent's own disk) is of no
+ * use on GitHub, so the test file stands in for it.
+ */
+export function jobLocation(
+  job: Pick<Job, "test_path" | "result">,
+  root: TestRoot,
+): { file: string; line: number | null } {
+  const file = job.result?.file;
+  const usable = !!file && !isAbsolute(file) && !/^[A-Za-z]:[\\/]/.test(file);
+  return {
+    file: repoPath(root, usable ? file : job.test_path),
+    line: usable ? (job.result?.line ?? null) : null,
+  };
+}
+
+export interface ResolvedTests {
+  tests: string[];
+  /** Plain paths (not globs) that are not in the checkout: submitted anyway, worth a warning. */
+  notFound: string[];
+}
+
+export async function resolveTests(patterns: readonly string[], root: TestRoot) {
+  const rootExists = existsSync(root.dir) && statSync(root.dir).isDirectory();
+  if (!rootExists && patterns.some(isGlob)) {
+    throw new InputError(
+      `working-directory: ${root.prefix || "."} does not exist in the workspace, so the globs in ` +
+        `tests match nothing (check out the repository first, e.g. with actions/checkout)`,
+    );
+  }
+  let tests: string[];
+  try {
+    tests = await expandTests(patterns, root.dir);
+  } catch (err) {
+    // The CLI's messages name its flag; here the same rule is about the `tests` input.
+    if (err instanceof CliError) {
+      throw new InputError(
+        err.message.replace(/^--test /, "tests: ").replace(/^--test:/, "tests:"),
+      );
+    }
+    throw err;
+  }
+  const notFound = patterns
+    .filter((p) => !isGlob(p))
+    .filter((p) => !existsSync(isAbsolute(p) ? p : join(root.dir, p)));
+  return { tests, notFound } satisfies ResolvedTests;
+}
+
+/** Resolves the `tests` input, warns about plain paths not in the checkout, logs what it found. */
+export async function collectTests(
+  patterns: readonly string[],
+  root: TestRoot,
+  log: Log,
+): Promise<string[]> {
+  const { tests, notFound } = await resolveTests(patterns, root);
+  if (notFound.length > 0) {
+    log.warning(
+      `qgjob: not in the checkout (submitted as given; the agents must have them): ${notFound.join(", ")}`,
+    );
+  }
+  const shown =
+    tests.slice(0, 10).join(", ") + (tests.length > 10 ? `, and ${tests.length - 10} more` : "");
+  const where = root.prefix ? ` (in ${root.prefix})` : "";
+  log.info(`qgjob: ${tests.length} ${tests.length === 1 ? "test" : "tests"}${where}: ${shown}`);
+  return tests;
+}

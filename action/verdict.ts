@@ -1,0 +1,102 @@
+/**
+ * What the run means for the step: pass or fail, the `status` output, and the one line that
+ * says why. A failed, errored or timed-out test fails the step; a flaky pass (failed, then passed
+ * on a retry) passes unless fail-on-flaky is set; a cancelled run fails; so does a wait that ran
+ * out of timeout-minutes.
+ */
+import type { RunWithJobs } from "../api/schemas.js";
+import { formatTally, isFailed, tally } from "../cli/output.js";
+import type { Signal } from "./cancel.js";
+import { plural } from "./text.js";
+
+export interface Outcome {
+  run: RunWithJobs;
+  /** timeout-minutes ran out before the run ended (it was then cancelled). */
+  timedOut: boolean;
+  /** The signal that stopped the step (the run was then cancelled). */
+  signal: Signal | null;
+  elapsedMs: number;
+}
+
+export interface Verdict {
+  ok: boolean;
+  /** The `status` output: the run's status, or `timed_out`. */
+  status: string;
+  /** Short, for the summary's heading: `passed`, `2 failed`, … */
+  headline: string;
+  /** One line for the log (and ::error:: when not ok). */
+  message: string;
+}
+
+/** `tests/a.spec.ts, tests/b.spec.ts and 3 more` */
+export function listTests(paths: readonly string[], max = 3): string {
+  const shown = paths.slice(0, max).join(", ");
+  return paths.length > max ? `${shown} and ${paths.length - max} more` : shown;
+}
+
+export function verdict(
+  outcome: Outcome,
+  opts: { failOnFlaky: boolean; timeoutMinutes: number },
+): Verdict {
+  const { run } = outcome;
+  const t = tally(run.jobs);
+  const counts = formatTally(t);
+  const what = `run ${run.id}`;
+  if (outcome.timedOut) {
+    return {
+      ok: false,
+      status: "timed_out",
+      headline: "timed out",
+      message: `${what} did not finish within timeout-minutes (${opts.timeoutMinutes}); cancelled it on the server (${counts})`,
+    };
+  }
+  if (outcome.signal) {
+    return {
+      ok: false,
+      status: run.status,
+      headline: "cancelled",
+      message: `${what} cancelled: the step was stopped (${outcome.signal}), so the run was cancelled on the server (${counts})`,
+    };
+  }
+  const failed = run.jobs.filter(isFailed);
+  if (failed.length > 0) {
+    const label = failed.every((j) => j.status === "failed") ? "failed" : "failed or could not run";
+    return {
+      ok: false,
+      status: run.status,
+      headline: `${failed.length} failed`,
+      message: `${plural(failed.length, "test")} of ${t.total} ${label} in ${what}: ${listTests(failed.map((j) => j.test_path))}`,
+    };
+  }
+  if (run.status === "cancelled") {
+    return {
+      ok: false,
+      status: run.status,
+      headline: "cancelled",
+      message: `${what} was cancelled on the server (${counts})`,
+    };
+  }
+  if (run.status !== "passed") {
+    return {
+      ok: false,
+      status: run.status,
+      headline: run.status,
+      message: `${what} ended ${run.status} (${counts})`,
+    };
+  }
+  const flaky = run.jobs.filter((j) => j.flaky);
+  if (flaky.length > 0 && opts.failOnFlaky) {
+    return {
+      ok: false,
+      status: run.status,
+      headline: `${flaky.length} flaky`,
+      message: `${what} passed, but ${plural(flaky.length, "test was", "tests were")} flaky and fail-on-flaky is set: ${listTests(flaky.map((j) => j.test_path))}`,
+    };
+  }
+  return {
+    ok: true,
+    status: run.status,
+    headline: flaky.length > 0 ? `passed (${flaky.length} flaky)` : "passed",
+    message: `${what} passed: ${counts}`,
+  };
+}
