@@ -3,38 +3,28 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Job, RunWithJobs } from "../api/schemas.js";
 import { tally } from "../cli/output.js";
+import { fakeJob, fakeRun } from "../cli/testing.js";
 
 let seq = 0;
 
+/** A job as the server answers it, finished (passed) unless told otherwise. */
 export function job(over: Partial<Job> & { test_path: string }): Job {
   seq++;
   const finished = !["queued", "leased", "running"].includes(over.status ?? "passed");
-  return {
+  return fakeJob({
     id: `job_${String(seq).padStart(10, "0")}`,
     run_id: "run_0000000001",
     org_id: "acme",
     app_version_id: "v1",
-    target: "emulator",
-    device: null,
-    tags: [],
-    priority: 5,
     status: "passed",
-    flaky: false,
     attempts: 1,
-    max_attempts: 3,
-    retries: 0,
-    timeout_s: 900,
-    agent_id: null,
-    lease_id: null,
-    created_at: "2025-01-01T00:00:00.000Z",
-    started_at: null,
     finished_at: finished ? "2025-01-01T00:00:05.000Z" : null,
     duration_ms: finished ? 1200 : null,
     result: finished
       ? { message: null, file: null, line: null, log_tail: null, artifacts: [] }
       : null,
     ...over,
-  };
+  });
 }
 
 export function failed(test_path: string, message: string, file?: string, line?: number): Job {
@@ -63,7 +53,7 @@ export function runOf(jobs: Job[], over: Partial<RunWithJobs> = {}): RunWithJobs
       : t.cancelled > 0
         ? "cancelled"
         : "passed";
-  return {
+  return fakeRun(jobs, {
     id: "run_0000000001",
     org_id: "acme",
     source: "action",
@@ -84,11 +74,9 @@ export function runOf(jobs: Job[], over: Partial<RunWithJobs> = {}): RunWithJobs
       timed_out: jobs.filter((j) => j.status === "timed_out").length,
       flaky: t.flaky,
     },
-    created_at: "2025-01-01T00:00:00.000Z",
     finished_at: done ? "2025-01-01T00:01:00.000Z" : null,
-    jobs,
     ...over,
-  };
+  });
 }
 
 export interface ActionYml {
