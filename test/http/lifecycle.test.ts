@@ -181,6 +181,8 @@ describe("lease fencing and recovery", () => {
     const beat = await api.post(`/api/v1/agents/${stale}/heartbeat`, { lease_id: lease.body.id });
     expect(beat.status).toBe(409);
     expect(beat.body.error.code).toBe("lease_lost");
+    // Refused, but heard: the agent is alive (idle), not lost.
+    expect((await api.get(`/api/v1/agents/${stale}`)).body.state).toBe("idle");
     expect((await api.get(`/api/v1/jobs/${jobId}`)).body).toMatchObject({
       status: "queued",
       attempts: 1,

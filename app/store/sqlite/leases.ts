@@ -216,9 +216,10 @@ export function heartbeat(
   leaseId: string | null,
   now: number,
 ) {
+  // The agent is alive even when its lease is not: record that before the lease check can refuse.
+  touchAgent(ctx.db, agentId, now);
   return ctx.db.transaction(
     (tx) => {
-      touchAgent(tx, agentId, now);
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
       const ended = tx.select().from(leases).where(eq(leases.id, leaseId)).get();
       // A lease completed by cancelling its last jobs is not lost: the agent must still hear
