@@ -7,10 +7,10 @@
  *   npx tsx bench/appwright-batching.ts
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXAMPLE_DIR, installExamples, stubAndroid } from "../test/appwright-env.js";
+import { EXAMPLE_DIR, exampleCopy, installExamples, stubAndroid } from "../test/appwright-env.js";
 import { killAll, qgjob, spawnQgjob, spawnServer } from "../test/processes.js";
 
 const FILES = 10;
@@ -20,15 +20,11 @@ installExamples();
 const android = stubAndroid();
 const project = mkdtempSync(join(tmpdir(), "qgjob-bench-aw-"));
 try {
-  for (const f of ["appwright.config.ts", "package.json"])
-    copyFileSync(join(EXAMPLE_DIR, f), join(project, f));
-  symlinkSync(join(EXAMPLE_DIR, "node_modules"), join(project, "node_modules"));
-  mkdirSync(join(project, "tests"));
   const tests = Array.from(
     { length: FILES },
     (_, i) => `tests/gen-${String(i + 1).padStart(2, "0")}.spec.ts`,
   );
-  for (const t of tests) copyFileSync(join(EXAMPLE_DIR, "tests/passing.spec.ts"), join(project, t));
+  exampleCopy(project, Object.fromEntries(tests.map((t) => [t, "from:tests/passing.spec.ts"])));
 
   // qgjob: one server, two agents, both versions submitted at once.
   const server = await spawnServer(["--db", join(project, "qgjob.db")]);

@@ -3,9 +3,18 @@
  * project installed, an Android SDK whose `emulator -list-avds` names an AVD, JAVA_HOME, and an
  * existing build file. The SDK here is a stub; no device session is ever opened.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
 
 export const EXAMPLE_DIR = join(import.meta.dirname, "../examples/appwright-demo");
@@ -47,3 +56,27 @@ export function stubAndroid(): StubAndroid {
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * A copy of the example project in `dir` (its node_modules linked, not copied): the config,
+ * every test file, and `files` on top (path relative to the project -> contents, or `from:` a
+ * file, relative to the example or absolute). Tests use it for files the example should not ship.
+ */
+export function exampleCopy(dir: string, files: Record<string, string> = {}): string {
+  mkdirSync(join(dir, "tests"), { recursive: true });
+  symlinkSync(join(EXAMPLE_DIR, "node_modules"), join(dir, "node_modules"));
+  for (const f of ["package.json", "appwright.config.ts"])
+    copyFileSync(join(EXAMPLE_DIR, f), join(dir, f));
+  for (const f of readdirSync(join(EXAMPLE_DIR, "tests"))) {
+    copyFileSync(join(EXAMPLE_DIR, "tests", f), join(dir, "tests", f));
+  }
+  for (const [path, contents] of Object.entries(files)) {
+    const from = /^from:(.*)$/.exec(contents);
+    if (from) copyFileSync(resolve(EXAMPLE_DIR, from[1]!), join(dir, path));
+    else writeFileSync(join(dir, path), contents);
+  }
+  return dir;
+}
+
+/** A spec whose every test is skipped (a fixture: the example does not ship one). */
+export const SKIPPED_SPEC = join(import.meta.dirname, "../agent/runners/fixtures/skipped.spec.txt");

@@ -5,23 +5,20 @@
  * passes. No test opens a device.
  */
 import { randomUUID } from "node:crypto";
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AppwrightRunner, exactFileFilter, planInvocations } from "./appwright.js";
 import type { RunContext, RunnerJob, TestOutcome } from "./runner.js";
-import { installExamples, stubAndroid, type StubAndroid } from "../../test/appwright-env.js";
+import {
+  exampleCopy,
+  installExamples,
+  SKIPPED_SPEC,
+  stubAndroid,
+  type StubAndroid,
+} from "../../test/appwright-env.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const demo = path.join(root, "examples", "appwright-demo");
@@ -125,7 +122,10 @@ function expectStartedFirst(rec: Recorded) {
 
 describe("AppwrightRunner on the example project", () => {
   test("one invocation for a batch; each job's outcome as soon as its file is done", async () => {
-    const { r, invocations } = runner({ QGJOB_SLOW_MS: "3000" });
+    const project = exampleCopy(path.join(work, "with-skipped"), {
+      "tests/skipped.spec.ts": `from:${SKIPPED_SPEC}`,
+    });
+    const { r, invocations } = runner({ QGJOB_SLOW_MS: "3000" }, project);
     const rec = record();
     const jobs = [
       job("slow"),
@@ -288,24 +288,11 @@ describe("AppwrightRunner on the example project", () => {
   describe("in a copy of the project (spaces and parentheses in its paths)", () => {
     let copy: string;
     beforeAll(() => {
-      copy = path.join(work, "my demo (copy)");
-      mkdirSync(path.join(copy, "tests"), { recursive: true });
-      symlinkSync(path.join(demo, "node_modules"), path.join(copy, "node_modules"));
-      cpSync(path.join(demo, "package.json"), path.join(copy, "package.json"));
-      cpSync(path.join(demo, "appwright.config.ts"), path.join(copy, "appwright.config.ts"));
-      cpSync(
-        path.join(demo, "tests", "passing.spec.ts"),
-        path.join(copy, "tests", "log in (old).spec.ts"),
-      );
-      cpSync(
-        path.join(demo, "tests", "failing.spec.ts"),
-        path.join(copy, "tests", "failing.spec.ts"),
-      );
-      // Matched by a file argument taken as a plain regex ("tests/failing.spec.ts"): must not run.
-      cpSync(
-        path.join(demo, "tests", "failing.spec.ts"),
-        path.join(copy, "tests", "xfailing.spec.ts"),
-      );
+      copy = exampleCopy(path.join(work, "my demo (copy)"), {
+        "tests/log in (old).spec.ts": "from:tests/passing.spec.ts",
+        // Matched by a file argument taken as a plain regex ("tests/failing.spec.ts"): must not run.
+        "tests/xfailing.spec.ts": "from:tests/failing.spec.ts",
+      });
     });
 
     test("runs exactly the files asked for, with qgjob's environment", async () => {
