@@ -17,12 +17,14 @@ import {
   Page,
   QueueOverview,
   ReleaseResponse,
+  RerunFailedResponse,
   ResultResponse,
   Run,
   RunWithJobs,
   type ListJobsQuery,
   type ListRunsQuery,
   type RegisterAgentRequest,
+  type RerunFailedRequest,
   type ResultRequest,
   type SubmitJobRequest,
   type SubmitRunRequest,
@@ -143,6 +145,15 @@ export class QgjobClient {
 
   cancelRun(id: string) {
     return this.call(Run, "POST", `/api/v1/runs/${encodeURIComponent(id)}/cancel`, { body: {} });
+  }
+
+  rerunFailed(id: string, req: RerunFailedRequest = {}) {
+    return this.call(
+      RerunFailedResponse,
+      "POST",
+      `/api/v1/runs/${encodeURIComponent(id)}/rerun-failed`,
+      { body: req },
+    );
   }
 
   cancelJob(id: string) {

@@ -148,6 +148,9 @@ export const Job = z.object({
   finished_at: Timestamp.nullable(),
   duration_ms: z.number().int().nullable(),
   result: JobResult.nullable(),
+  /** The job this one re-runs, and the job that re-ran this one (then it is history). */
+  rerun_of: z.string().nullable(),
+  superseded_by: z.string().nullable(),
 });
 export type Job = z.infer<typeof Job>;
 
@@ -180,8 +183,17 @@ export const Run = z.object({
 });
 export type Run = z.infer<typeof Run>;
 
+/** A run's current jobs: a job that was re-run is left out (its re-run stands in for it). */
 export const RunWithJobs = Run.extend({ jobs: z.array(Job) });
 export type RunWithJobs = z.infer<typeof RunWithJobs>;
+
+export const RerunFailedRequest = z.strictObject({ target: Target.optional() });
+export type RerunFailedRequest = z.input<typeof RerunFailedRequest>;
+export const RerunFailedResponse = RunWithJobs.extend({
+  /** The new jobs queued by this request; empty when nothing had failed. */
+  rerun_job_ids: z.array(z.string()),
+});
+export type RerunFailedResponse = z.infer<typeof RerunFailedResponse>;
 
 export const Page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), next_cursor: z.string().nullable() });

@@ -5,6 +5,7 @@ import { ConfigError } from "../app/config.js";
 import { VERSION } from "../app/version.js";
 import { agentCommand } from "./commands/agent.js";
 import { cancelCommand } from "./commands/cancel.js";
+import { rerunCommand } from "./commands/rerun.js";
 import { serverCommand } from "./commands/server.js";
 import { statusCommand } from "./commands/status.js";
 import { submitCommand } from "./commands/submit.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(statusCommand());
   program.addCommand(waitCommand());
   program.addCommand(cancelCommand());
+  program.addCommand(rerunCommand());
   program.addCommand(agentCommand());
   program.addCommand(serverCommand());
   program.addCommand(tokenCommand());

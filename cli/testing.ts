@@ -28,6 +28,8 @@ export function fakeJob(over: Partial<Job> = {}): Job {
     finished_at: null,
     duration_ms: null,
     result: null,
+    rerun_of: null,
+    superseded_by: null,
     ...over,
   };
 }

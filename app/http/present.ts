@@ -38,6 +38,8 @@ export function presentJob(j: JobRecord): Job {
     finished_at: isoOrNull(j.finishedAt),
     duration_ms: j.durationMs,
     result: j.result,
+    rerun_of: j.rerunOf,
+    superseded_by: j.supersededBy,
   };
 }
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { ResultInput } from "../../api/schemas.js";
-import { decideLostJob, decideResult, emptyCounts, runStatus, type AttemptRow } from "./rules.js";
+import {
+  decideLostJob,
+  decideResult,
+  emptyCounts,
+  needsRerun,
+  runStatus,
+  type AttemptRow,
+} from "./rules.js";
 import type { JobRecord } from "./store.js";
 
 const job = (over: Partial<JobRecord> = {}): JobRecord => ({
@@ -31,6 +38,8 @@ const job = (over: Partial<JobRecord> = {}): JobRecord => ({
   finishedAt: null,
   durationMs: null,
   result: null,
+  rerunOf: null,
+  supersededBy: null,
   ...over,
 });
 
@@ -166,5 +175,20 @@ describe("runStatus", () => {
     ["a failure outweighs a cancel", counts({ failed: 1, cancelled: 2 }), "failed"],
   ])("%s -> %s", (_name, c, expected) => {
     expect(runStatus(c)).toBe(expected);
+  });
+});
+
+describe("needsRerun", () => {
+  it.each([
+    ["failed", null, true],
+    ["error", null, true],
+    ["timed_out", null, true],
+    ["cancelled", null, true],
+    ["passed", null, false],
+    ["queued", null, false],
+    ["running", null, false],
+    ["failed", "job_2", false],
+  ] as const)("%s, superseded by %s -> %s", (status, supersededBy, expected) => {
+    expect(needsRerun(job({ status, supersededBy }))).toBe(expected);
   });
 });

@@ -14,6 +14,10 @@ export const TERMINAL: ReadonlySet<string> = new Set([
 ]);
 export const isTerminal = (status: string) => TERMINAL.has(status);
 
+/** What "re-run failed" takes: a test that ended without passing and was not re-run yet. */
+export const needsRerun = (job: Pick<JobRecord, "status" | "supersededBy">) =>
+  isTerminal(job.status) && job.status !== "passed" && job.supersededBy === null;
+
 export interface AttemptRow {
   attempt: number;
   status: string;

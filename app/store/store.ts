@@ -51,6 +51,9 @@ export interface JobRecord {
   finishedAt: number | null;
   durationMs: number | null;
   result: StoredResult | null;
+  /** The job this one re-runs, and the job that re-ran this one. */
+  rerunOf: string | null;
+  supersededBy: string | null;
 }
 
 export interface RunRecord {
@@ -208,6 +211,14 @@ export interface Store {
   ): Promise<{ items: JobRecord[]; nextCursor: string | null }>;
   cancelJob(id: string, scope: OrgScope, now: number): Promise<JobRecord | null>;
   cancelRun(id: string, scope: OrgScope, now: number): Promise<RunView | null>;
+  /** Queues a new job for each of the run's failed, errored, timed-out or cancelled tests
+   * (optionally of one target); the old jobs stay as history, superseded. */
+  rerunFailed(
+    id: string,
+    scope: OrgScope,
+    filter: { target?: Target | undefined },
+    now: number,
+  ): Promise<{ run: RunView & { jobs: JobRecord[] }; rerun: JobRecord[] } | null>;
 
   registerAgent(
     input: {

@@ -43880,6 +43880,9 @@ const Job = object({
     finished_at: Timestamp.nullable(),
     duration_ms: schemas_number().int().nullable(),
     result: JobResult.nullable(),
+    /** The job this one re-runs, and the job that re-ran this one (then it is history). */
+    rerun_of: schemas_string().nullable(),
+    superseded_by: schemas_string().nullable(),
 });
 const RunCounts = object({
     total: schemas_number().int(),
@@ -43906,7 +43909,13 @@ const Run = object({
     created_at: Timestamp,
     finished_at: Timestamp.nullable(),
 });
+/** A run's current jobs: a job that was re-run is left out (its re-run stands in for it). */
 const RunWithJobs = Run.extend({ jobs: array(Job) });
+const RerunFailedRequest = strictObject({ target: Target.optional() });
+const RerunFailedResponse = RunWithJobs.extend({
+    /** The new jobs queued by this request; empty when nothing had failed. */
+    rerun_job_ids: array(schemas_string()),
+});
 const Page = (item) => object({ items: array(item), next_cursor: schemas_string().nullable() });
 const Cursor = schemas_string()
     .max(200)
@@ -44133,6 +44142,9 @@ class QgjobClient {
     }
     cancelRun(id) {
         return this.call(Run, "POST", `/api/v1/runs/${encodeURIComponent(id)}/cancel`, { body: {} });
+    }
+    rerunFailed(id, req = {}) {
+        return this.call(RerunFailedResponse, "POST", `/api/v1/runs/${encodeURIComponent(id)}/rerun-failed`, { body: req });
     }
     cancelJob(id) {
         return this.call(Job, "POST", `/api/v1/jobs/${encodeURIComponent(id)}/cancel`, { body: {} });

@@ -315,6 +315,40 @@ describe("qgjob cancel", () => {
   );
 });
 
+describe("qgjob rerun", () => {
+  it(
+    "queues a run's failed test again and, with --wait, exits with the new outcome",
+    async () => {
+      const run = await submit(api, { tests: ["tests/a.spec.js", "tests/b.spec.js"] });
+      const agent = await registerAgent(api, "pixel-7");
+      const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
+      const [a, b] = lease.body.jobs;
+      await finishJob(api, lease.body.id, a, "passed");
+      await finishJob(api, lease.body.id, b, "failed", { message: "boom" });
+
+      const waiting = qgjob(["rerun", "--run-id", run.body.id, "--wait"]);
+      let second = await api.post(`/api/v1/agents/${agent}/lease`, {});
+      while (second.status === 204) second = await api.post(`/api/v1/agents/${agent}/lease`, {});
+      expect(second.body.jobs.map((j: any) => j.test_path)).toEqual([b.test_path]);
+      await finishJob(api, second.body.id, second.body.jobs[0], "passed");
+      const out = await waiting;
+      expect(out.code).toBe(0);
+      expect(out.stdout).toMatch(new RegExp(`^run ${run.body.id}  1 test queued again`));
+
+      const again = await qgjob(["rerun", "--run-id", run.body.id, "--json"]);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ status: "passed", rerun_job_ids: [] });
+    },
+    SLOW,
+  );
+
+  it("refuses a malformed run id with exit 2 and no request", async () => {
+    const out = await qgjob(["rerun", "--run-id", "../etc/passwd"]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/--run-id/);
+  });
+});
+
 describe("errors: one line, the right exit code, never the token", () => {
   it(
     "usage and input errors exit 2",

@@ -294,6 +294,9 @@ const PROBES: Record<string, Probe[]> = {
     { what: "cancel A's run", params: (w) => ({ id: w.runA }) },
     { what: "cancel A's queued run", params: (w) => ({ id: w.queuedRunA }) },
   ],
+  "POST /api/v1/runs/{id}/rerun-failed": [
+    { what: "re-run A's failed tests", params: (w) => ({ id: w.runA }), body: () => ({}) },
+  ],
   "GET /api/v1/jobs": [
     { what: "list jobs", check: seesNoneOfA((b) => b.items) },
     {

@@ -360,6 +360,83 @@ describe("cancel", () => {
   });
 });
 
+describe("re-run failed", () => {
+  it("queues the failed tests again as new jobs, and the run follows them", async () => {
+    const api = await setup();
+    const tests = ["tests/a.spec.js", "tests/b.spec.js", "tests/c.spec.js"];
+    const run = await submit(api, { tests, target: "emulator" });
+    const agent = await registerAgent(api, "pixel-7");
+    const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
+    const [a, b, c] = lease.body.jobs.sort((x: any, y: any) =>
+      x.test_path.localeCompare(y.test_path),
+    );
+    await finishJob(api, lease.body.id, a, "passed");
+    await finishJob(api, lease.body.id, b, "failed", {
+      message: "boom",
+      file: "tests/b.spec.js",
+      line: 3,
+    });
+    await finishJob(api, lease.body.id, c, "error", { message: "device offline" });
+    // c's infrastructure error goes back to the queue by itself: end it for good by cancelling.
+    await api.post(`/api/v1/jobs/${c.id}/cancel`);
+    expect((await api.get(`/api/v1/runs/${run.body.id}`)).body.status).toBe("failed");
+
+    const rerun = await api.post(`/api/v1/runs/${run.body.id}/rerun-failed`, {});
+    expect(rerun.status).toBe(200);
+    expect(rerun.body.rerun_job_ids).toHaveLength(2);
+    expect(rerun.body.status).toBe("running");
+    expect(rerun.body.counts).toMatchObject({ total: 3, passed: 1, queued: 2, failed: 0 });
+    const fresh = rerun.body.jobs.filter((j: any) => rerun.body.rerun_job_ids.includes(j.id));
+    expect(fresh.map((j: any) => [j.test_path, j.status, j.attempts, j.rerun_of]).sort()).toEqual([
+      ["tests/b.spec.js", "queued", 0, b.id],
+      ["tests/c.spec.js", "queued", 0, c.id],
+    ]);
+    // The old attempt is history: unchanged, and pointing at its re-run.
+    const old = await api.get(`/api/v1/jobs/${b.id}`);
+    expect(old.body).toMatchObject({ status: "failed", result: { message: "boom", line: 3 } });
+    expect(rerun.body.rerun_job_ids).toContain(old.body.superseded_by);
+    const all = await api.get(`/api/v1/jobs?run_id=${run.body.id}`);
+    expect(all.body.items).toHaveLength(5);
+
+    // Asking twice queues nothing more.
+    const again = await api.post(`/api/v1/runs/${run.body.id}/rerun-failed`);
+    expect(again.body.rerun_job_ids).toEqual([]);
+
+    // The new jobs run like any other, and the run passes once they do.
+    const second = await api.post(`/api/v1/agents/${agent}/lease`, {});
+    expect(second.body.install).toBe(false);
+    for (const job of second.body.jobs) await finishJob(api, second.body.id, job, "passed");
+    const done = await api.get(`/api/v1/runs/${run.body.id}`);
+    expect(done.body.status).toBe("passed");
+    expect(done.body.counts).toMatchObject({ total: 3, passed: 3 });
+  });
+
+  it("re-runs only the named target's failures", async () => {
+    const api = await setup();
+    const run = await submit(api, { tests: ["tests/a.spec.js"] });
+    await api.post(`/api/v1/runs/${run.body.id}/cancel`);
+    const other = await api.post(`/api/v1/runs/${run.body.id}/rerun-failed`, {
+      target: "browserstack",
+    });
+    expect(other.body.rerun_job_ids).toEqual([]);
+    expect(other.body.status).toBe("cancelled");
+    const mine = await api.post(`/api/v1/runs/${run.body.id}/rerun-failed`, { target: "emulator" });
+    expect(mine.body.rerun_job_ids).toHaveLength(1);
+    expect(mine.body.status).toBe("queued");
+  });
+
+  it("refuses an unknown run and a bad target", async () => {
+    const api = await setup();
+    const missing = await api.post("/api/v1/runs/run_0000000000000000000000/rerun-failed", {});
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe("not_found");
+    const run = await submit(api, { tests: ["tests/a.spec.js"] });
+    const bad = await api.post(`/api/v1/runs/${run.body.id}/rerun-failed`, { target: "toaster" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_request");
+  });
+});
+
 describe("idempotent submission", () => {
   it("returns the first run for a repeated key, and 422 for the same key with another body", async () => {
     const api = await setup();

@@ -10,6 +10,8 @@ import {
   ListJobsQuery,
   ListRunsQuery,
   Page,
+  RerunFailedRequest,
+  RerunFailedResponse,
   Run,
   RunWithJobs,
   SubmitJobRequest,
@@ -173,6 +175,31 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       const run = await store.cancelRun(req.params.id, caller, clock());
       if (!run) throw notFound("run", req.params.id);
       return presentRun(run);
+    },
+  );
+
+  r.post(
+    "/api/v1/runs/:id/rerun-failed",
+    {
+      config: { scope: "submit" },
+      schema: {
+        summary:
+          "Queue the run's failed, errored, timed-out and cancelled tests again (optionally of one target)",
+        tags: ["runs"],
+        params: IdParams,
+        body: RerunFailedRequest,
+        response: { 200: RerunFailedResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const out = await store.rerunFailed(req.params.id, req.caller, req.body, clock());
+      if (!out) throw notFound("run", req.params.id);
+      if (out.rerun.length > 0) deps.metrics.submitted.inc(out.rerun.length);
+      return {
+        ...presentRun(out.run),
+        jobs: out.run.jobs.map(presentJob),
+        rerun_job_ids: out.rerun.map((j) => j.id),
+      };
     },
   );
 

@@ -7,7 +7,7 @@ import type {
   SubmitRunInput,
 } from "../../../api/schemas.js";
 import { groupJobs } from "../../scheduler/grouping.js";
-import { TARGETS } from "../../scheduler/types.js";
+import { TARGETS, type Target } from "../../scheduler/types.js";
 import { LocalChangeFeed } from "../change-feed.js";
 import type {
   AgentRecord,
@@ -85,6 +85,14 @@ export class SqliteStore implements Store {
   }
   async cancelRun(id: string, scope: OrgScope, now: number) {
     return runOps.cancelRun(this.ctx, id, scope, now);
+  }
+  async rerunFailed(
+    id: string,
+    scope: OrgScope,
+    filter: { target?: Target | undefined },
+    now: number,
+  ) {
+    return runOps.rerunFailed(this.ctx, id, scope, filter, now);
   }
 
   async registerAgent(input: AgentInput, scope: OrgScope, now: number) {

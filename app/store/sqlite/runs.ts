@@ -1,10 +1,11 @@
 /** Runs and jobs as users see them: submit, read, list, cancel. */
-import { and, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { emptyCounts, isTerminal, runStatus } from "../rules.js";
+import { emptyCounts, isTerminal, needsRerun, runStatus } from "../rules.js";
+import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import type { SqliteContext } from "./context.js";
 import { completeLeaseIfDone } from "./leases.js";
@@ -108,7 +109,7 @@ function runView(ctx: SqliteContext, run: RunRecord): RunView {
       finishedAt: sql<number | null>`max(${jobs.finishedAt})`,
     })
     .from(jobs)
-    .where(eq(jobs.runId, run.id))
+    .where(currentJobsOf(run.id))
     .groupBy(jobs.status, jobs.flaky)
     .all();
   const counts = emptyCounts();
@@ -129,6 +130,9 @@ function runView(ctx: SqliteContext, run: RunRecord): RunView {
   return { ...run, counts, appVersionIds: versions, finishedAt: open > 0 ? null : finishedAt };
 }
 
+/** A run is made of its current jobs: a re-run job stands in for the one it superseded. */
+const currentJobsOf = (runId: string) => and(eq(jobs.runId, runId), isNull(jobs.supersededBy));
+
 const runColumns = {
   id: runs.id,
   orgId: runs.orgId,
@@ -146,7 +150,7 @@ export function getRun(ctx: SqliteContext, id: string, scope: OrgScope) {
     .where(and(eq(runs.id, id), orgFilter(runs.orgId, scope)))
     .get();
   if (!run) return null;
-  const runJobs = ctx.db.select().from(jobs).where(eq(jobs.runId, id)).orderBy(jobs.id).all();
+  const runJobs = ctx.db.select().from(jobs).where(currentJobsOf(id)).orderBy(jobs.id).all();
   return { ...runView(ctx, run), jobs: runJobs };
 }
 
@@ -268,4 +272,59 @@ export function cancelRun(ctx: SqliteContext, id: string, scope: OrgScope, now: 
   ctx.feed.publish(`run:${id}`);
   const run = getRun(ctx, id, scope);
   return run && runView(ctx, run);
+}
+
+export function rerunFailed(
+  ctx: SqliteContext,
+  id: string,
+  scope: OrgScope,
+  filter: { target?: Target | undefined },
+  now: number,
+) {
+  const rerun = ctx.db.transaction(
+    (tx) => {
+      const run = getRun({ ...ctx, db: tx }, id, scope);
+      if (!run) return null;
+      const failed = run.jobs.filter(
+        (j) => needsRerun(j) && (filter.target === undefined || j.target === filter.target),
+      );
+      const fresh: JobRecord[] = failed.map((old) => ({
+        ...old,
+        id: newId("job", now),
+        status: "queued",
+        flaky: false,
+        attempts: 0,
+        testFailures: 0,
+        leaseId: null,
+        agentId: null,
+        avoidAgentId: null,
+        requeuedAt: null,
+        queuedAt: now,
+        createdAt: now,
+        startedAt: null,
+        finishedAt: null,
+        durationMs: null,
+        result: null,
+        rerunOf: old.id,
+        supersededBy: null,
+      }));
+      for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
+        tx.insert(jobs)
+          .values(fresh.slice(i, i + INSERT_CHUNK))
+          .run();
+      }
+      for (const job of fresh) {
+        tx.update(jobs).set({ supersededBy: job.id }).where(eq(jobs.id, job.rerunOf!)).run();
+      }
+      return fresh;
+    },
+    { behavior: "immediate" },
+  );
+  if (rerun === null) return null;
+  if (rerun.length > 0) {
+    ctx.feed.publish("work");
+    ctx.feed.publish(`run:${id}`);
+  }
+  const run = getRun(ctx, id, scope);
+  return run && { run, rerun };
 }

@@ -79,6 +79,9 @@ export const jobs = sqliteTable(
     finishedAt: integer("finished_at"),
     durationMs: integer("duration_ms"),
     result: text("result", { mode: "json" }).$type<StoredResult>(),
+    /** A re-run is a new job: history stays as it was, and the run counts only the newest. */
+    rerunOf: text("rerun_of"),
+    supersededBy: text("superseded_by"),
   },
   (t) => [
     index("jobs_queue").on(t.status, t.target),
