@@ -218,6 +218,8 @@ export type ListJobsQuery = z.output<typeof ListJobsQuery>;
 export const ListRunsQuery = z.strictObject({
   org_id: OrgId.optional(),
   status: RunStatus.optional(),
+  /** Runs with at least one job for this app version. */
+  app_version_id: AppVersionId.optional(),
   limit: Limit,
   cursor: Cursor.optional(),
 });

@@ -13,6 +13,7 @@ import {
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 import { installAuth } from "./auth.js";
+import { dashboardRoutes } from "./dashboard/routes.js";
 import type { RouteDeps } from "./deps.js";
 import { installErrorHandlers } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
@@ -85,5 +86,6 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   runRoutes(app, deps);
   agentRoutes(app, deps);
   systemRoutes(app, deps);
+  dashboardRoutes(app, deps);
   return app;
 }

@@ -43933,6 +43933,8 @@ const ListJobsQuery = strictObject({
 const ListRunsQuery = strictObject({
     org_id: OrgId.optional(),
     status: RunStatus.optional(),
+    /** Runs with at least one job for this app version. */
+    app_version_id: AppVersionId.optional(),
     limit: Limit,
     cursor: Cursor.optional(),
 });

@@ -24,6 +24,7 @@ import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
+import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import { jobs, leases, tokens } from "./schema.js";
 
@@ -77,6 +78,10 @@ export class SqliteStore implements Store {
   async getJob(id: string, scope: OrgScope) {
     return runOps.getJob(this.ctx, id, scope);
   }
+  async jobsOfLeases(leaseIds: string[], scope: OrgScope) {
+    return runOps.jobsOfLeases(this.ctx, leaseIds, scope);
+  }
+
   async listJobs(query: ListJobsQuery, scope: OrgScope) {
     return runOps.listJobs(this.ctx, query, scope);
   }
@@ -193,6 +198,10 @@ export class SqliteStore implements Store {
       };
     });
     return { targets, groups };
+  }
+
+  async previewNextLeases(scope: OrgScope, now: number) {
+    return previewNextLeases(this.ctx, scope, now);
   }
 
   async metrics(now: number) {
