@@ -22,7 +22,7 @@ function leaseCell(agent: Agent, leaseJobs: Job[]): Html {
       job &&
       html`<br />${job.status}
         <a href="/runs/${job.run_id}#job-${job.id}"><code>${job.test_path}</code></a>
-        <span class="muted">(${open} left in the lease)</span>`
+        <span class="muted">(${open} open in this lease)</span>`
     }`;
 }
 
@@ -56,7 +56,7 @@ export function agentsPage(opts: {
                   </td>
                   <td data-label="State">${statusLabel(a.state)}</td>
                   <td data-label="Target">${a.target}</td>
-                  <td data-label="Device">${a.device ?? "any"}</td>
+                  <td data-label="Device">${a.device ?? "–"}</td>
                   <td data-label="Installed">
                     ${a.installed.length > 0 ? a.installed.join(", ") : "nothing"}
                   </td>

@@ -23,7 +23,7 @@ nav a[aria-current="page"] { font-weight: 700; text-decoration-thickness: 3px; }
 main { padding: 8px 16px 32px; max-width: 1400px; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.5rem; }
 .id { font-family: ui-monospace, monospace; font-size: 1rem; word-break: break-all; }
-code { font-family: ui-monospace, monospace; font-size: 0.9em; word-break: break-all; }
+code { font-family: ui-monospace, monospace; font-size: 0.9em; overflow-wrap: anywhere; }
 button, input, select { font: inherit; padding: 6px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--soft); color: var(--fg); }
 button { cursor: pointer; }
 .filters, .login { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: end; margin-bottom: 12px; }
@@ -46,8 +46,9 @@ th { font-size: 0.85rem; color: var(--muted); }
 @media (max-width: 720px) {
   table.cards thead { position: absolute; left: -9999px; }
   table.cards tr { display: block; border: 1px solid var(--line); border-radius: 8px; margin: 0 0 10px; padding: 4px 8px; }
-  table.cards td { display: grid; grid-template-columns: 8.5em 1fr; gap: 8px; border: 0; padding: 3px 0; }
-  table.cards td::before { content: attr(data-label); color: var(--muted); font-size: 0.85rem; }
+  table.cards td { display: block; position: relative; border: 0; padding: 3px 0 3px 8.5em; min-height: 1.8em; }
+  table.cards td:empty { display: none; }
+  table.cards td::before { content: attr(data-label); position: absolute; left: 0; width: 8em; color: var(--muted); font-size: 0.85rem; }
 }
 `;
 
