@@ -42,6 +42,21 @@ async function untilText(locator: ReturnType<Page["locator"]>, text: string, ms 
   await locator.filter({ hasText: text }).first().waitFor({ timeout: ms });
 }
 
+/** Presses Tab from the top of the page until the focused element's markup contains `fragment`. */
+async function tabTo(page: Page, fragment: string) {
+  const focusedHtml = () =>
+    page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { activeElement: { outerHTML: string } } }).document
+          .activeElement.outerHTML,
+    );
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    if ((await focusedHtml()).includes(fragment)) return;
+  }
+  throw new Error(`Tab never reached ${fragment}`);
+}
+
 beforeAll(async () => {
   installExamples();
   android = stubAndroid();
@@ -104,6 +119,25 @@ describe("open mode on loopback", () => {
     await page.goto(url + "/");
     expect(await page.locator("#runs").textContent()).toContain("1 passed · 1 failed");
     await screenshots(page, "runs");
+    await page.close();
+  }, 180_000);
+
+  it("re-runs the failed test from the run page, by keyboard alone", async () => {
+    const page = await browser.newPage();
+    await page.goto(url + "/");
+    await tabTo(page, `href="/runs/${qualgentRunId}"`);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${url}/runs/${qualgentRunId}`);
+
+    await tabTo(page, "Re-run failed");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(`${url}/runs/${qualgentRunId}`);
+    const rerun = jobRow(page, "tests/failing.spec.ts");
+    expect(await rerun.textContent()).toContain("re-run");
+    await untilText(rerun, "failed");
+    expect(await rerun.textContent()).toContain("tests/failing.spec.ts:6");
+    expect(await jobRow(page, "tests/passing.spec.ts").textContent()).toContain("passed");
+    expect(await page.locator("#run-jobs tbody tr").count()).toBe(2);
     await page.close();
   }, 180_000);
 
