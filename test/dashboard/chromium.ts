@@ -27,12 +27,23 @@ const VIEWPORTS = {
   wide: { width: 1440, height: 900 },
 } as const;
 
-/** Saves `<name>-phone.png` and `<name>-wide.png` of the page as it is now. */
+/**
+ * Saves `<name>-phone.png` and `<name>-wide.png` of the page as it is now, and fails when the
+ * page is wider than the screen (a phone reader would have to scroll sideways).
+ */
 export async function screenshots(page: Page, name: string) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const before = page.viewportSize();
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(viewport);
+    const width = await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } })
+          .document.documentElement.scrollWidth,
+    );
+    if (width > viewport.width) {
+      throw new Error(`${name} is ${width}px wide on a ${viewport.width}px ${size} screen`);
+    }
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-${size}.png`), fullPage: true });
   }
   if (before) await page.setViewportSize(before);

@@ -46,7 +46,7 @@ th { font-size: 0.85rem; color: var(--muted); }
 @media (max-width: 720px) {
   table.cards thead { position: absolute; left: -9999px; }
   table.cards tr { display: block; border: 1px solid var(--line); border-radius: 8px; margin: 0 0 10px; padding: 4px 8px; }
-  table.cards td { display: block; position: relative; border: 0; padding: 3px 0 3px 8.5em; min-height: 1.8em; }
+  table.cards td { display: block; position: relative; border: 0; padding: 3px 0 3px 8.5em; min-height: 1.8em; overflow-wrap: anywhere; }
   table.cards td:empty { display: none; }
   table.cards td::before { content: attr(data-label); position: absolute; left: 0; width: 8em; color: var(--muted); font-size: 0.85rem; }
 }
