@@ -56,7 +56,7 @@ export function page(opts: {
               </nav>
               <div class="who">
                 <span
-                  >${viewer.orgId === null ? "all orgs" : html`org <strong>${viewer.orgId}</strong>`}</span
+                  >${viewer.orgId !== null ? html`org <strong>${viewer.orgId}</strong>` : viewer.signedIn ? "all orgs" : "all orgs · open mode"}</span
                 >
                 ${viewer.signedIn && html`<form method="post" action="/logout"><button type="submit">Sign out</button></form>`}
               </div>`
