@@ -16,6 +16,7 @@ import { installAuth } from "./auth.js";
 import type { RouteDeps } from "./deps.js";
 import { installErrorHandlers } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
+import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 
@@ -73,6 +74,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
         securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       },
       security: [{ bearer: [] }],
+      tags: [COMPAT_TAG],
     },
     transform: jsonSchemaTransform,
   });
@@ -85,5 +87,6 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   runRoutes(app, deps);
   agentRoutes(app, deps);
   systemRoutes(app, deps);
+  compatRoutes(app, deps);
   return app;
 }
