@@ -16,4 +16,5 @@ cd "$2"
 if [ ! -f package.json ]; then
   printf '{\n  "private": true,\n  "allowScripts": { "better-sqlite3": true }\n}\n' >package.json
 fi
-npm install --omit=dev --no-audit --no-fund "$tarball"
+# --prefix: this folder, even when run from an npm script (which exports the caller's prefix).
+npm install --prefix "$(pwd)" --omit=dev --no-audit --no-fund "$tarball"

@@ -18,9 +18,12 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const INSTALL_TIMEOUT_MS = 15 * 60_000;
 const PROCESS_TEST_TIMEOUT_MS = 90_000;
 
-/** This machine's environment without qgjob settings that would change what is tested. */
+/**
+ * This machine's environment without qgjob settings, and without what `npm test` exports to its
+ * scripts (npm_config_local_prefix would point the install at this repository).
+ */
 const baseEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !key.startsWith("QGJOB_")),
+  Object.entries(process.env).filter(([key]) => !/^(QGJOB_|npm_)/i.test(key) && key !== "INIT_CWD"),
 );
 
 const exec = promisify(execFile);
