@@ -105,6 +105,7 @@ export const SubmitJobRequest = z.strictObject({
   ...Provenance,
 });
 export type SubmitJobRequest = z.input<typeof SubmitJobRequest>;
+export type SubmitJobInput = z.output<typeof SubmitJobRequest>;
 
 export const Artifact = z.strictObject({
   name: ShortText,

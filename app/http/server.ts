@@ -17,6 +17,7 @@ import { dashboardRoutes } from "./dashboard/routes.js";
 import type { RouteDeps } from "./deps.js";
 import { installErrorHandlers } from "./errors.js";
 import { agentRoutes } from "./routes/agents.js";
+import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 
@@ -74,6 +75,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
         securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       },
       security: [{ bearer: [] }],
+      tags: [COMPAT_TAG],
     },
     transform: jsonSchemaTransform,
   });
@@ -87,5 +89,6 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   agentRoutes(app, deps);
   systemRoutes(app, deps);
   dashboardRoutes(app, deps);
+  compatRoutes(app, deps);
   return app;
 }
