@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import { installAuth } from "./auth.js";
 import type { RouteDeps } from "./deps.js";
 import { installErrorHandlers } from "./errors.js";
+import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
 import { agentRoutes } from "./routes/agents.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
@@ -22,6 +23,7 @@ import { systemRoutes } from "./routes/system.js";
 export interface HttpOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  rateLimit: RateLimit;
   version: string;
 }
 
@@ -57,6 +59,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
   installAuth(app, deps.auth);
+  installRateLimit(app, new TokenBuckets(opts.rateLimit), deps.clock);
   // A POST with no body at all means "no options" (heartbeats, lease requests, release).
   app.addHook("preValidation", async (req) => {
     if (req.method === "POST" && req.body == null && !req.headers["content-type"]) req.body = {};
