@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import { installAuth } from "./auth.js";
 import type { RouteDeps } from "./deps.js";
 import { installErrorHandlers } from "./errors.js";
+import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
 import { agentRoutes } from "./routes/agents.js";
 import { runRoutes } from "./routes/runs.js";
@@ -58,6 +59,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installJsonBody(app);
   installAuth(app, deps.auth);
   installRateLimit(app, new TokenBuckets(opts.rateLimit), deps.clock);
   // A POST with no body at all means "no options" (heartbeats, lease requests, release).
