@@ -14,6 +14,7 @@ import {
 import type { Logger } from "pino";
 import { installAuth } from "./auth.js";
 import type { RouteDeps } from "./deps.js";
+import { CLOSING_OPTIONS, installClosingGuard } from "./closing.js";
 import { installErrorHandlers } from "./errors.js";
 import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
@@ -32,6 +33,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
+    ...CLOSING_OPTIONS,
     // One line per request is noise at agent polling rates; failures are logged on their own.
     logController: new LogController({ disableRequestLogging: true }),
     // Keep the Authorization header out of anything Fastify might log.
@@ -59,6 +61,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installClosingGuard(app);
   installJsonBody(app);
   installAuth(app, deps.auth);
   installRateLimit(app, new TokenBuckets(opts.rateLimit), deps.clock);
