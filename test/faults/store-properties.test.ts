@@ -1,10 +1,10 @@
 /**
  * State-machine properties of the real store (the SQLite engine on a temp file, time passed in):
- * random interleavings of submit, lease, heartbeat, start, result, expire, cancel, release and
- * re-register, from fresh and from stale agents, must never
+ * random interleavings of submit (and keyed resubmits), lease, heartbeat, start, result, expire,
+ * cancel, release and re-register, from fresh and from stale agents, must never
  *  - hold a job in two live leases (or leave a leased job without one),
  *  - change a terminal state,
- *  - lose a job,
+ *  - lose a job (or make a second one from a replayed submission),
  *  - let a run's counts drift from its jobs' states.
  */
 import { rmSync } from "node:fs";
@@ -12,6 +12,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import type { SubmitRunInput } from "../../api/schemas.js";
 import { loadConfig, storeOptions } from "../../app/config.js";
 import { QgjobError } from "../../app/errors.js";
 import { isTerminal, OPEN_ATTEMPT } from "../../app/store/rules.js";
@@ -33,7 +34,11 @@ type Action =
       tests: number;
       retries: number;
       maxAttempts: number;
+      /** Reused keys replay the first answer (same body) or are refused (another body). */
+      key: string | null;
     }
+  /** The last keyed submission again, as a client retrying after a lost answer would. */
+  | { kind: "resubmit" }
   | { kind: "lease"; agent: number }
   | { kind: "heartbeat"; agent: number; stale: boolean }
   | { kind: "start"; agent: number; pick: number; stale: boolean }
@@ -62,8 +67,10 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       tests: fc.integer({ min: 1, max: 4 }),
       retries: fc.integer({ min: 0, max: 1 }),
       maxAttempts: fc.integer({ min: 1, max: 3 }),
+      key: fc.option(fc.constantFrom("k1", "k2"), { freq: 3 }),
     }),
   },
+  { weight: 1, arbitrary: fc.constant({ kind: "resubmit" as const }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("lease" as const), agent }) },
   {
     weight: 2,
@@ -116,6 +123,8 @@ interface World {
   runIds: string[];
   jobs: Map<string, { runId: string; testPath: string }>;
   terminal: Map<string, { status: string; flaky: boolean; finishedAt: number | null }>;
+  replays: number;
+  lastKeyed: { input: SubmitRunInput; key: string } | null;
 }
 
 const pickFrom = <T>(items: readonly T[], n: number): T | undefined =>
@@ -141,26 +150,25 @@ async function apply(w: World, act: Action): Promise<void> {
   const { store } = w;
   switch (act.kind) {
     case "submit": {
-      const out = await store.submitRun(
-        {
-          org_id: act.org,
-          app_version_id: act.app,
-          tests: Array.from({ length: act.tests }, (_, i) => `t${w.jobs.size + i}.spec.js`),
-          target: "emulator",
-          priority: 5,
-          retries: act.retries,
-          max_attempts: act.maxAttempts,
-          timeout_s: 600,
-          tags: [],
-          source: "api",
-        },
-        {},
-        w.now,
-      );
-      w.runIds.push(out.run.id);
-      for (const j of out.jobs) w.jobs.set(j.id, { runId: j.runId, testPath: j.testPath });
+      const input = {
+        org_id: act.org,
+        app_version_id: act.app,
+        tests: Array.from({ length: act.tests }, (_, i) => `t${i}.spec.js`),
+        target: "emulator" as const,
+        priority: 5,
+        retries: act.retries,
+        max_attempts: act.maxAttempts,
+        timeout_s: 600,
+        tags: [],
+        source: "api" as const,
+      };
+      if (act.key) w.lastKeyed = { input, key: act.key };
+      await submitRun(w, input, act.key);
       return;
     }
+    case "resubmit":
+      if (w.lastKeyed) await submitRun(w, w.lastKeyed.input, w.lastKeyed.key);
+      return;
     case "lease": {
       const grant = await store.claimLease(w.agentIds[act.agent]!, w.now);
       if (grant) {
@@ -222,6 +230,17 @@ async function apply(w: World, act: Action): Promise<void> {
       await register(w, act.agent);
       return;
   }
+}
+
+async function submitRun(w: World, input: SubmitRunInput, key: string | null) {
+  const out = await w.store.submitRun(
+    input,
+    key ? { idempotencyKey: key, requestHash: JSON.stringify(input) } : {},
+    w.now,
+  );
+  if (!w.runIds.includes(out.run.id)) w.runIds.push(out.run.id);
+  for (const j of out.jobs) w.jobs.set(j.id, { runId: j.runId, testPath: j.testPath });
+  if (out.replayed) w.replays++;
 }
 
 function currentAttempt(w: World, job: JobRecord): number {
@@ -311,6 +330,7 @@ describe("store state machine", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   let sequences = 0;
   let steps = 0;
+  let replays = 0;
   const refusals = new Map<string, number>();
 
   it("keeps its invariants under random interleavings from fresh and stale agents", async () => {
@@ -332,6 +352,8 @@ describe("store state machine", () => {
             runIds: [],
             jobs: new Map(),
             terminal: new Map(),
+            replays: 0,
+            lastKeyed: null,
           };
           try {
             for (let a = 0; a < AGENTS; a++) await register(w, a);
@@ -348,6 +370,7 @@ describe("store state machine", () => {
               w.now += 1;
             }
           } finally {
+            replays += w.replays;
             reader.close();
             await store.close();
             rmSync(file, { force: true });
@@ -359,7 +382,8 @@ describe("store state machine", () => {
       { numRuns: SEQUENCES, endOnFailure: true },
     );
     console.log(
-      `store properties: ${sequences} random sequences, ${steps} steps, 4 invariants checked after each; ` +
+      `store properties: ${sequences} random sequences, ${steps} steps (${replays} idempotent replays), ` +
+        "4 invariants checked after each; " +
         `refusals ${JSON.stringify(Object.fromEntries(refusals))}`,
     );
   });
