@@ -21,7 +21,7 @@ export function printScheduling(reports: SchedulingReport[]) {
   for (const r of reports) {
     const row = (name: string, q: Quality) => [
       name,
-      q.installs,
+      `${q.installs} (${q.retryInstalls})`,
       s(q.makespanMs),
       s(q.p50LatencyMs),
       s(q.p95LatencyMs),
@@ -33,7 +33,7 @@ export function printScheduling(reports: SchedulingReport[]) {
       table(
         [
           "schedule",
-          "installs",
+          "installs (for retries)",
           "makespan",
           "p50 run latency",
           "p95 run latency",

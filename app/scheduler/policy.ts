@@ -48,9 +48,13 @@ export function decide(
 
   // A job queued at or before this instant has waited past the bound.
   const starvingSince = input.now - config.starvationMs;
-  const { group, reason } = rank(groups, objectives(input, config, starvingSince));
+  const missing = missingDevices(groups, input);
+  const { group, reason } = rank(groups, objectives(input, config, starvingSince, missing));
   const idle = input.idleAgents.fleet + (input.idleAgents.byOrg.get(group.orgId) ?? 0);
-  const batch = batchOf(group, idle, config, starvingSince);
+  // An org short of its fair share may spread a group over the devices it lacks, not only the
+  // idle ones: the shares not taken now stay queued, and fair share sends the next devices to
+  // finish to them. A small org's push then runs on its share of the fleet, not on one device.
+  const batch = batchOf(group, Math.max(idle, missing(group.orgId)), config, starvingSince);
 
   return {
     groupKey: group.key,
@@ -92,16 +96,19 @@ function objectives(
   input: SchedulingInput,
   config: SchedulerConfig,
   starvingSince: number,
+  missing: (orgId: string) => number,
 ): Objective[] {
   const usageOf = (group: Group) => input.orgUsageMs.get(group.orgId) ?? 0;
   const installed = input.agent.installed;
   return [
     {
       reason: "starving",
-      // Non-starving groups score Infinity, so they only survive when nothing is starving.
+      // Non-starving groups score Infinity, so they only survive when nothing is starving. A
+      // group of an org that already works on its fair share of devices is not neglected, just
+      // long: letting it jump the queue would hand a big org's burst every device.
       keepBest: (groups) =>
         keepLowest(groups, (g) =>
-          g.oldestQueuedAt <= starvingSince ? g.oldestQueuedAt : Infinity,
+          g.oldestQueuedAt <= starvingSince && missing(g.orgId) >= 0 ? g.oldestQueuedAt : Infinity,
         ),
     },
     { reason: "priority", keepBest: (groups) => keepLowest(groups, (g) => -g.priority) },
@@ -133,13 +140,24 @@ function keepLowest(groups: Group[], score: (group: Group) => number): Group[] {
 }
 
 /**
+ * How many devices each org lacks to reach its fair share of this target's fleet: the live
+ * fleet agents over the orgs that have work queued or running.
+ */
+function missingDevices(groups: Group[], input: SchedulingInput): (orgId: string) => number {
+  const { live, busyByOrg } = input.fleet;
+  const orgs = new Set(groups.map((g) => g.orgId));
+  for (const [org, busy] of busyByOrg) if (busy > 0) orgs.add(org);
+  return (orgId) => Math.floor(live / orgs.size - (busyByOrg.get(orgId) ?? 0));
+}
+
+/**
  * A small group stays whole: splitting it would cost more in installs than it saves. A big
- * one is cut into one share per idle agent (at most one per `splitFactor` installs of work),
- * so that the devices finish at about the same time.
+ * one is cut into one share per device it may spread over (at most one per `splitFactor`
+ * installs of work), so that the devices finish at about the same time.
  */
 function batchOf(
   group: Group,
-  idleAgents: number,
+  devices: number,
   config: SchedulerConfig,
   starvingSince: number,
 ): QueuedJob[] {
@@ -151,7 +169,7 @@ function batchOf(
   const splitAboveMs = config.splitFactor * config.installMs[group.target];
   if (group.workMs <= splitAboveMs) return ordered.slice(0, config.maxBatchJobs);
 
-  const ways = clamp(Math.floor(group.workMs / splitAboveMs), 1, Math.max(1, idleAgents));
+  const ways = clamp(Math.floor(group.workMs / splitAboveMs), 1, Math.max(1, devices));
   const shareMs = group.workMs / ways;
   const batch: QueuedJob[] = [];
   let batchMs = 0;

@@ -48,6 +48,8 @@ export interface Dispatcher {
 /** What happened, in simulated milliseconds from T0. */
 export interface Trace {
   installs: number;
+  /** Installs for batches of retried jobs only: infrastructure errors retry on another device. */
+  retryInstalls: number;
   installMs: number;
   testMs: number;
   /** When each push's last job ended, by push index. */
@@ -132,6 +134,7 @@ export async function simulate(workload: Workload, dispatcher: Dispatcher): Prom
   }
   const trace: Trace = {
     installs: 0,
+    retryInstalls: 0,
     installMs: 0,
     testMs: 0,
     pushEnd: workload.pushes.map(() => NaN),
@@ -175,6 +178,7 @@ export async function simulate(workload: Workload, dispatcher: Dispatcher): Prom
       const installMs = batch.install ? workload.installMs[agent.target] : 0;
       if (batch.install) {
         trace.installs++;
+        if (batch.jobs.every((j) => j.attempt > 1)) trace.retryInstalls++;
         trace.installMs += installMs;
       }
       events.push({ at: event.at + installMs, kind: "step", agent: agent.index });

@@ -5,6 +5,8 @@ import type { Push, Workload } from "./workloads.js";
 
 export interface Quality {
   installs: number;
+  /** Of those, installs only to retry a job after an infrastructure error on another device. */
+  retryInstalls: number;
   makespanMs: number;
   p50LatencyMs: number;
   p95LatencyMs: number;
@@ -34,6 +36,7 @@ export function quality(workload: Workload, trace: Trace): Quality {
   }
   return {
     installs: trace.installs,
+    retryInstalls: trace.retryInstalls,
     makespanMs,
     p50LatencyMs: percentile(latencies, 50),
     p95LatencyMs: percentile(latencies, 95),

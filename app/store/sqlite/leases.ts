@@ -78,6 +78,10 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
   return usage;
 }
 
+function increment(counts: Map<string, number>, key: string) {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
 export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {
   return ctx.db.transaction(
     (tx) => {
@@ -96,17 +100,18 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
       if (queued.length === 0) return null;
 
       const live = tx
-        .select({ groupKey: leases.groupKey, agentId: leases.agentId })
+        .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
         .from(leases)
         .where(liveLease(now))
         .all();
       const activeLeasesByGroup = new Map<string, number>();
       for (const l of live) {
-        activeLeasesByGroup.set(l.groupKey, (activeLeasesByGroup.get(l.groupKey) ?? 0) + 1);
+        increment(activeLeasesByGroup, l.groupKey);
       }
-      const busy = new Set(live.map((l) => l.agentId));
+      const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
       // The asking agent has no live lease, so it counts itself among the idle.
       const idleAgents = { fleet: 0, byOrg: new Map<string, number>() };
+      const fleet = { live: 0, busyByOrg: new Map<string, number>() };
       const alive = tx
         .select({ id: agents.id, orgId: agents.orgId })
         .from(agents)
@@ -115,9 +120,14 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
         )
         .all();
       for (const a of alive) {
-        if (busy.has(a.id)) continue;
+        const working = leaseOrg.get(a.id);
+        if (a.orgId === null) {
+          fleet.live++;
+          if (working !== undefined) increment(fleet.busyByOrg, working);
+        }
+        if (working !== undefined) continue;
         if (a.orgId === null) idleAgents.fleet++;
-        else idleAgents.byOrg.set(a.orgId, (idleAgents.byOrg.get(a.orgId) ?? 0) + 1);
+        else increment(idleAgents.byOrg, a.orgId);
       }
 
       const decision = decide(
@@ -133,6 +143,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           orgUsageMs: orgUsageNow(tx, ctx, now),
           idleAgents,
           activeLeasesByGroup,
+          fleet,
         },
         ctx.options.scheduler,
         ctx.options.grouping,
