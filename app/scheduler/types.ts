@@ -115,5 +115,10 @@ export interface SchedulerConfig {
 
 export interface GroupingStrategy {
   name: string;
+  /**
+   * The group of a job. It must include the org, app version and target, and may read only
+   * those and device, repo, tags and priority: the SQLite store ranks groups from a summary of
+   * the queue by exactly these columns (queue_partitions) without reading every job.
+   */
   keyOf(job: QueuedJob): string;
 }

@@ -1,16 +1,25 @@
 /** Leases: how agents take work, keep it, report it and give it back (DESIGN §3–4). */
-import { and, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
-import { decide } from "../../scheduler/policy.js";
-import type { QueuedJob, Target } from "../../scheduler/types.js";
+import { groupJobs } from "../../scheduler/grouping.js";
+import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
+import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
-import { historyOfJob, queuedJobs } from "./queued.js";
-import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+import { historyOfJob, partitionJobs, queuedGroups, type PartitionedGroup } from "./queued.js";
+import {
+  agents,
+  jobAttempts,
+  jobs,
+  leases,
+  orgUsage,
+  queuePartitions,
+  testDurations,
+} from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
 /** Ended by the server (cancel, timeout) while an agent may still be running it. */
@@ -30,26 +39,20 @@ function touchAgent(db: SqliteExec, agentId: string, now: number) {
   return agent;
 }
 
-/** Queued jobs this agent may run, with each test's expected duration. */
-function claimableJobs(
-  db: SqliteExec,
-  agent: typeof agents.$inferSelect,
-  ctx: SqliteContext,
-  now: number,
-): QueuedJob[] {
-  return queuedJobs(
-    db,
-    ctx.options.scheduler,
-    and(
-      eq(jobs.target, agent.target),
-      agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
-      agent.device === null
-        ? isNull(jobs.device)
-        : or(isNull(jobs.device), eq(jobs.device, agent.device)),
-      // A job that just failed on this agent for infrastructure reasons tries others first.
-      sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
-    ),
+/** The partitions of the queue this agent may serve: its target, its org, its device. */
+function servedPartitions(agent: typeof agents.$inferSelect) {
+  return and(
+    eq(queuePartitions.target, agent.target),
+    agent.orgId === null ? undefined : eq(queuePartitions.orgId, agent.orgId),
+    agent.device === null
+      ? isNull(queuePartitions.device)
+      : or(isNull(queuePartitions.device), eq(queuePartitions.device, agent.device)),
   );
+}
+
+/** A job that just failed on this agent for infrastructure reasons tries others first. */
+function notAvoiding(agent: typeof agents.$inferSelect, ctx: SqliteContext, now: number) {
+  return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
 }
 
 /**
@@ -82,6 +85,62 @@ function increment(counts: Map<string, number>, key: string) {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
+/** Who works on what among the live agents of a target: the scheduler's view of the fleet. */
+function fleetNow(db: SqliteExec, ctx: SqliteContext, target: string, now: number) {
+  const live = db
+    .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
+    .from(leases)
+    .where(liveLease(now))
+    .all();
+  const activeLeasesByGroup = new Map<string, number>();
+  for (const l of live) increment(activeLeasesByGroup, l.groupKey);
+  const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
+  // The asking agent has no live lease, so it counts itself among the idle.
+  const idleAgents = { fleet: 0, byOrg: new Map<string, number>() };
+  const fleet = { live: 0, busyByOrg: new Map<string, number>() };
+  const alive = db
+    .select({ id: agents.id, orgId: agents.orgId })
+    .from(agents)
+    .where(and(eq(agents.target, target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)))
+    .all();
+  for (const a of alive) {
+    const working = leaseOrg.get(a.id);
+    if (a.orgId === null) {
+      fleet.live++;
+      if (working !== undefined) increment(fleet.busyByOrg, working);
+    }
+    if (working !== undefined) continue;
+    if (a.orgId === null) idleAgents.fleet++;
+    else increment(idleAgents.byOrg, a.orgId);
+  }
+  return { activeLeasesByGroup, idleAgents, fleet };
+}
+
+/**
+ * Ranks the groups from the queue summary, then reads the chosen group's jobs only. A group
+ * whose every job avoids this agent for now is passed over for the next best.
+ */
+function decideFromGroups(
+  db: SqliteExec,
+  ctx: SqliteContext,
+  groups: PartitionedGroup[],
+  input: Omit<SchedulingInput, "queued">,
+  claimable: SQL,
+): Decision | null {
+  const { scheduler, grouping } = ctx.options;
+  let candidates = groups;
+  for (;;) {
+    const choice = chooseGroup(candidates, input, scheduler);
+    if (!choice) return null;
+    const [group] = groupJobs(
+      partitionJobs(db, scheduler, choice.group.partitions, claimable),
+      grouping,
+    );
+    if (group) return decideBatch(group, choice, input, scheduler);
+    candidates = candidates.filter((g) => g !== choice.group);
+  }
+}
+
 export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {
   return ctx.db.transaction(
     (tx) => {
@@ -96,58 +155,21 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           lease_id: held.id,
         });
       }
-      const queued = claimableJobs(tx, agent, ctx, now);
-      if (queued.length === 0) return null;
+      const groups = queuedGroups(tx, ctx.options.grouping, servedPartitions(agent));
+      if (groups.length === 0) return null;
 
-      const live = tx
-        .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
-        .from(leases)
-        .where(liveLease(now))
-        .all();
-      const activeLeasesByGroup = new Map<string, number>();
-      for (const l of live) {
-        increment(activeLeasesByGroup, l.groupKey);
-      }
-      const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
-      // The asking agent has no live lease, so it counts itself among the idle.
-      const idleAgents = { fleet: 0, byOrg: new Map<string, number>() };
-      const fleet = { live: 0, busyByOrg: new Map<string, number>() };
-      const alive = tx
-        .select({ id: agents.id, orgId: agents.orgId })
-        .from(agents)
-        .where(
-          and(eq(agents.target, agent.target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)),
-        )
-        .all();
-      for (const a of alive) {
-        const working = leaseOrg.get(a.id);
-        if (a.orgId === null) {
-          fleet.live++;
-          if (working !== undefined) increment(fleet.busyByOrg, working);
-        }
-        if (working !== undefined) continue;
-        if (a.orgId === null) idleAgents.fleet++;
-        else increment(idleAgents.byOrg, a.orgId);
-      }
-
-      const decision = decide(
-        {
-          now,
-          agent: {
-            id: agent.id,
-            target: agent.target as Target,
-            device: agent.device,
-            installed: agent.installed,
-          },
-          queued,
-          orgUsageMs: orgUsageNow(tx, ctx, now),
-          idleAgents,
-          activeLeasesByGroup,
-          fleet,
+      const input = {
+        now,
+        agent: {
+          id: agent.id,
+          target: agent.target as Target,
+          device: agent.device,
+          installed: agent.installed,
         },
-        ctx.options.scheduler,
-        ctx.options.grouping,
-      );
+        orgUsageMs: orgUsageNow(tx, ctx, now),
+        ...fleetNow(tx, ctx, agent.target, now),
+      };
+      const decision = decideFromGroups(tx, ctx, groups, input, notAvoiding(agent, ctx, now));
       if (!decision) return null;
 
       const lease: LeaseRecord = {
