@@ -1,5 +1,6 @@
 /** What a schedule achieved, and the bounds and fair shares it is judged against. */
 import type { Target } from "../../app/scheduler/types.js";
+import { percentile } from "../load.js";
 import type { Trace } from "./engine.js";
 import type { Push, Workload } from "./workloads.js";
 
@@ -14,11 +15,6 @@ export interface Quality {
   utilisation: number;
   /** Each org's mean run latency over its mean fair-share latency (1 = as if it had its share). */
   orgSlowdown: Record<string, number>;
-}
-
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 const first = (w: Workload) => Math.min(...w.pushes.map((p) => p.at));

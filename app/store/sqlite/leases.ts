@@ -197,7 +197,9 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           attempts: sql`${jobs.attempts} + 1`,
           avoidAgentId: null,
         })
-        .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
+        // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
+        // walk jobs_queue, every queued job, to find these few.
+        .where(and(inArray(jobs.id, decision.jobIds), sql`+${jobs.status} = 'queued'`))
         .returning()
         .all();
       tx.insert(jobAttempts)

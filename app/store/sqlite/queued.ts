@@ -96,7 +96,7 @@ export function queuedGroups(
   return [...groups.values()].sort((a, b) => compareStrings(a.key, b.key));
 }
 
-/** The queued jobs of these partitions (and `where`): one group's jobs, through jobs_group_queue. */
+/** The queued jobs of these partitions (and `where`): one group's jobs, through jobs_partition_queue. */
 export function partitionJobs(
   db: SqliteExec,
   scheduler: SchedulerConfig,

@@ -85,9 +85,19 @@ export const jobs = sqliteTable(
     index("jobs_run").on(t.runId),
     index("jobs_lease").on(t.leaseId),
     index("jobs_org").on(t.orgId, t.id),
-    // A group's queued jobs, oldest first: the claim fetches one group, the triggers of
-    // queue_partitions find a partition's oldest job.
-    index("jobs_group_queue").on(t.status, t.orgId, t.appVersionId, t.target, t.queuedAt),
+    // A partition's queued jobs, oldest first: the claim reads the chosen group's jobs through
+    // it, and the triggers of queue_partitions find a partition's oldest job in one step.
+    index("jobs_partition_queue").on(
+      t.status,
+      t.orgId,
+      t.appVersionId,
+      t.target,
+      t.device,
+      t.repo,
+      t.tags,
+      t.priority,
+      t.queuedAt,
+    ),
   ],
 );
 

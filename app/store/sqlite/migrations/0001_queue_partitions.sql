@@ -12,4 +12,4 @@ CREATE TABLE `queue_partitions` (
 );
 --> statement-breakpoint
 CREATE INDEX `queue_partitions_target` ON `queue_partitions` (`target`);--> statement-breakpoint
-CREATE INDEX `jobs_group_queue` ON `jobs` (`status`,`org_id`,`app_version_id`,`target`,`queued_at`);
+CREATE INDEX `jobs_partition_queue` ON `jobs` (`status`,`org_id`,`app_version_id`,`target`,`device`,`repo`,`tags`,`priority`,`queued_at`);
