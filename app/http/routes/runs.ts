@@ -39,7 +39,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
 
   async function submit(caller: Caller, input: SubmitRunInput, key: string | undefined) {
     requireOrg(caller, input.org_id);
-    const requestHash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
+    // Only a keyed submission is ever compared with an earlier one.
+    const requestHash =
+      key === undefined
+        ? undefined
+        : createHash("sha256").update(JSON.stringify(input)).digest("hex");
     const out = await store.submitRun(input, { idempotencyKey: key, requestHash }, clock());
     if (!out.replayed) deps.metrics.submitted.inc(out.jobs.length);
     return out;

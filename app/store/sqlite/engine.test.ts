@@ -79,3 +79,33 @@ describe("queue_partitions, the queue summary the claim ranks groups from", () =
     raw.close();
   });
 });
+
+describe("submitting a run", () => {
+  it("answers with exactly the run and jobs a later read returns", async () => {
+    store = new SqliteStore(join(tempDir(), "s.db"), storeOptions(loadConfig({}, {})));
+    for (const body of [
+      { org_id: "acme", app_version_id: "v1", tests: ["a", "b"] },
+      {
+        org_id: "acme",
+        app_version_id: "v2",
+        tests: ["c"],
+        target: "browserstack",
+        device: "Pixel 7",
+        repo: "acme/app",
+        sha: "abc",
+        ref: "main",
+        source: "action",
+        tags: ["@smoke"],
+        priority: 7,
+        retries: 1,
+        max_attempts: 2,
+        timeout_s: 60,
+      },
+    ] satisfies Submit[]) {
+      const submitted = await store.submitRun(SubmitRunRequest.parse(body), {}, NOW);
+      const { jobs, ...run } = (await store.getRun(submitted.run.id, { orgId: null }))!;
+      expect(submitted.run).toEqual(run);
+      expect(submitted.jobs).toEqual(jobs);
+    }
+  });
+});
