@@ -10,6 +10,7 @@ import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
+import { lookups } from "./lookups.js";
 import { historyOfJob, partitionJobs, queuedGroups, type PartitionedGroup } from "./queued.js";
 import {
   agents,
@@ -228,8 +229,8 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
 }
 
 /** The live lease `leaseId` of this agent, or lease_lost. */
-function requireLiveLease(db: SqliteExec, leaseId: string, now: number, agentId?: string) {
-  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
+function requireLiveLease(ctx: SqliteContext, leaseId: string, now: number, agentId?: string) {
+  const lease = lookups(ctx).lease.get({ id: leaseId });
   if (!lease || (agentId !== undefined && lease.agentId !== agentId)) {
     throw new QgjobError("lease_lost", `lease ${leaseId} is not held by this agent`);
   }
@@ -256,11 +257,11 @@ export function heartbeat(
   return ctx.db.transaction(
     (tx) => {
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
-      const ended = tx.select().from(leases).where(eq(leases.id, leaseId)).get();
+      const ended = lookups(ctx).lease.get({ id: leaseId });
       // A lease completed by cancelling its last jobs is not lost: the agent must still hear
       // which tests to stop.
       const completed = ended?.agentId === agentId && ended.endReason === "completed";
-      if (!completed) requireLiveLease(tx, leaseId, now, agentId);
+      if (!completed) requireLiveLease(ctx, leaseId, now, agentId);
       const lease = completed
         ? null
         : tx
@@ -282,9 +283,9 @@ export function heartbeat(
 }
 
 /** The job, held by this live lease; otherwise the 409 that tells the agent why not. */
-function heldJob(db: SqliteExec, leaseId: string, jobId: string, now: number): JobRecord {
-  const job = db.select().from(jobs).where(eq(jobs.id, jobId)).get();
-  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
+function heldJob(ctx: SqliteContext, leaseId: string, jobId: string, now: number): JobRecord {
+  const job = lookups(ctx).job.get({ id: jobId });
+  const lease = lookups(ctx).lease.get({ id: leaseId });
   // Another org's job does not exist for this lease, whatever its state.
   if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
   if (job.leaseId !== leaseId) {
@@ -311,8 +312,8 @@ export function startJob(
   now: number,
 ) {
   const job = ctx.db.transaction(
-    (tx) => {
-      const job = heldJob(tx, leaseId, jobId, now);
+    () => {
+      const job = heldJob(ctx, leaseId, jobId, now);
       if (attempt !== job.attempts) {
         throw new QgjobError(
           "result_conflict",
@@ -327,22 +328,16 @@ export function startJob(
           job_status: job.status,
         });
       }
-      tx.update(jobAttempts)
-        .set({ status: "running", startedAt: now })
-        .where(
-          and(
-            eq(jobAttempts.jobId, jobId),
-            eq(jobAttempts.attempt, attempt),
-            eq(jobAttempts.status, "leased"),
-          ),
+      ctx.raw
+        .prepare(
+          `update job_attempts set status = 'running', started_at = ?
+           where job_id = ? and attempt = ? and status = 'leased'`,
         )
-        .run();
-      return tx
-        .update(jobs)
-        .set({ status: "running", startedAt: now })
-        .where(eq(jobs.id, jobId))
-        .returning()
-        .get()!;
+        .run(now, jobId, attempt);
+      ctx.raw
+        .prepare("update jobs set status = 'running', started_at = ? where id = ?")
+        .run(now, jobId);
+      return { ...job, status: "running", startedAt: now };
     },
     { behavior: "immediate" },
   );
@@ -350,50 +345,35 @@ export function startJob(
   return job;
 }
 
-function recordDuration(
-  db: SqliteExec,
-  ctx: SqliteContext,
-  job: JobRecord,
-  ms: number,
-  now: number,
-) {
-  const prior = db
-    .select()
-    .from(testDurations)
-    .where(
-      and(
-        eq(testDurations.orgId, job.orgId),
-        eq(testDurations.testPath, job.testPath),
-        eq(testDurations.target, job.target),
-      ),
-    )
-    .get();
+function recordDuration(ctx: SqliteContext, job: JobRecord, ms: number, now: number) {
+  const prior = lookups(ctx).testDuration.get({
+    orgId: job.orgId,
+    testPath: job.testPath,
+    target: job.target,
+  });
   const ewmaMs = ewma(prior?.ewmaMs ?? null, ms, ctx.options.scheduler.ewmaAlpha);
-  db.insert(testDurations)
-    .values({
-      orgId: job.orgId,
-      testPath: job.testPath,
-      target: job.target,
-      ewmaMs,
-      samples: 1,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [testDurations.orgId, testDurations.testPath, testDurations.target],
-      set: { ewmaMs, samples: sql`${testDurations.samples} + 1`, updatedAt: now },
-    })
-    .run();
-  const usage = db.select().from(orgUsage).where(eq(orgUsage.orgId, job.orgId)).get();
+  ctx.raw
+    .prepare(
+      `insert into test_durations (org_id, test_path, target, ewma_ms, samples, updated_at)
+       values (?, ?, ?, ?, 1, ?)
+       on conflict (org_id, test_path, target) do update
+       set ewma_ms = excluded.ewma_ms, samples = samples + 1, updated_at = excluded.updated_at`,
+    )
+    .run(job.orgId, job.testPath, job.target, ewmaMs, now);
+  const usage = lookups(ctx).orgUsage.get({ orgId: job.orgId });
   const usageMs =
     decayUsage(
       usage?.usageMs ?? 0,
       now - (usage?.updatedAt ?? now),
       ctx.options.scheduler.usageHalfLifeMs,
     ) + ms;
-  db.insert(orgUsage)
-    .values({ orgId: job.orgId, usageMs, updatedAt: now })
-    .onConflictDoUpdate({ target: orgUsage.orgId, set: { usageMs, updatedAt: now } })
-    .run();
+  ctx.raw
+    .prepare(
+      `insert into org_usage (org_id, usage_ms, updated_at) values (?, ?, ?)
+       on conflict (org_id) do update
+       set usage_ms = excluded.usage_ms, updated_at = excluded.updated_at`,
+    )
+    .run(job.orgId, usageMs, now);
 }
 
 /** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */
@@ -420,7 +400,7 @@ export function reportResult(
   const outcome = ctx.db.transaction(
     (tx) => {
       const outcome = applyResult(tx, ctx, leaseId, jobId, result, now);
-      if (!outcome.duplicate) completeLeaseIfDone(tx, leaseId, now);
+      if (!outcome.duplicate) completeLeaseIfDone(ctx, leaseId, now);
       return outcome;
     },
     { behavior: "immediate" },
@@ -431,18 +411,16 @@ export function reportResult(
 }
 
 /** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
-export function completeLeaseIfDone(db: SqliteExec, leaseId: string, now: number) {
-  const open = db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, OPEN_JOB)))
-    .limit(1)
-    .get();
+export function completeLeaseIfDone(ctx: SqliteContext, leaseId: string, now: number) {
+  const open = ctx.raw
+    .prepare("select 1 from jobs where lease_id = ? and status in ('leased', 'running') limit 1")
+    .get(leaseId);
   if (!open) {
-    db.update(leases)
-      .set({ endedAt: now, endReason: "completed" })
-      .where(and(eq(leases.id, leaseId), isNull(leases.endedAt)))
-      .run();
+    ctx.raw
+      .prepare(
+        "update leases set ended_at = ?, end_reason = 'completed' where id = ? and ended_at is null",
+      )
+      .run(now, leaseId);
   }
 }
 
@@ -454,19 +432,9 @@ function applyResult(
   result: ResultInput,
   now: number,
 ): ResultOutcome & { requeued: boolean } {
-  const recorded = tx
-    .select()
-    .from(jobAttempts)
-    .where(
-      and(
-        eq(jobAttempts.jobId, jobId),
-        eq(jobAttempts.attempt, result.attempt),
-        eq(jobAttempts.leaseId, leaseId),
-      ),
-    )
-    .get();
-  const current = tx.select().from(jobs).where(eq(jobs.id, jobId)).get();
-  const lease = tx.select({ orgId: leases.orgId }).from(leases).where(eq(leases.id, leaseId)).get();
+  const recorded = lookups(ctx).attempt.get({ jobId, attempt: result.attempt, leaseId });
+  const current = lookups(ctx).job.get({ id: jobId });
+  const lease = lookups(ctx).lease.get({ id: leaseId });
   if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
   // A repeated post is answered as before, even after the lease has moved on...
   if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
@@ -486,7 +454,7 @@ function applyResult(
     }
   }
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
-  const job = heldJob(tx, leaseId, jobId, now);
+  const job = heldJob(ctx, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
   const stored = toStoredResult(result);
   const closeAttempt = (status: string) =>
@@ -508,7 +476,7 @@ function applyResult(
       );
     case "final": {
       closeAttempt(result.status);
-      if (result.status !== "error") recordDuration(tx, ctx, job, result.duration_ms, now);
+      if (result.status !== "error") recordDuration(ctx, job, result.duration_ms, now);
       const updated = tx
         .update(jobs)
         .set({
@@ -530,7 +498,7 @@ function applyResult(
     }
     case "retry": {
       closeAttempt(result.status);
-      recordDuration(tx, ctx, job, result.duration_ms, now);
+      recordDuration(ctx, job, result.duration_ms, now);
       const updated = tx
         .update(jobs)
         .set({
@@ -556,7 +524,7 @@ function applyResult(
     case "requeue": {
       closeAttempt("error");
       requeue(tx, job, now);
-      const updated = tx.select().from(jobs).where(eq(jobs.id, jobId)).get()!;
+      const updated = lookups(ctx).job.get({ id: jobId })!;
       return { job: updated, retry: false, duplicate: false, requeued: true };
     }
   }
@@ -631,7 +599,7 @@ export function releaseLease(ctx: SqliteContext, leaseId: string, now: number): 
       // Releasing after the last result, or twice, is what a tidy agent does: nothing is left.
       if (ended?.endReason === "completed" || ended?.endReason === "released")
         return { requeued: 0, failed: 0, runIds: new Set<string>() };
-      const lease = requireLiveLease(tx, leaseId, now);
+      const lease = requireLiveLease(ctx, leaseId, now);
       return endLease(tx, lease, "released", now);
     },
     { behavior: "immediate" },
@@ -690,7 +658,7 @@ export function reapExpired(ctx: SqliteContext, now: number): ReapReport {
           .set({ status: "timed_out", finishedAt: now })
           .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)))
           .run();
-        if (j.leaseId) completeLeaseIfDone(tx, j.leaseId, now);
+        if (j.leaseId) completeLeaseIfDone(ctx, j.leaseId, now);
       }
       return { report, runIds };
     },

@@ -288,7 +288,7 @@ function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
     .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId, leaseId: jobs.leaseId })
     .all();
   for (const job of cancelled) {
-    if (job.leaseId) completeLeaseIfDone(ctx.db, job.leaseId, now);
+    if (job.leaseId) completeLeaseIfDone(ctx, job.leaseId, now);
     ctx.db
       .update(jobAttempts)
       .set({ status: "cancelled", finishedAt: now })
