@@ -79,7 +79,10 @@ async function qgjobRound(dir: string, jobs: number): Promise<Round> {
   const cycles1 = await timed(jobs, drain);
   const enqueue100 = await timed(jobs, async () => {
     for (let i = 0; i < jobs; i += 100) {
-      await submit("batched", Array.from({ length: 100 }, (_, k) => `t/${i + k}.spec.ts`));
+      await submit(
+        "batched",
+        Array.from({ length: 100 }, (_, k) => `t/${i + k}.spec.ts`),
+      );
     }
   });
   const cyclesBatched = await timed(jobs, drain);
@@ -104,7 +107,10 @@ function plainjobRound(dir: string, jobs: number): Round {
   const cycles1 = rate(jobs, drain);
   const enqueue100 = rate(jobs, () => {
     for (let i = 0; i < jobs; i += 100) {
-      queue.addMany("test", Array.from({ length: 100 }, (_, k) => data(i + k)));
+      queue.addMany(
+        "test",
+        Array.from({ length: 100 }, (_, k) => data(i + k)),
+      );
     }
   });
   // plainjob has no batches: a worker claims one job at a time.
