@@ -51,11 +51,6 @@ export function printScheduling(reports: SchedulingReport[]) {
         ],
       ),
     );
-    const t = r.targets;
-    const mark = (ok: boolean) => (ok ? "met" : "MISSED");
-    console.log(
-      `targets: installs <= 1.25x bound ${mark(t.installs)}; p95 <= 0.5x FIFO ${mark(t.p95VsFifo)}; utilisation >= 85% ${mark(t.utilisation)}; slowdown <= 1.5x ${mark(t.fairShare)}`,
-    );
   }
 }
 
