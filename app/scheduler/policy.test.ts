@@ -35,6 +35,10 @@ interface Scenario {
   idleAgents?: number;
   /** Idle agents that serve only one org. */
   idleByOrg?: Record<string, number>;
+  /** Live fleet agents, busy or idle (default: the idle ones). */
+  live?: number;
+  /** Fleet agents holding a lease, by org. */
+  busyByOrg?: Record<string, number>;
   config?: Partial<SchedulerConfig>;
   strategy?: GroupingStrategy;
 }
@@ -56,6 +60,10 @@ function run(scenario: Scenario): Decision {
         byOrg: new Map(Object.entries(scenario.idleByOrg ?? {})),
       },
       activeLeasesByGroup: new Map(),
+      fleet: {
+        live: scenario.live ?? scenario.idleAgents ?? 1,
+        busyByOrg: new Map(Object.entries(scenario.busyByOrg ?? {})),
+      },
     },
     { ...DEFAULT_SCHEDULER_CONFIG, ...scenario.config },
     scenario.strategy ?? byAppVersion,
@@ -83,6 +91,30 @@ function itRanks(cases: RankingCase[]) {
 
 describe("decide: objective 1, never starve", () => {
   itRanks([
+    {
+      name: "a starving group of an org on more than its fair share waits for a quieter org",
+      queued: [
+        job({ orgId: "big", appVersionId: "B", queuedAt: ago(40 * MINUTE) }),
+        job({ orgId: "small", appVersionId: "S" }),
+      ],
+      usage: { big: 60 * MINUTE },
+      live: 10,
+      busyByOrg: { big: 9 },
+      winner: "S",
+      reason: "fair_share",
+    },
+    {
+      name: "a starving group of an org below its fair share still goes first",
+      queued: [
+        job({ orgId: "big", appVersionId: "B", queuedAt: ago(40 * MINUTE) }),
+        job({ orgId: "small", appVersionId: "S" }),
+      ],
+      usage: { big: 60 * MINUTE },
+      live: 10,
+      busyByOrg: { big: 2, small: 7 },
+      winner: "B",
+      reason: "starving",
+    },
     {
       name: "a group past the starvation bound beats a higher-priority group",
       queued: [
@@ -315,6 +347,7 @@ describe("decide: tie-break, oldest first", () => {
       orgUsageMs: new Map(),
       idleAgents: { fleet: 1, byOrg: new Map() },
       activeLeasesByGroup: new Map(),
+      fleet: { live: 1, busyByOrg: new Map() },
     };
     expect(decide(input, DEFAULT_SCHEDULER_CONFIG, byAppVersion)).toBeNull();
   });
@@ -521,5 +554,35 @@ describe("decide: objective 5, batch sizing", () => {
       target: "emulator",
       install,
     });
+  });
+});
+
+describe("decide: spreading a group over an org's fair share", () => {
+  it.each<Scenario & { name: string; size: number }>([
+    {
+      name: "an org with no device spreads a big group over its share although one agent is idle",
+      // 3 orgs with work on 9 live devices: a share is 3 devices; 30 one-minute jobs -> 10 each.
+      queued: [...jobs(30, { orgId: "small" }), job({ orgId: "big", appVersionId: "B" })],
+      usage: { big: 60 * MINUTE },
+      live: 9,
+      busyByOrg: { big: 6, other: 2 },
+      size: 10,
+    },
+    {
+      name: "an org already on its share takes the group whole on the one idle agent",
+      queued: jobs(30, { orgId: "small" }),
+      live: 9,
+      busyByOrg: { small: 3, big: 5 },
+      size: 30,
+    },
+    {
+      name: "the org's share is never spread wider than splitFactor installs of work allow",
+      queued: jobs(6, { orgId: "small" }),
+      live: 16,
+      busyByOrg: { big: 15 },
+      size: 3,
+    },
+  ])("$name", (c) => {
+    expect(run(c).jobIds).toHaveLength(c.size);
   });
 });

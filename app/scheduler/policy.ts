@@ -27,7 +27,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
 /** One objective of the ranking: it keeps the candidate groups that are best at it. */
 interface Objective {
   reason: DecisionReason;
-  keepBest(groups: Group[]): Group[];
+  keepBest(groups: GroupHead[]): GroupHead[];
 }
 
 /**
@@ -44,14 +44,56 @@ export function decide(
   strategy: GroupingStrategy,
 ): Decision | null {
   const groups = groupJobs(input.queued, strategy);
-  if (groups.length === 0) return null;
+  const choice = chooseGroup(groups, input, config);
+  return choice && decideBatch(choice.group, choice, input, config);
+}
 
+/** A group without its jobs: all that ranking needs. */
+export type GroupHead = Omit<Group, "jobs" | "workMs">;
+
+/** What `chooseGroup` decided: the group, why, and over how many devices it may spread. */
+export interface Choice<G extends GroupHead> {
+  group: G;
+  reason: DecisionReason;
+  spread: number;
+}
+
+/**
+ * The first half of `decide`, on group heads only, so that a store can rank every group from a
+ * summary and then read the jobs of the chosen one alone. `heads` must be sorted by key (the
+ * final tie-break keeps the first).
+ */
+export function chooseGroup<G extends GroupHead>(
+  heads: G[],
+  input: Omit<SchedulingInput, "queued">,
+  config: SchedulerConfig,
+): Choice<G> | null {
+  if (heads.length === 0) return null;
   // A job queued at or before this instant has waited past the bound.
   const starvingSince = input.now - config.starvationMs;
-  const { group, reason } = rank(groups, objectives(input, config, starvingSince));
+  const missing = missingDevices(heads, input);
+  const { group, reason } = rank(heads, objectives(input, config, starvingSince, missing));
   const idle = input.idleAgents.fleet + (input.idleAgents.byOrg.get(group.orgId) ?? 0);
-  const batch = batchOf(group, idle, config, starvingSince);
+  return {
+    group,
+    // Report starvation even when another starving group tied on age: it is what a user
+    // watching the queue needs to know about this lease.
+    reason: group.oldestQueuedAt <= starvingSince ? "starving" : reason,
+    // An org short of its fair share may spread a group over the devices it lacks, not only the
+    // idle ones: the shares not taken now stay queued, and fair share sends the next devices to
+    // finish to them. A small org's push then runs on its share of the fleet, not on one device.
+    spread: Math.max(idle, missing(group.orgId)),
+  };
+}
 
+/** The second half of `decide`: the batch of the chosen group, with all its queued jobs. */
+export function decideBatch(
+  group: Group,
+  choice: Omit<Choice<GroupHead>, "group">,
+  input: Pick<SchedulingInput, "now" | "agent">,
+  config: SchedulerConfig,
+): Decision {
+  const batch = batchOf(group, choice.spread, config, input.now - config.starvationMs);
   return {
     groupKey: group.key,
     orgId: group.orgId,
@@ -60,9 +102,7 @@ export function decide(
     jobIds: batch.map((job) => job.id),
     expectedMs: batch.reduce((sum, job) => sum + job.expectedMs, 0),
     install: !input.agent.installed.includes(group.appVersionId),
-    // Report starvation even when another starving group tied on age: it is what a user
-    // watching the queue needs to know about this lease.
-    reason: group.oldestQueuedAt <= starvingSince ? "starving" : reason,
+    reason: choice.reason,
   };
 }
 
@@ -75,12 +115,15 @@ export function decide(
  * order. Comparing every org with the quietest one is well defined and, for two groups,
  * is exactly the pairwise rule.
  */
-function rank(groups: Group[], objectives: Objective[]): { group: Group; reason: DecisionReason } {
+function rank<G extends GroupHead>(
+  groups: G[],
+  objectives: Objective[],
+): { group: G; reason: DecisionReason } {
   let candidates = groups;
   let reason: DecisionReason = "oldest";
   for (const objective of objectives) {
     if (candidates.length === 1) break;
-    candidates = objective.keepBest(candidates);
+    candidates = objective.keepBest(candidates) as G[];
     reason = objective.reason;
   }
   const [group] = candidates;
@@ -89,19 +132,22 @@ function rank(groups: Group[], objectives: Objective[]): { group: Group; reason:
 }
 
 function objectives(
-  input: SchedulingInput,
+  input: Omit<SchedulingInput, "queued">,
   config: SchedulerConfig,
   starvingSince: number,
+  missing: (orgId: string) => number,
 ): Objective[] {
-  const usageOf = (group: Group) => input.orgUsageMs.get(group.orgId) ?? 0;
+  const usageOf = (group: GroupHead) => input.orgUsageMs.get(group.orgId) ?? 0;
   const installed = input.agent.installed;
   return [
     {
       reason: "starving",
-      // Non-starving groups score Infinity, so they only survive when nothing is starving.
+      // Non-starving groups score Infinity, so they only survive when nothing is starving. A
+      // group of an org that already works on its fair share of devices is not neglected, just
+      // long: letting it jump the queue would hand a big org's burst every device.
       keepBest: (groups) =>
         keepLowest(groups, (g) =>
-          g.oldestQueuedAt <= starvingSince ? g.oldestQueuedAt : Infinity,
+          g.oldestQueuedAt <= starvingSince && missing(g.orgId) >= 0 ? g.oldestQueuedAt : Infinity,
         ),
     },
     { reason: "priority", keepBest: (groups) => keepLowest(groups, (g) => -g.priority) },
@@ -127,19 +173,33 @@ function objectives(
   ];
 }
 
-function keepLowest(groups: Group[], score: (group: Group) => number): Group[] {
+function keepLowest(groups: GroupHead[], score: (group: GroupHead) => number): GroupHead[] {
   const best = lowest(groups.map(score));
   return groups.filter((group) => score(group) === best);
 }
 
 /**
+ * How many devices each org lacks to reach its fair share of this target's fleet: the live
+ * fleet agents over the orgs that have work queued or running.
+ */
+function missingDevices(
+  groups: GroupHead[],
+  input: Omit<SchedulingInput, "queued">,
+): (orgId: string) => number {
+  const { live, busyByOrg } = input.fleet;
+  const orgs = new Set(groups.map((g) => g.orgId));
+  for (const [org, busy] of busyByOrg) if (busy > 0) orgs.add(org);
+  return (orgId) => Math.floor(live / orgs.size - (busyByOrg.get(orgId) ?? 0));
+}
+
+/**
  * A small group stays whole: splitting it would cost more in installs than it saves. A big
- * one is cut into one share per idle agent (at most one per `splitFactor` installs of work),
- * so that the devices finish at about the same time.
+ * one is cut into one share per device it may spread over (at most one per `splitFactor`
+ * installs of work), so that the devices finish at about the same time.
  */
 function batchOf(
   group: Group,
-  idleAgents: number,
+  devices: number,
   config: SchedulerConfig,
   starvingSince: number,
 ): QueuedJob[] {
@@ -151,7 +211,7 @@ function batchOf(
   const splitAboveMs = config.splitFactor * config.installMs[group.target];
   if (group.workMs <= splitAboveMs) return ordered.slice(0, config.maxBatchJobs);
 
-  const ways = clamp(Math.floor(group.workMs / splitAboveMs), 1, Math.max(1, idleAgents));
+  const ways = clamp(Math.floor(group.workMs / splitAboveMs), 1, Math.max(1, devices));
   const shareMs = group.workMs / ways;
   const batch: QueuedJob[] = [];
   let batchMs = 0;

@@ -60,6 +60,17 @@ export interface SchedulingInput {
   idleAgents: IdleAgents;
   /** Live leases per group key: how many devices already work on each group. */
   activeLeasesByGroup: ReadonlyMap<string, number>;
+  /** The fleet's devices of this target and whom they work for now (objective 3 and 5). */
+  fleet: FleetShare;
+}
+
+/**
+ * Live fleet agents of the asking agent's target, busy or idle, and how many of them hold a
+ * lease of each org. An org's fair share is the live agents over the orgs with work.
+ */
+export interface FleetShare {
+  live: number;
+  busyByOrg: ReadonlyMap<string, number>;
 }
 
 /**
@@ -104,5 +115,10 @@ export interface SchedulerConfig {
 
 export interface GroupingStrategy {
   name: string;
+  /**
+   * The group of a job. It must include the org, app version and target, and may read only
+   * those and device, repo, tags and priority: the SQLite store ranks groups from a summary of
+   * the queue by exactly these columns (queue_partitions) without reading every job.
+   */
   keyOf(job: QueuedJob): string;
 }

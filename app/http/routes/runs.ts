@@ -43,7 +43,11 @@ async function submit(
   key: string | undefined,
 ) {
   requireOrg(caller, input.org_id);
-  const requestHash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
+  // Only a keyed submission is ever compared with an earlier one.
+  const requestHash =
+    key === undefined
+      ? undefined
+      : createHash("sha256").update(JSON.stringify(input)).digest("hex");
   const out = await deps.store.submitRun(input, { idempotencyKey: key, requestHash }, deps.clock());
   if (!out.replayed) deps.metrics.submitted.inc(out.jobs.length);
   return out;

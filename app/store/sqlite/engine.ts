@@ -55,15 +55,25 @@ export class SqliteStore implements Store {
     this.ctx.db.insert(tokens).values(token).run();
   }
 
-  async findToken(hash: string) {
-    const row = this.ctx.db.select().from(tokens).where(eq(tokens.hash, hash)).get();
+  // Both run on every request (auth): plain prepared statements, no query building.
+  async findToken(hash: string): Promise<TokenRecord | null> {
+    const row = this.ctx.raw
+      .prepare("select id, org_id, name, scopes, created_at from tokens where hash = ?")
+      .get(hash) as
+      | { id: string; org_id: string | null; name: string; scopes: string; created_at: number }
+      | undefined;
     if (!row) return null;
-    const { hash: _hash, ...token } = row;
-    return token;
+    return {
+      id: row.id,
+      orgId: row.org_id,
+      name: row.name,
+      scopes: JSON.parse(row.scopes) as string[],
+      createdAt: row.created_at,
+    };
   }
 
   async hasTokens() {
-    return this.ctx.db.select({ id: tokens.id }).from(tokens).limit(1).get() !== undefined;
+    return this.ctx.raw.prepare("select 1 from tokens limit 1").get() !== undefined;
   }
 
   async submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {

@@ -1,16 +1,26 @@
 /** Leases: how agents take work, keep it, report it and give it back (DESIGN §3–4). */
-import { and, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
-import { decide } from "../../scheduler/policy.js";
-import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.js";
+import { groupJobs } from "../../scheduler/grouping.js";
+import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
+import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
-import { historyOfJob, queuedJobs } from "./queued.js";
-import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+import { lookups } from "./lookups.js";
+import { historyOfJob, partitionJobs, queuedGroups, type PartitionedGroup } from "./queued.js";
+import {
+  agents,
+  jobAttempts,
+  jobs,
+  leases,
+  orgUsage,
+  queuePartitions,
+  testDurations,
+} from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
 /** Ended by the server (cancel, timeout) while an agent may still be running it. */
@@ -30,26 +40,26 @@ function touchAgent(db: SqliteExec, agentId: string, now: number) {
   return agent;
 }
 
-/** Queued jobs this agent may run, with each test's expected duration. */
-function claimableJobs(
-  db: SqliteExec,
-  agent: SchedulingAgent,
-  ctx: SqliteContext,
-  now: number,
-): QueuedJob[] {
-  return queuedJobs(
-    db,
-    ctx.options.scheduler,
-    and(
-      eq(jobs.target, agent.target),
-      agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
-      agent.device === null
-        ? isNull(jobs.device)
-        : or(isNull(jobs.device), eq(jobs.device, agent.device)),
-      // A job that just failed on this agent for infrastructure reasons tries others first.
-      sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
-    ),
+/** The agent fields scheduling looks at. */
+export type SchedulingAgent = Pick<
+  typeof agents.$inferSelect,
+  "id" | "orgId" | "target" | "device" | "installed"
+>;
+
+/** The partitions of the queue this agent may serve: its target, its org, its device. */
+function servedPartitions(agent: SchedulingAgent) {
+  return and(
+    eq(queuePartitions.target, agent.target),
+    agent.orgId === null ? undefined : eq(queuePartitions.orgId, agent.orgId),
+    agent.device === null
+      ? isNull(queuePartitions.device)
+      : or(isNull(queuePartitions.device), eq(queuePartitions.device, agent.device)),
   );
+}
+
+/** A job that just failed on this agent for infrastructure reasons tries others first. */
+function notAvoiding(agent: SchedulingAgent, ctx: SqliteContext, now: number) {
+  return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
 }
 
 /**
@@ -78,53 +88,89 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
   return usage;
 }
 
-/** The agent fields scheduling looks at. */
-export type SchedulingAgent = Pick<
-  typeof agents.$inferSelect,
-  "id" | "orgId" | "target" | "device" | "installed"
->;
+function increment(counts: Map<string, number>, key: string) {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
 
 /**
- * Everything the scheduler weighs for this agent, read in the caller's transaction; null when
- * nothing is queued that it may run. `extraIdle` counts an agent that is not registered (the
- * queue view's stand-in for "a new agent").
+ * Who works on what among the live agents of a target: the scheduler's view of the fleet.
+ * `extraIdle` counts fleet agents that are not registered (the queue view's "a new agent").
  */
-export function schedulingInput(
+function fleetNow(
+  db: SqliteExec,
+  ctx: SqliteContext,
+  target: string,
+  now: number,
+  extraIdle: number,
+) {
+  const live = db
+    .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
+    .from(leases)
+    .where(liveLease(now))
+    .all();
+  const activeLeasesByGroup = new Map<string, number>();
+  for (const l of live) increment(activeLeasesByGroup, l.groupKey);
+  const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
+  // The asking agent has no live lease, so it counts itself among the idle.
+  const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
+  const fleet = { live: extraIdle, busyByOrg: new Map<string, number>() };
+  const alive = db
+    .select({ id: agents.id, orgId: agents.orgId })
+    .from(agents)
+    .where(and(eq(agents.target, target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)))
+    .all();
+  for (const a of alive) {
+    const working = leaseOrg.get(a.id);
+    if (a.orgId === null) {
+      fleet.live++;
+      if (working !== undefined) increment(fleet.busyByOrg, working);
+    }
+    if (working !== undefined) continue;
+    if (a.orgId === null) idleAgents.fleet++;
+    else increment(idleAgents.byOrg, a.orgId);
+  }
+  return { activeLeasesByGroup, idleAgents, fleet };
+}
+
+/**
+ * Ranks the groups from the queue summary, then reads the chosen group's jobs only. A group
+ * whose every job avoids this agent for now is passed over for the next best.
+ */
+function decideFromGroups(
+  db: SqliteExec,
+  ctx: SqliteContext,
+  groups: PartitionedGroup[],
+  input: Omit<SchedulingInput, "queued">,
+  claimable: SQL,
+): Decision | null {
+  const { scheduler, grouping } = ctx.options;
+  let candidates = groups;
+  for (;;) {
+    const choice = chooseGroup(candidates, input, scheduler);
+    if (!choice) return null;
+    const [group] = groupJobs(
+      partitionJobs(db, scheduler, choice.group.partitions, claimable),
+      grouping,
+    );
+    if (group) return decideBatch(group, choice, input, scheduler);
+    candidates = candidates.filter((g) => g !== choice.group);
+  }
+}
+
+/**
+ * What the scheduler hands this agent now, read in the caller's transaction: the claim's
+ * decision, and the queue view's preview of it (which claims nothing).
+ */
+export function decideFor(
   tx: SqliteExec,
   ctx: SqliteContext,
   agent: SchedulingAgent,
   now: number,
   extraIdle = 0,
-): SchedulingInput | null {
-  const queued = claimableJobs(tx, agent, ctx, now);
-  if (queued.length === 0) return null;
-
-  const live = tx
-    .select({ groupKey: leases.groupKey, agentId: leases.agentId })
-    .from(leases)
-    .where(liveLease(now))
-    .all();
-  const activeLeasesByGroup = new Map<string, number>();
-  for (const l of live) {
-    activeLeasesByGroup.set(l.groupKey, (activeLeasesByGroup.get(l.groupKey) ?? 0) + 1);
-  }
-  const busy = new Set(live.map((l) => l.agentId));
-  // The asking agent has no live lease, so it counts itself among the idle.
-  const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
-  const alive = tx
-    .select({ id: agents.id, orgId: agents.orgId })
-    .from(agents)
-    .where(
-      and(eq(agents.target, agent.target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)),
-    )
-    .all();
-  for (const a of alive) {
-    if (busy.has(a.id)) continue;
-    if (a.orgId === null) idleAgents.fleet++;
-    else idleAgents.byOrg.set(a.orgId, (idleAgents.byOrg.get(a.orgId) ?? 0) + 1);
-  }
-
-  return {
+): Decision | null {
+  const groups = queuedGroups(tx, ctx.options.grouping, servedPartitions(agent));
+  if (groups.length === 0) return null;
+  const input = {
     now,
     agent: {
       id: agent.id,
@@ -132,11 +178,10 @@ export function schedulingInput(
       device: agent.device,
       installed: agent.installed,
     },
-    queued,
     orgUsageMs: orgUsageNow(tx, ctx, now),
-    idleAgents,
-    activeLeasesByGroup,
+    ...fleetNow(tx, ctx, agent.target, now, extraIdle),
   };
+  return decideFromGroups(tx, ctx, groups, input, notAvoiding(agent, ctx, now));
 }
 
 export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {
@@ -153,8 +198,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           lease_id: held.id,
         });
       }
-      const input = schedulingInput(tx, ctx, agent, now);
-      const decision = input && decide(input, ctx.options.scheduler, ctx.options.grouping);
+      const decision = decideFor(tx, ctx, agent, now);
       if (!decision) return null;
 
       const lease: LeaseRecord = {
@@ -182,7 +226,9 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           attempts: sql`${jobs.attempts} + 1`,
           avoidAgentId: null,
         })
-        .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
+        // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
+        // walk jobs_queue, every queued job, to find these few.
+        .where(and(inArray(jobs.id, decision.jobIds), sql`+${jobs.status} = 'queued'`))
         .returning()
         .all();
       tx.insert(jobAttempts)
@@ -211,8 +257,8 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
 }
 
 /** The live lease `leaseId` of this agent, or lease_lost. */
-function requireLiveLease(db: SqliteExec, leaseId: string, now: number, agentId?: string) {
-  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
+function requireLiveLease(ctx: SqliteContext, leaseId: string, now: number, agentId?: string) {
+  const lease = lookups(ctx).lease.get({ id: leaseId });
   if (!lease || (agentId !== undefined && lease.agentId !== agentId)) {
     throw new QgjobError("lease_lost", `lease ${leaseId} is not held by this agent`);
   }
@@ -239,11 +285,11 @@ export function heartbeat(
   return ctx.db.transaction(
     (tx) => {
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
-      const ended = tx.select().from(leases).where(eq(leases.id, leaseId)).get();
+      const ended = lookups(ctx).lease.get({ id: leaseId });
       // A lease completed by cancelling its last jobs is not lost: the agent must still hear
       // which tests to stop.
       const completed = ended?.agentId === agentId && ended.endReason === "completed";
-      if (!completed) requireLiveLease(tx, leaseId, now, agentId);
+      if (!completed) requireLiveLease(ctx, leaseId, now, agentId);
       const lease = completed
         ? null
         : tx
@@ -265,9 +311,9 @@ export function heartbeat(
 }
 
 /** The job, held by this live lease; otherwise the 409 that tells the agent why not. */
-function heldJob(db: SqliteExec, leaseId: string, jobId: string, now: number): JobRecord {
-  const job = db.select().from(jobs).where(eq(jobs.id, jobId)).get();
-  const lease = db.select().from(leases).where(eq(leases.id, leaseId)).get();
+function heldJob(ctx: SqliteContext, leaseId: string, jobId: string, now: number): JobRecord {
+  const job = lookups(ctx).job.get({ id: jobId });
+  const lease = lookups(ctx).lease.get({ id: leaseId });
   // Another org's job does not exist for this lease, whatever its state.
   if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
   if (job.leaseId !== leaseId) {
@@ -294,8 +340,8 @@ export function startJob(
   now: number,
 ) {
   const job = ctx.db.transaction(
-    (tx) => {
-      const job = heldJob(tx, leaseId, jobId, now);
+    () => {
+      const job = heldJob(ctx, leaseId, jobId, now);
       if (attempt !== job.attempts) {
         throw new QgjobError(
           "result_conflict",
@@ -310,22 +356,16 @@ export function startJob(
           job_status: job.status,
         });
       }
-      tx.update(jobAttempts)
-        .set({ status: "running", startedAt: now })
-        .where(
-          and(
-            eq(jobAttempts.jobId, jobId),
-            eq(jobAttempts.attempt, attempt),
-            eq(jobAttempts.status, "leased"),
-          ),
+      ctx.raw
+        .prepare(
+          `update job_attempts set status = 'running', started_at = ?
+           where job_id = ? and attempt = ? and status = 'leased'`,
         )
-        .run();
-      return tx
-        .update(jobs)
-        .set({ status: "running", startedAt: now })
-        .where(eq(jobs.id, jobId))
-        .returning()
-        .get()!;
+        .run(now, jobId, attempt);
+      ctx.raw
+        .prepare("update jobs set status = 'running', started_at = ? where id = ?")
+        .run(now, jobId);
+      return { ...job, status: "running", startedAt: now };
     },
     { behavior: "immediate" },
   );
@@ -333,50 +373,35 @@ export function startJob(
   return job;
 }
 
-function recordDuration(
-  db: SqliteExec,
-  ctx: SqliteContext,
-  job: JobRecord,
-  ms: number,
-  now: number,
-) {
-  const prior = db
-    .select()
-    .from(testDurations)
-    .where(
-      and(
-        eq(testDurations.orgId, job.orgId),
-        eq(testDurations.testPath, job.testPath),
-        eq(testDurations.target, job.target),
-      ),
-    )
-    .get();
+function recordDuration(ctx: SqliteContext, job: JobRecord, ms: number, now: number) {
+  const prior = lookups(ctx).testDuration.get({
+    orgId: job.orgId,
+    testPath: job.testPath,
+    target: job.target,
+  });
   const ewmaMs = ewma(prior?.ewmaMs ?? null, ms, ctx.options.scheduler.ewmaAlpha);
-  db.insert(testDurations)
-    .values({
-      orgId: job.orgId,
-      testPath: job.testPath,
-      target: job.target,
-      ewmaMs,
-      samples: 1,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [testDurations.orgId, testDurations.testPath, testDurations.target],
-      set: { ewmaMs, samples: sql`${testDurations.samples} + 1`, updatedAt: now },
-    })
-    .run();
-  const usage = db.select().from(orgUsage).where(eq(orgUsage.orgId, job.orgId)).get();
+  ctx.raw
+    .prepare(
+      `insert into test_durations (org_id, test_path, target, ewma_ms, samples, updated_at)
+       values (?, ?, ?, ?, 1, ?)
+       on conflict (org_id, test_path, target) do update
+       set ewma_ms = excluded.ewma_ms, samples = samples + 1, updated_at = excluded.updated_at`,
+    )
+    .run(job.orgId, job.testPath, job.target, ewmaMs, now);
+  const usage = lookups(ctx).orgUsage.get({ orgId: job.orgId });
   const usageMs =
     decayUsage(
       usage?.usageMs ?? 0,
       now - (usage?.updatedAt ?? now),
       ctx.options.scheduler.usageHalfLifeMs,
     ) + ms;
-  db.insert(orgUsage)
-    .values({ orgId: job.orgId, usageMs, updatedAt: now })
-    .onConflictDoUpdate({ target: orgUsage.orgId, set: { usageMs, updatedAt: now } })
-    .run();
+  ctx.raw
+    .prepare(
+      `insert into org_usage (org_id, usage_ms, updated_at) values (?, ?, ?)
+       on conflict (org_id) do update
+       set usage_ms = excluded.usage_ms, updated_at = excluded.updated_at`,
+    )
+    .run(job.orgId, usageMs, now);
 }
 
 /** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */
@@ -403,7 +428,7 @@ export function reportResult(
   const outcome = ctx.db.transaction(
     (tx) => {
       const outcome = applyResult(tx, ctx, leaseId, jobId, result, now);
-      if (!outcome.duplicate) completeLeaseIfDone(tx, leaseId, now);
+      if (!outcome.duplicate) completeLeaseIfDone(ctx, leaseId, now);
       return outcome;
     },
     { behavior: "immediate" },
@@ -414,18 +439,16 @@ export function reportResult(
 }
 
 /** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
-export function completeLeaseIfDone(db: SqliteExec, leaseId: string, now: number) {
-  const open = db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, OPEN_JOB)))
-    .limit(1)
-    .get();
+export function completeLeaseIfDone(ctx: SqliteContext, leaseId: string, now: number) {
+  const open = ctx.raw
+    .prepare("select 1 from jobs where lease_id = ? and status in ('leased', 'running') limit 1")
+    .get(leaseId);
   if (!open) {
-    db.update(leases)
-      .set({ endedAt: now, endReason: "completed" })
-      .where(and(eq(leases.id, leaseId), isNull(leases.endedAt)))
-      .run();
+    ctx.raw
+      .prepare(
+        "update leases set ended_at = ?, end_reason = 'completed' where id = ? and ended_at is null",
+      )
+      .run(now, leaseId);
   }
 }
 
@@ -437,19 +460,9 @@ function applyResult(
   result: ResultInput,
   now: number,
 ): ResultOutcome & { requeued: boolean } {
-  const recorded = tx
-    .select()
-    .from(jobAttempts)
-    .where(
-      and(
-        eq(jobAttempts.jobId, jobId),
-        eq(jobAttempts.attempt, result.attempt),
-        eq(jobAttempts.leaseId, leaseId),
-      ),
-    )
-    .get();
-  const current = tx.select().from(jobs).where(eq(jobs.id, jobId)).get();
-  const lease = tx.select({ orgId: leases.orgId }).from(leases).where(eq(leases.id, leaseId)).get();
+  const recorded = lookups(ctx).attempt.get({ jobId, attempt: result.attempt, leaseId });
+  const current = lookups(ctx).job.get({ id: jobId });
+  const lease = lookups(ctx).lease.get({ id: leaseId });
   if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
   // A repeated post is answered as before, even after the lease has moved on...
   if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
@@ -469,7 +482,7 @@ function applyResult(
     }
   }
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
-  const job = heldJob(tx, leaseId, jobId, now);
+  const job = heldJob(ctx, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
   const stored = toStoredResult(result);
   const closeAttempt = (status: string) =>
@@ -491,7 +504,7 @@ function applyResult(
       );
     case "final": {
       closeAttempt(result.status);
-      if (result.status !== "error") recordDuration(tx, ctx, job, result.duration_ms, now);
+      if (result.status !== "error") recordDuration(ctx, job, result.duration_ms, now);
       const updated = tx
         .update(jobs)
         .set({
@@ -513,7 +526,7 @@ function applyResult(
     }
     case "retry": {
       closeAttempt(result.status);
-      recordDuration(tx, ctx, job, result.duration_ms, now);
+      recordDuration(ctx, job, result.duration_ms, now);
       const updated = tx
         .update(jobs)
         .set({
@@ -539,7 +552,7 @@ function applyResult(
     case "requeue": {
       closeAttempt("error");
       requeue(tx, job, now);
-      const updated = tx.select().from(jobs).where(eq(jobs.id, jobId)).get()!;
+      const updated = lookups(ctx).job.get({ id: jobId })!;
       return { job: updated, retry: false, duplicate: false, requeued: true };
     }
   }
@@ -614,7 +627,7 @@ export function releaseLease(ctx: SqliteContext, leaseId: string, now: number): 
       // Releasing after the last result, or twice, is what a tidy agent does: nothing is left.
       if (ended?.endReason === "completed" || ended?.endReason === "released")
         return { requeued: 0, failed: 0, runIds: new Set<string>() };
-      const lease = requireLiveLease(tx, leaseId, now);
+      const lease = requireLiveLease(ctx, leaseId, now);
       return endLease(tx, lease, "released", now);
     },
     { behavior: "immediate" },
@@ -673,7 +686,7 @@ export function reapExpired(ctx: SqliteContext, now: number): ReapReport {
           .set({ status: "timed_out", finishedAt: now })
           .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)))
           .run();
-        if (j.leaseId) completeLeaseIfDone(tx, j.leaseId, now);
+        if (j.leaseId) completeLeaseIfDone(ctx, j.leaseId, now);
       }
       return { report, runIds };
     },

@@ -1,10 +1,9 @@
 /** What the scheduler would hand the next idle agent of each target, computed without claiming. */
 import { and, asc, eq, gt, isNull, or } from "drizzle-orm";
-import { decide } from "../../scheduler/policy.js";
 import { TARGETS } from "../../scheduler/types.js";
 import type { NextLeaseView, OrgScope } from "../store.js";
 import type { SqliteContext } from "./context.js";
-import { schedulingInput, type SchedulingAgent } from "./leases.js";
+import { decideFor, type SchedulingAgent } from "./leases.js";
 import { agents, leases } from "./schema.js";
 
 export function previewNextLeases(
@@ -50,8 +49,7 @@ export function previewNextLeases(
         device: null,
         installed: [],
       };
-      const input = schedulingInput(tx, ctx, agent, now, idle ? 0 : 1);
-      const decision = input && decide(input, ctx.options.scheduler, ctx.options.grouping);
+      const decision = decideFor(tx, ctx, agent, now, idle ? 0 : 1);
       const visible = scope.orgId === null || idle?.orgId === scope.orgId;
       return {
         target,

@@ -9,19 +9,16 @@ import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import type { SqliteContext } from "./context.js";
 import { completeLeaseIfDone } from "./leases.js";
-import { jobAttempts, jobs, orgs, runs } from "./schema.js";
-
-// SQLite caps bound parameters per statement; 27 columns x 500 rows stays well inside it.
-const INSERT_CHUNK = 500;
+import { jobAttempts, jobs, runs } from "./schema.js";
 
 export function submitRun(
   ctx: SqliteContext,
   input: SubmitRunInput,
   opts: SubmitOptions,
   now: number,
-) {
+): { run: RunView; jobs: JobRecord[]; replayed: boolean } {
   const outcome = ctx.db.transaction(
-    (tx) => {
+    (tx): { replayedRunId: string } | { run: RunRecord; jobs: JobRecord[] } => {
       if (opts.idempotencyKey) {
         const prior = tx
           .select()
@@ -36,55 +33,128 @@ export function submitRun(
               { run_id: prior.id },
             );
           }
-          return { runId: prior.id, replayed: true };
+          return { replayedRunId: prior.id };
         }
       }
-      tx.insert(orgs).values({ id: input.org_id, createdAt: now }).onConflictDoNothing().run();
-      const runId = newId("run", now);
-      tx.insert(runs)
-        .values({
-          id: runId,
-          orgId: input.org_id,
-          source: input.source,
-          repo: input.repo ?? null,
-          sha: input.sha ?? null,
-          ref: input.ref ?? null,
-          idempotencyKey: opts.idempotencyKey ?? null,
-          requestHash: opts.requestHash ?? null,
-          createdAt: now,
-        })
-        .run();
-      const rows = input.tests.map((testPath) => ({
-        id: newId("job", now),
-        runId,
+      const run: RunRecord = {
+        id: newId("run", now),
         orgId: input.org_id,
-        appVersionId: input.app_version_id,
-        target: input.target,
-        device: input.device ?? null,
+        source: input.source,
         repo: input.repo ?? null,
-        testPath,
-        tags: input.tags,
-        priority: input.priority,
-        status: "queued",
-        maxAttempts: input.max_attempts,
-        retries: input.retries,
-        timeoutS: input.timeout_s,
-        queuedAt: now,
+        sha: input.sha ?? null,
+        ref: input.ref ?? null,
         createdAt: now,
-      }));
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        tx.insert(jobs)
-          .values(rows.slice(i, i + INSERT_CHUNK))
-          .run();
-      }
-      return { runId, replayed: false };
+      };
+      const queued = input.tests.map((testPath) => queuedJob(input, run.id, testPath, now));
+      insertSubmission(ctx, run, opts, queued);
+      return { run, jobs: queued };
     },
     { behavior: "immediate" },
   );
-  if (!outcome.replayed) ctx.feed.publish("work");
-  const run = getRun(ctx, outcome.runId, { orgId: null });
-  if (!run) throw new Error(`run ${outcome.runId} vanished after commit`);
-  return { run, jobs: run.jobs, replayed: outcome.replayed };
+  if ("replayedRunId" in outcome) {
+    const run = getRun(ctx, outcome.replayedRunId, { orgId: null });
+    if (!run) throw new Error(`run ${outcome.replayedRunId} vanished after commit`);
+    return { run, jobs: run.jobs, replayed: true };
+  }
+  ctx.feed.publish("work");
+  // A new run is exactly what was written: answer from it rather than reading it back.
+  const counts = emptyCounts();
+  counts.queued = counts.total = outcome.jobs.length;
+  const run = { ...outcome.run, counts, appVersionIds: [input.app_version_id], finishedAt: null };
+  return { run, jobs: outcome.jobs, replayed: false };
+}
+
+/** A job as submitted: queued, never tried. */
+function queuedJob(input: SubmitRunInput, runId: string, testPath: string, now: number): JobRecord {
+  return {
+    id: newId("job", now),
+    runId,
+    orgId: input.org_id,
+    appVersionId: input.app_version_id,
+    target: input.target,
+    device: input.device ?? null,
+    repo: input.repo ?? null,
+    testPath,
+    tags: input.tags,
+    priority: input.priority,
+    status: "queued",
+    flaky: false,
+    attempts: 0,
+    maxAttempts: input.max_attempts,
+    retries: input.retries,
+    testFailures: 0,
+    timeoutS: input.timeout_s,
+    leaseId: null,
+    agentId: null,
+    avoidAgentId: null,
+    requeuedAt: null,
+    queuedAt: now,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    result: null,
+    rerunOf: null,
+    supersededBy: null,
+  };
+}
+
+/**
+ * The writes of a submission, as statements prepared once (better-sqlite3 caches them by
+ * text, see database.ts): building the SQL anew was most of a small submission's cost.
+ */
+function insertSubmission(
+  ctx: SqliteContext,
+  run: RunRecord,
+  opts: SubmitOptions,
+  queued: JobRecord[],
+) {
+  ctx.raw
+    .prepare("insert into orgs (id, created_at) values (?, ?) on conflict do nothing")
+    .run(run.orgId, run.createdAt);
+  ctx.raw
+    .prepare(
+      `insert into runs (id, org_id, source, repo, sha, ref, idempotency_key, request_hash, created_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      run.id,
+      run.orgId,
+      run.source,
+      run.repo,
+      run.sha,
+      run.ref,
+      opts.idempotencyKey ?? null,
+      opts.requestHash ?? null,
+      run.createdAt,
+    );
+  const insertJob = ctx.raw.prepare(
+    `insert into jobs (id, run_id, org_id, app_version_id, target, device, repo, test_path, tags,
+       priority, status, flaky, attempts, max_attempts, retries, test_failures, timeout_s,
+       queued_at, created_at)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?, 0, ?, ?, ?)`,
+  );
+  // Every job of a run shares its tags: encode them once.
+  const tags = JSON.stringify(queued[0]?.tags ?? []);
+  for (const j of queued) {
+    insertJob.run(
+      j.id,
+      j.runId,
+      j.orgId,
+      j.appVersionId,
+      j.target,
+      j.device,
+      j.repo,
+      j.testPath,
+      tags,
+      j.priority,
+      j.maxAttempts,
+      j.retries,
+      j.timeoutS,
+      j.queuedAt,
+      j.createdAt,
+    );
+  }
 }
 
 const orgFilter = (column: typeof jobs.orgId | typeof runs.orgId, scope: OrgScope) =>
@@ -238,7 +308,7 @@ function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
     .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId, leaseId: jobs.leaseId })
     .all();
   for (const job of cancelled) {
-    if (job.leaseId) completeLeaseIfDone(ctx.db, job.leaseId, now);
+    if (job.leaseId) completeLeaseIfDone(ctx, job.leaseId, now);
     ctx.db
       .update(jobAttempts)
       .set({ status: "cancelled", finishedAt: now })
@@ -287,6 +357,9 @@ export function cancelRun(ctx: SqliteContext, id: string, scope: OrgScope, now: 
   const run = getRun(ctx, id, scope);
   return run && runView(ctx, run);
 }
+
+// SQLite caps bound parameters per statement; 29 columns x 500 rows stays well inside it.
+const INSERT_CHUNK = 500;
 
 export function rerunFailed(
   ctx: SqliteContext,

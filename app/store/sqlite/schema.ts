@@ -88,6 +88,19 @@ export const jobs = sqliteTable(
     index("jobs_run").on(t.runId),
     index("jobs_lease").on(t.leaseId),
     index("jobs_org").on(t.orgId, t.id),
+    // A partition's queued jobs, oldest first: the claim reads the chosen group's jobs through
+    // it, and the triggers of queue_partitions find a partition's oldest job in one step.
+    index("jobs_partition_queue").on(
+      t.status,
+      t.orgId,
+      t.appVersionId,
+      t.target,
+      t.device,
+      t.repo,
+      t.tags,
+      t.priority,
+      t.queuedAt,
+    ),
   ],
 );
 
@@ -164,3 +177,26 @@ export const orgUsage = sqliteTable("org_usage", {
   usageMs: real("usage_ms").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * The queue summarised by the jobs' grouping columns, kept current by triggers on `jobs` (see
+ * the queue_partitions migration), so that a claim reads a few rows per group instead of every
+ * queued job. Every grouping strategy keys on these columns only, so a group is a union of
+ * partitions. `key` joins the columns with NULL kept apart from "" (the primary key).
+ */
+export const queuePartitions = sqliteTable(
+  "queue_partitions",
+  {
+    key: text("key").primaryKey(),
+    target: text("target").notNull(),
+    orgId: text("org_id").notNull(),
+    appVersionId: text("app_version_id").notNull(),
+    device: text("device"),
+    repo: text("repo"),
+    tags: text("tags", { mode: "json" }).$type<string[]>().notNull(),
+    priority: integer("priority").notNull(),
+    queued: integer("queued").notNull(),
+    oldestQueuedAt: integer("oldest_queued_at").notNull(),
+  },
+  (t) => [index("queue_partitions_target").on(t.target)],
+);

@@ -1,0 +1,134 @@
+/**
+ * What every bench section shares: child processes that print their address when ready, a
+ * keep-alive JSON client, closed-loop load, and medians of repetitions.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+const ROOT = join(import.meta.dirname, "..");
+const children = new Set<ChildProcess>();
+
+/** Spawns `node args...` and resolves with the first match of `ready` on its stdout. */
+export function spawnUntil(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; match: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    // Keep reading after the match: a child blocks once its stdout pipe is full.
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const m = ready.exec(line);
+      if (m) resolve({ child, match: m[1]! });
+    });
+    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}`)));
+  });
+}
+
+/** `qgjob server` on a free loopback port, as users run it. */
+export async function spawnServer(db: string, env: NodeJS.ProcessEnv = {}) {
+  const { child, match } = await spawnUntil(
+    ["--import", "tsx", "cli/main.ts", "server", "--port", "0", "--db", db],
+    /"url":"([^"]+)"/,
+    { QGJOB_LOG_LEVEL: "info", ...env },
+  );
+  return { child, api: `${match}/api/v1` };
+}
+
+export async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+export async function stopAll() {
+  await Promise.all([...children].map(stop));
+}
+
+/** Resident memory of a process, from /proc (Linux); null elsewhere. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return kb === undefined ? null : Number(kb) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bench reads loosely-typed JSON
+export function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (text += d));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+export interface Sample {
+  ops: number;
+  seconds: number;
+  latencies: number[];
+}
+
+/** Closed loop: `workers` callers, each issuing `op` back to back for `seconds`. */
+export async function closedLoop(
+  workers: number,
+  seconds: number,
+  op: (worker: number) => Promise<number>,
+): Promise<Sample> {
+  const latencies: number[] = [];
+  let ops = 0;
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (performance.now() < until) {
+        const s = performance.now();
+        // Not `ops += await op(w)`: that reads `ops` before the await and loses other workers' counts.
+        const done = await op(w);
+        ops += done;
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  return { ops, seconds: (performance.now() - t0) / 1000, latencies };
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
