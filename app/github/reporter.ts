@@ -1,0 +1,149 @@
+/**
+ * Sends each check run's state to GitHub from the database: the rows say what was last sent and
+ * when the next update may go. Every tick it renders the due rows' runs and sends what changed,
+ * at most one state update per check run per interval (a busy run is coalesced into one), then
+ * a completed run's annotations 50 per request. What was sent is written after each call, so a
+ * restart picks up where the last process stopped, neither losing nor repeating an update.
+ */
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import { presentJob, presentRun } from "../http/present.js";
+import type { GithubCheckPatch, GithubCheckRecord, Store } from "../store/store.js";
+import { ANNOTATIONS_PER_REQUEST, renderCheck, type CheckView } from "./check-output.js";
+import type { Octokit } from "./repo-reader.js";
+
+export interface ReporterOptions {
+  /** The least time between two state updates of one check run. */
+  minIntervalMs: number;
+  /** Where the run pages are (QGJOB_PUBLIC_URL): a check run's details link. */
+  publicUrl: string | null;
+  /** Rows handled per tick. */
+  batch?: number;
+}
+
+const MAX_BACKOFF_MS = 10 * 60_000;
+
+export function detailsUrl(publicUrl: string | null, runId: string): string | null {
+  return publicUrl ? `${publicUrl.replace(/\/+$/, "")}/runs/${runId}` : null;
+}
+
+const digest = (view: CheckView) =>
+  createHash("sha256")
+    .update(JSON.stringify([view.status, view.conclusion, view.output, view.actions]))
+    .digest("hex");
+
+export class CheckReporter {
+  private timer: NodeJS.Timeout | null = null;
+  private busy: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly octokitFor: (installationId: number) => Promise<Octokit>,
+    private readonly log: Logger,
+    private readonly opts: ReporterOptions,
+  ) {}
+
+  start(tickMs: number, clock: () => number = Date.now) {
+    this.timer = setInterval(() => {
+      if (!this.busy)
+        this.busy = this.tick(clock()).finally(() => {
+          this.busy = null;
+        });
+    }, tickMs);
+    this.timer.unref();
+  }
+
+  async stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.busy;
+  }
+
+  /** One pass over the due rows. Never throws: a failed row backs off and is tried again. */
+  async tick(now: number): Promise<void> {
+    const due = await this.store.dueGithubChecks(now, this.opts.batch ?? 50);
+    for (const row of due) {
+      try {
+        await this.sync(row, now);
+      } catch (err) {
+        const failures = row.failures + 1;
+        const waitMs = Math.min(this.opts.minIntervalMs * 2 ** failures, MAX_BACKOFF_MS);
+        const e = err as { status?: number; message?: string };
+        this.log.warn(
+          { checkId: row.id, runId: row.runId, status: e.status, failures, retryInMs: waitMs },
+          `GitHub check run update failed: ${e.message ?? String(err)}`,
+        );
+        await this.store.updateGithubCheck(row.id, { failures, nextUpdateAt: now + waitMs });
+      }
+    }
+  }
+
+  private async sync(row: GithubCheckRecord, now: number) {
+    const stored = await this.store.getRun(row.runId, { orgId: row.orgId });
+    if (!stored) {
+      await this.store.updateGithubCheck(row.id, { finished: true });
+      return;
+    }
+    const run = { ...presentRun(stored), jobs: stored.jobs.map(presentJob) };
+    const view = renderCheck(run, {
+      testRoot: row.testRoot,
+      detailsUrl: detailsUrl(this.opts.publicUrl, row.runId),
+    });
+    const sum = digest(view);
+    const octokit = await this.octokitFor(row.installationId);
+    const repo = { owner: row.owner, repo: row.repo };
+    let { checkRunId, annotationsSent } = row;
+    const save = (patch: GithubCheckPatch) =>
+      this.store.updateGithubCheck(row.id, { failures: 0, ...patch });
+
+    if (checkRunId === null || sum !== row.sentDigest) {
+      const first = view.annotations.slice(0, ANNOTATIONS_PER_REQUEST);
+      const body = {
+        ...repo,
+        status: view.status,
+        ...(view.conclusion
+          ? { conclusion: view.conclusion, completed_at: new Date(now).toISOString() }
+          : {}),
+        output: { ...view.output, ...(first.length > 0 ? { annotations: first } : {}) },
+        ...(view.actions.length > 0 ? { actions: view.actions } : {}),
+      };
+      if (checkRunId === null) {
+        const url = detailsUrl(this.opts.publicUrl, row.runId);
+        const res = await octokit.rest.checks.create({
+          ...body,
+          name: row.name,
+          head_sha: row.sha,
+          external_id: row.runId,
+          ...(url ? { details_url: url } : {}),
+        });
+        checkRunId = res.data.id;
+      } else {
+        await octokit.rest.checks.update({ ...body, check_run_id: checkRunId });
+      }
+      annotationsSent = first.length;
+      await save({
+        checkRunId,
+        sentStatus: view.status,
+        sentDigest: sum,
+        annotationsSent,
+        nextUpdateAt: now + this.opts.minIntervalMs,
+      });
+    }
+
+    // The rest of a completed run's annotations: GitHub appends each request's to the check run.
+    while (view.status === "completed" && annotationsSent < view.annotations.length) {
+      const next = view.annotations.slice(
+        annotationsSent,
+        annotationsSent + ANNOTATIONS_PER_REQUEST,
+      );
+      await octokit.rest.checks.update({
+        ...repo,
+        check_run_id: checkRunId,
+        output: { title: view.output.title, summary: view.output.summary, annotations: next },
+      });
+      annotationsSent += next.length;
+      await save({ annotationsSent });
+    }
+    if (view.status === "completed") await save({ finished: true });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * GitHub's REST API as nock interceptors: installation tokens, repository contents and trees at a
+ * commit, commits by ref, and check runs. Every check-run call is recorded with its body so tests
+ * assert exactly what qgjob sent. Nothing else reaches the network (nock.disableNetConnect()).
+ */
+import { createHmac, generateKeyPairSync } from "node:crypto";
+import nock from "nock";
+
+export interface CheckCall {
+  method: "POST" | "PATCH";
+  checkRunId: number;
+  repo: string;
+  body: Record<string, any>;
+}
+
+/** A test-only App key, made fresh for each test run (never committed). */
+export function testPrivateKey(): string {
+  const { privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  return privateKey;
+}
+
+export function signature(secret: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+export class FakeGithub {
+  readonly calls: CheckCall[] = [];
+  readonly tokenRequests: number[] = [];
+  /** sha -> path -> content */
+  private readonly commits = new Map<string, Map<string, string>>();
+  private readonly refs = new Map<string, string>();
+  private nextCheckRunId = 9000;
+
+  constructor(readonly baseUrl = "https://api.github.com") {
+    const scope = nock(baseUrl).persist();
+    scope.post(/^\/app\/installations\/(\d+)\/access_tokens$/).reply((uri) => {
+      this.tokenRequests.push(Number(/installations\/(\d+)/.exec(uri)![1]));
+      return [
+        201,
+        {
+          token: "ghs_testinstallationtoken",
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          permissions: { checks: "write", contents: "read", metadata: "read" },
+          repository_selection: "all",
+        },
+      ];
+    });
+    scope.get(/^\/repos\/[^/]+\/[^/]+\/contents\/.+$/).reply((uri) => {
+      const url = new URL(uri, "https://x");
+      const path = decodeURIComponent(url.pathname.split("/contents/")[1]!);
+      const content = this.commits.get(url.searchParams.get("ref") ?? "")?.get(path);
+      if (content === undefined) return [404, { message: "Not Found" }];
+      return [
+        200,
+        {
+          type: "file",
+          encoding: "base64",
+          path,
+          name: path.split("/").pop(),
+          content: Buffer.from(content).toString("base64"),
+        },
+      ];
+    });
+    scope.get(/^\/repos\/[^/]+\/[^/]+\/git\/trees\/\w+\?recursive=1$/).reply((uri) => {
+      const sha = /trees\/(\w+)/.exec(uri)![1]!;
+      const files = this.commits.get(sha);
+      if (!files) return [404, { message: "Not Found" }];
+      const tree = [...files.keys()].map((path) => ({ path, mode: "100644", type: "blob" }));
+      return [200, { sha, truncated: false, tree }];
+    });
+    scope.get(/^\/repos\/[^/]+\/[^/]+\/commits\/.+$/).reply((uri) => {
+      const ref = decodeURIComponent(uri.split("/commits/")[1]!);
+      const sha = this.refs.get(ref);
+      return sha ? [200, { sha }] : [404, { message: "No commit found" }];
+    });
+    scope.post(/^\/repos\/[^/]+\/[^/]+\/check-runs$/).reply((uri, body) => {
+      const checkRunId = this.nextCheckRunId++;
+      this.calls.push({ method: "POST", checkRunId, repo: repoOf(uri), body: body as any });
+      return [201, { id: checkRunId, ...(body as object) }];
+    });
+    scope.patch(/^\/repos\/[^/]+\/[^/]+\/check-runs\/\d+$/).reply((uri, body) => {
+      const checkRunId = Number(uri.split("/").pop());
+      this.calls.push({ method: "PATCH", checkRunId, repo: repoOf(uri), body: body as any });
+      return [200, { id: checkRunId, ...(body as object) }];
+    });
+  }
+
+  /** A commit with these files; `ref` (e.g. refs/heads/main) points at it. */
+  commit(sha: string, files: Record<string, string>, ref?: string) {
+    this.commits.set(sha, new Map(Object.entries(files)));
+    if (ref) this.refs.set(ref, sha);
+  }
+
+  files(sha: string): Record<string, string> {
+    return Object.fromEntries(this.commits.get(sha) ?? []);
+  }
+
+  /** The check-run calls about one commit: its creates and the updates of what they created. */
+  callsFor(sha: string): CheckCall[] {
+    const ids = new Set(
+      this.calls
+        .filter((c) => c.method === "POST" && c.body.head_sha === sha)
+        .map((c) => c.checkRunId),
+    );
+    return this.calls.filter((c) => ids.has(c.checkRunId));
+  }
+}
+
+const repoOf = (uri: string) => uri.split("/").slice(2, 4).join("/");
+
+export async function until<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
