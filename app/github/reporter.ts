@@ -22,6 +22,8 @@ export interface ReporterOptions {
 }
 
 const MAX_BACKOFF_MS = 10 * 60_000;
+/** sent_status while a create is in flight. */
+const CREATING = "creating";
 
 export function detailsUrl(publicUrl: string | null, runId: string): string | null {
   return publicUrl ? `${publicUrl.replace(/\/+$/, "")}/runs/${runId}` : null;
@@ -96,7 +98,10 @@ export class CheckReporter {
     const save = (patch: GithubCheckPatch) =>
       this.store.updateGithubCheck(row.id, { failures: 0, ...patch });
 
-    if (checkRunId === null || sum !== row.sentDigest) {
+    if (checkRunId !== null && sum === row.sentDigest) {
+      // Nothing new: back of the queue, so every active check run gets its turn.
+      if (annotationsSent >= view.annotations.length) await save({ nextUpdateAt: now });
+    } else {
       const first = view.annotations.slice(0, ANNOTATIONS_PER_REQUEST);
       const body = {
         ...repo,
@@ -107,7 +112,12 @@ export class CheckReporter {
         output: { ...view.output, ...(first.length > 0 ? { annotations: first } : {}) },
         ...(view.actions.length > 0 ? { actions: view.actions } : {}),
       };
+      if (checkRunId === null && row.sentStatus === CREATING) {
+        checkRunId = await this.findCreated(octokit, row);
+      }
       if (checkRunId === null) {
+        // Marked first: if the process dies before the id is saved, the next one looks it up.
+        await save({ sentStatus: CREATING });
         const url = detailsUrl(this.opts.publicUrl, row.runId);
         const res = await octokit.rest.checks.create({
           ...body,
@@ -139,11 +149,26 @@ export class CheckReporter {
       await octokit.rest.checks.update({
         ...repo,
         check_run_id: checkRunId,
-        output: { title: view.output.title, summary: view.output.summary, annotations: next },
+        output: { ...view.output, annotations: next },
       });
       annotationsSent += next.length;
       await save({ annotationsSent });
     }
     if (view.status === "completed") await save({ finished: true });
+  }
+
+  /** The open check run a previous process created for this row but did not live to record. */
+  private async findCreated(octokit: Octokit, row: GithubCheckRecord): Promise<number | null> {
+    const { data } = await octokit.rest.checks.listForRef({
+      owner: row.owner,
+      repo: row.repo,
+      ref: row.sha,
+      check_name: row.name,
+      filter: "all",
+    });
+    const open = data.check_runs
+      .filter((c) => c.external_id === row.runId && c.status !== "completed")
+      .sort((a, b) => b.id - a.id);
+    return open[0]?.id ?? null;
   }
 }

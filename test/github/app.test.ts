@@ -10,14 +10,16 @@ import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   client,
+  finishJob,
   registerAgent,
   startTestServer,
+  tempDir,
   type Client,
   type TestServer,
 } from "../harness.js";
 import { killAll, spawnQgjob } from "../processes.js";
 import { FakeGithub, signature, testPrivateKey, until, type CheckCall } from "./fake-github.js";
-import { checkRunPayload, pushPayload, workflowDispatchPayload } from "./payloads.js";
+import { checkRunPayload, INSTALLATION, pushPayload, workflowDispatchPayload } from "./payloads.js";
 
 const SECRET = "webhook-secret-for-tests";
 const OWNER = "acme";
@@ -393,5 +395,77 @@ describe("many failures", () => {
     expect(reopened.body.output.title).toContain("120 queued");
     const after = await api.get(`/api/v1/runs/${run.id}`);
     expect(after.body.counts).toMatchObject({ total: 120, queued: 120, failed: 0 });
+  });
+});
+
+describe("a server restart", () => {
+  it("neither loses nor repeats check-run updates", async () => {
+    const sha = "3".repeat(40);
+    shellRepo(sha);
+    const dir = tempDir();
+    const own = await startTestServer(githubConfig, dir);
+    const body = JSON.stringify(pushPayload(OWNER, REPO, sha));
+    const headers = {
+      "content-type": "application/json",
+      "x-github-event": "push",
+      "x-github-delivery": "restart-1",
+      "x-hub-signature-256": signature(SECRET, body),
+    };
+    const res = await fetch(`${own.url}/api/github/webhooks`, { method: "POST", headers, body });
+    expect(res.status).toBe(202);
+    await until("the check run", () => github.callsFor(sha)[0]);
+    await own.stop();
+
+    const again = await startTestServer(githubConfig, dir);
+    try {
+      const http = client(again.url);
+      const agent = await registerAgent(http, "after-restart", { target: "device" });
+      const lease = await http.post(`/api/v1/agents/${agent}/lease`, {});
+      for (const job of lease.body.jobs) {
+        await finishJob(
+          http,
+          lease.body.id,
+          job,
+          job.test_path === "tests/fail.sh" ? "failed" : "passed",
+        );
+      }
+      await until("completion", completed(sha));
+      await new Promise((r) => setTimeout(r, 500));
+      // One check run, created before the restart and completed after it.
+      expect(statuses(github.callsFor(sha)).join(", ")).toMatch(
+        /^POST queued(, PATCH in_progress)?, PATCH completed:failure$/,
+      );
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe("GitHub Enterprise (GHE_HOST)", () => {
+  it("talks to the GHE API root", async () => {
+    const ghe = new FakeGithub("https://ghe.example.com", "/api/v3");
+    const sha = "4".repeat(40);
+    ghe.commit(sha, { ".github/qgjob.yml": CONFIG, "tests/pass.sh": "exit 0\n" });
+    const own = await startTestServer({ ...githubConfig, gheHost: "ghe.example.com" });
+    try {
+      const body = JSON.stringify(pushPayload(OWNER, REPO, sha));
+      const res = await fetch(`${own.url}/api/github/webhooks`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "push",
+          "x-github-delivery": "ghe-1",
+          "x-hub-signature-256": signature(SECRET, body),
+        },
+        body,
+      });
+      expect(res.status).toBe(202);
+      const created = await until("the check run", () => ghe.callsFor(sha)[0]);
+      expect(created.body).toMatchObject({ name: "qgjob (device)", status: "queued" });
+      expect(ghe.tokenRequests).toEqual([INSTALLATION.id]);
+      expect(github.callsFor(sha)).toEqual([]);
+    } finally {
+      await own.close();
+    }
   });
 });

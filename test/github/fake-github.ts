@@ -34,10 +34,26 @@ export class FakeGithub {
   private readonly commits = new Map<string, Map<string, string>>();
   private readonly refs = new Map<string, string>();
   private nextCheckRunId = 9000;
+  /** GitHub having a bad moment: after `okCalls` more check-run calls, `outage` answer 502. */
+  outage = 0;
+  okCalls = 0;
 
-  constructor(readonly baseUrl = "https://api.github.com") {
-    const scope = nock(baseUrl).persist();
-    scope.post(/^\/app\/installations\/(\d+)\/access_tokens$/).reply((uri) => {
+  private failing(): boolean {
+    if (this.outage === 0) return false;
+    if (this.okCalls > 0) {
+      this.okCalls--;
+      return false;
+    }
+    this.outage--;
+    return true;
+  }
+
+  /** `prefix`: the API root's path, `/api/v3` on GitHub Enterprise Server. */
+  constructor(origin = "https://api.github.com", prefix = "") {
+    const scope = nock(origin).persist();
+    const at = (pattern: string) => new RegExp(`^${prefix}${pattern}`);
+    scope.post(at("/app/installations/(\\d+)/access_tokens$")).reply((fullUri) => {
+      const uri = fullUri.slice(prefix.length);
       this.tokenRequests.push(Number(/installations\/(\d+)/.exec(uri)![1]));
       return [
         201,
@@ -49,7 +65,8 @@ export class FakeGithub {
         },
       ];
     });
-    scope.get(/^\/repos\/[^/]+\/[^/]+\/contents\/.+$/).reply((uri) => {
+    scope.get(at("/repos/[^/]+/[^/]+/contents/.+$")).reply((fullUri) => {
+      const uri = fullUri.slice(prefix.length);
       const url = new URL(uri, "https://x");
       const path = decodeURIComponent(url.pathname.split("/contents/")[1]!);
       const content = this.commits.get(url.searchParams.get("ref") ?? "")?.get(path);
@@ -65,24 +82,38 @@ export class FakeGithub {
         },
       ];
     });
-    scope.get(/^\/repos\/[^/]+\/[^/]+\/git\/trees\/\w+\?recursive=1$/).reply((uri) => {
+    scope.get(at("/repos/[^/]+/[^/]+/git/trees/\\w+\\?recursive=1$")).reply((fullUri) => {
+      const uri = fullUri.slice(prefix.length);
       const sha = /trees\/(\w+)/.exec(uri)![1]!;
       const files = this.commits.get(sha);
       if (!files) return [404, { message: "Not Found" }];
       const tree = [...files.keys()].map((path) => ({ path, mode: "100644", type: "blob" }));
       return [200, { sha, truncated: false, tree }];
     });
-    scope.get(/^\/repos\/[^/]+\/[^/]+\/commits\/.+$/).reply((uri) => {
+    scope.get(at("/repos/[^/]+/[^/]+/commits/\\w+/check-runs\\?.*$")).reply((fullUri) => {
+      const uri = fullUri.slice(prefix.length);
+      const url = new URL(uri, "https://x");
+      const sha = url.pathname.split("/")[5]!;
+      const name = url.searchParams.get("check_name");
+      const runs = this.checkRuns(sha).filter((c) => !name || c.name === name);
+      return [200, { total_count: runs.length, check_runs: runs }];
+    });
+    scope.get(at("/repos/[^/]+/[^/]+/commits/.+$")).reply((fullUri) => {
+      const uri = fullUri.slice(prefix.length);
       const ref = decodeURIComponent(uri.split("/commits/")[1]!);
       const sha = this.refs.get(ref);
       return sha ? [200, { sha }] : [404, { message: "No commit found" }];
     });
-    scope.post(/^\/repos\/[^/]+\/[^/]+\/check-runs$/).reply((uri, body) => {
+    scope.post(at("/repos/[^/]+/[^/]+/check-runs$")).reply((fullUri, body) => {
+      const uri = fullUri.slice(prefix.length);
+      if (this.failing()) return [502, { message: "Server Error" }];
       const checkRunId = this.nextCheckRunId++;
       this.calls.push({ method: "POST", checkRunId, repo: repoOf(uri), body: body as any });
       return [201, { id: checkRunId, ...(body as object) }];
     });
-    scope.patch(/^\/repos\/[^/]+\/[^/]+\/check-runs\/\d+$/).reply((uri, body) => {
+    scope.patch(at("/repos/[^/]+/[^/]+/check-runs/\\d+$")).reply((fullUri, body) => {
+      const uri = fullUri.slice(prefix.length);
+      if (this.failing()) return [502, { message: "Server Error" }];
       const checkRunId = Number(uri.split("/").pop());
       this.calls.push({ method: "PATCH", checkRunId, repo: repoOf(uri), body: body as any });
       return [200, { id: checkRunId, ...(body as object) }];
@@ -97,6 +128,25 @@ export class FakeGithub {
 
   files(sha: string): Record<string, string> {
     return Object.fromEntries(this.commits.get(sha) ?? []);
+  }
+
+  /** The check runs on a commit as GitHub would list them: each with its latest status. */
+  checkRuns(sha: string) {
+    return this.calls
+      .filter((c) => c.method === "POST" && c.body.head_sha === sha)
+      .map((created) => {
+        const updates = this.calls.filter((c) => c.checkRunId === created.checkRunId);
+        const status = updates
+          .map((c) => c.body.status)
+          .filter(Boolean)
+          .pop();
+        return {
+          id: created.checkRunId,
+          name: created.body.name,
+          external_id: created.body.external_id,
+          status,
+        };
+      });
   }
 
   /** The check-run calls about one commit: its creates and the updates of what they created. */
