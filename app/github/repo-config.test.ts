@@ -1,5 +1,9 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseRepoConfig } from "./repo-config.js";
+import { CONFIG_PATH, parseRepoConfig } from "./repo-config.js";
+import { resolveTests } from "./test-files.js";
 
 describe("parseRepoConfig", () => {
   it("fills in defaults around the tests", () => {
@@ -76,5 +80,21 @@ branches: [main, "release/*"]
         "tests: Invalid input: expected array, received undefined",
       ],
     });
+  });
+});
+
+describe("this repository's own .github/qgjob.yml", () => {
+  it("is valid and names tests that exist", () => {
+    const root = join(import.meta.dirname, "../..");
+    const parsed = parseRepoConfig(readFileSync(join(root, CONFIG_PATH), "utf8"));
+    expect(parsed.ok && parsed.config.root).toBe("examples/appwright-demo");
+    const files = execFileSync("git", ["ls-files"], { cwd: root, encoding: "utf8" }).split("\n");
+    const { tests, problems } = resolveTests(
+      parsed.ok ? parsed.config.tests : [],
+      files,
+      "examples/appwright-demo",
+    );
+    expect(problems).toEqual([]);
+    expect(tests).toEqual(["tests/welcome.spec.ts", "tests/passing.spec.ts"]);
   });
 });
