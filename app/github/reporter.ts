@@ -92,69 +92,84 @@ export class CheckReporter {
       detailsUrl: detailsUrl(this.opts.publicUrl, row.runId),
     });
     const sum = digest(view);
-    const octokit = await this.octokitFor(row.installationId);
-    const repo = { owner: row.owner, repo: row.repo };
-    let { checkRunId, annotationsSent } = row;
-    const save = (patch: GithubCheckPatch) =>
-      this.store.updateGithubCheck(row.id, { failures: 0, ...patch });
-
-    if (checkRunId !== null && sum === row.sentDigest) {
+    const unchanged = row.checkRunId !== null && sum === row.sentDigest;
+    if (unchanged && row.annotationsSent >= view.annotations.length) {
       // Nothing new: back of the queue, so every active check run gets its turn.
-      if (annotationsSent >= view.annotations.length) await save({ nextUpdateAt: now });
-    } else {
-      const first = view.annotations.slice(0, ANNOTATIONS_PER_REQUEST);
-      const body = {
-        ...repo,
-        status: view.status,
-        ...(view.conclusion
-          ? { conclusion: view.conclusion, completed_at: new Date(now).toISOString() }
-          : {}),
-        output: { ...view.output, ...(first.length > 0 ? { annotations: first } : {}) },
-        ...(view.actions.length > 0 ? { actions: view.actions } : {}),
-      };
-      if (checkRunId === null && row.sentStatus === CREATING) {
-        checkRunId = await this.findCreated(octokit, row);
-      }
-      if (checkRunId === null) {
-        // Marked first: if the process dies before the id is saved, the next one looks it up.
-        await save({ sentStatus: CREATING });
-        const url = detailsUrl(this.opts.publicUrl, row.runId);
-        const res = await octokit.rest.checks.create({
-          ...body,
-          name: row.name,
-          head_sha: row.sha,
-          external_id: row.runId,
-          ...(url ? { details_url: url } : {}),
-        });
-        checkRunId = res.data.id;
-      } else {
-        await octokit.rest.checks.update({ ...body, check_run_id: checkRunId });
-      }
-      annotationsSent = first.length;
-      await save({
-        checkRunId,
-        sentStatus: view.status,
-        sentDigest: sum,
-        annotationsSent,
-        nextUpdateAt: now + this.opts.minIntervalMs,
-      });
+      await this.save(row, { nextUpdateAt: now });
+      return;
     }
+    const octokit = await this.octokitFor(row.installationId);
+    let sent = { checkRunId: row.checkRunId!, annotations: row.annotationsSent };
+    if (!unchanged) sent = await this.sendState(octokit, row, view, sum, now);
 
     // The rest of a completed run's annotations: GitHub appends each request's to the check run.
-    while (view.status === "completed" && annotationsSent < view.annotations.length) {
+    while (view.status === "completed" && sent.annotations < view.annotations.length) {
       const next = view.annotations.slice(
-        annotationsSent,
-        annotationsSent + ANNOTATIONS_PER_REQUEST,
+        sent.annotations,
+        sent.annotations + ANNOTATIONS_PER_REQUEST,
       );
       await octokit.rest.checks.update({
-        ...repo,
-        check_run_id: checkRunId,
+        owner: row.owner,
+        repo: row.repo,
+        check_run_id: sent.checkRunId,
         output: { ...view.output, annotations: next },
       });
-      annotationsSent += next.length;
-      await save({ annotationsSent });
+      sent.annotations += next.length;
+      await this.save(row, { annotationsSent: sent.annotations });
     }
-    if (view.status === "completed") await save({ finished: true });
+    if (view.status === "completed") await this.save(row, { finished: true });
+  }
+
+  private save(row: GithubCheckRecord, patch: GithubCheckPatch) {
+    return this.store.updateGithubCheck(row.id, { failures: 0, ...patch });
+  }
+
+  /** Creates the check run or updates its state, with the first 50 annotations. */
+  private async sendState(
+    octokit: Octokit,
+    row: GithubCheckRecord,
+    view: CheckView,
+    sum: string,
+    now: number,
+  ): Promise<{ checkRunId: number; annotations: number }> {
+    const first = view.annotations.slice(0, ANNOTATIONS_PER_REQUEST);
+    const body = {
+      owner: row.owner,
+      repo: row.repo,
+      status: view.status,
+      ...(view.conclusion
+        ? { conclusion: view.conclusion, completed_at: new Date(now).toISOString() }
+        : {}),
+      output: { ...view.output, ...(first.length > 0 ? { annotations: first } : {}) },
+      ...(view.actions.length > 0 ? { actions: view.actions } : {}),
+    };
+    let checkRunId = row.checkRunId;
+    if (checkRunId === null && row.sentStatus === CREATING) {
+      checkRunId = await this.findCreated(octokit, row);
+    }
+    if (checkRunId === null) {
+      // Marked first: if the process dies before the id is saved, the next one looks it up.
+      await this.save(row, { sentStatus: CREATING });
+      const url = detailsUrl(this.opts.publicUrl, row.runId);
+      const res = await octokit.rest.checks.create({
+        ...body,
+        name: row.name,
+        head_sha: row.sha,
+        external_id: row.runId,
+        ...(url ? { details_url: url } : {}),
+      });
+      checkRunId = res.data.id;
+    } else {
+      await octokit.rest.checks.update({ ...body, check_run_id: checkRunId });
+    }
+    await this.save(row, {
+      checkRunId,
+      sentStatus: view.status,
+      sentDigest: sum,
+      annotationsSent: first.length,
+      nextUpdateAt: now + this.opts.minIntervalMs,
+    });
+    return { checkRunId, annotations: first.length };
   }
 
   /** The open check run a previous process created for this row but did not live to record. */

@@ -18,7 +18,14 @@ import {
   type TestServer,
 } from "../harness.js";
 import { killAll, spawnQgjob } from "../processes.js";
-import { FakeGithub, signature, testPrivateKey, until, type CheckCall } from "./fake-github.js";
+import {
+  FakeGithub,
+  postWebhook,
+  signature,
+  testPrivateKey,
+  until,
+  type CheckCall,
+} from "./fake-github.js";
 import { checkRunPayload, INSTALLATION, pushPayload, workflowDispatchPayload } from "./payloads.js";
 
 const SECRET = "webhook-secret-for-tests";
@@ -44,20 +51,13 @@ const githubConfig = {
 async function deliver(
   event: string,
   payload: unknown,
-  opts: { id?: string; sign?: string | null } = {},
+  opts: { id?: string; sign?: string | null; raw?: string } = {},
 ) {
-  const body = JSON.stringify(payload);
   const id = opts.id ?? `delivery-${++delivery}`;
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    "x-github-event": event,
-    "x-github-delivery": id,
-    "user-agent": "GitHub-Hookshot/044aadd",
+  return {
+    id,
+    ...(await postWebhook(server.url, event, payload, { ...opts, id, secret: SECRET })),
   };
-  const sig = opts.sign === undefined ? signature(SECRET, body) : opts.sign;
-  if (sig !== null) headers["x-hub-signature-256"] = sig;
-  const res = await fetch(`${server.url}/api/github/webhooks`, { method: "POST", headers, body });
-  return { id, status: res.status, body: (await res.json()) as any };
 }
 
 const statuses = (calls: CheckCall[]) =>
@@ -269,6 +269,18 @@ describe("signatures", () => {
     expect(await runsOf(sha)).toEqual([]);
   });
 
+  it("refuses a signed body that is not JSON with 400", async () => {
+    const res = await deliver("push", null, { raw: "payload=%7B%7D" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_json");
+  });
+
+  it("keeps the webhook route out of the OpenAPI document", async () => {
+    const doc = await api.get("/api/v1/openapi.json");
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).not.toContain("/api/github/webhooks");
+  });
+
   it("refuses a missing signature with 401 and queues nothing", async () => {
     const res = await deliver("push", pushPayload(OWNER, REPO, sha), { sign: null });
     expect(res.status).toBe(401);
@@ -404,14 +416,10 @@ describe("a server restart", () => {
     shellRepo(sha);
     const dir = tempDir();
     const own = await startTestServer(githubConfig, dir);
-    const body = JSON.stringify(pushPayload(OWNER, REPO, sha));
-    const headers = {
-      "content-type": "application/json",
-      "x-github-event": "push",
-      "x-github-delivery": "restart-1",
-      "x-hub-signature-256": signature(SECRET, body),
-    };
-    const res = await fetch(`${own.url}/api/github/webhooks`, { method: "POST", headers, body });
+    const res = await postWebhook(own.url, "push", pushPayload(OWNER, REPO, sha), {
+      id: "restart-1",
+      secret: SECRET,
+    });
     expect(res.status).toBe(202);
     await until("the check run", () => github.callsFor(sha)[0]);
     await own.stop();
@@ -448,16 +456,9 @@ describe("GitHub Enterprise (GHE_HOST)", () => {
     ghe.commit(sha, { ".github/qgjob.yml": CONFIG, "tests/pass.sh": "exit 0\n" });
     const own = await startTestServer({ ...githubConfig, gheHost: "ghe.example.com" });
     try {
-      const body = JSON.stringify(pushPayload(OWNER, REPO, sha));
-      const res = await fetch(`${own.url}/api/github/webhooks`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "push",
-          "x-github-delivery": "ghe-1",
-          "x-hub-signature-256": signature(SECRET, body),
-        },
-        body,
+      const res = await postWebhook(own.url, "push", pushPayload(OWNER, REPO, sha), {
+        id: "ghe-1",
+        secret: SECRET,
       });
       expect(res.status).toBe(202);
       const created = await until("the check run", () => ghe.callsFor(sha)[0]);

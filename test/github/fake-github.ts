@@ -175,3 +175,26 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * Posts a webhook as GitHub does; `sign: null` leaves the signature out, a string replaces it,
+ * and `raw` sends that text instead of the payload's JSON.
+ */
+export async function postWebhook(
+  serverUrl: string,
+  event: string,
+  payload: unknown,
+  opts: { id: string; secret: string; sign?: string | null; raw?: string },
+) {
+  const body = opts.raw ?? JSON.stringify(payload);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "x-github-event": event,
+    "x-github-delivery": opts.id,
+    "user-agent": "GitHub-Hookshot/044aadd",
+  };
+  const sig = opts.sign === undefined ? signature(opts.secret, body) : opts.sign;
+  if (sig !== null) headers["x-hub-signature-256"] = sig;
+  const res = await fetch(`${serverUrl}/api/github/webhooks`, { method: "POST", headers, body });
+  return { status: res.status, body: (await res.json()) as any };
+}

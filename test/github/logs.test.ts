@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../../app/config.js";
 import { startServer } from "../../app/server.js";
 import { tempDir } from "../harness.js";
-import { FakeGithub, signature, testPrivateKey, until } from "./fake-github.js";
+import { FakeGithub, postWebhook, testPrivateKey, until } from "./fake-github.js";
 import { pushPayload } from "./payloads.js";
 
 const SECRET = "webhook-secret-never-logged";
@@ -49,16 +49,9 @@ it("keeps secrets out of the logs", async () => {
   );
   const server = await startServer(config, pino({ level: "trace" }, sink));
   try {
-    const body = JSON.stringify(pushPayload("acme", "mobile", sha));
-    const res = await fetch(`${server.url}/api/github/webhooks`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-github-event": "push",
-        "x-github-delivery": "logs-1",
-        "x-hub-signature-256": signature(SECRET, body),
-      },
-      body,
+    const res = await postWebhook(server.url, "push", pushPayload("acme", "mobile", sha), {
+      id: "logs-1",
+      secret: SECRET,
     });
     expect(res.status).toBe(202);
     await until("the check run", () => github.callsFor(sha)[0]);
