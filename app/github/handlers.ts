@@ -23,7 +23,7 @@ export function githubHandlers(deps: TriggerDeps): ApplicationFunction {
         sha: p.after,
         ref: p.ref,
       };
-      const trigger = { account: commit.owner, sha: p.after, ref: p.ref };
+      const trigger = { event: "push" as const, account: commit.owner, sha: p.after, ref: p.ref };
       await handleTrigger(
         deps,
         { id: ctx.id, event: "push" },
@@ -43,6 +43,7 @@ export function githubHandlers(deps: TriggerDeps): ApplicationFunction {
       const text = (k: string) => (typeof inputs[k] === "string" ? inputs[k] : undefined);
       const commit = { installationId: p.installation.id, owner, repo, sha: data.sha, ref: p.ref };
       const trigger = {
+        event: "workflow_dispatch" as const,
         account: owner,
         sha: data.sha,
         ref: p.ref,

@@ -12,6 +12,7 @@ function reader(files: Record<string, string>): RepoReader {
 }
 
 const push = (extra: Partial<Trigger> = {}): Trigger => ({
+  event: "push",
   account: "acme",
   sha: SHA,
   ref: "refs/heads/main",
@@ -49,7 +50,14 @@ describe("planRun", () => {
     });
   });
 
-  it("applies the branch filter to pushes", async () => {
+  it("ignores tag pushes", async () => {
+    expect(await planRun(push({ ref: "refs/tags/v1" }), repo("tests: [tests/a.spec.ts]"))).toEqual({
+      kind: "ignore",
+      reason: "refs/tags/v1 is not a branch",
+    });
+  });
+
+  it("applies the branch filter to pushes only", async () => {
     const config = "tests: [tests/a.spec.ts]\nbranches: [main, 'release/*']";
     expect(await planRun(push({ ref: "refs/heads/release/2.4" }), repo(config))).toMatchObject({
       kind: "submit",
@@ -57,13 +65,15 @@ describe("planRun", () => {
     expect(await planRun(push({ ref: "refs/heads/feature" }), repo(config))).toMatchObject({
       kind: "ignore",
     });
-    expect(await planRun(push({ ref: "refs/tags/v1" }), repo(config))).toMatchObject({
-      kind: "ignore",
-    });
+    const dispatch = push({ event: "workflow_dispatch", ref: "refs/heads/feature" });
+    expect(await planRun(dispatch, repo(config))).toMatchObject({ kind: "submit" });
   });
 
   it("lets workflow_dispatch inputs override the app version and the tests", async () => {
-    const trigger = push({ inputs: { app_version: "build-9", tests: "tests/b.spec.ts,\n" } });
+    const trigger = push({
+      event: "workflow_dispatch",
+      inputs: { app_version: "build-9", tests: "tests/b.spec.ts,\n" },
+    });
     expect(await planRun(trigger, repo("tests: ['tests/*.spec.ts']"))).toMatchObject({
       kind: "submit",
       appVersionId: "build-9",

@@ -11,6 +11,7 @@ import { TreeTooLargeError, type RepoReader } from "./repo-reader.js";
 import { resolveTests } from "./test-files.js";
 
 export interface Trigger {
+  event: "push" | "workflow_dispatch";
   /** The installation's account login: its qgjob org. */
   account: string;
   sha: string;
@@ -47,9 +48,13 @@ export async function planRun(trigger: Trigger, reader: RepoReader): Promise<Pla
   if (!parsed.ok) return invalid(parsed.problems.map((p) => `${CONFIG_PATH}: ${p}`));
   const config = parsed.config;
 
-  const branch = trigger.ref.startsWith("refs/heads/") ? trigger.ref.slice(11) : null;
-  if (config.branches && (branch === null || !picomatch(config.branches)(branch))) {
-    return { kind: "ignore", reason: `${trigger.ref} is not in the config's branches` };
+  if (trigger.event === "push") {
+    // Tags point at commits their branch pushes already ran; the filter is for pushes only.
+    const branch = trigger.ref.startsWith("refs/heads/") ? trigger.ref.slice(11) : null;
+    if (branch === null) return { kind: "ignore", reason: `${trigger.ref} is not a branch` };
+    if (config.branches && !picomatch(config.branches)(branch)) {
+      return { kind: "ignore", reason: `${branch} is not in the config's branches` };
+    }
   }
   const wrongOrg = orgProblem(config.org, trigger.account);
   if (wrongOrg) return invalid([`${CONFIG_PATH}: org: ${wrongOrg}`]);

@@ -232,6 +232,24 @@ describe("push -> run -> check runs", () => {
   });
 });
 
+describe("a delivery GitHub could not serve", () => {
+  it("answers 503 and queues nothing; the redelivery then does the work", async () => {
+    const sha = "6".repeat(40);
+    shellRepo(sha);
+    github.forbidden.add(sha);
+    const first = await deliver("push", pushPayload(OWNER, REPO, sha), { id: "flaky-1" });
+    expect(first.status).toBe(503);
+    expect(first.body.error.code).toBe("unavailable");
+    expect(await runsOf(sha)).toEqual([]);
+
+    github.forbidden.delete(sha);
+    const again = await deliver("push", pushPayload(OWNER, REPO, sha), { id: "flaky-1" });
+    expect(again.status).toBe(202);
+    expect(await runsOf(sha)).toHaveLength(1);
+    await until("the check run", () => github.callsFor(sha)[0]);
+  });
+});
+
 describe("workflow_dispatch", () => {
   it("runs the commit the ref points at, with the inputs' app version and tests", async () => {
     const sha = "2".repeat(40);

@@ -34,6 +34,8 @@ export class FakeGithub {
   private readonly commits = new Map<string, Map<string, string>>();
   private readonly refs = new Map<string, string>();
   private nextCheckRunId = 9000;
+  /** Commits whose contents the installation may not read (a 403, not retried). */
+  readonly forbidden = new Set<string>();
   /** GitHub having a bad moment: after `okCalls` more check-run calls, `outage` answer 502. */
   outage = 0;
   okCalls = 0;
@@ -69,7 +71,10 @@ export class FakeGithub {
       const uri = fullUri.slice(prefix.length);
       const url = new URL(uri, "https://x");
       const path = decodeURIComponent(url.pathname.split("/contents/")[1]!);
-      const content = this.commits.get(url.searchParams.get("ref") ?? "")?.get(path);
+      const ref = url.searchParams.get("ref") ?? "";
+      if (this.forbidden.has(ref))
+        return [403, { message: "Resource not accessible by integration" }];
+      const content = this.commits.get(ref)?.get(path);
       if (content === undefined) return [404, { message: "Not Found" }];
       return [
         200,
