@@ -2,7 +2,7 @@
 import type { ApplicationFunction } from "probot";
 import { RERUN_FAILED_ACTION } from "./check-output.js";
 import { handleRerunRequest } from "./rerun.js";
-import type { Octokit } from "./repo-reader.js";
+import { commitOf, type Octokit } from "./repo-reader.js";
 import { handleTrigger, type TriggerDeps } from "./trigger.js";
 
 const ZERO_SHA = /^0+$/;
@@ -38,14 +38,14 @@ export function githubHandlers(deps: TriggerDeps): ApplicationFunction {
       if (!p.installation) return;
       const { owner, repo } = ownerAndRepo(p.repository.full_name);
       // The event names a ref, not a commit: run what it points at now.
-      const { data } = await ctx.octokit.rest.repos.getCommit({ owner, repo, ref: p.ref });
+      const sha = await commitOf(ctx.octokit as Octokit, owner, repo, p.ref);
       const inputs = (p.inputs ?? {}) as Record<string, unknown>;
       const text = (k: string) => (typeof inputs[k] === "string" ? inputs[k] : undefined);
-      const commit = { installationId: p.installation.id, owner, repo, sha: data.sha, ref: p.ref };
+      const commit = { installationId: p.installation.id, owner, repo, sha, ref: p.ref };
       const trigger = {
         event: "workflow_dispatch" as const,
         account: owner,
-        sha: data.sha,
+        sha,
         ref: p.ref,
         inputs: { app_version: text("app_version"), tests: text("tests") },
       };

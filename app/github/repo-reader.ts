@@ -39,3 +39,14 @@ export function repoReader(octokit: Octokit, owner: string, repo: string, sha: s
     },
   };
 }
+
+/** The commit a ref (`refs/heads/main`) points at now. */
+export async function commitOf(octokit: Octokit, owner: string, repo: string, ref: string) {
+  // The commits API takes `heads/main` or `tags/v1`, not the full ref name.
+  const { data } = await octokit.rest.repos.getCommit({
+    owner,
+    repo,
+    ref: ref.replace(/^refs\//, ""),
+  });
+  return data.sha;
+}

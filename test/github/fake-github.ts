@@ -128,7 +128,8 @@ export class FakeGithub {
   /** A commit with these files; `ref` (e.g. refs/heads/main) points at it. */
   commit(sha: string, files: Record<string, string>, ref?: string) {
     this.commits.set(sha, new Map(Object.entries(files)));
-    if (ref) this.refs.set(ref, sha);
+    // The commits API knows refs as `heads/main`, as GitHub documents it.
+    if (ref) this.refs.set(ref.replace(/^refs\//, ""), sha);
   }
 
   files(sha: string): Record<string, string> {
