@@ -64,7 +64,6 @@ export async function submitPlan(
       runId: run.id,
       orgId: plan.orgId,
       testRoot: config.root,
-      // The row key is (run, target): one run per entry, so the name tells device entries apart.
     });
   }
   return store.addGithubChecks(checks, now);

@@ -24,7 +24,9 @@ export async function mountWebhookRoute(app: FastifyInstance, probot: Probot, lo
       const signature = header(req.headers["x-hub-signature-256"]);
       if (!signature) throw new QgjobError("unauthorized", "missing X-Hub-Signature-256");
       const body = typeof req.body === "string" ? req.body : "";
-      if (!(await probot.webhooks.verify(body, signature))) {
+      // verify() throws on an empty body or a malformed signature: both are simply not valid.
+      const valid = await probot.webhooks.verify(body, signature).catch(() => false);
+      if (!valid) {
         throw new QgjobError(
           "unauthorized",
           "X-Hub-Signature-256 does not match the payload and the webhook secret",

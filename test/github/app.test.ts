@@ -287,6 +287,18 @@ describe("signatures", () => {
     expect(await runsOf(sha)).toEqual([]);
   });
 
+  it("refuses an empty body or a malformed signature with 401", async () => {
+    for (const [raw, sign] of [
+      ["", "sha256=00"],
+      ["{}", "sha1=abc"],
+      ["{}", "sha256=" + "z".repeat(64)],
+    ] as const) {
+      const res = await deliver("push", null, { raw, sign });
+      expect(res.status, `${JSON.stringify(raw)} ${sign}`).toBe(401);
+      expect(res.body.error.code).toBe("unauthorized");
+    }
+  });
+
   it("refuses a signed body that is not JSON with 400", async () => {
     const res = await deliver("push", null, { raw: "payload=%7B%7D" });
     expect(res.status).toBe(400);
