@@ -32,11 +32,15 @@ const octokit = new ProbotOctokit({
   throttle: { enabled: false },
 }) as Octokit;
 
-const reporter = () =>
-  new CheckReporter(store, async () => octokit, pino({ level: "silent" }), {
+const reporters: CheckReporter[] = [];
+function reporter() {
+  const r = new CheckReporter(store, async () => octokit, pino({ level: "silent" }), {
     minIntervalMs: INTERVAL,
     publicUrl: null,
   });
+  reporters.push(r);
+  return r;
+}
 
 async function submit(tests: string[]) {
   const { run } = await store.submitRun(
@@ -133,6 +137,7 @@ beforeEach(() => {
   github.okCalls = 0;
 });
 afterEach(async () => {
+  for (const r of reporters.splice(0)) await r.stop();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -158,6 +163,21 @@ describe("CheckReporter", () => {
     await r.tick(T0 + 2 * INTERVAL);
     await r.tick(T0 + 3 * INTERVAL);
     expect(sent()).toHaveLength(2);
+  });
+
+  it("loads a run again only when the store says it changed", async () => {
+    await submit(["a.spec.ts", "b.spec.ts"]);
+    let loads = 0;
+    const getRun = store.getRun.bind(store);
+    store.getRun = (...args) => (loads++, getRun(...args));
+    const r = reporter();
+    await r.tick(T0);
+    for (let i = 1; i <= 5; i++) await r.tick(T0 + i * INTERVAL);
+    expect(loads).toBe(1);
+    await work(T0 + 6 * INTERVAL, () => "passed");
+    await r.tick(T0 + 7 * INTERVAL);
+    expect(loads).toBe(2);
+    expect(sent()).toEqual(["POST queued", "PATCH completed"]);
   });
 
   it("after a restart, goes on from what the database says was sent", async () => {

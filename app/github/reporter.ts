@@ -4,8 +4,12 @@
  * at most one state update per check run per interval (a busy run is coalesced into one), then
  * a completed run's annotations 50 per request. What was sent is written after each call, so a
  * restart picks up where the last process stopped, neither losing nor repeating an update.
+ *
+ * Loading a run is the expensive part, so a run is loaded again only when the store's change
+ * feed says one of its jobs changed (or a minute passed, as a safety net).
  */
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { presentJob, presentRun } from "../http/present.js";
 import type { GithubCheckPatch, GithubCheckRecord, Store } from "../store/store.js";
@@ -17,13 +21,15 @@ export interface ReporterOptions {
   minIntervalMs: number;
   /** Where the run pages are (QGJOB_PUBLIC_URL): a check run's details link. */
   publicUrl: string | null;
-  /** Rows handled per tick. */
+  /** Rows looked at per tick (a quiet one costs no I/O). */
   batch?: number;
 }
 
 const MAX_BACKOFF_MS = 10 * 60_000;
 /** sent_status while a create is in flight. */
 const CREATING = "creating";
+/** A run nobody announced a change of is still looked at again after this long. */
+const RESYNC_MS = 60_000;
 
 export function detailsUrl(publicUrl: string | null, runId: string): string | null {
   return publicUrl ? `${publicUrl.replace(/\/+$/, "")}/runs/${runId}` : null;
@@ -37,13 +43,20 @@ const digest = (view: CheckView) =>
 export class CheckReporter {
   private timer: NodeJS.Timeout | null = null;
   private busy: Promise<void> | null = null;
+  /** Runs with a change-feed watch armed, and those whose watch fired since their last load. */
+  private readonly watched = new Set<string>();
+  private readonly changed = new Set<string>();
+  private readonly stopped = new AbortController();
 
   constructor(
     private readonly store: Store,
     private readonly octokitFor: (installationId: number) => Promise<Octokit>,
     private readonly log: Logger,
     private readonly opts: ReporterOptions,
-  ) {}
+  ) {
+    // One abort listener per watched run.
+    setMaxListeners(0, this.stopped.signal);
+  }
 
   start(tickMs: number, clock: () => number = Date.now) {
     this.timer = setInterval(() => {
@@ -58,13 +71,34 @@ export class CheckReporter {
   async stop() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopped.abort();
     await this.busy;
+  }
+
+  private watch(runId: string) {
+    if (this.watched.has(runId) || this.stopped.signal.aborted) return;
+    this.watched.add(runId);
+    void this.store.changes.wait(`run:${runId}`, RESYNC_MS, this.stopped.signal).then(() => {
+      this.watched.delete(runId);
+      if (!this.stopped.signal.aborted) this.changed.add(runId);
+    });
+  }
+
+  /** Sent, healthy, and nothing happened to its run since it was last loaded. */
+  private isQuiet(row: GithubCheckRecord): boolean {
+    return (
+      row.checkRunId !== null &&
+      row.failures === 0 &&
+      this.watched.has(row.runId) &&
+      !this.changed.has(row.runId)
+    );
   }
 
   /** One pass over the due rows. Never throws: a failed row backs off and is tried again. */
   async tick(now: number): Promise<void> {
-    const due = await this.store.dueGithubChecks(now, this.opts.batch ?? 50);
+    const due = await this.store.dueGithubChecks(now, this.opts.batch ?? 1000);
     for (const row of due) {
+      if (this.isQuiet(row)) continue;
       try {
         await this.sync(row, now);
       } catch (err) {
@@ -81,6 +115,9 @@ export class CheckReporter {
   }
 
   private async sync(row: GithubCheckRecord, now: number) {
+    // Armed before the load: a change during it marks the run again.
+    this.changed.delete(row.runId);
+    this.watch(row.runId);
     const stored = await this.store.getRun(row.runId, { orgId: row.orgId });
     if (!stored) {
       await this.store.updateGithubCheck(row.id, { finished: true });
