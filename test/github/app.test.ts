@@ -105,7 +105,8 @@ beforeAll(async () => {
   github = new FakeGithub();
   scripts = mkdtempSync(join(tmpdir(), "qgjob-github-"));
   mkdirSync(join(scripts, "tests"));
-  writeFileSync(join(scripts, "tests/pass.sh"), "exit 0\n");
+  // Slow enough that the check run is seen in_progress whatever the machine's load.
+  writeFileSync(join(scripts, "tests/pass.sh"), "sleep 0.5; exit 0\n");
   writeFileSync(join(scripts, "tests/fail.sh"), "echo 'expected onboarding screen'; exit 1\n");
   server = await startTestServer(githubConfig);
   api = client(server.url);
