@@ -1,0 +1,176 @@
+/**
+ * The scale-out engine: Postgres, shared by any number of server replicas. Every write is one
+ * READ COMMITTED transaction; how concurrent replicas stay out of each other's way is written
+ * beside each operation (leases.ts above all).
+ */
+import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import type {
+  ListJobsQuery,
+  ListRunsQuery,
+  ResultInput,
+  SubmitRunInput,
+} from "../../../api/schemas.js";
+import type { Target } from "../../scheduler/types.js";
+import { LocalChangeFeed } from "../change-feed.js";
+import { queueOverview } from "../overview.js";
+import type {
+  AgentRecord,
+  OrgScope,
+  Store,
+  StoreMetrics,
+  StoreOptions,
+  SubmitOptions,
+  TokenRecord,
+} from "../store.js";
+import type { AgentInput } from "../sqlite/agents.js";
+import { getAgent, listAgents, registerAgent } from "./agents.js";
+import type { PgContext, PgExec } from "./context.js";
+import { ping } from "./database.js";
+import * as leaseOps from "./leases.js";
+import { queuedJobs } from "./queued.js";
+import * as runOps from "./runs.js";
+import { jobs, leases, tokens } from "./schema.js";
+
+export interface PgConnection {
+  db: PgExec;
+  /** NOTIFY other replicas of changes (a shared server); false for an embedded database. */
+  broadcast: boolean;
+  close(): Promise<void>;
+}
+
+export class PostgresStore implements Store {
+  readonly engine = "postgres";
+  readonly changes: LocalChangeFeed;
+  private readonly ctx: PgContext;
+
+  constructor(
+    private readonly connection: PgConnection,
+    readonly options: StoreOptions,
+    feed = new LocalChangeFeed(),
+  ) {
+    this.changes = feed;
+    this.ctx = { db: connection.db, feed, broadcast: connection.broadcast, options };
+  }
+
+  async ping() {
+    await ping(this.ctx.db);
+  }
+
+  async close() {
+    await this.connection.close();
+  }
+
+  async createToken(token: TokenRecord & { hash: string }) {
+    await this.ctx.db.insert(tokens).values(token);
+  }
+
+  async findToken(hash: string) {
+    const [row] = await this.ctx.db.select().from(tokens).where(eq(tokens.hash, hash));
+    if (!row) return null;
+    const { hash: _hash, ...token } = row;
+    return token;
+  }
+
+  async hasTokens() {
+    return (await this.ctx.db.select({ id: tokens.id }).from(tokens).limit(1)).length > 0;
+  }
+
+  submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {
+    return runOps.submitRun(this.ctx, input, opts, now);
+  }
+  getRun(id: string, scope: OrgScope) {
+    return runOps.getRun(this.ctx.db, id, scope);
+  }
+  listRuns(query: ListRunsQuery, scope: OrgScope) {
+    return runOps.listRuns(this.ctx.db, query, scope);
+  }
+  getJob(id: string, scope: OrgScope) {
+    return runOps.getJob(this.ctx.db, id, scope);
+  }
+  listJobs(query: ListJobsQuery, scope: OrgScope) {
+    return runOps.listJobs(this.ctx.db, query, scope);
+  }
+  cancelJob(id: string, scope: OrgScope, now: number) {
+    return runOps.cancelJob(this.ctx, id, scope, now);
+  }
+  cancelRun(id: string, scope: OrgScope, now: number) {
+    return runOps.cancelRun(this.ctx, id, scope, now);
+  }
+  rerunFailed(id: string, scope: OrgScope, filter: { target?: Target | undefined }, now: number) {
+    return runOps.rerunFailed(this.ctx, id, scope, filter, now);
+  }
+
+  registerAgent(input: AgentInput, scope: OrgScope, now: number) {
+    return registerAgent(this.ctx, input, scope, now, async (agentId) => {
+      const held = await this.ctx.db
+        .select({ id: leases.id })
+        .from(leases)
+        .where(and(eq(leases.agentId, agentId), isNull(leases.endedAt)));
+      for (const lease of held) await leaseOps.expireLease(this.ctx, lease.id, "restarted", now);
+    });
+  }
+  getAgent(id: string, scope: OrgScope, now: number): Promise<AgentRecord | null> {
+    return getAgent(this.ctx.db, id, scope, now);
+  }
+  listAgents(scope: OrgScope, now: number) {
+    return listAgents(this.ctx.db, scope, now);
+  }
+  heartbeat(agentId: string, leaseId: string | null, now: number) {
+    return leaseOps.heartbeat(this.ctx, agentId, leaseId, now);
+  }
+  claimLease(agentId: string, now: number) {
+    return leaseOps.claimLease(this.ctx, agentId, now);
+  }
+  startJob(leaseId: string, jobId: string, attempt: number, now: number) {
+    return leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now);
+  }
+  reportResult(leaseId: string, jobId: string, result: ResultInput, now: number) {
+    return leaseOps.reportResult(this.ctx, leaseId, jobId, result, now);
+  }
+  releaseLease(leaseId: string, now: number) {
+    return leaseOps.releaseLease(this.ctx, leaseId, now);
+  }
+  async getLease(id: string) {
+    const [lease] = await this.ctx.db.select().from(leases).where(eq(leases.id, id));
+    return lease ?? null;
+  }
+  reapExpired(now: number) {
+    return leaseOps.reapExpired(this.ctx, now);
+  }
+
+  async queueOverview(scope: OrgScope, now: number) {
+    const db = this.ctx.db;
+    const byOrg = scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId);
+    const rows = {
+      queued: await queuedJobs(db, this.options.scheduler, byOrg, null),
+      liveByGroup: await db
+        .select({ groupKey: leases.groupKey, n: sql<number>`count(*)::int` })
+        .from(leases)
+        .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)))
+        .groupBy(leases.groupKey),
+      openByStatus: await db
+        .select({ target: jobs.target, status: jobs.status, n: sql<number>`count(*)::int` })
+        .from(jobs)
+        .where(and(inArray(jobs.status, ["queued", "leased", "running"]), byOrg))
+        .groupBy(jobs.target, jobs.status),
+      fleet: await listAgents(db, scope, now),
+    };
+    return queueOverview(rows, this.options, now);
+  }
+
+  async metrics(now: number): Promise<StoreMetrics> {
+    const rows = await this.ctx.db
+      .select({ target: jobs.target, n: sql<number>`count(*)::int` })
+      .from(jobs)
+      .where(eq(jobs.status, "queued"))
+      .groupBy(jobs.target);
+    const [live] = await this.ctx.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(leases)
+      .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)));
+    return {
+      queuedByTarget: Object.fromEntries(rows.map((r) => [r.target, r.n])),
+      liveLeases: live?.n ?? 0,
+    };
+  }
+}
