@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { QgjobError } from "../../errors.js";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { LocalChangeFeed } from "../change-feed.js";
 import type { StoreOptions } from "../store.js";
@@ -29,6 +30,40 @@ export type Publish = (topic: string) => void;
 const RETRYABLE = new Set(["40001", "40P01"]);
 const TRIES = 4;
 
+/** The server went away (restart, failover, a killed backend) or cannot be reached. */
+const CONNECTION_LOST = new Set([
+  "57P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+]);
+
+export function connectionLost(err: unknown): boolean {
+  const code = sqlState(err);
+  if (code !== undefined && CONNECTION_LOST.has(code)) return true;
+  const message = err instanceof Error ? `${err.message} ${String(err.cause)}` : "";
+  return /Connection terminated|timeout exceeded when trying to connect/i.test(message);
+}
+
+/**
+ * A lost database connection is the server being unavailable for a moment, not a bug: callers
+ * get a 503 to retry (agents and the CLI do), instead of a 500.
+ */
+export function unavailableIfLost(err: unknown): never {
+  if (connectionLost(err)) {
+    throw new QgjobError("unavailable", "the database is unavailable; try again shortly");
+  }
+  throw err;
+}
+
 export function sqlState(err: unknown): string | undefined {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as never) {
     if (typeof e.code === "string") return e.code;
@@ -47,8 +82,10 @@ export async function transaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const topics = new Set<string>();
+    let began = false;
     try {
       const value = await ctx.db.transaction(async (tx) => {
+        began = true;
         const value = await work(tx, (topic) => topics.add(topic));
         if (topics.size > 0 && ctx.broadcast) await notify(tx, topics);
         return value;
@@ -58,7 +95,10 @@ export async function transaction<T>(
     } catch (err) {
       const code = sqlState(err);
       if (attempt < TRIES && code !== undefined && RETRYABLE.has(code)) continue;
-      throw err;
+      // A pooled connection that died while idle fails at BEGIN, before anything ran: another
+      // connection can do the work. Later in the transaction the outcome is the server's to tell.
+      if (attempt < TRIES && !began && connectionLost(err)) continue;
+      unavailableIfLost(err);
     }
   }
 }

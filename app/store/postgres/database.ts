@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
-import type { PgExec } from "./context.js";
+import { connectionLost, type PgExec } from "./context.js";
 import * as schema from "./schema.js";
 
 export const MIGRATIONS = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -20,8 +20,27 @@ export interface PgPoolOptions {
   statementTimeoutMs: number;
 }
 
+/**
+ * A pool whose plain reads survive a connection that died while idle (a database restart or a
+ * killed backend): the pool notices such a connection only when it is next used, so a SELECT
+ * that fails that way runs once more on a fresh one. Writes are not repeated here: transactions
+ * have their own rule (context.ts).
+ */
+class RecoveringPool extends pg.Pool {
+  override query(...args: unknown[]): never {
+    const run = () => (super.query as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    const text = typeof args[0] === "string" ? args[0] : (args[0] as { text?: string })?.text;
+    if (typeof args[args.length - 1] === "function" || !/^\s*select\b/i.test(text ?? "")) {
+      return run() as never;
+    }
+    return run().catch((err: unknown) =>
+      connectionLost(err) ? run() : Promise.reject(err),
+    ) as never;
+  }
+}
+
 export function openPool(opts: PgPoolOptions): { pool: pg.Pool; db: PgExec } {
-  const pool = new pg.Pool({
+  const pool = new RecoveringPool({
     connectionString: opts.url,
     max: opts.poolMax,
     connectionTimeoutMillis: 10_000,

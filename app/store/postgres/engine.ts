@@ -24,7 +24,7 @@ import type {
 } from "../store.js";
 import type { AgentInput } from "../sqlite/agents.js";
 import { getAgent, listAgents, registerAgent } from "./agents.js";
-import type { PgContext, PgExec } from "./context.js";
+import { unavailableIfLost, type PgContext, type PgExec } from "./context.js";
 import { ping } from "./database.js";
 import * as leaseOps from "./leases.js";
 import { queuedJobs } from "./queued.js";
@@ -37,6 +37,10 @@ export interface PgConnection {
   broadcast: boolean;
   close(): Promise<void>;
 }
+
+/** Every operation: a lost connection answers 503 (retry), not 500. */
+const guard = <T>(work: PromiseLike<T>): Promise<T> =>
+  Promise.resolve(work).catch(unavailableIfLost);
 
 export class PostgresStore implements Store {
   readonly engine = "postgres";
@@ -61,84 +65,90 @@ export class PostgresStore implements Store {
   }
 
   async createToken(token: TokenRecord & { hash: string }) {
-    await this.ctx.db.insert(tokens).values(token);
+    await guard(this.ctx.db.insert(tokens).values(token));
   }
 
   async findToken(hash: string) {
-    const [row] = await this.ctx.db.select().from(tokens).where(eq(tokens.hash, hash));
+    const [row] = await guard(this.ctx.db.select().from(tokens).where(eq(tokens.hash, hash)));
     if (!row) return null;
     const { hash: _hash, ...token } = row;
     return token;
   }
 
   async hasTokens() {
-    return (await this.ctx.db.select({ id: tokens.id }).from(tokens).limit(1)).length > 0;
+    return (await guard(this.ctx.db.select({ id: tokens.id }).from(tokens).limit(1))).length > 0;
   }
 
   submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {
-    return runOps.submitRun(this.ctx, input, opts, now);
+    return guard(runOps.submitRun(this.ctx, input, opts, now));
   }
   getRun(id: string, scope: OrgScope) {
-    return runOps.getRun(this.ctx.db, id, scope);
+    return guard(runOps.getRun(this.ctx.db, id, scope));
   }
   listRuns(query: ListRunsQuery, scope: OrgScope) {
-    return runOps.listRuns(this.ctx.db, query, scope);
+    return guard(runOps.listRuns(this.ctx.db, query, scope));
   }
   getJob(id: string, scope: OrgScope) {
-    return runOps.getJob(this.ctx.db, id, scope);
+    return guard(runOps.getJob(this.ctx.db, id, scope));
   }
   listJobs(query: ListJobsQuery, scope: OrgScope) {
-    return runOps.listJobs(this.ctx.db, query, scope);
+    return guard(runOps.listJobs(this.ctx.db, query, scope));
   }
   cancelJob(id: string, scope: OrgScope, now: number) {
-    return runOps.cancelJob(this.ctx, id, scope, now);
+    return guard(runOps.cancelJob(this.ctx, id, scope, now));
   }
   cancelRun(id: string, scope: OrgScope, now: number) {
-    return runOps.cancelRun(this.ctx, id, scope, now);
+    return guard(runOps.cancelRun(this.ctx, id, scope, now));
   }
   rerunFailed(id: string, scope: OrgScope, filter: { target?: Target | undefined }, now: number) {
-    return runOps.rerunFailed(this.ctx, id, scope, filter, now);
+    return guard(runOps.rerunFailed(this.ctx, id, scope, filter, now));
   }
 
   registerAgent(input: AgentInput, scope: OrgScope, now: number) {
-    return registerAgent(this.ctx, input, scope, now, async (agentId) => {
-      const held = await this.ctx.db
-        .select({ id: leases.id })
-        .from(leases)
-        .where(and(eq(leases.agentId, agentId), isNull(leases.endedAt)));
-      for (const lease of held) await leaseOps.expireLease(this.ctx, lease.id, "restarted", now);
-    });
+    return guard(
+      registerAgent(this.ctx, input, scope, now, async (agentId) => {
+        const held = await this.ctx.db
+          .select({ id: leases.id })
+          .from(leases)
+          .where(and(eq(leases.agentId, agentId), isNull(leases.endedAt)));
+        for (const lease of held) await leaseOps.expireLease(this.ctx, lease.id, "restarted", now);
+      }),
+    );
   }
   getAgent(id: string, scope: OrgScope, now: number): Promise<AgentRecord | null> {
-    return getAgent(this.ctx.db, id, scope, now);
+    return guard(getAgent(this.ctx.db, id, scope, now));
   }
   listAgents(scope: OrgScope, now: number) {
-    return listAgents(this.ctx.db, scope, now);
+    return guard(listAgents(this.ctx.db, scope, now));
   }
   heartbeat(agentId: string, leaseId: string | null, now: number) {
-    return leaseOps.heartbeat(this.ctx, agentId, leaseId, now);
+    return guard(leaseOps.heartbeat(this.ctx, agentId, leaseId, now));
   }
   claimLease(agentId: string, now: number) {
-    return leaseOps.claimLease(this.ctx, agentId, now);
+    return guard(leaseOps.claimLease(this.ctx, agentId, now));
   }
   startJob(leaseId: string, jobId: string, attempt: number, now: number) {
-    return leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now);
+    return guard(leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now));
   }
   reportResult(leaseId: string, jobId: string, result: ResultInput, now: number) {
-    return leaseOps.reportResult(this.ctx, leaseId, jobId, result, now);
+    return guard(leaseOps.reportResult(this.ctx, leaseId, jobId, result, now));
   }
   releaseLease(leaseId: string, now: number) {
-    return leaseOps.releaseLease(this.ctx, leaseId, now);
+    return guard(leaseOps.releaseLease(this.ctx, leaseId, now));
   }
   async getLease(id: string) {
-    const [lease] = await this.ctx.db.select().from(leases).where(eq(leases.id, id));
+    const [lease] = await guard(this.ctx.db.select().from(leases).where(eq(leases.id, id)));
     return lease ?? null;
   }
   reapExpired(now: number) {
-    return leaseOps.reapExpired(this.ctx, now);
+    return guard(leaseOps.reapExpired(this.ctx, now));
   }
 
-  async queueOverview(scope: OrgScope, now: number) {
+  queueOverview(scope: OrgScope, now: number) {
+    return guard(this.overview(scope, now));
+  }
+
+  private async overview(scope: OrgScope, now: number) {
     const db = this.ctx.db;
     const byOrg = scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId);
     const rows = {
@@ -158,7 +168,11 @@ export class PostgresStore implements Store {
     return queueOverview(rows, this.options, now);
   }
 
-  async metrics(now: number): Promise<StoreMetrics> {
+  metrics(now: number): Promise<StoreMetrics> {
+    return guard(this.counts(now));
+  }
+
+  private async counts(now: number): Promise<StoreMetrics> {
     const rows = await this.ctx.db
       .select({ target: jobs.target, n: sql<number>`count(*)::int` })
       .from(jobs)
