@@ -24,8 +24,11 @@ const OPEN_JOB = ["leased", "running"];
 /** Ended by the server (cancel, timeout) while an agent may still be running it. */
 const SERVER_ENDED: ReadonlySet<string> = new Set(["cancelled", "timed_out"]);
 const INSTALLED_KEPT = 20;
-/** A claim whose whole batch was taken by other replicas meanwhile decides again, this often. */
-const CLAIM_TRIES = 3;
+/**
+ * Agents asking at the same moment see the same queue and the same ranking, so they aim at the
+ * same batch; the losers decide again without it. Each retry is one UPDATE, no re-read.
+ */
+const CLAIM_TRIES = 32;
 
 const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
 
@@ -145,11 +148,12 @@ export function claimLease(
         lease_id: held.id,
       });
     }
-    for (let attempt = 0; attempt < CLAIM_TRIES; attempt++) {
-      // The queue is read without locks: the scheduler only needs a recent picture of it.
-      const queued = await claimableJobs(tx, agent, ctx, now);
-      if (queued.length === 0) return null;
-      const { activeLeasesByGroup, idleAgents } = await idleAgentsOf(tx, agent.target, ctx, now);
+    // The queue is read without locks: the scheduler only needs a recent picture of it.
+    let queued = await claimableJobs(tx, agent, ctx, now);
+    if (queued.length === 0) return null;
+    const { activeLeasesByGroup, idleAgents } = await idleAgentsOf(tx, agent.target, ctx, now);
+    const orgUsageMs = await orgUsageNow(tx, ctx, now);
+    for (let attempt = 0; attempt < CLAIM_TRIES && queued.length > 0; attempt++) {
       const decision = decide(
         {
           now,
@@ -160,7 +164,7 @@ export function claimLease(
             installed: agent.installed,
           },
           queued,
-          orgUsageMs: await orgUsageNow(tx, ctx, now),
+          orgUsageMs,
           idleAgents,
           activeLeasesByGroup,
         },
@@ -187,7 +191,7 @@ export function claimLease(
       // a row whose claim already committed is re-checked against `status = 'queued'` on its
       // newest version and drops out. So each job goes to exactly one lease, no claim waits on
       // another, and a replica that lost part of its batch keeps the rest (or, losing all of it,
-      // decides again on a fresh read).
+      // decides again).
       const batch = tx
         .select({ id: jobs.id })
         .from(jobs)
@@ -204,7 +208,12 @@ export function claimLease(
         })
         .where(inArray(jobs.id, batch))
         .returning();
-      if (claimed.length === 0) continue;
+      if (claimed.length === 0) {
+        // Other claims took (or are taking) that whole batch: the same picture, without it.
+        const taken = new Set(decision.jobIds);
+        queued = queued.filter((j) => !taken.has(j.id));
+        continue;
+      }
 
       await tx.insert(leases).values(lease);
       await tx.insert(jobAttempts).values(
@@ -292,8 +301,9 @@ async function heldJob(
   leaseId: string,
   jobId: string,
   now: number,
+  read?: JobRecord,
 ): Promise<JobRecord> {
-  const [job] = await db.select().from(jobs).where(eq(jobs.id, jobId));
+  const job = read ?? (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
   // Another org's job does not exist for this lease, whatever its state.
   if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
   if (job.leaseId !== leaseId) {
@@ -424,6 +434,9 @@ export function reportResult(
     const lease = await lockedLease(tx, leaseId);
     const outcome = await applyResult(tx, ctx, lease, leaseId, jobId, result, now);
     if (!outcome.duplicate) await completeLeaseIfDone(tx, leaseId, now);
+    // Last, right before the commit: these rows are shared by every result of the test file and
+    // of the org, so their locks are held for as short a time as possible.
+    if (outcome.counted) await recordDuration(tx, ctx, outcome.job, result.duration_ms, now);
     if (outcome.requeued) publish("work");
     if (!outcome.duplicate) publish(`run:${outcome.job.runId}`);
     return { job: outcome.job, retry: outcome.retry, duplicate: outcome.duplicate };
@@ -453,7 +466,7 @@ async function applyResult(
   jobId: string,
   result: ResultInput,
   now: number,
-): Promise<ResultOutcome & { requeued: boolean }> {
+): Promise<ResultOutcome & { requeued: boolean; counted?: boolean }> {
   const [recorded] = await tx
     .select()
     .from(jobAttempts)
@@ -484,7 +497,7 @@ async function applyResult(
     }
   }
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
-  const job = await heldJob(tx, lease, leaseId, jobId, now);
+  const job = await heldJob(tx, lease, leaseId, jobId, now, current);
   const decision = decideResult(job, recorded, result);
   const stored = toStoredResult(result);
   const closeAttempt = (status: string) =>
@@ -503,7 +516,6 @@ async function applyResult(
       );
     case "final": {
       await closeAttempt(result.status);
-      if (result.status !== "error") await recordDuration(tx, ctx, job, result.duration_ms, now);
       const [updated] = await tx
         .update(jobs)
         .set({
@@ -520,11 +532,16 @@ async function applyResult(
         })
         .where(eq(jobs.id, jobId))
         .returning();
-      return { job: updated!, retry: false, duplicate: false, requeued: false };
+      return {
+        job: updated!,
+        retry: false,
+        duplicate: false,
+        requeued: false,
+        counted: result.status !== "error",
+      };
     }
     case "retry": {
       await closeAttempt(result.status);
-      await recordDuration(tx, ctx, job, result.duration_ms, now);
       const [updated] = await tx
         .update(jobs)
         .set({
@@ -542,7 +559,7 @@ async function applyResult(
         agentId: job.agentId!,
         status: "leased",
       });
-      return { job: updated!, retry: true, duplicate: false, requeued: false };
+      return { job: updated!, retry: true, duplicate: false, requeued: false, counted: true };
     }
     case "requeue": {
       await closeAttempt("error");
