@@ -1,6 +1,7 @@
 /**
  * Scale-out benchmark: lease+start+result cycles per second with one and with three `qgjob
- * server` replicas on one Postgres database, and the latency of the lease request itself.
+ * server` replicas on one Postgres database (and one on SQLite, for scale), and the latency of
+ * the lease request itself.
  * Each configuration gets a fresh schema. AGENTS simulated agents (HTTP, keep-alive) are spread
  * round-robin over the replicas; each job is its own group (its own app version), so every lease
  * holds one job and a cycle is lease -> start -> result. A feeder keeps about DEPTH jobs queued,
@@ -11,7 +12,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pg from "pg";
 
@@ -51,15 +55,14 @@ function post(url: string, body: unknown): Promise<{ status: number; json: any }
   });
 }
 
-function startServer(databaseUrl: string): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "cli/main.ts", "server", "--port", "0"],
-    {
-      env: { ...process.env, DATABASE_URL: databaseUrl, QGJOB_LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "inherit"],
-    },
-  );
+/** A server on `database`: a postgres:// URL, or a SQLite file path. */
+function startServer(database: string): Promise<string> {
+  const sqlite = !database.startsWith("postgres");
+  const args = ["--import", "tsx", "cli/main.ts", "server", "--port", "0"];
+  const child = spawn(process.execPath, sqlite ? [...args, "--db", database] : args, {
+    env: { ...process.env, DATABASE_URL: sqlite ? "" : database, QGJOB_LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -85,16 +88,18 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
-async function measure(replicas: number) {
+async function measure(engine: "sqlite" | "postgres", replicas: number) {
   const schema = `qgjob_bench_${randomBytes(4).toString("hex")}`;
-  await admin(`create schema ${schema}`);
+  const dir = mkdtempSync(join(tmpdir(), "qgjob-bench-"));
   const url = new URL(BASE_URL);
   url.searchParams.set("options", `-c search_path=${schema}`);
+  const database = engine === "sqlite" ? join(dir, "bench.db") : url.toString();
+  if (engine === "postgres") await admin(`create schema ${schema}`);
   const started = children.length;
   try {
     // One at a time: the first migrates; the rest find the schema ready.
     const servers: string[] = [];
-    for (let i = 0; i < replicas; i++) servers.push(`${await startServer(url.toString())}/api/v1`);
+    for (let i = 0; i < replicas; i++) servers.push(`${await startServer(database)}/api/v1`);
     const ids: string[] = [];
     for (let i = 0; i < AGENTS; i++) {
       const api = servers[i % replicas]!;
@@ -156,6 +161,7 @@ async function measure(replicas: number) {
     await Promise.all([...feeders, ...workers]);
     const seconds = (performance.now() - t0) / 1000;
     return {
+      engine,
       replicas,
       agents: AGENTS,
       cycles_per_s: Math.round(cycles / seconds),
@@ -166,23 +172,29 @@ async function measure(replicas: number) {
   } finally {
     for (const c of children.splice(started)) c.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
-    await admin(`drop schema ${schema} cascade`);
+    if (engine === "postgres") await admin(`drop schema ${schema} cascade`);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 try {
   const rows = [];
-  for (const n of [1, 3]) {
-    const row = await measure(n);
+  const configs = [
+    ["sqlite", 1],
+    ["postgres", 1],
+    ["postgres", 3],
+  ] as const;
+  for (const [engine, n] of configs) {
+    const row = await measure(engine, n);
     console.log(JSON.stringify(row));
     rows.push(row);
   }
   console.log(
-    "\n| replicas | agents | cycles/s | lease p50 ms | lease p99 ms |\n|---|---|---|---|---|",
+    "\n| engine | replicas | agents | cycles/s | lease p50 ms | lease p99 ms |\n|---|---|---|---|---|---|",
   );
   for (const r of rows) {
     console.log(
-      `| ${r.replicas} | ${r.agents} | ${r.cycles_per_s} | ${r.lease_p50_ms} | ${r.lease_p99_ms} |`,
+      `| ${r.engine} | ${r.replicas} | ${r.agents} | ${r.cycles_per_s} | ${r.lease_p50_ms} | ${r.lease_p99_ms} |`,
     );
   }
 } finally {
