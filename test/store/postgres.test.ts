@@ -83,6 +83,38 @@ for (const suite of suites) {
       expect(Date.now() - started).toBeLessThan(5000);
     });
 
+    it("settles each expired lease once when every replica reaps at the same moment", async () => {
+      const { url } = await replicaUrl();
+      const stores = [await replica(url), await replica(url), await replica(url)];
+      const now = Date.now();
+      const leases = 12;
+      for (let i = 0; i < leases; i++) {
+        await stores[0]!.submitRun(
+          SubmitRunRequest.parse({
+            org_id: "acme",
+            app_version_id: `v${i}`,
+            tests: ["a.spec.ts", "b.spec.ts"],
+          }),
+          {},
+          now,
+        );
+        const agent = await stores[i % 3]!.registerAgent(
+          { name: `a${i}`, target: "emulator", device: null, labels: [], installed: [`v${i}`] },
+          { orgId: null },
+          now,
+        );
+        expect(await stores[i % 3]!.claimLease(agent.id, now)).not.toBeNull();
+      }
+      const late = now + 10 * stores[0]!.options.leaseTtlMs;
+      const reports = await Promise.all([...stores, ...stores].map((s) => s.reapExpired(late)));
+      expect(reports.reduce((n, r) => n + r.expiredLeases, 0)).toBe(leases);
+      expect(reports.reduce((n, r) => n + r.requeued, 0)).toBe(2 * leases);
+      const jobs = await stores[1]!.listJobs({ org_id: "acme", limit: 100 }, { orgId: null });
+      expect(jobs.items.map((j) => [j.status, j.attempts])).toEqual(
+        Array.from({ length: 2 * leases }, () => ["queued", 1]),
+      );
+    });
+
     it("recovers after the database drops its connections", async () => {
       const { url, app } = await replicaUrl();
       const [a, b] = [await replica(url), await replica(url)];
