@@ -7,7 +7,7 @@
  * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
  * serves them; claims touch only queued jobs, which no lease holds.
  */
-import { and, asc, eq, gt, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
@@ -130,11 +130,22 @@ async function idleAgentsOf(tx: PgExec, target: string, ctx: PgContext, now: num
   return { activeLeasesByGroup, idleAgents };
 }
 
-export function claimLease(
+export async function claimLease(
   ctx: PgContext,
   agentId: string,
   now: number,
 ): Promise<LeaseGrant | null> {
+  // The picture the scheduler decides on is read before the transaction, in parallel on pooled
+  // connections and without locks: under READ COMMITTED every statement sees its own snapshot
+  // anyway, and the claim below re-checks each row it takes.
+  const [seen] = await ctx.db.select().from(agents).where(eq(agents.id, agentId));
+  if (!seen) throw notFound("agent", agentId);
+  const [candidates, fleet, orgUsageMs] = await Promise.all([
+    claimableJobs(ctx.db, seen, ctx, now),
+    idleAgentsOf(ctx.db, seen.target, ctx, now),
+    orgUsageNow(ctx.db, ctx, now),
+  ]);
+  const { activeLeasesByGroup, idleAgents } = fleet;
   return transaction(ctx, async (tx, publish) => {
     // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
     // the second sees the first one's lease below.
@@ -148,11 +159,7 @@ export function claimLease(
         lease_id: held.id,
       });
     }
-    // The queue is read without locks: the scheduler only needs a recent picture of it.
-    let queued = await claimableJobs(tx, agent, ctx, now);
-    if (queued.length === 0) return null;
-    const { activeLeasesByGroup, idleAgents } = await idleAgentsOf(tx, agent.target, ctx, now);
-    const orgUsageMs = await orgUsageNow(tx, ctx, now);
+    let queued = candidates;
     for (let attempt = 0; attempt < CLAIM_TRIES && queued.length > 0; attempt++) {
       const decision = decide(
         {
@@ -445,17 +452,14 @@ export function reportResult(
 
 /** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
 export async function completeLeaseIfDone(db: PgExec, leaseId: string, now: number) {
-  const [open] = await db
+  const open = db
     .select({ id: jobs.id })
     .from(jobs)
-    .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, OPEN_JOB)))
-    .limit(1);
-  if (!open) {
-    await db
-      .update(leases)
-      .set({ endedAt: now, endReason: "completed" })
-      .where(and(eq(leases.id, leaseId), isNull(leases.endedAt)));
-  }
+    .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, OPEN_JOB)));
+  await db
+    .update(leases)
+    .set({ endedAt: now, endReason: "completed" })
+    .where(and(eq(leases.id, leaseId), isNull(leases.endedAt), notExists(open)));
 }
 
 async function applyResult(
