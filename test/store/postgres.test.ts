@@ -9,7 +9,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { SubmitRunRequest } from "../../api/schemas.js";
-import { MIGRATIONS } from "../../app/store/postgres/database.js";
+import { MIGRATIONS, openPool } from "../../app/store/postgres/database.js";
 import { openPostgresStore } from "../../app/store/postgres/open.js";
 import type { Store } from "../../app/store/store.js";
 import { createTestSchema, enginesUnderTest, POSTGRES_URL, testStoreOptions } from "./engines.js";
@@ -113,6 +113,14 @@ for (const suite of suites) {
       expect(jobs.items.map((j) => [j.status, j.attempts])).toEqual(
         Array.from({ length: 2 * leases }, () => ["queued", 1]),
       );
+    });
+
+    it("has the server cancel a statement that runs past the timeout", async () => {
+      const { url } = await replicaUrl();
+      const { pool } = openPool({ url, poolMax: 1, statementTimeoutMs: 200 });
+      cleanups.push(() => pool.end());
+      await expect(pool.query("select pg_sleep(2)")).rejects.toMatchObject({ code: "57014" });
+      expect((await pool.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
     });
 
     it("recovers after the database drops its connections", async () => {

@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import type { Logger } from "pino";
 import { connectionLost, type PgExec } from "./context.js";
 import * as schema from "./schema.js";
 
@@ -39,7 +40,10 @@ class RecoveringPool extends pg.Pool {
   }
 }
 
-export function openPool(opts: PgPoolOptions): { pool: pg.Pool; db: PgExec } {
+export function openPool(
+  opts: PgPoolOptions,
+  log?: Pick<Logger, "warn">,
+): { pool: pg.Pool; db: PgExec } {
   const pool = new RecoveringPool({
     connectionString: opts.url,
     max: opts.poolMax,
@@ -52,7 +56,7 @@ export function openPool(opts: PgPoolOptions): { pool: pg.Pool; db: PgExec } {
   });
   // A connection that dies while idle (database restart) is dropped from the pool and replaced on
   // the next checkout; without a listener the error would crash the process.
-  pool.on("error", () => {});
+  pool.on("error", (err) => log?.warn({ err }, "an idle database connection was lost"));
   return { pool, db: drizzle(pool, { schema }) as unknown as PgExec };
 }
 

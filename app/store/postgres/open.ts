@@ -11,7 +11,7 @@ export async function openPostgresStore(
   options: StoreOptions,
   logger?: Logger,
 ): Promise<PostgresStore> {
-  const { pool, db } = openPool(opts);
+  const { pool, db } = openPool(opts, logger);
   const feed = new LocalChangeFeed();
   const listener = new ChangeListener(opts.url, feed, logger);
   try {
