@@ -57,7 +57,7 @@ export const pgliteEngine: Engine = {
     const db = drizzle(client, { schema });
     await migrate(db, { migrationsFolder: MIGRATIONS });
     const store = new PostgresStore(
-      { db: db as unknown as PgExec, broadcast: false, close: () => client.close() },
+      { db: db as unknown as PgExec, close: () => client.close() },
       testStoreOptions(),
     );
     return { store, dispose: () => store.close() };

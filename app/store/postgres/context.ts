@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import { QgjobError } from "../../errors.js";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { LocalChangeFeed } from "../change-feed.js";
@@ -15,8 +14,8 @@ export interface PgContext {
   db: PgExec;
   /** Wake-ups for long polls in this process. */
   feed: LocalChangeFeed;
-  /** Also NOTIFY other replicas (false for an embedded database only this process opens). */
-  broadcast: boolean;
+  /** Tells the other replicas (absent for an embedded database only this process opens). */
+  broadcast?: (topics: Iterable<string>) => void;
   options: StoreOptions;
 }
 
@@ -72,9 +71,8 @@ export function sqlState(err: unknown): string | undefined {
 }
 
 /**
- * Runs `work` in one READ COMMITTED transaction. Topics it publishes are NOTIFYed inside the
- * transaction (Postgres delivers them only on commit, so no replica wakes for work that rolled
- * back) and announced to this process's own long polls after the commit.
+ * Runs `work` in one READ COMMITTED transaction. Topics it publishes are announced once it has
+ * committed: to this process's long polls at once, and to the other replicas (broadcast.ts).
  */
 export async function transaction<T>(
   ctx: PgContext,
@@ -86,11 +84,10 @@ export async function transaction<T>(
     try {
       const value = await ctx.db.transaction(async (tx) => {
         began = true;
-        const value = await work(tx, (topic) => topics.add(topic));
-        if (topics.size > 0 && ctx.broadcast) await notify(tx, topics);
-        return value;
+        return work(tx, (topic) => topics.add(topic));
       });
       for (const topic of topics) ctx.feed.publish(topic);
+      if (topics.size > 0) ctx.broadcast?.(topics);
       return value;
     } catch (err) {
       const code = sqlState(err);
@@ -101,10 +98,4 @@ export async function transaction<T>(
       unavailableIfLost(err);
     }
   }
-}
-
-function notify(tx: PgExec, topics: Set<string>) {
-  return tx.execute(
-    sql`select pg_notify(${CHANGE_CHANNEL}, t) from unnest(string_to_array(${[...topics].join("\n")}, E'\n')) t`,
-  );
 }

@@ -33,8 +33,8 @@ import { jobs, leases, tokens } from "./schema.js";
 
 export interface PgConnection {
   db: PgExec;
-  /** NOTIFY other replicas of changes (a shared server); false for an embedded database. */
-  broadcast: boolean;
+  /** Tells other replicas of changes (a shared server); absent for an embedded database. */
+  broadcast?: (topics: Iterable<string>) => void;
   close(): Promise<void>;
 }
 

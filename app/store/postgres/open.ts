@@ -4,6 +4,7 @@ import { LocalChangeFeed } from "../change-feed.js";
 import type { StoreOptions } from "../store.js";
 import { migratePostgres, openPool, type PgPoolOptions } from "./database.js";
 import { PostgresStore } from "./engine.js";
+import { Broadcaster } from "./broadcast.js";
 import { ChangeListener } from "./listener.js";
 
 export async function openPostgresStore(
@@ -22,12 +23,14 @@ export async function openPostgresStore(
     await pool.end();
     throw err;
   }
+  const broadcaster = new Broadcaster(db, logger);
   return new PostgresStore(
     {
       db,
-      broadcast: true,
+      broadcast: broadcaster.send,
       async close() {
         await listener.close();
+        await broadcaster.close();
         await pool.end();
       },
     },
