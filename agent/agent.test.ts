@@ -3,8 +3,9 @@
  * runner: results, retries, cancel, timeout, drain, build failures and a server restart.
  */
 import { execFileSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { QgjobClient } from "../api/client.js";
@@ -101,6 +102,29 @@ describe("device agent", () => {
     expect(byPath["fail.sh"]).toMatchObject({ status: "failed" });
     expect(byPath["fail.sh"].result.message).toContain("expected 1 to be 2");
     expect(byPath["fail.sh"].result.log_tail).toContain("expected 1 to be 2");
+  });
+
+  it("refuses a leased test path that leaves the project, even if the server hands one out", async () => {
+    server = await startTestServer();
+    const root = tempDir("qgjob-agent-escape-");
+    dirs.push(root);
+    const work = join(root, "project");
+    mkdirSync(work);
+    writeFileSync(join(work, "pass.sh"), "exit 0\n");
+    writeFileSync(join(root, "outside.sh"), `touch '${join(root, "ran")}'\n`);
+    const run = await submitRun({ tests: ["pass.sh", "escape.sh"] });
+    // Only a tampered database (or a rogue server) could hand out such a path.
+    const db = new Database(server.db);
+    db.prepare("UPDATE jobs SET test_path = '../outside.sh' WHERE test_path = 'escape.sh'").run();
+    db.close();
+
+    startAgent({ dir: work });
+    const done = await waitRun(run.id);
+    const byPath = Object.fromEntries(done.jobs.map((j: any) => [j.test_path, j]));
+    expect(byPath["pass.sh"]).toMatchObject({ status: "passed" });
+    expect(byPath["../outside.sh"]).toMatchObject({ status: "failed" });
+    expect(byPath["../outside.sh"].result.message).toMatch(/refused to run/);
+    expect(existsSync(join(root, "ran"))).toBe(false);
   });
 
   it("reruns a failed test on the same device when retries allow, and the pass is flaky", async () => {

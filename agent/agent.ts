@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import { ApiError, type QgjobClient } from "../api/client.js";
-import type { Lease } from "../api/schemas.js";
+import { TestPath, type Lease } from "../api/schemas.js";
 import type { Target } from "../api/targets.js";
 import { BuildError, type BuildResolver } from "./build.js";
 import type { Runner, RunnerJob, TestOutcome } from "./runners/runner.js";
@@ -176,7 +176,23 @@ class LeaseSession {
         }
         return;
       }
-      let batch: RunnerJob[] = lease.jobs.map((j) => ({
+      // The server refuses such paths on submission; a tampered database or a rogue server still
+      // must not make this device run a file outside its project.
+      const runnable = [];
+      for (const job of lease.jobs) {
+        if (TestPath.safeParse(job.test_path).success) {
+          runnable.push(job);
+          continue;
+        }
+        await this.report({
+          jobId: job.id,
+          status: "failed",
+          durationMs: 0,
+          message: `refused to run '${job.test_path}': not a relative path inside the project`,
+          artifacts: [],
+        });
+      }
+      let batch: RunnerJob[] = runnable.map((j) => ({
         id: j.id,
         testPath: j.test_path,
         attempt: j.attempt,

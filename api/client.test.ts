@@ -81,6 +81,20 @@ describe("QgjobClient", () => {
     expect(job.status).toBe("queued");
   });
 
+  it("waits out a 429 for as long as the server's Retry-After says", async () => {
+    server = await startTestServer({ rateLimitPerS: 1, rateLimitBurst: 1 });
+    const retries: { delayMs: number; code: string }[] = [];
+    const api = new QgjobClient({
+      baseUrl: server.url,
+      backoffMs: 10,
+      onRetry: (r) => retries.push({ delayMs: r.delayMs, code: r.error.code }),
+    });
+    await api.listRuns();
+    expect((await api.listRuns()).items).toEqual([]);
+    expect(retries.map((r) => r.code)).toContain("rate_limited");
+    expect(Math.min(...retries.map((r) => r.delayMs))).toBeGreaterThanOrEqual(1000);
+  });
+
   it("gives up after its retries with an error that names the call and the cause", async () => {
     const port = await closedPort();
     const api = new QgjobClient({ baseUrl: `http://127.0.0.1:${port}`, retries: 1, backoffMs: 10 });

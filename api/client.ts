@@ -2,7 +2,8 @@
  * The typed HTTP client of the qgjob API, shared by the CLI, the agent and the Action. It never
  * loads server code. Responses are parsed with the same zod schemas the server answers with.
  *
- * Retries: network errors and 502/503/504 are retried with exponential backoff and jitter. A
+ * Retries: network errors, 429 and 502/503/504 are retried with exponential backoff and jitter
+ * (a 429 no sooner than the server's Retry-After). A
  * submission always carries an Idempotency-Key (generated when the caller gives none), so a retry
  * after a lost answer returns the first run instead of creating a second one.
  */
@@ -70,8 +71,14 @@ export class ApiError extends Error {
     return (
       this.kind === "network" ||
       this.kind === "timeout" ||
-      (this.status !== null && [502, 503, 504].includes(this.status))
+      (this.status !== null && [429, 502, 503, 504].includes(this.status))
     );
+  }
+
+  /** How long the server asked us to wait (a 429's `details.retry_after_s`), if it did. */
+  get retryAfterMs(): number {
+    const s = (this.details as { retry_after_s?: unknown } | undefined)?.retry_after_s;
+    return typeof s === "number" && s > 0 ? Math.min(s, 60) * 1000 : 0;
   }
 }
 
@@ -242,7 +249,10 @@ export class QgjobClient {
       } catch (err) {
         if (!(err instanceof ApiError) || !err.retryable || attempt >= retries) throw err;
         const base = (this.opts.backoffMs ?? 250) * 2 ** attempt;
-        const delayMs = Math.min(5000, base) * (0.5 + Math.random() / 2);
+        const delayMs = Math.max(
+          err.retryAfterMs,
+          Math.min(5000, base) * (0.5 + Math.random() / 2),
+        );
         this.opts.onRetry?.({ attempt: attempt + 1, delayMs, error: err });
         await sleep(delayMs);
       }

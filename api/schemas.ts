@@ -105,6 +105,7 @@ export const SubmitJobRequest = z.strictObject({
   ...Provenance,
 });
 export type SubmitJobRequest = z.input<typeof SubmitJobRequest>;
+export type SubmitJobInput = z.output<typeof SubmitJobRequest>;
 
 export const Artifact = z.strictObject({
   name: ShortText,
@@ -218,6 +219,8 @@ export type ListJobsQuery = z.output<typeof ListJobsQuery>;
 export const ListRunsQuery = z.strictObject({
   org_id: OrgId.optional(),
   status: RunStatus.optional(),
+  /** Runs with at least one job for this app version. */
+  app_version_id: AppVersionId.optional(),
   limit: Limit,
   cursor: Cursor.optional(),
 });

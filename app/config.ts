@@ -37,6 +37,8 @@ const ConfigSchema = z.object({
     .int()
     .min(1024)
     .default(2 * 1024 * 1024),
+  rateLimitPerS: z.coerce.number().min(0).default(100),
+  rateLimitBurst: z.coerce.number().int().min(1).default(2000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -56,6 +58,8 @@ const ENV: Record<keyof Config, string[]> = {
   starvationS: ["QGJOB_STARVATION_S"],
   grouping: ["QGJOB_GROUPING"],
   bodyLimitBytes: ["QGJOB_BODY_LIMIT_BYTES"],
+  rateLimitPerS: ["QGJOB_RATE_LIMIT_PER_S"],
+  rateLimitBurst: ["QGJOB_RATE_LIMIT_BURST"],
   logLevel: ["QGJOB_LOG_LEVEL", "LOG_LEVEL"],
 };
 

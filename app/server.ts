@@ -57,7 +57,12 @@ export async function startServer(
         clock: Date.now,
         shutdown: shutdown.signal,
       },
-      { logger, bodyLimitBytes: config.bodyLimitBytes, version: VERSION },
+      {
+        logger,
+        bodyLimitBytes: config.bodyLimitBytes,
+        rateLimit: { perSecond: config.rateLimitPerS, burst: config.rateLimitBurst },
+        version: VERSION,
+      },
     );
     app.addHook("preClose", async () => shutdown.abort());
 

@@ -38,6 +38,9 @@ describe("describeApiError", () => {
     });
     expect(describeApiError(err("http", 500, "internal", "oops")).exitCode).toBe(3);
     expect(describeApiError(err("http", 503, "http_503", "Service Unavailable")).exitCode).toBe(3);
+    expect(describeApiError(err("http", 429, "rate_limited", "too many requests")).exitCode).toBe(
+      3,
+    );
     expect(describeApiError(err("invalid_response", 200, "invalid_response", "bad")).exitCode).toBe(
       3,
     );

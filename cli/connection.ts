@@ -152,7 +152,8 @@ export function describeApiError(err: ApiError): CliError {
       );
     case "http": {
       const status = err.status ?? 0;
-      if (status >= 400 && status < 500) {
+      // A 429 the client's retries could not wait out is the server being busy, not a mistake.
+      if (status >= 400 && status < 500 && status !== 429) {
         const hint = status === 401 ? " (set --token or QGJOB_TOKEN)" : "";
         return new CliError(`${detail} [${status} ${err.code}]${hint}`, EXIT.usage);
       }

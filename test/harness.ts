@@ -65,7 +65,10 @@ export function client(baseUrl: string, token?: string) {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...headers,
       },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      body:
+        body === undefined || typeof body === "string" || body instanceof Uint8Array
+          ? body
+          : JSON.stringify(body),
     });
     const text = await res.text();
     let parsed: unknown = text;

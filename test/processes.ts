@@ -10,9 +10,14 @@ import { createInterface } from "node:readline";
 export const CLI = ["--import", "tsx", join(import.meta.dirname, "../cli/main.ts")];
 
 const children = new Set<ChildProcess>();
+/** Children started as process group leaders: killed with their whole group. */
+const leaders = new WeakSet<ChildProcess>();
 
 export function killAll() {
-  for (const child of children) child.kill("SIGKILL");
+  for (const child of children) {
+    if (leaders.has(child) && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    else child.kill("SIGKILL");
+  }
   children.clear();
 }
 
@@ -24,12 +29,29 @@ export interface Spawned {
 }
 
 export function spawnQgjob(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Spawned {
-  const child = spawn(process.execPath, [...CLI, ...args], {
-    cwd,
+  return spawnProcess(process.execPath, [...CLI, ...args], {
     env: { ...process.env, ...env },
+    cwd,
+  });
+}
+
+/**
+ * Any command, killed by killAll(). With `group`, it leads its own process group, so that
+ * killAll() also reaches what it started (`npx qgjob` runs qgjob as a child of npm).
+ */
+export function spawnProcess(
+  command: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; cwd?: string; group?: boolean },
+): Spawned {
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: opts.group ?? false,
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
+  if (opts.group) leaders.add(child);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -54,9 +76,16 @@ export function spawnServer(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<Spawned & { url: string }> {
-  const p = spawnQgjob(["server", "--port", "0", ...args], { QGJOB_LOG_LEVEL: "info", ...env });
+  return listening(
+    spawnQgjob(["server", "--port", "0", ...args], { QGJOB_LOG_LEVEL: "info", ...env }),
+  );
+}
+
+/** Resolves with the server's URL once its log says it listens; rejects if it exits first. */
+export function listening(p: Spawned): Promise<Spawned & { url: string }> {
   return new Promise((resolve, reject) => {
     createInterface({ input: p.child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return; // npm's own notices, when started through npx
       const entry = JSON.parse(line) as { msg?: string; url?: string };
       if (entry.msg === "qgjob server listening") resolve({ ...p, url: entry.url! });
     });

@@ -36,24 +36,34 @@ export class Authenticator {
 
   async caller(req: FastifyRequest, scope: Scope): Promise<Caller> {
     const header = req.headers.authorization;
+    if (header === undefined) return this.callerFor(undefined, scope);
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return this.callerFor(match ? match[1]! : null, scope);
+  }
+
+  /** `undefined`: no credentials were given; `null`: unreadable ones. The dashboard passes the
+   * token from its cookie here, so pages and the API authorise alike. */
+  async callerFor(token: string | null | undefined, scope: Scope): Promise<Caller> {
     let caller: Caller;
-    if (header === undefined) {
+    if (token === undefined) {
       if (!(await this.isOpen())) {
         throw new QgjobError("unauthorized", "missing Authorization: Bearer <token>");
       }
       caller = OPEN_CALLER;
     } else {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const token = match ? await this.store.findToken(hashToken(match[1]!)) : null;
-      if (!token) throw new QgjobError("unauthorized", "invalid API token");
-      caller = { orgId: token.orgId, tokenId: token.id, scopes: new Set(token.scopes) };
+      const record = token === null ? null : await this.store.findToken(hashToken(token));
+      if (!record) throw new QgjobError("unauthorized", "invalid API token");
+      caller = { orgId: record.orgId, tokenId: record.id, scopes: new Set(record.scopes) };
     }
-    if (!caller.scopes.has(scope) && !caller.scopes.has("admin")) {
+    if (!allows(caller, scope)) {
       throw new QgjobError("forbidden", `this token lacks the '${scope}' scope`);
     }
     return caller;
   }
 }
+
+export const allows = (caller: Caller, scope: Scope) =>
+  caller.scopes.has(scope) || caller.scopes.has("admin");
 
 /** An org the caller may act for; another org's id is answered as if it did not exist. */
 export function requireOrg(caller: Caller, orgId: string) {

@@ -13,15 +13,21 @@ import {
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 import { installAuth } from "./auth.js";
+import { dashboardRoutes } from "./dashboard/routes.js";
 import type { RouteDeps } from "./deps.js";
+import { CLOSING_OPTIONS, installClosingGuard } from "./closing.js";
 import { installErrorHandlers } from "./errors.js";
+import { installJsonBody } from "./json-body.js";
+import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
 import { agentRoutes } from "./routes/agents.js";
+import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 
 export interface HttpOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  rateLimit: RateLimit;
   version: string;
 }
 
@@ -29,6 +35,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
+    ...CLOSING_OPTIONS,
     // One line per request is noise at agent polling rates; failures are logged on their own.
     logController: new LogController({ disableRequestLogging: true }),
     // Keep the Authorization header out of anything Fastify might log.
@@ -56,7 +63,10 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
+  installClosingGuard(app);
+  installJsonBody(app);
   installAuth(app, deps.auth);
+  installRateLimit(app, new TokenBuckets(opts.rateLimit), deps.clock);
   // A POST with no body at all means "no options" (heartbeats, lease requests, release).
   app.addHook("preValidation", async (req) => {
     if (req.method === "POST" && req.body == null && !req.headers["content-type"]) req.body = {};
@@ -73,6 +83,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
         securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       },
       security: [{ bearer: [] }],
+      tags: [COMPAT_TAG],
     },
     transform: jsonSchemaTransform,
   });
@@ -85,5 +96,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   runRoutes(app, deps);
   agentRoutes(app, deps);
   systemRoutes(app, deps);
+  dashboardRoutes(app, deps);
+  compatRoutes(app, deps);
   return app;
 }

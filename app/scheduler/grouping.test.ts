@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { byAppVersion, byAppVersionAndDevice, groupingStrategies, groupJobs } from "./grouping.js";
+import {
+  byAppVersion,
+  byAppVersionAndDevice,
+  byAppVersionAndRepo,
+  byAppVersionAndTags,
+  groupingStrategies,
+  groupJobs,
+} from "./grouping.js";
 import { queuedJob } from "./testing.js";
 import type { GroupingStrategy, QueuedJob } from "./types.js";
 
@@ -77,6 +84,118 @@ describe("grouping strategies: which jobs share one install", () => {
       together: false,
     },
     {
+      name: "jobs from different repos are apart by app version and repo",
+      a: { repo: "acme/web" },
+      b: { repo: "acme/api" },
+      strategy: byAppVersionAndRepo,
+      together: false,
+    },
+    {
+      name: "jobs from one repo share a group by app version and repo",
+      a: { repo: "acme/web", tags: ["smoke"], device: "Pixel 7" },
+      b: { repo: "acme/web", tags: [], device: null },
+      strategy: byAppVersionAndRepo,
+      together: true,
+    },
+    {
+      name: "a job with no repo and one with a repo are apart by app version and repo",
+      a: { repo: null },
+      b: { repo: "acme/web" },
+      strategy: byAppVersionAndRepo,
+      together: false,
+    },
+    {
+      name: "an empty repo counts as no repo",
+      a: { repo: null },
+      b: { repo: "" },
+      strategy: byAppVersionAndRepo,
+      together: true,
+    },
+    {
+      name: "one repo's jobs for two app versions are apart: each needs its own install",
+      a: { repo: "acme/web", appVersionId: "v1" },
+      b: { repo: "acme/web", appVersionId: "v2" },
+      strategy: byAppVersionAndRepo,
+      together: false,
+    },
+    {
+      name: "one repo's jobs in two orgs are apart",
+      a: { repo: "acme/web", orgId: "acme" },
+      b: { repo: "acme/web", orgId: "globex" },
+      strategy: byAppVersionAndRepo,
+      together: false,
+    },
+    {
+      name: "one repo's jobs on two targets are apart",
+      a: { repo: "acme/web", target: "emulator" },
+      b: { repo: "acme/web", target: "device" },
+      strategy: byAppVersionAndRepo,
+      together: false,
+    },
+    {
+      name: "smoke tests are apart from untagged tests by app version and tags",
+      a: { tags: ["@smoke"] },
+      b: { tags: [] },
+      strategy: byAppVersionAndTags,
+      together: false,
+    },
+    {
+      name: "smoke tests are apart from regression tests",
+      a: { tags: ["@smoke"] },
+      b: { tags: ["@regression"] },
+      strategy: byAppVersionAndTags,
+      together: false,
+    },
+    {
+      name: "@smoke and smoke are one tag",
+      a: { tags: ["@smoke"] },
+      b: { tags: ["smoke"] },
+      strategy: byAppVersionAndTags,
+      together: true,
+    },
+    {
+      name: "the order and repeats of tags do not matter",
+      a: { tags: ["@smoke", "@login"] },
+      b: { tags: ["login", "@smoke", "smoke"] },
+      strategy: byAppVersionAndTags,
+      together: true,
+    },
+    {
+      name: "a job with one more tag is apart",
+      a: { tags: ["@smoke", "@login"] },
+      b: { tags: ["@smoke"] },
+      strategy: byAppVersionAndTags,
+      together: false,
+    },
+    {
+      name: "smoke tests of two app versions are apart: each needs its own install",
+      a: { tags: ["@smoke"], appVersionId: "v1" },
+      b: { tags: ["@smoke"], appVersionId: "v2" },
+      strategy: byAppVersionAndTags,
+      together: false,
+    },
+    {
+      name: "smoke tests of two orgs are apart",
+      a: { tags: ["@smoke"], orgId: "acme" },
+      b: { tags: ["@smoke"], orgId: "globex" },
+      strategy: byAppVersionAndTags,
+      together: false,
+    },
+    {
+      name: "smoke tests on two targets are apart",
+      a: { tags: ["@smoke"], target: "emulator" },
+      b: { tags: ["@smoke"], target: "browserstack" },
+      strategy: byAppVersionAndTags,
+      together: false,
+    },
+    {
+      name: "repo, device and test path do not split a group by app version and tags",
+      a: { tags: ["@smoke"], repo: "acme/web", device: "Pixel 7", testPath: "a.spec.ts" },
+      b: { tags: ["@smoke"], repo: "acme/api", device: null, testPath: "b.spec.ts" },
+      strategy: byAppVersionAndTags,
+      together: true,
+    },
+    {
       name: "repo, tags, test path and priority do not split a group",
       a: { repo: "web", tags: ["smoke"], testPath: "a.spec.ts", priority: 0 },
       b: { repo: "api", tags: [], testPath: "b.spec.ts", priority: 3 },
@@ -95,10 +214,33 @@ describe("grouping strategies: which jobs share one install", () => {
     expect(strategy.keyOf(job({ device }))).toBe(key);
   });
 
+  it.each<{ strategy: GroupingStrategy; job: Partial<QueuedJob>; key: string }>([
+    { strategy: byAppVersionAndRepo, job: { repo: "acme/web" }, key: "acme|v1|emulator|acme/web" },
+    { strategy: byAppVersionAndRepo, job: { repo: null }, key: "acme|v1|emulator|*" },
+    {
+      strategy: byAppVersionAndTags,
+      job: { tags: ["@smoke", "login", "@smoke"] },
+      key: "acme|v1|emulator|login,smoke",
+    },
+    { strategy: byAppVersionAndTags, job: { tags: [] }, key: "acme|v1|emulator|*" },
+  ])("$strategy.name keys $job as $key", ({ strategy, job: fields, key }) => {
+    expect(strategy.keyOf(job(fields))).toBe(key);
+  });
+
+  it("a group by tags is led by its org, app version and target, whatever its tags", () => {
+    const groups = groupJobs(
+      [job({ orgId: "globex", appVersionId: "v7", target: "device", tags: ["@smoke"] })],
+      byAppVersionAndTags,
+    );
+    expect(groups[0]).toMatchObject({ orgId: "globex", appVersionId: "v7", target: "device" });
+  });
+
   it.each([
     { name: "app_version", strategy: byAppVersion },
     { name: "app_version_device", strategy: byAppVersionAndDevice },
-    { name: "by_tag", strategy: undefined },
+    { name: "app_version_repo", strategy: byAppVersionAndRepo },
+    { name: "app_version_tags", strategy: byAppVersionAndTags },
+    { name: "by_branch", strategy: undefined },
   ])("the configured name $name selects its strategy", ({ name, strategy }) => {
     expect(groupingStrategies[name]).toBe(strategy);
   });

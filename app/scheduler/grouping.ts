@@ -13,10 +13,35 @@ export const byAppVersionAndDevice: GroupingStrategy = {
   keyOf: (job) => `${byAppVersion.keyOf(job)}|${job.device ?? "*"}`,
 };
 
+/**
+ * One repository's tests batch apart from another's built into the same app (a monorepo app
+ * tested from several repos): "*" is "no repo". The app version stays in the key, as in every
+ * strategy, because a group is what one install serves.
+ */
+export const byAppVersionAndRepo: GroupingStrategy = {
+  name: "app_version_repo",
+  keyOf: (job) => `${byAppVersion.keyOf(job)}|${job.repo || "*"}`,
+};
+
+/**
+ * Jobs with the same tags (e.g. every `@smoke` test) batch together, apart from the rest of the
+ * build: "@smoke" and "smoke" are one tag, order and repeats do not matter, "*" is "untagged".
+ */
+export const byAppVersionAndTags: GroupingStrategy = {
+  name: "app_version_tags",
+  keyOf: (job) => `${byAppVersion.keyOf(job)}|${tagSet(job.tags) || "*"}`,
+};
+
+function tagSet(tags: readonly string[]): string {
+  return [...new Set(tags.map((tag) => tag.replace(/^@/, "")))].sort(compareStrings).join(",");
+}
+
 /** Looked up by the configured name; indexing yields `undefined` for an unknown name. */
 export const groupingStrategies: Readonly<Record<string, GroupingStrategy>> = {
   [byAppVersion.name]: byAppVersion,
   [byAppVersionAndDevice.name]: byAppVersionAndDevice,
+  [byAppVersionAndRepo.name]: byAppVersionAndRepo,
+  [byAppVersionAndTags.name]: byAppVersionAndTags,
 };
 
 export function compareStrings(a: string, b: string): number {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { byAppVersion, byAppVersionAndDevice } from "./grouping.js";
+import {
+  byAppVersion,
+  byAppVersionAndDevice,
+  byAppVersionAndRepo,
+  byAppVersionAndTags,
+} from "./grouping.js";
 import { DEFAULT_SCHEDULER_CONFIG, decide } from "./policy.js";
 import { queuedJob } from "./testing.js";
 import type {
@@ -414,6 +419,24 @@ describe("decide: objective 5, batch sizing", () => {
       strategy: byAppVersionAndDevice,
       size: 1,
       expectedMs: MINUTE,
+    },
+    {
+      name: "grouping by repo keeps another repo's job out of the batch",
+      queued: [job({ repo: "acme/web" }), job({ repo: "acme/api", queuedAt: ago(2 * MINUTE) })],
+      strategy: byAppVersionAndRepo,
+      size: 1,
+      expectedMs: MINUTE,
+    },
+    {
+      name: "grouping by tags keeps an untagged job out of the smoke batch",
+      queued: [
+        job({ tags: ["@smoke"], queuedAt: ago(2 * MINUTE) }),
+        job({ tags: ["smoke"] }),
+        job({ tags: [] }),
+      ],
+      strategy: byAppVersionAndTags,
+      size: 2,
+      expectedMs: 2 * MINUTE,
     },
   ])("$name", (c) => {
     const decision = run(c);

@@ -10,7 +10,7 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../api/schemas.js";
-import type { GroupingStrategy, SchedulerConfig, Target } from "../scheduler/types.js";
+import type { Decision, GroupingStrategy, SchedulerConfig, Target } from "../scheduler/types.js";
 
 export type JobStatus =
   "queued" | "leased" | "running" | "passed" | "failed" | "error" | "cancelled" | "timed_out";
@@ -148,6 +148,16 @@ export interface TargetView {
   agentsBusy: number;
 }
 
+/** What the scheduler would hand the next idle agent of one target if it asked now. */
+export interface NextLeaseView {
+  target: Target;
+  /** The idle agent asked about (its name only when the caller may see it); null when no agent
+   * of the target is idle, and a new agent with nothing installed is asked about instead. */
+  agent: { id: string; name: string | null } | null;
+  /** Null when nothing is queued for it, or (for an org's caller) when another org's group wins. */
+  decision: Decision | null;
+}
+
 export interface ReapReport {
   expiredLeases: number;
   requeued: number;
@@ -205,6 +215,8 @@ export interface Store {
     scope: OrgScope,
   ): Promise<{ items: RunView[]; nextCursor: string | null }>;
   getJob(id: string, scope: OrgScope): Promise<JobRecord | null>;
+  /** The jobs the given leases hold or held. */
+  jobsOfLeases(leaseIds: string[], scope: OrgScope): Promise<JobRecord[]>;
   listJobs(
     query: ListJobsQuery,
     scope: OrgScope,
@@ -256,5 +268,7 @@ export interface Store {
     scope: OrgScope,
     now: number,
   ): Promise<{ targets: TargetView[]; groups: QueueGroupView[] }>;
+  /** For each target, the scheduler's decision for its next idle agent; claims nothing. */
+  previewNextLeases(scope: OrgScope, now: number): Promise<NextLeaseView[]>;
   metrics(now: number): Promise<StoreMetrics>;
 }

@@ -314,6 +314,18 @@ const PROBES: Record<string, Probe[]> = {
     { what: "get A's running job", params: (w) => ({ id: w.jobRunning }) },
     { what: "get A's leased job", params: (w) => ({ id: w.jobLeased }) },
   ],
+  "POST /submit-job": [
+    {
+      what: "submit a job for org A (compatibility route)",
+      body: () => ({ org_id: ORG_A, app_version_id: "v1", test_path: "intruder.spec.js" }),
+    },
+  ],
+  "GET /status/{job_id}": [
+    {
+      what: "status of A's running job (compatibility route)",
+      params: (w) => ({ job_id: w.jobRunning }),
+    },
+  ],
   "GET /api/v1/jobs/{id}/wait": [
     { what: "wait on A's job", params: (w) => ({ id: w.jobRunning }), query: () => "?timeout_s=0" },
   ],

@@ -144,6 +144,39 @@ describe("grouping and affinity", () => {
     );
   });
 
+  it.each([
+    {
+      grouping: "app_version_tags",
+      field: { tags: ["@smoke"] },
+      other: { tags: [] },
+      otherKey: "qualgent|xyz123|emulator|*",
+    },
+    {
+      grouping: "app_version_repo",
+      field: { repo: "acme/web" },
+      other: { repo: "acme/api" },
+      otherKey: "qualgent|xyz123|emulator|acme/api",
+    },
+  ])(
+    "with QGJOB_GROUPING=$grouping, leases one build's jobs in separate groups",
+    async ({ grouping, field, other, otherKey }) => {
+      const api = await setup({ grouping });
+      const first = await submit(api, { tests: ["a.spec.js", "b.spec.js"], ...field });
+      await sleep(5);
+      await submit(api, { tests: ["c.spec.js", "d.spec.js"], ...other });
+      const agent = await registerAgent(api, "pixel-7");
+      const ids = (res: { body: { jobs: { id: string }[] } }) => res.body.jobs.map((j) => j.id);
+
+      const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
+      expect(ids(lease).sort()).toEqual(ids(first).sort());
+      const queue = await api.get("/api/v1/queue");
+      // The other half of the build is still one queued group, of its own key.
+      expect(queue.body.groups).toEqual([
+        expect.objectContaining({ key: otherKey, app_version_id: "xyz123", queued: 2 }),
+      ]);
+    },
+  );
+
   it("remembers what a device installed: its next lease of that version needs no install", async () => {
     const api = await setup();
     const agent = await registerAgent(api, "pixel-7");

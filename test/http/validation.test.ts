@@ -27,7 +27,7 @@ interface Case {
   method?: "GET" | "POST";
   path?: string;
   /** Sent as is (already serialised); undefined sends no body. */
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** The status, or the statuses a fitting answer may have. */
   status?: number | number[];
@@ -79,6 +79,15 @@ const CASES: Case[] = [
     code: "payload_too_large",
   },
   { name: "bad JSON {bad", body: "{bad", code: "invalid_json" },
+  {
+    name: "invalid UTF-8 in a test path",
+    body: Buffer.concat([
+      Buffer.from('{"org_id":"qualgent","app_version_id":"xyz123","tests":["a'),
+      Buffer.from([0xff]),
+      Buffer.from('.spec.js"]}'),
+    ]),
+    code: "invalid_json",
+  },
   { name: "JSON null", body: "null" },
   { name: "JSON []", body: "[]" },
   { name: 'JSON "str"', body: '"str"' },

@@ -17,6 +17,7 @@ import {
   SubmitJobRequest,
   SubmitRunRequest,
   WaitQuery,
+  type SubmitJobInput,
   type SubmitRunInput,
 } from "../../../api/schemas.js";
 import { notFound } from "../../errors.js";
@@ -26,26 +27,50 @@ import type { RouteDeps } from "../deps.js";
 import { longPoll } from "../long-poll.js";
 import { presentJob, presentRun } from "../present.js";
 
-const IdempotencyHeaders = z.object({
+export const IdempotencyHeaders = z.object({
   "idempotency-key": z
     .string()
     .regex(/^[\x21-\x7e]{1,255}$/, "1-255 visible ASCII characters")
     .optional(),
 });
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+
+async function submit(
+  deps: RouteDeps,
+  caller: Caller,
+  input: SubmitRunInput,
+  key: string | undefined,
+) {
+  requireOrg(caller, input.org_id);
+  const requestHash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
+  const out = await deps.store.submitRun(input, { idempotencyKey: key, requestHash }, deps.clock());
+  if (!out.replayed) deps.metrics.submitted.inc(out.jobs.length);
+  return out;
+}
+
+/** One test as a run of one job: POST /api/v1/jobs, and the seed's POST /submit-job. */
+export async function submitJob(
+  deps: RouteDeps,
+  caller: Caller,
+  body: SubmitJobInput,
+  key: string | undefined,
+): Promise<{ job: Job; replayed: boolean }> {
+  const { test_path, ...rest } = body;
+  const out = await submit(deps, caller, { ...rest, tests: [test_path] }, key);
+  return { job: presentJob(out.jobs[0]!), replayed: out.replayed };
+}
+
+/** A job the caller may see, else 404: GET /api/v1/jobs/{id}, and the seed's GET /status/{job_id}. */
+export async function readJob(deps: RouteDeps, caller: Caller, id: string): Promise<Job> {
+  const job = await deps.store.getJob(id, caller);
+  if (!job) throw notFound("job", id);
+  return presentJob(job);
+}
 
 export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { store, clock } = deps;
-
-  async function submit(caller: Caller, input: SubmitRunInput, key: string | undefined) {
-    requireOrg(caller, input.org_id);
-    const requestHash = createHash("sha256").update(JSON.stringify(input)).digest("hex");
-    const out = await store.submitRun(input, { idempotencyKey: key, requestHash }, clock());
-    if (!out.replayed) deps.metrics.submitted.inc(out.jobs.length);
-    return out;
-  }
 
   r.post(
     "/api/v1/runs",
@@ -61,7 +86,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     async (req, reply) => {
       const caller = req.caller;
-      const out = await submit(caller, req.body, req.headers["idempotency-key"]);
+      const out = await submit(deps, caller, req.body, req.headers["idempotency-key"]);
       if (out.replayed) reply.header("idempotent-replayed", "true");
       return reply.code(201).send({ ...presentRun(out.run), jobs: out.jobs.map(presentJob) });
     },
@@ -80,15 +105,9 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      const caller = req.caller;
-      const { test_path, ...rest } = req.body;
-      const out = await submit(
-        caller,
-        { ...rest, tests: [test_path] },
-        req.headers["idempotency-key"],
-      );
+      const out = await submitJob(deps, req.caller, req.body, req.headers["idempotency-key"]);
       if (out.replayed) reply.header("idempotent-replayed", "true");
-      return reply.code(201).send(presentJob(out.jobs[0]!));
+      return reply.code(201).send(out.job);
     },
   );
 
@@ -232,12 +251,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
         response: { 200: Job, ...errors },
       },
     },
-    async (req) => {
-      const caller = req.caller;
-      const job = await store.getJob(req.params.id, caller);
-      if (!job) throw notFound("job", req.params.id);
-      return presentJob(job);
-    },
+    async (req) => readJob(deps, req.caller, req.params.id),
   );
 
   r.get(

@@ -22,6 +22,7 @@ import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
+import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import { jobs, leases, tokens } from "./schema.js";
 
@@ -75,6 +76,10 @@ export class SqliteStore implements Store {
   async getJob(id: string, scope: OrgScope) {
     return runOps.getJob(this.ctx, id, scope);
   }
+  async jobsOfLeases(leaseIds: string[], scope: OrgScope) {
+    return runOps.jobsOfLeases(this.ctx, leaseIds, scope);
+  }
+
   async listJobs(query: ListJobsQuery, scope: OrgScope) {
     return runOps.listJobs(this.ctx, query, scope);
   }
@@ -155,6 +160,10 @@ export class SqliteStore implements Store {
       fleet: listAgents(this.ctx, scope, now),
     };
     return queueOverview(rows, this.options, now);
+  }
+
+  async previewNextLeases(scope: OrgScope, now: number) {
+    return previewNextLeases(this.ctx, scope, now);
   }
 
   async metrics(now: number) {

@@ -4,7 +4,7 @@ import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decide } from "../../scheduler/policy.js";
-import type { QueuedJob, Target } from "../../scheduler/types.js";
+import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
@@ -33,7 +33,7 @@ function touchAgent(db: SqliteExec, agentId: string, now: number) {
 /** Queued jobs this agent may run, with each test's expected duration. */
 function claimableJobs(
   db: SqliteExec,
-  agent: typeof agents.$inferSelect,
+  agent: SchedulingAgent,
   ctx: SqliteContext,
   now: number,
 ): QueuedJob[] {
@@ -78,6 +78,67 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
   return usage;
 }
 
+/** The agent fields scheduling looks at. */
+export type SchedulingAgent = Pick<
+  typeof agents.$inferSelect,
+  "id" | "orgId" | "target" | "device" | "installed"
+>;
+
+/**
+ * Everything the scheduler weighs for this agent, read in the caller's transaction; null when
+ * nothing is queued that it may run. `extraIdle` counts an agent that is not registered (the
+ * queue view's stand-in for "a new agent").
+ */
+export function schedulingInput(
+  tx: SqliteExec,
+  ctx: SqliteContext,
+  agent: SchedulingAgent,
+  now: number,
+  extraIdle = 0,
+): SchedulingInput | null {
+  const queued = claimableJobs(tx, agent, ctx, now);
+  if (queued.length === 0) return null;
+
+  const live = tx
+    .select({ groupKey: leases.groupKey, agentId: leases.agentId })
+    .from(leases)
+    .where(liveLease(now))
+    .all();
+  const activeLeasesByGroup = new Map<string, number>();
+  for (const l of live) {
+    activeLeasesByGroup.set(l.groupKey, (activeLeasesByGroup.get(l.groupKey) ?? 0) + 1);
+  }
+  const busy = new Set(live.map((l) => l.agentId));
+  // The asking agent has no live lease, so it counts itself among the idle.
+  const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
+  const alive = tx
+    .select({ id: agents.id, orgId: agents.orgId })
+    .from(agents)
+    .where(
+      and(eq(agents.target, agent.target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)),
+    )
+    .all();
+  for (const a of alive) {
+    if (busy.has(a.id)) continue;
+    if (a.orgId === null) idleAgents.fleet++;
+    else idleAgents.byOrg.set(a.orgId, (idleAgents.byOrg.get(a.orgId) ?? 0) + 1);
+  }
+
+  return {
+    now,
+    agent: {
+      id: agent.id,
+      target: agent.target as Target,
+      device: agent.device,
+      installed: agent.installed,
+    },
+    queued,
+    orgUsageMs: orgUsageNow(tx, ctx, now),
+    idleAgents,
+    activeLeasesByGroup,
+  };
+}
+
 export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {
   return ctx.db.transaction(
     (tx) => {
@@ -92,51 +153,8 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           lease_id: held.id,
         });
       }
-      const queued = claimableJobs(tx, agent, ctx, now);
-      if (queued.length === 0) return null;
-
-      const live = tx
-        .select({ groupKey: leases.groupKey, agentId: leases.agentId })
-        .from(leases)
-        .where(liveLease(now))
-        .all();
-      const activeLeasesByGroup = new Map<string, number>();
-      for (const l of live) {
-        activeLeasesByGroup.set(l.groupKey, (activeLeasesByGroup.get(l.groupKey) ?? 0) + 1);
-      }
-      const busy = new Set(live.map((l) => l.agentId));
-      // The asking agent has no live lease, so it counts itself among the idle.
-      const idleAgents = { fleet: 0, byOrg: new Map<string, number>() };
-      const alive = tx
-        .select({ id: agents.id, orgId: agents.orgId })
-        .from(agents)
-        .where(
-          and(eq(agents.target, agent.target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)),
-        )
-        .all();
-      for (const a of alive) {
-        if (busy.has(a.id)) continue;
-        if (a.orgId === null) idleAgents.fleet++;
-        else idleAgents.byOrg.set(a.orgId, (idleAgents.byOrg.get(a.orgId) ?? 0) + 1);
-      }
-
-      const decision = decide(
-        {
-          now,
-          agent: {
-            id: agent.id,
-            target: agent.target as Target,
-            device: agent.device,
-            installed: agent.installed,
-          },
-          queued,
-          orgUsageMs: orgUsageNow(tx, ctx, now),
-          idleAgents,
-          activeLeasesByGroup,
-        },
-        ctx.options.scheduler,
-        ctx.options.grouping,
-      );
+      const input = schedulingInput(tx, ctx, agent, now);
+      const decision = input && decide(input, ctx.options.scheduler, ctx.options.grouping);
       if (!decision) return null;
 
       const lease: LeaseRecord = {

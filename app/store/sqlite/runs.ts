@@ -154,6 +154,17 @@ export function getRun(ctx: SqliteContext, id: string, scope: OrgScope) {
   return { ...runView(ctx, run), jobs: runJobs };
 }
 
+/** The jobs the given leases hold or held, e.g. what each busy agent is working on. */
+export function jobsOfLeases(ctx: SqliteContext, leaseIds: string[], scope: OrgScope) {
+  if (leaseIds.length === 0) return [];
+  return ctx.db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.leaseId, leaseIds), orgFilter(jobs.orgId, scope)))
+    .orderBy(jobs.id)
+    .all();
+}
+
 export function listJobs(ctx: SqliteContext, q: ListJobsQuery, scope: OrgScope) {
   if (scope.orgId !== null && q.org_id !== undefined && q.org_id !== scope.orgId) {
     return { items: [], nextCursor: null };
@@ -192,6 +203,9 @@ export function listRuns(ctx: SqliteContext, q: ListRunsQuery, scope: OrgScope) 
         and(
           orgFilter(runs.orgId, scope),
           q.org_id === undefined ? undefined : eq(runs.orgId, q.org_id),
+          q.app_version_id === undefined
+            ? undefined
+            : sql`exists (select 1 from ${jobs} where ${jobs.runId} = ${runs.id} and ${jobs.appVersionId} = ${q.app_version_id})`,
           cursor === undefined ? undefined : lt(runs.id, cursor),
         ),
       )

@@ -1,0 +1,52 @@
+/**
+ * A request that reaches the server while it shuts down gets 503 `unavailable` in the error
+ * format every client parses (and retries), never Fastify's own body.
+ */
+import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { pino } from "pino";
+import { expect, it } from "vitest";
+import { loadConfig, storeOptions } from "../../app/config.js";
+import { Authenticator } from "../../app/http/auth.js";
+import { createMetrics } from "../../app/http/metrics.js";
+import { buildHttp } from "../../app/http/server.js";
+import { SqliteStore } from "../../app/store/sqlite/engine.js";
+import { tempDir } from "../harness.js";
+
+it("answers a request arriving during shutdown with 503 unavailable in the error format", async () => {
+  const dir = tempDir();
+  const store = new SqliteStore(join(dir, "qgjob.db"), storeOptions(loadConfig({}, {})));
+  const app = await buildHttp(
+    {
+      store,
+      auth: new Authenticator(store, true),
+      metrics: createMetrics(store),
+      clock: Date.now,
+      shutdown: new AbortController().signal,
+    },
+    {
+      logger: pino({ level: "silent" }),
+      bodyLimitBytes: 1024 * 1024,
+      rateLimit: { perSecond: 0, burst: 1 },
+      version: "test",
+    },
+  );
+  let during: { status: number; body: any; headers: Headers } | undefined;
+  // The listening socket is still open while close hooks run: a client can still get in.
+  app.addHook("preClose", async () => {
+    const res = await fetch(`${url}/api/v1/runs`);
+    during = { status: res.status, body: await res.json(), headers: res.headers };
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  try {
+    expect((await fetch(`${url}/api/v1/runs`)).status).toBe(200);
+    await app.close();
+    expect(during?.status).toBe(503);
+    expect(during?.body.error).toMatchObject({ code: "unavailable" });
+    expect(typeof during?.body.error.message).toBe("string");
+    expect(during?.headers.get("retry-after")).toBe("1");
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
