@@ -7,8 +7,9 @@ import type { AnnotationProperties } from "@actions/core";
 import type { Job } from "../api/schemas.js";
 import { isFailed } from "../cli/output.js";
 import type { Log } from "./log.js";
-import { clip, plural, statusLabel, stripAnsi } from "./text.js";
-import { jobLocation, type TestRoot } from "./tests.js";
+import { describeFailure } from "../report/failure.js";
+import { plural } from "../report/text.js";
+import type { TestRoot } from "./tests.js";
 
 export const MAX_ANNOTATIONS = 10;
 
@@ -18,17 +19,8 @@ export interface Annotation {
 }
 
 export function failureAnnotation(job: Job, root: TestRoot): Annotation {
-  const { file, line } = jobLocation(job, root);
-  const text = stripAnsi(job.result?.message ?? "").trim();
-  const attempts = job.attempts > 1 ? ` after ${job.attempts} attempts` : "";
-  return {
-    message: text ? clip(text, 4000, 30) : `${job.test_path}: ${statusLabel(job.status)}`,
-    properties: {
-      title: `${job.test_path} ${statusLabel(job.status)}${attempts}`,
-      file,
-      ...(line !== null ? { startLine: line } : {}),
-    },
-  };
+  const { title, message, file, line } = describeFailure(job, root);
+  return { message, properties: { title, file, ...(line !== null ? { startLine: line } : {}) } };
 }
 
 /** Annotates the first failures; answers how many failures there were. */

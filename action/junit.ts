@@ -12,8 +12,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Job, RunWithJobs } from "../api/schemas.js";
 import { isFailed } from "../cli/output.js";
-import { stripAnsi, statusLabel } from "./text.js";
-import { jobLocation, type TestRoot } from "./tests.js";
+import { jobLocation } from "../report/location.js";
+import { stripAnsi, statusLabel } from "../report/text.js";
+import type { TestRoot } from "./tests.js";
 
 const INVALID_XML = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 

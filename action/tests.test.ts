@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { memoryLog } from "./log.js";
 import { job } from "./testing.js";
-import { collectTests, jobLocation, repoPath, resolveTests, testRoot } from "./tests.js";
+import { jobLocation, repoPath } from "../report/location.js";
+import { collectTests, resolveTests, testRoot } from "./tests.js";
 
 function workspace() {
   const dir = mkdtempSync(join(tmpdir(), "qgjob-action-ws-"));

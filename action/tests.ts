@@ -9,18 +9,17 @@
  * `working-directory: examples/demo`. Annotations and JUnit put the prefix back.
  */
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, join, posix, relative, resolve } from "node:path";
-import type { Job } from "../api/schemas.js";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { CliError } from "../cli/exit-codes.js";
+import type { RepoPrefix } from "../report/location.js";
 import { expandTests, isGlob } from "../cli/tests-arg.js";
 import { InputError } from "./inputs.js";
 import type { Log } from "./log.js";
 
-export interface TestRoot {
+/** `prefix`: the same directory, relative to the workspace (the repository). */
+export interface TestRoot extends RepoPrefix {
   /** Absolute directory globs are resolved in. */
   dir: string;
-  /** The same, relative to the workspace with forward slashes: "" for the workspace itself. */
-  prefix: string;
 }
 
 export function testRoot(workspace: string, workingDirectory: string): TestRoot {
@@ -32,28 +31,6 @@ export function testRoot(workspace: string, workingDirectory: string): TestRoot 
     );
   }
   return { dir, prefix: rel.replaceAll("\\", "/") };
-}
-
-/** A path relative to the test root, as a path in the repository (for annotations and JUnit). */
-export function repoPath(root: TestRoot, path: string): string {
-  return root.prefix ? posix.join(root.prefix, path) : path;
-}
-
-/**
- * Where a job's failure points in the repository: the file and line the runner reported (relative
- * to the test root), else the test file itself. An absolute path (the agent's own disk) is of no
- * use on GitHub, so the test file stands in for it.
- */
-export function jobLocation(
-  job: Pick<Job, "test_path" | "result">,
-  root: TestRoot,
-): { file: string; line: number | null } {
-  const file = job.result?.file;
-  const usable = !!file && !isAbsolute(file) && !/^[A-Za-z]:[\\/]/.test(file);
-  return {
-    file: repoPath(root, usable ? file : job.test_path),
-    line: usable ? (job.result?.line ?? null) : null,
-  };
 }
 
 export interface ResolvedTests {

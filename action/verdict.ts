@@ -7,7 +7,7 @@
 import type { RunWithJobs } from "../api/schemas.js";
 import { formatTally, isFailed, tally } from "../cli/output.js";
 import type { Signal } from "./cancel.js";
-import { plural } from "./text.js";
+import { plural } from "../report/text.js";
 
 export interface Outcome {
   run: RunWithJobs;

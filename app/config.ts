@@ -40,6 +40,17 @@ const ConfigSchema = z.object({
   rateLimitPerS: z.coerce.number().min(0).default(100),
   rateLimitBurst: z.coerce.number().int().min(1).default(2000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // The GitHub App (app/github/settings.ts): on when the id, a key and the secret are all set.
+  githubAppId: z.string().regex(/^\d+$/, "the App's numeric id").optional(),
+  githubPrivateKey: z.string().optional(),
+  githubPrivateKeyPath: z.string().optional(),
+  githubWebhookSecret: z.string().optional(),
+  gheHost: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "a host name such as github.example.com")
+    .optional(),
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  githubUpdateIntervalS: Seconds.default(5),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -61,6 +72,13 @@ const ENV: Record<keyof Config, string[]> = {
   rateLimitPerS: ["QGJOB_RATE_LIMIT_PER_S"],
   rateLimitBurst: ["QGJOB_RATE_LIMIT_BURST"],
   logLevel: ["QGJOB_LOG_LEVEL", "LOG_LEVEL"],
+  githubAppId: ["APP_ID"],
+  githubPrivateKey: ["PRIVATE_KEY"],
+  githubPrivateKeyPath: ["PRIVATE_KEY_PATH"],
+  githubWebhookSecret: ["WEBHOOK_SECRET"],
+  gheHost: ["GHE_HOST"],
+  publicUrl: ["QGJOB_PUBLIC_URL"],
+  githubUpdateIntervalS: ["QGJOB_GITHUB_UPDATE_INTERVAL_S"],
 };
 
 export class ConfigError extends Error {}

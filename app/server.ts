@@ -5,6 +5,8 @@
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { type Config, ConfigError, describeDatabase, isLoopback } from "./config.js";
+import type { GithubApp } from "./github/app.js";
+import { githubSettings } from "./github/settings.js";
 import { Authenticator } from "./http/auth.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildHttp } from "./http/server.js";
@@ -33,6 +35,7 @@ export async function startServer(
   logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
   const store = await openStore(config, logger);
+  let githubApp: GithubApp | null = null;
   try {
     const loopback = isLoopback(config.host);
     if (!(await store.hasTokens())) {
@@ -66,6 +69,19 @@ export async function startServer(
     );
     app.addHook("preClose", async () => shutdown.abort());
 
+    const github = githubSettings(config);
+    if (github.settings) {
+      // Loaded only when configured: Probot adds a quarter second to an API-only start.
+      const { startGithubApp } = await import("./github/app.js");
+      githubApp = await startGithubApp(app, github.settings, store, logger, Date.now);
+      logger.info({ ghe: config.gheHost ?? null }, "GitHub App webhooks at /api/github/webhooks");
+    } else {
+      logger.info(
+        { missing: github.missing },
+        "GitHub App not configured: the server runs API-only",
+      );
+    }
+
     const reaper = setInterval(() => {
       store
         .reapExpired(Date.now())
@@ -91,11 +107,13 @@ export async function startServer(
       store,
       async close() {
         clearInterval(reaper);
+        await githubApp?.stop();
         await app.close();
         await store.close();
       },
     };
   } catch (err) {
+    await githubApp?.stop();
     await store.close();
     throw err;
   }

@@ -193,6 +193,54 @@ export interface StoreMetrics {
   liveLeases: number;
 }
 
+/** A GitHub check run reporting one target of a run (see app/github/reporter.ts). */
+export interface GithubCheckRecord {
+  id: string;
+  installationId: number;
+  owner: string;
+  repo: string;
+  sha: string;
+  name: string;
+  target: string;
+  runId: string;
+  orgId: string;
+  testRoot: string;
+  checkRunId: number | null;
+  sentStatus: string | null;
+  sentDigest: string | null;
+  annotationsSent: number;
+  finished: boolean;
+  nextUpdateAt: number;
+  failures: number;
+  createdAt: number;
+}
+
+export type NewGithubCheck = Omit<
+  GithubCheckRecord,
+  | "id"
+  | "checkRunId"
+  | "sentStatus"
+  | "sentDigest"
+  | "annotationsSent"
+  | "finished"
+  | "nextUpdateAt"
+  | "failures"
+  | "createdAt"
+>;
+
+export type GithubCheckPatch = Partial<
+  Pick<
+    GithubCheckRecord,
+    | "checkRunId"
+    | "sentStatus"
+    | "sentDigest"
+    | "annotationsSent"
+    | "finished"
+    | "nextUpdateAt"
+    | "failures"
+  >
+>;
+
 export interface Store {
   readonly engine: "sqlite" | "postgres";
   readonly changes: ChangeFeed;
@@ -263,6 +311,16 @@ export interface Store {
   releaseLease(leaseId: string, now: number): Promise<number>;
   getLease(id: string): Promise<LeaseRecord | null>;
   reapExpired(now: number): Promise<ReapReport>;
+
+  /** Adds check rows, due at once; a row for the same run and target is kept, not doubled. */
+  addGithubChecks(checks: NewGithubCheck[], now: number): Promise<GithubCheckRecord[]>;
+  /** Unfinished check rows whose next update may go now, oldest first. */
+  dueGithubChecks(now: number, limit: number): Promise<GithubCheckRecord[]>;
+  findGithubCheck(installationId: number, checkRunId: number): Promise<GithubCheckRecord | null>;
+  updateGithubCheck(id: string, patch: GithubCheckPatch): Promise<void>;
+  /** Remembers a webhook delivery id; false when it was already handled. Forgets old ones. */
+  recordGithubDelivery(id: string, event: string, now: number): Promise<boolean>;
+  githubDeliverySeen(id: string): Promise<boolean>;
 
   queueOverview(
     scope: OrgScope,

@@ -45545,23 +45545,6 @@ function testRoot(workspace, workingDirectory) {
     }
     return { dir, prefix: rel.replaceAll("\\", "/") };
 }
-/** A path relative to the test root, as a path in the repository (for annotations and JUnit). */
-function repoPath(root, path) {
-    return root.prefix ? external_node_path_namespaceObject.posix.join(root.prefix, path) : path;
-}
-/**
- * Where a job's failure points in the repository: the file and line the runner reported (relative
- * to the test root), else the test file itself. An absolute path (the agent's own disk) is of no
- * use on GitHub, so the test file stands in for it.
- */
-function jobLocation(job, root) {
-    const file = job.result?.file;
-    const usable = !!file && !(0,external_node_path_namespaceObject.isAbsolute)(file) && !/^[A-Za-z]:[\\/]/.test(file);
-    return {
-        file: repoPath(root, usable ? file : job.test_path),
-        line: usable ? (job.result?.line ?? null) : null,
-    };
-}
 async function resolveTests(patterns, root) {
     const rootExists = (0,external_node_fs_namespaceObject.existsSync)(root.dir) && (0,external_node_fs_namespaceObject.statSync)(root.dir).isDirectory();
     if (!rootExists && patterns.some(isGlob)) {
@@ -45860,7 +45843,32 @@ function tallyFromCounts(c) {
     };
 }
 
-;// CONCATENATED MODULE: ./action/text.ts
+;// CONCATENATED MODULE: ./report/location.ts
+/**
+ * Where a test lives in the repository. Agents run tests from a project folder (the test root),
+ * so job paths are relative to it; GitHub wants repository paths, so reports put the prefix back.
+ */
+
+/** A path relative to the test root, as a path in the repository. */
+function repoPath(root, path) {
+    return root.prefix ? external_node_path_namespaceObject.posix.join(root.prefix, path) : path;
+}
+const isAbsolutePath = (p) => p.startsWith("/") || /^[A-Za-z]:[\\/]/.test(p);
+/**
+ * Where a job's failure points in the repository: the file and line the runner reported (relative
+ * to the test root), else the test file itself. An absolute path (the agent's own disk) is of no
+ * use on GitHub, so the test file stands in for it.
+ */
+function jobLocation(job, root) {
+    const file = job.result?.file;
+    const usable = !!file && !isAbsolutePath(file);
+    return {
+        file: repoPath(root, usable ? file : job.test_path),
+        line: usable ? (job.result?.line ?? null) : null,
+    };
+}
+
+;// CONCATENATED MODULE: ./report/text.ts
 // eslint-disable-next-line no-control-regex -- matching escape sequences is the point
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 const stripAnsi = (text) => text.replace(ANSI, "");
@@ -45883,23 +45891,29 @@ function clip(text, maxChars, maxLines = Infinity) {
 const statusLabel = (status) => status.replace("_", " ");
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+;// CONCATENATED MODULE: ./report/failure.ts
+
+
+function describeFailure(job, root) {
+    const { file, line } = jobLocation(job, root);
+    const text = stripAnsi(job.result?.message ?? "").trim();
+    const attempts = job.attempts > 1 ? ` after ${job.attempts} attempts` : "";
+    return {
+        title: `${job.test_path} ${statusLabel(job.status)}${attempts}`,
+        message: text ? clip(text, 4000, 30) : `${job.test_path}: ${statusLabel(job.status)}`,
+        file,
+        line,
+    };
+}
+
 ;// CONCATENATED MODULE: ./action/annotations.ts
 
 
 
 const MAX_ANNOTATIONS = 10;
 function failureAnnotation(job, root) {
-    const { file, line } = jobLocation(job, root);
-    const text = stripAnsi(job.result?.message ?? "").trim();
-    const attempts = job.attempts > 1 ? ` after ${job.attempts} attempts` : "";
-    return {
-        message: text ? clip(text, 4000, 30) : `${job.test_path}: ${statusLabel(job.status)}`,
-        properties: {
-            title: `${job.test_path} ${statusLabel(job.status)}${attempts}`,
-            file,
-            ...(line !== null ? { startLine: line } : {}),
-        },
-    };
+    const { title, message, file, line } = describeFailure(job, root);
+    return { message, properties: { title, file, ...(line !== null ? { startLine: line } : {}) } };
 }
 /** Annotates the first failures; answers how many failures there were. */
 function annotateFailures(jobs, root, emit, log) {
@@ -46064,7 +46078,7 @@ function setOutputs(values, set) {
         set(name, value);
 }
 
-;// CONCATENATED MODULE: ./action/summary.ts
+;// CONCATENATED MODULE: ./report/table.ts
 
 
 
@@ -46128,6 +46142,16 @@ function summaryRows(jobs, root) {
     ]);
     return [header, ...rows];
 }
+
+;// CONCATENATED MODULE: ./action/summary.ts
+/**
+ * The job summary: a heading with the verdict, a line of counts, and a table of every test
+ * (status, duration, attempts, flaky, and for failures the message and where), failures first.
+ * It is where the failures beyond the 10 annotations GitHub shows are listed.
+ */
+
+
+
 async function writeSummary(summary, outcome, result, root) {
     const { run } = outcome;
     const t = tally(run.jobs);

@@ -11,6 +11,8 @@ import { LocalChangeFeed } from "../change-feed.js";
 import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
+  GithubCheckPatch,
+  NewGithubCheck,
   OrgScope,
   Store,
   StoreOptions,
@@ -20,6 +22,7 @@ import type {
 import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.js";
 import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
+import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
 import { previewNextLeases } from "./preview.js";
@@ -138,6 +141,25 @@ export class SqliteStore implements Store {
   }
   async reapExpired(now: number) {
     return leaseOps.reapExpired(this.ctx, now);
+  }
+
+  async addGithubChecks(checks: NewGithubCheck[], now: number) {
+    return githubOps.addGithubChecks(this.ctx, checks, now);
+  }
+  async dueGithubChecks(now: number, limit: number) {
+    return githubOps.dueGithubChecks(this.ctx, now, limit);
+  }
+  async findGithubCheck(installationId: number, checkRunId: number) {
+    return githubOps.findGithubCheck(this.ctx, installationId, checkRunId);
+  }
+  async updateGithubCheck(id: string, patch: GithubCheckPatch) {
+    githubOps.updateGithubCheck(this.ctx, id, patch);
+  }
+  async recordGithubDelivery(id: string, event: string, now: number) {
+    return githubOps.recordGithubDelivery(this.ctx, id, event, now);
+  }
+  async githubDeliverySeen(id: string) {
+    return githubOps.githubDeliverySeen(this.ctx, id);
   }
 
   async queueOverview(scope: OrgScope, now: number) {

@@ -164,3 +164,51 @@ export const orgUsage = sqliteTable("org_usage", {
   usageMs: real("usage_ms").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * One row per GitHub check run (a run's target): what was last sent to GitHub and when the next
+ * update may go, so the reporter coalesces updates and a restart neither loses nor repeats them.
+ */
+export const githubChecks = sqliteTable(
+  "github_checks",
+  {
+    id: text("id").primaryKey(),
+    installationId: integer("installation_id").notNull(),
+    owner: text("owner").notNull(),
+    repo: text("repo").notNull(),
+    sha: text("sha").notNull(),
+    name: text("name").notNull(),
+    target: text("target").notNull(),
+    runId: text("run_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** The folder the tests are relative to, in the repository ("" for its root). */
+    testRoot: text("test_root").notNull(),
+    /** null until GitHub has created the check run (and again after a re-run asks for a new one). */
+    checkRunId: integer("check_run_id"),
+    sentStatus: text("sent_status"),
+    /** Digest of the last output sent: an unchanged run sends nothing. */
+    sentDigest: text("sent_digest"),
+    annotationsSent: integer("annotations_sent").notNull().default(0),
+    finished: integer("finished", { mode: "boolean" }).notNull().default(false),
+    nextUpdateAt: integer("next_update_at").notNull(),
+    /** Consecutive failed calls to GitHub: the basis of the backoff. */
+    failures: integer("failures").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("github_checks_run_target").on(t.runId, t.target),
+    index("github_checks_due").on(t.finished, t.nextUpdateAt),
+    index("github_checks_check_run").on(t.installationId, t.checkRunId),
+  ],
+);
+
+/** Webhook delivery ids already handled: a redelivered webhook creates nothing new. */
+export const githubDeliveries = sqliteTable(
+  "github_deliveries",
+  {
+    id: text("id").primaryKey(),
+    event: text("event").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [index("github_deliveries_received").on(t.receivedAt)],
+);

@@ -1,0 +1,70 @@
+/**
+ * A plan becomes one run per target (a check run reports each) and the check rows the reporter
+ * works from. Keyed by the webhook's delivery id, so a handler interrupted half-way and run again
+ * on the redelivery finishes the job instead of doubling it.
+ */
+import { createHash } from "node:crypto";
+import type { SubmitRunInput } from "../../api/schemas.js";
+import type { GithubCheckRecord, Store } from "../store/store.js";
+import type { Plan } from "./plan.js";
+
+export interface CommitRef {
+  installationId: number;
+  owner: string;
+  repo: string;
+  sha: string;
+  ref: string;
+}
+
+export const checkName = (target: string, device?: string) =>
+  `qgjob (${device ? `${target}: ${device}` : target})`;
+
+export async function submitPlan(
+  store: Store,
+  plan: Extract<Plan, { kind: "submit" }>,
+  commit: CommitRef,
+  deliveryId: string,
+  now: number,
+): Promise<GithubCheckRecord[]> {
+  const { config } = plan;
+  const checks = [];
+  for (const { target, device } of config.targets) {
+    const input: SubmitRunInput = {
+      org_id: plan.orgId,
+      app_version_id: plan.appVersionId,
+      tests: plan.tests,
+      target,
+      device,
+      priority: config.priority,
+      retries: config.retries,
+      max_attempts: config.max_attempts,
+      timeout_s: config.timeout_s,
+      tags: [],
+      source: "github",
+      repo: `${commit.owner}/${commit.repo}`,
+      sha: commit.sha,
+      ref: commit.ref,
+    };
+    const name = checkName(target, device);
+    const { run } = await store.submitRun(
+      input,
+      {
+        idempotencyKey: `github:${deliveryId}:${name}`,
+        requestHash: createHash("sha256").update(JSON.stringify(input)).digest("hex"),
+      },
+      now,
+    );
+    checks.push({
+      installationId: commit.installationId,
+      owner: commit.owner,
+      repo: commit.repo,
+      sha: commit.sha,
+      name,
+      target,
+      runId: run.id,
+      orgId: plan.orgId,
+      testRoot: config.root,
+    });
+  }
+  return store.addGithubChecks(checks, now);
+}

@@ -1,0 +1,68 @@
+/**
+ * Logs never carry the App's private key, the webhook secret, an installation token or the JWT,
+ * even at trace level, while the App handles a push and reports a check run.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import nock from "nock";
+import { pino } from "pino";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { loadConfig } from "../../app/config.js";
+import { startServer } from "../../app/server.js";
+import { tempDir } from "../harness.js";
+import { FakeGithub, postWebhook, testPrivateKey, until } from "./fake-github.js";
+import { pushPayload } from "./payloads.js";
+
+const SECRET = "webhook-secret-never-logged";
+let lines = "";
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+});
+afterAll(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+it("keeps secrets out of the logs", async () => {
+  const github = new FakeGithub();
+  const key = testPrivateKey();
+  const sha = "5".repeat(40);
+  github.commit(sha, { ".github/qgjob.yml": "tests: [a.sh]\n", "a.sh": "exit 0\n" });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines += chunk.toString();
+      done();
+    },
+  });
+  const dir = tempDir();
+  const config = loadConfig(
+    { host: "127.0.0.1", port: 0, db: join(dir, "qgjob.db"), logLevel: "trace" },
+    {
+      APP_ID: "1234",
+      PRIVATE_KEY: key,
+      WEBHOOK_SECRET: SECRET,
+      QGJOB_GITHUB_UPDATE_INTERVAL_S: "0.2",
+    },
+  );
+  const server = await startServer(config, pino({ level: "trace" }, sink));
+  try {
+    const res = await postWebhook(server.url, "push", pushPayload("acme", "mobile", sha), {
+      id: "logs-1",
+      secret: SECRET,
+    });
+    expect(res.status).toBe(202);
+    await until("the check run", () => github.callsFor(sha)[0]);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(lines).toContain("GitHub App webhooks at /api/github/webhooks");
+  expect(lines).toContain("GitHub trigger queued runs");
+  const keyLine = key.split("\n")[1]!;
+  for (const secret of [keyLine, SECRET, "ghs_testinstallationtoken", "eyJ"]) {
+    expect(lines).not.toContain(secret);
+  }
+});
