@@ -512,5 +512,173 @@ export function storeConformance(engine: Engine) {
       expect((await store.rerunFailed(run.id, { orgId: org }, {}, T0))?.rerun).toEqual([]);
       expect(await store.rerunFailed(run.id, { orgId: newOrg() }, {}, T0)).toBeNull();
     });
+
+    it("lists only the runs with a job for the asked app version", async () => {
+      const org = newOrg();
+      const { run: v1 } = await submit(org, { app_version_id: "v1" });
+      const { run: v2 } = await submit(org, { app_version_id: "v2" }, T0 + 1);
+      await submit(newOrg(), { app_version_id: "v2" }, T0 + 2);
+      const runsOf = async (appVersion: string, status?: "queued" | "passed") =>
+        (
+          await store.listRuns(
+            { org_id: org, app_version_id: appVersion, status, limit: 10 },
+            { orgId: org },
+          )
+        ).items.map((r) => r.id);
+      expect(await runsOf("v2")).toEqual([v2.id]);
+      expect(await runsOf("v1")).toEqual([v1.id]);
+      expect(await runsOf("v1", "queued")).toEqual([v1.id]);
+      expect(await runsOf("v1", "passed")).toEqual([]);
+      expect(await runsOf("v9")).toEqual([]);
+    });
+
+    it("finds the jobs leases hold or held, within the caller's org", async () => {
+      const org = newOrg();
+      await submit(org, { app_version_id: "v1", tests: ["a.spec.ts", "b.spec.ts"] });
+      await submit(org, { app_version_id: "v2", tests: ["c.spec.ts"] });
+      const first = await claim((await agent(org, "one")).id);
+      const second = await claim((await agent(org, "two")).id);
+      await finish(first, first.jobs[0]!.id);
+      const held = [...first.jobs, ...second.jobs].map((j) => j.id).sort();
+      const found = await store.jobsOfLeases([first.lease.id, second.lease.id], { orgId: org });
+      expect(found.map((j) => j.id)).toEqual(held);
+      expect(found.find((j) => j.id === first.jobs[0]!.id)?.status).toBe("passed");
+      expect(await store.jobsOfLeases([second.lease.id], { orgId: null })).toEqual(second.jobs);
+      expect(await store.jobsOfLeases([first.lease.id], { orgId: newOrg() })).toEqual([]);
+      expect(await store.jobsOfLeases([], { orgId: org })).toEqual([]);
+    });
+
+    it("previews the next lease of each target with the claim's own decision, claiming nothing", async () => {
+      const org = newOrg();
+      await submit(org, { app_version_id: "v1", tests: ["a.spec.ts", "b.spec.ts"] });
+      await submit(org, { app_version_id: "v2", tests: ["c.spec.ts", "d.spec.ts", "e.spec.ts"] });
+      const cold = await agent(org, "a-cold");
+      await agent(org, "b-warm", ["v2"]);
+
+      const preview = await store.previewNextLeases({ orgId: org }, T0);
+      expect(preview.map((p) => p.target)).toEqual(["emulator", "device", "browserstack"]);
+      const emulator = preview.find((p) => p.target === "emulator")!;
+      // The first idle agent by name is the one asked about.
+      expect(emulator.agent).toEqual({ id: cold.id, name: "a-cold" });
+      expect(emulator.decision).toMatchObject({ orgId: org, install: true });
+      const queued = await store.listJobs(
+        { org_id: org, status: "queued", limit: 10 },
+        { orgId: org },
+      );
+      expect(queued.items).toHaveLength(5);
+
+      const grant = await claim(cold.id);
+      expect(grant.lease).toMatchObject({
+        groupKey: emulator.decision!.groupKey,
+        appVersionId: emulator.decision!.appVersionId,
+        install: emulator.decision!.install,
+      });
+      expect(grant.jobs.map((j) => j.id)).toEqual(emulator.decision!.jobIds);
+      expect(grant.reason).toBe(emulator.decision!.reason);
+
+      // The leased agent is no longer idle: the next one is asked about, and wants its v2.
+      const next = (await store.previewNextLeases({ orgId: org }, T0)).find(
+        (p) => p.target === "emulator",
+      )!;
+      expect(next.agent?.name).toBe("b-warm");
+      expect(next.decision).toMatchObject({ appVersionId: "v2", install: false });
+      // Another org's caller sees neither these agents nor this org's groups.
+      const foreign = await store.previewNextLeases({ orgId: newOrg() }, T0);
+      expect(foreign.find((p) => p.target === "emulator")?.decision).toBeNull();
+    });
+
+    it("previews a new agent, with nothing installed, for a target with no idle agent", async () => {
+      const org = newOrg();
+      const { jobs } = await submit(org, {
+        app_version_id: "v7",
+        target: "browserstack",
+        tests: ["bs.spec.ts"],
+      });
+      const view = (await store.previewNextLeases({ orgId: org }, T0)).find(
+        (p) => p.target === "browserstack",
+      )!;
+      expect(view.agent).toBeNull();
+      expect(view.decision).toMatchObject({
+        orgId: org,
+        appVersionId: "v7",
+        install: true,
+        jobIds: [jobs[0]!.id],
+      });
+      expect((await store.getJob(jobs[0]!.id, { orgId: org }))?.status).toBe("queued");
+    });
+
+    it("keeps one GitHub check row per run and target, and hands out the due ones", async () => {
+      const org = newOrg();
+      const { run } = await submit(org, {});
+      const check = (target: string) => ({
+        installationId: 42,
+        owner: "acme",
+        repo: "app",
+        sha: "abc123",
+        name: `qgjob (${target})`,
+        target,
+        runId: run.id,
+        orgId: org,
+        testRoot: "e2e",
+      });
+      const added = await store.addGithubChecks([check("emulator"), check("device")], T0);
+      expect(added).toHaveLength(2);
+      expect(added[0]).toMatchObject({
+        ...check("emulator"),
+        checkRunId: null,
+        sentStatus: null,
+        sentDigest: null,
+        annotationsSent: 0,
+        finished: false,
+        nextUpdateAt: T0,
+        failures: 0,
+        createdAt: T0,
+      });
+      // Adding again (a redelivered webhook) returns the rows already there.
+      const again = await store.addGithubChecks([check("emulator")], T0 + 5 * SECOND);
+      expect(again).toEqual([added[0]]);
+
+      const ours = async (now: number, limit = 100) =>
+        (await store.dueGithubChecks(now, limit)).filter((c) => c.runId === run.id);
+      expect((await ours(T0)).map((c) => c.id).sort()).toEqual(added.map((c) => c.id).sort());
+      expect(await ours(T0 - 1)).toEqual([]);
+
+      // GitHub's check run ids pass 2^31.
+      const checkRunId = 30_000_000_001;
+      const [emulator, device] = added as [(typeof added)[0], (typeof added)[0]];
+      const sent = {
+        checkRunId,
+        sentStatus: "in_progress",
+        sentDigest: "d1",
+        annotationsSent: 50,
+        nextUpdateAt: T0 + 10 * SECOND,
+        failures: 2,
+      };
+      await store.updateGithubCheck(emulator.id, sent);
+      await store.updateGithubCheck(device.id, { finished: true });
+      expect(await store.findGithubCheck(42, checkRunId)).toEqual({ ...emulator, ...sent });
+      expect(await store.findGithubCheck(43, checkRunId)).toBeNull();
+      // Finished rows are never due; the others in order of their next update.
+      expect(await ours(T0 + 5 * SECOND)).toEqual([]);
+      expect((await ours(T0 + 10 * SECOND)).map((c) => c.id)).toEqual([emulator.id]);
+    });
+
+    it("records a webhook delivery once, and forgets it after a week", async () => {
+      const id = `delivery-${randomBytes(5).toString("hex")}`;
+      expect(await store.githubDeliverySeen(id)).toBe(false);
+      expect(await store.recordGithubDelivery(id, "push", T0)).toBe(true);
+      expect(await store.githubDeliverySeen(id)).toBe(true);
+      expect(await store.recordGithubDelivery(id, "push", T0 + SECOND)).toBe(false);
+      const concurrent = `delivery-${randomBytes(5).toString("hex")}`;
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () => store.recordGithubDelivery(concurrent, "push", T0)),
+      );
+      expect(answers.filter(Boolean)).toHaveLength(1);
+      // Recording a later delivery sweeps out those older than a week.
+      const later = `delivery-${randomBytes(5).toString("hex")}`;
+      await store.recordGithubDelivery(later, "push", T0 + 8 * DAY);
+      expect(await store.githubDeliverySeen(id)).toBe(false);
+      expect(await store.githubDeliverySeen(later)).toBe(true);
+    });
   });
 }

@@ -44,6 +44,13 @@ export async function registerAgent(
   return (await getAgent(ctx.db, id, scope, now))!;
 }
 
+/** Joins an agent to the lease it holds now, if any. */
+export const liveLeaseOfAgent = (now: number) =>
+  and(eq(leases.agentId, agents.id), isNull(leases.endedAt), gt(leases.expiresAt, now));
+
+/** Agent names in byte order, as SQLite sorts, whatever collation the database was created with. */
+export const byName = sql`${agents.name} collate "C"`;
+
 export async function listAgents(
   db: PgExec,
   scope: OrgScope,
@@ -53,18 +60,14 @@ export async function listAgents(
   const rows = await db
     .select({ agent: agents, leaseId: leases.id })
     .from(agents)
-    .leftJoin(
-      leases,
-      and(eq(leases.agentId, agents.id), isNull(leases.endedAt), gt(leases.expiresAt, now)),
-    )
+    .leftJoin(leases, liveLeaseOfAgent(now))
     .where(
       and(
         scope.orgId === null ? undefined : eq(agents.orgId, scope.orgId),
         id === undefined ? undefined : eq(agents.id, id),
       ),
     )
-    // Byte order, as SQLite sorts, whatever collation the database was created with.
-    .orderBy(sql`${agents.name} collate "C"`);
+    .orderBy(byName);
   return rows.map((r) => ({ ...r.agent, leaseId: r.leaseId }));
 }
 

@@ -15,6 +15,8 @@ import { LocalChangeFeed } from "../change-feed.js";
 import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
+  GithubCheckPatch,
+  NewGithubCheck,
   OrgScope,
   Store,
   StoreMetrics,
@@ -26,7 +28,9 @@ import type { AgentInput } from "../sqlite/agents.js";
 import { getAgent, listAgents, registerAgent } from "./agents.js";
 import { unavailableIfLost, type PgContext, type PgExec } from "./context.js";
 import { ping } from "./database.js";
+import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
+import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import * as runOps from "./runs.js";
 import { jobs, leases, tokens } from "./schema.js";
@@ -91,6 +95,9 @@ export class PostgresStore implements Store {
   getJob(id: string, scope: OrgScope) {
     return guard(runOps.getJob(this.ctx.db, id, scope));
   }
+  jobsOfLeases(leaseIds: string[], scope: OrgScope) {
+    return guard(runOps.jobsOfLeases(this.ctx.db, leaseIds, scope));
+  }
   listJobs(query: ListJobsQuery, scope: OrgScope) {
     return guard(runOps.listJobs(this.ctx.db, query, scope));
   }
@@ -144,6 +151,25 @@ export class PostgresStore implements Store {
     return guard(leaseOps.reapExpired(this.ctx, now));
   }
 
+  addGithubChecks(checks: NewGithubCheck[], now: number) {
+    return guard(githubOps.addGithubChecks(this.ctx, checks, now));
+  }
+  dueGithubChecks(now: number, limit: number) {
+    return guard(githubOps.dueGithubChecks(this.ctx.db, now, limit));
+  }
+  findGithubCheck(installationId: number, checkRunId: number) {
+    return guard(githubOps.findGithubCheck(this.ctx.db, installationId, checkRunId));
+  }
+  updateGithubCheck(id: string, patch: GithubCheckPatch) {
+    return guard(githubOps.updateGithubCheck(this.ctx.db, id, patch));
+  }
+  recordGithubDelivery(id: string, event: string, now: number) {
+    return guard(githubOps.recordGithubDelivery(this.ctx, id, event, now));
+  }
+  githubDeliverySeen(id: string) {
+    return guard(githubOps.githubDeliverySeen(this.ctx.db, id));
+  }
+
   queueOverview(scope: OrgScope, now: number) {
     return guard(this.overview(scope, now));
   }
@@ -166,6 +192,10 @@ export class PostgresStore implements Store {
       fleet: await listAgents(db, scope, now),
     };
     return queueOverview(rows, this.options, now);
+  }
+
+  previewNextLeases(scope: OrgScope, now: number) {
+    return guard(previewNextLeases(this.ctx, scope, now));
   }
 
   metrics(now: number): Promise<StoreMetrics> {

@@ -12,7 +12,7 @@ import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decide } from "../../scheduler/policy.js";
-import type { QueuedJob, Target } from "../../scheduler/types.js";
+import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
@@ -61,7 +61,7 @@ async function touchAgent(db: PgExec, agentId: string, now: number) {
 /** Queued jobs this agent may run, with each test's expected duration. */
 function claimableJobs(
   db: PgExec,
-  agent: typeof agents.$inferSelect,
+  agent: SchedulingAgent,
   ctx: PgContext,
   now: number,
 ): Promise<QueuedJob[]> {
@@ -106,8 +106,17 @@ async function orgUsageNow(db: PgExec, ctx: PgContext, now: number) {
   return usage;
 }
 
-/** Live agents of the target with no lease, counting the one asking (it holds none). */
-async function idleAgentsOf(tx: PgExec, target: string, ctx: PgContext, now: number) {
+/**
+ * Live agents of the target with no lease, counting the one asking (it holds none); `extraIdle`
+ * counts an agent that is not registered (the queue view's stand-in for "a new agent").
+ */
+async function idleAgentsOf(
+  tx: PgExec,
+  target: string,
+  ctx: PgContext,
+  now: number,
+  extraIdle: number,
+) {
   const live = await tx
     .select({ groupKey: leases.groupKey, agentId: leases.agentId })
     .from(leases)
@@ -117,7 +126,7 @@ async function idleAgentsOf(tx: PgExec, target: string, ctx: PgContext, now: num
     activeLeasesByGroup.set(l.groupKey, (activeLeasesByGroup.get(l.groupKey) ?? 0) + 1);
   }
   const busy = new Set(live.map((l) => l.agentId));
-  const idleAgents = { fleet: 0, byOrg: new Map<string, number>() };
+  const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
   const alive = await tx
     .select({ id: agents.id, orgId: agents.orgId })
     .from(agents)
@@ -130,6 +139,39 @@ async function idleAgentsOf(tx: PgExec, target: string, ctx: PgContext, now: num
   return { activeLeasesByGroup, idleAgents };
 }
 
+/** The agent fields scheduling looks at. */
+export type SchedulingAgent = Pick<
+  typeof agents.$inferSelect,
+  "id" | "orgId" | "target" | "device" | "installed"
+>;
+
+const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
+  id: agent.id,
+  target: agent.target as Target,
+  device: agent.device,
+  installed: agent.installed,
+});
+
+/**
+ * Everything the scheduler weighs for this agent; null when nothing is queued that it may run.
+ * The parts are read in parallel on `db` (pooled connections, or one transaction's in turn).
+ */
+export async function schedulingInput(
+  db: PgExec,
+  ctx: PgContext,
+  agent: SchedulingAgent,
+  now: number,
+  extraIdle = 0,
+): Promise<SchedulingInput | null> {
+  const [queued, fleet, orgUsageMs] = await Promise.all([
+    claimableJobs(db, agent, ctx, now),
+    idleAgentsOf(db, agent.target, ctx, now, extraIdle),
+    orgUsageNow(db, ctx, now),
+  ]);
+  if (queued.length === 0) return null;
+  return { now, agent: schedulerAgent(agent), queued, orgUsageMs, ...fleet };
+}
+
 export async function claimLease(
   ctx: PgContext,
   agentId: string,
@@ -140,12 +182,7 @@ export async function claimLease(
   // anyway, and the claim below re-checks each row it takes.
   const [seen] = await ctx.db.select().from(agents).where(eq(agents.id, agentId));
   if (!seen) throw notFound("agent", agentId);
-  const [candidates, fleet, orgUsageMs] = await Promise.all([
-    claimableJobs(ctx.db, seen, ctx, now),
-    idleAgentsOf(ctx.db, seen.target, ctx, now),
-    orgUsageNow(ctx.db, ctx, now),
-  ]);
-  const { activeLeasesByGroup, idleAgents } = fleet;
+  const input = await schedulingInput(ctx.db, ctx, seen, now);
   return transaction(ctx, async (tx, publish) => {
     // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
     // the second sees the first one's lease below.
@@ -159,22 +196,11 @@ export async function claimLease(
         lease_id: held.id,
       });
     }
-    let queued = candidates;
+    if (!input) return null;
+    let queued = input.queued;
     for (let attempt = 0; attempt < CLAIM_TRIES && queued.length > 0; attempt++) {
       const decision = decide(
-        {
-          now,
-          agent: {
-            id: agent.id,
-            target: agent.target as Target,
-            device: agent.device,
-            installed: agent.installed,
-          },
-          queued,
-          orgUsageMs,
-          idleAgents,
-          activeLeasesByGroup,
-        },
+        { ...input, agent: schedulerAgent(agent), queued },
         ctx.options.scheduler,
         ctx.options.grouping,
       );

@@ -156,6 +156,16 @@ export async function getRun(db: PgExec, id: string, scope: OrgScope) {
   return { ...(await runView(db, run)), jobs: runJobs };
 }
 
+/** The jobs the given leases hold or held, e.g. what each busy agent is working on. */
+export async function jobsOfLeases(db: PgExec, leaseIds: string[], scope: OrgScope) {
+  if (leaseIds.length === 0) return [];
+  return db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.leaseId, leaseIds), orgFilter(jobs.orgId, scope)))
+    .orderBy(jobs.id);
+}
+
 export async function listJobs(db: PgExec, q: ListJobsQuery, scope: OrgScope) {
   if (scope.orgId !== null && q.org_id !== undefined && q.org_id !== scope.orgId) {
     return { items: [], nextCursor: null };
@@ -193,6 +203,9 @@ export async function listRuns(db: PgExec, q: ListRunsQuery, scope: OrgScope) {
         and(
           orgFilter(runs.orgId, scope),
           q.org_id === undefined ? undefined : eq(runs.orgId, q.org_id),
+          q.app_version_id === undefined
+            ? undefined
+            : sql`exists (select 1 from ${jobs} where ${jobs.runId} = ${runs.id} and ${jobs.appVersionId} = ${q.app_version_id})`,
           cursor === undefined ? undefined : lt(runs.id, cursor),
         ),
       )

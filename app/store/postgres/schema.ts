@@ -162,3 +162,51 @@ export const orgUsage = pgTable("org_usage", {
   usageMs: doublePrecision("usage_ms").notNull(),
   updatedAt: ms("updated_at").notNull(),
 });
+
+/** GitHub's ids (installations, check runs) are 64-bit integers. */
+const githubId = (name: string) => bigint(name, { mode: "number" });
+
+/** One check run per run and target, and what was last sent to GitHub for it. */
+export const githubChecks = pgTable(
+  "github_checks",
+  {
+    id: text("id").primaryKey(),
+    installationId: githubId("installation_id").notNull(),
+    owner: text("owner").notNull(),
+    repo: text("repo").notNull(),
+    sha: text("sha").notNull(),
+    name: text("name").notNull(),
+    target: text("target").notNull(),
+    runId: text("run_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** The folder the tests are relative to, in the repository ("" for its root). */
+    testRoot: text("test_root").notNull(),
+    /** null until GitHub has created the check run (and again after a re-run asks for a new one). */
+    checkRunId: githubId("check_run_id"),
+    sentStatus: text("sent_status"),
+    /** Digest of the last output sent: an unchanged run sends nothing. */
+    sentDigest: text("sent_digest"),
+    annotationsSent: integer("annotations_sent").notNull().default(0),
+    finished: boolean("finished").notNull().default(false),
+    nextUpdateAt: ms("next_update_at").notNull(),
+    /** Consecutive failed calls to GitHub: the basis of the backoff. */
+    failures: integer("failures").notNull().default(0),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("github_checks_run_target").on(t.runId, t.target),
+    index("github_checks_due").on(t.finished, t.nextUpdateAt),
+    index("github_checks_check_run").on(t.installationId, t.checkRunId),
+  ],
+);
+
+/** Webhook delivery ids already handled: a redelivered webhook creates nothing new. */
+export const githubDeliveries = pgTable(
+  "github_deliveries",
+  {
+    id: text("id").primaryKey(),
+    event: text("event").notNull(),
+    receivedAt: ms("received_at").notNull(),
+  },
+  (t) => [index("github_deliveries_received").on(t.receivedAt)],
+);
