@@ -16,6 +16,13 @@ const ConfigSchema = z.object({
   port: Port.default(8000),
   db: z.string().min(1).default("./data/qgjob.db"),
   dbSync: z.enum(["normal", "full"]).default("normal"),
+  /** Set: use this Postgres database (shared by replicas) instead of the SQLite file. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { message: "a postgres:// or postgresql:// URL" })
+    .optional(),
+  pgPoolMax: z.coerce.number().int().min(1).max(1000).default(10),
+  pgStatementTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   leaseTtlS: Seconds.default(120),
   reapIntervalS: Seconds.default(5),
   starvationS: Seconds.default(DEFAULT_SCHEDULER_CONFIG.starvationMs / 1000),
@@ -54,6 +61,9 @@ const ENV: Record<keyof Config, string[]> = {
   port: ["QGJOB_PORT", "PORT"],
   db: ["QGJOB_DB"],
   dbSync: ["QGJOB_DB_SYNC"],
+  databaseUrl: ["DATABASE_URL"],
+  pgPoolMax: ["QGJOB_PG_POOL_MAX"],
+  pgStatementTimeoutMs: ["QGJOB_PG_STATEMENT_TIMEOUT_MS"],
   leaseTtlS: ["QGJOB_LEASE_TTL_S"],
   reapIntervalS: ["QGJOB_REAP_INTERVAL_S"],
   starvationS: ["QGJOB_STARVATION_S"],
@@ -97,6 +107,14 @@ export function storeOptions(config: Config): StoreOptions {
     scheduler: { ...DEFAULT_SCHEDULER_CONFIG, starvationMs: config.starvationS * 1000 },
     grouping: groupingStrategies[config.grouping]!,
   };
+}
+
+/** Where the data lives, for logs: the SQLite path, or the Postgres URL without its password. */
+export function describeDatabase(config: Config): string {
+  if (config.databaseUrl === undefined) return config.db;
+  const url = new URL(config.databaseUrl);
+  if (url.password) url.password = "***";
+  return url.toString();
 }
 
 /** Open mode (no tokens) is only allowed where nobody else can connect. */

@@ -4,13 +4,13 @@
  */
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
-import { type Config, ConfigError, isLoopback, storeOptions } from "./config.js";
+import { type Config, ConfigError, describeDatabase, isLoopback } from "./config.js";
 import type { GithubApp } from "./github/app.js";
 import { githubSettings } from "./github/settings.js";
 import { Authenticator } from "./http/auth.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildHttp } from "./http/server.js";
-import { SqliteStore } from "./store/sqlite/engine.js";
+import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import { VERSION } from "./version.js";
 
@@ -34,10 +34,7 @@ export async function startServer(
   config: Config,
   logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
-  const store = new SqliteStore(config.db, storeOptions(config), {
-    synchronous: config.dbSync,
-    busyTimeoutMs: 5000,
-  });
+  const store = await openStore(config, logger);
   let githubApp: GithubApp | null = null;
   try {
     const loopback = isLoopback(config.host);
@@ -101,7 +98,10 @@ export async function startServer(
     const { port } = app.server.address() as AddressInfo;
     const host = config.host.includes(":") ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
-    logger.info({ url, db: config.db, engine: store.engine }, "qgjob server listening");
+    logger.info(
+      { url, db: describeDatabase(config), engine: store.engine },
+      "qgjob server listening",
+    );
     return {
       url,
       store,

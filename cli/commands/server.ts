@@ -4,7 +4,7 @@ import { loadConfig } from "../../app/config.js";
 export function serverCommand(): Command {
   return new Command("server")
     .description(
-      "Run the qgjob server (REST API, scheduler, reaper) on an embedded SQLite database.",
+      "Run the qgjob server (REST API, scheduler, reaper) on an embedded SQLite database, or on Postgres when DATABASE_URL is set.",
     )
     .option("--host <address>", "address to listen on (QGJOB_HOST, default 127.0.0.1)")
     .option("--port <port>", "port to listen on (QGJOB_PORT, default 8000)")

@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { z } from "zod";
 import { OrgId, Scope } from "../../api/schemas.js";
-import { loadConfig, storeOptions } from "../../app/config.js";
+import { loadConfig } from "../../app/config.js";
 import { CliError, EXIT } from "../exit-codes.js";
 
 const Scopes = z
@@ -18,7 +18,9 @@ export function tokenCommand(): Command {
   const token = new Command("token").description("Manage API tokens.");
   token
     .command("create")
-    .description("Create an API token in the database file and print it once.")
+    .description(
+      "Create an API token in the database (DATABASE_URL, or the SQLite file) and print it once.",
+    )
     .addOption(new Option("--org <id>", "the org the token acts for").conflicts("fleet"))
     .option("--fleet", "a token for every org (shared agents, operators)")
     .requiredOption("--scope <list>", "comma-separated: submit, read, agent, admin")
@@ -50,11 +52,14 @@ export function tokenCommand(): Command {
           );
         }
         // Only the database setting matters here; a server-only setting must not get in the way.
-        const config = loadConfig({ db: opts.db }, { QGJOB_DB: process.env.QGJOB_DB });
-        // Loaded on demand: client commands must not pull in the server and better-sqlite3.
-        const { SqliteStore } = await import("../../app/store/sqlite/engine.js");
+        const config = loadConfig(
+          { db: opts.db },
+          { QGJOB_DB: process.env.QGJOB_DB, DATABASE_URL: process.env.DATABASE_URL },
+        );
+        // Loaded on demand: client commands must not pull in the server and a database driver.
+        const { openStore } = await import("../../app/store/open.js");
         const { issueToken } = await import("../../app/tokens.js");
-        const store = new SqliteStore(config.db, storeOptions(config));
+        const store = await openStore(config);
         try {
           const { token, record } = await issueToken(
             store,

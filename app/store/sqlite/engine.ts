@@ -6,19 +6,17 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../../api/schemas.js";
-import { groupJobs } from "../../scheduler/grouping.js";
-import { TARGETS, type Target } from "../../scheduler/types.js";
+import type { Target } from "../../scheduler/types.js";
 import { LocalChangeFeed } from "../change-feed.js";
+import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
   NewGithubCheck,
   OrgScope,
-  QueueGroupView,
   Store,
   StoreOptions,
   SubmitOptions,
-  TargetView,
   TokenRecord,
 } from "../store.js";
 import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.js";
@@ -176,60 +174,24 @@ export class SqliteStore implements Store {
 
   async queueOverview(scope: OrgScope, now: number) {
     const db = this.ctx.db;
-    const queued = queuedJobs(
-      db,
-      this.options.scheduler,
-      scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId),
-    );
-    const live = db
-      .select({ groupKey: leases.groupKey, n: sql<number>`count(*)` })
-      .from(leases)
-      .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)))
-      .groupBy(leases.groupKey)
-      .all();
-    const activeByGroup = new Map(live.map((l) => [l.groupKey, l.n]));
-    const groups: QueueGroupView[] = groupJobs(queued, this.options.grouping)
-      .map((g) => ({
-        key: g.key,
-        orgId: g.orgId,
-        appVersionId: g.appVersionId,
-        target: g.target,
-        queued: g.jobs.length,
-        priority: g.priority,
-        oldestQueuedAt: g.oldestQueuedAt,
-        expectedWorkMs: g.workMs,
-        activeLeases: activeByGroup.get(g.key) ?? 0,
-      }))
-      .sort((a, b) => b.priority - a.priority || a.oldestQueuedAt - b.oldestQueuedAt);
-
-    const byStatus = db
-      .select({ target: jobs.target, status: jobs.status, n: sql<number>`count(*)` })
-      .from(jobs)
-      .where(
-        and(
-          inArray(jobs.status, ["queued", "leased", "running"]),
-          scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId),
-        ),
-      )
-      .groupBy(jobs.target, jobs.status)
-      .all();
-    const fleet = listAgents(this.ctx, scope, now);
-    const targets: TargetView[] = TARGETS.map((target) => {
-      const count = (status: string) =>
-        byStatus.find((r) => r.target === target && r.status === status)?.n ?? 0;
-      const alive = fleet.filter(
-        (a) => a.target === target && a.lastSeenAt > now - this.options.leaseTtlMs,
-      );
-      return {
-        target,
-        queued: count("queued"),
-        leased: count("leased"),
-        running: count("running"),
-        agentsIdle: alive.filter((a) => a.leaseId === null).length,
-        agentsBusy: alive.filter((a) => a.leaseId !== null).length,
-      };
-    });
-    return { targets, groups };
+    const byOrg = scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId);
+    const rows = {
+      queued: queuedJobs(db, this.options.scheduler, byOrg),
+      liveByGroup: db
+        .select({ groupKey: leases.groupKey, n: sql<number>`count(*)` })
+        .from(leases)
+        .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)))
+        .groupBy(leases.groupKey)
+        .all(),
+      openByStatus: db
+        .select({ target: jobs.target, status: jobs.status, n: sql<number>`count(*)` })
+        .from(jobs)
+        .where(and(inArray(jobs.status, ["queued", "leased", "running"]), byOrg))
+        .groupBy(jobs.target, jobs.status)
+        .all(),
+      fleet: listAgents(this.ctx, scope, now),
+    };
+    return queueOverview(rows, this.options, now);
   }
 
   async previewNextLeases(scope: OrgScope, now: number) {

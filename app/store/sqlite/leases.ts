@@ -7,6 +7,7 @@ import { groupJobs } from "../../scheduler/grouping.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
+import { fleetView } from "../fleet.js";
 import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
@@ -88,14 +89,7 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
   return usage;
 }
 
-function increment(counts: Map<string, number>, key: string) {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
-}
-
-/**
- * Who works on what among the live agents of a target: the scheduler's view of the fleet.
- * `extraIdle` counts fleet agents that are not registered (the queue view's "a new agent").
- */
+/** The live leases and agents of a target, as the scheduler sees them (fleet.ts). */
 function fleetNow(
   db: SqliteExec,
   ctx: SqliteContext,
@@ -108,28 +102,12 @@ function fleetNow(
     .from(leases)
     .where(liveLease(now))
     .all();
-  const activeLeasesByGroup = new Map<string, number>();
-  for (const l of live) increment(activeLeasesByGroup, l.groupKey);
-  const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
-  // The asking agent has no live lease, so it counts itself among the idle.
-  const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
-  const fleet = { live: extraIdle, busyByOrg: new Map<string, number>() };
   const alive = db
     .select({ id: agents.id, orgId: agents.orgId })
     .from(agents)
     .where(and(eq(agents.target, target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)))
     .all();
-  for (const a of alive) {
-    const working = leaseOrg.get(a.id);
-    if (a.orgId === null) {
-      fleet.live++;
-      if (working !== undefined) increment(fleet.busyByOrg, working);
-    }
-    if (working !== undefined) continue;
-    if (a.orgId === null) idleAgents.fleet++;
-    else increment(idleAgents.byOrg, a.orgId);
-  }
-  return { activeLeasesByGroup, idleAgents, fleet };
+  return fleetView(live, alive, extraIdle);
 }
 
 /**

@@ -1,9 +1,10 @@
 /** What the scheduler would hand the next idle agent of each target, computed without claiming. */
 import { and, asc, eq, gt, isNull, or } from "drizzle-orm";
 import { TARGETS } from "../../scheduler/types.js";
+import { newAgent, nextLeaseView } from "../next-lease.js";
 import type { NextLeaseView, OrgScope } from "../store.js";
 import type { SqliteContext } from "./context.js";
-import { decideFor, type SchedulingAgent } from "./leases.js";
+import { decideFor } from "./leases.js";
 import { agents, leases } from "./schema.js";
 
 export function previewNextLeases(
@@ -41,22 +42,8 @@ export function previewNextLeases(
         )
         .orderBy(asc(agents.name))
         .get();
-      // With no idle agent, ask for a fleet agent that registers now with nothing installed.
-      const agent: SchedulingAgent = idle ?? {
-        id: "",
-        orgId: null,
-        target,
-        device: null,
-        installed: [],
-      };
-      const decision = decideFor(tx, ctx, agent, now, idle ? 0 : 1);
-      const visible = scope.orgId === null || idle?.orgId === scope.orgId;
-      return {
-        target,
-        agent: idle ? { id: idle.id, name: visible ? idle.name : null } : null,
-        decision:
-          decision && (scope.orgId === null || decision.orgId === scope.orgId) ? decision : null,
-      };
+      const decision = decideFor(tx, ctx, idle ?? newAgent(target), now, idle ? 0 : 1);
+      return nextLeaseView(target, idle, decision, scope);
     }),
   );
 }

@@ -1,0 +1,47 @@
+/** The scheduler's view of a target's fleet, built the same way from either engine's rows. */
+import type { FleetShare, SchedulingInput } from "../scheduler/types.js";
+
+export interface LiveLeaseRow {
+  groupKey: string;
+  agentId: string;
+  orgId: string;
+}
+
+export interface LiveAgentRow {
+  id: string;
+  orgId: string | null;
+}
+
+const increment = (counts: Map<string, number>, key: string) =>
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+
+/**
+ * Who works on what among the live agents of a target. `extraIdle` counts fleet agents that are
+ * not registered (the queue view's "a new agent"); the asking agent holds no lease, so it is
+ * among the idle already.
+ */
+export function fleetView(
+  live: LiveLeaseRow[],
+  alive: LiveAgentRow[],
+  extraIdle: number,
+): Pick<SchedulingInput, "activeLeasesByGroup" | "idleAgents" | "fleet"> {
+  const activeLeasesByGroup = new Map<string, number>();
+  for (const l of live) increment(activeLeasesByGroup, l.groupKey);
+  const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
+  const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
+  const fleet: FleetShare & { busyByOrg: Map<string, number> } = {
+    live: extraIdle,
+    busyByOrg: new Map<string, number>(),
+  };
+  for (const a of alive) {
+    const working = leaseOrg.get(a.id);
+    if (a.orgId === null) {
+      fleet.live++;
+      if (working !== undefined) increment(fleet.busyByOrg, working);
+    }
+    if (working !== undefined) continue;
+    if (a.orgId === null) idleAgents.fleet++;
+    else increment(idleAgents.byOrg, a.orgId);
+  }
+  return { activeLeasesByGroup, idleAgents, fleet };
+}

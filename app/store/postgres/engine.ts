@@ -1,0 +1,220 @@
+/**
+ * The scale-out engine: Postgres, shared by any number of server replicas. Every write is one
+ * READ COMMITTED transaction; how concurrent replicas stay out of each other's way is written
+ * beside each operation (leases.ts above all).
+ */
+import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import type {
+  ListJobsQuery,
+  ListRunsQuery,
+  ResultInput,
+  SubmitRunInput,
+} from "../../../api/schemas.js";
+import type { Target } from "../../scheduler/types.js";
+import { LocalChangeFeed } from "../change-feed.js";
+import { queueOverview } from "../overview.js";
+import type {
+  AgentRecord,
+  GithubCheckPatch,
+  NewGithubCheck,
+  OrgScope,
+  Store,
+  StoreMetrics,
+  StoreOptions,
+  SubmitOptions,
+  TokenRecord,
+} from "../store.js";
+import type { AgentInput } from "../sqlite/agents.js";
+import { getAgent, listAgents, registerAgent } from "./agents.js";
+import { unavailableIfLost, type PgContext, type PgExec } from "./context.js";
+import { ping } from "./database.js";
+import * as githubOps from "./github.js";
+import * as leaseOps from "./leases.js";
+import { previewNextLeases } from "./preview.js";
+import { queuedJobs } from "./queued.js";
+import * as runOps from "./runs.js";
+import { jobs, leases, tokens } from "./schema.js";
+
+export interface PgConnection {
+  db: PgExec;
+  /** Tells other replicas of changes (a shared server); absent for an embedded database. */
+  broadcast?: (topics: Iterable<string>) => void;
+  close(): Promise<void>;
+}
+
+/** Every operation: a lost connection answers 503 (retry), not 500. */
+const guard = <T>(work: PromiseLike<T>): Promise<T> =>
+  Promise.resolve(work).catch(unavailableIfLost);
+
+export class PostgresStore implements Store {
+  readonly engine = "postgres";
+  readonly changes: LocalChangeFeed;
+  private readonly ctx: PgContext;
+
+  constructor(
+    private readonly connection: PgConnection,
+    readonly options: StoreOptions,
+    feed = new LocalChangeFeed(),
+  ) {
+    this.changes = feed;
+    this.ctx = { db: connection.db, feed, broadcast: connection.broadcast, options };
+  }
+
+  async ping() {
+    await ping(this.ctx.db);
+  }
+
+  async close() {
+    await this.connection.close();
+  }
+
+  async createToken(token: TokenRecord & { hash: string }) {
+    await guard(this.ctx.db.insert(tokens).values(token));
+  }
+
+  async findToken(hash: string) {
+    const [row] = await guard(this.ctx.db.select().from(tokens).where(eq(tokens.hash, hash)));
+    if (!row) return null;
+    const { hash: _hash, ...token } = row;
+    return token;
+  }
+
+  async hasTokens() {
+    return (await guard(this.ctx.db.select({ id: tokens.id }).from(tokens).limit(1))).length > 0;
+  }
+
+  submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {
+    return guard(runOps.submitRun(this.ctx, input, opts, now));
+  }
+  getRun(id: string, scope: OrgScope) {
+    return guard(runOps.getRun(this.ctx.db, id, scope));
+  }
+  listRuns(query: ListRunsQuery, scope: OrgScope) {
+    return guard(runOps.listRuns(this.ctx.db, query, scope));
+  }
+  getJob(id: string, scope: OrgScope) {
+    return guard(runOps.getJob(this.ctx.db, id, scope));
+  }
+  jobsOfLeases(leaseIds: string[], scope: OrgScope) {
+    return guard(runOps.jobsOfLeases(this.ctx.db, leaseIds, scope));
+  }
+  listJobs(query: ListJobsQuery, scope: OrgScope) {
+    return guard(runOps.listJobs(this.ctx.db, query, scope));
+  }
+  cancelJob(id: string, scope: OrgScope, now: number) {
+    return guard(runOps.cancelJob(this.ctx, id, scope, now));
+  }
+  cancelRun(id: string, scope: OrgScope, now: number) {
+    return guard(runOps.cancelRun(this.ctx, id, scope, now));
+  }
+  rerunFailed(id: string, scope: OrgScope, filter: { target?: Target | undefined }, now: number) {
+    return guard(runOps.rerunFailed(this.ctx, id, scope, filter, now));
+  }
+
+  registerAgent(input: AgentInput, scope: OrgScope, now: number) {
+    return guard(
+      registerAgent(this.ctx, input, scope, now, async (agentId) => {
+        const held = await this.ctx.db
+          .select({ id: leases.id })
+          .from(leases)
+          .where(and(eq(leases.agentId, agentId), isNull(leases.endedAt)));
+        for (const lease of held) await leaseOps.expireLease(this.ctx, lease.id, "restarted", now);
+      }),
+    );
+  }
+  getAgent(id: string, scope: OrgScope, now: number): Promise<AgentRecord | null> {
+    return guard(getAgent(this.ctx.db, id, scope, now));
+  }
+  listAgents(scope: OrgScope, now: number) {
+    return guard(listAgents(this.ctx.db, scope, now));
+  }
+  heartbeat(agentId: string, leaseId: string | null, now: number) {
+    return guard(leaseOps.heartbeat(this.ctx, agentId, leaseId, now));
+  }
+  claimLease(agentId: string, now: number) {
+    return guard(leaseOps.claimLease(this.ctx, agentId, now));
+  }
+  startJob(leaseId: string, jobId: string, attempt: number, now: number) {
+    return guard(leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now));
+  }
+  reportResult(leaseId: string, jobId: string, result: ResultInput, now: number) {
+    return guard(leaseOps.reportResult(this.ctx, leaseId, jobId, result, now));
+  }
+  releaseLease(leaseId: string, now: number) {
+    return guard(leaseOps.releaseLease(this.ctx, leaseId, now));
+  }
+  async getLease(id: string) {
+    const [lease] = await guard(this.ctx.db.select().from(leases).where(eq(leases.id, id)));
+    return lease ?? null;
+  }
+  reapExpired(now: number) {
+    return guard(leaseOps.reapExpired(this.ctx, now));
+  }
+
+  addGithubChecks(checks: NewGithubCheck[], now: number) {
+    return guard(githubOps.addGithubChecks(this.ctx, checks, now));
+  }
+  dueGithubChecks(now: number, limit: number) {
+    return guard(githubOps.dueGithubChecks(this.ctx.db, now, limit));
+  }
+  findGithubCheck(installationId: number, checkRunId: number) {
+    return guard(githubOps.findGithubCheck(this.ctx.db, installationId, checkRunId));
+  }
+  updateGithubCheck(id: string, patch: GithubCheckPatch) {
+    return guard(githubOps.updateGithubCheck(this.ctx.db, id, patch));
+  }
+  recordGithubDelivery(id: string, event: string, now: number) {
+    return guard(githubOps.recordGithubDelivery(this.ctx, id, event, now));
+  }
+  githubDeliverySeen(id: string) {
+    return guard(githubOps.githubDeliverySeen(this.ctx.db, id));
+  }
+
+  queueOverview(scope: OrgScope, now: number) {
+    return guard(this.overview(scope, now));
+  }
+
+  private async overview(scope: OrgScope, now: number) {
+    const db = this.ctx.db;
+    const byOrg = scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId);
+    const rows = {
+      queued: await queuedJobs(db, this.options.scheduler, byOrg, null),
+      liveByGroup: await db
+        .select({ groupKey: leases.groupKey, n: sql<number>`count(*)::int` })
+        .from(leases)
+        .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)))
+        .groupBy(leases.groupKey),
+      openByStatus: await db
+        .select({ target: jobs.target, status: jobs.status, n: sql<number>`count(*)::int` })
+        .from(jobs)
+        .where(and(inArray(jobs.status, ["queued", "leased", "running"]), byOrg))
+        .groupBy(jobs.target, jobs.status),
+      fleet: await listAgents(db, scope, now),
+    };
+    return queueOverview(rows, this.options, now);
+  }
+
+  previewNextLeases(scope: OrgScope, now: number) {
+    return guard(previewNextLeases(this.ctx, scope, now));
+  }
+
+  metrics(now: number): Promise<StoreMetrics> {
+    return guard(this.counts(now));
+  }
+
+  private async counts(now: number): Promise<StoreMetrics> {
+    const rows = await this.ctx.db
+      .select({ target: jobs.target, n: sql<number>`count(*)::int` })
+      .from(jobs)
+      .where(eq(jobs.status, "queued"))
+      .groupBy(jobs.target);
+    const [live] = await this.ctx.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(leases)
+      .where(and(isNull(leases.endedAt), gt(leases.expiresAt, now)));
+    return {
+      queuedByTarget: Object.fromEntries(rows.map((r) => [r.target, r.n])),
+      liveLeases: live?.n ?? 0,
+    };
+  }
+}

@@ -1,0 +1,745 @@
+/**
+ * Leases on Postgres: how agents take work, keep it, report it and give it back (DESIGN §3–4),
+ * safe with several server replicas on one database.
+ *
+ * Locking discipline, the same in every operation so concurrent ones wait rather than deadlock:
+ * a lease row is locked before the jobs it holds. Operations on one lease (start, result,
+ * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
+ * serves them; claims touch only queued jobs, which no lease holds.
+ */
+import { and, asc, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
+import type { ResultInput } from "../../../api/schemas.js";
+import { QgjobError, notFound } from "../../errors.js";
+import { newId } from "../../ids.js";
+import { decide } from "../../scheduler/policy.js";
+import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.js";
+import { decayUsage, ewma } from "../../scheduler/usage.js";
+import { fleetView } from "../fleet.js";
+import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
+import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
+import { transaction, type PgContext, type PgExec, type Publish } from "./context.js";
+import { DECISION_WINDOW, historyOfJob, queuedJobs } from "./queued.js";
+import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+
+const OPEN_JOB = ["leased", "running"];
+/** Ended by the server (cancel, timeout) while an agent may still be running it. */
+const SERVER_ENDED: ReadonlySet<string> = new Set(["cancelled", "timed_out"]);
+const INSTALLED_KEPT = 20;
+/**
+ * Agents asking at the same moment see the same queue and the same ranking, so they aim at the
+ * same batch; the losers decide again without it. Each retry is one UPDATE, no re-read.
+ */
+const CLAIM_TRIES = 32;
+
+const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
+
+/** Locks the given leases, in id order (the one order every transaction uses). */
+export async function lockLeases(tx: PgExec, ids: string[]) {
+  if (ids.length === 0) return;
+  await tx
+    .select({ id: leases.id })
+    .from(leases)
+    .where(inArray(leases.id, ids))
+    .orderBy(asc(leases.id))
+    .for("update");
+}
+
+async function lockedLease(tx: PgExec, leaseId: string): Promise<LeaseRecord | undefined> {
+  const [lease] = await tx.select().from(leases).where(eq(leases.id, leaseId)).for("update");
+  return lease;
+}
+
+async function touchAgent(db: PgExec, agentId: string, now: number) {
+  const [agent] = await db
+    .update(agents)
+    .set({ lastSeenAt: now })
+    .where(eq(agents.id, agentId))
+    .returning();
+  if (!agent) throw notFound("agent", agentId);
+  return agent;
+}
+
+/** Queued jobs this agent may run, with each test's expected duration. */
+function claimableJobs(
+  db: PgExec,
+  agent: SchedulingAgent,
+  ctx: PgContext,
+  now: number,
+): Promise<QueuedJob[]> {
+  return queuedJobs(
+    db,
+    ctx.options.scheduler,
+    and(
+      eq(jobs.target, agent.target),
+      agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
+      agent.device === null
+        ? isNull(jobs.device)
+        : or(isNull(jobs.device), eq(jobs.device, agent.device)),
+      // A job that just failed on this agent for infrastructure reasons tries others first.
+      sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, false) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
+    ),
+    { now, limit: DECISION_WINDOW },
+  );
+}
+
+/**
+ * Recent device time per org: completed work (decayed) plus the expected work of what is leased
+ * now, so a burst of idle agents does not all go to the first org they see.
+ */
+async function orgUsageNow(db: PgExec, ctx: PgContext, now: number) {
+  const usage = new Map<string, number>();
+  for (const row of await db.select().from(orgUsage)) {
+    usage.set(
+      row.orgId,
+      decayUsage(row.usageMs, now - row.updatedAt, ctx.options.scheduler.usageHalfLifeMs),
+    );
+  }
+  const inFlight = await db
+    .select({
+      orgId: jobs.orgId,
+      ms: sql<number>`sum(coalesce(${testDurations.ewmaMs}, ${ctx.options.scheduler.defaultTestMs}))::float8`,
+    })
+    .from(jobs)
+    .leftJoin(testDurations, historyOfJob)
+    .where(inArray(jobs.status, OPEN_JOB))
+    .groupBy(jobs.orgId);
+  for (const row of inFlight) usage.set(row.orgId, (usage.get(row.orgId) ?? 0) + row.ms);
+  return usage;
+}
+
+/**
+ * Live agents of the target with no lease, counting the one asking (it holds none); `extraIdle`
+ * counts an agent that is not registered (the queue view's stand-in for "a new agent").
+ */
+async function idleAgentsOf(
+  tx: PgExec,
+  target: string,
+  ctx: PgContext,
+  now: number,
+  extraIdle: number,
+) {
+  const [live, alive] = await Promise.all([
+    tx
+      .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
+      .from(leases)
+      .where(liveLease(now)),
+    tx
+      .select({ id: agents.id, orgId: agents.orgId })
+      .from(agents)
+      .where(and(eq(agents.target, target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs))),
+  ]);
+  return fleetView(live, alive, extraIdle);
+}
+
+/** The agent fields scheduling looks at. */
+export type SchedulingAgent = Pick<
+  typeof agents.$inferSelect,
+  "id" | "orgId" | "target" | "device" | "installed"
+>;
+
+const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
+  id: agent.id,
+  target: agent.target as Target,
+  device: agent.device,
+  installed: agent.installed,
+});
+
+/**
+ * Everything the scheduler weighs for this agent; null when nothing is queued that it may run.
+ * The parts are read in parallel on `db` (pooled connections, or one transaction's in turn).
+ */
+export async function schedulingInput(
+  db: PgExec,
+  ctx: PgContext,
+  agent: SchedulingAgent,
+  now: number,
+  extraIdle = 0,
+): Promise<SchedulingInput | null> {
+  const [queued, fleet, orgUsageMs] = await Promise.all([
+    claimableJobs(db, agent, ctx, now),
+    idleAgentsOf(db, agent.target, ctx, now, extraIdle),
+    orgUsageNow(db, ctx, now),
+  ]);
+  if (queued.length === 0) return null;
+  return { now, agent: schedulerAgent(agent), queued, orgUsageMs, ...fleet };
+}
+
+export async function claimLease(
+  ctx: PgContext,
+  agentId: string,
+  now: number,
+): Promise<LeaseGrant | null> {
+  // The picture the scheduler decides on is read before the transaction, in parallel on pooled
+  // connections and without locks: under READ COMMITTED every statement sees its own snapshot
+  // anyway, and the claim below re-checks each row it takes.
+  const [seen] = await ctx.db.select().from(agents).where(eq(agents.id, agentId));
+  if (!seen) throw notFound("agent", agentId);
+  const input = await schedulingInput(ctx.db, ctx, seen, now);
+  return transaction(ctx, async (tx, publish) => {
+    // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
+    // the second sees the first one's lease below.
+    const agent = await touchAgent(tx, agentId, now);
+    const [held] = await tx
+      .select({ id: leases.id })
+      .from(leases)
+      .where(and(eq(leases.agentId, agentId), liveLease(now)));
+    if (held) {
+      throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
+        lease_id: held.id,
+      });
+    }
+    if (!input) return null;
+    let queued = input.queued;
+    for (let attempt = 0; attempt < CLAIM_TRIES && queued.length > 0; attempt++) {
+      const decision = decide(
+        { ...input, agent: schedulerAgent(agent), queued },
+        ctx.options.scheduler,
+        ctx.options.grouping,
+      );
+      if (!decision) return null;
+
+      const lease: LeaseRecord = {
+        id: newId("lse", now),
+        agentId,
+        orgId: decision.orgId,
+        appVersionId: decision.appVersionId,
+        target: decision.target,
+        groupKey: decision.groupKey,
+        install: decision.install,
+        createdAt: now,
+        expiresAt: now + ctx.options.leaseTtlMs,
+        endedAt: null,
+        endReason: null,
+      };
+      // The claim itself. The inner SELECT ... FOR UPDATE SKIP LOCKED locks the chosen jobs that
+      // are still queued and passes over any row another replica's claim has locked right now;
+      // a row whose claim already committed is re-checked against `status = 'queued'` on its
+      // newest version and drops out. So each job goes to exactly one lease, no claim waits on
+      // another, and a replica that lost part of its batch keeps the rest (or, losing all of it,
+      // decides again).
+      const batch = tx
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
+        .for("update", { skipLocked: true });
+      const claimed = await tx
+        .update(jobs)
+        .set({
+          status: "leased",
+          leaseId: lease.id,
+          agentId,
+          attempts: sql`${jobs.attempts} + 1`,
+          avoidAgentId: null,
+        })
+        .where(inArray(jobs.id, batch))
+        .returning();
+      if (claimed.length === 0) {
+        // Other claims took (or are taking) that whole batch: the same picture, without it.
+        const taken = new Set(decision.jobIds);
+        queued = queued.filter((j) => !taken.has(j.id));
+        continue;
+      }
+
+      await tx.insert(leases).values(lease);
+      await tx.insert(jobAttempts).values(
+        claimed.map((j) => ({
+          jobId: j.id,
+          attempt: j.attempts,
+          leaseId: lease.id,
+          agentId,
+          status: "leased",
+        })),
+      );
+      const installed = [
+        decision.appVersionId,
+        ...agent.installed.filter((v) => v !== decision.appVersionId),
+      ].slice(0, INSTALLED_KEPT);
+      await tx.update(agents).set({ installed }).where(eq(agents.id, agentId));
+
+      const order = new Map(decision.jobIds.map((id, i) => [id, i]));
+      claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
+      return { lease, jobs: claimed, reason: decision.reason };
+    }
+    return null;
+  });
+}
+
+function leaseLost(lease: LeaseRecord | undefined, leaseId: string, now: number, agentId?: string) {
+  if (!lease || (agentId !== undefined && lease.agentId !== agentId)) {
+    return new QgjobError("lease_lost", `lease ${leaseId} is not held by this agent`);
+  }
+  if (lease.endedAt !== null || lease.expiresAt <= now) {
+    return new QgjobError(
+      "lease_lost",
+      `lease ${leaseId} has ended (${lease.endReason ?? "expired"})`,
+      { lease_id: leaseId },
+    );
+  }
+  return null;
+}
+
+export async function heartbeat(
+  ctx: PgContext,
+  agentId: string,
+  leaseId: string | null,
+  now: number,
+) {
+  // The agent is alive even when its lease is not: record that before the lease check can refuse.
+  await touchAgent(ctx.db, agentId, now);
+  if (leaseId === null) return { lease: null, cancelJobIds: [] };
+  return transaction(ctx, async (tx) => {
+    const ended = await lockedLease(tx, leaseId);
+    // A lease completed by cancelling its last jobs is not lost: the agent must still hear
+    // which tests to stop.
+    const completed = ended?.agentId === agentId && ended.endReason === "completed";
+    if (!completed) {
+      const lost = leaseLost(ended, leaseId, now, agentId);
+      if (lost) throw lost;
+    }
+    const lease = completed
+      ? null
+      : (
+          await tx
+            .update(leases)
+            .set({ expiresAt: now + ctx.options.leaseTtlMs })
+            .where(eq(leases.id, leaseId))
+            .returning()
+        )[0]!;
+    const cancelJobIds = (
+      await tx
+        .select({ id: jobs.id })
+        .from(jobs)
+        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED])))
+    ).map((j) => j.id);
+    return { lease, cancelJobIds };
+  });
+}
+
+/**
+ * The job, held by this live lease; otherwise the 409 that tells the agent why not.
+ * `lease` is the caller's locked row, so the job row needs no lock of its own.
+ */
+async function heldJob(
+  db: PgExec,
+  lease: LeaseRecord | undefined,
+  leaseId: string,
+  jobId: string,
+  now: number,
+  read?: JobRecord,
+): Promise<JobRecord> {
+  const job = read ?? (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
+  // Another org's job does not exist for this lease, whatever its state.
+  if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
+  if (job.leaseId !== leaseId) {
+    throw new QgjobError("stale_lease", `job ${jobId} is no longer held by lease ${leaseId}`, {
+      job_status: job.status,
+    });
+  }
+  if (SERVER_ENDED.has(job.status)) {
+    throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
+      job_status: job.status,
+    });
+  }
+  if (lease.endedAt !== null || lease.expiresAt <= now) {
+    throw new QgjobError("stale_lease", `lease ${leaseId} has ended`, { job_status: job.status });
+  }
+  return job;
+}
+
+export function startJob(
+  ctx: PgContext,
+  leaseId: string,
+  jobId: string,
+  attempt: number,
+  now: number,
+): Promise<JobRecord> {
+  return transaction(ctx, async (tx, publish) => {
+    const job = await heldJob(tx, await lockedLease(tx, leaseId), leaseId, jobId, now);
+    if (attempt !== job.attempts) {
+      throw new QgjobError(
+        "result_conflict",
+        `the current attempt is ${job.attempts}, not ${attempt}`,
+      );
+    }
+    if (job.status === "running") return job;
+    // The lease still holds a job it already finished: starting it again would reopen a
+    // terminal state.
+    if (job.status !== "leased") {
+      throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
+        job_status: job.status,
+      });
+    }
+    await tx
+      .update(jobAttempts)
+      .set({ status: "running", startedAt: now })
+      .where(
+        and(
+          eq(jobAttempts.jobId, jobId),
+          eq(jobAttempts.attempt, attempt),
+          eq(jobAttempts.status, "leased"),
+        ),
+      );
+    const [started] = await tx
+      .update(jobs)
+      .set({ status: "running", startedAt: now })
+      .where(eq(jobs.id, jobId))
+      .returning();
+    publish(`run:${job.runId}`);
+    return started!;
+  });
+}
+
+/**
+ * Folds a finished run time into the test's EWMA and the org's usage. Both rows are read
+ * FOR UPDATE so that results posted at once on several replicas each count.
+ */
+async function recordDuration(tx: PgExec, ctx: PgContext, job: JobRecord, ms: number, now: number) {
+  const key = and(
+    eq(testDurations.orgId, job.orgId),
+    eq(testDurations.testPath, job.testPath),
+    eq(testDurations.target, job.target),
+  );
+  const [prior] = await tx.select().from(testDurations).where(key).for("update");
+  const ewmaMs = ewma(prior?.ewmaMs ?? null, ms, ctx.options.scheduler.ewmaAlpha);
+  await tx
+    .insert(testDurations)
+    .values({
+      orgId: job.orgId,
+      testPath: job.testPath,
+      target: job.target,
+      ewmaMs,
+      samples: 1,
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: [testDurations.orgId, testDurations.testPath, testDurations.target],
+      set: { ewmaMs, samples: sql`${testDurations.samples} + 1`, updatedAt: now },
+    });
+  const [usage] = await tx
+    .select()
+    .from(orgUsage)
+    .where(eq(orgUsage.orgId, job.orgId))
+    .for("update");
+  const usageMs =
+    decayUsage(
+      usage?.usageMs ?? 0,
+      now - (usage?.updatedAt ?? now),
+      ctx.options.scheduler.usageHalfLifeMs,
+    ) + ms;
+  await tx
+    .insert(orgUsage)
+    .values({ orgId: job.orgId, usageMs, updatedAt: now })
+    .onConflictDoUpdate({ target: orgUsage.orgId, set: { usageMs, updatedAt: now } });
+}
+
+/** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */
+function requeue(db: PgExec, job: JobRecord, now: number) {
+  return db
+    .update(jobs)
+    .set({
+      status: "queued",
+      leaseId: null,
+      agentId: null,
+      avoidAgentId: job.agentId,
+      requeuedAt: now,
+    })
+    .where(eq(jobs.id, job.id))
+    .returning();
+}
+
+export function reportResult(
+  ctx: PgContext,
+  leaseId: string,
+  jobId: string,
+  result: ResultInput,
+  now: number,
+): Promise<ResultOutcome> {
+  return transaction(ctx, async (tx, publish) => {
+    const lease = await lockedLease(tx, leaseId);
+    const outcome = await applyResult(tx, ctx, lease, leaseId, jobId, result, now);
+    if (!outcome.duplicate) await completeLeaseIfDone(tx, leaseId, now);
+    // Last, right before the commit: these rows are shared by every result of the test file and
+    // of the org, so their locks are held for as short a time as possible.
+    if (outcome.counted) await recordDuration(tx, ctx, outcome.job, result.duration_ms, now);
+    if (outcome.requeued) publish("work");
+    if (!outcome.duplicate) publish(`run:${outcome.job.runId}`);
+    return { job: outcome.job, retry: outcome.retry, duplicate: outcome.duplicate };
+  });
+}
+
+/** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
+export async function completeLeaseIfDone(db: PgExec, leaseId: string, now: number) {
+  const open = db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, OPEN_JOB)));
+  await db
+    .update(leases)
+    .set({ endedAt: now, endReason: "completed" })
+    .where(and(eq(leases.id, leaseId), isNull(leases.endedAt), notExists(open)));
+}
+
+async function applyResult(
+  tx: PgExec,
+  ctx: PgContext,
+  lease: LeaseRecord | undefined,
+  leaseId: string,
+  jobId: string,
+  result: ResultInput,
+  now: number,
+): Promise<ResultOutcome & { requeued: boolean; counted?: boolean }> {
+  const [recorded] = await tx
+    .select()
+    .from(jobAttempts)
+    .where(
+      and(
+        eq(jobAttempts.jobId, jobId),
+        eq(jobAttempts.attempt, result.attempt),
+        eq(jobAttempts.leaseId, leaseId),
+      ),
+    );
+  const [current] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
+  if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
+  // A repeated post is answered as before, even after the lease has moved on...
+  if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
+    if (decideResult(current, recorded, result).kind === "duplicate") {
+      const retry =
+        current.leaseId === leaseId &&
+        current.attempts === result.attempt + 1 &&
+        OPEN_JOB.includes(current.status);
+      return { job: current, retry, duplicate: true, requeued: false };
+    }
+    if (current.leaseId === leaseId && !SERVER_ENDED.has(current.status)) {
+      throw new QgjobError(
+        "result_conflict",
+        `attempt ${result.attempt} was already reported as ${recorded.status}`,
+        { job_status: current.status },
+      );
+    }
+  }
+  // ...anything else needs the lease to still hold the job, and a 409 that says why not.
+  const job = await heldJob(tx, lease, leaseId, jobId, now, current);
+  const decision = decideResult(job, recorded, result);
+  const stored = toStoredResult(result);
+  const closeAttempt = (status: string) =>
+    tx
+      .update(jobAttempts)
+      .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
+      .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)));
+
+  switch (decision.kind) {
+    case "duplicate":
+    case "conflict":
+      throw new QgjobError(
+        "result_conflict",
+        decision.kind === "conflict" ? decision.why : "already reported",
+        { job_status: job.status },
+      );
+    case "final": {
+      await closeAttempt(result.status);
+      const [updated] = await tx
+        .update(jobs)
+        .set({
+          status: decision.status,
+          flaky: decision.flaky,
+          finishedAt: now,
+          durationMs: result.duration_ms,
+          result: stored,
+          // Only a test failure is one; an infrastructure error is not the test's doing.
+          testFailures:
+            result.status === "failed" || result.status === "timed_out"
+              ? job.testFailures + 1
+              : job.testFailures,
+        })
+        .where(eq(jobs.id, jobId))
+        .returning();
+      return {
+        job: updated!,
+        retry: false,
+        duplicate: false,
+        requeued: false,
+        counted: result.status !== "error",
+      };
+    }
+    case "retry": {
+      await closeAttempt(result.status);
+      const [updated] = await tx
+        .update(jobs)
+        .set({
+          status: "leased",
+          attempts: job.attempts + 1,
+          testFailures: job.testFailures + 1,
+          result: stored,
+        })
+        .where(eq(jobs.id, jobId))
+        .returning();
+      await tx.insert(jobAttempts).values({
+        jobId,
+        attempt: updated!.attempts,
+        leaseId,
+        agentId: job.agentId!,
+        status: "leased",
+      });
+      return { job: updated!, retry: true, duplicate: false, requeued: false, counted: true };
+    }
+    case "requeue": {
+      await closeAttempt("error");
+      const [updated] = await requeue(tx, job, now);
+      return { job: updated!, retry: false, duplicate: false, requeued: true };
+    }
+  }
+}
+
+/**
+ * Ends a lease (the caller holds its row lock) and settles its unfinished jobs. Jobs the agent
+ * never started go back to the queue without spending an attempt; a started one was interrupted
+ * and counts as an infrastructure failure (requeued, or `error` once its attempts are spent).
+ */
+async function endLease(
+  tx: PgExec,
+  lease: LeaseRecord,
+  reason: string,
+  now: number,
+  publish: Publish,
+) {
+  await tx.update(leases).set({ endedAt: now, endReason: reason }).where(eq(leases.id, lease.id));
+  const open = await tx
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.leaseId, lease.id), inArray(jobs.status, OPEN_JOB)));
+  const report = { requeued: 0, failed: 0 };
+  for (const job of open) {
+    publish(`run:${job.runId}`);
+    const attempt = and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.attempt, job.attempts));
+    if (job.status === "leased" && reason === "released") {
+      await tx.delete(jobAttempts).where(attempt);
+      await tx
+        .update(jobs)
+        .set({ status: "queued", leaseId: null, agentId: null, attempts: job.attempts - 1 })
+        .where(eq(jobs.id, job.id));
+      report.requeued++;
+      continue;
+    }
+    const why = LOST_BECAUSE[reason] ?? reason;
+    await tx
+      .update(jobAttempts)
+      .set({ status: "error", finishedAt: now, result: lostResult(why) })
+      .where(attempt);
+    if (decideLostJob(job) === "requeue") {
+      await requeue(tx, job, now);
+      report.requeued++;
+    } else {
+      await tx
+        .update(jobs)
+        .set({ status: "error", finishedAt: now, result: lostResult(why) })
+        .where(eq(jobs.id, job.id));
+      report.failed++;
+    }
+  }
+  if (report.requeued > 0) publish("work");
+  return report;
+}
+
+const LOST_BECAUSE: Record<string, string> = {
+  released: "the agent released the job while it ran",
+  expired: "agent lost: its lease expired without a heartbeat",
+  restarted: "agent lost: it restarted while running the job",
+};
+
+/** Ends a lease the agent can no longer finish (it restarted, or was declared lost). */
+export async function expireLease(ctx: PgContext, leaseId: string, reason: string, now: number) {
+  await transaction(ctx, async (tx, publish) => {
+    const lease = await lockedLease(tx, leaseId);
+    if (lease && lease.endedAt === null) await endLease(tx, lease, reason, now, publish);
+  });
+}
+
+export function releaseLease(ctx: PgContext, leaseId: string, now: number): Promise<number> {
+  return transaction(ctx, async (tx, publish) => {
+    const lease = await lockedLease(tx, leaseId);
+    // Releasing after the last result, or twice, is what a tidy agent does: nothing is left.
+    if (lease?.endReason === "completed" || lease?.endReason === "released") return 0;
+    const lost = leaseLost(lease, leaseId, now);
+    if (lost) throw lost;
+    return (await endLease(tx, lease!, "released", now, publish)).requeued;
+  });
+}
+
+/**
+ * Settles expired leases, and ends jobs that ran far past their own timeout. Every replica runs
+ * this on its own timer. Leases are taken with FOR UPDATE SKIP LOCKED: a lease another replica's
+ * reaper (or a late result post) holds right now is passed over and is that transaction's to
+ * settle, and one already settled no longer matches `ended_at is null`. So each lease is settled
+ * once, and reapers never wait on each other.
+ */
+export function reapExpired(ctx: PgContext, now: number): Promise<ReapReport> {
+  return transaction(ctx, async (tx, publish) => {
+    const report: ReapReport = { expiredLeases: 0, requeued: 0, failed: 0, timedOut: 0 };
+    const expired = await tx
+      .select()
+      .from(leases)
+      .where(and(isNull(leases.endedAt), lt(leases.expiresAt, now)))
+      .orderBy(asc(leases.id))
+      .for("update", { skipLocked: true });
+    for (const lease of expired) {
+      const settled = await endLease(tx, lease, "expired", now, publish);
+      report.expiredLeases++;
+      report.requeued += settled.requeued;
+      report.failed += settled.failed;
+    }
+
+    const overdue = and(
+      eq(jobs.status, "running"),
+      sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
+    );
+    const overdueLeases = await tx.selectDistinct({ id: jobs.leaseId }).from(jobs).where(overdue);
+    // Same discipline: the lease first (skipping one another transaction holds), then its jobs.
+    const locked = overdueLeases.length
+      ? await tx
+          .select({ id: leases.id })
+          .from(leases)
+          .where(
+            inArray(
+              leases.id,
+              overdueLeases.map((l) => l.id!),
+            ),
+          )
+          .orderBy(asc(leases.id))
+          .for("update", { skipLocked: true })
+      : [];
+    if (locked.length === 0) return report;
+    const timedOut = await tx
+      .update(jobs)
+      .set({
+        status: "timed_out",
+        finishedAt: now,
+        result: lostResult("exceeded its timeout and the agent did not report"),
+      })
+      .where(
+        and(
+          overdue,
+          inArray(
+            jobs.leaseId,
+            locked.map((l) => l.id),
+          ),
+        ),
+      )
+      .returning({
+        id: jobs.id,
+        attempts: jobs.attempts,
+        runId: jobs.runId,
+        leaseId: jobs.leaseId,
+      });
+    report.timedOut = timedOut.length;
+    for (const j of timedOut) {
+      publish(`run:${j.runId}`);
+      await tx
+        .update(jobAttempts)
+        .set({ status: "timed_out", finishedAt: now })
+        .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)));
+      await completeLeaseIfDone(tx, j.leaseId!, now);
+    }
+    return report;
+  });
+}

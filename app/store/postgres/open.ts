@@ -1,0 +1,40 @@
+/** A Postgres store for a server replica: pool, migrations, and the LISTEN connection. */
+import type { Logger } from "pino";
+import { LocalChangeFeed } from "../change-feed.js";
+import type { StoreOptions } from "../store.js";
+import { migratePostgres, openPool, type PgPoolOptions } from "./database.js";
+import { PostgresStore } from "./engine.js";
+import { Broadcaster } from "./broadcast.js";
+import { ChangeListener } from "./listener.js";
+
+export async function openPostgresStore(
+  opts: PgPoolOptions,
+  options: StoreOptions,
+  logger?: Logger,
+): Promise<PostgresStore> {
+  const { pool, db } = openPool(opts, logger);
+  const feed = new LocalChangeFeed();
+  const listener = new ChangeListener(opts.url, feed, logger);
+  try {
+    await migratePostgres(pool);
+    await listener.start();
+  } catch (err) {
+    await listener.close();
+    await pool.end();
+    throw err;
+  }
+  const broadcaster = new Broadcaster(db, logger);
+  return new PostgresStore(
+    {
+      db,
+      broadcast: broadcaster.send,
+      async close() {
+        await listener.close();
+        await broadcaster.close();
+        await pool.end();
+      },
+    },
+    options,
+    feed,
+  );
+}

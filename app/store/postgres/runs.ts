@@ -1,0 +1,347 @@
+/** Runs and jobs as users see them: submit, read, list, cancel, re-run. */
+import { and, desc, eq, inArray, isNull, isNotNull, lt, sql, type SQL } from "drizzle-orm";
+import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
+import { QgjobError } from "../../errors.js";
+import { newId } from "../../ids.js";
+import type { Target } from "../../scheduler/types.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { emptyCounts, isTerminal, needsRerun, runStatus } from "../rules.js";
+import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
+import { sqlState, transaction, type PgContext, type PgExec, type Publish } from "./context.js";
+import { completeLeaseIfDone, lockLeases } from "./leases.js";
+import { jobAttempts, jobs, orgs, runs } from "./schema.js";
+
+// Postgres caps a statement at 65535 parameters; 27 columns x 1000 rows stays inside it.
+const INSERT_CHUNK = 1000;
+
+export async function submitRun(
+  ctx: PgContext,
+  input: SubmitRunInput,
+  opts: SubmitOptions,
+  now: number,
+) {
+  const attempt = () =>
+    transaction(ctx, async (tx, publish) => {
+      if (opts.idempotencyKey) {
+        const [prior] = await tx
+          .select()
+          .from(runs)
+          .where(and(eq(runs.orgId, input.org_id), eq(runs.idempotencyKey, opts.idempotencyKey)));
+        if (prior) {
+          if (prior.requestHash !== (opts.requestHash ?? null)) {
+            throw new QgjobError(
+              "idempotency_mismatch",
+              "this Idempotency-Key was used for a different request body",
+              { run_id: prior.id },
+            );
+          }
+          return { runId: prior.id, replayed: true };
+        }
+      }
+      await tx.insert(orgs).values({ id: input.org_id, createdAt: now }).onConflictDoNothing();
+      const runId = newId("run", now);
+      await tx.insert(runs).values({
+        id: runId,
+        orgId: input.org_id,
+        source: input.source,
+        repo: input.repo ?? null,
+        sha: input.sha ?? null,
+        ref: input.ref ?? null,
+        idempotencyKey: opts.idempotencyKey ?? null,
+        requestHash: opts.requestHash ?? null,
+        createdAt: now,
+      });
+      const rows = input.tests.map((testPath) => ({
+        id: newId("job", now),
+        runId,
+        orgId: input.org_id,
+        appVersionId: input.app_version_id,
+        target: input.target,
+        device: input.device ?? null,
+        repo: input.repo ?? null,
+        testPath,
+        tags: input.tags,
+        priority: input.priority,
+        status: "queued",
+        maxAttempts: input.max_attempts,
+        retries: input.retries,
+        timeoutS: input.timeout_s,
+        queuedAt: now,
+        createdAt: now,
+      }));
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await tx.insert(jobs).values(rows.slice(i, i + INSERT_CHUNK));
+      }
+      publish("work");
+      return { runId, replayed: false };
+    });
+  let outcome;
+  try {
+    outcome = await attempt();
+  } catch (err) {
+    // The same key submitted to two replicas at once: the loser of the unique index replays
+    // the winner's run.
+    if (!opts.idempotencyKey || sqlState(err) !== "23505") throw err;
+    outcome = await attempt();
+  }
+  const run = await getRun(ctx.db, outcome.runId, { orgId: null });
+  if (!run) throw new Error(`run ${outcome.runId} vanished after commit`);
+  return { run, jobs: run.jobs, replayed: outcome.replayed };
+}
+
+const orgFilter = (column: typeof jobs.orgId | typeof runs.orgId, scope: OrgScope) =>
+  scope.orgId === null ? undefined : eq(column, scope.orgId);
+
+export async function getJob(db: PgExec, id: string, scope: OrgScope): Promise<JobRecord | null> {
+  const [job] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.id, id), orgFilter(jobs.orgId, scope)));
+  return job ?? null;
+}
+
+async function runView(db: PgExec, run: RunRecord): Promise<RunView> {
+  const rows = await db
+    .select({
+      status: jobs.status,
+      flaky: jobs.flaky,
+      n: sql<number>`count(*)::int`,
+      finishedAt: sql<number | null>`max(${jobs.finishedAt})::float8`,
+    })
+    .from(jobs)
+    .where(currentJobsOf(run.id))
+    .groupBy(jobs.status, jobs.flaky);
+  const counts = emptyCounts();
+  let finishedAt: number | null = null;
+  for (const row of rows) {
+    counts[row.status as keyof typeof counts] += row.n;
+    counts.total += row.n;
+    if (row.flaky) counts.flaky += row.n;
+    if (row.finishedAt !== null) finishedAt = Math.max(finishedAt ?? 0, row.finishedAt);
+  }
+  const versions = await db
+    .selectDistinct({ v: jobs.appVersionId })
+    .from(jobs)
+    .where(eq(jobs.runId, run.id))
+    .orderBy(jobs.appVersionId);
+  const open = counts.queued + counts.leased + counts.running;
+  return {
+    ...run,
+    counts,
+    appVersionIds: versions.map((r) => r.v),
+    finishedAt: open > 0 ? null : finishedAt,
+  };
+}
+
+/** A run is made of its current jobs: a re-run job stands in for the one it superseded. */
+const currentJobsOf = (runId: string) => and(eq(jobs.runId, runId), isNull(jobs.supersededBy));
+
+const runColumns = {
+  id: runs.id,
+  orgId: runs.orgId,
+  source: runs.source,
+  repo: runs.repo,
+  sha: runs.sha,
+  ref: runs.ref,
+  createdAt: runs.createdAt,
+};
+
+export async function getRun(db: PgExec, id: string, scope: OrgScope) {
+  const [run] = await db
+    .select(runColumns)
+    .from(runs)
+    .where(and(eq(runs.id, id), orgFilter(runs.orgId, scope)));
+  if (!run) return null;
+  const runJobs = await db.select().from(jobs).where(currentJobsOf(id)).orderBy(jobs.id);
+  return { ...(await runView(db, run)), jobs: runJobs };
+}
+
+/** The jobs the given leases hold or held, e.g. what each busy agent is working on. */
+export async function jobsOfLeases(db: PgExec, leaseIds: string[], scope: OrgScope) {
+  if (leaseIds.length === 0) return [];
+  return db
+    .select()
+    .from(jobs)
+    .where(and(inArray(jobs.leaseId, leaseIds), orgFilter(jobs.orgId, scope)))
+    .orderBy(jobs.id);
+}
+
+export async function listJobs(db: PgExec, q: ListJobsQuery, scope: OrgScope) {
+  if (scope.orgId !== null && q.org_id !== undefined && q.org_id !== scope.orgId) {
+    return { items: [], nextCursor: null };
+  }
+  const where: (SQL | undefined)[] = [
+    orgFilter(jobs.orgId, scope),
+    q.org_id === undefined ? undefined : eq(jobs.orgId, q.org_id),
+    q.run_id === undefined ? undefined : eq(jobs.runId, q.run_id),
+    q.status === undefined ? undefined : eq(jobs.status, q.status),
+    q.app_version_id === undefined ? undefined : eq(jobs.appVersionId, q.app_version_id),
+    q.target === undefined ? undefined : eq(jobs.target, q.target),
+    q.cursor === undefined ? undefined : lt(jobs.id, decodeCursor(q.cursor)),
+  ];
+  const rows = await db
+    .select()
+    .from(jobs)
+    .where(and(...where))
+    .orderBy(desc(jobs.id))
+    .limit(q.limit + 1);
+  return page(rows, q.limit);
+}
+
+export async function listRuns(db: PgExec, q: ListRunsQuery, scope: OrgScope) {
+  if (scope.orgId !== null && q.org_id !== undefined && q.org_id !== scope.orgId) {
+    return { items: [], nextCursor: null };
+  }
+  const views: RunView[] = [];
+  let cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+  // The status is derived from jobs, so a status filter reads pages until it has enough matches.
+  for (;;) {
+    const batch = await db
+      .select(runColumns)
+      .from(runs)
+      .where(
+        and(
+          orgFilter(runs.orgId, scope),
+          q.org_id === undefined ? undefined : eq(runs.orgId, q.org_id),
+          q.app_version_id === undefined
+            ? undefined
+            : sql`exists (select 1 from ${jobs} where ${jobs.runId} = ${runs.id} and ${jobs.appVersionId} = ${q.app_version_id})`,
+          cursor === undefined ? undefined : lt(runs.id, cursor),
+        ),
+      )
+      .orderBy(desc(runs.id))
+      .limit(q.limit + 1);
+    for (const run of batch) {
+      const view = await runView(db, run);
+      if (q.status === undefined || runStatus(view.counts) === q.status) views.push(view);
+      if (views.length > q.limit) return page(views, q.limit);
+    }
+    if (batch.length <= q.limit) return page(views, q.limit);
+    cursor = batch[batch.length - 1]!.id;
+  }
+}
+
+function page<T extends { id: string }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+/**
+ * Ends the given jobs as cancelled: queued ones at once, leased ones too (the agent hears of it
+ * on its next heartbeat). The leases of those jobs are locked first, in the order every lease
+ * operation takes them (lease, then its jobs), so a cancel and a result post on the same lease
+ * queue up behind each other instead of deadlocking.
+ */
+async function cancelJobs(tx: PgExec, where: SQL, now: number, publish: Publish) {
+  const open = inArray(jobs.status, ["queued", "leased", "running"]);
+  const held = await tx
+    .selectDistinct({ leaseId: jobs.leaseId })
+    .from(jobs)
+    .where(and(where, open, isNotNull(jobs.leaseId)));
+  await lockLeases(
+    tx,
+    held.map((h) => h.leaseId!),
+  );
+  const cancelled = await tx
+    .update(jobs)
+    .set({ status: "cancelled", finishedAt: now })
+    .where(and(where, open))
+    .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId, leaseId: jobs.leaseId });
+  for (const job of cancelled) {
+    if (job.leaseId) await completeLeaseIfDone(tx, job.leaseId, now);
+    await tx
+      .update(jobAttempts)
+      .set({ status: "cancelled", finishedAt: now })
+      .where(
+        and(
+          eq(jobAttempts.jobId, job.id),
+          eq(jobAttempts.attempt, job.attempts),
+          inArray(jobAttempts.status, ["leased", "running"]),
+        ),
+      );
+  }
+  for (const runId of new Set(cancelled.map((j) => j.runId))) publish(`run:${runId}`);
+}
+
+export async function cancelJob(ctx: PgContext, id: string, scope: OrgScope, now: number) {
+  const found = await transaction(ctx, async (tx, publish) => {
+    const job = await getJob(tx, id, scope);
+    if (!job) return false;
+    if (!isTerminal(job.status)) await cancelJobs(tx, eq(jobs.id, id), now, publish);
+    return true;
+  });
+  return found ? getJob(ctx.db, id, scope) : null;
+}
+
+export async function cancelRun(ctx: PgContext, id: string, scope: OrgScope, now: number) {
+  const found = await transaction(ctx, async (tx, publish) => {
+    const [run] = await tx
+      .select({ id: runs.id })
+      .from(runs)
+      .where(and(eq(runs.id, id), orgFilter(runs.orgId, scope)));
+    if (!run) return false;
+    await cancelJobs(tx, eq(jobs.runId, id), now, publish);
+    publish(`run:${id}`);
+    return true;
+  });
+  if (!found) return null;
+  const run = await getRun(ctx.db, id, scope);
+  return run && runView(ctx.db, run);
+}
+
+export async function rerunFailed(
+  ctx: PgContext,
+  id: string,
+  scope: OrgScope,
+  filter: { target?: Target | undefined },
+  now: number,
+) {
+  const rerun = await transaction(ctx, async (tx, publish) => {
+    // The run row lock serialises two re-runs of one run, so a failed job is re-run once.
+    const [locked] = await tx
+      .select({ id: runs.id })
+      .from(runs)
+      .where(and(eq(runs.id, id), orgFilter(runs.orgId, scope)))
+      .for("update");
+    if (!locked) return null;
+    const run = (await getRun(tx, id, scope))!;
+    const failed = run.jobs.filter(
+      (j) => needsRerun(j) && (filter.target === undefined || j.target === filter.target),
+    );
+    const fresh: JobRecord[] = failed.map((old) => ({
+      ...old,
+      id: newId("job", now),
+      status: "queued",
+      flaky: false,
+      attempts: 0,
+      testFailures: 0,
+      leaseId: null,
+      agentId: null,
+      avoidAgentId: null,
+      requeuedAt: null,
+      queuedAt: now,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      result: null,
+      rerunOf: old.id,
+      supersededBy: null,
+    }));
+    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
+      await tx.insert(jobs).values(fresh.slice(i, i + INSERT_CHUNK));
+    }
+    for (const job of fresh) {
+      await tx.update(jobs).set({ supersededBy: job.id }).where(eq(jobs.id, job.rerunOf!));
+    }
+    if (fresh.length > 0) {
+      publish("work");
+      publish(`run:${id}`);
+    }
+    return fresh;
+  });
+  if (rerun === null) return null;
+  const run = await getRun(ctx.db, id, scope);
+  return run && { run, rerun };
+}

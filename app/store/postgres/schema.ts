@@ -1,0 +1,212 @@
+/**
+ * Postgres tables: the same rows as the SQLite schema, in Postgres types. Times are bigint
+ * milliseconds since the epoch (read as numbers); lists and results are jsonb.
+ * drizzle-kit generates ./migrations from this file (`npm run db:generate:postgres`).
+ */
+import type { StoredResult } from "../store.js";
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const ms = (name: string) => bigint(name, { mode: "number" });
+
+export const orgs = pgTable("orgs", {
+  id: text("id").primaryKey(),
+  createdAt: ms("created_at").notNull(),
+});
+
+export const tokens = pgTable("tokens", {
+  id: text("id").primaryKey(),
+  /** null: a fleet token, valid for every org. */
+  orgId: text("org_id"),
+  name: text("name").notNull(),
+  hash: text("hash").notNull().unique(),
+  scopes: jsonb("scopes").$type<string[]>().notNull(),
+  createdAt: ms("created_at").notNull(),
+});
+
+export const runs = pgTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    source: text("source").notNull(),
+    repo: text("repo"),
+    sha: text("sha"),
+    ref: text("ref"),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("runs_idempotency").on(t.orgId, t.idempotencyKey),
+    index("runs_org").on(t.orgId, t.id),
+  ],
+);
+
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    runId: text("run_id").notNull(),
+    orgId: text("org_id").notNull(),
+    appVersionId: text("app_version_id").notNull(),
+    target: text("target").notNull(),
+    device: text("device"),
+    repo: text("repo"),
+    testPath: text("test_path").notNull(),
+    tags: jsonb("tags").$type<string[]>().notNull(),
+    priority: integer("priority").notNull(),
+    status: text("status").notNull(),
+    flaky: boolean("flaky").notNull().default(false),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    retries: integer("retries").notNull(),
+    testFailures: integer("test_failures").notNull().default(0),
+    timeoutS: integer("timeout_s").notNull(),
+    leaseId: text("lease_id"),
+    agentId: text("agent_id"),
+    avoidAgentId: text("avoid_agent_id"),
+    requeuedAt: ms("requeued_at"),
+    queuedAt: ms("queued_at").notNull(),
+    createdAt: ms("created_at").notNull(),
+    startedAt: ms("started_at"),
+    finishedAt: ms("finished_at"),
+    durationMs: integer("duration_ms"),
+    result: jsonb("result").$type<StoredResult>(),
+    rerunOf: text("rerun_of"),
+    supersededBy: text("superseded_by"),
+  },
+  (t) => [
+    index("jobs_queue").on(t.status, t.target),
+    index("jobs_run").on(t.runId),
+    index("jobs_lease").on(t.leaseId),
+    index("jobs_org").on(t.orgId, t.id),
+  ],
+);
+
+export const jobAttempts = pgTable(
+  "job_attempts",
+  {
+    jobId: text("job_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    leaseId: text("lease_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    status: text("status").notNull(),
+    startedAt: ms("started_at"),
+    finishedAt: ms("finished_at"),
+    durationMs: integer("duration_ms"),
+    result: jsonb("result").$type<StoredResult>(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt] }), index("job_attempts_lease").on(t.leaseId)],
+);
+
+export const agents = pgTable(
+  "agents",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id"),
+    name: text("name").notNull(),
+    target: text("target").notNull(),
+    device: text("device"),
+    labels: jsonb("labels").$type<string[]>().notNull(),
+    installed: jsonb("installed").$type<string[]>().notNull(),
+    registeredAt: ms("registered_at").notNull(),
+    lastSeenAt: ms("last_seen_at").notNull(),
+  },
+  (t) => [index("agents_name").on(t.name)],
+);
+
+export const leases = pgTable(
+  "leases",
+  {
+    id: text("id").primaryKey(),
+    agentId: text("agent_id").notNull(),
+    orgId: text("org_id").notNull(),
+    appVersionId: text("app_version_id").notNull(),
+    target: text("target").notNull(),
+    groupKey: text("group_key").notNull(),
+    install: boolean("install").notNull(),
+    createdAt: ms("created_at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    endedAt: ms("ended_at"),
+    endReason: text("end_reason"),
+  },
+  (t) => [index("leases_live").on(t.endedAt, t.expiresAt), index("leases_agent").on(t.agentId)],
+);
+
+export const testDurations = pgTable(
+  "test_durations",
+  {
+    orgId: text("org_id").notNull(),
+    testPath: text("test_path").notNull(),
+    target: text("target").notNull(),
+    ewmaMs: doublePrecision("ewma_ms").notNull(),
+    samples: integer("samples").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.testPath, t.target] })],
+);
+
+export const orgUsage = pgTable("org_usage", {
+  orgId: text("org_id").primaryKey(),
+  usageMs: doublePrecision("usage_ms").notNull(),
+  updatedAt: ms("updated_at").notNull(),
+});
+
+/** GitHub's ids (installations, check runs) are 64-bit integers. */
+const githubId = (name: string) => bigint(name, { mode: "number" });
+
+/** One check run per run and target, and what was last sent to GitHub for it. */
+export const githubChecks = pgTable(
+  "github_checks",
+  {
+    id: text("id").primaryKey(),
+    installationId: githubId("installation_id").notNull(),
+    owner: text("owner").notNull(),
+    repo: text("repo").notNull(),
+    sha: text("sha").notNull(),
+    name: text("name").notNull(),
+    target: text("target").notNull(),
+    runId: text("run_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** The folder the tests are relative to, in the repository ("" for its root). */
+    testRoot: text("test_root").notNull(),
+    /** null until GitHub has created the check run (and again after a re-run asks for a new one). */
+    checkRunId: githubId("check_run_id"),
+    sentStatus: text("sent_status"),
+    /** Digest of the last output sent: an unchanged run sends nothing. */
+    sentDigest: text("sent_digest"),
+    annotationsSent: integer("annotations_sent").notNull().default(0),
+    finished: boolean("finished").notNull().default(false),
+    nextUpdateAt: ms("next_update_at").notNull(),
+    /** Consecutive failed calls to GitHub: the basis of the backoff. */
+    failures: integer("failures").notNull().default(0),
+    createdAt: ms("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("github_checks_run_target").on(t.runId, t.target),
+    index("github_checks_due").on(t.finished, t.nextUpdateAt),
+    index("github_checks_check_run").on(t.installationId, t.checkRunId),
+  ],
+);
+
+/** Webhook delivery ids already handled: a redelivered webhook creates nothing new. */
+export const githubDeliveries = pgTable(
+  "github_deliveries",
+  {
+    id: text("id").primaryKey(),
+    event: text("event").notNull(),
+    receivedAt: ms("received_at").notNull(),
+  },
+  (t) => [index("github_deliveries_received").on(t.receivedAt)],
+);

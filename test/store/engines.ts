@@ -1,0 +1,139 @@
+/**
+ * The Store engines under test, each on a database of its own: a SQLite file in a temp dir, an
+ * embedded PGlite, and a schema created for the run on the real Postgres server (dropped after).
+ */
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle } from "drizzle-orm/pglite";
+import { migrate } from "drizzle-orm/pglite/migrator";
+import pg from "pg";
+import { loadConfig, storeOptions } from "../../app/config.js";
+import { MIGRATIONS } from "../../app/store/postgres/database.js";
+import type { PgExec } from "../../app/store/postgres/context.js";
+import { PostgresStore } from "../../app/store/postgres/engine.js";
+import { openPostgresStore } from "../../app/store/postgres/open.js";
+import * as schema from "../../app/store/postgres/schema.js";
+import { SqliteStore } from "../../app/store/sqlite/engine.js";
+import type { Store } from "../../app/store/store.js";
+import { tempDir } from "../harness.js";
+
+export const POSTGRES_URL =
+  process.env.QGJOB_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+export interface OpenedStore {
+  store: Store;
+  /** Closes the store and removes its database. */
+  dispose(): Promise<void>;
+}
+
+export interface Engine {
+  name: string;
+  open(): Promise<OpenedStore>;
+}
+
+export const testStoreOptions = () => storeOptions(loadConfig({}, {}));
+
+export const sqliteEngine: Engine = {
+  name: "sqlite",
+  async open() {
+    const dir = tempDir("qgjob-store-");
+    const store = new SqliteStore(join(dir, "qgjob.db"), testStoreOptions());
+    return {
+      store,
+      async dispose() {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+export const pgliteEngine: Engine = {
+  name: "pglite",
+  async open() {
+    const client = new PGlite();
+    const db = drizzle(client, { schema });
+    await migrate(db, { migrationsFolder: MIGRATIONS });
+    const store = new PostgresStore(
+      { db: db as unknown as PgExec, close: () => client.close() },
+      testStoreOptions(),
+    );
+    return { store, dispose: () => store.close() };
+  },
+};
+
+/** A fresh schema on the real server, and a URL whose connections use only it. */
+export async function createTestSchema(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `qgjob_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query(`create schema ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set("options", `-c search_path=${name}`);
+  return {
+    url: url.toString(),
+    async drop() {
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      try {
+        await admin.query(`drop schema if exists ${name} cascade`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
+
+export const postgresEngine: Engine = {
+  name: "postgres",
+  async open() {
+    const schemaRun = await createTestSchema();
+    const store = await openPostgresStore(
+      { url: schemaRun.url, poolMax: 5, statementTimeoutMs: 10_000 },
+      testStoreOptions(),
+    );
+    return {
+      store,
+      async dispose() {
+        await store.close();
+        await schemaRun.drop();
+      },
+    };
+  },
+};
+
+/** Whether the real server answers; the reason when it does not. */
+export async function postgresReachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message || err.name : String(err);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * The engines a test file runs against, decided when it loads. Without a reachable server the
+ * real-Postgres run is left out and that is printed; in CI (CI=true) it stays in and fails.
+ */
+export async function enginesUnderTest(): Promise<Engine[]> {
+  const unreachable = await postgresReachable();
+  if (unreachable === null || process.env.CI === "true") {
+    return [sqliteEngine, pgliteEngine, postgresEngine];
+  }
+  console.warn(
+    `real Postgres at ${POSTGRES_URL} is unreachable (${unreachable}): the real-server run was SKIPPED. ` +
+      "Start one (or set QGJOB_TEST_POSTGRES_URL); with CI=true this is a failure.",
+  );
+  return [sqliteEngine, pgliteEngine];
+}
