@@ -18,6 +18,37 @@ export const isTerminal = (status: string) => TERMINAL.has(status);
 export const needsRerun = (job: Pick<JobRecord, "status" | "supersededBy">) =>
   isTerminal(job.status) && job.status !== "passed" && job.supersededBy === null;
 
+/** The jobs "re-run failed" queues for these current jobs of a run: fresh tries, linked back. */
+export function rerunsOf(
+  current: JobRecord[],
+  target: string | undefined,
+  newJobId: () => string,
+  now: number,
+): JobRecord[] {
+  return current
+    .filter((j) => needsRerun(j) && (target === undefined || j.target === target))
+    .map((old) => ({
+      ...old,
+      id: newJobId(),
+      status: "queued",
+      flaky: false,
+      attempts: 0,
+      testFailures: 0,
+      leaseId: null,
+      agentId: null,
+      avoidAgentId: null,
+      requeuedAt: null,
+      queuedAt: now,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      result: null,
+      rerunOf: old.id,
+      supersededBy: null,
+    }));
+}
+
 export interface AttemptRow {
   attempt: number;
   status: string;

@@ -5,7 +5,7 @@ import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { Target } from "../../scheduler/types.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { emptyCounts, isTerminal, needsRerun, runStatus } from "../rules.js";
+import { emptyCounts, isTerminal, rerunsOf, runStatus } from "../rules.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import { sqlState, transaction, type PgContext, type PgExec, type Publish } from "./context.js";
 import { completeLeaseIfDone, lockLeases } from "./leases.js";
@@ -306,29 +306,7 @@ export async function rerunFailed(
       .for("update");
     if (!locked) return null;
     const run = (await getRun(tx, id, scope))!;
-    const failed = run.jobs.filter(
-      (j) => needsRerun(j) && (filter.target === undefined || j.target === filter.target),
-    );
-    const fresh: JobRecord[] = failed.map((old) => ({
-      ...old,
-      id: newId("job", now),
-      status: "queued",
-      flaky: false,
-      attempts: 0,
-      testFailures: 0,
-      leaseId: null,
-      agentId: null,
-      avoidAgentId: null,
-      requeuedAt: null,
-      queuedAt: now,
-      createdAt: now,
-      startedAt: null,
-      finishedAt: null,
-      durationMs: null,
-      result: null,
-      rerunOf: old.id,
-      supersededBy: null,
-    }));
+    const fresh = rerunsOf(run.jobs, filter.target, () => newId("job", now), now);
     for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
       await tx.insert(jobs).values(fresh.slice(i, i + INSERT_CHUNK));
     }

@@ -4,7 +4,7 @@ import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { emptyCounts, isTerminal, needsRerun, runStatus } from "../rules.js";
+import { emptyCounts, isTerminal, rerunsOf, runStatus } from "../rules.js";
 import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import type { SqliteContext } from "./context.js";
@@ -372,29 +372,7 @@ export function rerunFailed(
     (tx) => {
       const run = getRun({ ...ctx, db: tx }, id, scope);
       if (!run) return null;
-      const failed = run.jobs.filter(
-        (j) => needsRerun(j) && (filter.target === undefined || j.target === filter.target),
-      );
-      const fresh: JobRecord[] = failed.map((old) => ({
-        ...old,
-        id: newId("job", now),
-        status: "queued",
-        flaky: false,
-        attempts: 0,
-        testFailures: 0,
-        leaseId: null,
-        agentId: null,
-        avoidAgentId: null,
-        requeuedAt: null,
-        queuedAt: now,
-        createdAt: now,
-        startedAt: null,
-        finishedAt: null,
-        durationMs: null,
-        result: null,
-        rerunOf: old.id,
-        supersededBy: null,
-      }));
+      const fresh = rerunsOf(run.jobs, filter.target, () => newId("job", now), now);
       for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
         tx.insert(jobs)
           .values(fresh.slice(i, i + INSERT_CHUNK))
