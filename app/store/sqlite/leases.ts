@@ -199,7 +199,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           avoidAgentId: null,
         })
         // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
-        // walk jobs_queue, every queued job, to find these few.
+        // walk jobs_partition_queue, every queued job, to find these few.
         .where(and(inArray(jobs.id, decision.jobIds), sql`+${jobs.status} = 'queued'`))
         .returning()
         .all();
