@@ -3,7 +3,6 @@ import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
-import { groupJobs } from "../../scheduler/grouping.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
@@ -12,7 +11,7 @@ import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult }
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
-import { historyOfJob, partitionJobs, queuedGroups, type PartitionedGroup } from "./queued.js";
+import { groupForBatch, historyOfJob, queuedGroups, type PartitionedGroup } from "./queued.js";
 import {
   agents,
   jobAttempts,
@@ -111,8 +110,8 @@ function fleetNow(
 }
 
 /**
- * Ranks the groups from the queue summary, then reads the chosen group's jobs only. A group
- * whose every job avoids this agent for now is passed over for the next best.
+ * Ranks the groups from the queue summary, then reads the chosen group's first jobs only. A
+ * group whose every job avoids this agent for now is passed over for the next best.
  */
 function decideFromGroups(
   db: SqliteExec,
@@ -121,15 +120,13 @@ function decideFromGroups(
   input: Omit<SchedulingInput, "queued">,
   claimable: SQL,
 ): Decision | null {
-  const { scheduler, grouping } = ctx.options;
+  const { scheduler } = ctx.options;
   let candidates = groups;
   for (;;) {
     const choice = chooseGroup(candidates, input, scheduler);
     if (!choice) return null;
-    const [group] = groupJobs(
-      partitionJobs(db, scheduler, choice.group.partitions, claimable),
-      grouping,
-    );
+    const starvingSince = input.now - scheduler.starvationMs;
+    const group = groupForBatch(db, scheduler, choice.group, claimable, starvingSince);
     if (group) return decideBatch(group, choice, input, scheduler);
     candidates = candidates.filter((g) => g !== choice.group);
   }
@@ -205,7 +202,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           avoidAgentId: null,
         })
         // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
-        // walk jobs_queue, every queued job, to find these few.
+        // walk jobs_partition_queue, every queued job, to find these few.
         .where(and(inArray(jobs.id, decision.jobIds), sql`+${jobs.status} = 'queued'`))
         .returning()
         .all();

@@ -1,8 +1,9 @@
 /** Queued jobs as the scheduler sees them, each with its expected duration. */
-import { and, eq, isNull, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import { compareStrings } from "../../scheduler/grouping.js";
 import type { GroupHead } from "../../scheduler/policy.js";
 import type {
+  Group,
   GroupingStrategy,
   QueuedJob,
   SchedulerConfig,
@@ -19,8 +20,13 @@ export const historyOfJob = and(
   eq(testDurations.target, jobs.target),
 );
 
-export function queuedJobs(db: SqliteExec, scheduler: SchedulerConfig, where?: SQL): QueuedJob[] {
-  return db
+export function queuedJobs(
+  db: SqliteExec,
+  scheduler: SchedulerConfig,
+  where?: SQL,
+  first?: { orderBy: SQL[]; limit: number },
+): QueuedJob[] {
+  const query = db
     .select({
       id: jobs.id,
       orgId: jobs.orgId,
@@ -37,12 +43,18 @@ export function queuedJobs(db: SqliteExec, scheduler: SchedulerConfig, where?: S
     .from(jobs)
     .leftJoin(testDurations, historyOfJob)
     .where(and(eq(jobs.status, "queued"), where))
-    .all()
-    .map(({ ewmaMs, ...job }) => ({
-      ...job,
-      target: job.target as Target,
-      expectedMs: expectedDuration(ewmaMs, scheduler),
-    }));
+    .$dynamic();
+  const rows = first
+    ? query
+        .orderBy(...first.orderBy)
+        .limit(first.limit)
+        .all()
+    : query.all();
+  return rows.map(({ ewmaMs, ...job }) => ({
+    ...job,
+    target: job.target as Target,
+    expectedMs: expectedDuration(ewmaMs, scheduler),
+  }));
 }
 
 type Partition = typeof queuePartitions.$inferSelect;
@@ -96,16 +108,23 @@ export function queuedGroups(
   return [...groups.values()].sort((a, b) => compareStrings(a.key, b.key));
 }
 
-/** The queued jobs of these partitions (and `where`): one group's jobs, through jobs_partition_queue. */
-export function partitionJobs(
+/**
+ * The chosen group as the batch needs it, read through jobs_partition_queue: its total expected
+ * work, and its first `limit` claimable jobs in the order a device runs them (starving first,
+ * then as compareJobs sorts). A batch never holds more than maxBatchJobs, so reading that many
+ * gives the batch a whole group would give, however many jobs the group has. Null when every
+ * job of the group is left out by `where`.
+ */
+export function groupForBatch(
   db: SqliteExec,
   scheduler: SchedulerConfig,
-  partitions: Partition[],
-  where: SQL | undefined,
-): QueuedJob[] {
+  head: PartitionedGroup,
+  where: SQL,
+  starvingSince: number,
+): Group | null {
   const nullable = (column: typeof jobs.device | typeof jobs.repo, value: string | null) =>
     value === null ? isNull(column) : eq(column, value);
-  const inPartition = partitions.map((p) =>
+  const inPartition = head.partitions.map((p) =>
     and(
       eq(jobs.orgId, p.orgId),
       eq(jobs.appVersionId, p.appVersionId),
@@ -116,5 +135,25 @@ export function partitionJobs(
       eq(jobs.priority, p.priority),
     ),
   );
-  return queuedJobs(db, scheduler, and(or(...inPartition), where));
+  const claimable = and(eq(jobs.status, "queued"), or(...inPartition), where);
+  const expected = sql<number>`coalesce(${testDurations.ewmaMs}, ${scheduler.defaultTestMs})`;
+  const total = db
+    .select({ workMs: sql<number | null>`sum(${expected})` })
+    .from(jobs)
+    .leftJoin(testDurations, historyOfJob)
+    .where(claimable)
+    .get();
+  if (total?.workMs == null) return null;
+  const first = queuedJobs(db, scheduler, claimable, {
+    orderBy: [
+      desc(sql`${jobs.queuedAt} <= ${starvingSince}`),
+      desc(jobs.priority),
+      desc(expected),
+      asc(jobs.queuedAt),
+      asc(jobs.id),
+    ],
+    limit: scheduler.maxBatchJobs,
+  });
+  const { partitions: _partitions, ...group } = head;
+  return { ...group, jobs: first, workMs: total.workMs };
 }

@@ -12,4 +12,5 @@ CREATE TABLE `queue_partitions` (
 );
 --> statement-breakpoint
 CREATE INDEX `queue_partitions_target` ON `queue_partitions` (`target`);--> statement-breakpoint
+DROP INDEX `jobs_queue`;--> statement-breakpoint
 CREATE INDEX `jobs_partition_queue` ON `jobs` (`status`,`org_id`,`app_version_id`,`target`,`device`,`repo`,`tags`,`priority`,`queued_at`);
