@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   closedLoop,
+  finishLease,
   median,
   percentile,
   post,
@@ -133,19 +134,7 @@ export async function apiThroughput(seconds: number, reps: number): Promise<Http
             await submitOne("refill");
             return 0;
           }
-          let done = 0;
-          for (const job of lease.json.jobs) {
-            await post(`${api}/leases/${lease.json.id}/jobs/${job.id}/start`, {
-              attempt: job.attempt,
-            });
-            const r = await post(`${api}/leases/${lease.json.id}/jobs/${job.id}/result`, {
-              attempt: job.attempt,
-              status: "passed",
-              duration_ms: 1000,
-            });
-            if (r.status === 200) done++;
-          }
-          return done;
+          return finishLease(api, lease.json);
         });
       }),
     });

@@ -13,11 +13,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import pg from "pg";
+import { finishLease, percentile, post } from "./load.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 16);
@@ -25,42 +25,18 @@ const DEPTH = Number(process.env.BENCH_DEPTH ?? 64);
 const BASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 const children: ChildProcess[] = [];
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bench reads loosely-typed JSON
-function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(payload),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => (text += d));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
 /** A server on `database`: a postgres:// URL, or a SQLite file path. */
 function startServer(database: string): Promise<string> {
   const sqlite = !database.startsWith("postgres");
   const args = ["--import", "tsx", "cli/main.ts", "server", "--port", "0"];
   const child = spawn(process.execPath, sqlite ? [...args, "--db", database] : args, {
-    env: { ...process.env, DATABASE_URL: sqlite ? "" : database, QGJOB_LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      DATABASE_URL: sqlite ? "" : database,
+      QGJOB_LOG_LEVEL: "info",
+      // As bench/load.ts's spawnServer: measure the load, do not rate-limit it.
+      QGJOB_RATE_LIMIT_PER_S: "0",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
@@ -82,11 +58,6 @@ async function admin(text: string) {
     await client.end();
   }
 }
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 
 async function measure(engine: "sqlite" | "postgres", replicas: number) {
   const schema = `qgjob_bench_${randomBytes(4).toString("hex")}`;
@@ -144,18 +115,8 @@ async function measure(engine: "sqlite" | "postgres", replicas: number) {
           await new Promise((r) => setTimeout(r, 5));
           continue;
         }
-        for (const job of lease.json.jobs) {
-          queued--;
-          await post(`${api}/leases/${lease.json.id}/jobs/${job.id}/start`, {
-            attempt: job.attempt,
-          });
-          const r = await post(`${api}/leases/${lease.json.id}/jobs/${job.id}/result`, {
-            attempt: job.attempt,
-            status: "passed",
-            duration_ms: 1000,
-          });
-          if (r.status === 200) cycles++;
-        }
+        queued -= lease.json.jobs.length;
+        cycles += await finishLease(api, lease.json);
       }
     });
     await Promise.all([...feeders, ...workers]);
@@ -165,8 +126,8 @@ async function measure(engine: "sqlite" | "postgres", replicas: number) {
       replicas,
       agents: AGENTS,
       cycles_per_s: Math.round(cycles / seconds),
-      lease_p50_ms: +pct(leaseMs, 50).toFixed(1),
-      lease_p99_ms: +pct(leaseMs, 99).toFixed(1),
+      lease_p50_ms: +percentile(leaseMs, 50).toFixed(1),
+      lease_p99_ms: +percentile(leaseMs, 99).toFixed(1),
       empty_leases: empty,
     };
   } finally {
@@ -199,5 +160,4 @@ try {
   }
 } finally {
   for (const c of children) c.kill("SIGTERM");
-  agent.destroy();
 }
