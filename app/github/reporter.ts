@@ -96,7 +96,13 @@ export class CheckReporter {
 
   /** One pass over the due rows. Never throws: a failed row backs off and is tried again. */
   async tick(now: number): Promise<void> {
-    const due = await this.store.dueGithubChecks(now, this.opts.batch ?? 1000);
+    // Held for one interval: a quiet row is looked at again then, and another replica's
+    // reporter leaves it alone meanwhile.
+    const due = await this.store.claimDueGithubChecks(
+      now,
+      this.opts.batch ?? 1000,
+      this.opts.minIntervalMs,
+    );
     for (const row of due) {
       if (this.isQuiet(row)) continue;
       try {

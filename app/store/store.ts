@@ -314,8 +314,12 @@ export interface Store {
 
   /** Adds check rows, due at once; a row for the same run and target is kept, not doubled. */
   addGithubChecks(checks: NewGithubCheck[], now: number): Promise<GithubCheckRecord[]>;
-  /** Unfinished check rows whose next update may go now, oldest first. */
-  dueGithubChecks(now: number, limit: number): Promise<GithubCheckRecord[]>;
+  /**
+   * Takes up to `limit` unfinished check rows whose next update may go now, oldest first, and
+   * holds them: their next update moves to `now + holdMs`, so of several replicas' reporters only
+   * one works on a row at a time. Answers the rows as they were before the hold.
+   */
+  claimDueGithubChecks(now: number, limit: number, holdMs: number): Promise<GithubCheckRecord[]>;
   findGithubCheck(installationId: number, checkRunId: number): Promise<GithubCheckRecord | null>;
   updateGithubCheck(id: string, patch: GithubCheckPatch): Promise<void>;
   /** Remembers a webhook delivery id; false when it was already handled. Forgets old ones. */

@@ -13,6 +13,7 @@ import {
   type ResultRequest as ResultBody,
   type SubmitRunRequest as SubmitBody,
 } from "../../api/schemas.js";
+import { TARGETS } from "../../api/targets.js";
 import type { LeaseGrant, Store } from "../../app/store/store.js";
 import type { Engine, OpenedStore } from "./engines.js";
 
@@ -639,9 +640,11 @@ export function storeConformance(engine: Engine) {
       expect(again).toEqual([added[0]]);
 
       const ours = async (now: number, limit = 100) =>
-        (await store.dueGithubChecks(now, limit)).filter((c) => c.runId === run.id);
-      expect((await ours(T0)).map((c) => c.id).sort()).toEqual(added.map((c) => c.id).sort());
+        (await store.claimDueGithubChecks(now, limit, SECOND)).filter((c) => c.runId === run.id);
       expect(await ours(T0 - 1)).toEqual([]);
+      expect((await ours(T0)).map((c) => c.id).sort()).toEqual(added.map((c) => c.id).sort());
+      // Claimed rows are held for the given time: a second reporter gets nothing meanwhile.
+      expect(await ours(T0)).toEqual([]);
 
       // GitHub's check run ids pass 2^31.
       const checkRunId = 30_000_000_001;
@@ -661,6 +664,39 @@ export function storeConformance(engine: Engine) {
       // Finished rows are never due; the others in order of their next update.
       expect(await ours(T0 + 5 * SECOND)).toEqual([]);
       expect((await ours(T0 + 10 * SECOND)).map((c) => c.id)).toEqual([emulator.id]);
+    });
+
+    it("hands each due GitHub check row to one of several concurrent reporters", async () => {
+      const org = newOrg();
+      const rows = [];
+      for (let i = 0; i < 2; i++) {
+        const { run } = await submit(org, {});
+        rows.push(
+          ...(await store.addGithubChecks(
+            TARGETS.map((target) => ({
+              installationId: 7,
+              owner: "acme",
+              repo: "app",
+              sha: "abc123",
+              name: `qgjob (${target})`,
+              target,
+              runId: run.id,
+              orgId: org,
+              testRoot: "",
+            })),
+            T0,
+          )),
+        );
+      }
+      const mine = new Set(rows.map((r) => r.id));
+      const claims = await Promise.all(
+        Array.from({ length: 4 }, () => store.claimDueGithubChecks(T0, 100, 10 * SECOND)),
+      );
+      const taken = claims
+        .flat()
+        .filter((c) => mine.has(c.id))
+        .map((c) => c.id);
+      expect(taken.sort()).toEqual([...mine].sort());
     });
 
     it("records a webhook delivery once, and forgets it after a week", async () => {

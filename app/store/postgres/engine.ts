@@ -154,8 +154,8 @@ export class PostgresStore implements Store {
   addGithubChecks(checks: NewGithubCheck[], now: number) {
     return guard(githubOps.addGithubChecks(this.ctx, checks, now));
   }
-  dueGithubChecks(now: number, limit: number) {
-    return guard(githubOps.dueGithubChecks(this.ctx.db, now, limit));
+  claimDueGithubChecks(now: number, limit: number, holdMs: number) {
+    return guard(githubOps.claimDueGithubChecks(this.ctx, now, limit, holdMs));
   }
   findGithubCheck(installationId: number, checkRunId: number) {
     return guard(githubOps.findGithubCheck(this.ctx.db, installationId, checkRunId));

@@ -1,5 +1,5 @@
 /** The GitHub App's state on Postgres: check rows for the reporter and handled webhook deliveries. */
-import { and, asc, eq, lt, lte } from "drizzle-orm";
+import { and, asc, eq, inArray, lt, lte } from "drizzle-orm";
 import { newId } from "../../ids.js";
 import type { GithubCheckPatch, GithubCheckRecord, NewGithubCheck } from "../store.js";
 import { transaction, type PgContext, type PgExec } from "./context.js";
@@ -35,13 +35,33 @@ export function addGithubChecks(
   });
 }
 
-export function dueGithubChecks(db: PgExec, now: number, limit: number) {
-  return db
-    .select()
-    .from(githubChecks)
-    .where(and(eq(githubChecks.finished, false), lte(githubChecks.nextUpdateAt, now)))
-    .orderBy(asc(githubChecks.nextUpdateAt))
-    .limit(limit);
+/**
+ * The due rows, locked with SKIP LOCKED and moved to `now + holdMs` in one transaction: a
+ * replica's reporter passes over rows another replica is taking right now, and once that commits
+ * the rows are no longer due, so each check run update is sent by one replica only.
+ */
+export function claimDueGithubChecks(ctx: PgContext, now: number, limit: number, holdMs: number) {
+  return transaction(ctx, async (tx) => {
+    const due = await tx
+      .select()
+      .from(githubChecks)
+      .where(and(eq(githubChecks.finished, false), lte(githubChecks.nextUpdateAt, now)))
+      .orderBy(asc(githubChecks.nextUpdateAt))
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    if (due.length > 0) {
+      await tx
+        .update(githubChecks)
+        .set({ nextUpdateAt: now + holdMs })
+        .where(
+          inArray(
+            githubChecks.id,
+            due.map((c) => c.id),
+          ),
+        );
+    }
+    return due;
+  });
 }
 
 export async function findGithubCheck(db: PgExec, installationId: number, checkRunId: number) {

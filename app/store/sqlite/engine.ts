@@ -156,8 +156,8 @@ export class SqliteStore implements Store {
   async addGithubChecks(checks: NewGithubCheck[], now: number) {
     return githubOps.addGithubChecks(this.ctx, checks, now);
   }
-  async dueGithubChecks(now: number, limit: number) {
-    return githubOps.dueGithubChecks(this.ctx, now, limit);
+  async claimDueGithubChecks(now: number, limit: number, holdMs: number) {
+    return githubOps.claimDueGithubChecks(this.ctx, now, limit, holdMs);
   }
   async findGithubCheck(installationId: number, checkRunId: number) {
     return githubOps.findGithubCheck(this.ctx, installationId, checkRunId);

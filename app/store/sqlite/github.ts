@@ -1,5 +1,5 @@
 /** The GitHub App's state: check rows for the reporter and handled webhook deliveries. */
-import { and, asc, eq, lt, lte } from "drizzle-orm";
+import { and, asc, eq, inArray, lt, lte } from "drizzle-orm";
 import { newId } from "../../ids.js";
 import type { GithubCheckPatch, GithubCheckRecord, NewGithubCheck } from "../store.js";
 import type { SqliteContext } from "./context.js";
@@ -30,14 +30,34 @@ export function addGithubChecks(
   );
 }
 
-export function dueGithubChecks(ctx: SqliteContext, now: number, limit: number) {
-  return ctx.db
-    .select()
-    .from(githubChecks)
-    .where(and(eq(githubChecks.finished, false), lte(githubChecks.nextUpdateAt, now)))
-    .orderBy(asc(githubChecks.nextUpdateAt))
-    .limit(limit)
-    .all();
+export function claimDueGithubChecks(
+  ctx: SqliteContext,
+  now: number,
+  limit: number,
+  holdMs: number,
+) {
+  return ctx.db.transaction(
+    (tx) => {
+      const due = tx
+        .select()
+        .from(githubChecks)
+        .where(and(eq(githubChecks.finished, false), lte(githubChecks.nextUpdateAt, now)))
+        .orderBy(asc(githubChecks.nextUpdateAt))
+        .limit(limit)
+        .all();
+      tx.update(githubChecks)
+        .set({ nextUpdateAt: now + holdMs })
+        .where(
+          inArray(
+            githubChecks.id,
+            due.map((c) => c.id),
+          ),
+        )
+        .run();
+      return due;
+    },
+    { behavior: "immediate" },
+  );
 }
 
 export function findGithubCheck(ctx: SqliteContext, installationId: number, checkRunId: number) {
