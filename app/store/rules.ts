@@ -3,7 +3,8 @@
  * Engines read the rows, ask these functions what happens, and write the answer.
  */
 import type { ResultInput } from "../../api/schemas.js";
-import type { JobRecord, JobStatus, RunCounts, StoredResult } from "./store.js";
+import { QgjobError, notFound } from "../errors.js";
+import type { JobRecord, JobStatus, LeaseRecord, RunCounts, StoredResult } from "./store.js";
 
 export const TERMINAL: ReadonlySet<string> = new Set([
   "passed",
@@ -13,6 +14,59 @@ export const TERMINAL: ReadonlySet<string> = new Set([
   "timed_out",
 ]);
 export const isTerminal = (status: string) => TERMINAL.has(status);
+
+/** Ended by the server (cancel, timeout) while an agent may still be running it. */
+export const SERVER_ENDED: ReadonlySet<string> = new Set(["cancelled", "timed_out"]);
+
+/**
+ * The job as this live lease holds it; otherwise the 409 that tells the agent why not (the
+ * lease id is the fencing token). Another org's job does not exist for this lease, whatever
+ * its state: 404.
+ */
+export function requireHeld(
+  job: JobRecord | undefined,
+  lease: Pick<LeaseRecord, "orgId" | "endedAt" | "expiresAt"> | undefined,
+  leaseId: string,
+  jobId: string,
+  now: number,
+): JobRecord {
+  if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
+  if (job.leaseId !== leaseId) {
+    throw new QgjobError("stale_lease", `job ${jobId} is no longer held by lease ${leaseId}`, {
+      job_status: job.status,
+    });
+  }
+  if (SERVER_ENDED.has(job.status)) {
+    throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
+      job_status: job.status,
+    });
+  }
+  if (lease.endedAt !== null || lease.expiresAt <= now) {
+    throw new QgjobError("stale_lease", `lease ${leaseId} has ended`, { job_status: job.status });
+  }
+  return job;
+}
+
+/**
+ * Whether starting `attempt` of a held job changes anything: a repeated start is answered as
+ * is; a start of another attempt, or of a job the lease already finished (which would reopen a
+ * terminal state), is refused.
+ */
+export function decideStart(job: JobRecord, attempt: number): "start" | "already_running" {
+  if (attempt !== job.attempts) {
+    throw new QgjobError(
+      "result_conflict",
+      `the current attempt is ${job.attempts}, not ${attempt}`,
+    );
+  }
+  if (job.status === "running") return "already_running";
+  if (job.status !== "leased") {
+    throw new QgjobError("job_finished", `job ${job.id} already ended as ${job.status}`, {
+      job_status: job.status,
+    });
+  }
+  return "start";
+}
 
 /** What "re-run failed" takes: a test that ended without passing and was not re-run yet. */
 export const needsRerun = (job: Pick<JobRecord, "status" | "supersededBy">) =>

@@ -15,15 +15,22 @@ import { decide } from "../../scheduler/policy.js";
 import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
-import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
+import {
+  OPEN_ATTEMPT,
+  SERVER_ENDED,
+  decideStart,
+  requireHeld,
+  decideLostJob,
+  decideResult,
+  lostResult,
+  toStoredResult,
+} from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import { transaction, type PgContext, type PgExec, type Publish } from "./context.js";
 import { DECISION_WINDOW, historyOfJob, queuedJobs } from "./queued.js";
 import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
-/** Ended by the server (cancel, timeout) while an agent may still be running it. */
-const SERVER_ENDED: ReadonlySet<string> = new Set(["cancelled", "timed_out"]);
 const INSTALLED_KEPT = 20;
 /**
  * Agents asking at the same moment see the same queue and the same ranking, so they aim at the
@@ -329,22 +336,7 @@ async function heldJob(
   read?: JobRecord,
 ): Promise<JobRecord> {
   const job = read ?? (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
-  // Another org's job does not exist for this lease, whatever its state.
-  if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
-  if (job.leaseId !== leaseId) {
-    throw new QgjobError("stale_lease", `job ${jobId} is no longer held by lease ${leaseId}`, {
-      job_status: job.status,
-    });
-  }
-  if (SERVER_ENDED.has(job.status)) {
-    throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
-      job_status: job.status,
-    });
-  }
-  if (lease.endedAt !== null || lease.expiresAt <= now) {
-    throw new QgjobError("stale_lease", `lease ${leaseId} has ended`, { job_status: job.status });
-  }
-  return job;
+  return requireHeld(job, lease, leaseId, jobId, now);
 }
 
 export function startJob(
@@ -356,20 +348,7 @@ export function startJob(
 ): Promise<JobRecord> {
   return transaction(ctx, async (tx, publish) => {
     const job = await heldJob(tx, await lockedLease(tx, leaseId), leaseId, jobId, now);
-    if (attempt !== job.attempts) {
-      throw new QgjobError(
-        "result_conflict",
-        `the current attempt is ${job.attempts}, not ${attempt}`,
-      );
-    }
-    if (job.status === "running") return job;
-    // The lease still holds a job it already finished: starting it again would reopen a
-    // terminal state.
-    if (job.status !== "leased") {
-      throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
-        job_status: job.status,
-      });
-    }
+    if (decideStart(job, attempt) === "already_running") return job;
     await tx
       .update(jobAttempts)
       .set({ status: "running", startedAt: now })

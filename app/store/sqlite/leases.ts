@@ -7,7 +7,16 @@ import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
-import { OPEN_ATTEMPT, decideLostJob, decideResult, lostResult, toStoredResult } from "../rules.js";
+import {
+  OPEN_ATTEMPT,
+  SERVER_ENDED,
+  decideStart,
+  requireHeld,
+  decideLostJob,
+  decideResult,
+  lostResult,
+  toStoredResult,
+} from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
@@ -23,8 +32,6 @@ import {
 } from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
-/** Ended by the server (cancel, timeout) while an agent may still be running it. */
-const SERVER_ENDED: ReadonlySet<string> = new Set(["cancelled", "timed_out"]);
 const INSTALLED_KEPT = 20;
 
 const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
@@ -289,22 +296,7 @@ export function heartbeat(
 function heldJob(ctx: SqliteContext, leaseId: string, jobId: string, now: number): JobRecord {
   const job = lookups(ctx).job.get({ id: jobId });
   const lease = lookups(ctx).lease.get({ id: leaseId });
-  // Another org's job does not exist for this lease, whatever its state.
-  if (!job || !lease || job.orgId !== lease.orgId) throw notFound("job", jobId);
-  if (job.leaseId !== leaseId) {
-    throw new QgjobError("stale_lease", `job ${jobId} is no longer held by lease ${leaseId}`, {
-      job_status: job.status,
-    });
-  }
-  if (SERVER_ENDED.has(job.status)) {
-    throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
-      job_status: job.status,
-    });
-  }
-  if (lease.endedAt !== null || lease.expiresAt <= now) {
-    throw new QgjobError("stale_lease", `lease ${leaseId} has ended`, { job_status: job.status });
-  }
-  return job;
+  return requireHeld(job, lease, leaseId, jobId, now);
 }
 
 export function startJob(
@@ -317,20 +309,7 @@ export function startJob(
   const job = ctx.db.transaction(
     () => {
       const job = heldJob(ctx, leaseId, jobId, now);
-      if (attempt !== job.attempts) {
-        throw new QgjobError(
-          "result_conflict",
-          `the current attempt is ${job.attempts}, not ${attempt}`,
-        );
-      }
-      if (job.status === "running") return job;
-      // The lease still holds a job it already finished: starting it again would reopen a
-      // terminal state.
-      if (job.status !== "leased") {
-        throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
-          job_status: job.status,
-        });
-      }
+      if (decideStart(job, attempt) === "already_running") return job;
       ctx.raw
         .prepare(
           `update job_attempts set status = 'running', started_at = ?
