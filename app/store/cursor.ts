@@ -14,3 +14,11 @@ export function decodeCursor(cursor: string): string {
   }
   return id;
 }
+
+/** One page of newest-first rows: `rows` was read with one row more than `limit` to tell
+ * whether another page follows. */
+export function page<T extends { id: string }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}

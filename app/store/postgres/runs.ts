@@ -4,7 +4,7 @@ import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import type { Target } from "../../scheduler/types.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
+import { decodeCursor, page } from "../cursor.js";
 import { emptyCounts, isTerminal, rerunsOf, runStatus } from "../rules.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import { sqlState, transaction, type PgContext, type PgExec, type Publish } from "./context.js";
@@ -219,12 +219,6 @@ export async function listRuns(db: PgExec, q: ListRunsQuery, scope: OrgScope) {
     if (batch.length <= q.limit) return page(views, q.limit);
     cursor = batch[batch.length - 1]!.id;
   }
-}
-
-function page<T extends { id: string }>(rows: T[], limit: number) {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
 }
 
 /**

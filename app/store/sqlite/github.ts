@@ -45,15 +45,17 @@ export function claimDueGithubChecks(
         .orderBy(asc(githubChecks.nextUpdateAt))
         .limit(limit)
         .all();
-      tx.update(githubChecks)
-        .set({ nextUpdateAt: now + holdMs })
-        .where(
-          inArray(
-            githubChecks.id,
-            due.map((c) => c.id),
-          ),
-        )
-        .run();
+      if (due.length > 0) {
+        tx.update(githubChecks)
+          .set({ nextUpdateAt: now + holdMs })
+          .where(
+            inArray(
+              githubChecks.id,
+              due.map((c) => c.id),
+            ),
+          )
+          .run();
+      }
       return due;
     },
     { behavior: "immediate" },

@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
+import { decodeCursor, page } from "../cursor.js";
 import { emptyCounts, isTerminal, rerunsOf, runStatus } from "../rules.js";
 import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
@@ -290,12 +290,6 @@ export function listRuns(ctx: SqliteContext, q: ListRunsQuery, scope: OrgScope) 
     if (batch.length <= q.limit) return page(views, q.limit);
     cursor = batch[batch.length - 1]!.id;
   }
-}
-
-function page<T extends { id: string }>(rows: T[], limit: number) {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
 }
 
 /** Ends the given jobs as cancelled: queued ones at once, leased ones too (the agent hears of it
