@@ -127,6 +127,36 @@ export const OPEN_ATTEMPT: ReadonlySet<string> = new Set(["leased", "running"]);
 /** Tries spent on infrastructure: every try that did not end in a test failure. */
 const infraTries = (job: JobRecord) => job.attempts - job.testFailures;
 
+/**
+ * A result posted again for an attempt already recorded is answered as before, even after the
+ * lease has moved on: `{ retry }` as first answered. The same attempt reported differently, while
+ * the lease still holds the job, is a conflict. null: not a repeat, decide it as a new result.
+ */
+export function repeatedPost(
+  current: JobRecord,
+  recorded: AttemptRow | undefined,
+  result: ResultInput,
+  leaseId: string,
+): { retry: boolean } | null {
+  if (!recorded || OPEN_ATTEMPT.has(recorded.status)) return null;
+  if (decideResult(current, recorded, result).kind === "duplicate") {
+    return {
+      retry:
+        current.leaseId === leaseId &&
+        current.attempts === result.attempt + 1 &&
+        OPEN_ATTEMPT.has(current.status),
+    };
+  }
+  if (current.leaseId === leaseId && !SERVER_ENDED.has(current.status)) {
+    throw new QgjobError(
+      "result_conflict",
+      `attempt ${result.attempt} was already reported as ${recorded.status}`,
+      { job_status: current.status },
+    );
+  }
+  return null;
+}
+
 /** `recorded`: this lease's row for the attempt the result names, if there is one. */
 export function decideResult(
   job: JobRecord,

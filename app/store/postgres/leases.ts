@@ -16,9 +16,9 @@ import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.j
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
 import {
-  OPEN_ATTEMPT,
   SERVER_ENDED,
   decideStart,
+  repeatedPost,
   requireHeld,
   decideLostJob,
   decideResult,
@@ -481,22 +481,8 @@ async function applyResult(
   const [current] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
   if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
   // A repeated post is answered as before, even after the lease has moved on...
-  if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
-    if (decideResult(current, recorded, result).kind === "duplicate") {
-      const retry =
-        current.leaseId === leaseId &&
-        current.attempts === result.attempt + 1 &&
-        OPEN_JOB.includes(current.status);
-      return { job: current, retry, duplicate: true, requeued: false };
-    }
-    if (current.leaseId === leaseId && !SERVER_ENDED.has(current.status)) {
-      throw new QgjobError(
-        "result_conflict",
-        `attempt ${result.attempt} was already reported as ${recorded.status}`,
-        { job_status: current.status },
-      );
-    }
-  }
+  const repeat = repeatedPost(current, recorded, result, leaseId);
+  if (repeat) return { job: current, retry: repeat.retry, duplicate: true, requeued: false };
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
   const job = await heldJob(tx, lease, leaseId, jobId, now, current);
   const decision = decideResult(job, recorded, result);

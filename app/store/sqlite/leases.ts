@@ -8,9 +8,9 @@ import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
 import {
-  OPEN_ATTEMPT,
   SERVER_ENDED,
   decideStart,
+  repeatedPost,
   requireHeld,
   decideLostJob,
   decideResult,
@@ -419,22 +419,8 @@ function applyResult(
   const lease = lookups(ctx).lease.get({ id: leaseId });
   if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
   // A repeated post is answered as before, even after the lease has moved on...
-  if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
-    if (decideResult(current, recorded, result).kind === "duplicate") {
-      const retry =
-        current.leaseId === leaseId &&
-        current.attempts === result.attempt + 1 &&
-        OPEN_JOB.includes(current.status);
-      return { job: current, retry, duplicate: true, requeued: false };
-    }
-    if (current.leaseId === leaseId && !SERVER_ENDED.has(current.status)) {
-      throw new QgjobError(
-        "result_conflict",
-        `attempt ${result.attempt} was already reported as ${recorded.status}`,
-        { job_status: current.status },
-      );
-    }
-  }
+  const repeat = repeatedPost(current, recorded, result, leaseId);
+  if (repeat) return { job: current, retry: repeat.retry, duplicate: true, requeued: false };
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
   const job = heldJob(ctx, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
