@@ -1,4 +1,4 @@
-/** The CLI's contract with scripts (DESIGN §6). */
+/** The CLI's exit codes: its contract with scripts, so a code never changes meaning. */
 export const EXIT = {
   passed: 0,
   testsFailed: 1,

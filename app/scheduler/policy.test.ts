@@ -353,7 +353,7 @@ describe("decide: tie-break, oldest first", () => {
   });
 });
 
-describe("decide: objective 5, batch sizing", () => {
+describe("decide: batch sizing", () => {
   interface SizeCase extends Scenario {
     name: string;
     size: number;

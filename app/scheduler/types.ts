@@ -105,7 +105,7 @@ export interface SchedulerConfig {
   fairShareSlackMs: number;
   /** Expected cost of installing a build, per target. */
   installMs: Record<Target, number>;
-  /** Split a group across devices only when its work exceeds this many installs (objective 5). */
+  /** Split a group across devices only when its work exceeds this many installs (batch sizing). */
   splitFactor: number;
   maxBatchJobs: number;
   defaultTestMs: number;

@@ -1,5 +1,5 @@
 /**
- * The rules of a job's life (DESIGN §4), as pure functions so both engines apply the same ones.
+ * The rules of a job's life (docs/architecture.md, Job state machine), as pure functions so both engines apply the same ones.
  * Engines read the rows, ask these functions what happens, and write the answer.
  */
 import type { ResultInput } from "../../api/schemas.js";

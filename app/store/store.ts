@@ -1,6 +1,6 @@
 /**
- * The Store: everything qgjob remembers, behind one interface with two engines (SQLite now,
- * Postgres next). Engines own transactions and SQL; the rules of a job's life live in rules.ts
+ * The Store: everything qgjob remembers, behind one interface with two engines (SQLite and
+ * Postgres). Engines own transactions and SQL; the rules of a job's life live in rules.ts
  * and the choice of work in app/scheduler, so both engines behave the same by construction.
  * Every method that depends on time takes `now` (ms) from the caller.
  */

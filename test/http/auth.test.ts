@@ -1,5 +1,5 @@
 /**
- * Auth over HTTP (DESIGN §6): open mode on loopback until the first token exists, refusing to
+ * Auth over HTTP (docs/architecture.md, Auth): open mode on loopback until the first token exists, refusing to
  * start on a public address without tokens, scopes, org isolation on every documented route,
  * fleet tokens, and tokens stored only as SHA-256 hashes.
  */

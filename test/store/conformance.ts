@@ -236,8 +236,17 @@ export function storeConformance(engine: Engine) {
       await submit(org, { app_version_id: "v2", tests: ["q1.spec.ts", "q2.spec.ts"] });
       const fleet = await Promise.all(Array.from({ length: 6 }, (_, i) => agent(org, `c${i}`)));
       const grants = await Promise.all(fleet.map((a) => store.claimLease(a.id, T0)));
-      const held = grants.flatMap((g) => g?.jobs.map((j) => j.id) ?? []);
+      const granted = grants.filter((g) => g !== null);
+      // Work was waiting and agents were idle: a claim that grants nothing is a failure too.
+      expect(granted.length).toBeGreaterThan(0);
+      const held = granted.flatMap((g) => g.jobs.map((j) => j.id));
+      expect(held.length).toBeGreaterThan(0);
       expect(new Set(held).size).toBe(held.length);
+      for (const g of granted) {
+        for (const j of g.jobs) {
+          expect((await store.getJob(j.id, { orgId: org }))?.leaseId).toBe(g.lease.id);
+        }
+      }
       const queued = await store.listJobs(
         { org_id: org, status: "queued", limit: 100 },
         { orgId: org },

@@ -1,5 +1,5 @@
 /**
- * Leases on Postgres: how agents take work, keep it, report it and give it back (DESIGN §3–4),
+ * Leases on Postgres: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases),
  * safe with several server replicas on one database.
  *
  * Locking discipline, the same in every operation so concurrent ones wait rather than deadlock:

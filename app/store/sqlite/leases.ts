@@ -1,4 +1,4 @@
-/** Leases: how agents take work, keep it, report it and give it back (DESIGN §3–4). */
+/** Leases: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases). */
 import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
 import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
