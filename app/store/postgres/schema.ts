@@ -212,3 +212,17 @@ export const githubDeliveries = pgTable(
   },
   (t) => [index("github_deliveries_received").on(t.receivedAt)],
 );
+
+/** Which org holds which blob (see the SQLite schema). */
+export const blobs = pgTable(
+  "blobs",
+  {
+    orgId: text("org_id").notNull(),
+    sha256: text("sha256").notNull(),
+    size: bigint("size", { mode: "number" }).notNull(),
+    kind: text("kind").notNull(),
+    createdAt: ms("created_at").notNull(),
+    lastReferencedAt: ms("last_referenced_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.sha256] }), index("blobs_sha256").on(t.sha256)],
+);
