@@ -10,7 +10,8 @@ import { ErrorBody } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import type { BlobRecord } from "../../store/store.js";
 import { parseRange } from "../../blobs/service.js";
-import { requireOrg, type Caller } from "../auth.js";
+import type { Caller } from "../auth.js";
+import { requireOrg } from "../../runs.js";
 import type { RouteDeps } from "../deps.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
