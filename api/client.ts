@@ -376,7 +376,8 @@ export class QgjobClient {
         method,
         headers,
         body: opts.upload
-          ? (Readable.toWeb(opts.upload.open()) as ReadableStream)
+          ? // An async iterable: fetch pulls it as it sends, so a large file is never queued whole.
+            opts.upload.open()
           : opts.body === undefined
             ? undefined
             : JSON.stringify(opts.body),

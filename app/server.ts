@@ -61,7 +61,7 @@ export async function startServer(
         store,
         blobs: new Blobs(
           store,
-          openBlobStore({ blobUrl: config.blobUrl, blobDir: blobDir(config) }),
+          await openBlobStore({ blobUrl: config.blobUrl, blobDir: blobDir(config) }),
           config.blobMaxBytes,
         ),
         auth: new Authenticator(store, loopback),

@@ -117,7 +117,10 @@ contract("disk blob store", async () => {
 let s3: LocalS3 | undefined;
 contract("S3 blob store (s3rver)", async () => {
   s3 = await startLocalS3();
-  const store = openBlobStore({ blobUrl: `s3://${s3.bucket}/blobs/`, blobDir: "unused" }, s3.env);
+  const store = await openBlobStore(
+    { blobUrl: `s3://${s3.bucket}/blobs/`, blobDir: "unused" },
+    s3.env,
+  );
   return { store, close: () => s3!.close() };
 });
 

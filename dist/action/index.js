@@ -44356,7 +44356,8 @@ class QgjobClient {
                 method,
                 headers,
                 body: opts.upload
-                    ? external_node_stream_.Readable.toWeb(opts.upload.open())
+                    ? // An async iterable: fetch pulls it as it sends, so a large file is never queued whole.
+                        opts.upload.open()
                     : opts.body === undefined
                         ? undefined
                         : JSON.stringify(opts.body),

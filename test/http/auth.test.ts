@@ -234,6 +234,8 @@ interface World {
   leaseA: string;
   agentB: string;
   leaseB: string;
+  /** A blob only org A holds. */
+  blobA: string;
   /** Every id of org A, to look for in org B's answers. */
   idsOfA: Set<string>;
 }
@@ -399,6 +401,16 @@ const PROBES: Record<string, Probe[]> = {
   "POST /api/v1/leases/{lease_id}/release": [
     { what: "release A's lease", params: (w) => ({ lease_id: w.leaseA }) },
   ],
+  "PUT /api/v1/blobs/{sha256}": [
+    {
+      what: "upload a blob for org A",
+      params: (w) => ({ sha256: w.blobA }),
+      query: () => `?org_id=${ORG_A}`,
+    },
+  ],
+  "GET /api/v1/blobs/{sha256}": [
+    { what: "download A's blob", params: (w) => ({ sha256: w.blobA }) },
+  ],
   "GET /api/v1/queue": [
     {
       what: "queue overview",
@@ -479,6 +491,16 @@ describe("org isolation on every route", () => {
     });
     expect(started.status).toBe(200);
 
+    const blobBytes = Buffer.from("org A's bundle");
+    const blobA = createHash("sha256").update(blobBytes).digest("hex");
+    expect(
+      (
+        await a.call("PUT", `/api/v1/blobs/${blobA}?org_id=${ORG_A}`, blobBytes, {
+          "content-type": "application/octet-stream",
+        })
+      ).status,
+    ).toBe(201);
+
     // Org B: its own agent holding its own lease on its own job.
     expect(
       (await submit(b, { org_id: ORG_B, app_version_id: "v1", tests: ["b.spec.js"] })).status,
@@ -497,6 +519,7 @@ describe("org isolation on every route", () => {
       leaseA: leaseA.body.id,
       agentB,
       leaseB: leaseB.body.id,
+      blobA,
       idsOfA: new Set([
         runA.body.id,
         queuedRunA.body.id,
