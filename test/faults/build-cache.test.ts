@@ -38,10 +38,10 @@ describe("build cache key", () => {
       cacheDir: dir,
     });
     const versions = ["1.0+1", "1.0:1", "1.0@1", "1.0_1"];
-    const installed = [];
+    const installed: string[] = [];
     for (const v of versions) installed.push(readFileSync((await builds.prepare(v))!, "utf8"));
     // And a second lease of each reuses its own cached file.
-    const again = [];
+    const again: string[] = [];
     for (const v of versions) again.push(readFileSync((await builds.prepare(v))!, "utf8"));
     const right = versions.filter((v, i) => installed[i] === `build of ${v}`).length;
     console.log(
