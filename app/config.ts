@@ -25,6 +25,8 @@ const ConfigSchema = z.object({
   pgStatementTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   leaseTtlS: Seconds.default(120),
   reapIntervalS: Seconds.default(5),
+  /** A lease whose agent starts nothing for this long gives its jobs back (build, install). */
+  leaseStartS: Seconds.default(600),
   starvationS: Seconds.default(DEFAULT_SCHEDULER_CONFIG.starvationMs / 1000),
   grouping: z
     .string()
@@ -66,6 +68,7 @@ const ENV: Record<keyof Config, string[]> = {
   pgStatementTimeoutMs: ["QGJOB_PG_STATEMENT_TIMEOUT_MS"],
   leaseTtlS: ["QGJOB_LEASE_TTL_S"],
   reapIntervalS: ["QGJOB_REAP_INTERVAL_S"],
+  leaseStartS: ["QGJOB_LEASE_START_S"],
   starvationS: ["QGJOB_STARVATION_S"],
   grouping: ["QGJOB_GROUPING"],
   bodyLimitBytes: ["QGJOB_BODY_LIMIT_BYTES"],

@@ -10,6 +10,8 @@ import { githubSettings } from "./github/settings.js";
 import { Authenticator } from "./http/auth.js";
 import { createMetrics } from "./http/metrics.js";
 import { buildHttp } from "./http/server.js";
+import { PauseWatch } from "./pauses.js";
+import { startReaper } from "./reaper.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import { VERSION } from "./version.js";
@@ -50,6 +52,13 @@ export async function startServer(
         "OPEN MODE: no API tokens exist, so every request on this loopback address is trusted. Create a token to require auth.",
       );
     }
+    const pauses = new PauseWatch(store, {
+      tickMs: 250,
+      thresholdMs: 1000,
+      clock: Date.now,
+      logger,
+    });
+    const clock = () => pauses.now();
     const shutdown = new AbortController();
     const metrics = createMetrics(store);
     const app = await buildHttp(
@@ -57,7 +66,7 @@ export async function startServer(
         store,
         auth: new Authenticator(store, loopback),
         metrics,
-        clock: Date.now,
+        clock,
         shutdown: shutdown.signal,
       },
       {
@@ -82,17 +91,13 @@ export async function startServer(
       );
     }
 
-    const reaper = setInterval(() => {
-      store
-        .reapExpired(Date.now())
-        .then((report) => {
-          if (report.expiredLeases + report.timedOut > 0)
-            logger.info(report, "reaped expired leases");
-          metrics.requeues.inc(report.requeued);
-        })
-        .catch((err: unknown) => logger.error({ err }, "reaper failed"));
-    }, config.reapIntervalS * 1000);
-    reaper.unref();
+    const reaper = startReaper(store, pauses, {
+      intervalMs: config.reapIntervalS * 1000,
+      leaseStartMs: config.leaseStartS * 1000,
+      clock,
+      logger,
+      onRequeued: (n) => metrics.requeues.inc(n),
+    });
 
     await app.listen({ host: config.host, port: config.port });
     const { port } = app.server.address() as AddressInfo;
@@ -106,7 +111,8 @@ export async function startServer(
       url,
       store,
       async close() {
-        clearInterval(reaper);
+        reaper.stop();
+        pauses.stop();
         await githubApp?.stop();
         await app.close();
         await store.close();

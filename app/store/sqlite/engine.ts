@@ -25,6 +25,7 @@ import { openSqlite, type SqliteOpenOptions } from "./database.js";
 import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
+import * as stallOps from "./stalls.js";
 import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import { jobs, leases, tokens } from "./schema.js";
@@ -151,6 +152,14 @@ export class SqliteStore implements Store {
   }
   async reapExpired(now: number) {
     return leaseOps.reapExpired(this.ctx, now);
+  }
+
+  async extendLiveLeases(byMs: number, now: number) {
+    return stallOps.extendLiveLeases(this.ctx, byMs, now);
+  }
+
+  async reapUnstarted(since: number, now: number) {
+    return stallOps.reapUnstarted(this.ctx, since, now);
   }
 
   async addGithubChecks(checks: NewGithubCheck[], now: number) {
