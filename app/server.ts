@@ -36,7 +36,7 @@ export async function startServer(
   config: Config,
   logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
-  const store = await openStore(config, logger);
+  const store = await openStore(config, logger, { server: true });
   let githubApp: GithubApp | null = null;
   try {
     const loopback = isLoopback(config.host);
