@@ -72,6 +72,11 @@ export async function startServer(
       {
         logger,
         bodyLimitBytes: config.bodyLimitBytes,
+        requestTimeoutMs: config.requestTimeoutS * 1000,
+        connections: {
+          perAddress: config.maxConnectionsPerAddress,
+          total: config.maxConnections,
+        },
         rateLimit: { perSecond: config.rateLimitPerS, burst: config.rateLimitBurst },
         version: VERSION,
       },
