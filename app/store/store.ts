@@ -21,6 +21,8 @@ export interface StoredResult {
   line: number | null;
   log_tail?: string | null;
   artifacts: { name: string; url: string; content_type?: string | undefined }[];
+  /** Attachments reported beyond MAX_ARTIFACTS, not kept (the result is, whole otherwise). */
+  artifacts_dropped?: number;
 }
 
 export interface JobRecord {
