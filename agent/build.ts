@@ -3,6 +3,7 @@
  * the version to a local path (`./builds/{app_version_id}.apk`) or a URL, which is downloaded
  * into a cache once per version and reused by later leases.
  */
+import { createHash } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { Readable } from "node:stream";
@@ -32,7 +33,7 @@ export class BuildResolver {
       if (!existsSync(path)) throw new BuildError(`build for ${appVersionId} not found at ${path}`);
       return path;
     }
-    const dir = join(this.opts.cacheDir, appVersionId.replace(/[^A-Za-z0-9._-]/g, "_"));
+    const dir = join(this.opts.cacheDir, cacheKey(appVersionId, where));
     const file = join(dir, basename(new URL(where).pathname) || "build");
     if (existsSync(file)) return file;
     mkdirSync(dir, { recursive: true });
@@ -61,4 +62,13 @@ export class BuildResolver {
     renameSync(partial, file);
     return file;
   }
+}
+
+/**
+ * The cache folder of one build: a readable prefix, then a hash of the exact version id and URL.
+ * The prefix alone would fold `1.0+1`, `1.0:1` and `1.0@1` into one folder (and one build).
+ */
+export function cacheKey(appVersionId: string, url: string): string {
+  const hash = createHash("sha256").update(`${appVersionId}\n${url}`).digest("hex").slice(0, 32);
+  return `${appVersionId.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 40)}-${hash}`;
 }

@@ -14,6 +14,18 @@ export interface ProcessResult {
   stopped: boolean;
 }
 
+/** Told of every process group started and ended (agent/supervisor.ts). */
+export interface GroupTracker {
+  add(pgid: number): void;
+  remove(pgid: number): void;
+}
+
+let tracker: GroupTracker | null = null;
+
+export function setGroupTracker(next: GroupTracker | null) {
+  tracker = next;
+}
+
 export interface RunProcessOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -43,6 +55,8 @@ export function runProcess(
     stdio: ["ignore", "pipe", "pipe"],
   };
   const child = spawn(command, args, spawnOpts);
+  const pgid = child.pid;
+  if (pgid !== undefined) tracker?.add(pgid);
   let timedOut = false;
   let stopped = false;
   let partial = { out: "", err: "" };
@@ -77,6 +91,7 @@ export function runProcess(
     const finish = () => {
       if (settled) return;
       settled = true;
+      if (pgid !== undefined) tracker?.remove(pgid);
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
       for (const rest of [partial.out, partial.err]) if (rest) lines.push(rest);

@@ -121,6 +121,8 @@ export const JobResult = z.object({
   /** The last lines the test printed (optional: results recorded by older agents lack it). */
   log_tail: z.string().nullable().optional(),
   artifacts: z.array(Artifact),
+  /** Attachments the result reported beyond the server's cap (50), not kept. */
+  artifacts_dropped: z.number().int().optional(),
 });
 export type JobResult = z.infer<typeof JobResult>;
 
@@ -320,7 +322,9 @@ export const ResultRequest = z.strictObject({
     .string()
     .max(64 * 1024)
     .optional(),
-  artifacts: z.array(Artifact).max(50).default([]),
+  // No count limit (the body limit bounds it): the server keeps the first 50 and counts the rest
+  // as dropped, so a test with many screenshots never has its result refused and run again.
+  artifacts: z.array(Artifact).default([]),
 });
 export type ResultRequest = z.input<typeof ResultRequest>;
 export type ResultInput = z.output<typeof ResultRequest>;

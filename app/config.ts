@@ -26,6 +26,8 @@ const ConfigSchema = z.object({
   pgStatementTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   leaseTtlS: Seconds.default(120),
   reapIntervalS: Seconds.default(5),
+  /** A lease whose agent starts nothing for this long gives its jobs back (build, install). */
+  leaseStartS: Seconds.default(600),
   starvationS: Seconds.default(DEFAULT_SCHEDULER_CONFIG.starvationMs / 1000),
   grouping: z
     .string()
@@ -38,6 +40,11 @@ const ConfigSchema = z.object({
     .int()
     .min(1024)
     .default(2 * 1024 * 1024),
+  /** Receiving one request, body included, may take this long (uploads of big builds too). */
+  requestTimeoutS: Seconds.default(300),
+  /** 0: the open-files limit less a reserve (app/http/connections.ts). */
+  maxConnections: z.coerce.number().int().min(0).default(0),
+  maxConnectionsPerAddress: z.coerce.number().int().min(1).default(256),
   rateLimitPerS: z.coerce.number().min(0).default(100),
   rateLimitBurst: z.coerce.number().int().min(1).default(2000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -81,9 +88,13 @@ const ENV: Record<keyof Config, string[]> = {
   pgStatementTimeoutMs: ["QGJOB_PG_STATEMENT_TIMEOUT_MS"],
   leaseTtlS: ["QGJOB_LEASE_TTL_S"],
   reapIntervalS: ["QGJOB_REAP_INTERVAL_S"],
+  leaseStartS: ["QGJOB_LEASE_START_S"],
   starvationS: ["QGJOB_STARVATION_S"],
   grouping: ["QGJOB_GROUPING"],
   bodyLimitBytes: ["QGJOB_BODY_LIMIT_BYTES"],
+  requestTimeoutS: ["QGJOB_REQUEST_TIMEOUT_S"],
+  maxConnections: ["QGJOB_MAX_CONNECTIONS"],
+  maxConnectionsPerAddress: ["QGJOB_MAX_CONNECTIONS_PER_ADDRESS"],
   rateLimitPerS: ["QGJOB_RATE_LIMIT_PER_S"],
   rateLimitBurst: ["QGJOB_RATE_LIMIT_BURST"],
   logLevel: ["QGJOB_LOG_LEVEL", "LOG_LEVEL"],

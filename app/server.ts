@@ -12,6 +12,8 @@ import { githubSettings } from "./github/settings.js";
 import { Authenticator } from "./http/auth.js";
 import { createMetrics } from "./metrics.js";
 import { buildHttp } from "./http/server.js";
+import { PauseWatch } from "./pauses.js";
+import { startReaper } from "./reaper.js";
 import { RunService } from "./runs.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
@@ -37,7 +39,7 @@ export async function startServer(
   config: Config,
   logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
-  const store = await openStore(config, logger);
+  const store = await openStore(config, logger, { server: true });
   let githubApp: GithubApp | null = null;
   try {
     const loopback = isLoopback(config.host);
@@ -53,9 +55,16 @@ export async function startServer(
         "OPEN MODE: no API tokens exist, so every request on this loopback address is trusted. Create a token to require auth.",
       );
     }
+    const pauses = new PauseWatch(store, {
+      tickMs: 250,
+      thresholdMs: 1000,
+      clock: Date.now,
+      logger,
+    });
+    const clock = () => pauses.now();
     const shutdown = new AbortController();
     const metrics = createMetrics(store);
-    const runs = new RunService(store, metrics, Date.now);
+    const runs = new RunService(store, metrics, clock);
     const app = await buildHttp(
       {
         store,
@@ -67,12 +76,17 @@ export async function startServer(
         auth: new Authenticator(store, loopback),
         metrics,
         runs,
-        clock: Date.now,
+        clock,
         shutdown: shutdown.signal,
       },
       {
         logger,
         bodyLimitBytes: config.bodyLimitBytes,
+        requestTimeoutMs: config.requestTimeoutS * 1000,
+        connections: {
+          perAddress: config.maxConnectionsPerAddress,
+          total: config.maxConnections,
+        },
         rateLimit: { perSecond: config.rateLimitPerS, burst: config.rateLimitBurst },
         version: VERSION,
       },
@@ -92,17 +106,13 @@ export async function startServer(
       );
     }
 
-    const reaper = setInterval(() => {
-      store
-        .reapExpired(Date.now())
-        .then((report) => {
-          if (report.expiredLeases + report.timedOut > 0)
-            logger.info(report, "reaped expired leases");
-          metrics.requeues.inc(report.requeued);
-        })
-        .catch((err: unknown) => logger.error({ err }, "reaper failed"));
-    }, config.reapIntervalS * 1000);
-    reaper.unref();
+    const reaper = startReaper(store, pauses, {
+      intervalMs: config.reapIntervalS * 1000,
+      leaseStartMs: config.leaseStartS * 1000,
+      clock,
+      logger,
+      onRequeued: (n) => metrics.requeues.inc(n),
+    });
 
     await app.listen({ host: config.host, port: config.port });
     const { port } = app.server.address() as AddressInfo;
@@ -116,7 +126,8 @@ export async function startServer(
       url,
       store,
       async close() {
-        clearInterval(reaper);
+        reaper.stop();
+        pauses.stop();
         await githubApp?.stop();
         await app.close();
         await store.close();

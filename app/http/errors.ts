@@ -11,6 +11,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "invalid_request",
 };
 
+const RETRY_AFTER_S = "5";
+
 const send = (code: ErrorCode, message: string, details?: unknown) => ({
   error: { code, message, ...(details === undefined ? {} : { details }) },
 });
@@ -18,6 +20,8 @@ const send = (code: ErrorCode, message: string, details?: unknown) => ({
 export function installErrorHandlers(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof QgjobError) {
+      // Every 503 is a "come back soon": say when, so clients and agents back off alike.
+      if (err.status === 503) reply.header("retry-after", RETRY_AFTER_S);
       return reply.code(err.status).send(send(err.code, err.message, err.details));
     }
     if (hasZodFastifySchemaValidationErrors(err)) {

@@ -16,6 +16,7 @@ import { installAuth } from "./auth.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import type { RouteDeps } from "./deps.js";
 import { CLOSING_OPTIONS, installClosingGuard } from "./closing.js";
+import { installConnectionLimits, type ConnectionLimits } from "./connections.js";
 import { installErrorHandlers } from "./errors.js";
 import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
@@ -28,6 +29,9 @@ import { systemRoutes } from "./routes/system.js";
 export interface HttpOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  /** Receiving one request (headers and body) may take this long (ms). */
+  requestTimeoutMs: number;
+  connections: ConnectionLimits;
   rateLimit: RateLimit;
   version: string;
 }
@@ -36,6 +40,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
+    requestTimeout: opts.requestTimeoutMs,
     ...CLOSING_OPTIONS,
     // One line per request is noise at agent polling rates; failures are logged on their own.
     logController: new LogController({ disableRequestLogging: true }),
@@ -61,6 +66,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
       }
     },
   });
+  installConnectionLimits(app.server, opts.connections);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);

@@ -200,13 +200,18 @@ export function decideLostJob(job: JobRecord): "requeue" | "error" {
   return infraTries(job) < job.maxAttempts ? "requeue" : "error";
 }
 
+/** Attachments kept per result; more are counted as dropped rather than refusing the result. */
+export const MAX_ARTIFACTS = 50;
+
 export function toStoredResult(result: ResultInput): StoredResult {
+  const dropped = result.artifacts.length - MAX_ARTIFACTS;
   return {
     message: result.message ?? null,
     file: result.file ?? null,
     line: result.line ?? null,
     log_tail: result.log_tail ?? null,
-    artifacts: result.artifacts,
+    artifacts: result.artifacts.slice(0, MAX_ARTIFACTS),
+    ...(dropped > 0 ? { artifacts_dropped: dropped } : {}),
   };
 }
 

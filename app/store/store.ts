@@ -22,6 +22,8 @@ export interface StoredResult {
   line: number | null;
   log_tail?: string | null;
   artifacts: { name: string; url: string; content_type?: string | undefined }[];
+  /** Attachments reported beyond MAX_ARTIFACTS, not kept (the result is, whole otherwise). */
+  artifacts_dropped?: number;
 }
 
 export interface JobRecord {
@@ -326,6 +328,16 @@ export interface Store {
   releaseLease(leaseId: string, now: number): Promise<number>;
   getLease(id: string): Promise<LeaseRecord | null>;
   reapExpired(now: number): Promise<ReapReport>;
+  /**
+   * Moves every live lease's expiry later by `byMs`, time the server was not running, and to no
+   * earlier than a full TTL from `now`: the server has a backlog of beats to answer on waking.
+   */
+  extendLiveLeases(byMs: number, now: number): Promise<number>;
+  /**
+   * Ends the live leases granted before `since` whose agent has started and finished nothing
+   * since then while a job waits: those jobs go back to the queue. Answers how many leases.
+   */
+  reapUnstarted(since: number, now: number): Promise<number>;
 
   /** Adds check rows, due at once; a row for the same run and target is kept, not doubled. */
   addGithubChecks(checks: NewGithubCheck[], now: number): Promise<GithubCheckRecord[]>;

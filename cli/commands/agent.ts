@@ -7,6 +7,7 @@ import { TARGETS, type Target } from "../../api/targets.js";
 import { VERSION } from "../../app/version.js";
 import { DeviceAgent } from "../../agent/agent.js";
 import { BuildResolver } from "../../agent/build.js";
+import { GroupSupervisor } from "../../agent/supervisor.js";
 import { AppwrightRunner } from "../../agent/runners/appwright.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
@@ -30,6 +31,7 @@ interface AgentFlags {
   command?: string;
   build?: string;
   cacheDir: string;
+  stateDir: string;
   leaseWait: string;
   drainGrace: string;
   verbose?: boolean;
@@ -99,6 +101,11 @@ export function agentCommand(): Command {
     )
     .option("--build <template>", "where builds are: path or URL with {app_version_id}")
     .option("--cache-dir <dir>", "downloaded builds", join(homedir(), ".cache", "qgjob", "builds"))
+    .option(
+      "--state-dir <dir>",
+      "the agent's own state (its test process groups, per agent name)",
+      join(homedir(), ".cache", "qgjob", "agents"),
+    )
     .option("--lease-wait <duration>", "how long one lease request waits for work", "30s")
     .option(
       "--drain-grace <duration>",
@@ -157,9 +164,20 @@ export function agentCommand(): Command {
         leaseWaitS,
         drainGraceMs,
       });
+      // Before registering: a test an earlier agent of this name left running still holds the device.
+      const { supervisor, killed } = GroupSupervisor.start(
+        join(resolve(flags.stateDir), `${name}.groups`),
+      );
+      if (killed > 0)
+        logger.warn({ groups: killed }, "killed test processes a previous agent left");
+      logger.debug({ watchdog: supervisor.watchdogPid }, "test processes supervised");
       const stop = () => void agent.stop();
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);
-      await agent.run();
+      try {
+        await agent.run();
+      } finally {
+        supervisor.stop();
+      }
     });
 }

@@ -43900,6 +43900,8 @@ const JobResult = object({
     /** The last lines the test printed (optional: results recorded by older agents lack it). */
     log_tail: schemas_string().nullable().optional(),
     artifacts: array(Artifact),
+    /** Attachments the result reported beyond the server's cap (50), not kept. */
+    artifacts_dropped: schemas_number().int().optional(),
 });
 const Timestamp = schemas_string().describe("ISO 8601");
 const Job = object({
@@ -44057,7 +44059,9 @@ const ResultRequest = strictObject({
     log_tail: schemas_string()
         .max(64 * 1024)
         .optional(),
-    artifacts: array(Artifact).max(50).default([]),
+    // No count limit (the body limit bounds it): the server keeps the first 50 and counts the rest
+    // as dropped, so a test with many screenshots never has its result refused and run again.
+    artifacts: array(Artifact).default([]),
 });
 const ResultResponse = object({
     job: Job,

@@ -33,6 +33,8 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
     {
       logger: pino({ level: "silent" }),
       bodyLimitBytes: 1024 * 1024,
+      requestTimeoutMs: 10_000,
+      connections: { perAddress: 100, total: 0 },
       rateLimit: { perSecond: 0, burst: 1 },
       version: "test",
     },

@@ -36,6 +36,7 @@ import * as leaseOps from "./leases.js";
 import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import * as runOps from "./runs.js";
+import * as stallOps from "./stalls.js";
 import { jobs, leases, tokens } from "./schema.js";
 
 export interface PgConnection {
@@ -152,6 +153,14 @@ export class PostgresStore implements Store {
   }
   reapExpired(now: number) {
     return guard(leaseOps.reapExpired(this.ctx, now));
+  }
+
+  extendLiveLeases(byMs: number, now: number) {
+    return guard(stallOps.extendLiveLeases(this.ctx, byMs, now));
+  }
+
+  reapUnstarted(since: number, now: number) {
+    return guard(stallOps.reapUnstarted(this.ctx, since, now));
   }
 
   addGithubChecks(checks: NewGithubCheck[], now: number) {

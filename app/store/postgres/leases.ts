@@ -309,7 +309,9 @@ export async function heartbeat(
       : (
           await tx
             .update(leases)
-            .set({ expiresAt: now + ctx.options.leaseTtlMs })
+            // Never shortens it: a beat computed before a pause may commit after the extension
+            // for that pause (app/pauses.ts), and must not undo it.
+            .set({ expiresAt: sql`greatest(${leases.expiresAt}, ${now + ctx.options.leaseTtlMs})` })
             .where(eq(leases.id, leaseId))
             .returning()
         )[0]!;
@@ -611,6 +613,7 @@ const LOST_BECAUSE: Record<string, string> = {
   released: "the agent released the job while it ran",
   expired: "agent lost: its lease expired without a heartbeat",
   restarted: "agent lost: it restarted while running the job",
+  not_started: "the agent held the lease but started nothing within the lease-start bound",
 };
 
 /** Ends a lease the agent can no longer finish (it restarted, or was declared lost). */

@@ -54,3 +54,27 @@ function cacheStatements(raw: Database.Database) {
     return stmt;
   }) as typeof raw.prepare;
 }
+
+export class DatabaseInUse extends Error {}
+
+/**
+ * One server per SQLite file: the server holds an exclusive lock on `<db>.lock` (a SQLite file
+ * of its own, so the CLI can still open the database itself) for as long as it runs. The
+ * operating system drops the lock with the process, however it ends.
+ */
+export function lockDatabaseFile(path: string): { release(): void } {
+  const lockPath = `${path}.lock`;
+  const lock = new Database(lockPath, { timeout: 0 });
+  try {
+    lock.exec("begin exclusive");
+  } catch (err) {
+    lock.close();
+    if ((err as { code?: string }).code?.startsWith("SQLITE_BUSY"))
+      throw new DatabaseInUse(
+        `another qgjob server is using ${path} (it holds ${lockPath}): stop it first, or give ` +
+          "this one its own --db (several replicas need Postgres: --database-url)",
+      );
+    throw err;
+  }
+  return { release: () => lock.close() };
+}

@@ -28,6 +28,7 @@ import * as blobOps from "./blobs.js";
 import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
+import * as stallOps from "./stalls.js";
 import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import { jobs, leases, tokens } from "./schema.js";
@@ -154,6 +155,14 @@ export class SqliteStore implements Store {
   }
   async reapExpired(now: number) {
     return leaseOps.reapExpired(this.ctx, now);
+  }
+
+  async extendLiveLeases(byMs: number, now: number) {
+    return stallOps.extendLiveLeases(this.ctx, byMs, now);
+  }
+
+  async reapUnstarted(since: number, now: number) {
+    return stallOps.reapUnstarted(this.ctx, since, now);
   }
 
   async addGithubChecks(checks: NewGithubCheck[], now: number) {

@@ -276,7 +276,8 @@ export function heartbeat(
         ? null
         : tx
             .update(leases)
-            .set({ expiresAt: now + ctx.options.leaseTtlMs })
+            // Never shortens it: a lease extended for a server pause keeps that (app/pauses.ts).
+            .set({ expiresAt: sql`max(${leases.expiresAt}, ${now + ctx.options.leaseTtlMs})` })
             .where(eq(leases.id, leaseId))
             .returning()
             .get()!;
@@ -547,6 +548,7 @@ const LOST_BECAUSE: Record<string, string> = {
   released: "the agent released the job while it ran",
   expired: "agent lost: its lease expired without a heartbeat",
   restarted: "agent lost: it restarted while running the job",
+  not_started: "the agent held the lease but started nothing within the lease-start bound",
 };
 
 /** Ends a lease the agent can no longer finish (it restarted, or was declared lost). */
