@@ -10,6 +10,9 @@ import type { StoreOptions } from "./store/store.js";
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Seconds = z.coerce.number().positive();
+const Flag = z
+  .union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no"])])
+  .transform((v) => v === true || v === "1" || v === "true" || v === "yes");
 
 const ConfigSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
@@ -51,6 +54,12 @@ const ConfigSchema = z.object({
     .optional(),
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   githubUpdateIntervalS: Seconds.default(5),
+  /** Behind a reverse proxy: believe its X-Forwarded-For/-Host/-Proto headers. */
+  trustProxy: Flag.default(false),
+  /** /metrics without a token (e.g. a scraper on a private network). */
+  metricsPublic: Flag.default(false),
+  /** Tokens created without an expiry get this many days; 0: they never expire. */
+  tokenTtlDays: z.coerce.number().min(0).default(0),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -79,6 +88,9 @@ const ENV: Record<keyof Config, string[]> = {
   gheHost: ["GHE_HOST"],
   publicUrl: ["QGJOB_PUBLIC_URL"],
   githubUpdateIntervalS: ["QGJOB_GITHUB_UPDATE_INTERVAL_S"],
+  trustProxy: ["QGJOB_TRUST_PROXY"],
+  metricsPublic: ["QGJOB_METRICS_PUBLIC"],
+  tokenTtlDays: ["QGJOB_TOKEN_TTL_DAYS"],
 };
 
 export class ConfigError extends Error {}

@@ -56,6 +56,8 @@ export async function startServer(
       {
         store,
         auth: new Authenticator(store, loopback),
+        metricsPublic: config.metricsPublic,
+        tokenTtlMs: config.tokenTtlDays > 0 ? config.tokenTtlDays * 86_400_000 : null,
         metrics,
         clock: Date.now,
         shutdown: shutdown.signal,
@@ -65,6 +67,7 @@ export async function startServer(
         bodyLimitBytes: config.bodyLimitBytes,
         rateLimit: { perSecond: config.rateLimitPerS, burst: config.rateLimitBurst },
         version: VERSION,
+        trustProxy: config.trustProxy,
       },
     );
     app.addHook("preClose", async () => shutdown.abort());

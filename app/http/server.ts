@@ -23,18 +23,22 @@ import { agentRoutes } from "./routes/agents.js";
 import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
+import { tokenRoutes } from "./routes/tokens.js";
 
 export interface HttpOptions {
   logger: Logger;
   bodyLimitBytes: number;
   rateLimit: RateLimit;
   version: string;
+  /** Believe X-Forwarded-* (a reverse proxy in front); otherwise any client could claim a host. */
+  trustProxy: boolean;
 }
 
 export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
+    trustProxy: opts.trustProxy,
     ...CLOSING_OPTIONS,
     // One line per request is noise at agent polling rates; failures are logged on their own.
     logController: new LogController({ disableRequestLogging: true }),
@@ -96,6 +100,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   runRoutes(app, deps);
   agentRoutes(app, deps);
   systemRoutes(app, deps);
+  tokenRoutes(app, deps);
   dashboardRoutes(app, deps);
   compatRoutes(app, deps);
   return app;

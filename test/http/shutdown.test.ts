@@ -23,12 +23,15 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
       metrics: createMetrics(store),
       clock: Date.now,
       shutdown: new AbortController().signal,
+      metricsPublic: false,
+      tokenTtlMs: null,
     },
     {
       logger: pino({ level: "silent" }),
       bodyLimitBytes: 1024 * 1024,
       rateLimit: { perSecond: 0, burst: 1 },
       version: "test",
+      trustProxy: false,
     },
   );
   let during: { status: number; body: any; headers: Headers } | undefined;

@@ -177,6 +177,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
         },
         (run) => !["queued", "running"].includes(runStatus(run.counts)),
         (run) => `run:${run.id}`,
+        () => deps.auth.recheck(req),
       );
       return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
     },
@@ -283,6 +284,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
         },
         (job) => isTerminal(job.status),
         (job) => `run:${job.runId}`,
+        () => deps.auth.recheck(req),
       );
       return presentJob(job);
     },
