@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { ErrorBody, QueueOverview } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import type { RouteDeps } from "../deps.js";
-import { presentQueue } from "../present.js";
+import { presentQueue } from "../../present.js";
 
 export function systemRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();

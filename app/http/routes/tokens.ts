@@ -7,7 +7,7 @@ import { notFound, QgjobError } from "../../errors.js";
 import { issueToken } from "../../tokens.js";
 import { requireOrg, type Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
-import { presentToken } from "../present.js";
+import { presentToken } from "../../present.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 const DAY_MS = 86_400_000;
