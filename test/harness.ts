@@ -66,6 +66,10 @@ function agentKeyHeader(path: string): Record<string, string> {
   return key ? { [AGENT_KEY_HEADER]: key } : {};
 }
 
+/** The header an agent registered through the harness sends, for tests that call fetch directly. */
+export const agentKeyHeaderOf = (agentId: string): Record<string, string> =>
+  agentKeyHeader(`/api/v1/agents/${agentId}`);
+
 function rememberAgentKeys(method: string, path: string, status: number, body: any) {
   if (method !== "POST" || status !== 200 || body === null || typeof body !== "object") return;
   if (path === "/api/v1/agents" && typeof body.key === "string") agentKeys.set(body.id, body.key);

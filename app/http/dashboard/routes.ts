@@ -73,6 +73,10 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
       (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
     );
     pages.setErrorHandler((err, req, reply) => {
+      // A refusal the caller can act on (a foreign Host in open mode, say) keeps its status.
+      if (err instanceof QgjobError && err.status < 500) {
+        return send(reply, errorPage(null, "Request refused", err.message), err.status);
+      }
       req.log.error({ err }, "dashboard error");
       return send(
         reply,
