@@ -10,6 +10,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 
+import { resolveBuildTemplate } from "./build-template.js";
+
 export class BuildError extends Error {}
 
 export interface BuildResolverOptions {
@@ -27,7 +29,12 @@ export class BuildResolver {
   async prepare(appVersionId: string, signal?: AbortSignal): Promise<string | null> {
     if (this.opts.template === null) return null;
     this.prepared++;
-    const where = this.opts.template.replaceAll("{app_version_id}", appVersionId);
+    let where: string;
+    try {
+      where = resolveBuildTemplate(this.opts.template, appVersionId);
+    } catch (err) {
+      throw new BuildError((err as Error).message);
+    }
     if (!/^https?:\/\//.test(where)) {
       const path = resolve(where);
       if (!existsSync(path)) throw new BuildError(`build for ${appVersionId} not found at ${path}`);

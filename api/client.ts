@@ -12,20 +12,24 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { pipeline } from "node:stream/promises";
-import type { z } from "zod";
+import { z } from "zod";
 import {
-  Agent,
+  AGENT_KEY_HEADER,
+  CreatedToken,
   ErrorBody,
   HeartbeatResponse,
   Job,
   Lease,
   Page,
   QueueOverview,
+  RegisteredAgent,
   ReleaseResponse,
   RerunFailedResponse,
   ResultResponse,
   Run,
   RunWithJobs,
+  Token,
+  type CreateTokenRequest,
   type ListJobsQuery,
   type ListRunsQuery,
   type RegisterAgentRequest,
@@ -105,6 +109,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class QgjobClient {
   private readonly baseUrl: string;
+  /** Set by registerAgent: an agent's later calls prove they come from that registration. */
+  private agentKey: string | undefined;
 
   constructor(private readonly opts: ClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
@@ -178,10 +184,30 @@ export class QgjobClient {
     return this.call(QueueOverview, "GET", "/api/v1/queue");
   }
 
+  // ---- tokens (admin) ----
+
+  listTokens() {
+    return this.call(z.object({ items: z.array(Token) }), "GET", "/api/v1/tokens");
+  }
+
+  /** Not retried: a token created while its answer was lost would be a second token. */
+  createToken(req: CreateTokenRequest) {
+    return this.call(CreatedToken, "POST", "/api/v1/tokens", { body: req, retry: false });
+  }
+
+  revokeToken(id: string) {
+    return this.call(Token, "POST", `/api/v1/tokens/${encodeURIComponent(id)}/revoke`, {
+      body: {},
+    });
+  }
+
   // ---- agents ----
 
-  registerAgent(req: RegisterAgentRequest) {
-    return this.call(Agent, "POST", "/api/v1/agents", { body: req });
+  /** Registers, and from then on sends the agent key the answer carries on every call. */
+  async registerAgent(req: RegisterAgentRequest) {
+    const agent = await this.call(RegisteredAgent, "POST", "/api/v1/agents", { body: req });
+    this.agentKey = agent.key;
+    return agent;
   }
 
   heartbeat(agentId: string, leaseId?: string) {
@@ -363,6 +389,7 @@ export class QgjobClient {
       ...opts.headers,
     };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    if (this.agentKey) headers[AGENT_KEY_HEADER] = this.agentKey;
     if (opts.body !== undefined) headers["content-type"] = "application/json";
     if (opts.upload) {
       headers["content-type"] = "application/octet-stream";

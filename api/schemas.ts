@@ -44,7 +44,9 @@ export const TestPath = z
   .max(1024)
   .regex(/^[^\p{Cc}]+$/u, "no control characters")
   .refine((p) => !p.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(p), "must be a relative path")
-  .refine((p) => !p.split(/[\\/]/).includes(".."), "must not contain '..' segments");
+  .refine((p) => !p.split(/[\\/]/).includes(".."), "must not contain '..' segments")
+  // A runner template puts the path among its arguments, where "-x" would read as an option.
+  .refine((p) => !p.startsWith("-"), "must not start with '-'");
 
 /** The most tests one run may hold (the CLI, the Action and the App check it before sending). */
 export const MAX_TESTS = 5000;
@@ -266,6 +268,15 @@ export const Agent = z.object({
 });
 export type Agent = z.infer<typeof Agent>;
 
+/** What registering answers: the agent, and the key its lease calls must carry from now on. */
+export const RegisteredAgent = Agent.extend({
+  /** Send as `X-Qgjob-Agent-Key` on heartbeat, lease, start, result and release. A new
+   * registration under the same name issues a new key and the old one stops working. */
+  key: z.string(),
+});
+export type RegisteredAgent = z.infer<typeof RegisteredAgent>;
+export const AGENT_KEY_HEADER = "x-qgjob-agent-key";
+
 export const HeartbeatRequest = z.strictObject({ lease_id: ResourceId.optional() });
 export const HeartbeatResponse = z.object({
   lease_expires_at: Timestamp.nullable(),
@@ -366,6 +377,39 @@ export const QueueOverview = z.object({
   groups: z.array(QueueGroup),
 });
 export type QueueOverview = z.infer<typeof QueueOverview>;
+
+// ---- tokens ----
+
+export const Token = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** null: a fleet token, valid for every org. */
+  org_id: z.string().nullable(),
+  scopes: z.array(Scope),
+  created_at: Timestamp,
+  last_used_at: Timestamp.nullable(),
+  /** null: never expires. */
+  expires_at: Timestamp.nullable(),
+  revoked_at: Timestamp.nullable(),
+});
+export type Token = z.infer<typeof Token>;
+
+export const CreateTokenRequest = z.strictObject({
+  name: z.string().min(1).max(128),
+  scopes: z.array(Scope).min(1),
+  /** Omitted: the caller's org. A fleet caller may name any org, or `fleet: true`. */
+  org_id: OrgId.optional(),
+  fleet: z.boolean().default(false),
+  /** Omitted: the server's default (QGJOB_TOKEN_TTL_DAYS); 0: never expires. */
+  expires_in_days: z.number().min(0).max(3650).optional(),
+});
+export type CreateTokenRequest = z.input<typeof CreateTokenRequest>;
+
+export const CreatedToken = Token.extend({
+  /** The secret: shown once, never stored. */
+  token: z.string(),
+});
+export type CreatedToken = z.infer<typeof CreatedToken>;
 
 export const ErrorBody = z.object({
   error: z.object({

@@ -11,6 +11,9 @@ import type { StoreOptions } from "./store/store.js";
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Seconds = z.coerce.number().positive();
+const Flag = z
+  .union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no"])])
+  .transform((v) => v === true || v === "1" || v === "true" || v === "yes");
 
 const ConfigSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
@@ -73,6 +76,12 @@ const ConfigSchema = z.object({
     .int()
     .min(1)
     .default(200 * 1024 * 1024),
+  /** Behind a reverse proxy: believe its X-Forwarded-For/-Host/-Proto headers. */
+  trustProxy: Flag.default(false),
+  /** /metrics without a token (e.g. a scraper on a private network). */
+  metricsPublic: Flag.default(false),
+  /** Tokens created without an expiry get this many days; 0: they never expire. */
+  tokenTtlDays: z.coerce.number().min(0).default(0),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -108,6 +117,9 @@ const ENV: Record<keyof Config, string[]> = {
   blobDir: ["QGJOB_BLOB_DIR"],
   blobUrl: ["QGJOB_BLOB_URL"],
   blobMaxBytes: ["QGJOB_BLOB_MAX_BYTES"],
+  trustProxy: ["QGJOB_TRUST_PROXY"],
+  metricsPublic: ["QGJOB_METRICS_PUBLIC"],
+  tokenTtlDays: ["QGJOB_TOKEN_TTL_DAYS"],
 };
 
 export class ConfigError extends Error {}

@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  misdirected_request: 421,
   lease_active: 409,
   lease_lost: 409,
   stale_lease: 409,

@@ -1,5 +1,6 @@
 /** Store records to wire objects (api/schemas.ts): snake_case and ISO timestamps. */
-import type { Agent, Job, Lease, QueueOverview, Run } from "../api/schemas.js";
+import type { Agent, Job, Lease, QueueOverview, Run, Token } from "../api/schemas.js";
+import type { Scope, Target } from "../api/types.js";
 import { runStatus } from "./store/rules.js";
 import type {
   AgentRecord,
@@ -8,6 +9,7 @@ import type {
   QueueGroupView,
   RunView,
   TargetView,
+  TokenRecord,
 } from "./store/store.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -121,5 +123,19 @@ export function presentQueue(
       expected_work_s: g.expectedWorkMs / 1000,
       active_leases: g.activeLeases,
     })),
+  };
+}
+
+/** Never the hash, never the secret. */
+export function presentToken(t: TokenRecord): Token {
+  return {
+    id: t.id,
+    name: t.name,
+    org_id: t.orgId,
+    scopes: t.scopes as Scope[],
+    created_at: iso(t.createdAt),
+    last_used_at: isoOrNull(t.lastUsedAt),
+    expires_at: isoOrNull(t.expiresAt),
+    revoked_at: isoOrNull(t.revokedAt),
   };
 }

@@ -74,6 +74,8 @@ export async function startServer(
           config.blobMaxBytes,
         ),
         auth: new Authenticator(store, loopback),
+        metricsPublic: config.metricsPublic,
+        tokenTtlMs: config.tokenTtlDays > 0 ? config.tokenTtlDays * 86_400_000 : null,
         metrics,
         runs,
         clock,
@@ -89,6 +91,7 @@ export async function startServer(
         },
         rateLimit: { perSecond: config.rateLimitPerS, burst: config.rateLimitBurst },
         version: VERSION,
+        trustProxy: config.trustProxy,
       },
     );
     app.addHook("preClose", async () => shutdown.abort());

@@ -7,6 +7,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
+import { AGENT_KEY_HEADER } from "../api/schemas.js";
 import { loadConfig, type ConfigInput } from "../app/config.js";
 import { createLogger, startServer, type RunningServer } from "../app/server.js";
 
@@ -50,6 +51,33 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
+/**
+ * The keys agents were given at registration, and which agent holds which lease: the harness
+ * answers as the agent itself would, sending its key on its own calls (a test can override the
+ * header to act as someone else).
+ */
+const agentKeys = new Map<string, string>();
+const leaseAgents = new Map<string, string>();
+
+function agentKeyHeader(path: string): Record<string, string> {
+  const agent = /^\/api\/v1\/agents\/([^/?]+)/.exec(path)?.[1];
+  const lease = /^\/api\/v1\/leases\/([^/?]+)/.exec(path)?.[1];
+  const key = agentKeys.get(agent ?? leaseAgents.get(lease ?? "") ?? "");
+  return key ? { [AGENT_KEY_HEADER]: key } : {};
+}
+
+/** The header an agent registered through the harness sends, for tests that call fetch directly. */
+export const agentKeyHeaderOf = (agentId: string): Record<string, string> =>
+  agentKeyHeader(`/api/v1/agents/${agentId}`);
+
+function rememberAgentKeys(method: string, path: string, status: number, body: any) {
+  if (method !== "POST" || status !== 200 || body === null || typeof body !== "object") return;
+  if (path === "/api/v1/agents" && typeof body.key === "string") agentKeys.set(body.id, body.key);
+  if (/^\/api\/v1\/agents\/[^/]+\/lease$/.test(path) && typeof body.agent_id === "string") {
+    leaseAgents.set(body.id, body.agent_id);
+  }
+}
+
 /** A client bound to one server and (optionally) one token. */
 export function client(baseUrl: string, token?: string) {
   async function call<T = any>(
@@ -63,6 +91,7 @@ export function client(baseUrl: string, token?: string) {
       headers: {
         ...(body === undefined ? {} : { "content-type": "application/json" }),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...agentKeyHeader(path),
         ...headers,
       },
       body:
@@ -77,6 +106,7 @@ export function client(baseUrl: string, token?: string) {
     } catch {
       // Non-JSON bodies (metrics) stay text.
     }
+    rememberAgentKeys(method, path, res.status, parsed);
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
   return {

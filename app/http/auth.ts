@@ -1,12 +1,14 @@
 /**
  * Who is calling. A bearer token names one org (or the whole fleet) and its scopes. With no token
- * in the database and a loopback address the server runs open, like Redis' protected mode.
+ * in the database and a loopback address the server runs open, like Redis' protected mode; open
+ * mode answers only requests addressed to a loopback name, so a web page that rebinds its own
+ * host name to 127.0.0.1 cannot borrow it.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Scope } from "../../api/types.js";
 import { QgjobError } from "../errors.js";
 import type { OrgScope, Store } from "../store/store.js";
-import { hashToken } from "../tokens.js";
+import { hashToken, tokenRefusal } from "../tokens.js";
 
 export interface Caller extends OrgScope {
   tokenId: string | null;
@@ -19,15 +21,20 @@ const OPEN_CALLER: Caller = {
   scopes: new Set(["admin"]),
 };
 
+/** Last use is recorded at most this often per token: a polling agent must not write per call. */
+const TOUCH_EVERY_MS = 60_000;
+
 export class Authenticator {
   private closed = false;
+  private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
     private readonly loopback: boolean,
+    private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Open until the first token exists; once closed, it stays closed. */
+  /** Open until the first token exists; once closed, it stays closed (revoking does not reopen). */
   async isOpen(): Promise<boolean> {
     if (this.closed || !this.loopback) return false;
     this.closed = await this.store.hasTokens();
@@ -39,6 +46,15 @@ export class Authenticator {
     if (header === undefined) return this.callerFor(undefined, scope);
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return this.callerFor(match ? match[1]! : null, scope);
+  }
+
+  /**
+   * Asks again, for a request that waited (a long poll): a token revoked or expired meanwhile, or
+   * a server that left open mode, ends the wait with 401 instead of handing out work.
+   */
+  async recheck(req: FastifyRequest): Promise<void> {
+    const scope = req.routeOptions.config.scope;
+    if (scope) req.caller = await this.caller(req, scope);
   }
 
   /** `undefined`: no credentials were given; `null`: unreadable ones. The dashboard passes the
@@ -53,6 +69,10 @@ export class Authenticator {
     } else {
       const record = token === null ? null : await this.store.findToken(hashToken(token));
       if (!record) throw new QgjobError("unauthorized", "invalid API token");
+      const now = this.clock();
+      const refusal = tokenRefusal(record, now);
+      if (refusal) throw new QgjobError("unauthorized", refusal);
+      this.touch(record.id, now);
       caller = { orgId: record.orgId, tokenId: record.id, scopes: new Set(record.scopes) };
     }
     if (!allows(caller, scope)) {
@@ -60,15 +80,65 @@ export class Authenticator {
     }
     return caller;
   }
+
+  private touch(id: string, now: number) {
+    const last = this.touched.get(id);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) return;
+    this.touched.set(id, now);
+    // Best effort: a lost write only makes "last used" a minute older.
+    this.store.touchToken(id, now).catch(() => this.touched.delete(id));
+  }
 }
 
 export const allows = (caller: Caller, scope: Scope) =>
   caller.scopes.has(scope) || caller.scopes.has("admin");
 
 /** An org the caller may act for; another org's id is answered as if it did not exist. */
+/** localhost, *.localhost, 127.x.x.x and [::1], with or without a port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = (host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, ""))
+    .toLowerCase()
+    .replace(/\.$/, "");
+  return (
+    name === "localhost" ||
+    name.endsWith(".localhost") ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) ||
+    name === "::1"
+  );
+}
+
+export function requireLoopbackHost(host: string | undefined) {
+  if (!isLoopbackHost(host)) {
+    throw new QgjobError(
+      "misdirected_request",
+      "this server runs without tokens (open mode) and answers only requests to a loopback host name such as 127.0.0.1 or localhost",
+    );
+  }
+}
+
+/**
+ * Content types a browser may send cross-site without asking first (a CORS "simple request"). A
+ * state-changing API call without an Authorization header must not be one: otherwise any web
+ * page could post to an open-mode server on the visitor's machine.
+ */
+const SIMPLE_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"];
+
+function requireNonSimpleBody(req: FastifyRequest) {
+  if (req.headers.authorization !== undefined) return;
+  if (!["POST", "PUT", "PATCH", "DELETE"].includes(req.method)) return;
+  const type = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+  if (type === undefined || type === "" || SIMPLE_TYPES.includes(type)) {
+    throw new QgjobError(
+      "unsupported_media_type",
+      "send the request with Content-Type: application/json (or an Authorization header)",
+    );
+  }
+}
+
 declare module "fastify" {
   interface FastifyContextConfig {
-    /** The scope a route needs; routes without one (health, metrics) are public. */
+    /** The scope a route needs; routes without one (health) are public. */
     scope?: Scope;
   }
   interface FastifyRequest {
@@ -80,7 +150,11 @@ declare module "fastify" {
 export function installAuth(app: FastifyInstance, auth: Authenticator) {
   app.decorateRequest("caller", null as unknown as Caller);
   app.addHook("onRequest", async (req) => {
-    const scope = req.routeOptions.config.scope;
-    if (scope) req.caller = await auth.caller(req, scope);
+    // Every route, pages and health included: an open server is reachable only as itself.
+    if (await auth.isOpen()) requireLoopbackHost(req.headers.host);
+    const { scope } = req.routeOptions.config;
+    if (!scope) return;
+    req.caller = await auth.caller(req, scope);
+    requireNonSimpleBody(req);
   });
 }

@@ -15,4 +15,8 @@ export interface RouteDeps {
   clock: () => number;
   /** Aborted when the server starts closing: long polls answer at once instead of holding it. */
   shutdown: AbortSignal;
+  /** /metrics without a token (QGJOB_METRICS_PUBLIC). */
+  metricsPublic: boolean;
+  /** Expiry of tokens created over the API without one (QGJOB_TOKEN_TTL_DAYS); null: never. */
+  tokenTtlMs: number | null;
 }

@@ -7,7 +7,9 @@ const RECHECK_MS = 2000;
  * Reads until `done` holds or `waitMs` passes, sleeping on a change-feed topic in between, and
  * answers the last read either way. Ends early when the client leaves or the server shuts down.
  * `response` is the raw ServerResponse: its `close` is what reports a client that went away (the
- * request's own `close` has already fired once its body was read).
+ * request's own `close` has already fired once its body was read). `recheck` authorises the caller
+ * again after every wait: a token revoked meanwhile, or a server that left open mode, must not
+ * be answered with data (a lease above all) on the strength of the first check.
  */
 export async function longPoll<T>(
   deps: RouteDeps,
@@ -16,6 +18,7 @@ export async function longPoll<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
   topic: (value: T) => string,
+  recheck: () => Promise<void>,
 ): Promise<T> {
   const deadline = deps.clock() + waitMs;
   const signal = requestSignal(response, deps.shutdown);
@@ -26,6 +29,7 @@ export async function longPoll<T>(
     await deps.store.changes.wait(topic(value), Math.min(remaining, RECHECK_MS), signal);
     // A client that left while we waited must not be handed anything (a lease above all).
     if (signal.aborted) return value;
+    await recheck();
   }
 }
 

@@ -25,6 +25,7 @@ import { blobRoutes } from "./routes/blobs.js";
 import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
+import { tokenRoutes } from "./routes/tokens.js";
 
 export interface HttpOptions {
   logger: Logger;
@@ -34,6 +35,8 @@ export interface HttpOptions {
   connections: ConnectionLimits;
   rateLimit: RateLimit;
   version: string;
+  /** Believe X-Forwarded-* (a reverse proxy in front); otherwise any client could claim a host. */
+  trustProxy: boolean;
 }
 
 export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<FastifyInstance> {
@@ -41,6 +44,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
     requestTimeout: opts.requestTimeoutMs,
+    trustProxy: opts.trustProxy,
     ...CLOSING_OPTIONS,
     // One line per request is noise at agent polling rates; failures are logged on their own.
     logController: new LogController({ disableRequestLogging: true }),
@@ -104,6 +108,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   agentRoutes(app, deps);
   blobRoutes(app, deps);
   systemRoutes(app, deps);
+  tokenRoutes(app, deps);
   dashboardRoutes(app, deps);
   compatRoutes(app, deps);
   return app;

@@ -245,3 +245,13 @@ export function runStatus(c: RunCounts): RunStatus {
   if (c.cancelled > 0) return "cancelled";
   return "passed";
 }
+
+/**
+ * The run time the scheduler learns from a result: what the agent reports, but never more than
+ * the server saw pass between the job's start and its result. An agent cannot make a 0.2 s test
+ * look like a week of work (and distort every later batch of it).
+ */
+export function observedDurationMs(reportedMs: number, startedAt: number | null, now: number) {
+  if (startedAt === null) return Math.max(0, reportedMs);
+  return Math.max(0, Math.min(reportedMs, now - startedAt));
+}

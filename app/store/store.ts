@@ -87,6 +87,8 @@ export interface AgentRecord {
   installed: string[];
   registeredAt: number;
   lastSeenAt: number;
+  /** SHA-256 of the key its last registration was given (null: registered before agent keys). */
+  keyHash: string | null;
   /** The live lease this agent holds, if any. */
   leaseId: string | null;
 }
@@ -117,6 +119,10 @@ export interface TokenRecord {
   name: string;
   scopes: string[];
   createdAt: number;
+  /** null: never expires. */
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
 }
 
 /** An org's hold on a blob (the bytes live in app/blobs). */
@@ -268,6 +274,10 @@ export interface Store {
   createToken(token: TokenRecord & { hash: string }): Promise<void>;
   findToken(hash: string): Promise<TokenRecord | null>;
   hasTokens(): Promise<boolean>;
+  listTokens(scope: OrgScope): Promise<TokenRecord[]>;
+  /** The token after revoking it (revoked earlier: unchanged), or null if the scope has no such token. */
+  revokeToken(id: string, scope: OrgScope, now: number): Promise<TokenRecord | null>;
+  touchToken(id: string, now: number): Promise<void>;
 
   submitRun(
     input: SubmitRunInput,
@@ -304,6 +314,8 @@ export interface Store {
       device: string | null;
       labels: string[];
       installed: string[];
+      /** SHA-256 of the key this registration hands out (the previous one stops working). */
+      keyHash?: string;
     },
     scope: OrgScope,
     now: number,

@@ -8,6 +8,7 @@ import { VERSION } from "../../app/version.js";
 import { DeviceAgent } from "../../agent/agent.js";
 import { BuildResolver } from "../../agent/build.js";
 import { GroupSupervisor } from "../../agent/supervisor.js";
+import { buildTemplateProblem } from "../../agent/build-template.js";
 import { AppwrightRunner } from "../../agent/runners/appwright.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
@@ -131,6 +132,8 @@ export function agentCommand(): Command {
         flags.device === undefined ? null : check("--device", DeviceName, flags.device);
       for (const l of flags.label) check("--label", Tag, l);
       for (const v of flags.installed) check("--installed", AppVersionId, v);
+      const templateProblem = flags.build === undefined ? null : buildTemplateProblem(flags.build);
+      if (templateProblem) throw new CliError(`--build: ${templateProblem}`, EXIT.usage);
       const name =
         flags.name ??
         [hostname(), target, device]

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  agentKeyHeaderOf,
   client,
   finishJob,
   registerAgent,
@@ -59,8 +60,10 @@ describe("submit, lease, result, status", () => {
     expect((await api.post(`/api/v1/leases/${lease.body.id}/release`)).body).toEqual({
       requeued: 0,
     });
-    // The agent may ask again (with no body at all), and nothing is left.
-    expect((await api.call("POST", `/api/v1/agents/${agent}/lease`)).status).toBe(204);
+    // The agent may ask again, and nothing is left. With no body and no token it must say the
+    // request is JSON: a web page could send a bodyless POST to an open-mode server.
+    expect((await api.call("POST", `/api/v1/agents/${agent}/lease`)).status).toBe(415);
+    expect((await api.post(`/api/v1/agents/${agent}/lease`, {})).status).toBe(204);
   });
 
   it("answers a run's long-poll wait as soon as its last job ends", async () => {
@@ -102,7 +105,7 @@ describe("long polls", () => {
     const leaving = new AbortController();
     const asking = fetch(`${server.url}/api/v1/agents/${agent}/lease`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...agentKeyHeaderOf(agent) },
       body: JSON.stringify({ wait_s: 20 }),
       signal: leaving.signal,
     }).catch(() => "aborted");

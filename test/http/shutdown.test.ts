@@ -29,6 +29,8 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
       runs: new RunService(store, metrics, Date.now),
       clock: Date.now,
       shutdown: new AbortController().signal,
+      metricsPublic: false,
+      tokenTtlMs: null,
     },
     {
       logger: pino({ level: "silent" }),
@@ -37,6 +39,7 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
       connections: { perAddress: 100, total: 0 },
       rateLimit: { perSecond: 0, burst: 1 },
       version: "test",
+      trustProxy: false,
     },
   );
   let during: { status: number; body: any; headers: Headers } | undefined;

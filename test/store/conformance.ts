@@ -88,23 +88,67 @@ export function storeConformance(engine: Engine) {
 
     it("keeps tokens by hash, and knows whether any exist", async () => {
       expect(await store.hasTokens()).toBe(false);
-      await store.createToken({
+      const token = {
         id: "tok_01KAAAAAAAAAAAAAAAAAAAAAAA",
         orgId: "acme",
         name: "ci",
         scopes: ["submit", "read"],
         createdAt: T0,
-        hash: "h1",
-      });
+        expiresAt: T0 + 90 * DAY,
+        revokedAt: null,
+        lastUsedAt: null,
+      };
+      await store.createToken({ ...token, hash: "h1" });
       expect(await store.hasTokens()).toBe(true);
-      expect(await store.findToken("h1")).toEqual({
-        id: "tok_01KAAAAAAAAAAAAAAAAAAAAAAA",
-        orgId: "acme",
-        name: "ci",
-        scopes: ["submit", "read"],
-        createdAt: T0,
-      });
+      expect(await store.findToken("h1")).toEqual(token);
       expect(await store.findToken("nope")).toBeNull();
+    });
+
+    it("lists an org's tokens without their hashes, records use, and revokes once", async () => {
+      const org = newOrg();
+      const base = {
+        name: "ci",
+        scopes: ["read"],
+        expiresAt: null,
+        revokedAt: null,
+        lastUsedAt: null,
+      };
+      await store.createToken({
+        ...base,
+        id: `tok_a${org}`,
+        orgId: org,
+        createdAt: T0,
+        hash: `ha${org}`,
+      });
+      await store.createToken({
+        ...base,
+        id: `tok_b${org}`,
+        orgId: org,
+        createdAt: T0 + 1,
+        hash: `hb${org}`,
+      });
+      await store.createToken({
+        ...base,
+        id: `tok_c${org}`,
+        orgId: `${org}-other`,
+        createdAt: T0,
+        hash: `hc${org}`,
+      });
+      const listed = await store.listTokens({ orgId: org });
+      expect(listed.map((t) => t.id)).toEqual([`tok_b${org}`, `tok_a${org}`]);
+      expect(JSON.stringify(listed)).not.toContain(`ha${org}`);
+      await store.touchToken(`tok_a${org}`, T0 + 5);
+      expect((await store.findToken(`ha${org}`))!.lastUsedAt).toBe(T0 + 5);
+      // Another org's token is not there to revoke.
+      expect(await store.revokeToken(`tok_c${org}`, { orgId: org }, T0 + 6)).toBeNull();
+      expect((await store.findToken(`hc${org}`))!.revokedAt).toBeNull();
+      expect((await store.revokeToken(`tok_a${org}`, { orgId: org }, T0 + 7))!.revokedAt).toBe(
+        T0 + 7,
+      );
+      expect((await store.revokeToken(`tok_a${org}`, { orgId: null }, T0 + 9))!.revokedAt).toBe(
+        T0 + 7,
+      );
+      expect((await store.findToken(`ha${org}`))!.revokedAt).toBe(T0 + 7);
     });
 
     it("submits a run and reads it back; other orgs do not see it", async () => {

@@ -20,7 +20,6 @@ import { runsPage, type RunFilters } from "./runs-page.js";
 import {
   SESSION_COOKIE,
   clearedSessionCookie,
-  isHttps,
   readCookie,
   sameOrigin,
   sessionCookie,
@@ -74,6 +73,10 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
       (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
     );
     pages.setErrorHandler((err, req, reply) => {
+      // A refusal the caller can act on (a foreign Host in open mode, say) keeps its status.
+      if (err instanceof QgjobError && err.status < 500) {
+        return send(reply, errorPage(null, "Request refused", err.message), err.status);
+      }
       req.log.error({ err }, "dashboard error");
       return send(
         reply,
@@ -94,21 +97,22 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
     });
 
     pages.post("/login", hidden, async (req, reply) => {
-      if (!sameOrigin(req.headers)) return send(reply, loginPage("Sign in from this page."), 403);
+      if (!sameOrigin(req.headers, req.host))
+        return send(reply, loginPage("Sign in from this page."), 403);
       const token = (req.body as Record<string, string> | undefined)?.token?.trim() ?? "";
       try {
         await auth.callerFor(token, "read");
       } catch {
         return send(reply, loginPage("That token is unknown or lacks the read scope."), 401);
       }
-      reply.header("set-cookie", sessionCookie(token, isHttps(req.protocol, req.headers)));
+      reply.header("set-cookie", sessionCookie(token, req.protocol === "https"));
       return reply.redirect("/", 303);
     });
 
     pages.post("/logout", hidden, async (req, reply) => {
-      if (!sameOrigin(req.headers))
+      if (!sameOrigin(req.headers, req.host))
         return send(reply, errorPage(null, "Refused", "Sign out from a page of this server."), 403);
-      reply.header("set-cookie", clearedSessionCookie(isHttps(req.protocol, req.headers)));
+      reply.header("set-cookie", clearedSessionCookie(req.protocol === "https"));
       return reply.redirect("/login", 303);
     });
 
@@ -118,7 +122,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
         const caller = await callerOf(req);
         if (caller === null) {
           if (readCookie(req.headers.cookie, SESSION_COOKIE) !== undefined) {
-            reply.header("set-cookie", clearedSessionCookie(isHttps(req.protocol, req.headers)));
+            reply.header("set-cookie", clearedSessionCookie(req.protocol === "https"));
           }
           return reply.redirect("/login", 303);
         }
@@ -192,7 +196,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
       /** A button's POST: same origin, a `submit` token, then back to the run page. */
       function runAction(path: string, act: (id: string, caller: Caller) => Promise<unknown>) {
         readers.post(path, hidden, async (req, reply) => {
-          if (!sameOrigin(req.headers)) {
+          if (!sameOrigin(req.headers, req.host)) {
             return send(
               reply,
               errorPage(

@@ -22,13 +22,6 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-/** Secure when the browser reached us over https, directly or through a proxy that says so. */
-export function isHttps(protocol: string, headers: IncomingHttpHeaders): boolean {
-  const forwarded = headers["x-forwarded-proto"];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
-  return protocol === "https" || first === "https";
-}
-
 export function sessionCookie(token: string, secure: boolean): string {
   return (
     `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; ` +
@@ -43,11 +36,12 @@ export function clearedSessionCookie(secure: boolean): string {
 /**
  * A form POST must come from a page of this server: its Origin (or, failing that, Referer) must
  * name the host the request was sent to. SameSite=Strict already keeps the cookie off other
- * sites' requests; this also covers open mode, where there is no cookie to withhold.
+ * sites' requests; this also covers open mode, where there is no cookie to withhold. `host` is
+ * Fastify's `req.host`, which reads X-Forwarded-Host only when the server trusts its proxy
+ * (QGJOB_TRUST_PROXY): any client can send that header.
  */
-export function sameOrigin(headers: IncomingHttpHeaders): boolean {
+export function sameOrigin(headers: IncomingHttpHeaders, host: string | undefined): boolean {
   const from = headers.origin ?? headers.referer;
-  const host = headers["x-forwarded-host"] ?? headers.host;
   if (!from || !host || from === "null") return false;
   try {
     return new URL(from).host === host;

@@ -1,9 +1,11 @@
 /** The agent side: register, heartbeat, lease (long-poll), start, result, release. */
-import type { FastifyInstance } from "fastify";
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
   Agent,
+  AGENT_KEY_HEADER,
   ErrorBody,
   HeartbeatRequest,
   HeartbeatResponse,
@@ -14,12 +16,15 @@ import {
   LeaseParams,
   LeaseRequest,
   RegisterAgentRequest,
+  RegisteredAgent,
   ReleaseResponse,
   ResultRequest,
   ResultResponse,
   StartJobRequest,
 } from "../../../api/schemas.js";
 import { notFound } from "../../errors.js";
+import type { AgentRecord } from "../../store/store.js";
+import { hashToken, newSecret } from "../../tokens.js";
 import type { Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
 import { longPoll } from "../long-poll.js";
@@ -27,23 +32,41 @@ import { presentAgent, presentJob, presentLease } from "../../present.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
+/**
+ * Whether the request carries the agent's key. Without it a holder of the fleet's agent token
+ * could start, finish or release any other agent's lease. An agent registered before keys
+ * existed (no hash yet) is let through until it registers again.
+ */
+function holdsKey(agent: AgentRecord, req: FastifyRequest): boolean {
+  if (agent.keyHash === null) return true;
+  const sent = req.headers[AGENT_KEY_HEADER];
+  if (typeof sent !== "string") return false;
+  return timingSafeEqual(Buffer.from(hashToken(sent)), Buffer.from(agent.keyHash));
+}
+
 export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { store, clock, metrics, runs } = deps;
   const ttlMs = store.options.leaseTtlMs;
 
   /** The lease, if the caller may act for its agent; otherwise it does not exist for them. */
-  async function leaseOf(caller: Caller, leaseId: string) {
+  async function leaseOf(req: FastifyRequest, leaseId: string) {
     const lease = await store.getLease(leaseId);
-    if (!lease || !(await store.getAgent(lease.agentId, caller, clock()))) {
-      throw notFound("lease", leaseId);
-    }
+    const agent = lease ? await store.getAgent(lease.agentId, req.caller, clock()) : null;
+    if (!lease || !agent || !holdsKey(agent, req)) throw notFound("lease", leaseId);
     return lease;
   }
 
   async function agentOf(caller: Caller, agentId: string) {
     const agent = await store.getAgent(agentId, caller, clock());
     if (!agent) throw notFound("agent", agentId);
+    return agent;
+  }
+
+  /** The agent, for a call made as that agent: with the key its registration was given. */
+  async function asAgent(req: FastifyRequest, agentId: string) {
+    const agent = await agentOf(req.caller, agentId);
+    if (!holdsKey(agent, req)) throw notFound("agent", agentId);
     return agent;
   }
 
@@ -55,13 +78,14 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
         summary: "Register an agent (again under the same name after a restart)",
         tags: ["agents"],
         body: RegisterAgentRequest,
-        response: { 200: Agent, ...errors },
+        response: { 200: RegisteredAgent, ...errors },
       },
     },
     async (req) => {
       const caller = req.caller;
       const b = req.body;
       const now = clock();
+      const key = newSecret("qga_");
       const agent = await store.registerAgent(
         {
           name: b.name,
@@ -69,11 +93,12 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
           device: b.device ?? null,
           labels: b.labels,
           installed: b.installed,
+          keyHash: hashToken(key),
         },
         caller,
         now,
       );
-      return presentAgent(agent, now, ttlMs);
+      return { ...presentAgent(agent, now, ttlMs), key };
     },
   );
 
@@ -126,8 +151,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = req.caller;
-      await agentOf(caller, req.params.id);
+      await asAgent(req, req.params.id);
       const beat = await store.heartbeat(req.params.id, req.body.lease_id ?? null, clock());
       return {
         lease_expires_at: beat.lease ? new Date(beat.lease.expiresAt).toISOString() : null,
@@ -149,8 +173,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      const caller = req.caller;
-      await agentOf(caller, req.params.id);
+      await asAgent(req, req.params.id);
       const grant = await longPoll(
         deps,
         reply.raw,
@@ -158,6 +181,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
         () => store.claimLease(req.params.id, clock()),
         (grant) => grant !== null,
         () => "work",
+        () => deps.auth.recheck(req),
       );
       if (!grant) return reply.code(204).send(null);
       metrics.leases.inc({ target: grant.lease.target, reason: grant.reason });
@@ -189,8 +213,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = req.caller;
-      await leaseOf(caller, req.params.lease_id);
+      await leaseOf(req, req.params.lease_id);
       return presentJob(
         await store.startJob(req.params.lease_id, req.params.job_id, req.body.attempt, clock()),
       );
@@ -210,8 +233,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = req.caller;
-      await leaseOf(caller, req.params.lease_id);
+      await leaseOf(req, req.params.lease_id);
       const out = await runs.reportResult(req.params.lease_id, req.params.job_id, req.body);
       return { job: presentJob(out.job), retry: out.retry };
     },
@@ -229,8 +251,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const caller = req.caller;
-      await leaseOf(caller, req.params.lease_id);
+      await leaseOf(req, req.params.lease_id);
       return { requeued: await runs.releaseLease(req.params.lease_id) };
     },
   );

@@ -152,6 +152,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
         },
         (run) => !isRunOpen(runStatus(run.counts)),
         (run) => `run:${run.id}`,
+        () => deps.auth.recheck(req),
       );
       return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
     },
@@ -257,6 +258,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
         },
         (job) => isTerminal(job.status),
         (job) => `run:${job.runId}`,
+        () => deps.auth.recheck(req),
       );
       return presentJob(job);
     },

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { ErrorBody, QueueOverview } from "../../../api/schemas.js";
+import { QgjobError } from "../../errors.js";
 import type { RouteDeps } from "../deps.js";
 import { presentQueue } from "../../present.js";
 
@@ -22,10 +23,21 @@ export function systemRoutes(app: FastifyInstance, deps: RouteDeps) {
     }
   });
 
-  r.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
-    reply.header("content-type", deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
-  });
+  // The metrics cover every org (queue depth per target, outcomes): a fleet token's business.
+  r.get(
+    "/metrics",
+    { schema: { hide: true }, config: deps.metricsPublic ? {} : { scope: "read" } },
+    async (req, reply) => {
+      if (!deps.metricsPublic && req.caller.orgId !== null) {
+        throw new QgjobError(
+          "forbidden",
+          "/metrics covers every org: scrape it with a fleet token (or set QGJOB_METRICS_PUBLIC=1)",
+        );
+      }
+      reply.header("content-type", deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
 
   r.get("/api/v1/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

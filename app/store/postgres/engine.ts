@@ -37,7 +37,8 @@ import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import * as runOps from "./runs.js";
 import * as stallOps from "./stalls.js";
-import { jobs, leases, tokens } from "./schema.js";
+import * as tokenOps from "./tokens.js";
+import { jobs, leases } from "./schema.js";
 
 export interface PgConnection {
   db: PgExec;
@@ -72,19 +73,23 @@ export class PostgresStore implements Store {
     await this.connection.close();
   }
 
-  async createToken(token: TokenRecord & { hash: string }) {
-    await guard(this.ctx.db.insert(tokens).values(token));
+  createToken(token: TokenRecord & { hash: string }) {
+    return guard(tokenOps.createToken(this.ctx.db, token));
   }
-
-  async findToken(hash: string) {
-    const [row] = await guard(this.ctx.db.select().from(tokens).where(eq(tokens.hash, hash)));
-    if (!row) return null;
-    const { hash: _hash, ...token } = row;
-    return token;
+  findToken(hash: string) {
+    return guard(tokenOps.findToken(this.ctx.db, hash));
   }
-
-  async hasTokens() {
-    return (await guard(this.ctx.db.select({ id: tokens.id }).from(tokens).limit(1))).length > 0;
+  hasTokens() {
+    return guard(tokenOps.hasTokens(this.ctx.db));
+  }
+  listTokens(scope: OrgScope) {
+    return guard(tokenOps.listTokens(this.ctx.db, scope));
+  }
+  revokeToken(id: string, scope: OrgScope, now: number) {
+    return guard(tokenOps.revokeToken(this.ctx.db, id, scope, now));
+  }
+  touchToken(id: string, now: number) {
+    return guard(tokenOps.touchToken(this.ctx.db, id, now));
   }
 
   submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {

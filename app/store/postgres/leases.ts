@@ -17,6 +17,7 @@ import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.j
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
 import {
+  observedDurationMs,
   decideStart,
   repeatedPost,
   requireHeld,
@@ -375,7 +376,14 @@ export function startJob(
  * Folds a finished run time into the test's EWMA and the org's usage. Both rows are read
  * FOR UPDATE so that results posted at once on several replicas each count.
  */
-async function recordDuration(tx: PgExec, ctx: PgContext, job: JobRecord, ms: number, now: number) {
+async function recordDuration(
+  tx: PgExec,
+  ctx: PgContext,
+  job: JobRecord,
+  reportedMs: number,
+  now: number,
+) {
+  const ms = observedDurationMs(reportedMs, job.startedAt, now);
   const key = and(
     eq(testDurations.orgId, job.orgId),
     eq(testDurations.testPath, job.testPath),

@@ -34,6 +34,9 @@ export const tokens = pgTable("tokens", {
   hash: text("hash").notNull().unique(),
   scopes: jsonb("scopes").$type<string[]>().notNull(),
   createdAt: ms("created_at").notNull(),
+  expiresAt: ms("expires_at"),
+  revokedAt: ms("revoked_at"),
+  lastUsedAt: ms("last_used_at"),
 });
 
 export const runs = pgTable(
@@ -122,6 +125,7 @@ export const agents = pgTable(
     device: text("device"),
     labels: jsonb("labels").$type<string[]>().notNull(),
     installed: jsonb("installed").$type<string[]>().notNull(),
+    keyHash: text("key_hash"),
     registeredAt: ms("registered_at").notNull(),
     lastSeenAt: ms("last_seen_at").notNull(),
   },

@@ -12,6 +12,8 @@ export interface AgentInput {
   device: string | null;
   labels: string[];
   installed: string[];
+  /** Replaces the previous registration's key: the old process can no longer act as this agent. */
+  keyHash?: string;
 }
 
 /**

@@ -29,9 +29,10 @@ import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
 import * as stallOps from "./stalls.js";
+import * as tokenOps from "./tokens.js";
 import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
-import { jobs, leases, tokens } from "./schema.js";
+import { jobs, leases } from "./schema.js";
 
 export class SqliteStore implements Store {
   readonly engine = "sqlite";
@@ -57,28 +58,22 @@ export class SqliteStore implements Store {
   }
 
   async createToken(token: TokenRecord & { hash: string }) {
-    this.ctx.db.insert(tokens).values(token).run();
+    tokenOps.createToken(this.ctx, token);
   }
-
-  // Both run on every request (auth): plain prepared statements, no query building.
-  async findToken(hash: string): Promise<TokenRecord | null> {
-    const row = this.ctx.raw
-      .prepare("select id, org_id, name, scopes, created_at from tokens where hash = ?")
-      .get(hash) as
-      | { id: string; org_id: string | null; name: string; scopes: string; created_at: number }
-      | undefined;
-    if (!row) return null;
-    return {
-      id: row.id,
-      orgId: row.org_id,
-      name: row.name,
-      scopes: JSON.parse(row.scopes) as string[],
-      createdAt: row.created_at,
-    };
+  async findToken(hash: string) {
+    return tokenOps.findToken(this.ctx, hash);
   }
-
   async hasTokens() {
-    return this.ctx.raw.prepare("select 1 from tokens limit 1").get() !== undefined;
+    return tokenOps.hasTokens(this.ctx);
+  }
+  async listTokens(scope: OrgScope) {
+    return tokenOps.listTokens(this.ctx, scope);
+  }
+  async revokeToken(id: string, scope: OrgScope, now: number) {
+    return tokenOps.revokeToken(this.ctx, id, scope, now);
+  }
+  async touchToken(id: string, now: number) {
+    tokenOps.touchToken(this.ctx, id, now);
   }
 
   async submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {

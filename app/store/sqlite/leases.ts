@@ -9,6 +9,7 @@ import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
 import {
+  observedDurationMs,
   decideStart,
   repeatedPost,
   requireHeld,
@@ -328,7 +329,8 @@ export function startJob(
   return job;
 }
 
-function recordDuration(ctx: SqliteContext, job: JobRecord, ms: number, now: number) {
+function recordDuration(ctx: SqliteContext, job: JobRecord, reportedMs: number, now: number) {
+  const ms = observedDurationMs(reportedMs, job.startedAt, now);
   const prior = lookups(ctx).testDuration.get({
     orgId: job.orgId,
     testPath: job.testPath,

@@ -28,6 +28,11 @@ export const tokens = sqliteTable("tokens", {
   hash: text("hash").notNull().unique(),
   scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
   createdAt: integer("created_at").notNull(),
+  /** null: never expires. */
+  expiresAt: integer("expires_at"),
+  revokedAt: integer("revoked_at"),
+  /** Written at most once a minute per token (auth.ts), so a busy agent costs no write per call. */
+  lastUsedAt: integer("last_used_at"),
 });
 
 export const runs = sqliteTable(
@@ -135,6 +140,8 @@ export const agents = sqliteTable(
     labels: text("labels", { mode: "json" }).$type<string[]>().notNull(),
     /** App versions on the device, most recent first. */
     installed: text("installed", { mode: "json" }).$type<string[]>().notNull(),
+    /** SHA-256 of the agent key handed out at registration; a new registration replaces it. */
+    keyHash: text("key_hash"),
     registeredAt: integer("registered_at").notNull(),
     lastSeenAt: integer("last_seen_at").notNull(),
   },
