@@ -1,6 +1,6 @@
 /** Store records to wire objects (api/schemas.ts): snake_case and ISO timestamps. */
 import type { Agent, Job, Lease, QueueOverview, Run, Token } from "../api/schemas.js";
-import type { Scope, Target } from "../api/types.js";
+import type { Scope } from "../api/types.js";
 import { runStatus } from "./store/rules.js";
 import type {
   AgentRecord,
