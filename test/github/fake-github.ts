@@ -36,6 +36,8 @@ export class FakeGithub {
   private nextCheckRunId = 9000;
   /** Commits whose contents the installation may not read (a 403, not retried). */
   readonly forbidden = new Set<string>();
+  /** Contents reads per commit. */
+  readonly contentReads = new Map<string, number>();
   /** GitHub having a bad moment: after `okCalls` more check-run calls, `outage` answer 502. */
   outage = 0;
   okCalls = 0;
@@ -72,6 +74,7 @@ export class FakeGithub {
       const url = new URL(uri, "https://x");
       const path = decodeURIComponent(url.pathname.split("/contents/")[1]!);
       const ref = url.searchParams.get("ref") ?? "";
+      this.contentReads.set(ref, (this.contentReads.get(ref) ?? 0) + 1);
       if (this.forbidden.has(ref))
         return [403, { message: "Resource not accessible by integration" }];
       const content = this.commits.get(ref)?.get(path);

@@ -12,6 +12,9 @@ import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
+  GithubChecksOf,
+  GithubDeliveryPatch,
+  RerunFilter,
   NewGithubCheck,
   OrgScope,
   Store,
@@ -102,12 +105,7 @@ export class SqliteStore implements Store {
   async cancelRun(id: string, scope: OrgScope, now: number) {
     return runOps.cancelRun(this.ctx, id, scope, now);
   }
-  async rerunFailed(
-    id: string,
-    scope: OrgScope,
-    filter: { target?: Target | undefined },
-    now: number,
-  ) {
+  async rerunFailed(id: string, scope: OrgScope, filter: RerunFilter, now: number) {
     return runOps.rerunFailed(this.ctx, id, scope, filter, now);
   }
 
@@ -165,11 +163,20 @@ export class SqliteStore implements Store {
   async updateGithubCheck(id: string, patch: GithubCheckPatch) {
     githubOps.updateGithubCheck(this.ctx, id, patch);
   }
-  async recordGithubDelivery(id: string, event: string, now: number) {
-    return githubOps.recordGithubDelivery(this.ctx, id, event, now);
+  async githubChecksOf(which: GithubChecksOf) {
+    return githubOps.githubChecksOf(this.ctx, which);
   }
-  async githubDeliverySeen(id: string) {
-    return githubOps.githubDeliverySeen(this.ctx, id);
+  async receiveGithubDelivery(
+    delivery: { id: string; event: string; payload: string },
+    now: number,
+  ) {
+    return githubOps.receiveGithubDelivery(this.ctx, delivery, now);
+  }
+  async claimGithubDeliveries(now: number, limit: number, holdMs: number) {
+    return githubOps.claimGithubDeliveries(this.ctx, now, limit, holdMs);
+  }
+  async updateGithubDelivery(id: string, patch: GithubDeliveryPatch) {
+    githubOps.updateGithubDelivery(this.ctx, id, patch);
   }
 
   async queueOverview(scope: OrgScope, now: number) {
