@@ -173,6 +173,15 @@ describe("push -> run -> check runs", () => {
       }),
     ]);
     expect(done.body.actions).toEqual([expect.objectContaining({ identifier: "rerun_failed" })]);
+    // The job times, not the times of sending.
+    const jobs = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs as any[];
+    expect(done.body.started_at).toBe(jobs.map((j) => j.started_at).sort()[0]);
+    expect(done.body.completed_at).toBe(
+      jobs
+        .map((j) => j.finished_at)
+        .sort()
+        .pop(),
+    );
   });
 
   it("re-runs the target in full on check_run.rerequested, in a new check run of the same name", async () => {
@@ -366,6 +375,9 @@ describe("config problems", () => {
       ".github/qgjob.yml: targets.0: one of emulator, device, browserstack",
     );
     expect(call!.body.output.summary).toContain("(line 4)");
+    expect(call!.body.output.annotations).toContainEqual(
+      expect.objectContaining({ path: ".github/qgjob.yml", start_line: 4 }),
+    );
     expect(call!.body.output.summary).toContain("priority:");
     expect(await runsOf(sha)).toEqual([]);
   });
