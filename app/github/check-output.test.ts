@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Job, RunWithJobs } from "../../api/schemas.js";
 import { checkStatus, conclusion, renderCheck } from "./check-output.js";
-import { MAX_ANNOTATION_BYTES, MAX_OUTPUT_BYTES, utf8Bytes } from "./limits.js";
+import { clipBytes, MAX_ANNOTATION_BYTES, MAX_OUTPUT_BYTES, utf8Bytes } from "./limits.js";
 
 const T1 = "2026-11-21T10:00:00.000Z";
 const T2 = "2026-11-21T11:00:00.000Z";
@@ -148,20 +148,13 @@ describe("renderCheck", () => {
     }
   });
 
-  it("cuts one huge annotation message at a character boundary", () => {
-    const huge = "🚫".repeat(20_000); // 80,000 bytes, 4 per character
-    const view = renderCheck(
-      run([
-        job("tests/a.spec.ts", "failed", {
-          result: { message: huge, file: "tests/a.spec.ts", line: 1, artifacts: [] },
-        }),
-      ]),
-      { testRoot: "", detailsUrl: null },
-    );
-    // describeFailure keeps 4,000 characters (16,000 bytes): within 64 KB, and whole characters.
-    const message = view.annotations[0]!.message;
-    expect(utf8Bytes(message)).toBeLessThanOrEqual(MAX_ANNOTATION_BYTES);
-    expect(message).not.toContain("\uFFFD");
+  it("cuts text at a character boundary, never inside a multi-byte character", () => {
+    const emoji = "🚫".repeat(20_000); // 80,000 bytes, 4 per character
+    const cut = clipBytes(emoji, MAX_ANNOTATION_BYTES);
+    expect(utf8Bytes(cut)).toBeLessThanOrEqual(MAX_ANNOTATION_BYTES);
+    expect(cut).not.toContain("\uFFFD");
+    expect(cut.endsWith("🚫…")).toBe(true);
+    expect(clipBytes("ab", 2)).toBe("ab");
   });
 
   it("reports when the first job started and the last one ended", () => {

@@ -17,7 +17,22 @@ export interface HandlerDeps extends TriggerDeps {
 export interface Delivery {
   id: string;
   event: string;
-  payload: any;
+  payload: unknown;
+}
+
+/** The fields of GitHub's webhook payloads that qgjob reads (each event has some of them). */
+interface Payload {
+  action?: string;
+  installation?: { id: number };
+  repository?: { full_name: string };
+  ref?: string;
+  after?: string;
+  deleted?: boolean;
+  inputs?: Record<string, unknown> | null;
+  merge_group?: { head_sha: string; head_ref: string; base_ref: string };
+  check_run?: { id: number; name: string; head_sha: string; external_id: string | null };
+  check_suite?: { head_sha: string; head_branch: string | null };
+  requested_action?: { identifier?: string };
 }
 
 const ZERO_SHA = /^0+$/;
@@ -30,35 +45,41 @@ const ownerAndRepo = (fullName: string) => {
 };
 
 /** Why this delivery needs no work, or null when it does. */
-export function ignoredBecause(event: string, p: any): string | null {
-  if (!p?.installation?.id || !p?.repository?.full_name) return "not from an App installation";
+export function ignoredBecause(event: string, payload: unknown): string | null {
+  const p = (payload ?? {}) as Payload;
+  if (!p.installation?.id || !p.repository?.full_name) return "not from an App installation";
   switch (event) {
     case "push":
-      if (p.deleted || ZERO_SHA.test(p.after ?? "")) return "a deleted ref";
+      if (p.deleted || typeof p.after !== "string" || ZERO_SHA.test(p.after))
+        return "a deleted ref";
       if (typeof p.ref !== "string" || !p.ref.startsWith("refs/heads/"))
         return `${p.ref} is not a branch`;
       if (p.ref.startsWith(MERGE_QUEUE_BRANCH)) return "a merge queue branch (merge_group runs it)";
       return null;
     case "workflow_dispatch":
-      return null;
+      return typeof p.ref === "string" ? null : "no ref";
     case "merge_group":
-      return p.action === "checks_requested" ? null : `merge_group.${p.action}`;
+      if (p.action !== "checks_requested") return `merge_group.${p.action}`;
+      return p.merge_group?.head_sha ? null : "no merge group";
     case "check_run":
+      if (!p.check_run?.id) return "no check run";
       if (p.action === "rerequested") return null;
       if (p.action === "requested_action" && p.requested_action?.identifier === RERUN_FAILED_ACTION)
         return null;
       return `check_run.${p.action}`;
     case "check_suite":
-      return p.action === "rerequested" ? null : `check_suite.${p.action}`;
+      if (p.action !== "rerequested") return `check_suite.${p.action}`;
+      return p.check_suite?.head_sha ? null : "no check suite";
     default:
       return `${event} is not an event qgjob handles`;
   }
 }
 
 export async function handleDelivery(deps: HandlerDeps, d: Delivery): Promise<void> {
-  const p = d.payload;
-  if (ignoredBecause(d.event, p) !== null) return;
-  const installationId: number = p.installation.id;
+  if (ignoredBecause(d.event, d.payload) !== null) return;
+  // ignoredBecause checked the fields each event below reads.
+  const p = d.payload as Required<Payload>;
+  const installationId = p.installation.id;
   const { owner, repo } = ownerAndRepo(p.repository.full_name);
   const octokit = await deps.octokitFor(installationId);
   const run = (sha: string, ref: string, trigger: Omit<Trigger, "account" | "sha" | "ref">) => {

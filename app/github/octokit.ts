@@ -12,7 +12,7 @@ import type { Octokit } from "./repo-reader.js";
 /** The REST API version qgjob is written against. */
 export const GITHUB_API_VERSION = "2022-11-28";
 
-type Options = Record<string, any>;
+type Options = Record<string, unknown> & { throttle?: object };
 
 export function qgjobOctokit(timeoutMs: number) {
   const requests = (octokit: Pick<Octokit, "hook">) => {

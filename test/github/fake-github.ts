@@ -42,7 +42,8 @@ export interface Rule {
   delayMs?: number;
 }
 
-type Answer = [number, Record<string, unknown>] | [number, Record<string, unknown>, Record<string, string>];
+type Answer =
+  [number, Record<string, unknown>] | [number, Record<string, unknown>, Record<string, string>];
 type Callback = (err: null, answer: Answer) => void;
 
 const MAX_BYTES = 65_535;

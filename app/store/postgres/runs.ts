@@ -4,7 +4,6 @@ import { and, desc, eq, inArray, isNull, isNotNull, lt, sql, type SQL } from "dr
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
-import type { Target } from "../../scheduler/types.js";
 import { decodeCursor, page } from "../cursor.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { emptyCounts, rerunsOf, runStatus } from "../rules.js";

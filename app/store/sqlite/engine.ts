@@ -7,7 +7,6 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../../api/schemas.js";
-import type { Target } from "../../scheduler/types.js";
 import { LocalChangeFeed } from "../change-feed.js";
 import { queueOverview } from "../overview.js";
 import type {

@@ -7,7 +7,6 @@ import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
-import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import type { SqliteContext } from "./context.js";
 import { completeLeaseIfDone } from "./leases.js";
