@@ -7,6 +7,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Probot } from "probot";
+import type { RunService } from "../runs.js";
 import type { Store } from "../store/store.js";
 import { DeliveryWorker } from "./deliveries.js";
 import { handleDelivery } from "./handlers.js";
@@ -26,7 +27,7 @@ export interface GithubApp {
 export async function startGithubApp(
   http: FastifyInstance,
   settings: GithubSettings,
-  store: Store,
+  { store, runs }: { store: Store; runs: RunService },
   logger: Logger,
   clock: () => number,
 ): Promise<GithubApp> {
@@ -43,7 +44,7 @@ export async function startGithubApp(
     (await probot.auth(installationId)) as Octokit;
   const deliveries = new DeliveryWorker(
     store,
-    (delivery) => handleDelivery({ store, clock, log, octokitFor }, delivery),
+    (delivery) => handleDelivery({ store, runs, clock, log, octokitFor }, delivery),
     log,
     clock,
     { retryMs: Math.max(200, settings.updateIntervalMs) },

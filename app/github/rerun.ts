@@ -7,6 +7,7 @@
  * re-running it plans the commit again, reading the config afresh.
  */
 import type { Target } from "../../api/types.js";
+import type { RunService } from "../runs.js";
 import type { GithubCheckRecord, Store } from "../store/store.js";
 import { CREATING } from "./reporter.js";
 import type { TriggerDeps } from "./trigger.js";
@@ -14,17 +15,15 @@ import type { TriggerDeps } from "./trigger.js";
 export type RerunMode = "all" | "failed";
 
 export async function rerunCheck(
-  store: Store,
+  { store, runs }: { store: Store; runs: RunService },
   check: GithubCheckRecord,
   mode: RerunMode,
   now: number,
 ): Promise<number> {
-  const res = await store.rerunFailed(
-    check.runId,
-    { orgId: check.orgId },
-    { target: check.target as Target, all: mode === "all" },
-    now,
-  );
+  const res = await runs.rerunFailed({ orgId: check.orgId }, check.runId, {
+    target: check.target as Target,
+    all: mode === "all",
+  });
   if (!res || res.rerun.length === 0) return 0;
   // The old check run id stays: a check run made for this row has a newer one (see findCreated).
   await store.updateGithubCheck(check.id, {
@@ -45,9 +44,9 @@ export async function rerunChecks(
   checks: readonly GithubCheckRecord[],
   mode: RerunMode,
 ): Promise<void> {
-  const { store, clock, log } = deps;
+  const { clock, log } = deps;
   for (const check of checks) {
-    const queued = await rerunCheck(store, check, mode, clock());
+    const queued = await rerunCheck(deps, check, mode, clock());
     log.info(
       { delivery: deliveryId, runId: check.runId, target: check.target, mode, queued },
       "GitHub re-run queued",

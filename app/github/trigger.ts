@@ -6,6 +6,7 @@
  * so a delivery processed again after a failure or a restart finishes the work without doubling it.
  */
 import type { Logger } from "pino";
+import type { RunService } from "../runs.js";
 import type { Store } from "../store/store.js";
 import { reportConfigProblem } from "./config-problem.js";
 import { planRun, type Trigger } from "./plan.js";
@@ -14,6 +15,8 @@ import { submitPlan, type CommitRef } from "./submit.js";
 
 export interface TriggerDeps {
   store: Store;
+  /** Submissions and re-runs, counted like the API's. */
+  runs: RunService;
   clock: () => number;
   log: Logger;
 }
@@ -27,7 +30,7 @@ export async function handleTrigger(
   trigger: Trigger,
   octokit: Octokit,
 ): Promise<TriggerOutcome> {
-  const { store, clock, log } = deps;
+  const { clock, log } = deps;
   const where = { delivery: deliveryId, repo: `${commit.owner}/${commit.repo}`, sha: commit.sha };
   const plan = await planRun(trigger, repoReader(octokit, commit.owner, commit.repo, commit.sha));
   if (plan.kind === "ignore") {
@@ -39,7 +42,7 @@ export async function handleTrigger(
     await reportConfigProblem(octokit, commit, trigger, deliveryId, plan.problems, clock());
     return "invalid";
   }
-  const checks = await submitPlan(store, plan, commit, deliveryId, clock());
+  const checks = await submitPlan(deps, plan, commit, deliveryId, clock());
   log.info(
     { ...where, runs: checks.map((c) => c.runId), tests: plan.tests.length },
     "GitHub trigger queued runs",

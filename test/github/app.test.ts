@@ -140,6 +140,8 @@ describe("push -> run -> check runs", () => {
       ref: "refs/heads/main",
     });
     expect(run.app_version_ids).toEqual([sha]);
+    // Counted like an API submission: the App submits through the same service.
+    expect((await api.get("/metrics")).body).toContain("qgjob_jobs_submitted_total 2");
 
     const created = await until("the check run", () => github.callsFor(sha)[0]);
     expect(created.method).toBe("POST");
@@ -203,6 +205,8 @@ describe("push -> run -> check runs", () => {
     const reopened = await until("the new check run", () =>
       github.calls.slice(before).find((c) => c.method === "POST"),
     );
+    // Both tests again, counted like the API's re-runs.
+    expect((await api.get("/metrics")).body).toContain("qgjob_jobs_submitted_total 4");
     expect(reopened.body).toMatchObject({
       name: "qgjob (device)",
       head_sha: sha,

@@ -117,6 +117,17 @@ export function checkRunPayload(
   };
 }
 
+const MONA = { name: "Monalisa Octocat", email: "mona@github.com" };
+
+const headCommit = (sha: string, message: string, committer: { name: string; email: string }) => ({
+  id: sha,
+  tree_id: "f9d2a07e9488b91af2641b26b9407fe22a451433",
+  message,
+  timestamp: "2026-11-21T12:00:00Z",
+  author: MONA,
+  committer,
+});
+
 export function checkSuitePayload(owner: string, repo: string, sha: string, branch = "main") {
   return {
     action: "rerequested",
@@ -131,14 +142,7 @@ export function checkSuitePayload(owner: string, repo: string, sha: string, bran
       after: sha,
       pull_requests: [],
       app: { id: 1234, slug: "qgjob", name: "qgjob" },
-      head_commit: {
-        id: sha,
-        tree_id: "f9d2a07e9488b91af2641b26b9407fe22a451433",
-        message: "Add the onboarding tests",
-        timestamp: "2026-11-21T12:00:00Z",
-        author: { name: "Monalisa Octocat", email: "mona@github.com" },
-        committer: { name: "Monalisa Octocat", email: "mona@github.com" },
-      },
+      head_commit: headCommit(sha, "Add the onboarding tests", MONA),
     },
     repository: repository(owner, repo),
     sender,
@@ -151,17 +155,13 @@ export function mergeGroupPayload(owner: string, repo: string, sha: string, base
     action: "checks_requested",
     merge_group: {
       head_sha: sha,
-      head_ref: `refs/heads/gh-readonly-queue/${base}/pr-17-${"6113728f27ae82c7b1a177c8d03f9e96e0adf246"}`,
+      head_ref: `refs/heads/gh-readonly-queue/${base}/pr-17-6113728f27ae82c7b1a177c8d03f9e96e0adf246`,
       base_sha: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
       base_ref: `refs/heads/${base}`,
-      head_commit: {
-        id: sha,
-        tree_id: "f9d2a07e9488b91af2641b26b9407fe22a451433",
-        message: "Merge pull request #17 from acme/onboarding",
-        timestamp: "2026-11-21T12:00:00Z",
-        author: { name: "Monalisa Octocat", email: "mona@github.com" },
-        committer: { name: "GitHub", email: "noreply@github.com" },
-      },
+      head_commit: headCommit(sha, "Merge pull request #17 from acme/onboarding", {
+        name: "GitHub",
+        email: "noreply@github.com",
+      }),
     },
     repository: repository(owner, repo),
     sender,
