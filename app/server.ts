@@ -4,7 +4,9 @@
  */
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
-import { type Config, ConfigError, describeDatabase, isLoopback } from "./config.js";
+import { Blobs } from "./blobs/service.js";
+import { openBlobStore } from "./blobs/open.js";
+import { blobDir, type Config, ConfigError, describeDatabase, isLoopback } from "./config.js";
 import type { GithubApp } from "./github/app.js";
 import { githubSettings } from "./github/settings.js";
 import { Authenticator } from "./http/auth.js";
@@ -57,6 +59,11 @@ export async function startServer(
     const app = await buildHttp(
       {
         store,
+        blobs: new Blobs(
+          store,
+          openBlobStore({ blobUrl: config.blobUrl, blobDir: blobDir(config) }),
+          config.blobMaxBytes,
+        ),
         auth: new Authenticator(store, loopback),
         metrics,
         runs,

@@ -10,6 +10,7 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../api/schemas.js";
+import type { BlobKind } from "../../api/blobs.js";
 import type { JobStatus } from "../../api/status.js";
 import type { Decision, GroupingStrategy, SchedulerConfig, Target } from "../scheduler/types.js";
 
@@ -115,6 +116,18 @@ export interface TokenRecord {
   scopes: string[];
   createdAt: number;
 }
+
+/** An org's hold on a blob (the bytes live in app/blobs). */
+export interface BlobRecord {
+  orgId: string;
+  sha256: string;
+  size: number;
+  kind: BlobKind;
+  createdAt: number;
+  lastReferencedAt: number;
+}
+
+export type NewBlob = Pick<BlobRecord, "orgId" | "sha256" | "size" | "kind">;
 
 /** Which orgs a caller may see: one org, or all of them (fleet tokens, open mode). */
 export interface OrgScope {
@@ -372,6 +385,11 @@ export interface Store {
     holdMs: number,
   ): Promise<GithubDeliveryRecord[]>;
   updateGithubDelivery(id: string, patch: GithubDeliveryPatch): Promise<void>;
+
+  /** Records that an org holds a blob (it uploaded or referenced it); refreshes its last use. */
+  recordBlob(blob: NewBlob, now: number): Promise<void>;
+  /** The blob when the scope may see it (one of its org's rows; any row for fleet callers). */
+  findBlob(sha256: string, scope: OrgScope): Promise<BlobRecord | null>;
 
   queueOverview(
     scope: OrgScope,

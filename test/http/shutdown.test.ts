@@ -7,6 +7,8 @@ import { rmSync } from "node:fs";
 import { pino } from "pino";
 import { expect, it } from "vitest";
 import { loadConfig, storeOptions } from "../../app/config.js";
+import { DiskBlobStore } from "../../app/blobs/disk.js";
+import { Blobs } from "../../app/blobs/service.js";
 import { Authenticator } from "../../app/http/auth.js";
 import { createMetrics } from "../../app/metrics.js";
 import { buildHttp } from "../../app/http/server.js";
@@ -21,6 +23,7 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
   const app = await buildHttp(
     {
       store,
+      blobs: new Blobs(store, new DiskBlobStore(join(dir, "blobs")), 1024),
       auth: new Authenticator(store, true),
       metrics,
       runs: new RunService(store, metrics, Date.now),

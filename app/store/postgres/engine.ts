@@ -19,6 +19,7 @@ import type {
   GithubChecksOf,
   GithubDeliveryPatch,
   RerunFilter,
+  NewBlob,
   NewGithubCheck,
   OrgScope,
   Store,
@@ -31,6 +32,7 @@ import type { AgentInput } from "../sqlite/agents.js";
 import { getAgent, listAgents, registerAgent } from "./agents.js";
 import { unavailableIfLost, type PgContext, type PgExec } from "./context.js";
 import { ping } from "./database.js";
+import * as blobOps from "./blobs.js";
 import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import { previewNextLeases } from "./preview.js";
@@ -177,6 +179,13 @@ export class PostgresStore implements Store {
   }
   updateGithubDelivery(id: string, patch: GithubDeliveryPatch) {
     return guard(githubOps.updateGithubDelivery(this.ctx.db, id, patch));
+  }
+
+  async recordBlob(blob: NewBlob, now: number) {
+    await guard(blobOps.recordBlob(this.ctx.db, blob, now));
+  }
+  async findBlob(sha256: string, scope: OrgScope) {
+    return guard(blobOps.findBlob(this.ctx.db, sha256, scope));
   }
 
   queueOverview(scope: OrgScope, now: number) {

@@ -225,3 +225,17 @@ export const githubDeliveries = pgTable(
     index("github_deliveries_due").on(t.processedAt, t.nextAttemptAt),
   ],
 );
+
+/** Which org holds which blob (see the SQLite schema). */
+export const blobs = pgTable(
+  "blobs",
+  {
+    orgId: text("org_id").notNull(),
+    sha256: text("sha256").notNull(),
+    size: bigint("size", { mode: "number" }).notNull(),
+    kind: text("kind").notNull(),
+    createdAt: ms("created_at").notNull(),
+    lastReferencedAt: ms("last_referenced_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.sha256] }), index("blobs_sha256").on(t.sha256)],
+);

@@ -15,6 +15,7 @@ import type {
   GithubChecksOf,
   GithubDeliveryPatch,
   RerunFilter,
+  NewBlob,
   NewGithubCheck,
   OrgScope,
   Store,
@@ -25,6 +26,7 @@ import type {
 import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.js";
 import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
+import * as blobOps from "./blobs.js";
 import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
@@ -177,6 +179,13 @@ export class SqliteStore implements Store {
   }
   async updateGithubDelivery(id: string, patch: GithubDeliveryPatch) {
     githubOps.updateGithubDelivery(this.ctx, id, patch);
+  }
+
+  async recordBlob(blob: NewBlob, now: number) {
+    blobOps.recordBlob(this.ctx, blob, now);
+  }
+  async findBlob(sha256: string, scope: OrgScope) {
+    return blobOps.findBlob(this.ctx, sha256, scope);
   }
 
   async queueOverview(scope: OrgScope, now: number) {

@@ -263,3 +263,20 @@ export const githubDeliveries = sqliteTable(
     index("github_deliveries_due").on(t.processedAt, t.nextAttemptAt),
   ],
 );
+
+/**
+ * Which org holds which blob (app/blobs keeps the bytes). One row per org and hash: content is
+ * stored once, but an org sees only the hashes it uploaded or referenced.
+ */
+export const blobs = sqliteTable(
+  "blobs",
+  {
+    orgId: text("org_id").notNull(),
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    kind: text("kind").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastReferencedAt: integer("last_referenced_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.sha256] }), index("blobs_sha256").on(t.sha256)],
+);
