@@ -60,8 +60,19 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "a host name such as github.example.com")
     .optional(),
+  /** GitHub's REST API root (a proxy, or a stand-in in tests): https, or http on loopback only. */
+  githubApiUrl: z
+    .url({ protocol: /^https?$/ })
+    .refine(
+      (u) =>
+        u.startsWith("https:") ||
+        /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/.test(u),
+      "https, or plain http only on a loopback address",
+    )
+    .optional(),
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   githubUpdateIntervalS: Seconds.default(5),
+  githubRequestTimeoutS: Seconds.default(10),
   /** Blobs (bundles, builds, evidence) on disk; default: `blobs/` beside the SQLite file. */
   blobDir: z.string().min(1).optional(),
   /** Set: blobs in this S3-compatible bucket instead (shared by replicas). */
@@ -112,8 +123,10 @@ const ENV: Record<keyof Config, string[]> = {
   githubPrivateKeyPath: ["PRIVATE_KEY_PATH"],
   githubWebhookSecret: ["WEBHOOK_SECRET"],
   gheHost: ["GHE_HOST"],
+  githubApiUrl: ["GITHUB_API_URL"],
   publicUrl: ["QGJOB_PUBLIC_URL"],
   githubUpdateIntervalS: ["QGJOB_GITHUB_UPDATE_INTERVAL_S"],
+  githubRequestTimeoutS: ["QGJOB_GITHUB_REQUEST_TIMEOUT_S"],
   blobDir: ["QGJOB_BLOB_DIR"],
   blobUrl: ["QGJOB_BLOB_URL"],
   blobMaxBytes: ["QGJOB_BLOB_MAX_BYTES"],

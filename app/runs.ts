@@ -7,10 +7,9 @@
 import { createHash } from "node:crypto";
 import type { ResultInput, SubmitRunInput } from "../api/schemas.js";
 import { isResultStatus } from "../api/status.js";
-import type { Target } from "../api/types.js";
 import { QgjobError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
-import type { OrgScope, ResultOutcome, Store } from "./store/store.js";
+import type { OrgScope, RerunFilter, ResultOutcome, Store } from "./store/store.js";
 
 /** What the service counts: the counters of app/metrics.ts it increments. */
 export type RunMetrics = Pick<Metrics, "submitted" | "outcomes" | "requeues" | "released">;
@@ -47,8 +46,11 @@ export class RunService {
     return out;
   }
 
-  /** The run's tests that ended without passing, queued again; null when the run is not there. */
-  async rerunFailed(scope: OrgScope, runId: string, filter: { target?: Target | undefined } = {}) {
+  /**
+   * The run's tests that ended without passing (with `all`, every one that ended) queued again;
+   * null when the run is not there.
+   */
+  async rerunFailed(scope: OrgScope, runId: string, filter: RerunFilter = {}) {
     const out = await this.store.rerunFailed(runId, scope, filter, this.clock());
     if (out && out.rerun.length > 0) this.metrics.submitted.inc(out.rerun.length);
     return out;

@@ -1,13 +1,17 @@
 /**
- * The GitHub App inside the qgjob server: Probot (auth, throttling and retries of GitHub's API),
- * the webhook route, and the check-run reporter.
+ * The GitHub App inside the qgjob server: Probot (webhook signatures, installation auth), the
+ * webhook route that records deliveries, the worker that processes them after the answer, and the
+ * check-run reporter. GitHub calls go through qgjobOctokit (API version, timeouts, no hidden
+ * waits or retries).
  */
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Probot } from "probot";
 import type { RunService } from "../runs.js";
 import type { Store } from "../store/store.js";
-import { githubHandlers } from "./handlers.js";
+import { DeliveryWorker } from "./deliveries.js";
+import { handleDelivery } from "./handlers.js";
+import { qgjobOctokit } from "./octokit.js";
 import type { Octokit } from "./repo-reader.js";
 import { CheckReporter } from "./reporter.js";
 import type { GithubSettings } from "./settings.js";
@@ -16,6 +20,7 @@ import { mountWebhookRoute } from "./webhook-route.js";
 export interface GithubApp {
   probot: Probot;
   reporter: CheckReporter;
+  deliveries: DeliveryWorker;
   stop(): Promise<void>;
 }
 
@@ -32,17 +37,35 @@ export async function startGithubApp(
     privateKey: settings.privateKey,
     secret: settings.webhookSecret,
     baseUrl: settings.baseUrl,
+    Octokit: qgjobOctokit(settings.requestTimeoutMs),
     log,
   });
-  await probot.load(githubHandlers({ store, runs, clock, log }));
-  await mountWebhookRoute(http, probot, log);
-  const reporter = new CheckReporter(
+  const octokitFor = async (installationId: number) =>
+    (await probot.auth(installationId)) as Octokit;
+  const deliveries = new DeliveryWorker(
     store,
-    async (installationId) => (await probot.auth(installationId)) as Octokit,
+    (delivery) => handleDelivery({ store, runs, clock, log, octokitFor }, delivery),
     log,
-    { minIntervalMs: settings.updateIntervalMs, publicUrl: settings.publicUrl },
+    clock,
+    { retryMs: Math.max(200, settings.updateIntervalMs) },
   );
+  await mountWebhookRoute(http, { probot, store, clock, log, received: () => deliveries.kick() });
+  const reporter = new CheckReporter(store, octokitFor, log, {
+    minIntervalMs: settings.updateIntervalMs,
+    publicUrl: settings.publicUrl,
+  });
   // Ticks well inside the update interval, so a due update waits little past it.
-  reporter.start(Math.min(1000, Math.max(50, settings.updateIntervalMs / 4)), clock);
-  return { probot, reporter, stop: () => reporter.stop() };
+  const tickMs = Math.min(1000, Math.max(50, settings.updateIntervalMs / 4));
+  reporter.start(tickMs, clock);
+  // Picks up deliveries left unprocessed by a restart, and retries.
+  deliveries.start(Math.max(tickMs, 250));
+  return {
+    probot,
+    reporter,
+    deliveries,
+    stop: async () => {
+      await deliveries.stop();
+      await reporter.stop();
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Job, RunWithJobs } from "../../api/schemas.js";
-import { checkStatus, conclusion, MAX_OUTPUT_CHARS, renderCheck } from "./check-output.js";
+import { checkStatus, conclusion, renderCheck } from "./check-output.js";
+import { clipBytes, MAX_ANNOTATION_BYTES, MAX_OUTPUT_BYTES, utf8Bytes } from "./limits.js";
 
 const T1 = "2026-11-21T10:00:00.000Z";
 const T2 = "2026-11-21T11:00:00.000Z";
@@ -93,7 +94,9 @@ describe("renderCheck", () => {
       },
     );
     expect(view).toMatchObject({ status: "completed", conclusion: "failure" });
-    expect(view.output.title).toBe("0 queued · 0 running · 1 passed · 1 failed · 0 flaky");
+    expect(view.output.title).toBe("1 failed, 1 passed");
+    // The title has the counts; the summary does not start by repeating them.
+    expect(view.output.summary.split("\n")[0]).not.toMatch(/passed|failed/);
     expect(view.output.summary).toContain(
       'href="https://qgjob.example.com/runs/run_01JD0000000000000000000000"',
     );
@@ -112,14 +115,70 @@ describe("renderCheck", () => {
     expect(view.actions.map((a) => a.identifier)).toEqual(["rerun_failed"]);
   });
 
-  it("keeps the summary within GitHub's limit however many tests there are", () => {
+  it("keeps the summary within GitHub's byte limit however many tests there are", () => {
     const jobs = Array.from({ length: 3000 }, (_, i) =>
       job(`tests/${"deep/".repeat(10)}t${i}.spec.ts`, "passed"),
     );
-    const view = renderCheck(run(jobs), { testRoot: "", detailsUrl: null });
-    expect(view.output.summary.length).toBeLessThanOrEqual(MAX_OUTPUT_CHARS);
-    expect(view.output.summary).toMatch(/… and \d+ more tests \(see the run page\)\.$/);
+    const url = "https://qgjob.example.com/runs/run_01JD0000000000000000000000";
+    const view = renderCheck(run(jobs), { testRoot: "", detailsUrl: url });
+    // Each row's status icon is 3 bytes: counting characters would overshoot.
+    expect(utf8Bytes(view.output.summary)).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
+    expect(view.output.summary).toMatch(
+      new RegExp(`… \\d+ more tests in <a href="${url}">the dashboard</a>\\.$`),
+    );
     expect(view.conclusion).toBe("success");
     expect(view.actions).toEqual([]);
+  });
+
+  it("keeps multi-byte failure text within the byte limit, cut at a character boundary", () => {
+    const cjk = "画面にログインボタンが表示されませんでした。".repeat(200);
+    const jobs = Array.from({ length: 20 }, (_, i) =>
+      job(`tests/t${i}.spec.ts`, "failed", {
+        result: { message: cjk, file: `tests/t${i}.spec.ts`, line: 3, artifacts: [] },
+      }),
+    );
+    const view = renderCheck(run(jobs), { testRoot: "", detailsUrl: null });
+    const text = view.output.text!;
+    expect(text.length).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
+    expect(utf8Bytes(text)).toBeLessThanOrEqual(MAX_OUTPUT_BYTES);
+    expect(text).not.toContain("\uFFFD");
+    expect(text).toMatch(/… \d+ more failures in the dashboard\.$/);
+    for (const a of view.annotations) {
+      expect(utf8Bytes(a.message)).toBeLessThanOrEqual(MAX_ANNOTATION_BYTES);
+    }
+  });
+
+  it("cuts text at a character boundary, never inside a multi-byte character", () => {
+    const emoji = "🚫".repeat(20_000); // 80,000 bytes, 4 per character
+    const cut = clipBytes(emoji, MAX_ANNOTATION_BYTES);
+    expect(utf8Bytes(cut)).toBeLessThanOrEqual(MAX_ANNOTATION_BYTES);
+    expect(cut).not.toContain("\uFFFD");
+    expect(cut.endsWith("🚫…")).toBe(true);
+    expect(clipBytes("ab", 2)).toBe("ab");
+  });
+
+  it("reports when the first job started and the last one ended", () => {
+    const view = renderCheck(
+      run([
+        job("a", "passed", {
+          started_at: "2026-11-21T10:01:00.000Z",
+          finished_at: "2026-11-21T10:03:00.000Z",
+        }),
+        job("b", "failed", {
+          started_at: "2026-11-21T10:00:30.000Z",
+          finished_at: "2026-11-21T10:02:00.000Z",
+        }),
+      ]),
+      { testRoot: "", detailsUrl: null },
+    );
+    expect(view.startedAt).toBe("2026-11-21T10:00:30.000Z");
+    expect(view.completedAt).toBe("2026-11-21T10:03:00.000Z");
+    const open = renderCheck(run([job("a", "running", { started_at: T2 })]), {
+      testRoot: "",
+      detailsUrl: null,
+    });
+    expect(open).toMatchObject({ status: "in_progress", startedAt: T2 });
+    expect(open.completedAt).toBeUndefined();
+    expect(open.output.title).toBe("1 running");
   });
 });

@@ -5,14 +5,21 @@
  */
 import type { Job, RunWithJobs } from "../../api/schemas.js";
 import { isFailed, isFinished } from "../../api/status.js";
-import { formatTally, tally } from "../../report/tally.js";
+import { tally, type Tally } from "../../report/tally.js";
 import { describeFailure } from "../../report/failure.js";
 import { html, summaryRows, type SummaryTableRow } from "../../report/table.js";
-import { clip, statusLabel } from "../../report/text.js";
+import { statusLabel } from "../../report/text.js";
+import {
+  ANNOTATIONS_PER_REQUEST,
+  clipBytes,
+  clipChars,
+  MAX_ANNOTATION_BYTES,
+  MAX_OUTPUT_BYTES,
+  MAX_TITLE_CHARS,
+  utf8Bytes,
+} from "./limits.js";
 
-/** GitHub's limits: 65535 characters per summary or text, 50 annotations per request. */
-export const MAX_OUTPUT_CHARS = 65_535;
-export const ANNOTATIONS_PER_REQUEST = 50;
+export { ANNOTATIONS_PER_REQUEST };
 
 export type CheckStatus = "queued" | "in_progress" | "completed";
 export type CheckConclusion = "success" | "failure" | "cancelled" | "timed_out" | "neutral";
@@ -30,6 +37,9 @@ export interface CheckView {
   status: CheckStatus;
   conclusion?: CheckConclusion;
   output: { title: string; summary: string; text?: string };
+  /** When the first job started and, once completed, when the last one ended (ISO 8601). */
+  startedAt?: string;
+  completedAt?: string;
   /** All of them: the reporter sends them 50 at a time. */
   annotations: CheckAnnotation[];
   /** Offered on a completed check run with failures. */
@@ -68,8 +78,8 @@ export function annotationFor(job: Job, testRoot: string): CheckAnnotation {
     start_line: line,
     end_line: line,
     annotation_level: "failure",
-    title: clip(f.title, 255),
-    message: f.message,
+    title: clipChars(f.title, MAX_TITLE_CHARS),
+    message: clipBytes(f.message, MAX_ANNOTATION_BYTES),
   };
 }
 
@@ -83,38 +93,91 @@ function tableHtml(rows: SummaryTableRow[]): string[] {
   return rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`);
 }
 
-/** As many rows as fit in `budget` characters, then a line saying how many did not. */
-function boundedTable(rows: SummaryTableRow[], budget: number): string {
-  const [header, ...body] = tableHtml(rows);
-  let out = `<table>${header ?? ""}`;
-  let shown = 0;
-  const closing = "</table>";
-  const reserve = closing.length + 80;
-  for (const row of body) {
-    if (out.length + row.length + reserve > budget) break;
-    out += row;
-    shown++;
-  }
-  out += closing;
-  if (shown < body.length) out += `\n\n… and ${body.length - shown} more tests (see the run page).`;
-  return out;
+/** The line that ends a cut list: how many were left out, and where they all are. */
+function moreLine(n: number, what: string, detailsUrl: string | null): string {
+  const where = detailsUrl ? `<a href="${html(detailsUrl)}">the dashboard</a>` : "the dashboard";
+  return `\n\n… ${n} more ${what} in ${where}.`;
 }
 
-function failureText(failed: readonly Job[], testRoot: string): string | undefined {
+/**
+ * How many of the blocks fit in `budget` bytes, leaving room for the line that says how many did
+ * not (`more(n)`): the first k blocks plus more(rest) never exceed the budget.
+ */
+function fitting(blocks: readonly string[], budget: number, more: (n: number) => string): number {
+  let used = 0;
+  let shown = 0;
+  for (; shown < blocks.length; shown++) {
+    const rest = blocks.length - shown - 1;
+    const reserve = rest > 0 ? utf8Bytes(more(rest)) : 0;
+    const size = utf8Bytes(blocks[shown]!);
+    if (used + size + reserve > budget) break;
+    used += size;
+  }
+  return shown;
+}
+
+function boundedTable(rows: SummaryTableRow[], budget: number, detailsUrl: string | null) {
+  const [header, ...body] = tableHtml(rows);
+  const open = `<table>${header ?? ""}`;
+  const close = "</table>";
+  const more = (n: number) => moreLine(n, n === 1 ? "test" : "tests", detailsUrl);
+  const shown = fitting(body, budget - utf8Bytes(open + close), more);
+  const table = open + body.slice(0, shown).join("") + close;
+  return shown < body.length ? table + more(body.length - shown) : table;
+}
+
+function failureText(
+  failed: readonly Job[],
+  testRoot: string,
+  detailsUrl: string | null,
+): string | undefined {
   if (failed.length === 0) return undefined;
-  let text = "";
-  for (const [i, job] of failed.entries()) {
+  const blocks = failed.map((job) => {
     const f = describeFailure(job, { prefix: testRoot });
     const where = f.line !== null ? `${f.file}:${f.line}` : f.file;
-    const block = `### ${job.test_path}: ${statusLabel(job.status)}\n\n\`${where}\`\n\n\`\`\`\n${f.message.replaceAll("```", "ʼʼʼ")}\n\`\`\`\n\n`;
-    if (text.length + block.length > MAX_OUTPUT_CHARS - 100) {
-      text += `… and ${failed.length - i} more failures (each has an annotation).`;
-      break;
-    }
-    text += block;
+    const message = f.message.replaceAll("```", "ʼʼʼ");
+    return `### ${job.test_path}: ${statusLabel(job.status)}\n\n\`${where}\`\n\n\`\`\`\n${message}\n\`\`\`\n\n`;
+  });
+  const more = (n: number) => moreLine(n, n === 1 ? "failure" : "failures", detailsUrl);
+  let shown = fitting(blocks, MAX_OUTPUT_BYTES, more);
+  if (shown === 0) {
+    // One failure larger than the whole field on its own: its start is still worth reading.
+    const rest = blocks.length - 1;
+    blocks[0] = clipBytes(blocks[0]!, MAX_OUTPUT_BYTES - (rest > 0 ? utf8Bytes(more(rest)) : 0));
+    shown = 1;
   }
-  return text;
+  const text = blocks.slice(0, shown).join("");
+  return shown < blocks.length ? text + more(blocks.length - shown) : text;
 }
+
+/**
+ * A finished check says what came of it, most important first ("4 failed, 4 passed, 1 flaky");
+ * an open one what is going on ("2 running, 5 queued, 1 passed"). Zero counts are left out.
+ */
+export function checkTitle(t: Tally, status: CheckStatus): string {
+  const finished = [
+    [t.failed, "failed"],
+    [t.passed, "passed"],
+    [t.flaky, "flaky"],
+    [t.cancelled, "cancelled"],
+  ] as const;
+  const open = [
+    [t.running, "running"],
+    [t.queued, "queued"],
+  ] as const;
+  const parts = (status === "completed" ? finished : [...open, ...finished])
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `${n} ${what}`);
+  return clipChars(parts.length > 0 ? parts.join(", ") : "no tests", MAX_TITLE_CHARS);
+}
+
+const earliest = (times: (string | null)[]) =>
+  times.filter((t): t is string => t !== null).sort()[0];
+const latest = (times: (string | null)[]) =>
+  times
+    .filter((t): t is string => t !== null)
+    .sort()
+    .pop();
 
 export interface CheckContext {
   testRoot: string;
@@ -130,16 +193,28 @@ export function renderCheck(run: RunWithJobs, ctx: CheckContext): CheckView {
       ? `Run <a href="${html(ctx.detailsUrl)}"><code>${html(run.id)}</code></a>`
       : `Run <code>${html(run.id)}</code>`,
     `app version <code>${html(run.app_version_ids.join(", "))}</code>`,
-    formatTally(t),
+    `${run.jobs.length} ${run.jobs.length === 1 ? "test" : "tests"}`,
   ].join(" · ");
   const head = `<p>${facts}</p>\n\n`;
   const summary =
     head +
-    boundedTable(summaryRows(run.jobs, { prefix: ctx.testRoot }), MAX_OUTPUT_CHARS - head.length);
-  const text = status === "completed" ? failureText(failed, ctx.testRoot) : undefined;
+    boundedTable(
+      summaryRows(run.jobs, { prefix: ctx.testRoot }),
+      MAX_OUTPUT_BYTES - utf8Bytes(head),
+      ctx.detailsUrl,
+    );
+  const text =
+    status === "completed" ? failureText(failed, ctx.testRoot, ctx.detailsUrl) : undefined;
+  // The latest round's times: a re-run starts the check run over.
+  const round = latestRound(run.jobs);
+  const startedAt = earliest(round.map((j) => j.started_at));
+  const completedAt =
+    status === "completed" ? latest(run.jobs.map((j) => j.finished_at)) : undefined;
   const view: CheckView = {
     status,
-    output: { title: clip(formatTally(t), 255), summary, ...(text ? { text } : {}) },
+    output: { title: checkTitle(t, status), summary, ...(text ? { text } : {}) },
+    ...(startedAt ? { startedAt } : {}),
+    ...(completedAt ? { completedAt } : {}),
     annotations:
       status === "completed" ? failed.map((job) => annotationFor(job, ctx.testRoot)) : [],
     actions:

@@ -1,5 +1,5 @@
 /**
- * What a push or a workflow_dispatch asks for: the config at that commit, checked against the
+ * What a push, a workflow_dispatch, a merge group or a re-requested check asks for: the config at that commit, checked against the
  * branch filter, the installation's org and the commit's files. Either nothing (no config, or a
  * branch the config leaves out), a list of problems to report, or a run to submit per target.
  */
@@ -11,12 +11,15 @@ import { TreeTooLargeError, type RepoReader } from "./repo-reader.js";
 import { resolveTests } from "./test-files.js";
 
 export interface Trigger {
-  event: "push" | "workflow_dispatch";
+  /** `rerequest`: someone asked for qgjob's checks on this commit again (no branch filter). */
+  event: "push" | "workflow_dispatch" | "merge_group" | "rerequest";
   /** The installation's account login: its qgjob org. */
   account: string;
   sha: string;
-  /** `refs/heads/main`, `refs/tags/v1`. */
+  /** `refs/heads/main`, `refs/tags/v1`, `refs/heads/gh-readonly-queue/main/pr-1-<sha>`. */
   ref: string;
+  /** merge_group: the branch the group merges into (`refs/heads/main`), which the filter checks. */
+  baseRef?: string | undefined;
   /** workflow_dispatch inputs that override the config. */
   inputs?: { app_version?: string | undefined; tests?: string | undefined } | undefined;
 }
@@ -41,6 +44,9 @@ export const splitTestsInput = (text: string) =>
     .map((t) => t.trim())
     .filter(Boolean);
 
+export const branchOf = (ref: string) =>
+  ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : null;
+
 export async function planRun(trigger: Trigger, reader: RepoReader): Promise<Plan> {
   const text = await reader.readFile(CONFIG_PATH);
   if (text === null) return { kind: "ignore", reason: `no ${CONFIG_PATH} at this commit` };
@@ -48,10 +54,12 @@ export async function planRun(trigger: Trigger, reader: RepoReader): Promise<Pla
   if (!parsed.ok) return invalid(parsed.problems.map((p) => `${CONFIG_PATH}: ${p}`));
   const config = parsed.config;
 
-  if (trigger.event === "push") {
-    // Tags point at commits their branch pushes already ran; the filter is for pushes only.
-    const branch = trigger.ref.startsWith("refs/heads/") ? trigger.ref.slice(11) : null;
-    if (branch === null) return { kind: "ignore", reason: `${trigger.ref} is not a branch` };
+  if (trigger.event === "push" || trigger.event === "merge_group") {
+    // Tags point at commits their branch pushes already ran. A merge group is filtered by the
+    // branch it merges into, so a required check runs in the queue of each branch it guards.
+    const ref = trigger.event === "merge_group" ? (trigger.baseRef ?? "") : trigger.ref;
+    const branch = branchOf(ref);
+    if (branch === null) return { kind: "ignore", reason: `${ref} is not a branch` };
     if (config.branches && !picomatch(config.branches)(branch)) {
       return { kind: "ignore", reason: `${branch} is not in the config's branches` };
     }

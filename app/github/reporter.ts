@@ -7,6 +7,11 @@
  *
  * Loading a run is the expensive part, so a run is loaded again only when the store's change
  * feed says one of its jobs changed (or a minute passed, as a safety net).
+ *
+ * Each installation has a lane of its own: its rows are sent one after another (GitHub asks for
+ * serial requests per installation), while other installations' lanes go on. A rate limit stops
+ * only its installation's lane until GitHub's reset or retry-after time; a request that hangs
+ * holds up only its lane, and for no longer than the request timeout.
  */
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
@@ -14,6 +19,7 @@ import type { Logger } from "pino";
 import { presentJob, presentRun } from "../present.js";
 import type { GithubCheckPatch, GithubCheckRecord, Store } from "../store/store.js";
 import { ANNOTATIONS_PER_REQUEST, renderCheck, type CheckView } from "./check-output.js";
+import { classifyGithubFailure } from "./failures.js";
 import type { Octokit } from "./repo-reader.js";
 
 export interface ReporterOptions {
@@ -26,8 +32,13 @@ export interface ReporterOptions {
 }
 
 const MAX_BACKOFF_MS = 10 * 60_000;
-/** sent_status while a create is in flight. */
-const CREATING = "creating";
+/** A check run GitHub refused this many times in a row (a 4xx) is given up, with the reason. */
+export const MAX_REFUSALS = 3;
+/**
+ * sent_status while a create may be in flight (or was, and failed): before creating, the row
+ * looks on GitHub for the check run with its external_id that a create may have made.
+ */
+export const CREATING = "creating";
 /** A run nobody announced a change of is still looked at again after this long. */
 const RESYNC_MS = 60_000;
 
@@ -40,9 +51,20 @@ const digest = (view: CheckView) =>
     .update(JSON.stringify([view.status, view.conclusion, view.output, view.actions]))
     .digest("hex");
 
+/** One installation's work: rows waiting, the one being sent, and how long GitHub wants a pause. */
+interface Lane {
+  queue: GithubCheckRecord[];
+  ids: Set<string>;
+  running: Promise<void> | null;
+  blockedUntil: number;
+}
+
 export class CheckReporter {
   private timer: NodeJS.Timeout | null = null;
-  private busy: Promise<void> | null = null;
+  private claiming: Promise<void> | null = null;
+  private readonly lanes = new Map<number, Lane>();
+  /** The time of the latest tick: what a lane's work counts from. */
+  private now = 0;
   /** Runs with a change-feed watch armed, and those whose watch fired since their last load. */
   private readonly watched = new Set<string>();
   private readonly changed = new Set<string>();
@@ -60,9 +82,10 @@ export class CheckReporter {
 
   start(tickMs: number, clock: () => number = Date.now) {
     this.timer = setInterval(() => {
-      if (!this.busy)
-        this.busy = this.tick(clock()).finally(() => {
-          this.busy = null;
+      // Claims do not overlap; lanes keep working across ticks.
+      if (!this.claiming)
+        this.claiming = this.claim(clock()).finally(() => {
+          this.claiming = null;
         });
     }, tickMs);
     this.timer.unref();
@@ -72,7 +95,9 @@ export class CheckReporter {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.stopped.abort();
-    await this.busy;
+    await this.claiming;
+    for (const lane of this.lanes.values()) lane.queue.length = 0;
+    await Promise.all([...this.lanes.values()].map((l) => l.running));
   }
 
   private watch(runId: string) {
@@ -88,38 +113,99 @@ export class CheckReporter {
   private isQuiet(row: GithubCheckRecord): boolean {
     return (
       row.checkRunId !== null &&
+      row.sentStatus !== CREATING &&
       row.failures === 0 &&
       this.watched.has(row.runId) &&
       !this.changed.has(row.runId)
     );
   }
 
-  /** One pass over the due rows. Never throws: a failed row backs off and is tried again. */
+  /** Claims the due rows and hands them to their installations' lanes; does not wait for them. */
+  private async claim(now: number): Promise<void> {
+    this.now = now;
+    try {
+      // Held for one interval: a quiet row is looked at again then, and another replica's
+      // reporter leaves it alone meanwhile.
+      const due = await this.store.claimDueGithubChecks(
+        now,
+        this.opts.batch ?? 1000,
+        this.opts.minIntervalMs,
+      );
+      for (const row of due) {
+        if (this.isQuiet(row)) continue;
+        let lane = this.lanes.get(row.installationId);
+        if (!lane) {
+          lane = { queue: [], ids: new Set(), running: null, blockedUntil: 0 };
+          this.lanes.set(row.installationId, lane);
+        }
+        if (lane.ids.has(row.id)) continue;
+        lane.ids.add(row.id);
+        lane.queue.push(row);
+        if (!lane.running) {
+          const l = lane;
+          l.running = this.drain(l).finally(() => {
+            l.running = null;
+          });
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err }, "GitHub check rows could not be claimed");
+    }
+  }
+
+  /** One pass: claims the due rows and waits until every lane is idle. Never throws. */
   async tick(now: number): Promise<void> {
-    // Held for one interval: a quiet row is looked at again then, and another replica's
-    // reporter leaves it alone meanwhile.
-    const due = await this.store.claimDueGithubChecks(
-      now,
-      this.opts.batch ?? 1000,
-      this.opts.minIntervalMs,
-    );
-    for (const row of due) {
-      if (this.isQuiet(row)) continue;
+    await this.claim(now);
+    await Promise.all([...this.lanes.values()].map((l) => l.running));
+  }
+
+  private async drain(lane: Lane) {
+    for (let row = lane.queue.shift(); row; row = lane.queue.shift()) {
+      const now = this.now;
       try {
+        if (lane.blockedUntil > now) {
+          // GitHub asked this installation to wait: the row goes back until then.
+          await this.store.updateGithubCheck(row.id, { nextUpdateAt: lane.blockedUntil });
+          continue;
+        }
         await this.sync(row, now);
       } catch (err) {
-        const failures = row.failures + 1;
-        const waitMs = Math.min(this.opts.minIntervalMs * 2 ** failures, MAX_BACKOFF_MS);
-        const e = err as { status?: number; message?: string };
-        this.log.warn(
-          { checkId: row.id, runId: row.runId, status: e.status, failures, retryInMs: waitMs },
-          `GitHub check run update failed: ${e.message ?? String(err)}`,
+        await this.failed(lane, row, err, now).catch((e: unknown) =>
+          this.log.warn({ err: e, checkId: row!.id }, "GitHub check row could not be saved"),
         );
-        await this.store.updateGithubCheck(row.id, { failures, nextUpdateAt: now + waitMs });
+      } finally {
+        lane.ids.delete(row.id);
       }
     }
   }
 
+  /** A failed call: wait as GitHub asks, back off, or give up on a refused check run. */
+  private async failed(lane: Lane, row: GithubCheckRecord, err: unknown, now: number) {
+    const failure = classifyGithubFailure(err, now);
+    const where = { installationId: row.installationId, checkId: row.id, runId: row.runId };
+    if (failure.kind === "limited") {
+      lane.blockedUntil = Math.max(lane.blockedUntil, failure.until);
+      this.log.warn(
+        { ...where, retryInMs: failure.until - now, error: failure.reason },
+        "GitHub rate limit: this installation's check runs wait",
+      );
+      await this.store.updateGithubCheck(row.id, { nextUpdateAt: failure.until });
+      return;
+    }
+    const failures = row.failures + 1;
+    if (failure.kind === "refused" && failures >= MAX_REFUSALS) {
+      const error = `GitHub refused the check run ${row.name} (${failure.reason})`;
+      this.log.error({ ...where, failures, error }, "GitHub check run given up");
+      await this.store.updateGithubCheck(row.id, { failures, finished: true, error });
+      return;
+    }
+    const waitMs = Math.min(this.opts.minIntervalMs * 2 ** failures, MAX_BACKOFF_MS);
+    this.log.warn(
+      { ...where, failures, retryInMs: waitMs, error: failure.reason },
+      "GitHub check run update failed",
+    );
+    await this.store.updateGithubCheck(row.id, { failures, nextUpdateAt: now + waitMs });
+  }
   private async sync(row: GithubCheckRecord, now: number) {
     // Armed before the load: a change during it marks the run again.
     this.changed.delete(row.runId);
@@ -135,7 +221,8 @@ export class CheckReporter {
       detailsUrl: detailsUrl(this.opts.publicUrl, row.runId),
     });
     const sum = digest(view);
-    const unchanged = row.checkRunId !== null && sum === row.sentDigest;
+    const unchanged =
+      row.checkRunId !== null && row.sentStatus !== CREATING && sum === row.sentDigest;
     if (unchanged && row.annotationsSent >= view.annotations.length) {
       // Nothing new: back of the queue, so every active check run gets its turn.
       await this.save(row, { nextUpdateAt: now });
@@ -180,16 +267,18 @@ export class CheckReporter {
       owner: row.owner,
       repo: row.repo,
       status: view.status,
+      ...(view.startedAt ? { started_at: view.startedAt } : {}),
       ...(view.conclusion
-        ? { conclusion: view.conclusion, completed_at: new Date(now).toISOString() }
+        ? {
+            conclusion: view.conclusion,
+            completed_at: view.completedAt ?? new Date(now).toISOString(),
+          }
         : {}),
       output: { ...view.output, ...(first.length > 0 ? { annotations: first } : {}) },
       ...(view.actions.length > 0 ? { actions: view.actions } : {}),
     };
-    let checkRunId = row.checkRunId;
-    if (checkRunId === null && row.sentStatus === CREATING) {
-      checkRunId = await this.findCreated(octokit, row);
-    }
+    let checkRunId = row.sentStatus === CREATING ? null : row.checkRunId;
+    if (row.sentStatus === CREATING) checkRunId = await this.findCreated(octokit, row);
     if (checkRunId === null) {
       // Marked first: if the process dies before the id is saved, the next one looks it up.
       await this.save(row, { sentStatus: CREATING });
@@ -215,7 +304,11 @@ export class CheckReporter {
     return { checkRunId, annotations: first.length };
   }
 
-  /** The open check run a previous process created for this row but did not live to record. */
+  /**
+   * The check run a create may have made without its answer arriving (a 502 or a timeout after
+   * GitHub did the work, a process that died): one with this run's external_id newer than the
+   * check run this row had before (a re-run opens a new one with the same name and external_id).
+   */
   private async findCreated(octokit: Octokit, row: GithubCheckRecord): Promise<number | null> {
     const { data } = await octokit.rest.checks.listForRef({
       owner: row.owner,
@@ -224,9 +317,9 @@ export class CheckReporter {
       check_name: row.name,
       filter: "all",
     });
-    const open = data.check_runs
-      .filter((c) => c.external_id === row.runId && c.status !== "completed")
+    const made = data.check_runs
+      .filter((c) => c.external_id === row.runId && c.id > (row.checkRunId ?? 0))
       .sort((a, b) => b.id - a.id);
-    return open[0]?.id ?? null;
+    return made[0]?.id ?? null;
   }
 }

@@ -1,48 +1,55 @@
 /**
- * A check run's "Re-run" (check_run.rerequested) or its "Re-run failed" button: the failed jobs of
- * that check run's target are queued again, and the row starts over, so the reporter opens a new
- * check run with the same name (GitHub shows the newest one on the commit) that goes queued ->
- * in_progress -> completed for the new jobs.
+ * Re-runs asked for on GitHub. A check run's "Re-run" (check_run.rerequested) and "Re-run all
+ * checks" (check_suite.rerequested) run every test of that target again, in full; the check run's
+ * "Re-run failed" button only the failures. The row starts over, so the reporter opens a new check
+ * run with the same name (GitHub shows the newest one on the commit) that goes queued ->
+ * in_progress -> completed for the new jobs. The config-problem check run has no run behind it:
+ * re-running it plans the commit again, reading the config afresh.
  */
+import type { Target } from "../../api/types.js";
 import type { RunService } from "../runs.js";
 import type { GithubCheckRecord, Store } from "../store/store.js";
+import { CREATING } from "./reporter.js";
 import type { TriggerDeps } from "./trigger.js";
+
+export type RerunMode = "all" | "failed";
 
 export async function rerunCheck(
   { store, runs }: { store: Store; runs: RunService },
   check: GithubCheckRecord,
+  mode: RerunMode,
   now: number,
 ): Promise<number> {
   const res = await runs.rerunFailed({ orgId: check.orgId }, check.runId, {
-    target: check.target,
+    target: check.target as Target,
+    all: mode === "all",
   });
   if (!res || res.rerun.length === 0) return 0;
+  // The old check run id stays: a check run made for this row has a newer one (see findCreated).
   await store.updateGithubCheck(check.id, {
-    checkRunId: null,
-    sentStatus: null,
+    sentStatus: CREATING,
     sentDigest: null,
     annotationsSent: 0,
     finished: false,
     failures: 0,
+    error: null,
     nextUpdateAt: now,
   });
   return res.rerun.length;
 }
 
-/** A re-run request from a webhook: once per delivery, and only for check runs qgjob opened. */
-export async function handleRerunRequest(
+export async function rerunChecks(
   deps: TriggerDeps,
   deliveryId: string,
-  installationId: number,
-  checkRunId: number,
+  checks: readonly GithubCheckRecord[],
+  mode: RerunMode,
 ): Promise<void> {
-  const { store, clock, log } = deps;
-  if (!(await store.recordGithubDelivery(deliveryId, "check_run", clock()))) return;
-  const check = await store.findGithubCheck(installationId, checkRunId);
-  if (!check) return;
-  const queued = await rerunCheck(deps, check, clock());
-  log.info(
-    { delivery: deliveryId, runId: check.runId, target: check.target, queued },
-    "GitHub re-run of failed tests",
-  );
+  const { clock, log } = deps;
+  for (const check of checks) {
+    const queued = await rerunCheck(deps, check, mode, clock());
+    log.info(
+      { delivery: deliveryId, runId: check.runId, target: check.target, mode, queued },
+      "GitHub re-run queued",
+    );
+  }
 }

@@ -31,6 +31,22 @@ describe("githubSettings", () => {
     });
   });
 
+  it("takes GitHub's API root from GITHUB_API_URL: https, or http on loopback only", () => {
+    const env = {
+      APP_ID: "12",
+      PRIVATE_KEY: PEM,
+      WEBHOOK_SECRET: "s",
+      GHE_HOST: "ghe.corp.example",
+    };
+    const at = (url: string) =>
+      githubSettings(loadConfig({}, { ...env, GITHUB_API_URL: url })).settings;
+    expect(at("http://127.0.0.1:8123/")?.baseUrl).toBe("http://127.0.0.1:8123");
+    expect(at("https://proxy.corp.example/github")?.baseUrl).toBe(
+      "https://proxy.corp.example/github",
+    );
+    expect(() => at("http://proxy.corp.example")).toThrow(/loopback/);
+  });
+
   it("accepts a key with \\n escapes or base64-encoded", () => {
     expect(normalizePrivateKey(PEM.replace(/\n/g, "\\n"))).toBe(PEM);
     expect(normalizePrivateKey(Buffer.from(PEM).toString("base64"))).toBe(PEM);

@@ -9,10 +9,15 @@ export interface GithubSettings {
   appId: string;
   privateKey: string;
   webhookSecret: string;
-  /** The REST API root: api.github.com, or `https://<GHE_HOST>/api/v3` for GitHub Enterprise. */
+  /**
+   * The REST API root: GITHUB_API_URL, else `https://<GHE_HOST>/api/v3` for GitHub Enterprise,
+   * else api.github.com.
+   */
   baseUrl: string | undefined;
   publicUrl: string | null;
   updateIntervalMs: number;
+  /** A GitHub request not answered in this time is abandoned (and tried again later). */
+  requestTimeoutMs: number;
 }
 
 /** PEM as given, with `\n` escapes (one-line env values), or base64 of the PEM. */
@@ -51,9 +56,12 @@ export function githubSettings(
       appId: config.githubAppId!,
       privateKey: normalizePrivateKey(raw),
       webhookSecret: config.githubWebhookSecret!,
-      baseUrl: config.gheHost ? `https://${config.gheHost}/api/v3` : undefined,
+      baseUrl:
+        config.githubApiUrl?.replace(/\/+$/, "") ??
+        (config.gheHost ? `https://${config.gheHost}/api/v3` : undefined),
       publicUrl: config.publicUrl ?? null,
       updateIntervalMs: config.githubUpdateIntervalS * 1000,
+      requestTimeoutMs: config.githubRequestTimeoutS * 1000,
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * A push or a workflow_dispatch, from delivery to queued runs: the plan, then either nothing, a
- * failed config check run, or runs and their check rows (the reporter creates the check runs).
- * The delivery id is recorded last, so a handler that died half-way is finished by the redelivery
- * (each step is idempotent) and a complete one is not repeated.
+ * A push, a workflow_dispatch, a merge group or a re-requested suite, from delivery to queued runs:
+ * the plan, then either nothing, a failed config check run, or runs and their check rows (the
+ * reporter creates the check runs). Runs after the webhook was answered; each step is idempotent
+ * (submissions are keyed by the delivery id, the config check run by an external_id naming it),
+ * so a delivery processed again after a failure or a restart finishes the work without doubling it.
  */
 import type { Logger } from "pino";
 import type { RunService } from "../runs.js";
@@ -20,35 +21,31 @@ export interface TriggerDeps {
   log: Logger;
 }
 
-export type TriggerOutcome = "duplicate" | "ignored" | "invalid" | "submitted";
+export type TriggerOutcome = "ignored" | "invalid" | "submitted";
 
 export async function handleTrigger(
   deps: TriggerDeps,
-  delivery: { id: string; event: string },
+  deliveryId: string,
   commit: CommitRef,
   trigger: Trigger,
   octokit: Octokit,
 ): Promise<TriggerOutcome> {
-  const { store, clock, log } = deps;
-  if (await store.githubDeliverySeen(delivery.id)) return "duplicate";
-  const where = { delivery: delivery.id, repo: `${commit.owner}/${commit.repo}`, sha: commit.sha };
+  const { clock, log } = deps;
+  const where = { delivery: deliveryId, repo: `${commit.owner}/${commit.repo}`, sha: commit.sha };
   const plan = await planRun(trigger, repoReader(octokit, commit.owner, commit.repo, commit.sha));
-  let outcome: TriggerOutcome;
   if (plan.kind === "ignore") {
     log.info({ ...where, reason: plan.reason }, "GitHub trigger ignored");
-    outcome = "ignored";
-  } else if (plan.kind === "invalid") {
-    log.info({ ...where, problems: plan.problems }, "GitHub trigger has config problems");
-    await reportConfigProblem(octokit, commit, plan.problems, clock());
-    outcome = "invalid";
-  } else {
-    const checks = await submitPlan(deps, plan, commit, delivery.id, clock());
-    log.info(
-      { ...where, runs: checks.map((c) => c.runId), tests: plan.tests.length },
-      "GitHub trigger queued runs",
-    );
-    outcome = "submitted";
+    return "ignored";
   }
-  await store.recordGithubDelivery(delivery.id, delivery.event, clock());
-  return outcome;
+  if (plan.kind === "invalid") {
+    log.info({ ...where, problems: plan.problems.length }, "GitHub trigger has config problems");
+    await reportConfigProblem(octokit, commit, trigger, deliveryId, plan.problems, clock());
+    return "invalid";
+  }
+  const checks = await submitPlan(deps, plan, commit, deliveryId, clock());
+  log.info(
+    { ...where, runs: checks.map((c) => c.runId), tests: plan.tests.length },
+    "GitHub trigger queued runs",
+  );
+  return "submitted";
 }

@@ -67,15 +67,23 @@ export function decideStart(job: JobRecord, attempt: number): "start" | "already
 export const needsRerun = (job: Pick<JobRecord, "status" | "supersededBy">) =>
   isRerunStatus(job.status) && job.supersededBy === null;
 
-/** The jobs "re-run failed" queues for these current jobs of a run: fresh tries, linked back. */
+/**
+ * The jobs a re-run queues for these current jobs of a run: fresh tries, linked back. Those that
+ * ended without passing, or (`all`, a re-run in full) every one that ended.
+ */
 export function rerunsOf(
   current: JobRecord[],
-  target: string | undefined,
+  filter: { target?: string | undefined; all?: boolean | undefined },
   newJobId: () => string,
   now: number,
 ): JobRecord[] {
+  const { target, all } = filter;
   return current
-    .filter((j) => needsRerun(j) && (target === undefined || j.target === target))
+    .filter(
+      (j) =>
+        (all ? isTerminal(j.status) && j.supersededBy === null : needsRerun(j)) &&
+        (target === undefined || j.target === target),
+    )
     .map((old) => ({
       ...old,
       id: newJobId(),

@@ -216,6 +216,11 @@ export interface StoreMetrics {
   liveLeases: number;
 }
 
+export interface RerunFilter {
+  target?: Target | undefined;
+  all?: boolean | undefined;
+}
+
 /** A GitHub check run reporting one target of a run (see app/github/reporter.ts). */
 export interface GithubCheckRecord {
   id: string;
@@ -235,8 +240,31 @@ export interface GithubCheckRecord {
   finished: boolean;
   nextUpdateAt: number;
   failures: number;
+  /** Why the reporter gave up on it (GitHub refused it for good), or null. */
+  error: string | null;
   createdAt: number;
 }
+
+/** A webhook delivery, recorded when it arrives and processed after it was answered. */
+export interface GithubDeliveryRecord {
+  id: string;
+  event: string;
+  receivedAt: number;
+  /** The JSON body until it is processed. */
+  payload: string | null;
+  attempts: number;
+  nextAttemptAt: number | null;
+  processedAt: number | null;
+  error: string | null;
+}
+
+export type GithubDeliveryPatch = Partial<
+  Pick<GithubDeliveryRecord, "payload" | "attempts" | "nextAttemptAt" | "processedAt" | "error">
+>;
+
+/** Which check rows: a run's, or a commit's in one installation's repository. */
+export type GithubChecksOf =
+  { runId: string } | { installationId: number; owner: string; repo: string; sha: string };
 
 export type NewGithubCheck = Omit<
   GithubCheckRecord,
@@ -248,6 +276,7 @@ export type NewGithubCheck = Omit<
   | "finished"
   | "nextUpdateAt"
   | "failures"
+  | "error"
   | "createdAt"
 >;
 
@@ -261,6 +290,7 @@ export type GithubCheckPatch = Partial<
     | "finished"
     | "nextUpdateAt"
     | "failures"
+    | "error"
   >
 >;
 
@@ -299,11 +329,12 @@ export interface Store {
   cancelJob(id: string, scope: OrgScope, now: number): Promise<JobRecord | null>;
   cancelRun(id: string, scope: OrgScope, now: number): Promise<RunView | null>;
   /** Queues a new job for each of the run's failed, errored, timed-out or cancelled tests
-   * (optionally of one target); the old jobs stay as history, superseded. */
+   * (optionally of one target; with `all`, every finished test: a re-run in full); the old jobs
+   * stay as history, superseded. */
   rerunFailed(
     id: string,
     scope: OrgScope,
-    filter: { target?: Target | undefined },
+    filter: RerunFilter,
     now: number,
   ): Promise<{ run: RunView & { jobs: JobRecord[] }; rerun: JobRecord[] } | null>;
 
@@ -361,9 +392,23 @@ export interface Store {
   claimDueGithubChecks(now: number, limit: number, holdMs: number): Promise<GithubCheckRecord[]>;
   findGithubCheck(installationId: number, checkRunId: number): Promise<GithubCheckRecord | null>;
   updateGithubCheck(id: string, patch: GithubCheckPatch): Promise<void>;
-  /** Remembers a webhook delivery id; false when it was already handled. Forgets old ones. */
-  recordGithubDelivery(id: string, event: string, now: number): Promise<boolean>;
-  githubDeliverySeen(id: string): Promise<boolean>;
+  githubChecksOf(which: GithubChecksOf): Promise<GithubCheckRecord[]>;
+  /**
+   * Records a webhook delivery to process, due now; false when the id is known already (a
+   * redelivery), unless processing it had been given up: then it is armed again. Forgets
+   * deliveries older than a week.
+   */
+  receiveGithubDelivery(
+    delivery: { id: string; event: string; payload: string },
+    now: number,
+  ): Promise<boolean>;
+  /** Like claimDueGithubChecks, for unprocessed deliveries whose next attempt is due. */
+  claimGithubDeliveries(
+    now: number,
+    limit: number,
+    holdMs: number,
+  ): Promise<GithubDeliveryRecord[]>;
+  updateGithubDelivery(id: string, patch: GithubDeliveryPatch): Promise<void>;
 
   /** Records that an org holds a blob (it uploaded or referenced it); refreshes its last use. */
   recordBlob(blob: NewBlob, now: number): Promise<void>;

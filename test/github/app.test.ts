@@ -68,6 +68,9 @@ const statuses = (calls: CheckCall[]) =>
 const completed = (sha: string) => () =>
   github.callsFor(sha).find((c) => c.body.status === "completed");
 
+/** The run a delivery made: it is processed after the answer. */
+const theRun = (sha: string) => until("the run", async () => (await runsOf(sha))[0]);
+
 async function runsOf(sha: string) {
   const res = await api.get(`/api/v1/runs?org_id=${OWNER}`);
   return (res.body.items as any[]).filter((r) => r.sha === sha);
@@ -129,7 +132,7 @@ describe("push -> run -> check runs", () => {
     const res = await deliver("push", pushPayload(OWNER, REPO, sha));
     expect(res.status).toBe(202);
 
-    const [run] = await runsOf(sha);
+    const run = await theRun(sha);
     expect(run).toMatchObject({
       org_id: OWNER,
       source: "github",
@@ -159,7 +162,7 @@ describe("push -> run -> check runs", () => {
       /^POST queued(, PATCH in_progress)+, PATCH completed:failure$/,
     );
     expect(calls.every((c) => c.checkRunId === created.checkRunId)).toBe(true);
-    expect(done.body.output.title).toContain("1 passed · 1 failed");
+    expect(done.body.output.title).toBe("1 failed, 1 passed");
     expect(done.body.output.summary).toContain("<code>tests/fail.sh</code>");
     expect(done.body.output.text).toContain("expected onboarding screen");
     expect(done.body.output.annotations).toEqual([
@@ -172,9 +175,18 @@ describe("push -> run -> check runs", () => {
       }),
     ]);
     expect(done.body.actions).toEqual([expect.objectContaining({ identifier: "rerun_failed" })]);
+    // The job times, not the times of sending.
+    const jobs = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs as any[];
+    expect(done.body.started_at).toBe(jobs.map((j) => j.started_at).sort()[0]);
+    expect(done.body.completed_at).toBe(
+      jobs
+        .map((j) => j.finished_at)
+        .sort()
+        .pop(),
+    );
   });
 
-  it("re-runs the failed test on check_run.rerequested, in a new check run of the same name", async () => {
+  it("re-runs the target in full on check_run.rerequested, in a new check run of the same name", async () => {
     // The previous test's agent is gone, but its last long poll (1 s) could still claim work.
     await new Promise((r) => setTimeout(r, 1200));
     const [run] = await runsOf(sha);
@@ -190,22 +202,26 @@ describe("push -> run -> check runs", () => {
       }),
     );
     expect(res.status).toBe(202);
-    const after = await api.get(`/api/v1/runs/${run.id}`);
-    const rerun = after.body.jobs.find((j: any) => j.test_path === "tests/fail.sh");
-    expect(rerun).toMatchObject({ status: "queued", rerun_of: expect.any(String) });
-    expect(after.body.jobs.find((j: any) => j.test_path === "tests/pass.sh").status).toBe("passed");
-    expect((await api.get("/metrics")).body).toContain("qgjob_jobs_submitted_total 3");
-
     const reopened = await until("the new check run", () =>
       github.calls.slice(before).find((c) => c.method === "POST"),
     );
+    // Both tests again, counted like the API's re-runs.
+    expect((await api.get("/metrics")).body).toContain("qgjob_jobs_submitted_total 4");
     expect(reopened.body).toMatchObject({
       name: "qgjob (device)",
       head_sha: sha,
       status: "queued",
       external_id: run.id,
     });
+    expect(reopened.body.output.title).toBe("2 queued");
     expect(reopened.checkRunId).not.toBe(first.checkRunId);
+    const after = await api.get(`/api/v1/runs/${run.id}`);
+    for (const path of ["tests/fail.sh", "tests/pass.sh"]) {
+      expect(after.body.jobs.find((j: any) => j.test_path === path)).toMatchObject({
+        status: "queued",
+        rerun_of: expect.any(String),
+      });
+    }
 
     startShellAgent("gh-agent-2");
     const done = await until("the re-run's completion", () =>
@@ -214,7 +230,7 @@ describe("push -> run -> check runs", () => {
         .find((c) => c.checkRunId === reopened.checkRunId && c.body.status === "completed"),
     );
     expect(done.body.conclusion).toBe("failure");
-    expect(done.body.output.title).toContain("1 passed · 1 failed");
+    expect(done.body.output.title).toBe("1 failed, 1 passed");
     expect((await api.get(`/api/v1/runs/${run.id}`)).body.counts.total).toBe(2);
   });
 
@@ -226,6 +242,7 @@ describe("push -> run -> check runs", () => {
       (await deliver("push", pushPayload(OWNER, REPO, sha2), { id: firstDelivery })).status,
     ).toBe(202);
     await until("the check run", () => github.callsFor(sha2)[0]);
+    await new Promise((r) => setTimeout(r, 300));
     const calls = github.calls.length;
     expect(
       (await deliver("push", pushPayload(OWNER, REPO, sha2), { id: firstDelivery })).status,
@@ -237,20 +254,34 @@ describe("push -> run -> check runs", () => {
 });
 
 describe("a delivery GitHub could not serve", () => {
-  it("answers 503 and queues nothing; the redelivery then does the work", async () => {
+  it("is answered 202 and tried again later; a delivery refused for good is given up until redelivered", async () => {
     const sha = "6".repeat(40);
     shellRepo(sha);
     github.forbidden.add(sha);
     const first = await deliver("push", pushPayload(OWNER, REPO, sha), { id: "flaky-1" });
-    expect(first.status).toBe(503);
-    expect(first.body.error.code).toBe("unavailable");
-    expect(await runsOf(sha)).toEqual([]);
-
+    expect(first.status).toBe(202);
+    // The first try is refused; before the next one the installation is given access.
+    await until("a refused read", () => (github.contentReads.get(sha) ?? 0) >= 1);
     github.forbidden.delete(sha);
-    const again = await deliver("push", pushPayload(OWNER, REPO, sha), { id: "flaky-1" });
-    expect(again.status).toBe(202);
-    expect(await runsOf(sha)).toHaveLength(1);
+    await theRun(sha);
     await until("the check run", () => github.callsFor(sha)[0]);
+
+    // Refused every time: given up after a few tries, and armed again by GitHub's "Redeliver".
+    const sha2 = "7".repeat(40);
+    shellRepo(sha2);
+    github.forbidden.add(sha2);
+    expect((await deliver("push", pushPayload(OWNER, REPO, sha2), { id: "flaky-2" })).status).toBe(
+      202,
+    );
+    await until("three refused reads", () => (github.contentReads.get(sha2) ?? 0) >= 3);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(github.contentReads.get(sha2)).toBe(3);
+    expect(await runsOf(sha2)).toEqual([]);
+    github.forbidden.delete(sha2);
+    expect((await deliver("push", pushPayload(OWNER, REPO, sha2), { id: "flaky-2" })).status).toBe(
+      202,
+    );
+    await theRun(sha2);
   });
 });
 
@@ -267,7 +298,7 @@ describe("workflow_dispatch", () => {
       }),
     );
     expect(res.status).toBe(202);
-    const [run] = await runsOf(sha);
+    const run = await theRun(sha);
     expect(run).toMatchObject({ app_version_ids: ["build-99"], ref: "refs/heads/release" });
     expect(run.counts.total).toBe(1);
     const created = await until("the check run", () => github.callsFor(sha)[0]);
@@ -333,6 +364,8 @@ describe("config problems", () => {
       "tests/pass.sh": "exit 0\n",
     });
     expect((await deliver("push", pushPayload(OWNER, REPO, sha))).status).toBe(202);
+    await until("the config check run", () => github.callsFor(sha)[0]);
+    await new Promise((r) => setTimeout(r, 300));
     const [call, ...more] = github.callsFor(sha);
     expect(more).toEqual([]);
     expect(call!.body).toMatchObject({
@@ -346,6 +379,9 @@ describe("config problems", () => {
       ".github/qgjob.yml: targets.0: one of emulator, device, browserstack",
     );
     expect(call!.body.output.summary).toContain("(line 4)");
+    expect(call!.body.output.annotations).toContainEqual(
+      expect.objectContaining({ path: ".github/qgjob.yml", start_line: 4 }),
+    );
     expect(call!.body.output.summary).toContain("priority:");
     expect(await runsOf(sha)).toEqual([]);
   });
@@ -354,9 +390,9 @@ describe("config problems", () => {
     const sha = "e".repeat(40);
     shellRepo(sha, `org: globex\n${CONFIG}`);
     await deliver("push", pushPayload(OWNER, REPO, sha));
-    const [call] = github.callsFor(sha);
-    expect(call!.body.conclusion).toBe("failure");
-    expect(call!.body.output.summary).toContain("submits only into the org acme, not globex");
+    const call = await until("the config check run", () => github.callsFor(sha)[0]);
+    expect(call.body.conclusion).toBe("failure");
+    expect(call.body.output.summary).toContain("submits only into the org acme, not globex");
     expect(await runsOf(sha)).toEqual([]);
   });
 
@@ -380,7 +416,7 @@ describe("many failures", () => {
       files[`app/e2e/t${String(i).padStart(3, "0")}.spec.ts`] = "test()";
     github.commit(sha, files);
     await deliver("push", pushPayload(OWNER, REPO, sha));
-    const [run] = await runsOf(sha);
+    const run = await theRun(sha);
     expect(run.counts.total).toBe(120);
     await until("the queued check run", () => github.callsFor(sha)[0]);
 
@@ -438,7 +474,7 @@ describe("many failures", () => {
       github.calls.slice(before).find((c) => c.method === "POST"),
     );
     expect(reopened.body).toMatchObject({ name: "qgjob (emulator)", status: "queued" });
-    expect(reopened.body.output.title).toContain("120 queued");
+    expect(reopened.body.output.title).toBe("120 queued");
     const after = await api.get(`/api/v1/runs/${run.id}`);
     expect(after.body.counts).toMatchObject({ total: 120, queued: 120, failed: 0 });
   });
@@ -475,7 +511,7 @@ describe("a server restart", () => {
       await new Promise((r) => setTimeout(r, 500));
       // One check run, created before the restart and completed after it.
       expect(statuses(github.callsFor(sha)).join(", ")).toMatch(
-        /^POST queued(, PATCH in_progress)?, PATCH completed:failure$/,
+        /^POST queued(, PATCH in_progress)*, PATCH completed:failure$/,
       );
     } finally {
       await again.close();

@@ -2,6 +2,11 @@
  * GitHub's REST API as nock interceptors: installation tokens, repository contents and trees at a
  * commit, commits by ref, and check runs. Every check-run call is recorded with its body so tests
  * assert exactly what qgjob sent. Nothing else reaches the network (nock.disableNetConnect()).
+ *
+ * Check-run bodies are held to GitHub's documented limits (422 otherwise): summary and text at
+ * most 65,535 UTF-8 bytes, at most 50 annotations per request, an annotation's title at most 255
+ * characters and its message and raw_details at most 64 KB. `rules` play GitHub's failure modes
+ * on check-run calls: rate limits with their headers, a 5xx after the work was done, hanging.
  */
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import nock from "nock";
@@ -11,7 +16,62 @@ export interface CheckCall {
   checkRunId: number;
   repo: string;
   body: Record<string, any>;
+  installationId: number;
+  at: number;
 }
+
+/** A check-run request as it arrived, whatever the answer. */
+export interface CheckAttempt {
+  method: "POST" | "PATCH";
+  installationId: number;
+  sha: string | undefined;
+  at: number;
+  status: number;
+}
+
+/** How GitHub answers matching check-run requests, `times` times. */
+export interface Rule {
+  match: (a: Omit<CheckAttempt, "status" | "at">) => boolean;
+  times: number;
+  status: number;
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  /** GitHub did the work before answering (a 502 after the create). */
+  done?: boolean;
+  /** The answer comes this late (a request that hangs). */
+  delayMs?: number;
+}
+
+type Answer =
+  [number, Record<string, unknown>] | [number, Record<string, unknown>, Record<string, string>];
+type Callback = (err: null, answer: Answer) => void;
+
+const MAX_BYTES = 65_535;
+const bytes = (s: unknown) => (typeof s === "string" ? Buffer.byteLength(s, "utf8") : 0);
+
+/** What GitHub says about a check-run body outside its limits, or null. */
+export function limitProblem(body: any): string | null {
+  const out = body?.output;
+  if (!out) return null;
+  if (bytes(out.summary) > MAX_BYTES)
+    return `Invalid request. summary exceeds a maximum bytesize of ${MAX_BYTES}.`;
+  if (bytes(out.text) > MAX_BYTES)
+    return `Invalid request. text exceeds a maximum bytesize of ${MAX_BYTES}.`;
+  const annotations: any[] = out.annotations ?? [];
+  if (annotations.length > 50)
+    return "Invalid request. Only 50 annotations are allowed per request.";
+  for (const a of annotations) {
+    if (Array.from(String(a.title ?? "")).length > 255)
+      return "Invalid request. annotation title is too long (maximum is 255 characters).";
+    if (bytes(a.message) > MAX_BYTES || bytes(a.raw_details) > MAX_BYTES)
+      return `Invalid request. annotation message exceeds a maximum bytesize of ${MAX_BYTES}.`;
+  }
+  return null;
+}
+
+/** The installation a request's token belongs to (tokens end in `_<installation id>`). */
+const installationOf = (headers: Record<string, unknown>) =>
+  Number(/_(\d+)$/.exec(String(headers.authorization ?? ""))?.[1] ?? 0);
 
 /** A test-only App key, made fresh for each test run (never committed). */
 export function testPrivateKey(): string {
@@ -29,13 +89,22 @@ export function signature(secret: string, body: string): string {
 
 export class FakeGithub {
   readonly calls: CheckCall[] = [];
+  readonly attempts: CheckAttempt[] = [];
+  readonly rules: Rule[] = [];
   readonly tokenRequests: number[] = [];
+  /** X-GitHub-Api-Version of every repository request (undefined when missing). */
+  readonly apiVersions: (string | undefined)[] = [];
   /** sha -> path -> content */
   private readonly commits = new Map<string, Map<string, string>>();
   private readonly refs = new Map<string, string>();
   private nextCheckRunId = 9000;
   /** Commits whose contents the installation may not read (a 403, not retried). */
   readonly forbidden = new Set<string>();
+  /** Contents reads per commit. */
+  readonly contentReads = new Map<string, number>();
+  /** Contents reads answer this late (a slow contents API); reads not answered yet. */
+  contentDelayMs = 0;
+  pendingContentReads = 0;
   /** GitHub having a bad moment: after `okCalls` more check-run calls, `outage` answer 502. */
   outage = 0;
   okCalls = 0;
@@ -54,38 +123,31 @@ export class FakeGithub {
   constructor(origin = "https://api.github.com", prefix = "") {
     const scope = nock(origin).persist();
     const at = (pattern: string) => new RegExp(`^${prefix}${pattern}`);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- nock binds `this` to the request
+    const fake = this;
     scope.post(at("/app/installations/(\\d+)/access_tokens$")).reply((fullUri) => {
       const uri = fullUri.slice(prefix.length);
-      this.tokenRequests.push(Number(/installations\/(\d+)/.exec(uri)![1]));
+      const id = Number(/installations\/(\d+)/.exec(uri)![1]);
+      this.tokenRequests.push(id);
       return [
         201,
         {
-          token: "ghs_testinstallationtoken",
+          token: `ghs_testinstallationtoken_${id}`,
           expires_at: new Date(Date.now() + 3600_000).toISOString(),
           permissions: { checks: "write", contents: "read", metadata: "read" },
           repository_selection: "all",
         },
       ];
     });
-    scope.get(at("/repos/[^/]+/[^/]+/contents/.+$")).reply((fullUri) => {
-      const uri = fullUri.slice(prefix.length);
-      const url = new URL(uri, "https://x");
-      const path = decodeURIComponent(url.pathname.split("/contents/")[1]!);
-      const ref = url.searchParams.get("ref") ?? "";
-      if (this.forbidden.has(ref))
-        return [403, { message: "Resource not accessible by integration" }];
-      const content = this.commits.get(ref)?.get(path);
-      if (content === undefined) return [404, { message: "Not Found" }];
-      return [
-        200,
-        {
-          type: "file",
-          encoding: "base64",
-          path,
-          name: path.split("/").pop(),
-          content: Buffer.from(content).toString("base64"),
-        },
-      ];
+    scope.get(at("/repos/[^/]+/[^/]+/contents/.+$")).reply(function (fullUri, _body, cb) {
+      fake.apiVersions.push(this.req.headers["x-github-api-version"] as string | undefined);
+      const answer = fake.content(fullUri.slice(prefix.length));
+      if (fake.contentDelayMs === 0) return cb(null, answer);
+      fake.pendingContentReads++;
+      setTimeout(() => {
+        fake.pendingContentReads--;
+        cb(null, answer);
+      }, fake.contentDelayMs);
     });
     scope.get(at("/repos/[^/]+/[^/]+/git/trees/\\w+\\?recursive=1$")).reply((fullUri) => {
       const uri = fullUri.slice(prefix.length);
@@ -109,20 +171,82 @@ export class FakeGithub {
       const sha = this.refs.get(ref);
       return sha ? [200, { sha }] : [404, { message: "No commit found" }];
     });
-    scope.post(at("/repos/[^/]+/[^/]+/check-runs$")).reply((fullUri, body) => {
-      const uri = fullUri.slice(prefix.length);
-      if (this.failing()) return [502, { message: "Server Error" }];
-      const checkRunId = this.nextCheckRunId++;
-      this.calls.push({ method: "POST", checkRunId, repo: repoOf(uri), body: body as any });
-      return [201, { id: checkRunId, ...(body as object) }];
+    scope.post(at("/repos/[^/]+/[^/]+/check-runs$")).reply(function (fullUri, body, cb) {
+      fake.checkRunCall("POST", fullUri.slice(prefix.length), body, this.req.headers, cb);
     });
-    scope.patch(at("/repos/[^/]+/[^/]+/check-runs/\\d+$")).reply((fullUri, body) => {
-      const uri = fullUri.slice(prefix.length);
-      if (this.failing()) return [502, { message: "Server Error" }];
-      const checkRunId = Number(uri.split("/").pop());
-      this.calls.push({ method: "PATCH", checkRunId, repo: repoOf(uri), body: body as any });
-      return [200, { id: checkRunId, ...(body as object) }];
+    scope.patch(at("/repos/[^/]+/[^/]+/check-runs/\\d+$")).reply(function (fullUri, body, cb) {
+      fake.checkRunCall("PATCH", fullUri.slice(prefix.length), body, this.req.headers, cb);
     });
+  }
+
+  private content(uri: string): Answer {
+    const url = new URL(uri, "https://x");
+    const path = decodeURIComponent(url.pathname.split("/contents/")[1]!);
+    const ref = url.searchParams.get("ref") ?? "";
+    this.contentReads.set(ref, (this.contentReads.get(ref) ?? 0) + 1);
+    if (this.forbidden.has(ref))
+      return [403, { message: "Resource not accessible by integration" }];
+    const content = this.commits.get(ref)?.get(path);
+    if (content === undefined) return [404, { message: "Not Found" }];
+    return [
+      200,
+      {
+        type: "file",
+        encoding: "base64",
+        path,
+        name: path.split("/").pop(),
+        content: Buffer.from(content).toString("base64"),
+      },
+    ];
+  }
+
+  private checkRunCall(
+    method: "POST" | "PATCH",
+    uri: string,
+    rawBody: unknown,
+    headers: Record<string, unknown>,
+    cb: Callback,
+  ) {
+    this.apiVersions.push(headers["x-github-api-version"] as string | undefined);
+    const body = rawBody as Record<string, any>;
+    const installationId = installationOf(headers);
+    const patchedId = Number(uri.split("/").pop());
+    const sha = method === "POST" ? body.head_sha : this.shaOf(patchedId);
+    const attempt = { method, installationId, sha };
+    const rule = this.rules.find((r) => r.times > 0 && r.match(attempt));
+    const record = (): Answer => {
+      const checkRunId = method === "POST" ? this.nextCheckRunId++ : patchedId;
+      this.calls.push({
+        method,
+        checkRunId,
+        repo: repoOf(uri),
+        body,
+        installationId,
+        at: Date.now(),
+      });
+      return [method === "POST" ? 201 : 200, { id: checkRunId, ...body }];
+    };
+    let answer: Answer;
+    const problem = limitProblem(body);
+    if (rule) {
+      rule.times--;
+      if (rule.done) record();
+      answer = [rule.status, rule.body ?? { message: "Server Error" }, rule.headers ?? {}];
+    } else if (problem) {
+      answer = [422, { message: problem }];
+    } else if (this.failing()) {
+      answer = [502, { message: "Server Error" }];
+    } else {
+      answer = record();
+    }
+    this.attempts.push({ ...attempt, at: Date.now(), status: answer[0] });
+    if (rule?.delayMs) setTimeout(() => cb(null, answer), rule.delayMs);
+    else cb(null, answer);
+  }
+
+  private shaOf(checkRunId: number): string | undefined {
+    return this.calls.find((c) => c.method === "POST" && c.checkRunId === checkRunId)?.body
+      .head_sha;
   }
 
   /** A commit with these files; `ref` (e.g. refs/heads/main) points at it. */

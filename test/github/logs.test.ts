@@ -1,6 +1,9 @@
 /**
- * Logs never carry the App's private key, the webhook secret, an installation token or the JWT,
- * even at trace level, while the App handles a push and reports a check run.
+ * Logs never carry the App's private key, the webhook secret, an installation token, the JWT or a
+ * webhook's payload, even at trace level, while the App handles a push, reports a check run and
+ * fails a delivery; a failure's line names the delivery, the event and the error. Every API
+ * request says which API version it is written for, to a base URL that may be plain http on
+ * loopback (GITHUB_API_URL).
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -26,8 +29,9 @@ afterAll(() => {
   nock.enableNetConnect();
 });
 
-it("keeps secrets out of the logs", async () => {
-  const github = new FakeGithub();
+it("keeps secrets and payloads out of the logs", async () => {
+  const api = "http://127.0.0.1:9";
+  const github = new FakeGithub(api);
   const key = testPrivateKey();
   const sha = "5".repeat(40);
   github.commit(sha, { ".github/qgjob.yml": "tests: [a.sh]\n", "a.sh": "exit 0\n" });
@@ -45,6 +49,7 @@ it("keeps secrets out of the logs", async () => {
       PRIVATE_KEY: key,
       WEBHOOK_SECRET: SECRET,
       QGJOB_GITHUB_UPDATE_INTERVAL_S: "0.2",
+      GITHUB_API_URL: api,
     },
   );
   const server = await startServer(config, pino({ level: "trace" }, sink));
@@ -55,6 +60,17 @@ it("keeps secrets out of the logs", async () => {
     });
     expect(res.status).toBe(202);
     await until("the check run", () => github.callsFor(sha)[0]);
+
+    // A delivery that fails: its payload (author emails, commit messages) stays out of the logs.
+    const refused = "6".repeat(40);
+    github.commit(refused, { ".github/qgjob.yml": "tests: [a.sh]\n" });
+    github.forbidden.add(refused);
+    const failing = await postWebhook(server.url, "push", pushPayload("acme", "mobile", refused), {
+      id: "logs-refused",
+      secret: SECRET,
+    });
+    expect(failing.status).toBe(202);
+    await until("the failure's log line", () => lines.includes("GitHub delivery failed"));
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
@@ -65,4 +81,20 @@ it("keeps secrets out of the logs", async () => {
   for (const secret of [keyLine, SECRET, "ghs_testinstallationtoken", "eyJ"]) {
     expect(lines).not.toContain(secret);
   }
+  for (const fromPayload of ["mona@github.com", "Add the onboarding tests", "GitHub-Hookshot"]) {
+    expect(lines).not.toContain(fromPayload);
+  }
+  const failed = lines
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((l) => l.msg === "GitHub delivery failed");
+  expect(failed).toMatchObject({
+    delivery: "logs-refused",
+    event: "push",
+    error: "403: Resource not accessible by integration",
+  });
+  expect(JSON.stringify(failed).length).toBeLessThan(1000);
+  expect(github.apiVersions.length).toBeGreaterThan(0);
+  expect(new Set(github.apiVersions)).toEqual(new Set(["2022-11-28"]));
 });

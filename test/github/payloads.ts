@@ -1,6 +1,6 @@
 /**
  * Webhook payloads shaped like the examples in GitHub's webhook documentation (push,
- * workflow_dispatch, check_run), trimmed to realistic but fixed values.
+ * workflow_dispatch, check_run, check_suite, merge_group), trimmed to realistic but fixed values.
  */
 export const INSTALLATION = { id: 42424242, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
 
@@ -33,7 +33,13 @@ const sender = {
   site_admin: false,
 };
 
-export function pushPayload(owner: string, repo: string, sha: string, ref = "refs/heads/main") {
+export function pushPayload(
+  owner: string,
+  repo: string,
+  sha: string,
+  ref = "refs/heads/main",
+  installation: { id: number; node_id: string } = INSTALLATION,
+) {
   return {
     ref,
     before: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
@@ -62,7 +68,7 @@ export function pushPayload(owner: string, repo: string, sha: string, ref = "ref
     repository: repository(owner, repo),
     pusher: { name: "octocat", email: "mona@github.com" },
     sender,
-    installation: INSTALLATION,
+    installation,
   };
 }
 
@@ -105,6 +111,58 @@ export function checkRunPayload(
       pull_requests: [],
     },
     ...(identifier ? { requested_action: { identifier } } : {}),
+    repository: repository(owner, repo),
+    sender,
+    installation: INSTALLATION,
+  };
+}
+
+const MONA = { name: "Monalisa Octocat", email: "mona@github.com" };
+
+const headCommit = (sha: string, message: string, committer: { name: string; email: string }) => ({
+  id: sha,
+  tree_id: "f9d2a07e9488b91af2641b26b9407fe22a451433",
+  message,
+  timestamp: "2026-11-21T12:00:00Z",
+  author: MONA,
+  committer,
+});
+
+export function checkSuitePayload(owner: string, repo: string, sha: string, branch = "main") {
+  return {
+    action: "rerequested",
+    check_suite: {
+      id: 118578147,
+      node_id: "MDEwOkNoZWNrU3VpdGUxMTg1NzgxNDc=",
+      head_branch: branch,
+      head_sha: sha,
+      status: "completed",
+      conclusion: "failure",
+      before: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+      after: sha,
+      pull_requests: [],
+      app: { id: 1234, slug: "qgjob", name: "qgjob" },
+      head_commit: headCommit(sha, "Add the onboarding tests", MONA),
+    },
+    repository: repository(owner, repo),
+    sender,
+    installation: INSTALLATION,
+  };
+}
+
+export function mergeGroupPayload(owner: string, repo: string, sha: string, base = "main") {
+  return {
+    action: "checks_requested",
+    merge_group: {
+      head_sha: sha,
+      head_ref: `refs/heads/gh-readonly-queue/${base}/pr-17-6113728f27ae82c7b1a177c8d03f9e96e0adf246`,
+      base_sha: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+      base_ref: `refs/heads/${base}`,
+      head_commit: headCommit(sha, "Merge pull request #17 from acme/onboarding", {
+        name: "GitHub",
+        email: "noreply@github.com",
+      }),
+    },
     repository: repository(owner, repo),
     sender,
     installation: INSTALLATION,

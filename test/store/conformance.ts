@@ -753,22 +753,48 @@ export function storeConformance(engine: Engine) {
       expect(taken.sort()).toEqual([...mine].sort());
     });
 
-    it("records a webhook delivery once, and forgets it after a week", async () => {
+    it("records a webhook delivery once, hands it out to one claimer, and forgets it after a week", async () => {
       const id = `delivery-${randomBytes(5).toString("hex")}`;
-      expect(await store.githubDeliverySeen(id)).toBe(false);
-      expect(await store.recordGithubDelivery(id, "push", T0)).toBe(true);
-      expect(await store.githubDeliverySeen(id)).toBe(true);
-      expect(await store.recordGithubDelivery(id, "push", T0 + SECOND)).toBe(false);
+      const delivery = (did: string) => ({ id: did, event: "push", payload: '{"ref":"x"}' });
+      expect(await store.receiveGithubDelivery(delivery(id), T0)).toBe(true);
+      expect(await store.receiveGithubDelivery(delivery(id), T0 + SECOND)).toBe(false);
       const concurrent = `delivery-${randomBytes(5).toString("hex")}`;
       const answers = await Promise.all(
-        Array.from({ length: 4 }, () => store.recordGithubDelivery(concurrent, "push", T0)),
+        Array.from({ length: 4 }, () => store.receiveGithubDelivery(delivery(concurrent), T0)),
       );
       expect(answers.filter(Boolean)).toHaveLength(1);
-      // Recording a later delivery sweeps out those older than a week.
+
+      // Due at once, held for one claimer, processed once.
+      const claims = await Promise.all(
+        Array.from({ length: 3 }, () => store.claimGithubDeliveries(T0, 100, 10 * SECOND)),
+      );
+      const taken = claims.flat().filter((d) => d.id === id);
+      expect(taken).toHaveLength(1);
+      expect(taken[0]).toMatchObject({ event: "push", payload: '{"ref":"x"}', attempts: 0 });
+      expect(
+        (await store.claimGithubDeliveries(T0 + SECOND, 100, SECOND)).map((d) => d.id),
+      ).not.toContain(id);
+      await store.updateGithubDelivery(id, { processedAt: T0 + SECOND, payload: null });
+      expect(
+        (await store.claimGithubDeliveries(T0 + 60 * SECOND, 100, SECOND)).map((d) => d.id),
+      ).not.toContain(id);
+
+      // One given up on is armed again by a redelivery.
+      await store.updateGithubDelivery(concurrent, {
+        processedAt: T0,
+        error: "GitHub answered 403",
+      });
+      expect(await store.receiveGithubDelivery(delivery(concurrent), T0 + 2 * SECOND)).toBe(true);
+      const again = (await store.claimGithubDeliveries(T0 + 2 * SECOND, 100, SECOND)).find(
+        (d) => d.id === concurrent,
+      );
+      expect(again).toMatchObject({ attempts: 0, error: null, processedAt: null });
+
+      // Receiving a later delivery sweeps out those older than a week.
       const later = `delivery-${randomBytes(5).toString("hex")}`;
-      await store.recordGithubDelivery(later, "push", T0 + 8 * DAY);
-      expect(await store.githubDeliverySeen(id)).toBe(false);
-      expect(await store.githubDeliverySeen(later)).toBe(true);
+      await store.receiveGithubDelivery(delivery(later), T0 + 8 * DAY);
+      expect(await store.receiveGithubDelivery(delivery(id), T0 + 8 * DAY)).toBe(true);
+      expect(await store.receiveGithubDelivery(delivery(later), T0 + 8 * DAY)).toBe(false);
     });
   });
 }

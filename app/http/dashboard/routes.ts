@@ -183,12 +183,14 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
       readers.get("/runs/:id", hidden, async (req, reply) => {
         const run = await runOr404(req, reply);
         if (!run) return reply;
+        const checks = await store.githubChecksOf({ runId: run.id });
         return send(
           reply,
           runPage({
             viewer: req.viewer,
             run: { ...presentRun(run), jobs: run.jobs.map(presentJob) },
             now: clock(),
+            githubProblems: checks.flatMap((c) => (c.error ? [c.error] : [])),
           }),
         );
       });

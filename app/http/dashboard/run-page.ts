@@ -86,7 +86,23 @@ function summary(run: RunWithJobs, now: number): Html {
   </dl>`;
 }
 
-export function runPage(opts: { viewer: Viewer; run: RunWithJobs; now: number }): Html {
+/** Check runs the GitHub App gave up on, and why: the only place a user sees it. */
+function githubProblems(problems: readonly string[]): Html {
+  if (problems.length === 0) return html``;
+  return html`<div class="notice" role="alert">
+    <h2>GitHub</h2>
+    <ul>
+      ${problems.map((p) => html`<li>${p}</li>`)}
+    </ul>
+  </div>`;
+}
+
+export function runPage(opts: {
+  viewer: Viewer;
+  run: RunWithJobs;
+  now: number;
+  githubProblems?: readonly string[];
+}): Html {
   const { run } = opts;
   return page({
     title: `Run ${run.id}`,
@@ -94,7 +110,7 @@ export function runPage(opts: { viewer: Viewer; run: RunWithJobs; now: number })
     viewer: opts.viewer,
     body: html`<h1>Run <span class="id">${run.id}</span></h1>
       ${live("run-summary", summary(run, opts.now))}
-      ${live("run-actions", actions(run, opts.viewer))}
+      ${live("run-actions", actions(run, opts.viewer))} ${githubProblems(opts.githubProblems ?? [])}
       <h2>Jobs</h2>
       ${live(
         "run-jobs",

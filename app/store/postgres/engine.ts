@@ -11,12 +11,14 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../../api/schemas.js";
-import type { Target } from "../../scheduler/types.js";
 import { LocalChangeFeed } from "../change-feed.js";
 import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
+  GithubChecksOf,
+  GithubDeliveryPatch,
+  RerunFilter,
   NewBlob,
   NewGithubCheck,
   OrgScope,
@@ -116,7 +118,7 @@ export class PostgresStore implements Store {
   cancelRun(id: string, scope: OrgScope, now: number) {
     return guard(runOps.cancelRun(this.ctx, id, scope, now));
   }
-  rerunFailed(id: string, scope: OrgScope, filter: { target?: Target | undefined }, now: number) {
+  rerunFailed(id: string, scope: OrgScope, filter: RerunFilter, now: number) {
     return guard(runOps.rerunFailed(this.ctx, id, scope, filter, now));
   }
 
@@ -180,11 +182,17 @@ export class PostgresStore implements Store {
   updateGithubCheck(id: string, patch: GithubCheckPatch) {
     return guard(githubOps.updateGithubCheck(this.ctx.db, id, patch));
   }
-  recordGithubDelivery(id: string, event: string, now: number) {
-    return guard(githubOps.recordGithubDelivery(this.ctx, id, event, now));
+  githubChecksOf(which: GithubChecksOf) {
+    return guard(githubOps.githubChecksOf(this.ctx.db, which));
   }
-  githubDeliverySeen(id: string) {
-    return guard(githubOps.githubDeliverySeen(this.ctx.db, id));
+  receiveGithubDelivery(delivery: { id: string; event: string; payload: string }, now: number) {
+    return guard(githubOps.receiveGithubDelivery(this.ctx, delivery, now));
+  }
+  claimGithubDeliveries(now: number, limit: number, holdMs: number) {
+    return guard(githubOps.claimGithubDeliveries(this.ctx, now, limit, holdMs));
+  }
+  updateGithubDelivery(id: string, patch: GithubDeliveryPatch) {
+    return guard(githubOps.updateGithubDelivery(this.ctx.db, id, patch));
   }
 
   async recordBlob(blob: NewBlob, now: number) {

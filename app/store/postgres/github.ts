@@ -1,7 +1,13 @@
-/** The GitHub App's state on Postgres: check rows for the reporter and handled webhook deliveries. */
-import { and, asc, eq, inArray, lt, lte } from "drizzle-orm";
+/** The GitHub App's state on Postgres: check rows for the reporter and webhook deliveries to process. */
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte } from "drizzle-orm";
 import { newId } from "../../ids.js";
-import type { GithubCheckPatch, GithubCheckRecord, NewGithubCheck } from "../store.js";
+import type {
+  GithubCheckPatch,
+  GithubCheckRecord,
+  GithubChecksOf,
+  GithubDeliveryPatch,
+  NewGithubCheck,
+} from "../store.js";
 import { transaction, type PgContext, type PgExec } from "./context.js";
 import { githubChecks, githubDeliveries } from "./schema.js";
 
@@ -78,11 +84,26 @@ export async function updateGithubCheck(db: PgExec, id: string, patch: GithubChe
   await db.update(githubChecks).set(patch).where(eq(githubChecks.id, id));
 }
 
-/** True for a delivery not seen before; a concurrent insert of the same id waits, then loses. */
-export function recordGithubDelivery(
+export function githubChecksOf(db: PgExec, which: GithubChecksOf) {
+  const where =
+    "runId" in which
+      ? eq(githubChecks.runId, which.runId)
+      : and(
+          eq(githubChecks.installationId, which.installationId),
+          eq(githubChecks.owner, which.owner),
+          eq(githubChecks.repo, which.repo),
+          eq(githubChecks.sha, which.sha),
+        );
+  return db.select().from(githubChecks).where(where).orderBy(asc(githubChecks.id));
+}
+
+/**
+ * True for a delivery not seen before (a concurrent insert of the same id waits, then loses), or
+ * one given up on and sent again, which is armed afresh.
+ */
+export function receiveGithubDelivery(
   ctx: PgContext,
-  id: string,
-  event: string,
+  delivery: { id: string; event: string; payload: string },
   now: number,
 ): Promise<boolean> {
   return transaction(ctx, async (tx) => {
@@ -91,18 +112,50 @@ export function recordGithubDelivery(
       .where(lt(githubDeliveries.receivedAt, now - DELIVERY_MEMORY_MS));
     const inserted = await tx
       .insert(githubDeliveries)
-      .values({ id, event, receivedAt: now })
+      .values({ ...delivery, receivedAt: now, nextAttemptAt: now })
       .onConflictDoNothing()
       .returning({ id: githubDeliveries.id });
-    return inserted.length === 1;
+    if (inserted.length === 1) return true;
+    const rearmed = await tx
+      .update(githubDeliveries)
+      .set({
+        payload: delivery.payload,
+        attempts: 0,
+        nextAttemptAt: now,
+        processedAt: null,
+        error: null,
+      })
+      .where(and(eq(githubDeliveries.id, delivery.id), isNotNull(githubDeliveries.error)))
+      .returning({ id: githubDeliveries.id });
+    return rearmed.length === 1;
   });
 }
 
-export async function githubDeliverySeen(db: PgExec, id: string): Promise<boolean> {
-  const rows = await db
-    .select({ id: githubDeliveries.id })
-    .from(githubDeliveries)
-    .where(eq(githubDeliveries.id, id))
-    .limit(1);
-  return rows.length > 0;
+/** Due deliveries, taken with SKIP LOCKED and held, as claimDueGithubChecks does for check rows. */
+export function claimGithubDeliveries(ctx: PgContext, now: number, limit: number, holdMs: number) {
+  return transaction(ctx, async (tx) => {
+    const due = await tx
+      .select()
+      .from(githubDeliveries)
+      .where(and(isNull(githubDeliveries.processedAt), lte(githubDeliveries.nextAttemptAt, now)))
+      .orderBy(asc(githubDeliveries.nextAttemptAt))
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    if (due.length > 0) {
+      await tx
+        .update(githubDeliveries)
+        .set({ nextAttemptAt: now + holdMs })
+        .where(
+          inArray(
+            githubDeliveries.id,
+            due.map((d) => d.id),
+          ),
+        );
+    }
+    return due;
+  });
+}
+
+export async function updateGithubDelivery(db: PgExec, id: string, patch: GithubDeliveryPatch) {
+  await db.update(githubDeliveries).set(patch).where(eq(githubDeliveries.id, id));
 }

@@ -1,9 +1,9 @@
 /** Runs and jobs as users see them: submit, read, list, cancel, re-run. */
+import type { RerunFilter } from "../store.js";
 import { and, desc, eq, inArray, isNull, isNotNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
-import type { Target } from "../../scheduler/types.js";
 import { decodeCursor, page } from "../cursor.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
@@ -289,7 +289,7 @@ export async function rerunFailed(
   ctx: PgContext,
   id: string,
   scope: OrgScope,
-  filter: { target?: Target | undefined },
+  filter: RerunFilter,
   now: number,
 ) {
   const rerun = await transaction(ctx, async (tx, publish) => {
@@ -301,7 +301,7 @@ export async function rerunFailed(
       .for("update");
     if (!locked) return null;
     const run = (await getRun(tx, id, scope))!;
-    const fresh = rerunsOf(run.jobs, filter.target, () => newId("job", now), now);
+    const fresh = rerunsOf(run.jobs, filter, () => newId("job", now), now);
     for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
       await tx.insert(jobs).values(fresh.slice(i, i + INSERT_CHUNK));
     }

@@ -197,6 +197,8 @@ export const githubChecks = pgTable(
     nextUpdateAt: ms("next_update_at").notNull(),
     /** Consecutive failed calls to GitHub: the basis of the backoff. */
     failures: integer("failures").notNull().default(0),
+    /** Why the reporter gave up on this check run (GitHub refused it for good); shown on the run page. */
+    error: text("error"),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [
@@ -206,15 +208,26 @@ export const githubChecks = pgTable(
   ],
 );
 
-/** Webhook delivery ids already handled: a redelivered webhook creates nothing new. */
+/** Webhook deliveries, recorded before they are answered and processed after: a redelivered one creates nothing new. */
 export const githubDeliveries = pgTable(
   "github_deliveries",
   {
     id: text("id").primaryKey(),
     event: text("event").notNull(),
     receivedAt: ms("received_at").notNull(),
+    /** The webhook's JSON until it is processed (then null): a restart resumes from it. */
+    payload: text("payload"),
+    attempts: integer("attempts").notNull().default(0),
+    /** When processing may (again) be tried; null once processed. */
+    nextAttemptAt: ms("next_attempt_at"),
+    processedAt: ms("processed_at"),
+    /** Why processing was given up, when it was. */
+    error: text("error"),
   },
-  (t) => [index("github_deliveries_received").on(t.receivedAt)],
+  (t) => [
+    index("github_deliveries_received").on(t.receivedAt),
+    index("github_deliveries_due").on(t.processedAt, t.nextAttemptAt),
+  ],
 );
 
 /** Which org holds which blob (see the SQLite schema). */

@@ -7,12 +7,14 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../../api/schemas.js";
-import type { Target } from "../../scheduler/types.js";
 import { LocalChangeFeed } from "../change-feed.js";
 import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
+  GithubChecksOf,
+  GithubDeliveryPatch,
+  RerunFilter,
   NewBlob,
   NewGithubCheck,
   OrgScope,
@@ -101,12 +103,7 @@ export class SqliteStore implements Store {
   async cancelRun(id: string, scope: OrgScope, now: number) {
     return runOps.cancelRun(this.ctx, id, scope, now);
   }
-  async rerunFailed(
-    id: string,
-    scope: OrgScope,
-    filter: { target?: Target | undefined },
-    now: number,
-  ) {
+  async rerunFailed(id: string, scope: OrgScope, filter: RerunFilter, now: number) {
     return runOps.rerunFailed(this.ctx, id, scope, filter, now);
   }
 
@@ -172,11 +169,20 @@ export class SqliteStore implements Store {
   async updateGithubCheck(id: string, patch: GithubCheckPatch) {
     githubOps.updateGithubCheck(this.ctx, id, patch);
   }
-  async recordGithubDelivery(id: string, event: string, now: number) {
-    return githubOps.recordGithubDelivery(this.ctx, id, event, now);
+  async githubChecksOf(which: GithubChecksOf) {
+    return githubOps.githubChecksOf(this.ctx, which);
   }
-  async githubDeliverySeen(id: string) {
-    return githubOps.githubDeliverySeen(this.ctx, id);
+  async receiveGithubDelivery(
+    delivery: { id: string; event: string; payload: string },
+    now: number,
+  ) {
+    return githubOps.receiveGithubDelivery(this.ctx, delivery, now);
+  }
+  async claimGithubDeliveries(now: number, limit: number, holdMs: number) {
+    return githubOps.claimGithubDeliveries(this.ctx, now, limit, holdMs);
+  }
+  async updateGithubDelivery(id: string, patch: GithubDeliveryPatch) {
+    githubOps.updateGithubDelivery(this.ctx, id, patch);
   }
 
   async recordBlob(blob: NewBlob, now: number) {

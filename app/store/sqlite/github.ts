@@ -1,7 +1,13 @@
-/** The GitHub App's state: check rows for the reporter and handled webhook deliveries. */
-import { and, asc, eq, inArray, lt, lte } from "drizzle-orm";
+/** The GitHub App's state: check rows for the reporter and webhook deliveries to process. */
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte } from "drizzle-orm";
 import { newId } from "../../ids.js";
-import type { GithubCheckPatch, GithubCheckRecord, NewGithubCheck } from "../store.js";
+import type {
+  GithubCheckPatch,
+  GithubCheckRecord,
+  GithubChecksOf,
+  GithubDeliveryPatch,
+  NewGithubCheck,
+} from "../store.js";
 import type { SqliteContext } from "./context.js";
 import { githubChecks, githubDeliveries } from "./schema.js";
 
@@ -81,10 +87,22 @@ export function updateGithubCheck(ctx: SqliteContext, id: string, patch: GithubC
   ctx.db.update(githubChecks).set(patch).where(eq(githubChecks.id, id)).run();
 }
 
-export function recordGithubDelivery(
+export function githubChecksOf(ctx: SqliteContext, which: GithubChecksOf) {
+  const where =
+    "runId" in which
+      ? eq(githubChecks.runId, which.runId)
+      : and(
+          eq(githubChecks.installationId, which.installationId),
+          eq(githubChecks.owner, which.owner),
+          eq(githubChecks.repo, which.repo),
+          eq(githubChecks.sha, which.sha),
+        );
+  return ctx.db.select().from(githubChecks).where(where).orderBy(asc(githubChecks.id)).all();
+}
+
+export function receiveGithubDelivery(
   ctx: SqliteContext,
-  id: string,
-  event: string,
+  delivery: { id: string; event: string; payload: string },
   now: number,
 ): boolean {
   return ctx.db.transaction(
@@ -92,23 +110,62 @@ export function recordGithubDelivery(
       tx.delete(githubDeliveries)
         .where(lt(githubDeliveries.receivedAt, now - DELIVERY_MEMORY_MS))
         .run();
-      const res = tx
+      const inserted = tx
         .insert(githubDeliveries)
-        .values({ id, event, receivedAt: now })
+        .values({ ...delivery, receivedAt: now, nextAttemptAt: now })
         .onConflictDoNothing()
         .run();
-      return res.changes === 1;
+      if (inserted.changes === 1) return true;
+      // A delivery given up on and sent again (GitHub's "Redeliver"): try it afresh.
+      const rearmed = tx
+        .update(githubDeliveries)
+        .set({
+          payload: delivery.payload,
+          attempts: 0,
+          nextAttemptAt: now,
+          processedAt: null,
+          error: null,
+        })
+        .where(and(eq(githubDeliveries.id, delivery.id), isNotNull(githubDeliveries.error)))
+        .run();
+      return rearmed.changes === 1;
     },
     { behavior: "immediate" },
   );
 }
 
-export function githubDeliverySeen(ctx: SqliteContext, id: string): boolean {
-  return (
-    ctx.db
-      .select({ id: githubDeliveries.id })
-      .from(githubDeliveries)
-      .where(eq(githubDeliveries.id, id))
-      .get() !== undefined
+export function claimGithubDeliveries(
+  ctx: SqliteContext,
+  now: number,
+  limit: number,
+  holdMs: number,
+) {
+  return ctx.db.transaction(
+    (tx) => {
+      const due = tx
+        .select()
+        .from(githubDeliveries)
+        .where(and(isNull(githubDeliveries.processedAt), lte(githubDeliveries.nextAttemptAt, now)))
+        .orderBy(asc(githubDeliveries.nextAttemptAt))
+        .limit(limit)
+        .all();
+      if (due.length > 0) {
+        tx.update(githubDeliveries)
+          .set({ nextAttemptAt: now + holdMs })
+          .where(
+            inArray(
+              githubDeliveries.id,
+              due.map((d) => d.id),
+            ),
+          )
+          .run();
+      }
+      return due;
+    },
+    { behavior: "immediate" },
   );
+}
+
+export function updateGithubDelivery(ctx: SqliteContext, id: string, patch: GithubDeliveryPatch) {
+  ctx.db.update(githubDeliveries).set(patch).where(eq(githubDeliveries.id, id)).run();
 }

@@ -1,4 +1,5 @@
 /** Runs and jobs as users see them: submit, read, list, cancel. */
+import type { RerunFilter } from "../store.js";
 import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
@@ -6,7 +7,6 @@ import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
-import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import type { SqliteContext } from "./context.js";
 import { completeLeaseIfDone } from "./leases.js";
@@ -360,14 +360,14 @@ export function rerunFailed(
   ctx: SqliteContext,
   id: string,
   scope: OrgScope,
-  filter: { target?: Target | undefined },
+  filter: RerunFilter,
   now: number,
 ) {
   const rerun = ctx.db.transaction(
     (tx) => {
       const run = getRun({ ...ctx, db: tx }, id, scope);
       if (!run) return null;
-      const fresh = rerunsOf(run.jobs, filter.target, () => newId("job", now), now);
+      const fresh = rerunsOf(run.jobs, filter, () => newId("job", now), now);
       for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
         tx.insert(jobs)
           .values(fresh.slice(i, i + INSERT_CHUNK))
