@@ -30,6 +30,7 @@ import {
   type SubmitJobRequest,
   type SubmitRunRequest,
 } from "./schemas.js";
+import { readSse, type SseEvent } from "./sse.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:8000 */
@@ -92,6 +93,14 @@ interface CallOptions {
   retry?: boolean;
   /** Gives up on the call (e.g. an agent shutting down while it long-polls). */
   signal?: AbortSignal | undefined;
+}
+
+export interface StreamOptions {
+  /** Resume after this event (the `id` of the last event seen). */
+  lastEventId?: string | null | undefined;
+  signal?: AbortSignal | undefined;
+  /** Give up when nothing (not even the server's ping) arrived for this long (default 45 s). */
+  idleMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -223,6 +232,16 @@ export class QgjobClient {
     );
   }
 
+  /** A run's job changes as server-sent events, until it finishes (app/http/routes/events.ts). */
+  runEvents(id: string, opts: StreamOptions = {}) {
+    return this.stream(`/api/v1/runs/${encodeURIComponent(id)}/events`, opts);
+  }
+
+  /** The agent's push channel: cancels of the lease's jobs and its revocation, as they happen. */
+  leaseEvents(leaseId: string, opts: StreamOptions = {}) {
+    return this.stream(`/api/v1/leases/${encodeURIComponent(leaseId)}/events`, opts);
+  }
+
   release(leaseId: string) {
     return this.call(
       ReleaseResponse,
@@ -265,29 +284,76 @@ export class QgjobClient {
     path: string,
     opts: CallOptions,
   ): Promise<z.output<S>> {
+    const { res, where } = await this.send(method, path, opts, "application/json");
+    const json = parseJson(await res.text());
+    const parsed = schema.safeParse(res.status === 204 ? null : json);
+    if (!parsed.success) {
+      throw new ApiError(
+        "invalid_response",
+        method,
+        where,
+        res.status,
+        "invalid_response",
+        `unexpected answer: ${parsed.error.issues[0]?.message ?? "does not match the API"}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Opens an event stream; failing to open it is an ApiError like any call's. */
+  private async stream(path: string, opts: StreamOptions): Promise<AsyncGenerator<SseEvent>> {
+    const headers: Record<string, string> = {};
+    if (opts.lastEventId) headers["last-event-id"] = opts.lastEventId;
+    // No overall timeout: a stream lasts as long as what it follows. The server pings every
+    // 15 s; `idleMs` gives up on a connection that went silent (a dead peer, a stuck proxy).
+    const idle = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
+    const { res } = await this.send("GET", path, { headers, signal }, "text/event-stream", null);
+    const idleMs = opts.idleMs ?? 45_000;
+    let timer = setTimeout(() => idle.abort(), idleMs);
+    const body = res.body!.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          clearTimeout(timer);
+          timer = setTimeout(() => idle.abort(), idleMs);
+          out.enqueue(chunk);
+        },
+        flush: () => clearTimeout(timer),
+      }),
+    );
+    signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    return readSse(body);
+  }
+
+  /** One HTTP exchange up to an OK response; network trouble and error answers as ApiError. */
+  private async send(
+    method: string,
+    path: string,
+    opts: CallOptions,
+    accept: string,
+    timeoutMs: number | null = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0),
+  ): Promise<{ res: Response; where: string }> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const where = url.toString();
     const headers: Record<string, string> = {
-      accept: "application/json",
+      accept,
       "user-agent": this.opts.userAgent ?? "qgjob-client",
       ...opts.headers,
     };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     if (opts.body !== undefined) headers["content-type"] = "application/json";
 
-    const timeoutMs = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0);
+    const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
     let res: Response;
     try {
       res = await fetch(url, {
         method,
         headers,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: opts.signal
-          ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
       });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
@@ -316,42 +382,29 @@ export class QgjobClient {
         cause,
       );
     }
-
+    if (res.ok) return { res, where };
     const text = await res.text();
-    let json: unknown = null;
-    if (text) {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
+    const body = ErrorBody.safeParse(parseJson(text));
+    if (body.success) {
+      const { code, message, details } = body.data.error;
+      throw new ApiError("http", method, where, res.status, code, message, details);
     }
-    if (!res.ok) {
-      const body = ErrorBody.safeParse(json);
-      if (body.success) {
-        const { code, message, details } = body.data.error;
-        throw new ApiError("http", method, where, res.status, code, message, details);
-      }
-      throw new ApiError(
-        "http",
-        method,
-        where,
-        res.status,
-        `http_${res.status}`,
-        text.slice(0, 200) || res.statusText,
-      );
-    }
-    const parsed = schema.safeParse(res.status === 204 ? null : json);
-    if (!parsed.success) {
-      throw new ApiError(
-        "invalid_response",
-        method,
-        where,
-        res.status,
-        "invalid_response",
-        `unexpected answer: ${parsed.error.issues[0]?.message ?? "does not match the API"}`,
-      );
-    }
-    return parsed.data;
+    throw new ApiError(
+      "http",
+      method,
+      where,
+      res.status,
+      `http_${res.status}`,
+      text.slice(0, 200) || res.statusText,
+    );
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -19,8 +19,10 @@ import { CLOSING_OPTIONS, installClosingGuard } from "./closing.js";
 import { installErrorHandlers } from "./errors.js";
 import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
+import { RunHub } from "./run-hub.js";
 import { agentRoutes } from "./routes/agents.js";
 import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
+import { eventRoutes } from "./routes/events.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 
@@ -95,6 +97,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
 
   runRoutes(app, deps);
   agentRoutes(app, deps);
+  eventRoutes(app, deps, new RunHub(deps.store, deps.clock, deps.shutdown));
   systemRoutes(app, deps);
   dashboardRoutes(app, deps);
   compatRoutes(app, deps);
