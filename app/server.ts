@@ -64,6 +64,7 @@ export async function startServer(
         logger,
         bodyLimitBytes: config.bodyLimitBytes,
         rateLimit: { perSecond: config.rateLimitPerS, burst: config.rateLimitBurst },
+        sseStallMs: config.sseStallS * 1000,
         version: VERSION,
       },
     );

@@ -9,7 +9,7 @@
  * for clocks of other replicas): whatever changed after T is one of those, and a job event
  * carries the whole job, so a repeat is harmless.
  */
-import type { Job, Run } from "../../api/schemas.js";
+import type { Run } from "../../api/schemas.js";
 import { isTerminal } from "../store/rules.js";
 import type { JobRecord, RunView, Store } from "../store/store.js";
 import { presentJob, presentRun } from "./present.js";
@@ -41,6 +41,10 @@ class RunFeed {
   private run: Run | null = null;
   private jobs: JobRecord[] = [];
   private readAt = 0;
+  /** The last read, serialised once for every watcher. */
+  private text: { run: string; snapshot: string | null } = { run: "null", snapshot: null };
+  private readonly firstRead: Promise<void>;
+  private firstReadDone!: () => void;
   private readonly stop = new AbortController();
 
   constructor(
@@ -51,6 +55,13 @@ class RunFeed {
     private readonly onIdle: () => void,
   ) {
     shutdown.addEventListener("abort", () => this.stop.abort(), { once: true });
+    this.firstRead = new Promise((r) => (this.firstReadDone = r));
+  }
+
+  /** The run as last read (null: it does not exist), once the first read is done. */
+  async current(): Promise<Run | null> {
+    await this.firstRead;
+    return this.run;
   }
 
   get stopping(): boolean {
@@ -73,11 +84,16 @@ class RunFeed {
       while (!this.stop.signal.aborted) {
         const view = (await this.store.getRun(this.runId, { orgId: null })) as RunWithJobsView;
         if (!view) break;
+        if (this.stop.signal.aborted) break;
         this.publish(view);
         if (this.run && finished(this.run)) break;
         await this.store.changes.wait(`run:${this.runId}`, RECHECK_MS, this.stop.signal);
+        // Started by a lookup whose caller was then refused: nobody to read for.
+        if (this.watchers.size === 0) break;
       }
     } finally {
+      this.stop.abort();
+      this.firstReadDone();
       for (const w of this.watchers) w.stream.close();
       this.onIdle();
     }
@@ -87,13 +103,15 @@ class RunFeed {
     this.readAt = this.clock();
     this.run = presentRun(view);
     this.jobs = view.jobs;
-    const changed: Job[] = [];
+    this.text = { run: JSON.stringify(this.run), snapshot: null };
+    const changed: string[] = [];
     for (const j of view.jobs) {
       const print = fingerprint(j);
       if (this.seen.get(j.id) === print) continue;
       this.seen.set(j.id, print);
-      changed.push(presentJob(j));
+      changed.push(JSON.stringify(presentJob(j)));
     }
+    this.firstReadDone();
     for (const w of this.watchers) {
       if (!w.primed) this.prime(w);
       else if (changed.length > 0) this.send(w, changed);
@@ -105,24 +123,28 @@ class RunFeed {
     w.primed = true;
     const id = String(this.readAt);
     if (w.resumeFrom === null) {
-      w.stream.send("snapshot", { ...this.run!, jobs: this.jobs.map(presentJob) }, id);
+      this.text.snapshot ??= JSON.stringify({ ...this.run!, jobs: this.jobs.map(presentJob) });
+      w.stream.sendJson("snapshot", this.text.snapshot, id);
     } else {
       const since = w.resumeFrom - RESUME_MARGIN_MS;
       const missed = this.jobs.filter(
         (j) => !isTerminal(j.status) || (j.finishedAt ?? Infinity) >= since,
       );
-      this.send(w, missed.map(presentJob));
+      this.send(
+        w,
+        missed.map((j) => JSON.stringify(presentJob(j))),
+      );
     }
-    if (finished(this.run!)) w.stream.send("end", this.run, id);
+    if (finished(this.run!)) w.stream.sendJson("end", this.text.run, id);
   }
 
-  private send(w: Watcher, jobs: Job[]) {
-    for (const job of jobs) if (!w.stream.send("job", job)) return;
+  private send(w: Watcher, jobs: string[]) {
+    for (const job of jobs) if (!w.stream.sendJson("job", job)) return;
     // The id goes on the run event that closes each batch: a watcher that left mid-batch
     // resumes from the batch before and hears all of this one again.
     const id = String(this.readAt);
-    if (!w.stream.send("run", this.run, id)) return;
-    if (finished(this.run!)) w.stream.send("end", this.run, id);
+    if (!w.stream.sendJson("run", this.text.run, id)) return;
+    if (finished(this.run!)) w.stream.sendJson("end", this.text.run, id);
   }
 }
 
@@ -135,8 +157,17 @@ export class RunHub {
     private readonly shutdown: AbortSignal,
   ) {}
 
+  /** The run as its feed last read it (starting one), or null when there is no such run. */
+  async find(runId: string): Promise<Run | null> {
+    return this.feedOf(runId).current();
+  }
+
   /** Streams the run's changes into `stream` until the run finishes or the stream ends. */
   watch(runId: string, stream: SseStream, lastEventId: number | null): void {
+    this.feedOf(runId).add({ stream, resumeFrom: lastEventId, primed: false });
+  }
+
+  private feedOf(runId: string): RunFeed {
     let feed = this.feeds.get(runId);
     if (!feed || feed.stopping) {
       const created = new RunFeed(runId, this.store, this.clock, this.shutdown, () => {
@@ -146,7 +177,7 @@ export class RunHub {
       this.feeds.set(runId, feed);
       void feed.loop().catch(() => undefined);
     }
-    feed.add({ stream, resumeFrom: lastEventId, primed: false });
+    return feed;
   }
 
   /** Runs watched now, and their watchers (for metrics and tests). */

@@ -30,6 +30,8 @@ export interface HttpOptions {
   logger: Logger;
   bodyLimitBytes: number;
   rateLimit: RateLimit;
+  /** See SseStream: how long an event-stream client may leave its backlog unread. */
+  sseStallMs?: number;
   version: string;
 }
 
@@ -97,7 +99,12 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
 
   runRoutes(app, deps);
   agentRoutes(app, deps);
-  eventRoutes(app, deps, new RunHub(deps.store, deps.clock, deps.shutdown));
+  eventRoutes(
+    app,
+    deps,
+    new RunHub(deps.store, deps.clock, deps.shutdown),
+    opts.sseStallMs ?? 30_000,
+  );
   systemRoutes(app, deps);
   dashboardRoutes(app, deps);
   compatRoutes(app, deps);

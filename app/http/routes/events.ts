@@ -3,6 +3,7 @@
  * lease's cancels and revocation for the agent holding it. Both sleep on the change feed, which
  * on Postgres carries every replica's changes, so the replica a request lands on does not matter.
  */
+import { setMaxListeners } from "node:events";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -33,9 +34,11 @@ function revoked(lease: LeaseRecord | null, now: number): string | null {
   return lease.expiresAt <= now ? "expired" : null;
 }
 
-export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub) {
+export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, stallMs: number) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { store, clock } = deps;
+  // Every open stream listens for the server's shutdown.
+  setMaxListeners(0, deps.shutdown);
 
   r.get(
     "/api/v1/runs/:id/events",
@@ -55,11 +58,14 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub) 
       },
     },
     async (req, reply) => {
-      const run = await store.getRun(req.params.id, req.caller);
-      if (!run) throw notFound("run", req.params.id);
+      // The hub's reader answers who may watch: 500 watchers joining cost one read, not 500.
+      const run = await hub.find(req.params.id);
+      if (!run || (req.caller.orgId !== null && run.org_id !== req.caller.orgId)) {
+        throw notFound("run", req.params.id);
+      }
       const last = req.headers["last-event-id"];
       reply.hijack();
-      const stream = new SseStream(reply.raw, { shutdown: deps.shutdown });
+      const stream = new SseStream(reply.raw, { shutdown: deps.shutdown, stallMs });
       hub.watch(run.id, stream, last === undefined ? null : Number(last));
     },
   );
@@ -86,7 +92,7 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub) 
         throw notFound("lease", leaseId);
       }
       reply.hijack();
-      const stream = new SseStream(reply.raw, { shutdown: deps.shutdown });
+      const stream = new SseStream(reply.raw, { shutdown: deps.shutdown, stallMs });
       void followLease(deps, leaseId, stream).catch((err: unknown) => {
         req.log.warn({ err, lease: leaseId }, "lease event stream failed");
         stream.close();
