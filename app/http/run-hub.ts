@@ -10,9 +10,9 @@
  * carries the whole job, so a repeat is harmless.
  */
 import type { Run } from "../../api/schemas.js";
-import { isTerminal } from "../store/rules.js";
+import { isRunOpen, isTerminal } from "../../api/status.js";
 import type { JobRecord, RunView, Store } from "../store/store.js";
-import { presentJob, presentRun } from "./present.js";
+import { presentJob, presentRun } from "../present.js";
 import type { SseStream } from "./sse.js";
 
 /** Re-read this often even without a wake-up: a lost notification delays, never loses. */
@@ -29,7 +29,7 @@ interface Watcher {
   primed: boolean;
 }
 
-const finished = (run: Run) => !["queued", "running"].includes(run.status);
+const finished = (run: Run) => !isRunOpen(run.status);
 
 /** What a watcher must hear about a job again when it changed. */
 const fingerprint = (j: JobRecord) =>

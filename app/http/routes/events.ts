@@ -9,7 +9,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ErrorBody, IdParams, LeaseParams } from "../../../api/schemas.js";
 import { notFound } from "../../errors.js";
-import { SERVER_ENDED } from "../../store/rules.js";
+import { isServerEnded } from "../../../api/status.js";
 import type { LeaseRecord } from "../../store/store.js";
 import type { RouteDeps } from "../deps.js";
 import type { RunHub } from "../run-hub.js";
@@ -107,7 +107,7 @@ async function followLease(deps: RouteDeps, leaseId: string, stream: SseStream) 
     const lease = await deps.store.getLease(leaseId);
     const jobs = await deps.store.jobsOfLeases([leaseId], { orgId: null });
     const cancel = jobs
-      .filter((j) => j.leaseId === leaseId && SERVER_ENDED.has(j.status) && !told.has(j.id))
+      .filter((j) => j.leaseId === leaseId && isServerEnded(j.status) && !told.has(j.id))
       .map((j) => j.id);
     if (cancel.length > 0) {
       stream.send("cancel", { job_ids: cancel });
