@@ -64,6 +64,11 @@ class RunFeed {
     return this.run;
   }
 
+  /** Stops reading when nobody watches (a lookup whose caller was then refused). */
+  stopIfUnwatched(): void {
+    if (this.watchers.size === 0) this.stop.abort();
+  }
+
   get stopping(): boolean {
     return this.stop.signal.aborted;
   }
@@ -88,8 +93,6 @@ class RunFeed {
         this.publish(view);
         if (this.run && finished(this.run)) break;
         await this.store.changes.wait(`run:${this.runId}`, RECHECK_MS, this.stop.signal);
-        // Started by a lookup whose caller was then refused: nobody to read for.
-        if (this.watchers.size === 0) break;
       }
     } finally {
       this.stop.abort();
@@ -160,6 +163,11 @@ export class RunHub {
   /** The run as its feed last read it (starting one), or null when there is no such run. */
   async find(runId: string): Promise<Run | null> {
     return this.feedOf(runId).current();
+  }
+
+  /** After a find() whose caller may not watch the run: its reader need not stay for them. */
+  refused(runId: string): void {
+    this.feeds.get(runId)?.stopIfUnwatched();
   }
 
   /** Streams the run's changes into `stream` until the run finishes or the stream ends. */

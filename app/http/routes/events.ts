@@ -61,6 +61,7 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, 
       // The hub's reader answers who may watch: 500 watchers joining cost one read, not 500.
       const run = await hub.find(req.params.id);
       if (!run || (req.caller.orgId !== null && run.org_id !== req.caller.orgId)) {
+        hub.refused(req.params.id);
         throw notFound("run", req.params.id);
       }
       const last = req.headers["last-event-id"];
