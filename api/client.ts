@@ -8,6 +8,10 @@
  * after a lost answer returns the first run instead of creating a second one.
  */
 import { randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { pipeline } from "node:stream/promises";
 import type { z } from "zod";
 import {
   Agent,
@@ -31,6 +35,7 @@ import {
   type SubmitRunRequest,
 } from "./schemas.js";
 import { readSse, type SseEvent } from "./sse.js";
+import { Blob as BlobSchema, BlobKind, type Blob, type BlobUploadQuery } from "./blobs.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:8000 */
@@ -93,6 +98,8 @@ interface CallOptions {
   retry?: boolean;
   /** Gives up on the call (e.g. an agent shutting down while it long-polls). */
   signal?: AbortSignal | undefined;
+  /** A raw body instead of JSON; `open` is called once per try, so a retry sends it again. */
+  upload?: { open: () => NodeJS.ReadableStream & Readable; bytes: number };
 }
 
 export interface StreamOptions {
@@ -253,6 +260,62 @@ export class QgjobClient {
     );
   }
 
+  // ---- blobs (test bundles, app builds, evidence) ----
+
+  /**
+   * Uploads a file as the blob named by its SHA-256, streamed from disk. When the org holds the
+   * hash already (a re-run) nothing is sent: a HEAD answers first. Safe to retry: the name is
+   * the content. `uploaded` says whether the bytes went over the wire.
+   */
+  async uploadBlob(
+    file: { path: string; sha256: string; bytes: number },
+    query: BlobUploadQuery,
+  ): Promise<Blob & { uploaded: boolean }> {
+    const held = await this.statBlob(file.sha256);
+    if (held) return { ...held, uploaded: false };
+    const blob = await this.call(BlobSchema, "PUT", `/api/v1/blobs/${file.sha256}`, {
+      query,
+      upload: { open: () => createReadStream(file.path), bytes: file.bytes },
+      // Bodies of up to hundreds of MB: time the exchange by its size, not the JSON default.
+      holdMs: Math.ceil(file.bytes / 1_000_000) * 1000,
+    });
+    return { ...blob, uploaded: true };
+  }
+
+  /** The blob's size and kind, or null when the caller has no such blob. */
+  async statBlob(sha256: string): Promise<Blob | null> {
+    try {
+      const { res } = await this.send("HEAD", `/api/v1/blobs/${sha256}`, {}, "*/*");
+      return {
+        sha256,
+        size: Number(res.headers.get("content-length")),
+        kind: BlobKind.parse(res.headers.get("x-qgjob-blob-kind")),
+      };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Streams the blob (or one byte range of it) into `path`. No overall timeout: a large build
+   * takes as long as it takes; `signal` gives up. */
+  async downloadBlob(
+    sha256: string,
+    path: string,
+    opts: { range?: { start: number; end: number }; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (opts.range) headers.range = `bytes=${opts.range.start}-${opts.range.end}`;
+    const { res } = await this.send(
+      "GET",
+      `/api/v1/blobs/${sha256}`,
+      { headers, signal: opts.signal },
+      "application/octet-stream",
+      null,
+    );
+    await pipeline(Readable.fromWeb(res.body! as WebReadableStream), createWriteStream(path));
+  }
+
   // ---- transport ----
 
   private async call<S extends z.ZodType>(
@@ -345,6 +408,10 @@ export class QgjobClient {
     };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     if (opts.body !== undefined) headers["content-type"] = "application/json";
+    if (opts.upload) {
+      headers["content-type"] = "application/octet-stream";
+      headers["content-length"] = String(opts.upload.bytes);
+    }
 
     const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
     let res: Response;
@@ -352,9 +419,14 @@ export class QgjobClient {
       res = await fetch(url, {
         method,
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        body: opts.upload
+          ? (Readable.toWeb(opts.upload.open()) as ReadableStream)
+          : opts.body === undefined
+            ? undefined
+            : JSON.stringify(opts.body),
         signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
-      });
+        ...(opts.upload ? { duplex: "half" } : {}),
+      } as RequestInit);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       if (opts.signal?.aborted) {

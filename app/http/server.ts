@@ -21,6 +21,7 @@ import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
 import { RunHub } from "./run-hub.js";
 import { agentRoutes } from "./routes/agents.js";
+import { blobRoutes } from "./routes/blobs.js";
 import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { eventRoutes } from "./routes/events.js";
 import { runRoutes } from "./routes/runs.js";
@@ -105,6 +106,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
     new RunHub(deps.store, deps.clock, deps.shutdown),
     opts.sseStallMs ?? 30_000,
   );
+  blobRoutes(app, deps);
   systemRoutes(app, deps);
   dashboardRoutes(app, deps);
   compatRoutes(app, deps);
