@@ -28,6 +28,9 @@ function fakeClient(
       last = next;
       return next;
     },
+    // A server without the run event stream (404): the wait falls back to long polls.
+    runEvents: () =>
+      Promise.reject(new ApiError("http", "GET", "http://x/api", 404, "not_found", "no route")),
     async cancelRun(id: string) {
       cancelled.push(id);
       return runOf([]);

@@ -4,8 +4,9 @@
  * counts whenever they change (`[00:12] 1 queued · 1 running · 2 passed · 0 failed · 0 flaky`).
  * The lines are the CLI's (cli/progress.ts without a terminal).
  *
- * It long-polls the server's wait endpoint with a short window (5 s) to see jobs end as they do;
- * the server answers at once when the run ends. A server that goes away mid-wait (a restart,
+ * It follows the run's event stream (api/run-watch.ts: one request for the whole run), or, on a
+ * server without one, long-polls the wait endpoint with a short window (5 s) to see jobs end
+ * as they do; the server answers at once when the run ends. A server that goes away mid-wait (a restart,
  * a deploy) is tried again for up to two minutes before the step gives up.
  *
  * When `timeout-minutes` runs out, the run is cancelled on the server (see giveUp): the Action
@@ -13,6 +14,7 @@
  * devices for nobody.
  */
 import { ApiError, type QgjobClient } from "../api/client.js";
+import { RunWatch } from "../api/run-watch.js";
 import type { RunWithJobs } from "../api/schemas.js";
 import { ProgressRenderer } from "../report/progress.js";
 import type { CancelOnSignal } from "./cancel.js";
@@ -23,7 +25,7 @@ import type { Outcome } from "./verdict.js";
 export interface WaitOptions {
   timeoutMs: number;
   log: Log;
-  /** Long-poll window in seconds (default 5). */
+  /** Long-poll window in seconds (default 5), when the server has no event stream. */
   pollS?: number;
   /** How long the server may stay unreachable mid-wait (default 2 minutes). */
   lostLimitMs?: number;
@@ -44,10 +46,19 @@ export const isRunDone = (run: Pick<RunWithJobs, "status">) =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 export async function waitForRun(
-  client: Pick<QgjobClient, "waitRun">,
+  client: Pick<QgjobClient, "waitRun" | "runEvents">,
   submitted: RunWithJobs,
   opts: WaitOptions,
 ): Promise<WaitResult> {
+  const watch = new RunWatch(client, submitted.id, submitted);
+  try {
+    return await follow(watch, submitted, opts);
+  } finally {
+    watch.close();
+  }
+}
+
+async function follow(watch: RunWatch, submitted: RunWithJobs, opts: WaitOptions) {
   const now = opts.now ?? Date.now;
   const pause = opts.sleep ?? sleep;
   const pollS = opts.pollS ?? 5;
@@ -68,7 +79,7 @@ export async function waitForRun(
     if (remainingMs <= 0) return { run, done: false, elapsedMs: now() - start };
     const waitS = Math.max(1, Math.min(pollS, Math.ceil(remainingMs / 1000)));
     try {
-      run = await client.waitRun(run.id, waitS);
+      run = await watch.next(waitS);
     } catch (err) {
       if (!(err instanceof ApiError) || !err.retryable) throw err;
       if (lostSince === null) {

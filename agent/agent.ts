@@ -9,6 +9,7 @@ import { ApiError, type QgjobClient } from "../api/client.js";
 import { TestPath, type Lease } from "../api/schemas.js";
 import type { Target } from "../api/targets.js";
 import { BuildError, type BuildResolver } from "./build.js";
+import { openPush } from "./push.js";
 import type { Runner, RunnerJob, TestOutcome } from "./runners/runner.js";
 
 export interface AgentOptions {
@@ -160,12 +161,19 @@ class LeaseSession {
       "lease granted",
     );
     const beat = setInterval(() => void this.heartbeat(), this.lease.heartbeat_interval_s * 1000);
+    const push = openPush(
+      this.opts.client,
+      this.lease.id,
+      { cancel: (ids) => this.cancel(ids, "push"), revoked: (why) => this.loseLease(why) },
+      this.log,
+    );
     try {
       const build = await this.prepareBuild();
       if (build === undefined) return;
       await this.runBatches(await this.runnableJobs(), build);
     } finally {
       clearInterval(beat);
+      push.close();
       this.logFinished(started, before);
       // Gives back what was not run (draining, lost); after the last result it is a no-op.
       if (!this.lost) await this.opts.client.release(this.lease.id).catch(() => undefined);
@@ -327,21 +335,32 @@ class LeaseSession {
   private async heartbeat() {
     try {
       const beat = await this.opts.client.heartbeat(this.agentId, this.lease.id);
-      for (const jobId of beat.cancel_job_ids) {
-        const stop = this.stopOf(jobId);
-        if (!stop.signal.aborted) {
-          this.log.info({ job: jobId }, "job cancelled on the server: stopping it");
-          stop.abort();
-        }
-      }
+      this.cancel(beat.cancel_job_ids, "heartbeat");
     } catch (err) {
-      if (err instanceof ApiError && err.code === "lease_lost") {
-        this.log.warn("lease lost: stopping its tests");
-        this.lost = true;
-        for (const jobId of this.lease.jobs.map((j) => j.id)) this.stopOf(jobId).abort();
-      }
+      if (err instanceof ApiError && err.code === "lease_lost") this.loseLease("lease_lost");
       // Network trouble: the next beat tries again; the lease outlives a few missed ones.
     }
+  }
+
+  /** Jobs the server ended (cancel, timeout), heard on the push channel or a heartbeat. */
+  private cancel(jobIds: string[], via: "push" | "heartbeat") {
+    for (const jobId of jobIds) {
+      if (!this.attempts.has(jobId)) continue; // not this lease's
+      const stop = this.stopOf(jobId);
+      if (stop.signal.aborted) continue;
+      this.log.info(
+        { job: jobId, via, status: "cancelled" },
+        "job cancelled on the server: stopping it",
+      );
+      stop.abort();
+    }
+  }
+
+  private loseLease(reason: string) {
+    if (this.lost) return;
+    this.log.warn({ reason }, "lease lost: stopping its tests");
+    this.lost = true;
+    for (const jobId of this.lease.jobs.map((j) => j.id)) this.stopOf(jobId).abort();
   }
 
   /** Retries through a server restart until the call lands, or the lease is gone. */

@@ -110,8 +110,10 @@ export function runProcess(
     });
     child.on("exit", (code, signal) => {
       exit = { code, signal };
-      // Whatever the test left running in its group goes with it (and releases the pipes).
-      signalGroup(child.pid, "SIGKILL");
+      // Whatever the test left running in its group goes with it (and releases the pipes). After
+      // a stop or timeout the group has had SIGTERM and keeps its grace period: a shell leader
+      // dies at once, while the test under it may still be running its TERM trap (teardown).
+      if (!stopped && !timedOut) signalGroup(child.pid, "SIGKILL");
       // A process that left the group may hold the pipes open: do not wait for it forever.
       setTimeout(finish, 2000).unref();
     });

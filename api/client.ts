@@ -38,6 +38,7 @@ import {
   type SubmitJobRequest,
   type SubmitRunRequest,
 } from "./schemas.js";
+import { readSse, type SseEvent } from "./sse.js";
 import { Blob as BlobSchema, BlobKind, type Blob, type BlobUploadQuery } from "./blobs.js";
 
 export interface ClientOptions {
@@ -103,6 +104,14 @@ interface CallOptions {
   signal?: AbortSignal | undefined;
   /** A raw body instead of JSON; `open` is called once per try, so a retry sends it again. */
   upload?: { open: () => NodeJS.ReadableStream & Readable; bytes: number };
+}
+
+export interface StreamOptions {
+  /** Resume after this event (the `id` of the last event seen). */
+  lastEventId?: string | null | undefined;
+  signal?: AbortSignal | undefined;
+  /** Give up when nothing (not even the server's ping) arrived for this long (default 45 s). */
+  idleMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -256,6 +265,16 @@ export class QgjobClient {
     );
   }
 
+  /** A run's job changes as server-sent events, until it finishes (app/http/routes/events.ts). */
+  runEvents(id: string, opts: StreamOptions = {}) {
+    return this.stream(`/api/v1/runs/${encodeURIComponent(id)}/events`, opts);
+  }
+
+  /** The agent's push channel: cancels of the lease's jobs and its revocation, as they happen. */
+  leaseEvents(leaseId: string, opts: StreamOptions = {}) {
+    return this.stream(`/api/v1/leases/${encodeURIComponent(leaseId)}/events`, opts);
+  }
+
   release(leaseId: string) {
     return this.call(
       ReleaseResponse,
@@ -368,6 +387,31 @@ export class QgjobClient {
       );
     }
     return parsed.data;
+  }
+
+  /** Opens an event stream; failing to open it is an ApiError like any call's. */
+  private async stream(path: string, opts: StreamOptions): Promise<AsyncGenerator<SseEvent>> {
+    const headers: Record<string, string> = {};
+    if (opts.lastEventId) headers["last-event-id"] = opts.lastEventId;
+    // No overall timeout: a stream lasts as long as what it follows. The server pings every
+    // 15 s; `idleMs` gives up on a connection that went silent (a dead peer, a stuck proxy).
+    const idle = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
+    const { res } = await this.send("GET", path, { headers, signal }, "text/event-stream", null);
+    const idleMs = opts.idleMs ?? 45_000;
+    let timer = setTimeout(() => idle.abort(), idleMs);
+    const body = res.body!.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          clearTimeout(timer);
+          timer = setTimeout(() => idle.abort(), idleMs);
+          out.enqueue(chunk);
+        },
+        flush: () => clearTimeout(timer),
+      }),
+    );
+    signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    return readSse(body);
   }
 
   /** One HTTP exchange up to an OK response; network trouble and error answers as ApiError. */

@@ -49,6 +49,8 @@ const ConfigSchema = z.object({
   maxConnections: z.coerce.number().int().min(0).default(0),
   maxConnectionsPerAddress: z.coerce.number().int().min(1).default(256),
   rateLimitPerS: z.coerce.number().min(0).default(100),
+  /** An event-stream client whose unsent backlog has not drained for this long is dropped. */
+  sseStallS: Seconds.default(30),
   rateLimitBurst: z.coerce.number().int().min(1).default(2000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // The GitHub App (app/github/settings.ts): on when the id, a key and the secret are all set.
@@ -116,6 +118,7 @@ const ENV: Record<keyof Config, string[]> = {
   maxConnections: ["QGJOB_MAX_CONNECTIONS"],
   maxConnectionsPerAddress: ["QGJOB_MAX_CONNECTIONS_PER_ADDRESS"],
   rateLimitPerS: ["QGJOB_RATE_LIMIT_PER_S"],
+  sseStallS: ["QGJOB_SSE_STALL_S"],
   rateLimitBurst: ["QGJOB_RATE_LIMIT_BURST"],
   logLevel: ["QGJOB_LOG_LEVEL", "LOG_LEVEL"],
   githubAppId: ["APP_ID"],

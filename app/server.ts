@@ -90,6 +90,7 @@ export async function startServer(
           total: config.maxConnections,
         },
         rateLimit: { perSecond: config.rateLimitPerS, burst: config.rateLimitBurst },
+        sseStallMs: config.sseStallS * 1000,
         version: VERSION,
         trustProxy: config.trustProxy,
       },

@@ -20,7 +20,10 @@ function scripted(answers: (RunWithJobs | Job | ApiError)[]) {
     t += done ? 100 : waitS * 1000;
     return next;
   };
-  const client = { waitRun: answer, waitJob: answer } as unknown as QgjobClient;
+  // A server without the run event stream (404): follow falls back to long polls.
+  const runEvents = () =>
+    Promise.reject(new ApiError("http", "GET", "http://x/api", 404, "not_found", "no route"));
+  const client = { waitRun: answer, waitJob: answer, runEvents } as unknown as QgjobClient;
   return { client, calls, now: () => t };
 }
 

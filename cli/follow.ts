@@ -1,12 +1,15 @@
 /**
  * Waiting for a run or a job to end, shared by `qgjob wait` and `qgjob submit --wait`.
  *
- * It long-polls the server's wait endpoint in a loop. The server answers such a poll early only
- * when the run ends, so while progress is shown the poll window is short (3 s) to see jobs end
- * as they do; without progress (--json) it is 30 s. A server that goes away after the first
- * answer (a restart) is tried again for up to a minute before the wait gives up.
+ * A run is followed on its event stream (api/run-watch.ts: one request for the whole run, each
+ * change shown as it happens), or, where the server has none, by long-polling the wait
+ * endpoint; a job always by long polls. The server answers a poll early only when the run
+ * ends, so while progress is shown the poll window is short (3 s) to see jobs end as they do;
+ * without progress (--json) it is 30 s. A server that goes away after the first answer (a
+ * restart) is tried again for up to a minute before the wait gives up.
  */
 import { ApiError, type QgjobClient } from "../api/client.js";
+import { RunWatch } from "../api/run-watch.js";
 import type { Job, RunWithJobs } from "../api/schemas.js";
 import { formatClock, formatDuration } from "../report/duration.js";
 import { ExitStatus } from "./connection.js";
@@ -41,6 +44,17 @@ export interface FollowResult {
   elapsedMs: number;
 }
 
+interface Seen {
+  last: RunWithJobs | Job;
+  jobs: Job[];
+}
+
+/** Where the answers come from: `next(waitS)` is the state after the next change, or at waitS. */
+interface Source {
+  next(waitS: number): Promise<Seen>;
+  close(): void;
+}
+
 const LOST_LIMIT_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -50,79 +64,115 @@ export async function follow(
   opts: FollowOptions,
 ): Promise<FollowResult> {
   const now = opts.now ?? Date.now;
-  const pause = opts.sleep ?? sleep;
   const start = now();
-  const deadline = opts.timeoutMs === undefined ? Infinity : start + opts.timeoutMs;
-  const windowS = opts.progress ? (opts.progressPollS ?? 3) : 30;
   const renderer = new ProgressRenderer({ tty: opts.tty });
   const show = (text: string) => {
     if (opts.progress && text) opts.write(text);
   };
-
-  const poll = async (waitS: number): Promise<{ last: RunWithJobs | Job; jobs: Job[] }> => {
-    if (target.kind === "run") {
-      const run = await client.waitRun(target.id, waitS);
-      return { last: run, jobs: run.jobs };
-    }
-    const job = await client.waitJob(target.id, waitS);
-    return { last: job, jobs: [job] };
-  };
-  const isDone = (last: RunWithJobs | Job) =>
-    target.kind === "run" ? !isRunOpen(last.status) : isFinished(last);
-
-  // Ctrl-C stops waiting, not the run: say so, and how to stop it.
-  const onSigint = () => {
+  const source = sourceFor(client, target);
+  const stopSigint = stopWaitingOnSigint(target, opts, () => show(renderer.finish()));
+  const ticker =
+    opts.progress && opts.tty ? setInterval(() => show(renderer.tick(now() - start)), 1000) : null;
+  ticker?.unref();
+  let latest: Seen;
+  try {
+    latest = await followToEnd(source, target, opts, {
+      start,
+      onChange: (seen) => show(renderer.update(seen.jobs, now() - start)),
+      onLost: (err) => {
+        show(renderer.finish());
+        opts.write(`qgjob: lost the server (${err.code}); trying again for up to a minute\n`);
+      },
+    });
+  } finally {
+    if (ticker) clearInterval(ticker);
+    stopSigint();
+    source.close();
     show(renderer.finish());
+  }
+  return {
+    last: latest.last,
+    jobs: latest.jobs,
+    status: latest.last.status,
+    done: isDone(target, latest.last),
+    elapsedMs: now() - start,
+  };
+}
+
+const isDone = (target: Followed, last: RunWithJobs | Job) =>
+  target.kind === "run" ? !isRunOpen(last.status) : isFinished(last);
+
+function sourceFor(client: QgjobClient, target: Followed): Source {
+  if (target.kind === "run") {
+    const watch = new RunWatch(client, target.id);
+    return {
+      next: async (waitS) => {
+        const run = await watch.next(waitS);
+        return { last: run, jobs: run.jobs };
+      },
+      close: () => watch.close(),
+    };
+  }
+  return {
+    next: async (waitS) => {
+      const job = await client.waitJob(target.id, waitS);
+      return { last: job, jobs: [job] };
+    },
+    close: () => undefined,
+  };
+}
+
+/** Ctrl-C stops waiting, not the run: say so, and how to stop it. Answers the un-install. */
+function stopWaitingOnSigint(target: Followed, opts: FollowOptions, finish: () => void) {
+  const onSigint = () => {
+    finish();
     opts.write(
       `qgjob: stopped waiting; the ${target.kind} goes on (qgjob cancel --${target.kind}-id ${target.id} stops it)\n`,
     );
     process.exit(130);
   };
   process.once("SIGINT", onSigint);
-  const ticker =
-    opts.progress && opts.tty ? setInterval(() => show(renderer.tick(now() - start)), 1000) : null;
-  ticker?.unref();
+  return () => process.off("SIGINT", onSigint);
+}
 
-  let latest: { last: RunWithJobs | Job; jobs: Job[] } | undefined;
+/**
+ * Asks the source until the end or the deadline. The first look is immediate, so progress
+ * starts at once; a server lost after that is asked again every 2 s for up to a minute.
+ */
+async function followToEnd(
+  source: Source,
+  target: Followed,
+  opts: FollowOptions,
+  on: { start: number; onChange(seen: Seen): void; onLost(err: ApiError): void },
+): Promise<Seen> {
+  const now = opts.now ?? Date.now;
+  const pause = opts.sleep ?? sleep;
+  const deadline = opts.timeoutMs === undefined ? Infinity : on.start + opts.timeoutMs;
+  const windowS = opts.progress ? (opts.progressPollS ?? 3) : 30;
+  let latest: Seen | undefined;
   let lostSince: number | null = null;
-  try {
-    for (;;) {
-      const remainingMs = deadline - now();
-      // The first look is immediate, so progress starts at once.
-      const waitS =
-        latest === undefined ? 0 : Math.max(1, Math.min(windowS, Math.ceil(remainingMs / 1000)));
-      try {
-        latest = await poll(waitS);
-        lostSince = null;
-      } catch (err) {
-        if (!(err instanceof ApiError) || !err.retryable || latest === undefined) throw err;
-        if (lostSince === null) {
-          lostSince = now();
-          show(renderer.finish());
-          opts.write(`qgjob: lost the server (${err.code}); trying again for up to a minute\n`);
-        } else if (now() - lostSince > LOST_LIMIT_MS) {
-          throw err;
-        }
-        await pause(Math.min(2000, deadline - now()));
-        if (now() >= deadline) break;
-        continue;
+  for (;;) {
+    const remainingMs = deadline - now();
+    const waitS =
+      latest === undefined ? 0 : Math.max(1, Math.min(windowS, Math.ceil(remainingMs / 1000)));
+    try {
+      latest = await source.next(waitS);
+      lostSince = null;
+    } catch (err) {
+      if (!(err instanceof ApiError) || !err.retryable || latest === undefined) throw err;
+      if (lostSince === null) {
+        lostSince = now();
+        on.onLost(err);
+      } else if (now() - lostSince > LOST_LIMIT_MS) {
+        throw err;
       }
-      show(renderer.update(latest.jobs, now() - start));
-      if (isDone(latest.last) || now() >= deadline) break;
+      await pause(Math.min(2000, deadline - now()));
+      if (now() >= deadline) return latest;
+      continue;
     }
-  } finally {
-    if (ticker) clearInterval(ticker);
-    process.off("SIGINT", onSigint);
-    show(renderer.finish());
+    on.onChange(latest);
+    if (isDone(target, latest.last) || now() >= deadline) return latest;
   }
-  if (!latest) throw new Error("unreachable: no answer yet");
-  return {
-    last: latest.last,
-    jobs: latest.jobs,
-    status: latest.last.status,
-    done: isDone(latest.last),
-    elapsedMs: now() - start,
-  };
 }
 
 /**

@@ -20,9 +20,11 @@ import { installConnectionLimits, type ConnectionLimits } from "./connections.js
 import { installErrorHandlers } from "./errors.js";
 import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
+import { RunHub } from "./run-hub.js";
 import { agentRoutes } from "./routes/agents.js";
 import { blobRoutes } from "./routes/blobs.js";
 import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
+import { eventRoutes } from "./routes/events.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -34,6 +36,8 @@ export interface HttpOptions {
   requestTimeoutMs: number;
   connections: ConnectionLimits;
   rateLimit: RateLimit;
+  /** See SseStream: how long an event-stream client may leave its backlog unread. */
+  sseStallMs?: number;
   version: string;
   /** Believe X-Forwarded-* (a reverse proxy in front); otherwise any client could claim a host. */
   trustProxy: boolean;
@@ -106,6 +110,12 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
 
   runRoutes(app, deps);
   agentRoutes(app, deps);
+  eventRoutes(
+    app,
+    deps,
+    new RunHub(deps.store, deps.clock, deps.shutdown),
+    opts.sseStallMs ?? 30_000,
+  );
   blobRoutes(app, deps);
   systemRoutes(app, deps);
   tokenRoutes(app, deps);
