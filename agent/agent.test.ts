@@ -12,6 +12,7 @@ import { QgjobClient } from "../api/client.js";
 import { client, startTestServer, tempDir, type TestServer } from "../test/harness.js";
 import { DeviceAgent, type AgentOptions } from "./agent.js";
 import { BuildResolver } from "./build.js";
+import { httpBlobSink } from "./evidence/http-sink.js";
 import { CommandRunner } from "./runners/command.js";
 
 let server: TestServer;
@@ -54,6 +55,8 @@ function startAgent(over: Partial<AgentOptions> & { dir: string; build?: string 
     logger: pino({ level: "silent" }),
     leaseWaitS: 1,
     drainGraceMs: 200,
+    blobs: httpBlobSink({ baseUrl: server.url }),
+    spoolDir: null,
     ...over,
   });
   agents.push(agent);

@@ -5,6 +5,7 @@
  * Every method that depends on time takes `now` (ms) from the caller.
  */
 import type {
+  Artifact,
   ListJobsQuery,
   ListRunsQuery,
   ResultInput,
@@ -20,7 +21,7 @@ export interface StoredResult {
   file: string | null;
   line: number | null;
   log_tail?: string | null;
-  artifacts: { name: string; url: string; content_type?: string | undefined }[];
+  artifacts: Artifact[];
 }
 
 export interface JobRecord {
