@@ -76,8 +76,12 @@ export class DeviceAgent {
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       try {
-        if (!this.agentId) await this.register();
-        await evidence.resend((l, j, body) => this.opts.client.reportResult(l, j, body));
+        if (!this.agentId) {
+          // Before registering: what a previous run left belongs to leases that may still be
+          // held, and the server takes a result by its lease id alone.
+          await evidence.resend((l, j, body) => this.opts.client.reportResult(l, j, body));
+          await this.register();
+        }
         const lease = await this.opts.client.lease(
           this.agentId!,
           this.opts.leaseWaitS,
@@ -390,7 +394,7 @@ class LeaseSession {
         // Any 5xx too: a server out of disk or restarting answers again later.
         if (!(err instanceof ApiError) || !transient(err) || this.lost) throw err;
         if (Date.now() > this.giveUpAt) throw err; // draining with the server away: exit anyway
-        await sleep(backoff(attempt));
+        await sleep(Math.min(backoff(attempt), Math.max(0, this.giveUpAt - Date.now())));
       }
     }
   }
