@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_json: 400,
   unauthorized: 401,
+  link_expired: 401,
   forbidden: 403,
   not_found: 404,
   lease_active: 409,
@@ -16,6 +17,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_mismatch: 422,
+  range_not_satisfiable: 416,
   rate_limited: 429,
   unavailable: 503,
 } as const;

@@ -13,7 +13,7 @@ export function httpBlobSink(opts: {
 }): BlobSink {
   const base = opts.baseUrl.replace(/\/+$/, "");
   const url = (sha256: string, orgId: string) =>
-    `${base}/api/v1/blobs/${sha256}?org_id=${encodeURIComponent(orgId)}`;
+    `${base}/api/v1/blobs/${sha256}?org_id=${encodeURIComponent(orgId)}&kind=artifact`;
   const headers = (): Record<string, string> =>
     opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   const call = async (method: string, where: string, init: RequestInit): Promise<Response> => {

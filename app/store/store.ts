@@ -57,6 +57,19 @@ export interface JobRecord {
   supersededBy: string | null;
 }
 
+/** One try of a job (job_attempts): its evidence is in `result.artifacts`. */
+export interface AttemptRecord {
+  jobId: string;
+  attempt: number;
+  leaseId: string;
+  agentId: string;
+  status: string;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  result: StoredResult | null;
+}
+
 export interface RunRecord {
   id: string;
   orgId: string;
@@ -264,6 +277,8 @@ export interface Store {
     scope: OrgScope,
   ): Promise<{ items: RunView[]; nextCursor: string | null }>;
   getJob(id: string, scope: OrgScope): Promise<JobRecord | null>;
+  /** The job's attempts, oldest first (the caller has checked the job's org). */
+  listAttempts(jobId: string): Promise<AttemptRecord[]>;
   /** The jobs the given leases hold or held. */
   jobsOfLeases(leaseIds: string[], scope: OrgScope): Promise<JobRecord[]>;
   listJobs(
