@@ -1,12 +1,13 @@
 /**
  * One job, attempt by attempt: each try's status, its whole failure message, and the evidence
  * its agent reported (the log, screenshots, videos, traces), missing files with their reason.
- * A flaky test shows its failing attempt next to the passing one.
+ * A flaky test shows its failing attempt next to the passing one. Results of agents from before
+ * the blob store carry a `url` instead (a link the agent gave), shown as such.
  */
 import type { Job } from "../../../api/schemas.js";
 import type { AttemptRecord } from "../../store/store.js";
 import { stripAnsi } from "../../../report/text.js";
-import { duration, statusLabel, time } from "./format.js";
+import { duration, safeLink, statusLabel, time } from "./format.js";
 import { html, type Html } from "./html.js";
 import { page, type Viewer } from "./layout.js";
 import { failurePlace } from "./run-page.js";
@@ -36,7 +37,8 @@ function attemptSection(a: AttemptRecord): Html {
         ${artifacts.map(
           (f) =>
             html`<li>
-              <span class="tag">${f.kind ?? "file"}</span> <code>${f.name}</code> ${size(f.size)}
+              <span class="tag">${f.kind ?? "file"}</span>
+              ${f.url ? safeLink(f.url, f.name) : html`<code>${f.name}</code>`} ${size(f.size)}
               ${f.missing && html`<span class="missing">missing: ${f.missing}</span>`}
             </li>`,
         )}

@@ -110,7 +110,7 @@ export function runPage(opts: { viewer: Viewer; run: RunWithJobs; now: number })
               <th scope="col">Attempts</th>
               <th scope="col">Duration</th>
               <th scope="col">Failure</th>
-              <th scope="col">Artifacts</th>
+              <th scope="col">Evidence</th>
             </tr>
           </thead>
           <tbody>
