@@ -8,6 +8,10 @@
  * after a lost answer returns the first run instead of creating a second one.
  */
 import { randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { pipeline } from "node:stream/promises";
 import type { z } from "zod";
 import {
   Agent,
@@ -30,6 +34,7 @@ import {
   type SubmitJobRequest,
   type SubmitRunRequest,
 } from "./schemas.js";
+import { Blob as BlobSchema, BlobKind, type Blob, type BlobUploadQuery } from "./blobs.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:8000 */
@@ -92,6 +97,8 @@ interface CallOptions {
   retry?: boolean;
   /** Gives up on the call (e.g. an agent shutting down while it long-polls). */
   signal?: AbortSignal | undefined;
+  /** A raw body instead of JSON; `open` is called once per try, so a retry sends it again. */
+  upload?: { open: () => NodeJS.ReadableStream & Readable; bytes: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -234,6 +241,62 @@ export class QgjobClient {
     );
   }
 
+  // ---- blobs (test bundles, app builds, evidence) ----
+
+  /**
+   * Uploads a file as the blob named by its SHA-256, streamed from disk. When the org holds the
+   * hash already (a re-run) nothing is sent: a HEAD answers first. Safe to retry: the name is
+   * the content. `uploaded` says whether the bytes went over the wire.
+   */
+  async uploadBlob(
+    file: { path: string; sha256: string; bytes: number },
+    query: BlobUploadQuery,
+  ): Promise<Blob & { uploaded: boolean }> {
+    const held = await this.statBlob(file.sha256);
+    if (held) return { ...held, uploaded: false };
+    const blob = await this.call(BlobSchema, "PUT", `/api/v1/blobs/${file.sha256}`, {
+      query,
+      upload: { open: () => createReadStream(file.path), bytes: file.bytes },
+      // Bodies of up to hundreds of MB: time the exchange by its size, not the JSON default.
+      holdMs: Math.ceil(file.bytes / 1_000_000) * 1000,
+    });
+    return { ...blob, uploaded: true };
+  }
+
+  /** The blob's size and kind, or null when the caller has no such blob. */
+  async statBlob(sha256: string): Promise<Blob | null> {
+    try {
+      const { res } = await this.send("HEAD", `/api/v1/blobs/${sha256}`, {}, "*/*");
+      return {
+        sha256,
+        size: Number(res.headers.get("content-length")),
+        kind: BlobKind.parse(res.headers.get("x-qgjob-blob-kind")),
+      };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Streams the blob (or one byte range of it) into `path`. No overall timeout: a large build
+   * takes as long as it takes; `signal` gives up. */
+  async downloadBlob(
+    sha256: string,
+    path: string,
+    opts: { range?: { start: number; end: number }; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const headers: Record<string, string> = {};
+    if (opts.range) headers.range = `bytes=${opts.range.start}-${opts.range.end}`;
+    const { res } = await this.send(
+      "GET",
+      `/api/v1/blobs/${sha256}`,
+      { headers, signal: opts.signal },
+      "application/octet-stream",
+      null,
+    );
+    await pipeline(Readable.fromWeb(res.body! as WebReadableStream), createWriteStream(path));
+  }
+
   // ---- transport ----
 
   private async call<S extends z.ZodType>(
@@ -265,30 +328,61 @@ export class QgjobClient {
     path: string,
     opts: CallOptions,
   ): Promise<z.output<S>> {
+    const { res, where } = await this.send(method, path, opts, "application/json");
+    const json = parseJson(await res.text());
+    const parsed = schema.safeParse(res.status === 204 ? null : json);
+    if (!parsed.success) {
+      throw new ApiError(
+        "invalid_response",
+        method,
+        where,
+        res.status,
+        "invalid_response",
+        `unexpected answer: ${parsed.error.issues[0]?.message ?? "does not match the API"}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** One HTTP exchange up to an OK response; network trouble and error answers as ApiError. */
+  private async send(
+    method: string,
+    path: string,
+    opts: CallOptions,
+    accept: string,
+    timeoutMs: number | null = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0),
+  ): Promise<{ res: Response; where: string }> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const where = url.toString();
     const headers: Record<string, string> = {
-      accept: "application/json",
+      accept,
       "user-agent": this.opts.userAgent ?? "qgjob-client",
       ...opts.headers,
     };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     if (opts.body !== undefined) headers["content-type"] = "application/json";
+    if (opts.upload) {
+      headers["content-type"] = "application/octet-stream";
+      headers["content-length"] = String(opts.upload.bytes);
+    }
 
-    const timeoutMs = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0);
+    const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
     let res: Response;
     try {
       res = await fetch(url, {
         method,
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: opts.signal
-          ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
-          : AbortSignal.timeout(timeoutMs),
-      });
+        body: opts.upload
+          ? (Readable.toWeb(opts.upload.open()) as ReadableStream)
+          : opts.body === undefined
+            ? undefined
+            : JSON.stringify(opts.body),
+        signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
+        ...(opts.upload ? { duplex: "half" } : {}),
+      } as RequestInit);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       if (opts.signal?.aborted) {
@@ -316,42 +410,29 @@ export class QgjobClient {
         cause,
       );
     }
-
+    if (res.ok) return { res, where };
     const text = await res.text();
-    let json: unknown = null;
-    if (text) {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
+    const body = ErrorBody.safeParse(parseJson(text));
+    if (body.success) {
+      const { code, message, details } = body.data.error;
+      throw new ApiError("http", method, where, res.status, code, message, details);
     }
-    if (!res.ok) {
-      const body = ErrorBody.safeParse(json);
-      if (body.success) {
-        const { code, message, details } = body.data.error;
-        throw new ApiError("http", method, where, res.status, code, message, details);
-      }
-      throw new ApiError(
-        "http",
-        method,
-        where,
-        res.status,
-        `http_${res.status}`,
-        text.slice(0, 200) || res.statusText,
-      );
-    }
-    const parsed = schema.safeParse(res.status === 204 ? null : json);
-    if (!parsed.success) {
-      throw new ApiError(
-        "invalid_response",
-        method,
-        where,
-        res.status,
-        "invalid_response",
-        `unexpected answer: ${parsed.error.issues[0]?.message ?? "does not match the API"}`,
-      );
-    }
-    return parsed.data;
+    throw new ApiError(
+      "http",
+      method,
+      where,
+      res.status,
+      `http_${res.status}`,
+      text.slice(0, 200) || res.statusText,
+    );
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -3,6 +3,7 @@
  * Every setting is listed in the README's configuration table.
  */
 import { isIP } from "node:net";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { groupingStrategies } from "./scheduler/grouping.js";
 import { DEFAULT_SCHEDULER_CONFIG } from "./scheduler/policy.js";
@@ -51,6 +52,20 @@ const ConfigSchema = z.object({
     .optional(),
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   githubUpdateIntervalS: Seconds.default(5),
+  /** Blobs (bundles, builds, evidence) on disk; default: `blobs/` beside the SQLite file. */
+  blobDir: z.string().min(1).optional(),
+  /** Set: blobs in this S3-compatible bucket instead (shared by replicas). */
+  blobUrl: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, {
+      message: "an s3://bucket/prefix URL",
+    })
+    .optional(),
+  blobMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(200 * 1024 * 1024),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -79,6 +94,9 @@ const ENV: Record<keyof Config, string[]> = {
   gheHost: ["GHE_HOST"],
   publicUrl: ["QGJOB_PUBLIC_URL"],
   githubUpdateIntervalS: ["QGJOB_GITHUB_UPDATE_INTERVAL_S"],
+  blobDir: ["QGJOB_BLOB_DIR"],
+  blobUrl: ["QGJOB_BLOB_URL"],
+  blobMaxBytes: ["QGJOB_BLOB_MAX_BYTES"],
 };
 
 export class ConfigError extends Error {}
@@ -122,4 +140,10 @@ export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
   return host === "::1";
+}
+
+/** Where disk blobs live: QGJOB_BLOB_DIR, else `blobs/` in the data directory (the db's). */
+export function blobDir(config: Config): string {
+  if (config.blobDir !== undefined) return config.blobDir;
+  return join(config.db === ":memory:" ? "./data" : dirname(config.db), "blobs");
 }

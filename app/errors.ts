@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_mismatch: 422,
+  hash_mismatch: 422,
   range_not_satisfiable: 416,
   rate_limited: 429,
   unavailable: 503,

@@ -1,7 +1,7 @@
-/** Signed links, range headers and Content-Disposition: the download route's pure parts. */
+/** Signed links and Content-Disposition: the download route's pure parts. */
 import { describe, expect, it } from "vitest";
 import type { QgjobError } from "../errors.js";
-import { disposition, parseRange } from "./evidence.js";
+import { disposition } from "./evidence.js";
 import { LinkSigner } from "./links.js";
 
 const code = (fn: () => unknown) => {
@@ -33,23 +33,6 @@ describe("LinkSigner", () => {
     ).toBe("unauthorized");
     expect(code(() => links.verify("job_1", "garbage", now))).toBe("unauthorized");
     expect(code(() => new LinkSigner("other").verify("job_1", sig, now))).toBe("unauthorized");
-  });
-});
-
-describe("parseRange", () => {
-  it.each([
-    ["bytes=0-99", { start: 0, end: 99 }],
-    ["bytes=100-", { start: 100, end: 999 }],
-    ["bytes=-10", { start: 990, end: 999 }],
-    ["bytes=900-5000", { start: 900, end: 999 }],
-  ])("%s of 1000 bytes", (header, range) => {
-    expect(parseRange(header, 1000)).toEqual(range);
-  });
-
-  it("answers the whole body without a header, 416 for a range outside it", () => {
-    expect(parseRange(undefined, 1000)).toBeNull();
-    expect(code(() => parseRange("bytes=1000-", 1000))).toBe("range_not_satisfiable");
-    expect(code(() => parseRange("bytes=0-1,5-9", 1000))).toBe("range_not_satisfiable");
   });
 });
 

@@ -6,7 +6,7 @@
 import type { Readable } from "node:stream";
 import type { AttemptEvidence, JobArtifacts, StoredArtifact } from "../../api/artifacts.js";
 import type { Artifact } from "../../api/schemas.js";
-import { notFound, QgjobError } from "../errors.js";
+import { notFound } from "../errors.js";
 import type { JobRecord, OrgScope, Store } from "../store/store.js";
 
 /** What evidence needs of the blob store (app/blobs/service.ts: Blobs). */
@@ -87,33 +87,6 @@ export async function findArtifact(
   if (!artifact?.sha256) throw notFound("artifact", `${job.id}/${attempt}/${index}`);
   const blob = await blobs.find(artifact.sha256, { orgId: job.orgId });
   return { artifact, blob };
-}
-
-/** An HTTP Range header over `size` bytes: one range, or null for the whole body. */
-export function parseRange(
-  header: string | undefined,
-  size: number,
-): { start: number; end: number } | null {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) {
-    throw new QgjobError("range_not_satisfiable", `unsupported range: ${header}`);
-  }
-  let start: number;
-  let end: number;
-  if (m[1] === "") {
-    start = Math.max(0, size - Number(m[2]));
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start > end || start >= size) {
-    throw new QgjobError("range_not_satisfiable", `range ${header} is outside ${size} bytes`, {
-      size,
-    });
-  }
-  return { start, end };
 }
 
 /**

@@ -20,6 +20,7 @@ import { installErrorHandlers } from "./errors.js";
 import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
 import { agentRoutes } from "./routes/agents.js";
+import { blobRoutes } from "./routes/blobs.js";
 import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
@@ -95,6 +96,7 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
 
   runRoutes(app, deps);
   agentRoutes(app, deps);
+  blobRoutes(app, deps);
   systemRoutes(app, deps);
   dashboardRoutes(app, deps);
   compatRoutes(app, deps);

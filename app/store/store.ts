@@ -11,6 +11,7 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../api/schemas.js";
+import type { BlobKind } from "../../api/blobs.js";
 import type { JobStatus } from "../../api/status.js";
 import type { Decision, GroupingStrategy, SchedulerConfig, Target } from "../scheduler/types.js";
 
@@ -29,7 +30,7 @@ export interface JobRecord {
   runId: string;
   orgId: string;
   appVersionId: string;
-  target: string;
+  target: Target;
   device: string | null;
   repo: string | null;
   testPath: string;
@@ -92,7 +93,7 @@ export interface AgentRecord {
   id: string;
   orgId: string | null;
   name: string;
-  target: string;
+  target: Target;
   device: string | null;
   labels: string[];
   installed: string[];
@@ -107,7 +108,7 @@ export interface LeaseRecord {
   agentId: string;
   orgId: string;
   appVersionId: string;
-  target: string;
+  target: Target;
   groupKey: string;
   install: boolean;
   createdAt: number;
@@ -129,6 +130,18 @@ export interface TokenRecord {
   scopes: string[];
   createdAt: number;
 }
+
+/** An org's hold on a blob (the bytes live in app/blobs). */
+export interface BlobRecord {
+  orgId: string;
+  sha256: string;
+  size: number;
+  kind: BlobKind;
+  createdAt: number;
+  lastReferencedAt: number;
+}
+
+export type NewBlob = Pick<BlobRecord, "orgId" | "sha256" | "size" | "kind">;
 
 /** Which orgs a caller may see: one org, or all of them (fleet tokens, open mode). */
 export interface OrgScope {
@@ -184,6 +197,8 @@ export interface ResultOutcome {
   retry: boolean;
   /** True when this post repeated one already recorded: nothing changed. */
   duplicate: boolean;
+  /** True when the job went back to the queue (an infrastructure error with attempts left). */
+  requeued: boolean;
 }
 
 export interface StoreOptions {
@@ -215,7 +230,7 @@ export interface GithubCheckRecord {
   repo: string;
   sha: string;
   name: string;
-  target: string;
+  target: Target;
   runId: string;
   orgId: string;
   testRoot: string;
@@ -341,6 +356,11 @@ export interface Store {
   /** Remembers a webhook delivery id; false when it was already handled. Forgets old ones. */
   recordGithubDelivery(id: string, event: string, now: number): Promise<boolean>;
   githubDeliverySeen(id: string): Promise<boolean>;
+
+  /** Records that an org holds a blob (it uploaded or referenced it); refreshes its last use. */
+  recordBlob(blob: NewBlob, now: number): Promise<void>;
+  /** The blob when the scope may see it (one of its org's rows; any row for fleet callers). */
+  findBlob(sha256: string, scope: OrgScope): Promise<BlobRecord | null>;
 
   queueOverview(
     scope: OrgScope,

@@ -34195,6 +34195,12 @@ class CancelOnSignal {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
 // functions
@@ -44091,6 +44097,25 @@ const ErrorBody = object({
     }),
 });
 
+;// CONCATENATED MODULE: ./api/blobs.ts
+/** Wire types of the blob routes (PUT/HEAD/GET /api/v1/blobs/{sha256}). */
+
+
+const BLOB_KINDS = ["bundle", "build", "artifact", "log"];
+const BlobKind = schemas_enum(BLOB_KINDS);
+const Sha256 = schemas_string().regex(/^[0-9a-f]{64}$/, "a SHA-256 in 64 lowercase hex digits");
+const BlobParams = strictObject({ sha256: Sha256 });
+const BlobUploadQuery = strictObject({
+    /** The org the blob is stored for; an org token may name only its own. */
+    org_id: OrgId,
+    kind: BlobKind.default("bundle"),
+});
+const action_Blob = object({
+    sha256: Sha256,
+    size: schemas_number().int().min(0),
+    kind: BlobKind,
+});
+
 ;// CONCATENATED MODULE: ./api/client.ts
 /**
  * The typed HTTP client of the qgjob API, shared by the CLI, the agent and the Action. It never
@@ -44101,6 +44126,10 @@ const ErrorBody = object({
  * submission always carries an Idempotency-Key (generated when the caller gives none), so a retry
  * after a lost answer returns the first run instead of creating a second one.
  */
+
+
+
+
 
 
 /** A failed call, saying what was called, where, and what came back. */
@@ -44230,6 +44259,49 @@ class QgjobClient {
             body: {},
         });
     }
+    // ---- blobs (test bundles, app builds, evidence) ----
+    /**
+     * Uploads a file as the blob named by its SHA-256, streamed from disk. When the org holds the
+     * hash already (a re-run) nothing is sent: a HEAD answers first. Safe to retry: the name is
+     * the content. `uploaded` says whether the bytes went over the wire.
+     */
+    async uploadBlob(file, query) {
+        const held = await this.statBlob(file.sha256);
+        if (held)
+            return { ...held, uploaded: false };
+        const blob = await this.call(action_Blob, "PUT", `/api/v1/blobs/${file.sha256}`, {
+            query,
+            upload: { open: () => (0,external_node_fs_namespaceObject.createReadStream)(file.path), bytes: file.bytes },
+            // Bodies of up to hundreds of MB: time the exchange by its size, not the JSON default.
+            holdMs: Math.ceil(file.bytes / 1_000_000) * 1000,
+        });
+        return { ...blob, uploaded: true };
+    }
+    /** The blob's size and kind, or null when the caller has no such blob. */
+    async statBlob(sha256) {
+        try {
+            const { res } = await this.send("HEAD", `/api/v1/blobs/${sha256}`, {}, "*/*");
+            return {
+                sha256,
+                size: Number(res.headers.get("content-length")),
+                kind: BlobKind.parse(res.headers.get("x-qgjob-blob-kind")),
+            };
+        }
+        catch (err) {
+            if (err instanceof ApiError && err.status === 404)
+                return null;
+            throw err;
+        }
+    }
+    /** Streams the blob (or one byte range of it) into `path`. No overall timeout: a large build
+     * takes as long as it takes; `signal` gives up. */
+    async downloadBlob(sha256, path, opts = {}) {
+        const headers = {};
+        if (opts.range)
+            headers.range = `bytes=${opts.range.start}-${opts.range.end}`;
+        const { res } = await this.send("GET", `/api/v1/blobs/${sha256}`, { headers, signal: opts.signal }, "application/octet-stream", null);
+        await (0,promises_namespaceObject.pipeline)(external_node_stream_.Readable.fromWeb(res.body), (0,external_node_fs_namespaceObject.createWriteStream)(path));
+    }
     // ---- transport ----
     async call(schema, method, path, opts = {}) {
         const retries = opts.retry === false ? 0 : (this.opts.retries ?? 4);
@@ -44248,6 +44320,16 @@ class QgjobClient {
         }
     }
     async once(schema, method, path, opts) {
+        const { res, where } = await this.send(method, path, opts, "application/json");
+        const json = parseJson(await res.text());
+        const parsed = schema.safeParse(res.status === 204 ? null : json);
+        if (!parsed.success) {
+            throw new ApiError("invalid_response", method, where, res.status, "invalid_response", `unexpected answer: ${parsed.error.issues[0]?.message ?? "does not match the API"}`);
+        }
+        return parsed.data;
+    }
+    /** One HTTP exchange up to an OK response; network trouble and error answers as ApiError. */
+    async send(method, path, opts, accept, timeoutMs = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0)) {
         const url = new URL(this.baseUrl + path);
         for (const [k, v] of Object.entries(opts.query ?? {})) {
             if (v !== undefined)
@@ -44255,7 +44337,7 @@ class QgjobClient {
         }
         const where = url.toString();
         const headers = {
-            accept: "application/json",
+            accept,
             "user-agent": this.opts.userAgent ?? "qgjob-client",
             ...opts.headers,
         };
@@ -44263,16 +44345,23 @@ class QgjobClient {
             headers.authorization = `Bearer ${this.opts.token}`;
         if (opts.body !== undefined)
             headers["content-type"] = "application/json";
-        const timeoutMs = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0);
+        if (opts.upload) {
+            headers["content-type"] = "application/octet-stream";
+            headers["content-length"] = String(opts.upload.bytes);
+        }
+        const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
         let res;
         try {
             res = await fetch(url, {
                 method,
                 headers,
-                body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-                signal: opts.signal
-                    ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
-                    : AbortSignal.timeout(timeoutMs),
+                body: opts.upload
+                    ? external_node_stream_.Readable.toWeb(opts.upload.open())
+                    : opts.body === undefined
+                        ? undefined
+                        : JSON.stringify(opts.body),
+                signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
+                ...(opts.upload ? { duplex: "half" } : {}),
             });
         }
         catch (err) {
@@ -44286,29 +44375,25 @@ class QgjobClient {
             const cause = e.cause?.code ?? e.cause?.message ?? e.message;
             throw new ApiError("network", method, where, null, "unreachable", `cannot reach the server (${cause})`, undefined, cause);
         }
+        if (res.ok)
+            return { res, where };
         const text = await res.text();
-        let json = null;
-        if (text) {
-            try {
-                json = JSON.parse(text);
-            }
-            catch {
-                json = undefined;
-            }
+        const body = ErrorBody.safeParse(parseJson(text));
+        if (body.success) {
+            const { code, message, details } = body.data.error;
+            throw new ApiError("http", method, where, res.status, code, message, details);
         }
-        if (!res.ok) {
-            const body = ErrorBody.safeParse(json);
-            if (body.success) {
-                const { code, message, details } = body.data.error;
-                throw new ApiError("http", method, where, res.status, code, message, details);
-            }
-            throw new ApiError("http", method, where, res.status, `http_${res.status}`, text.slice(0, 200) || res.statusText);
-        }
-        const parsed = schema.safeParse(res.status === 204 ? null : json);
-        if (!parsed.success) {
-            throw new ApiError("invalid_response", method, where, res.status, "invalid_response", `unexpected answer: ${parsed.error.issues[0]?.message ?? "does not match the API"}`);
-        }
-        return parsed.data;
+        throw new ApiError("http", method, where, res.status, `http_${res.status}`, text.slice(0, 200) || res.statusText);
+    }
+}
+function parseJson(text) {
+    if (!text)
+        return null;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
     }
 }
 
@@ -44572,8 +44657,6 @@ function minutes(problems, text) {
     return n;
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "url"

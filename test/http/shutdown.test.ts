@@ -7,20 +7,26 @@ import { rmSync } from "node:fs";
 import { pino } from "pino";
 import { expect, it } from "vitest";
 import { loadConfig, storeOptions } from "../../app/config.js";
+import { DiskBlobStore } from "../../app/blobs/disk.js";
+import { Blobs } from "../../app/blobs/service.js";
 import { Authenticator } from "../../app/http/auth.js";
-import { createMetrics } from "../../app/http/metrics.js";
+import { createMetrics } from "../../app/metrics.js";
 import { buildHttp } from "../../app/http/server.js";
+import { RunService } from "../../app/runs.js";
 import { SqliteStore } from "../../app/store/sqlite/engine.js";
 import { tempDir } from "../harness.js";
 
 it("answers a request arriving during shutdown with 503 unavailable in the error format", async () => {
   const dir = tempDir();
   const store = new SqliteStore(join(dir, "qgjob.db"), storeOptions(loadConfig({}, {})));
+  const metrics = createMetrics(store);
   const app = await buildHttp(
     {
       store,
+      blobs: new Blobs(store, new DiskBlobStore(join(dir, "blobs")), 1024),
       auth: new Authenticator(store, true),
-      metrics: createMetrics(store),
+      metrics,
+      runs: new RunService(store, metrics, Date.now),
       clock: Date.now,
       shutdown: new AbortController().signal,
     },

@@ -12,9 +12,9 @@ import {
   disposition,
   findArtifact,
   listEvidence,
-  parseRange,
   type EvidenceBlobs,
 } from "../../evidence/evidence.js";
+import { parseRange } from "../../blobs/service.js";
 import type { LinkSigner } from "../../evidence/links.js";
 import { notFound } from "../../errors.js";
 import type { JobRecord } from "../../store/store.js";

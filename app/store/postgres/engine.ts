@@ -17,6 +17,7 @@ import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
+  NewBlob,
   NewGithubCheck,
   OrgScope,
   Store,
@@ -29,6 +30,7 @@ import type { AgentInput } from "../sqlite/agents.js";
 import { getAgent, listAgents, registerAgent } from "./agents.js";
 import { unavailableIfLost, type PgContext, type PgExec } from "./context.js";
 import { ping } from "./database.js";
+import * as blobOps from "./blobs.js";
 import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import { previewNextLeases } from "./preview.js";
@@ -173,6 +175,13 @@ export class PostgresStore implements Store {
   }
   githubDeliverySeen(id: string) {
     return guard(githubOps.githubDeliverySeen(this.ctx.db, id));
+  }
+
+  async recordBlob(blob: NewBlob, now: number) {
+    await guard(blobOps.recordBlob(this.ctx.db, blob, now));
+  }
+  async findBlob(sha256: string, scope: OrgScope) {
+    return guard(blobOps.findBlob(this.ctx.db, sha256, scope));
   }
 
   queueOverview(scope: OrgScope, now: number) {

@@ -13,6 +13,7 @@ import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
+  NewBlob,
   NewGithubCheck,
   OrgScope,
   Store,
@@ -24,6 +25,7 @@ import { listAttempts } from "./attempts.js";
 import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.js";
 import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
+import * as blobOps from "./blobs.js";
 import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
@@ -175,6 +177,13 @@ export class SqliteStore implements Store {
   }
   async githubDeliverySeen(id: string) {
     return githubOps.githubDeliverySeen(this.ctx, id);
+  }
+
+  async recordBlob(blob: NewBlob, now: number) {
+    blobOps.recordBlob(this.ctx, blob, now);
+  }
+  async findBlob(sha256: string, scope: OrgScope) {
+    return blobOps.findBlob(this.ctx, sha256, scope);
   }
 
   async queueOverview(scope: OrgScope, now: number) {
