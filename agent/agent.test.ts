@@ -3,7 +3,7 @@
  * runner: results, retries, cancel, timeout, drain, build failures and a server restart.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { pino } from "pino";
@@ -12,6 +12,7 @@ import { QgjobClient } from "../api/client.js";
 import { client, startTestServer, tempDir, type TestServer } from "../test/harness.js";
 import { DeviceAgent, type AgentOptions } from "./agent.js";
 import { BuildResolver } from "./build.js";
+import { httpBlobSink } from "./evidence/http-sink.js";
 import { CommandRunner } from "./runners/command.js";
 
 let server: TestServer;
@@ -33,6 +34,13 @@ function project(marker: string) {
   const files: Record<string, string> = {
     "pass.sh": "echo all good\nexit 0\n",
     "fail.sh": "echo 'expected 1 to be 2'\nexit 1\n",
+    // A failure with a multi-line diff on stderr and a screenshot in QGJOB_ARTIFACTS_DIR.
+    "diff.sh":
+      "echo setting up\nprintf 'png' > \"$QGJOB_ARTIFACTS_DIR/screen.png\"\n" +
+      "echo 'AssertionError: values differ' >&2\necho '- expected: 2' >&2\necho '+ received: 1' >&2\n" +
+      "echo '    at diff.sh:5' >&2\nexit 1\n",
+    // Waits for the test to let it finish (the test stops the server meanwhile).
+    "gate.sh": `while [ ! -f '${marker}.go' ]; do sleep 0.05; done\necho gated >&2\nexit 1\n`,
     "flaky.sh": '[ "$QGJOB_ATTEMPT" -ge 2 ] && exit 0\necho first try fails\nexit 1\n',
     // A child whose command line carries the marker, so the test can see it live and die.
     "slow.sh": `"${process.execPath}" -e "setTimeout(() => {}, 30000)" ${marker}\n`,
@@ -51,9 +59,11 @@ function startAgent(over: Partial<AgentOptions> & { dir: string; build?: string 
     installed: [],
     runner: new CommandRunner({ template: "sh {test}", cwd: over.dir }),
     builds: new BuildResolver({ template: over.build ?? null, cacheDir: join(over.dir, ".cache") }),
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env.AGENT_LOG ?? "silent" }),
     leaseWaitS: 1,
     drainGraceMs: 200,
+    blobs: httpBlobSink({ baseUrl: server.url }),
+    spoolDir: null,
     ...over,
   });
   agents.push(agent);
@@ -103,6 +113,52 @@ describe("device agent", () => {
     expect(byPath["fail.sh"].result.message).toContain("expected 1 to be 2");
     expect(byPath["fail.sh"].result.log_tail).toContain("expected 1 to be 2");
   });
+
+  it("posts a failure's whole stderr diff, its full log and the files of QGJOB_ARTIFACTS_DIR", async () => {
+    server = await startTestServer();
+    startAgent({ dir: project("m-diff") });
+    const run = await submitRun({ tests: ["diff.sh"] });
+    const job = (await waitRun(run.id)).jobs[0];
+    expect(job.status).toBe("failed");
+    expect(job.result.message).toBe(
+      "exit 1: at diff.sh:5\n\nAssertionError: values differ\n- expected: 2\n+ received: 1\n    at diff.sh:5",
+    );
+    expect(job.result.artifacts).toEqual([
+      expect.objectContaining({ name: "output.log", kind: "log", sha256: expect.any(String) }),
+      expect.objectContaining({ name: "screen.png", kind: "screenshot", size: 3 }),
+    ]);
+  });
+
+  it("keeps a result in its spool while the server is away; the restarted agent posts it", async () => {
+    server = await startTestServer({ leaseTtlS: 120 });
+    const port = Number(new URL(server.url).port);
+    const marker = join(tempDir("qgjob-gate-"), "gate");
+    const dir = project(marker);
+    const spoolDir = join(dir, "spool");
+    const first = startAgent({ dir, spoolDir });
+    const run = await submitRun({ tests: ["gate.sh"], max_attempts: 1 });
+    await until(
+      () => api().get(`/api/v1/runs/${run.id}`),
+      (r) => r.body.jobs[0].status === "running",
+    );
+    await server.stop();
+    writeFileSync(`${marker}.go`, ""); // the test ends with the server away
+    await until(
+      () => Promise.resolve(readdirSync(join(spoolDir, "results")).length),
+      (n) => n === 1,
+    );
+    await first.stop(); // gives up posting after the drain grace: the result stays spooled
+    await Promise.all(running.splice(0));
+    expect(readdirSync(join(spoolDir, "results"))).toHaveLength(1);
+
+    server = await startTestServer({ port, leaseTtlS: 120 }, server.dir);
+    startAgent({ dir, spoolDir });
+    const done = await waitRun(run.id);
+    expect(done.jobs[0]).toMatchObject({ status: "failed", attempts: 1 });
+    expect(done.jobs[0].result.message).toMatch(/gated/);
+    const left = () => Promise.resolve(readdirSync(join(spoolDir, "results")).length);
+    expect(await until(left, (n) => n === 0)).toBe(0); // removed once acknowledged
+  }, 30_000); // the first agent gives up posting 10 s after its drain grace
 
   it("refuses a leased test path that leaves the project, even if the server hands one out", async () => {
     server = await startTestServer();

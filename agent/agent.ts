@@ -10,6 +10,9 @@ import { TestPath, type Lease } from "../api/schemas.js";
 import type { Target } from "../api/targets.js";
 import { BuildError, type BuildResolver } from "./build.js";
 import { openPush } from "./push.js";
+import { Evidence } from "./evidence/evidence.js";
+import type { LogcatOptions } from "./evidence/logcat.js";
+import { transient, type BlobSink } from "./evidence/uploader.js";
 import type { Runner, RunnerJob, TestOutcome } from "./runners/runner.js";
 
 export interface AgentOptions {
@@ -26,6 +29,12 @@ export interface AgentOptions {
   leaseWaitS: number;
   /** On stop(), how long the running test may take to finish before it is killed. */
   drainGraceMs: number;
+  /** Where evidence files go (the blob store's routes). */
+  blobs: BlobSink;
+  /** The spool for results and uploads; null: a temporary one that does not survive a restart. */
+  spoolDir: string | null;
+  /** Android: attach each test's window of the device log. */
+  logcat?: LogcatOptions | null;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -46,6 +55,7 @@ export class DeviceAgent {
   private agentId: string | null = null;
   private readonly stopping = new AbortController();
   private session: LeaseSession | null = null;
+  private evidence: Evidence | null = null;
   /** Leases taken and jobs received, for the agent's summary line. */
   readonly stats = { leases: 0, jobs: 0 };
 
@@ -58,10 +68,21 @@ export class DeviceAgent {
   /** Works until stop() has drained it. */
   async run(): Promise<void> {
     const log = this.opts.logger;
+    const evidence = await Evidence.open({
+      dir: this.opts.spoolDir,
+      sink: this.opts.blobs,
+      logger: log,
+    });
+    this.evidence = evidence;
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       try {
-        if (!this.agentId) await this.register();
+        if (!this.agentId) {
+          // Before registering: what a previous run left belongs to leases that may still be
+          // held, and the server takes a result by its lease id alone.
+          await evidence.resend((l, j, body) => this.opts.client.reportResult(l, j, body));
+          await this.register();
+        }
         const lease = await this.opts.client.lease(
           this.agentId!,
           this.opts.leaseWaitS,
@@ -86,8 +107,14 @@ export class DeviceAgent {
         await sleep(delay, this.stopping.signal);
       }
     }
+    await evidence.uploader.stop(this.opts.drainGraceMs);
     log.info(
-      { ...this.stats, builds: this.opts.builds.prepared, ...this.opts.runner.stats },
+      {
+        ...this.stats,
+        builds: this.opts.builds.prepared,
+        ...this.opts.runner.stats,
+        ...evidence.uploader.stats,
+      },
       "agent stopped",
     );
   }
@@ -119,7 +146,7 @@ export class DeviceAgent {
   private async work(lease: Lease) {
     this.stats.leases++;
     this.stats.jobs += lease.jobs.length;
-    const session = new LeaseSession(this.opts, this.agentId!, lease);
+    const session = new LeaseSession(this.opts, this.agentId!, lease, this.evidence!);
     this.session = session;
     if (this.stopping.signal.aborted) session.drain(0);
     try {
@@ -134,6 +161,8 @@ export class DeviceAgent {
 class LeaseSession {
   private readonly stops = new Map<string, AbortController>();
   private readonly attempts = new Map<string, number>();
+  /** When each job's current attempt began (the logcat window). */
+  private readonly startedAt = new Map<string, Date>();
   private lost = false;
   private draining = false;
   /** Once draining, posts stop being retried after this (ms since epoch): the agent must exit. */
@@ -144,6 +173,7 @@ class LeaseSession {
     private readonly opts: AgentOptions,
     private readonly agentId: string,
     private readonly lease: Lease,
+    private readonly evidence: Evidence,
   ) {
     this.log = opts.logger.child({ lease: lease.id });
     for (const job of lease.jobs) this.attempts.set(job.id, job.attempt);
@@ -293,6 +323,7 @@ class LeaseSession {
       stop.abort();
       return;
     }
+    this.startedAt.set(jobId, new Date());
     try {
       await this.persist(() =>
         this.opts.client.startJob(this.lease.id, jobId, this.attempts.get(jobId)!),
@@ -304,21 +335,26 @@ class LeaseSession {
     }
   }
 
-  /** Posts an outcome; answers true when the server wants the job run again in this lease. */
+  /**
+   * Posts an outcome with its evidence (spooled until the server answers, uploaded in the
+   * background); answers true when the server wants the job run again in this lease.
+   */
   private async report(o: TestOutcome): Promise<boolean> {
     const attempt = this.attempts.get(o.jobId)!;
     try {
-      const res = await this.persist(() =>
-        this.opts.client.reportResult(this.lease.id, o.jobId, {
-          attempt,
-          status: o.status,
-          duration_ms: o.durationMs,
-          message: o.message?.slice(0, 64 * 1024),
-          file: o.file,
-          line: o.line,
-          log_tail: o.logTail?.slice(-64 * 1024),
-          artifacts: o.artifacts,
-        }),
+      const body = {
+        attempt,
+        status: o.status,
+        duration_ms: o.durationMs,
+        message: o.message?.slice(0, 64 * 1024),
+        file: o.file,
+        line: o.line,
+        log_tail: o.logTail?.slice(-64 * 1024),
+        artifacts: await this.evidence.collect(o, this.lease.org_id, this.logcatOf(o.jobId)),
+      };
+      const entry = { leaseId: this.lease.id, jobId: o.jobId, attempt, body };
+      const res = await this.evidence.send(entry, (lease, job, b) =>
+        this.persist(() => this.opts.client.reportResult(lease, job, b)),
       );
       this.log.info(
         { job: o.jobId, status: o.status, ms: o.durationMs, attempt, retry: res.retry },
@@ -330,6 +366,11 @@ class LeaseSession {
       this.log.warn({ job: o.jobId, err: (err as Error).message }, "result refused");
       return false;
     }
+  }
+
+  private logcatOf(jobId: string) {
+    const since = this.startedAt.get(jobId);
+    return this.opts.logcat && since ? { opts: this.opts.logcat, since } : undefined;
   }
 
   private async heartbeat() {
@@ -369,9 +410,10 @@ class LeaseSession {
       try {
         return await call();
       } catch (err) {
-        if (!(err instanceof ApiError) || !err.retryable || this.lost) throw err;
+        // Any 5xx too: a server out of disk or restarting answers again later.
+        if (!(err instanceof ApiError) || !transient(err) || this.lost) throw err;
         if (Date.now() > this.giveUpAt) throw err; // draining with the server away: exit anyway
-        await sleep(backoff(attempt));
+        await sleep(Math.min(backoff(attempt), Math.max(0, this.giveUpAt - Date.now())));
       }
     }
   }

@@ -9,6 +9,8 @@ export interface ProcessResult {
   signal: NodeJS.Signals | null;
   /** The last `tailLines` lines of stdout and stderr, interleaved as they came. */
   tail: string;
+  /** The last `tailLines` lines of stderr alone (where most frameworks print the failure). */
+  errTail: string;
   durationMs: number;
   timedOut: boolean;
   stopped: boolean;
@@ -36,6 +38,8 @@ export interface RunProcessOptions {
   tailLines?: number;
   /** Also copy output here (the agent's own log), line by line. */
   onLine?: (line: string) => void;
+  /** Every byte of stdout and stderr, as it comes (the attempt's full log). */
+  output?: { write(chunk: Buffer): void };
   /** Between SIGTERM and SIGKILL. */
   graceMs?: number;
 }
@@ -48,6 +52,7 @@ export function runProcess(
   const started = performance.now();
   const tailLines = opts.tailLines ?? 40;
   const lines: string[] = [];
+  const errLines: string[] = [];
   const spawnOpts: SpawnOptions = {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
@@ -62,12 +67,17 @@ export function runProcess(
   let partial = { out: "", err: "" };
 
   const collect = (key: "out" | "err") => (chunk: Buffer) => {
+    opts.output?.write(chunk);
     const text = partial[key] + chunk.toString("utf8");
     const parts = text.split("\n");
     partial = { ...partial, [key]: parts.pop() ?? "" };
     for (const line of parts) {
       lines.push(line);
       if (lines.length > tailLines) lines.shift();
+      if (key === "err") {
+        errLines.push(line);
+        if (errLines.length > tailLines) errLines.shift();
+      }
       opts.onLine?.(line);
     }
   };
@@ -95,10 +105,12 @@ export function runProcess(
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
       for (const rest of [partial.out, partial.err]) if (rest) lines.push(rest);
+      if (partial.err) errLines.push(partial.err);
       resolve({
         exitCode: exit?.code ?? null,
         signal: exit?.signal ?? null,
         tail: lines.slice(-tailLines).join("\n"),
+        errTail: errLines.slice(-tailLines).join("\n"),
         durationMs: Math.round(performance.now() - started),
         timedOut,
         stopped,

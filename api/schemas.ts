@@ -109,10 +109,26 @@ export const SubmitJobRequest = z.strictObject({
 export type SubmitJobRequest = z.input<typeof SubmitJobRequest>;
 export type SubmitJobInput = z.output<typeof SubmitJobRequest>;
 
+export const ARTIFACT_KINDS = ["log", "screenshot", "video", "trace", "logcat", "file"] as const;
+export const ArtifactKind = z.enum(ARTIFACT_KINDS);
+export type ArtifactKind = z.infer<typeof ArtifactKind>;
+
+/**
+ * One piece of an attempt's evidence, as the agent reports it: uploaded to the blob store
+ * (`sha256`, `size`), or `missing` with the reason it is not there (too big, over the count
+ * cap, unreadable). `url` is what agents before the blob store sent (a path on the agent).
+ */
 export const Artifact = z.strictObject({
   name: ShortText,
-  url: z.string().max(2048),
+  url: z.string().max(2048).optional(),
   content_type: ShortText.optional(),
+  kind: ArtifactKind.optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "a lowercase hex SHA-256")
+    .optional(),
+  size: z.number().int().min(0).optional(),
+  missing: z.string().max(500).optional(),
 });
 export type Artifact = z.infer<typeof Artifact>;
 

@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_json: 400,
   unauthorized: 401,
+  link_expired: 401,
   forbidden: 403,
   not_found: 404,
   misdirected_request: 421,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   exitCodeFor,
+  formatJob,
   formatRun,
   formatSubmitted,
   formatSummary,
@@ -84,6 +85,32 @@ describe("formatSummary", () => {
         "  ✓ tests/f.spec.js 4.2s (flaky: passed on attempt 2)",
         "",
       ].join("\n"),
+    );
+  });
+});
+
+describe("formatJob", () => {
+  it("prints the whole failure (the table has its first line) and the evidence it left", () => {
+    const job = fakeJob({
+      status: "failed",
+      result: {
+        message:
+          "exit 1: at diff.sh:5\n\nAssertionError: values differ\n- expected: 2\n+ received: 1",
+        file: null,
+        line: null,
+        artifacts: [
+          { name: "output.log", sha256: "a".repeat(64), size: 10 },
+          { name: "3 more files", missing: "over the cap of 40 files per attempt" },
+        ],
+      },
+    });
+    const text = formatJob(job);
+    expect(text).toContain("exit 1: at diff.sh:5\n");
+    expect(text).toContain(
+      "\n\nexit 1: at diff.sh:5\n\nAssertionError: values differ\n- expected: 2\n+ received: 1\n",
+    );
+    expect(text).toContain(
+      "Evidence: output.log, 3 more files (missing: over the cap of 40 files per attempt)",
     );
   });
 });

@@ -6,6 +6,7 @@ import type { Job, RunWithJobs } from "../api/schemas.js";
 import { isFailed, isFailedStatus, isFinished } from "../api/status.js";
 import { duration, failureText, jobLine } from "../report/job-line.js";
 import { formatTally, tally, type JobView } from "../report/tally.js";
+import { stripAnsi } from "../report/text.js";
 import { EXIT } from "./exit-codes.js";
 
 /** Exit code for what a run or job looks like now: informational, so unfinished is 0. */
@@ -49,9 +50,23 @@ export function formatRun(run: RunWithJobs): string {
   );
 }
 
-/** `qgjob status --job-id`: a header line, then a one-row table. */
+/**
+ * `qgjob status --job-id`: a header line, a one-row table, then the whole failure message (the
+ * table has its first line; the assertion and its diff follow it) and the evidence it left.
+ */
 export function formatJob(job: Job): string {
-  return `job ${job.id}  ${job.status}  (run ${job.run_id}, ${job.target}, app ${job.app_version_id})\n\n${jobTable([job])}\n`;
+  const head = `job ${job.id}  ${job.status}  (run ${job.run_id}, ${job.target}, app ${job.app_version_id})\n\n${jobTable([job])}\n`;
+  const r = job.result;
+  const message = job.status === "passed" ? "" : stripAnsi(r?.message ?? "").trimEnd();
+  const parts = [head];
+  if (message.includes("\n")) parts.push(`\n${message}\n`);
+  const files = (r?.artifacts ?? []).map((a) =>
+    a.missing ? `${a.name} (missing: ${a.missing})` : a.name,
+  );
+  if (files.length > 0) {
+    parts.push(`\nEvidence: ${files.join(", ")}\n`);
+  }
+  return parts.join("");
 }
 
 /** What `qgjob submit` prints without --wait. */

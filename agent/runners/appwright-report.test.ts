@@ -165,7 +165,7 @@ describe("parseAppwrightReport", () => {
     expect(outcome!.artifacts).toEqual([
       {
         name: "notes",
-        url: expect.stringMatching(/\/notes-[0-9a-f]+\.txt$/),
+        path: expect.stringMatching(/\/notes-[0-9a-f]+\.txt$/),
         content_type: "text/plain",
       },
     ]);

@@ -201,7 +201,7 @@ export function outcomeFromTests(
       if (!a.path || a.name === "error-context") continue;
       artifacts.push({
         name: a.name,
-        url: a.path,
+        path: a.path,
         ...(a.contentType ? { content_type: a.contentType } : {}),
       });
     }

@@ -5,8 +5,7 @@
  * passes. No test opens a device.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -48,6 +47,7 @@ const job = (name: string, over: Partial<RunnerJob> = {}): RunnerJob => ({
 
 interface Recorded {
   ctx: RunContext;
+  files: Map<string, string>;
   events: { type: "start" | "outcome"; jobId: string; at: number }[];
   outcomes: Map<string, TestOutcome>;
   controllers: Map<string, AbortController>;
@@ -55,6 +55,7 @@ interface Recorded {
 
 function record(opts: { buildPath?: string | null; onStart?: (id: string) => void } = {}) {
   const rec: Recorded = {
+    files: new Map(),
     events: [],
     outcomes: new Map(),
     controllers: new Map(),
@@ -71,6 +72,10 @@ function record(opts: { buildPath?: string | null; onStart?: (id: string) => voi
         expect(rec.outcomes.has(outcome.jobId), `second outcome for ${outcome.jobId}`).toBe(false);
         rec.events.push({ type: "outcome", jobId: outcome.jobId, at: Date.now() });
         rec.outcomes.set(outcome.jobId, outcome);
+        // The runner removes its folder after the run: read the evidence while it is there.
+        for (const file of [outcome.logFile, ...outcome.artifacts.map((a) => a.path)]) {
+          if (file) rec.files.set(file, readFileSync(file, "utf8"));
+        }
       },
       stopped: (jobId) => {
         let c = rec.controllers.get(jobId);
@@ -151,13 +156,14 @@ describe("AppwrightRunner on the example project", () => {
     expect(o("mixed").artifacts).toEqual([
       expect.objectContaining({ name: "notes", content_type: "text/plain" }),
     ]);
-    expect(readFileSync(o("mixed").artifacts[0]!.url, "utf8")).toBe("what the test saw\n");
-    // The artifact's invocation directory is left for the agent to upload and delete.
-    let outputDir = o("mixed").artifacts[0]!.url;
-    while (!path.basename(outputDir).startsWith("qgjob-appwright-"))
-      outputDir = path.dirname(outputDir);
-    expect(path.dirname(outputDir)).toBe(tmpdir());
-    rmSync(outputDir, { recursive: true });
+    expect(rec.files.get(o("mixed").artifacts[0]!.path)).toBe("what the test saw\n");
+    // Each job's own log: its tests' titles and its failure, not the other files' output.
+    const failingLog = rec.files.get(o("failing").logFile!)!;
+    expect(failingLog).toContain("=== compares strings");
+    expect(failingLog).toContain('Expected: \u001b[32m"goodbye"'); // colours kept for the dashboard
+    expect(failingLog).not.toContain("mixed.spec.ts");
+    // The invocation's folder is gone once every outcome was taken.
+    expect(existsSync(path.dirname(o("mixed").artifacts[0]!.path))).toBe(false);
     expect(o("passing")).toMatchObject({ status: "passed" });
     expect(o("skipped")).toMatchObject({
       status: "passed",

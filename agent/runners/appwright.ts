@@ -27,7 +27,7 @@
  * reported timed_out and handled the same way.
  */
 import { existsSync, realpathSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -41,7 +41,8 @@ import {
   type FlatTest,
   type PlaywrightJsonReport,
 } from "./appwright-report.js";
-import type { StreamEvent } from "./appwright/stream-reporter.js";
+import { OutputLog } from "../evidence/output-log.js";
+import { logFileFor, type StreamEvent } from "./appwright/stream-reporter.js";
 import type { RunContext, Runner, RunnerJob, TestOutcome } from "./runner.js";
 
 export interface AppwrightRunnerOptions {
@@ -154,15 +155,25 @@ export class AppwrightRunner implements Runner {
         log(`onStart(${job.id}) failed: ${(err as Error).message}`);
       }
     };
-    let keepDir = false;
+    // Logs: one per test file from the stream reporter; the invocation's own output for jobs
+    // settled after it ended without one (setup broke, no report).
+    const logDir = path.join(dir, "logs");
+    await mkdir(logDir);
+    const invocationLog = new OutputLog(path.join(dir, "invocation.log"));
+    let invocationLogDone = false;
+    const logOf = (job: RunnerJob): string | undefined => {
+      const own = logFileFor(logDir, fileKey(this.projectDir, job.testPath));
+      if (existsSync(own)) return own;
+      return invocationLogDone ? invocationLog.path : undefined;
+    };
     const report = async (job: RunnerJob, outcome: TestOutcome) => {
       if (state.finished.has(job.id)) return;
       state.finished.add(job.id);
       if (ctx.stopped(job.id).aborted) return; // stopped: nothing more for this job
-      if (outcome.artifacts.some((a) => a.url.startsWith(dir + path.sep))) keepDir = true;
       await ensureStarted(job);
+      const logFile = logOf(job);
       try {
-        await ctx.onOutcome(outcome);
+        await ctx.onOutcome(logFile ? { ...outcome, logFile } : outcome);
       } catch (err) {
         log(`onOutcome(${job.id}) failed: ${(err as Error).message}`);
       }
@@ -176,6 +187,7 @@ export class AppwrightRunner implements Runner {
     } catch {
       const message = `@playwright/test is not installed in ${this.projectDir} (run npm ci there)`;
       for (const job of jobs) await report(job, errorOutcome(job, message));
+      await invocationLog.close().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
       return false;
     }
@@ -217,6 +229,7 @@ export class AppwrightRunner implements Runner {
       PLAYWRIGHT_HTML_OPEN: "never",
       PLAYWRIGHT_JSON_OUTPUT_FILE: reportFile,
       QGJOB_STREAM_FILE: streamFile,
+      QGJOB_LOG_DIR: logDir,
       QGJOB_APP_VERSION_ID: ctx.build.appVersionId,
       QGJOB_ATTEMPT: String(jobs[0]!.attempt),
     };
@@ -333,7 +346,12 @@ export class AppwrightRunner implements Runner {
       timeoutMs: globalMs + HARD_KILL_SLACK_MS,
       tailLines: TAIL_LINES,
       onLine: this.opts.onLine,
+      output: invocationLog,
     });
+    invocationLogDone = await invocationLog.close().then(
+      () => true,
+      () => false,
+    );
 
     clearInterval(poller);
     for (const [signal, onStop] of listeners) signal.removeEventListener("abort", onStop);
@@ -364,13 +382,8 @@ export class AppwrightRunner implements Runner {
       for (const [i, job] of left.entries()) await report(job, outcomes[i]!);
     }
 
-    // The test output stays when an artifact points into it: the agent uploads and deletes it.
-    if (keepDir) {
-      await rm(reportFile, { force: true });
-      await rm(streamFile, { force: true });
-    } else {
-      await rm(dir, { recursive: true, force: true });
-    }
+    // Every outcome has been taken (the agent copies its evidence into its spool first).
+    await rm(dir, { recursive: true, force: true });
     return interrupted;
   }
 }

@@ -24,7 +24,17 @@ export interface TestOutcome {
   line?: number;
   /** The last lines of the test's output, for a failure message without a framework report. */
   logTail?: string;
-  artifacts: { name: string; url: string; content_type?: string }[];
+  /** Files on this machine the test left as evidence; the agent uploads them and deletes them. */
+  artifacts: LocalArtifact[];
+  /** A file holding this attempt's full output (capped), uploaded as its log. */
+  logFile?: string;
+}
+
+export interface LocalArtifact {
+  name: string;
+  /** Path on the agent's disk. */
+  path: string;
+  content_type?: string;
 }
 
 export interface BuildInfo {

@@ -5,6 +5,7 @@
  * Every method that depends on time takes `now` (ms) from the caller.
  */
 import type {
+  Artifact,
   ListJobsQuery,
   ListRunsQuery,
   ResultInput,
@@ -21,7 +22,7 @@ export interface StoredResult {
   file: string | null;
   line: number | null;
   log_tail?: string | null;
-  artifacts: { name: string; url: string; content_type?: string | undefined }[];
+  artifacts: Artifact[];
   /** Attachments reported beyond MAX_ARTIFACTS, not kept (the result is, whole otherwise). */
   artifacts_dropped?: number;
 }
@@ -57,6 +58,19 @@ export interface JobRecord {
   /** The job this one re-runs, and the job that re-ran this one. */
   rerunOf: string | null;
   supersededBy: string | null;
+}
+
+/** One try of a job (job_attempts): its evidence is in `result.artifacts`. */
+export interface AttemptRecord {
+  jobId: string;
+  attempt: number;
+  leaseId: string;
+  agentId: string;
+  status: string;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+  result: StoredResult | null;
 }
 
 export interface RunRecord {
@@ -320,6 +334,8 @@ export interface Store {
     scope: OrgScope,
   ): Promise<{ items: RunView[]; nextCursor: string | null }>;
   getJob(id: string, scope: OrgScope): Promise<JobRecord | null>;
+  /** The job's attempts, oldest first (the caller has checked the job's org). */
+  listAttempts(jobId: string): Promise<AttemptRecord[]>;
   /** The jobs the given leases hold or held. */
   jobsOfLeases(leaseIds: string[], scope: OrgScope): Promise<JobRecord[]>;
   listJobs(

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { hostname, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
@@ -10,6 +11,7 @@ import { BuildResolver } from "../../agent/build.js";
 import { GroupSupervisor } from "../../agent/supervisor.js";
 import { buildTemplateProblem } from "../../agent/build-template.js";
 import { AppwrightRunner } from "../../agent/runners/appwright.js";
+import { httpBlobSink } from "../../agent/evidence/http-sink.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
 import { clientCommand, resolveToken, resolveUrl } from "../connection.js";
@@ -35,7 +37,15 @@ interface AgentFlags {
   stateDir: string;
   leaseWait: string;
   drainGrace: string;
+  spoolDir?: string;
+  logcat?: boolean;
   verbose?: boolean;
+}
+
+/** One spool per server and agent name, so a restarted agent finds what it left. */
+function defaultSpoolDir(baseUrl: string, name: string): string {
+  const key = createHash("sha256").update(`${baseUrl}\n${name}`).digest("hex").slice(0, 16);
+  return join(homedir(), ".cache", "qgjob", "spool", key);
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -113,6 +123,11 @@ export function agentCommand(): Command {
       "on SIGTERM, how long the running test may take to finish",
       "30s",
     )
+    .option(
+      "--spool-dir <dir>",
+      "results and evidence waiting for the server (default: one per server and agent name)",
+    )
+    .option("--logcat", "android: attach the device log (adb logcat) of each test's time window")
     .option("--verbose", "also log the tests' output")
     .addHelpText(
       "after",
@@ -148,9 +163,11 @@ export function agentCommand(): Command {
       const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
       const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
       const runner = runnerFrom(flags, (line) => logger.debug({ out: line }, "test output"));
+      const baseUrl = resolveUrl(flags);
+      const token = resolveToken(flags);
       const client = new QgjobClient({
-        baseUrl: resolveUrl(flags),
-        token: resolveToken(flags),
+        baseUrl,
+        token,
         userAgent: `qgjob-agent/${VERSION}`,
         onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error.message }, "retrying"),
       });
@@ -166,6 +183,9 @@ export function agentCommand(): Command {
         logger,
         leaseWaitS,
         drainGraceMs,
+        blobs: httpBlobSink({ baseUrl, token }),
+        spoolDir: flags.spoolDir ?? defaultSpoolDir(baseUrl, name),
+        logcat: flags.logcat ? { device } : null,
       });
       // Before registering: a test an earlier agent of this name left running still holds the device.
       const { supervisor, killed } = GroupSupervisor.start(

@@ -68,6 +68,48 @@ describe("open mode", () => {
     expect(text(missing.body)).toContain("There is no such run.");
   });
 
+  it("shows a flaky job attempt by attempt: the failing try's message and evidence next to the pass", async () => {
+    const api = client(server.url);
+    const run = await submit(api, { app_version_id: "v9", tests: ["flaky.spec.ts"], retries: 1 });
+    const agentId = await registerAgent(api, "pixel-9", { installed: ["v9"] });
+    const lease = (await api.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 0 })).body;
+    const job = lease.jobs[0];
+    const post = async (attempt: number, body: Record<string, unknown>) => {
+      await api.post(`/api/v1/leases/${lease.id}/jobs/${job.id}/start`, { attempt });
+      return api.post(`/api/v1/leases/${lease.id}/jobs/${job.id}/result`, {
+        attempt,
+        duration_ms: 10,
+        ...body,
+      });
+    };
+    await post(1, {
+      status: "failed",
+      message: "logs in: expected <b>2</b>\n- expected: 2\n+ received: 1",
+      artifacts: [
+        { name: "screenshot.png", kind: "screenshot", sha256: "c".repeat(64), size: 2048 },
+        { name: "video.webm", kind: "video", missing: "over the 512 MB cap per file" },
+      ],
+    });
+    await post(2, {
+      status: "passed",
+      artifacts: [{ name: "output.log", kind: "log", sha256: "d".repeat(64), size: 12 }],
+    });
+    expect(run.status).toBe(201);
+    const res = await page(server, `/jobs/${job.id}`);
+    expect(res.status).toBe(200);
+    const body = text(res.body);
+    expect(body).toContain("Attempt 1: ✗ failed");
+    expect(body).toContain("logs in: expected &lt;b&gt;2&lt;/b&gt; - expected: 2 + received: 1");
+    expect(res.body).not.toContain("<b>2</b>"); // escaped, not markup
+    expect(res.body).toContain("- expected: 2\n+ received: 1"); // the diff keeps its lines
+    expect(body).toContain("screenshot screenshot.png 2.0 KB");
+    expect(body).toContain("video video.webm missing: over the 512 MB cap per file");
+    expect(body).toContain("Attempt 2: ✓ passed");
+    expect(body).toContain("log output.log 12 B");
+    expect(body.indexOf("Attempt 1")).toBeLessThan(body.indexOf("Attempt 2"));
+    expect((await page(server, "/jobs/job_nope")).status).toBe(404);
+  });
+
   it("refuses a cancel posted from another site or with no origin at all", async () => {
     const api = client(server.url);
     const run = (await submit(api, { app_version_id: "csrf", tests: ["x.spec.ts"] })).body.id;

@@ -433,6 +433,28 @@ export function storeConformance(engine: Engine) {
       expect((await store.getLease(grant.lease.id))?.endReason).toBe("completed");
     });
 
+    it("keeps each attempt's evidence apart: a flaky test lists the failing try next to the pass", async () => {
+      const org = newOrg();
+      await submit(org, { tests: ["flaky.spec.ts"], retries: 1 });
+      const grant = await claim((await agent(org, "a")).id);
+      const job = grant.jobs[0]!;
+      const shot = {
+        name: "failed.png",
+        kind: "screenshot" as const,
+        sha256: "a".repeat(64),
+        size: 3,
+      };
+      await finish(grant, job.id, { status: "failed", message: "once", artifacts: [shot] });
+      const log = { name: "output.log", kind: "log" as const, sha256: "b".repeat(64), size: 9 };
+      await finish(grant, job.id, { attempt: 2, artifacts: [log] }, T0 + 3 * SECOND);
+      const attempts = await store.listAttempts(job.id);
+      expect(attempts.map((a) => [a.attempt, a.status, a.result?.artifacts])).toEqual([
+        [1, "failed", [shot]],
+        [2, "passed", [log]],
+      ]);
+      expect(await store.listAttempts("job_unknown")).toEqual([]);
+    });
+
     it("sends an infrastructure error back to the queue, away from that agent", async () => {
       const org = newOrg();
       await submit(org, { tests: ["infra.spec.ts"], max_attempts: 2 });

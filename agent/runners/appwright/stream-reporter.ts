@@ -14,7 +14,23 @@
  * A file any of whose tests did not finish (interrupted, or "skipped" because the run was cut
  * short) never gets an "end" line: the JSON report decides for it.
  */
-import { appendFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, realpathSync } from "node:fs";
+import path from "node:path";
+
+/** Bytes of one file's log the reporter writes; past it, one line says the rest was left out. */
+const LOG_CAP = 5 * 1024 * 1024;
+
+/** Where a test file's log goes in QGJOB_LOG_DIR (the runner computes the same name). */
+export function logFileFor(logDir: string, testFile: string): string {
+  let real = testFile;
+  try {
+    real = realpathSync(testFile);
+  } catch {
+    // a file that is gone keeps its given name
+  }
+  return path.join(logDir, `${createHash("sha1").update(real).digest("hex")}.log`);
+}
 
 interface Location {
   file: string;
@@ -23,6 +39,8 @@ interface Location {
 }
 interface PwError {
   message?: string;
+  stack?: string;
+  snippet?: string;
   location?: Location;
 }
 interface PwResult {
@@ -72,6 +90,9 @@ const serializeError = (e: PwError | undefined): PwError | undefined =>
 
 export default class QgjobStreamReporter {
   private readonly out = process.env.QGJOB_STREAM_FILE;
+  /** Per test file: its tests' output and errors, as the agent uploads it (the attempt's log). */
+  private readonly logDir = process.env.QGJOB_LOG_DIR;
+  private readonly logBytes = new Map<string, number>();
   /** Tests of each file still without a final result. */
   private readonly pending = new Map<string, number>();
   private readonly tests = new Map<string, PwTest[]>();
@@ -89,8 +110,17 @@ export default class QgjobStreamReporter {
     }
   }
 
+  onStdOut(chunk: string | Buffer, test?: PwTest): void {
+    if (test) this.log(test.location.file, chunk);
+  }
+
+  onStdErr(chunk: string | Buffer, test?: PwTest): void {
+    if (test) this.log(test.location.file, chunk);
+  }
+
   onTestBegin(test: PwTest): void {
     const file = test.location.file;
+    this.log(file, `=== ${test.title} (${path.basename(file)}:${test.location.line})\n`);
     if (this.begun.has(file)) return;
     this.begun.add(file);
     this.emit({ type: "begin", ts: Date.now(), file });
@@ -98,6 +128,9 @@ export default class QgjobStreamReporter {
 
   onTestEnd(test: PwTest, result: PwResult): void {
     const file = test.location.file;
+    const errors = result.errors.length ? result.errors : result.error ? [result.error] : [];
+    for (const e of errors) this.log(file, `${e.stack ?? e.message ?? ""}\n${e.snippet ?? ""}\n`);
+    this.log(file, `=== ${result.status} in ${result.duration} ms\n\n`);
     const final =
       result.status === "passed" || result.status === "skipped" || result.retry >= test.retries;
     if (!final) return; // Playwright runs it again
@@ -137,6 +170,24 @@ export default class QgjobStreamReporter {
         })),
       })),
     });
+  }
+
+  private log(file: string, text: string | Buffer): void {
+    if (!this.logDir) return;
+    const used = this.logBytes.get(file) ?? 0;
+    if (used >= LOG_CAP) return;
+    const bytes = Buffer.byteLength(text);
+    this.logBytes.set(file, used + bytes);
+    try {
+      appendFileSync(
+        logFileFor(this.logDir, file),
+        used + bytes > LOG_CAP
+          ? `${text}\n[qgjob: the rest of this file's output was left out]\n`
+          : text,
+      );
+    } catch {
+      // The log is evidence, not the result: a full disk must not break the run.
+    }
   }
 
   private emit(event: StreamEvent): void {

@@ -38,6 +38,9 @@ th { font-size: 0.85rem; color: var(--muted); }
 .s-passed, .s-idle { color: var(--ok); } .s-failed, .s-error, .s-timed_out, .s-lost { color: var(--bad); }
 .s-running, .s-leased, .s-busy { color: var(--accent); } .s-cancelled, .s-queued { color: var(--muted); }
 .tag { font-size: 0.75rem; border: 1px solid var(--line); border-radius: 10px; padding: 0 6px; }
+pre.failure { white-space: pre-wrap; overflow-x: auto; border-left: 3px solid var(--line); padding: 4px 8px; }
+.evidence { list-style: none; padding: 0; }
+.missing { color: #a33; }
 .flaky { border-color: var(--warn); color: var(--warn); }
 .place { color: var(--bad); } .muted, .empty { color: var(--muted); }
 .error { color: var(--bad); font-weight: 600; }

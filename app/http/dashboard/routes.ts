@@ -15,6 +15,7 @@ import type { Html } from "./html.js";
 import { errorPage, type Viewer } from "./layout.js";
 import { loginPage } from "./login-page.js";
 import { queuePage } from "./queue-page.js";
+import { jobPage } from "./job-page.js";
 import { runPage } from "./run-page.js";
 import { runsPage, type RunFilters } from "./runs-page.js";
 import {
@@ -193,6 +194,16 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
             githubProblems: checks.flatMap((c) => (c.error ? [c.error] : [])),
           }),
         );
+      });
+
+      readers.get("/jobs/:id", hidden, async (req, reply) => {
+        const params = IdParams.safeParse(req.params);
+        const job = params.success ? await store.getJob(params.data.id, req.caller) : null;
+        if (!job) {
+          return send(reply, errorPage(req.viewer, "Not found", "There is no such job."), 404);
+        }
+        const attempts = await store.listAttempts(job.id);
+        return send(reply, jobPage({ viewer: req.viewer, job: presentJob(job), attempts }));
       });
 
       /** A button's POST: same origin, a `submit` token, then back to the run page. */

@@ -1,7 +1,7 @@
 /** One run: its summary, its jobs (status, failure with file and line, artifacts), its actions. */
 import type { Job, RunWithJobs } from "../../../api/schemas.js";
 import { RERUN_STATUSES } from "../../../api/status.js";
-import { countsText, duration, safeLink, statusLabel, time } from "./format.js";
+import { countsText, duration, statusLabel, time } from "./format.js";
 import { html, type Html } from "./html.js";
 import { live, page, type Viewer } from "./layout.js";
 import { runDuration, sourceText } from "./runs-page.js";
@@ -34,7 +34,9 @@ function jobRow(job: Job): Html {
     <td data-label="Attempts">${job.attempts} / ${job.max_attempts}</td>
     <td data-label="Duration">${duration(job.duration_ms)}</td>
     <td data-label="Failure">${failureCell(job)}</td>
-    <td data-label="Artifacts">${artifacts.map((a) => html`${safeLink(a.url, a.name)} `)}</td>
+    <td data-label="Evidence">
+      ${artifacts.length > 0 && html`<a href="/jobs/${job.id}">${artifacts.length} file${artifacts.length === 1 ? "" : "s"}</a>`}
+    </td>
   </tr>`;
 }
 
@@ -124,7 +126,7 @@ export function runPage(opts: {
               <th scope="col">Attempts</th>
               <th scope="col">Duration</th>
               <th scope="col">Failure</th>
-              <th scope="col">Artifacts</th>
+              <th scope="col">Evidence</th>
             </tr>
           </thead>
           <tbody>

@@ -37,6 +37,7 @@ import * as githubOps from "./github.js";
 import * as leaseOps from "./leases.js";
 import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
+import { listAttempts } from "./attempts.js";
 import * as runOps from "./runs.js";
 import * as stallOps from "./stalls.js";
 import * as tokenOps from "./tokens.js";
@@ -105,6 +106,9 @@ export class PostgresStore implements Store {
   }
   getJob(id: string, scope: OrgScope) {
     return guard(runOps.getJob(this.ctx.db, id, scope));
+  }
+  listAttempts(jobId: string) {
+    return guard(listAttempts(this.ctx.db, jobId));
   }
   jobsOfLeases(leaseIds: string[], scope: OrgScope) {
     return guard(runOps.jobsOfLeases(this.ctx.db, leaseIds, scope));

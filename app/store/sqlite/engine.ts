@@ -23,6 +23,7 @@ import type {
   SubmitOptions,
   TokenRecord,
 } from "../store.js";
+import { listAttempts } from "./attempts.js";
 import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.js";
 import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
@@ -89,6 +90,9 @@ export class SqliteStore implements Store {
   }
   async getJob(id: string, scope: OrgScope) {
     return runOps.getJob(this.ctx, id, scope);
+  }
+  async listAttempts(jobId: string) {
+    return listAttempts(this.ctx, jobId);
   }
   async jobsOfLeases(leaseIds: string[], scope: OrgScope) {
     return runOps.jobsOfLeases(this.ctx, leaseIds, scope);
