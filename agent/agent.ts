@@ -18,6 +18,11 @@ export interface AgentOptions {
   device: string | null;
   labels: string[];
   installed: string[];
+  /**
+   * What the device holds now (the agent's device session): after a lease that changed it the
+   * agent registers again, so the scheduler's install affinity follows the device, not the grants.
+   */
+  installedNow?: () => string[];
   runner: Runner;
   builds: BuildResolver;
   logger: Logger;
@@ -43,12 +48,15 @@ const backoff = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt);
 
 export class DeviceAgent {
   private agentId: string | null = null;
+  private installed: string[];
   private readonly stopping = new AbortController();
   private session: LeaseSession | null = null;
   /** Leases taken and jobs received, for the agent's summary line. */
   readonly stats = { leases: 0, jobs: 0 };
 
-  constructor(private readonly opts: AgentOptions) {}
+  constructor(private readonly opts: AgentOptions) {
+    this.installed = opts.installed;
+  }
 
   get id(): string | null {
     return this.agentId;
@@ -106,7 +114,7 @@ export class DeviceAgent {
       target: o.target,
       device: o.device ?? undefined,
       labels: o.labels,
-      installed: o.installed,
+      installed: this.installed,
     });
     this.agentId = agent.id;
     o.logger.info(
@@ -125,6 +133,11 @@ export class DeviceAgent {
       await session.run();
     } finally {
       this.session = null;
+    }
+    const now = this.opts.installedNow?.();
+    if (now && (lease.install || now.join() !== this.installed.join())) {
+      this.installed = now; // the lease is released: registering again ends nothing
+      await this.register();
     }
   }
 }
@@ -201,7 +214,7 @@ class LeaseSession {
       while (batch.length > 0 && !this.lost) {
         const again: RunnerJob[] = [];
         await opts.runner.run(batch, {
-          build: { appVersionId: lease.app_version_id, buildPath },
+          build: { appVersionId: lease.app_version_id, buildPath, install: lease.install },
           onStart: (jobId) => this.start(jobId),
           onOutcome: async (outcome) => {
             if (await this.report(outcome)) {

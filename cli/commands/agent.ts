@@ -10,6 +10,9 @@ import { BuildResolver } from "../../agent/build.js";
 import { AppwrightRunner } from "../../agent/runners/appwright.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
+import { deviceSessionFrom } from "./agent-device.js";
+import { BETWEEN_TESTS, type BetweenTests } from "../../agent/device/platforms.js";
+import type { DeviceSession } from "../../agent/device/session.js";
 import { clientCommand, resolveToken, resolveUrl } from "../connection.js";
 import { parseDuration } from "../duration.js";
 import { CliError, EXIT } from "../exit-codes.js";
@@ -33,6 +36,13 @@ interface AgentFlags {
   leaseWait: string;
   drainGrace: string;
   verbose?: boolean;
+  udid?: string;
+  appiumPort: string;
+  appiumHome?: string;
+  appiumPlatform: "android" | "fake";
+  betweenTests: BetweenTests;
+  systemPort?: string;
+  wdaLocalPort?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -54,7 +64,11 @@ function seconds(flag: string, text: string): number {
   return ms;
 }
 
-function runnerFrom(flags: AgentFlags, log: (line: string) => void): Runner {
+function runnerFrom(
+  flags: AgentFlags,
+  device: DeviceSession | undefined,
+  log: (line: string) => void,
+): Runner {
   const projectDir = resolve(flags.projectDir);
   if (flags.runner === "command") {
     if (!flags.command)
@@ -66,7 +80,7 @@ function runnerFrom(flags: AgentFlags, log: (line: string) => void): Runner {
       "--runner appwright needs --project <name> (a project in appwright.config.ts)",
       EXIT.usage,
     );
-  return new AppwrightRunner({ projectDir, project: flags.project, onLine: log });
+  return new AppwrightRunner({ projectDir, project: flags.project, device, onLine: log });
 }
 
 export function agentCommand(): Command {
@@ -106,6 +120,21 @@ export function agentCommand(): Command {
       "30s",
     )
     .option("--verbose", "also log the tests' output")
+    .option("--udid <udid>", "appwright: the device (adb serial) this agent owns its session on")
+    .option("--appium-port <port>", "appwright with --udid: this agent's Appium server port", "4723")
+    .option("--appium-home <dir>", "appwright with --udid: APPIUM_HOME (default: Appium's)")
+    .addOption(
+      new Option("--appium-platform <platform>", "appwright with --udid: the device's kind")
+        .choices(["android", "fake"])
+        .default("android"),
+    )
+    .addOption(
+      new Option("--between-tests <policy>", "appwright with --udid: app state between tests")
+        .choices(BETWEEN_TESTS)
+        .default("clear"),
+    )
+    .option("--system-port <port>", "UiAutomator2 systemPort (default: appium port + 3477)")
+    .option("--wda-local-port <port>", "XCUITest wdaLocalPort (default: appium port + 3377)")
     .addHelpText(
       "after",
       "\nExamples:\n" +
@@ -137,7 +166,9 @@ export function agentCommand(): Command {
       );
       const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
       const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
-      const runner = runnerFrom(flags, (line) => logger.debug({ out: line }, "test output"));
+      const onLine = (line: string) => logger.debug({ out: line }, "test output");
+      const session = await deviceSessionFrom(flags, onLine);
+      const runner = runnerFrom(flags, session, onLine);
       const client = new QgjobClient({
         baseUrl: resolveUrl(flags),
         token: resolveToken(flags),
@@ -150,7 +181,8 @@ export function agentCommand(): Command {
         target,
         device,
         labels: flags.label,
-        installed: flags.installed,
+        installed: [...new Set([...(session?.installedVersions() ?? []), ...flags.installed])],
+        installedNow: session && (() => session.installedVersions()),
         runner,
         builds: new BuildResolver({ template: flags.build ?? null, cacheDir: flags.cacheDir }),
         logger,
@@ -160,6 +192,10 @@ export function agentCommand(): Command {
       const stop = () => void agent.stop();
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);
-      await agent.run();
+      try {
+        await agent.run();
+      } finally {
+        session?.stop();
+      }
     });
 }
