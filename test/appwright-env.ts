@@ -6,9 +6,9 @@
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -67,9 +67,7 @@ export function exampleCopy(dir: string, files: Record<string, string> = {}): st
   symlinkSync(join(EXAMPLE_DIR, "node_modules"), join(dir, "node_modules"));
   for (const f of ["package.json", "appwright.config.ts"])
     copyFileSync(join(EXAMPLE_DIR, f), join(dir, f));
-  for (const f of readdirSync(join(EXAMPLE_DIR, "tests"))) {
-    copyFileSync(join(EXAMPLE_DIR, "tests", f), join(dir, "tests", f));
-  }
+  cpSync(join(EXAMPLE_DIR, "tests"), join(dir, "tests"), { recursive: true });
   for (const [path, contents] of Object.entries(files)) {
     const from = /^from:(.*)$/.exec(contents);
     if (from) copyFileSync(resolve(EXAMPLE_DIR, from[1]!), join(dir, path));

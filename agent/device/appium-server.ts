@@ -185,7 +185,9 @@ export class AppiumServer {
 /** True when the server on the port answers /status ready. */
 async function isReady(port: number): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://127.0.0.1:${port}/status`, {
+      signal: AbortSignal.timeout(1000),
+    });
     const body = (await res.json()) as { value?: { ready?: boolean } };
     return body.value?.ready === true;
   } catch {

@@ -103,7 +103,8 @@ export class AndroidPlatform implements DevicePlatform {
       `cannot read the package name of ${buildPath}`,
     );
     const pkg = /package: name='([^']+)'/.exec(out)?.[1];
-    if (!pkg) throw new DeviceError(`cannot read the package name of ${buildPath}: aapt printed none`);
+    if (!pkg)
+      throw new DeviceError(`cannot read the package name of ${buildPath}: aapt printed none`);
     return { package: pkg, activity: /launchable-activity: name='([^']+)'/.exec(out)?.[1] };
   }
 
@@ -118,7 +119,11 @@ export class AndroidPlatform implements DevicePlatform {
   }
 
   async install(udid: string, buildPath: string): Promise<void> {
-    await run(this.adb, ["-s", udid, "install", "-r", "-g", buildPath], `adb install on ${udid} failed`);
+    await run(
+      this.adb,
+      ["-s", udid, "install", "-r", "-g", buildPath],
+      `adb install on ${udid} failed`,
+    );
   }
 
   capabilities(udid: string, app: AppInfo, ports: SessionPorts, reinstallFrom: string | null) {
@@ -161,7 +166,9 @@ export class FakePlatform implements DevicePlatform {
     try {
       xml = await readFile(buildPath, "utf8");
     } catch (err) {
-      throw new DeviceError(`cannot read the package name of ${buildPath}: ${(err as Error).message}`);
+      throw new DeviceError(
+        `cannot read the package name of ${buildPath}: ${(err as Error).message}`,
+      );
     }
     const pkg = /<app\b[^>]*\spackage="([^"]+)"/.exec(xml)?.[1];
     if (!pkg)
@@ -173,7 +180,9 @@ export class FakePlatform implements DevicePlatform {
 
   async checkDevice(udid: string): Promise<void> {
     if (!existsSync(path.join(this.root, udid)))
-      throw new DeviceError(`no device answers to --udid ${udid} (no ${path.join(this.root, udid)})`);
+      throw new DeviceError(
+        `no device answers to --udid ${udid} (no ${path.join(this.root, udid)})`,
+      );
   }
 
   async install(udid: string, buildPath: string, app: AppInfo): Promise<void> {

@@ -166,11 +166,15 @@ export class DeviceSession {
     const have = this.record.apps[app.package];
     if (have && have.sha256 === sha256 && have.appVersionId === input.appVersionId) {
       if (input.install)
-        this.opts.onLine?.(`${input.appVersionId} (${sha256.slice(0, 12)}) is already on ${this.opts.udid}: not installing`);
+        this.opts.onLine?.(
+          `${input.appVersionId} (${sha256.slice(0, 12)}) is already on ${this.opts.udid}: not installing`,
+        );
       return false;
     }
     if (!input.install)
-      this.opts.onLine?.(`the server thought ${input.appVersionId} was on ${this.opts.udid}; it is not: installing`);
+      this.opts.onLine?.(
+        `the server thought ${input.appVersionId} was on ${this.opts.udid}; it is not: installing`,
+      );
     const started = Date.now();
     await this.opts.platform.install(this.opts.udid, input.buildPath!, app);
     this.stats.installs++;

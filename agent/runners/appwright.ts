@@ -235,7 +235,8 @@ class Invocation {
       await rm(this.dir, { recursive: true, force: true });
       return false;
     }
-    if (!this.reporter) this.log("stream reporter not found: results come at the end of the invocation");
+    if (!this.reporter)
+      this.log("stream reporter not found: results come at the end of the invocation");
     const poller = setInterval(() => void this.poll(), POLL_MS);
     const unwatch = this.watchStops();
     if (!this.reporter) for (const job of this.jobs) await this.ensureStarted(job);

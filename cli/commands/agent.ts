@@ -121,7 +121,11 @@ export function agentCommand(): Command {
     )
     .option("--verbose", "also log the tests' output")
     .option("--udid <udid>", "appwright: the device (adb serial) this agent owns its session on")
-    .option("--appium-port <port>", "appwright with --udid: this agent's Appium server port", "4723")
+    .option(
+      "--appium-port <port>",
+      "appwright with --udid: this agent's Appium server port",
+      "4723",
+    )
     .option("--appium-home <dir>", "appwright with --udid: APPIUM_HOME (default: Appium's)")
     .addOption(
       new Option("--appium-platform <platform>", "appwright with --udid: the device's kind")

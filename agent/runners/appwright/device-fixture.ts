@@ -88,7 +88,12 @@ class QgjobDeviceProvider {
 }
 
 export const test = appwright.test.extend({
-  deviceProvider: async ({}, use: (p: unknown) => Promise<void>, testInfo: { project: Project }) => {
+  deviceProvider: async (
+    // eslint-disable-next-line no-empty-pattern -- Playwright reads fixture dependencies from it
+    {},
+    use: (p: unknown) => Promise<void>,
+    testInfo: { project: Project },
+  ) => {
     const provider = testInfo.project.use.device?.provider ?? "";
     if (spec && OWNED.has(provider)) {
       await use(new QgjobDeviceProvider(testInfo.project, spec));
