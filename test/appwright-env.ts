@@ -13,6 +13,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -78,3 +79,13 @@ export function exampleCopy(dir: string, files: Record<string, string> = {}): st
 
 /** A spec whose every test is skipped (a fixture: the example does not ship one). */
 export const SKIPPED_SPEC = join(import.meta.dirname, "../agent/runners/fixtures/skipped.spec.txt");
+
+/** A port nothing listens on right now (for an agent's Appium server). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -5,7 +5,6 @@
  * AppWright's `deviceProvider`. Counts what the device did: installs, Appium starts, sessions.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -17,6 +16,7 @@ import type { RunContext, RunnerJob, TestOutcome } from "./runner.js";
 import {
   EXAMPLE_DIR,
   exampleCopy,
+  freePort,
   installExamples,
   stubAndroid,
   type StubAndroid,
@@ -24,15 +24,6 @@ import {
 
 const APPIUM_MAIN = path.join(EXAMPLE_DIR, "node_modules", "appium", "index.js");
 const build = (v: string) => path.join(EXAMPLE_DIR, "builds", `fake-app-${v}.apk`);
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let android: StubAndroid;
 let work: string;
