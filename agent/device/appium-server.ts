@@ -106,8 +106,8 @@ export class AppiumServer {
   /** Starts the server unless it runs; resolves once /status answers ready. */
   async ensure(): Promise<void> {
     if (this.child) return;
+    await checkPortFree(this.opts.port); // first: it answers in a millisecond
     await this.ensureDriver();
-    await checkPortFree(this.opts.port);
     this.tail = [];
     const child = spawn(
       process.execPath,

@@ -71,9 +71,12 @@ describe("two devices on one host", () => {
     const [one, two] = await Promise.all([submit("1.0.0"), submit("2.0.0")]);
     expect(one.code, one.output).toBe(0);
     expect(two.code, two.output).toBe(0);
-    const done = agents.map(leases);
+    // "lease finished" comes right after the last result is posted.
+    const deadline = Date.now() + 30_000;
+    while (agents.some((a) => leases(a).length === 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     // Each device took one version: one install there, the file's two tests two sessions.
-    for (const finished of done)
+    for (const finished of agents.map(leases))
       expect(finished).toEqual([expect.objectContaining({ installs: 1, sessions: 2 })]);
   }, 400_000);
 
