@@ -10,15 +10,15 @@ import { BuildResolver } from "../../agent/build.js";
 import { AppwrightRunner } from "../../agent/runners/appwright.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
-import { deviceSessionFrom } from "./agent-device.js";
-import { BETWEEN_TESTS, type BetweenTests } from "../../agent/device/platforms.js";
+import { deviceSessionFrom, type DeviceFlags } from "./agent-device.js";
+import { BETWEEN_TESTS } from "../../agent/device/platforms.js";
 import type { DeviceSession } from "../../agent/device/session.js";
 import { clientCommand, resolveToken, resolveUrl } from "../connection.js";
 import { parseDuration } from "../duration.js";
 import { CliError, EXIT } from "../exit-codes.js";
 import { commandLogger } from "../log-lines.js";
 
-interface AgentFlags {
+interface AgentFlags extends DeviceFlags {
   url?: string;
   token?: string;
   json?: boolean;
@@ -29,20 +29,11 @@ interface AgentFlags {
   installed: string[];
   runner: "appwright" | "command";
   project?: string;
-  projectDir: string;
   command?: string;
   build?: string;
-  cacheDir: string;
   leaseWait: string;
   drainGrace: string;
   verbose?: boolean;
-  udid?: string;
-  appiumPort: string;
-  appiumHome?: string;
-  appiumPlatform: "android" | "fake";
-  betweenTests: BetweenTests;
-  systemPort?: string;
-  wdaLocalPort?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
