@@ -58,7 +58,8 @@ export async function deviceSessionFrom(
     throw new CliError("--udid is for --runner appwright", EXIT.usage);
   const projectDir = resolve(flags.projectDir);
   const appiumPort = port("--appium-port", flags.appiumPort);
-  const stateDir = join(flags.cacheDir, "devices");
+  // App version ids start with a letter or digit: ".devices" never collides with a build.
+  const stateDir = join(flags.cacheDir, ".devices");
   const platform: DevicePlatform =
     flags.appiumPlatform === "fake" ? new FakePlatform(stateDir) : new AndroidPlatform();
   const session = new DeviceSession({

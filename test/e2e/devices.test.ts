@@ -47,7 +47,7 @@ beforeAll(async () => {
   android = stubAndroid();
   dir = mkdtempSync(join(tmpdir(), "qgjob-devices-"));
   for (const udid of ["fake-a", "fake-b"])
-    mkdirSync(join(dir, "cache", "devices", udid), { recursive: true });
+    mkdirSync(join(dir, "cache", ".devices", udid), { recursive: true });
   url = (await spawnServer(["--db", join(dir, "qgjob.db")])).url;
 }, 600_000);
 
