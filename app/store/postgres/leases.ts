@@ -7,6 +7,7 @@
  * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
  * serves them; claims touch only queued jobs, which no lease holds.
  */
+import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
 import { and, asc, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
@@ -16,7 +17,6 @@ import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.j
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
 import {
-  SERVER_ENDED,
   decideStart,
   repeatedPost,
   requireHeld,
@@ -30,7 +30,7 @@ import { transaction, type PgContext, type PgExec, type Publish } from "./contex
 import { DECISION_WINDOW, historyOfJob, queuedJobs } from "./queued.js";
 import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
-const OPEN_JOB = ["leased", "running"];
+const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
 /**
  * Agents asking at the same moment see the same queue and the same ranking, so they aim at the
@@ -317,7 +317,7 @@ export async function heartbeat(
       await tx
         .select({ id: jobs.id })
         .from(jobs)
-        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED])))
+        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED_STATUSES])))
     ).map((j) => j.id);
     return { lease, cancelJobIds };
   });
