@@ -106,7 +106,7 @@ async function stockDevice(versions: string[], driverMs: number) {
       "appium:fullReset": true,
     });
     setupMs += performance.now() - started + driverMs;
-    appium.stop();
+    await appium.stop();
   }
   return { setupMs, installs: versions.length, appiumStarts: versions.length };
 }
@@ -148,7 +148,7 @@ async function keptDevice(udid: string, versions: string[]) {
     await session(spec!.port, spec!.capabilities);
     setupMs += performance.now() - t0;
   }
-  device.stop();
+  await device.stop();
   return {
     setupMs,
     installs: device.stats.installs,

@@ -154,7 +154,7 @@ export class AppiumServer {
         throw new AppiumError(`Appium did not start on port ${this.opts.port} (${exit}): ${last}`);
       }
       if (Date.now() > deadline) {
-        this.stop();
+        await this.stop();
         throw new AppiumError(
           `Appium did not answer on port ${this.opts.port} within ${Math.round((this.opts.startTimeoutMs ?? 120_000) / 1000)}s`,
         );
@@ -163,17 +163,19 @@ export class AppiumServer {
     }
   }
 
-  /** Kills the server's process group (the agent is stopping, or a start timed out). */
-  stop(): void {
+  /** Kills the server's process group; resolves once it has exited (its port is free). */
+  stop(): Promise<void> {
     const child = this.child;
     this.child = null;
-    if (child?.pid) {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null)
+      return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      return Promise.resolve(); // already gone
     }
+    return exited;
   }
 
   /** The server's pid (tests kill it to see the agent recover). */

@@ -123,8 +123,8 @@ export class DeviceSession {
     await this.opts.appium.ensure();
   }
 
-  stop(): void {
-    this.opts.appium.stop();
+  stop(): Promise<void> {
+    return this.opts.appium.stop();
   }
 
   /** Before a lease's first test: Appium up, the build installed unless the device has it. */

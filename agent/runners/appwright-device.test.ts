@@ -66,8 +66,8 @@ beforeAll(async () => {
   });
 }, 600_000);
 
-afterAll(() => {
-  appium?.stop();
+afterAll(async () => {
+  await appium?.stop();
   android?.remove();
   if (work) rmSync(work, { recursive: true, force: true });
 });

@@ -85,7 +85,7 @@ export async function deviceSessionFrom(
   try {
     await session.start();
   } catch (err) {
-    session.stop();
+    await session.stop();
     if (err instanceof DeviceError || err instanceof AppiumError)
       throw new CliError(err.message, EXIT.usage);
     throw err;

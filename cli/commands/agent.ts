@@ -190,7 +190,7 @@ export function agentCommand(): Command {
       try {
         await agent.run();
       } finally {
-        session?.stop();
+        await session?.stop();
       }
     });
 }
