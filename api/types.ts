@@ -1,6 +1,7 @@
 import type { z } from "zod";
-import type { Scope as ScopeSchema } from "./schemas.js";
+import type { RunSource as RunSourceSchema, Scope as ScopeSchema } from "./schemas.js";
 
 export type { Target } from "./targets.js";
 
 export type Scope = z.infer<typeof ScopeSchema>;
+export type RunSource = z.infer<typeof RunSourceSchema>;

@@ -1,6 +1,5 @@
 /** Store records to wire objects (api/schemas.ts): snake_case and ISO timestamps. */
 import type { Agent, Job, Lease, QueueOverview, Run } from "../api/schemas.js";
-import type { Target } from "../api/types.js";
 import { runStatus } from "./store/rules.js";
 import type {
   AgentRecord,
@@ -20,7 +19,7 @@ export function presentJob(j: JobRecord): Job {
     run_id: j.runId,
     org_id: j.orgId,
     app_version_id: j.appVersionId,
-    target: j.target as Target,
+    target: j.target,
     device: j.device,
     test_path: j.testPath,
     tags: j.tags,
@@ -64,7 +63,7 @@ export function presentAgent(a: AgentRecord, now: number, ttlMs: number): Agent 
     id: a.id,
     name: a.name,
     org_id: a.orgId,
-    target: a.target as Target,
+    target: a.target,
     device: a.device,
     labels: a.labels,
     installed: a.installed,
@@ -82,7 +81,7 @@ export function presentLease(grant: LeaseGrant, heartbeatIntervalS: number): Lea
     agent_id: lease.agentId,
     org_id: lease.orgId,
     app_version_id: lease.appVersionId,
-    target: lease.target as Target,
+    target: lease.target,
     install: lease.install,
     expires_at: iso(lease.expiresAt),
     heartbeat_interval_s: heartbeatIntervalS,

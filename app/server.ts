@@ -8,8 +8,9 @@ import { type Config, ConfigError, describeDatabase, isLoopback } from "./config
 import type { GithubApp } from "./github/app.js";
 import { githubSettings } from "./github/settings.js";
 import { Authenticator } from "./http/auth.js";
-import { createMetrics } from "./http/metrics.js";
+import { createMetrics } from "./metrics.js";
 import { buildHttp } from "./http/server.js";
+import { RunService } from "./runs.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import { VERSION } from "./version.js";
@@ -52,11 +53,13 @@ export async function startServer(
     }
     const shutdown = new AbortController();
     const metrics = createMetrics(store);
+    const runs = new RunService(store, metrics, Date.now);
     const app = await buildHttp(
       {
         store,
         auth: new Authenticator(store, loopback),
         metrics,
+        runs,
         clock: Date.now,
         shutdown: shutdown.signal,
       },
@@ -73,7 +76,7 @@ export async function startServer(
     if (github.settings) {
       // Loaded only when configured: Probot adds a quarter second to an API-only start.
       const { startGithubApp } = await import("./github/app.js");
-      githubApp = await startGithubApp(app, github.settings, store, logger, Date.now);
+      githubApp = await startGithubApp(app, github.settings, { store, runs }, logger, Date.now);
       logger.info({ ghe: config.gheHost ?? null }, "GitHub App webhooks at /api/github/webhooks");
     } else {
       logger.info(

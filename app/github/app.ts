@@ -5,6 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Probot } from "probot";
+import type { RunService } from "../runs.js";
 import type { Store } from "../store/store.js";
 import { githubHandlers } from "./handlers.js";
 import type { Octokit } from "./repo-reader.js";
@@ -21,7 +22,7 @@ export interface GithubApp {
 export async function startGithubApp(
   http: FastifyInstance,
   settings: GithubSettings,
-  store: Store,
+  { store, runs }: { store: Store; runs: RunService },
   logger: Logger,
   clock: () => number,
 ): Promise<GithubApp> {
@@ -33,7 +34,7 @@ export async function startGithubApp(
     baseUrl: settings.baseUrl,
     log,
   });
-  await probot.load(githubHandlers({ store, clock, log }));
+  await probot.load(githubHandlers({ store, runs, clock, log }));
   await mountWebhookRoute(http, probot, log);
   const reporter = new CheckReporter(
     store,

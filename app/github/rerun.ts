@@ -4,21 +4,18 @@
  * check run with the same name (GitHub shows the newest one on the commit) that goes queued ->
  * in_progress -> completed for the new jobs.
  */
-import type { Target } from "../../api/types.js";
+import type { RunService } from "../runs.js";
 import type { GithubCheckRecord, Store } from "../store/store.js";
 import type { TriggerDeps } from "./trigger.js";
 
 export async function rerunCheck(
-  store: Store,
+  { store, runs }: { store: Store; runs: RunService },
   check: GithubCheckRecord,
   now: number,
 ): Promise<number> {
-  const res = await store.rerunFailed(
-    check.runId,
-    { orgId: check.orgId },
-    { target: check.target as Target },
-    now,
-  );
+  const res = await runs.rerunFailed({ orgId: check.orgId }, check.runId, {
+    target: check.target,
+  });
   if (!res || res.rerun.length === 0) return 0;
   await store.updateGithubCheck(check.id, {
     checkRunId: null,
@@ -43,7 +40,7 @@ export async function handleRerunRequest(
   if (!(await store.recordGithubDelivery(deliveryId, "check_run", clock()))) return;
   const check = await store.findGithubCheck(installationId, checkRunId);
   if (!check) return;
-  const queued = await rerunCheck(store, check, clock());
+  const queued = await rerunCheck(deps, check, clock());
   log.info(
     { delivery: deliveryId, runId: check.runId, target: check.target, queued },
     "GitHub re-run of failed tests",

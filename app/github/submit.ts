@@ -3,8 +3,8 @@
  * works from. Keyed by the webhook's delivery id, so a handler interrupted half-way and run again
  * on the redelivery finishes the job instead of doubling it.
  */
-import { createHash } from "node:crypto";
 import type { SubmitRunInput } from "../../api/schemas.js";
+import type { RunService } from "../runs.js";
 import type { GithubCheckRecord, Store } from "../store/store.js";
 import type { Plan } from "./plan.js";
 
@@ -20,7 +20,7 @@ export const checkName = (target: string, device?: string) =>
   `qgjob (${device ? `${target}: ${device}` : target})`;
 
 export async function submitPlan(
-  store: Store,
+  { store, runs }: { store: Store; runs: RunService },
   plan: Extract<Plan, { kind: "submit" }>,
   commit: CommitRef,
   deliveryId: string,
@@ -46,14 +46,7 @@ export async function submitPlan(
       ref: commit.ref,
     };
     const name = checkName(target, device);
-    const { run } = await store.submitRun(
-      input,
-      {
-        idempotencyKey: `github:${deliveryId}:${name}`,
-        requestHash: createHash("sha256").update(JSON.stringify(input)).digest("hex"),
-      },
-      now,
-    );
+    const { run } = await runs.submit({ orgId: plan.orgId }, input, `github:${deliveryId}:${name}`);
     checks.push({
       installationId: commit.installationId,
       owner: commit.owner,

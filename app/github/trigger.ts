@@ -5,6 +5,7 @@
  * (each step is idempotent) and a complete one is not repeated.
  */
 import type { Logger } from "pino";
+import type { RunService } from "../runs.js";
 import type { Store } from "../store/store.js";
 import { reportConfigProblem } from "./config-problem.js";
 import { planRun, type Trigger } from "./plan.js";
@@ -13,6 +14,8 @@ import { submitPlan, type CommitRef } from "./submit.js";
 
 export interface TriggerDeps {
   store: Store;
+  /** Submissions and re-runs, counted like the API's. */
+  runs: RunService;
   clock: () => number;
   log: Logger;
 }
@@ -39,7 +42,7 @@ export async function handleTrigger(
     await reportConfigProblem(octokit, commit, plan.problems, clock());
     outcome = "invalid";
   } else {
-    const checks = await submitPlan(store, plan, commit, delivery.id, clock());
+    const checks = await submitPlan(deps, plan, commit, delivery.id, clock());
     log.info(
       { ...where, runs: checks.map((c) => c.runId), tests: plan.tests.length },
       "GitHub trigger queued runs",

@@ -66,12 +66,6 @@ export const allows = (caller: Caller, scope: Scope) =>
   caller.scopes.has(scope) || caller.scopes.has("admin");
 
 /** An org the caller may act for; another org's id is answered as if it did not exist. */
-export function requireOrg(caller: Caller, orgId: string) {
-  if (caller.orgId !== null && caller.orgId !== orgId) {
-    throw new QgjobError("not_found", `org ${orgId} not found`);
-  }
-}
-
 declare module "fastify" {
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one (health, metrics) are public. */

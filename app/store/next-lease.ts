@@ -6,7 +6,7 @@ import type { NextLeaseView, OrgScope } from "./store.js";
 export interface PreviewAgent {
   id: string;
   orgId: string | null;
-  target: string;
+  target: Target;
   device: string | null;
   installed: string[];
 }

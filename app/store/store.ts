@@ -28,7 +28,7 @@ export interface JobRecord {
   runId: string;
   orgId: string;
   appVersionId: string;
-  target: string;
+  target: Target;
   device: string | null;
   repo: string | null;
   testPath: string;
@@ -78,7 +78,7 @@ export interface AgentRecord {
   id: string;
   orgId: string | null;
   name: string;
-  target: string;
+  target: Target;
   device: string | null;
   labels: string[];
   installed: string[];
@@ -93,7 +93,7 @@ export interface LeaseRecord {
   agentId: string;
   orgId: string;
   appVersionId: string;
-  target: string;
+  target: Target;
   groupKey: string;
   install: boolean;
   createdAt: number;
@@ -170,6 +170,8 @@ export interface ResultOutcome {
   retry: boolean;
   /** True when this post repeated one already recorded: nothing changed. */
   duplicate: boolean;
+  /** True when the job went back to the queue (an infrastructure error with attempts left). */
+  requeued: boolean;
 }
 
 export interface StoreOptions {
@@ -201,7 +203,7 @@ export interface GithubCheckRecord {
   repo: string;
   sha: string;
   name: string;
-  target: string;
+  target: Target;
   runId: string;
   orgId: string;
   testRoot: string;

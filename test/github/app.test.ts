@@ -137,6 +137,8 @@ describe("push -> run -> check runs", () => {
       ref: "refs/heads/main",
     });
     expect(run.app_version_ids).toEqual([sha]);
+    // Counted like an API submission: the App submits through the same service.
+    expect((await api.get("/metrics")).body).toContain("qgjob_jobs_submitted_total 2");
 
     const created = await until("the check run", () => github.callsFor(sha)[0]);
     expect(created.method).toBe("POST");
@@ -192,6 +194,7 @@ describe("push -> run -> check runs", () => {
     const rerun = after.body.jobs.find((j: any) => j.test_path === "tests/fail.sh");
     expect(rerun).toMatchObject({ status: "queued", rerun_of: expect.any(String) });
     expect(after.body.jobs.find((j: any) => j.test_path === "tests/pass.sh").status).toBe("passed");
+    expect((await api.get("/metrics")).body).toContain("qgjob_jobs_submitted_total 3");
 
     const reopened = await until("the new check run", () =>
       github.calls.slice(before).find((c) => c.method === "POST"),

@@ -343,6 +343,7 @@ describe("lease fencing and recovery", () => {
       status: "queued",
       attempts: 1,
     });
+    expect((await api.get("/metrics")).body).toContain("qgjob_jobs_released_total 3");
   });
 
   it("settles the old lease when an agent registers again under its name after a restart", async () => {

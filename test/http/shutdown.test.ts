@@ -8,19 +8,22 @@ import { pino } from "pino";
 import { expect, it } from "vitest";
 import { loadConfig, storeOptions } from "../../app/config.js";
 import { Authenticator } from "../../app/http/auth.js";
-import { createMetrics } from "../../app/http/metrics.js";
+import { createMetrics } from "../../app/metrics.js";
 import { buildHttp } from "../../app/http/server.js";
+import { RunService } from "../../app/runs.js";
 import { SqliteStore } from "../../app/store/sqlite/engine.js";
 import { tempDir } from "../harness.js";
 
 it("answers a request arriving during shutdown with 503 unavailable in the error format", async () => {
   const dir = tempDir();
   const store = new SqliteStore(join(dir, "qgjob.db"), storeOptions(loadConfig({}, {})));
+  const metrics = createMetrics(store);
   const app = await buildHttp(
     {
       store,
       auth: new Authenticator(store, true),
-      metrics: createMetrics(store),
+      metrics,
+      runs: new RunService(store, metrics, Date.now),
       clock: Date.now,
       shutdown: new AbortController().signal,
     },

@@ -14,6 +14,7 @@ import {
   type SubmitRunRequest as SubmitBody,
 } from "../../api/schemas.js";
 import { TARGETS } from "../../api/targets.js";
+import type { Target } from "../../api/types.js";
 import type { LeaseGrant, Store } from "../../app/store/store.js";
 import type { Engine, OpenedStore } from "./engines.js";
 
@@ -611,7 +612,7 @@ export function storeConformance(engine: Engine) {
     it("keeps one GitHub check row per run and target, and hands out the due ones", async () => {
       const org = newOrg();
       const { run } = await submit(org, {});
-      const check = (target: string) => ({
+      const check = (target: Target) => ({
         installationId: 42,
         owner: "acme",
         repo: "app",

@@ -217,10 +217,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
         });
       }
       runAction("/runs/:id/cancel", (id, caller) => store.cancelRun(id, caller, clock()));
-      runAction("/runs/:id/rerun-failed", async (id, caller) => {
-        const out = await store.rerunFailed(id, caller, {}, clock());
-        if (out && out.rerun.length > 0) deps.metrics.submitted.inc(out.rerun.length);
-      });
+      runAction("/runs/:id/rerun-failed", (id, caller) => deps.runs.rerunFailed(caller, id));
 
       readers.get("/queue", hidden, async (req, reply) => {
         const now = clock();

@@ -19,7 +19,6 @@ import {
   ResultResponse,
   StartJobRequest,
 } from "../../../api/schemas.js";
-import { isResultStatus } from "../../../api/status.js";
 import { notFound } from "../../errors.js";
 import type { Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
@@ -30,7 +29,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody,
 
 export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { store, clock, metrics } = deps;
+  const { store, clock, metrics, runs } = deps;
   const ttlMs = store.options.leaseTtlMs;
 
   /** The lease, if the caller may act for its agent; otherwise it does not exist for them. */
@@ -213,18 +212,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req) => {
       const caller = req.caller;
       await leaseOf(caller, req.params.lease_id);
-      const out = await store.reportResult(
-        req.params.lease_id,
-        req.params.job_id,
-        req.body,
-        clock(),
-      );
-      if (!out.duplicate) {
-        if (isResultStatus(out.job.status) && !out.retry) {
-          metrics.outcomes.inc({ status: out.job.status });
-        }
-        if (out.job.status === "queued") metrics.requeues.inc();
-      }
+      const out = await runs.reportResult(req.params.lease_id, req.params.job_id, req.body);
       return { job: presentJob(out.job), retry: out.retry };
     },
   );
@@ -243,7 +231,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req) => {
       const caller = req.caller;
       await leaseOf(caller, req.params.lease_id);
-      return { requeued: await store.releaseLease(req.params.lease_id, clock()) };
+      return { requeued: await runs.releaseLease(req.params.lease_id) };
     },
   );
 }

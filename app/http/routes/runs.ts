@@ -1,5 +1,4 @@
 /** Submitting, reading, cancelling and waiting on runs and jobs. */
-import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import {
@@ -18,34 +17,16 @@ import {
   SubmitRunRequest,
   WaitQuery,
   type SubmitJobInput,
-  type SubmitRunInput,
 } from "../../../api/schemas.js";
 import { notFound } from "../../errors.js";
 import { isRunOpen, isTerminal } from "../../../api/status.js";
 import { runStatus } from "../../store/rules.js";
-import { requireOrg, type Caller } from "../auth.js";
+import type { Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
 import { longPoll } from "../long-poll.js";
 import { presentJob, presentRun } from "../../present.js";
 
 export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
-
-async function submit(
-  deps: RouteDeps,
-  caller: Caller,
-  input: SubmitRunInput,
-  key: string | undefined,
-) {
-  requireOrg(caller, input.org_id);
-  // Only a keyed submission is ever compared with an earlier one.
-  const requestHash =
-    key === undefined
-      ? undefined
-      : createHash("sha256").update(JSON.stringify(input)).digest("hex");
-  const out = await deps.store.submitRun(input, { idempotencyKey: key, requestHash }, deps.clock());
-  if (!out.replayed) deps.metrics.submitted.inc(out.jobs.length);
-  return out;
-}
 
 /** One test as a run of one job: POST /api/v1/jobs, and the seed's POST /submit-job. */
 export async function submitJob(
@@ -55,7 +36,7 @@ export async function submitJob(
   key: string | undefined,
 ): Promise<{ job: Job; replayed: boolean }> {
   const { test_path, ...rest } = body;
-  const out = await submit(deps, caller, { ...rest, tests: [test_path] }, key);
+  const out = await deps.runs.submit(caller, { ...rest, tests: [test_path] }, key);
   return { job: presentJob(out.jobs[0]!), replayed: out.replayed };
 }
 
@@ -84,7 +65,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     async (req, reply) => {
       const caller = req.caller;
-      const out = await submit(deps, caller, req.body, req.headers["idempotency-key"]);
+      const out = await deps.runs.submit(caller, req.body, req.headers["idempotency-key"]);
       if (out.replayed) reply.header("idempotent-replayed", "true");
       return reply.code(201).send({ ...presentRun(out.run), jobs: out.jobs.map(presentJob) });
     },
@@ -209,9 +190,8 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const out = await store.rerunFailed(req.params.id, req.caller, req.body, clock());
+      const out = await deps.runs.rerunFailed(req.caller, req.params.id, req.body);
       if (!out) throw notFound("run", req.params.id);
-      if (out.rerun.length > 0) deps.metrics.submitted.inc(out.rerun.length);
       return {
         ...presentRun(out.run),
         jobs: out.run.jobs.map(presentJob),

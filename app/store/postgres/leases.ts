@@ -120,7 +120,7 @@ async function orgUsageNow(db: PgExec, ctx: PgContext, now: number) {
  */
 async function idleAgentsOf(
   tx: PgExec,
-  target: string,
+  target: Target,
   ctx: PgContext,
   now: number,
   extraIdle: number,
@@ -146,7 +146,7 @@ export type SchedulingAgent = Pick<
 
 const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
   id: agent.id,
-  target: agent.target as Target,
+  target: agent.target,
   device: agent.device,
   installed: agent.installed,
 });
@@ -443,7 +443,8 @@ export function reportResult(
     if (outcome.counted) await recordDuration(tx, ctx, outcome.job, result.duration_ms, now);
     if (outcome.requeued) publish("work");
     if (!outcome.duplicate) publish(`run:${outcome.job.runId}`);
-    return { job: outcome.job, retry: outcome.retry, duplicate: outcome.duplicate };
+    const { job, retry, duplicate, requeued } = outcome;
+    return { job, retry, duplicate, requeued };
   });
 }
 
@@ -467,7 +468,7 @@ async function applyResult(
   jobId: string,
   result: ResultInput,
   now: number,
-): Promise<ResultOutcome & { requeued: boolean; counted?: boolean }> {
+): Promise<ResultOutcome & { counted?: boolean }> {
   const [recorded] = await tx
     .select()
     .from(jobAttempts)

@@ -1,6 +1,6 @@
 /** Queued jobs as the scheduler sees them, each with its expected duration. */
 import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
-import type { QueuedJob, SchedulerConfig, Target } from "../../scheduler/types.js";
+import type { QueuedJob, SchedulerConfig } from "../../scheduler/types.js";
 import { expectedDuration } from "../../scheduler/usage.js";
 import type { PgExec } from "./context.js";
 import { jobs, testDurations } from "./schema.js";
@@ -54,7 +54,7 @@ export async function queuedJobs(
     : await query;
   return rows.map(({ ewmaMs, ...job }) => ({
     ...job,
-    target: job.target as Target,
+    target: job.target,
     expectedMs: expectedDuration(ewmaMs, scheduler),
   }));
 }

@@ -3,6 +3,8 @@
  * milliseconds since the epoch (read as numbers); lists and results are jsonb.
  * drizzle-kit generates ./migrations from this file (`npm run db:generate:postgres`).
  */
+import type { RunSource } from "../../../api/types.js";
+import type { Target } from "../../../api/types.js";
 import type { StoredResult } from "../store.js";
 import {
   bigint,
@@ -39,7 +41,7 @@ export const runs = pgTable(
   {
     id: text("id").primaryKey(),
     orgId: text("org_id").notNull(),
-    source: text("source").notNull(),
+    source: text("source").$type<RunSource>().notNull(),
     repo: text("repo"),
     sha: text("sha"),
     ref: text("ref"),
@@ -60,7 +62,7 @@ export const jobs = pgTable(
     runId: text("run_id").notNull(),
     orgId: text("org_id").notNull(),
     appVersionId: text("app_version_id").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     device: text("device"),
     repo: text("repo"),
     testPath: text("test_path").notNull(),
@@ -116,7 +118,7 @@ export const agents = pgTable(
     id: text("id").primaryKey(),
     orgId: text("org_id"),
     name: text("name").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     device: text("device"),
     labels: jsonb("labels").$type<string[]>().notNull(),
     installed: jsonb("installed").$type<string[]>().notNull(),
@@ -133,7 +135,7 @@ export const leases = pgTable(
     agentId: text("agent_id").notNull(),
     orgId: text("org_id").notNull(),
     appVersionId: text("app_version_id").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     groupKey: text("group_key").notNull(),
     install: boolean("install").notNull(),
     createdAt: ms("created_at").notNull(),
@@ -149,7 +151,7 @@ export const testDurations = pgTable(
   {
     orgId: text("org_id").notNull(),
     testPath: text("test_path").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     ewmaMs: doublePrecision("ewma_ms").notNull(),
     samples: integer("samples").notNull(),
     updatedAt: ms("updated_at").notNull(),
@@ -176,7 +178,7 @@ export const githubChecks = pgTable(
     repo: text("repo").notNull(),
     sha: text("sha").notNull(),
     name: text("name").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     runId: text("run_id").notNull(),
     orgId: text("org_id").notNull(),
     /** The folder the tests are relative to, in the repository ("" for its root). */

@@ -99,7 +99,7 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
 function fleetNow(
   db: SqliteExec,
   ctx: SqliteContext,
-  target: string,
+  target: Target,
   now: number,
   extraIdle: number,
 ) {
@@ -156,7 +156,7 @@ export function decideFor(
     now,
     agent: {
       id: agent.id,
-      target: agent.target as Target,
+      target: agent.target,
       device: agent.device,
       installed: agent.installed,
     },
@@ -389,7 +389,8 @@ export function reportResult(
   );
   if (outcome.requeued) ctx.feed.publish("work");
   if (!outcome.duplicate) ctx.feed.publish(`run:${outcome.job.runId}`);
-  return { job: outcome.job, retry: outcome.retry, duplicate: outcome.duplicate };
+  const { job, retry, duplicate, requeued } = outcome;
+  return { job, retry, duplicate, requeued };
 }
 
 /** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
@@ -413,7 +414,7 @@ function applyResult(
   jobId: string,
   result: ResultInput,
   now: number,
-): ResultOutcome & { requeued: boolean } {
+): ResultOutcome {
   const recorded = lookups(ctx).attempt.get({ jobId, attempt: result.attempt, leaseId });
   const current = lookups(ctx).job.get({ id: jobId });
   const lease = lookups(ctx).lease.get({ id: leaseId });

@@ -2,13 +2,7 @@
 import { and, asc, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import { compareStrings } from "../../scheduler/grouping.js";
 import type { GroupHead } from "../../scheduler/policy.js";
-import type {
-  Group,
-  GroupingStrategy,
-  QueuedJob,
-  SchedulerConfig,
-  Target,
-} from "../../scheduler/types.js";
+import type { Group, GroupingStrategy, QueuedJob, SchedulerConfig } from "../../scheduler/types.js";
 import { expectedDuration } from "../../scheduler/usage.js";
 import type { SqliteExec } from "./context.js";
 import { jobs, queuePartitions, testDurations } from "./schema.js";
@@ -52,7 +46,7 @@ export function queuedJobs(
     : query.all();
   return rows.map(({ ewmaMs, ...job }) => ({
     ...job,
-    target: job.target as Target,
+    target: job.target,
     expectedMs: expectedDuration(ewmaMs, scheduler),
   }));
 }
@@ -81,7 +75,7 @@ export function queuedGroups(
       expectedMs: 0,
       orgId: p.orgId,
       appVersionId: p.appVersionId,
-      target: p.target as Target,
+      target: p.target,
       device: p.device,
       repo: p.repo,
       tags: p.tags,
@@ -98,7 +92,7 @@ export function queuedGroups(
         key,
         orgId: p.orgId,
         appVersionId: p.appVersionId,
-        target: p.target as Target,
+        target: p.target,
         priority: p.priority,
         oldestQueuedAt: p.oldestQueuedAt,
         partitions: [p],

@@ -2,6 +2,8 @@
  * SQLite tables. Times are integer milliseconds since the epoch; lists are JSON text.
  * drizzle-kit generates ./migrations from this file (`npm run db:generate`).
  */
+import type { RunSource } from "../../../api/types.js";
+import type { Target } from "../../../api/types.js";
 import type { StoredResult } from "../store.js";
 import {
   index,
@@ -33,7 +35,7 @@ export const runs = sqliteTable(
   {
     id: text("id").primaryKey(),
     orgId: text("org_id").notNull(),
-    source: text("source").notNull(),
+    source: text("source").$type<RunSource>().notNull(),
     repo: text("repo"),
     sha: text("sha"),
     ref: text("ref"),
@@ -54,7 +56,7 @@ export const jobs = sqliteTable(
     runId: text("run_id").notNull(),
     orgId: text("org_id").notNull(),
     appVersionId: text("app_version_id").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     device: text("device"),
     repo: text("repo"),
     testPath: text("test_path").notNull(),
@@ -128,7 +130,7 @@ export const agents = sqliteTable(
     /** null: a fleet agent that serves every org. */
     orgId: text("org_id"),
     name: text("name").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     device: text("device"),
     labels: text("labels", { mode: "json" }).$type<string[]>().notNull(),
     /** App versions on the device, most recent first. */
@@ -146,7 +148,7 @@ export const leases = sqliteTable(
     agentId: text("agent_id").notNull(),
     orgId: text("org_id").notNull(),
     appVersionId: text("app_version_id").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     groupKey: text("group_key").notNull(),
     install: integer("install", { mode: "boolean" }).notNull(),
     createdAt: integer("created_at").notNull(),
@@ -163,7 +165,7 @@ export const testDurations = sqliteTable(
   {
     orgId: text("org_id").notNull(),
     testPath: text("test_path").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     ewmaMs: real("ewma_ms").notNull(),
     samples: integer("samples").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -188,7 +190,7 @@ export const queuePartitions = sqliteTable(
   "queue_partitions",
   {
     key: text("key").primaryKey(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     orgId: text("org_id").notNull(),
     appVersionId: text("app_version_id").notNull(),
     device: text("device"),
@@ -214,7 +216,7 @@ export const githubChecks = sqliteTable(
     repo: text("repo").notNull(),
     sha: text("sha").notNull(),
     name: text("name").notNull(),
-    target: text("target").notNull(),
+    target: text("target").$type<Target>().notNull(),
     runId: text("run_id").notNull(),
     orgId: text("org_id").notNull(),
     /** The folder the tests are relative to, in the repository ("" for its root). */

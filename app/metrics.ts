@@ -1,7 +1,7 @@
 /** Prometheus metrics. One registry per server, so tests can run several side by side. */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { TARGETS } from "../../api/schemas.js";
-import type { Store } from "../store/store.js";
+import { TARGETS } from "../api/schemas.js";
+import type { Store } from "./store/store.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -37,6 +37,11 @@ export function createMetrics(store: Store) {
     requeues: new Counter({
       name: "qgjob_jobs_requeued_total",
       help: "Jobs put back in the queue after an infrastructure failure or a lost agent",
+      registers,
+    }),
+    released: new Counter({
+      name: "qgjob_jobs_released_total",
+      help: "Jobs put back in the queue by an agent releasing its lease",
       registers,
     }),
     queueDepth: new Gauge({
