@@ -54,6 +54,7 @@ const log = (line: string) => {
   if (!asJson) process.stderr.write(`${line}\n`);
 };
 
+process.env.WDIO_LOG_LEVEL ??= "error"; // webdriver logs each connection at info on stdout
 const req = createRequire(
   createRequire(path.join(EXAMPLE_DIR, "package.json")).resolve("appwright"),
 );
@@ -69,10 +70,14 @@ async function session(port: number, capabilities: Record<string, unknown>) {
   await client.deleteSession();
 }
 
-/** The tests of one device: its share of N, the versions in scheduler order (grouped). */
+/**
+ * The tests of each device, as the scheduler hands them out: grouped by version, one group per
+ * device when there are two devices (N/2 tests of each version).
+ */
 function plan(devices: number): string[][] {
   const all = Array.from({ length: tests }, (_, i) => VERSIONS[i < tests / 2 ? 0 : 1]!);
-  return Array.from({ length: devices }, (_, d) => all.filter((_, i) => i % devices === d));
+  const per = Math.ceil(tests / devices);
+  return Array.from({ length: devices }, (_, d) => all.slice(d * per, (d + 1) * per));
 }
 
 function timeDriverReinstall(): number {
