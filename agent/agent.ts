@@ -22,6 +22,11 @@ export interface AgentOptions {
   device: string | null;
   labels: string[];
   installed: string[];
+  /**
+   * What the device holds now (the agent's device session): after a lease that changed it the
+   * agent registers again, so the scheduler's install affinity follows the device, not the grants.
+   */
+  installedNow?: () => string[];
   runner: Runner;
   builds: BuildResolver;
   logger: Logger;
@@ -53,13 +58,16 @@ const backoff = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt);
 
 export class DeviceAgent {
   private agentId: string | null = null;
+  private installed: string[];
   private readonly stopping = new AbortController();
   private session: LeaseSession | null = null;
   private evidence: Evidence | null = null;
   /** Leases taken and jobs received, for the agent's summary line. */
   readonly stats = { leases: 0, jobs: 0 };
 
-  constructor(private readonly opts: AgentOptions) {}
+  constructor(private readonly opts: AgentOptions) {
+    this.installed = opts.installed;
+  }
 
   get id(): string | null {
     return this.agentId;
@@ -134,7 +142,7 @@ export class DeviceAgent {
       target: o.target,
       device: o.device ?? undefined,
       labels: o.labels,
-      installed: o.installed,
+      installed: this.installed,
     });
     this.agentId = agent.id;
     o.logger.info(
@@ -153,6 +161,11 @@ export class DeviceAgent {
       await session.run();
     } finally {
       this.session = null;
+    }
+    const now = this.opts.installedNow?.();
+    if (now && (lease.install || now.join() !== this.installed.join())) {
+      this.installed = now; // the lease is released: registering again ends nothing
+      await this.register();
     }
   }
 }
@@ -265,7 +278,7 @@ class LeaseSession {
       const again: RunnerJob[] = [];
       const current = batch;
       await this.opts.runner.run(current, {
-        build: { appVersionId: this.lease.app_version_id, buildPath },
+        build: { appVersionId: this.lease.app_version_id, buildPath, install: this.lease.install },
         onStart: (jobId) => this.start(jobId),
         onOutcome: async (outcome) => {
           if (await this.report(outcome)) {

@@ -6,13 +6,14 @@
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -67,9 +68,7 @@ export function exampleCopy(dir: string, files: Record<string, string> = {}): st
   symlinkSync(join(EXAMPLE_DIR, "node_modules"), join(dir, "node_modules"));
   for (const f of ["package.json", "appwright.config.ts"])
     copyFileSync(join(EXAMPLE_DIR, f), join(dir, f));
-  for (const f of readdirSync(join(EXAMPLE_DIR, "tests"))) {
-    copyFileSync(join(EXAMPLE_DIR, "tests", f), join(dir, "tests", f));
-  }
+  cpSync(join(EXAMPLE_DIR, "tests"), join(dir, "tests"), { recursive: true });
   for (const [path, contents] of Object.entries(files)) {
     const from = /^from:(.*)$/.exec(contents);
     if (from) copyFileSync(resolve(EXAMPLE_DIR, from[1]!), join(dir, path));
@@ -80,3 +79,13 @@ export function exampleCopy(dir: string, files: Record<string, string> = {}): st
 
 /** A spec whose every test is skipped (a fixture: the example does not ship one). */
 export const SKIPPED_SPEC = join(import.meta.dirname, "../agent/runners/fixtures/skipped.spec.txt");
+
+/** A port nothing listens on right now (for an agent's Appium server). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

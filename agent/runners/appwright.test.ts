@@ -63,6 +63,7 @@ function record(opts: { buildPath?: string | null; onStart?: (id: string) => voi
       build: {
         appVersionId: "av-1",
         buildPath: opts.buildPath === undefined ? apk : opts.buildPath,
+        install: false,
       },
       onStart: async (jobId) => {
         rec.events.push({ type: "start", jobId, at: Date.now() });

@@ -26,13 +26,13 @@
  * past its own timeoutS (Playwright's --timeout is per test and one value for the batch) is
  * reported timed_out and handled the same way.
  */
-import { existsSync, realpathSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync, mkdtempSync, realpathSync } from "node:fs";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runProcess } from "../process.js";
+import { runProcess, type ProcessResult } from "../process.js";
 import {
   errorOutcome,
   fileKey,
@@ -43,6 +43,8 @@ import {
 } from "./appwright-report.js";
 import { OutputLog } from "../evidence/output-log.js";
 import { logFileFor, type StreamEvent } from "./appwright/stream-reporter.js";
+import { DeviceLease } from "./appwright-device.js";
+import type { DeviceSession } from "../device/session.js";
 import type { RunContext, Runner, RunnerJob, TestOutcome } from "./runner.js";
 
 export interface AppwrightRunnerOptions {
@@ -58,6 +60,12 @@ export interface AppwrightRunnerOptions {
   onLine?: (line: string) => void;
   /** Config file, relative to projectDir. Default appwright.config.ts. */
   configFile?: string;
+  /**
+   * The device the agent owns (emulator, local device): tests of the `emulator` and
+   * `local-device` providers get their sessions from it (./appwright/device-fixture.ts)
+   * instead of AppWright's provider. Without it AppWright's providers run as they are.
+   */
+  device?: DeviceSession;
 }
 
 /** Playwright's global timeout: the batch's timeouts plus this, for setup and teardown. */
@@ -116,7 +124,8 @@ interface RunState {
 
 export class AppwrightRunner implements Runner {
   readonly name = "appwright";
-  readonly stats = { invocations: 0 };
+  /** Per lease (the agent logs the difference): installs, sessions and setup time on the device. */
+  readonly stats = { invocations: 0, installs: 0, sessions: 0, setupMs: 0 };
   private readonly projectDir: string;
 
   constructor(private readonly opts: AppwrightRunnerOptions) {
@@ -125,145 +134,244 @@ export class AppwrightRunner implements Runner {
 
   async run(jobs: RunnerJob[], ctx: RunContext): Promise<void> {
     const state: RunState = { started: new Set(), finished: new Set() };
-    for (const group of planInvocations(jobs, this.projectDir)) {
-      let todo = group;
-      for (;;) {
-        todo = todo.filter((j) => !state.finished.has(j.id) && !ctx.stopped(j.id).aborted);
-        if (todo.length === 0) break;
-        const interrupted = await this.invoke(todo, ctx, state);
-        if (!interrupted) break;
+    const device = this.opts.device ? await this.prepareDevice(jobs, ctx, state) : null;
+    if (this.opts.device && !device) return;
+    try {
+      for (const group of planInvocations(jobs, this.projectDir)) {
+        let todo = group;
+        for (;;) {
+          todo = todo.filter((j) => !state.finished.has(j.id) && !ctx.stopped(j.id).aborted);
+          if (todo.length === 0) break;
+          const inv = new Invocation(this.opts, this.projectDir, todo, ctx, state, device);
+          this.stats.invocations++;
+          const interrupted = await inv.execute();
+          if (device) {
+            const sessions = device.readSessions();
+            this.stats.sessions += sessions.count;
+            this.stats.setupMs += sessions.ms;
+          }
+          if (!interrupted) break;
+        }
       }
+    } finally {
+      await device?.close();
     }
   }
 
-  /** One Playwright invocation. True when it was killed and its unfinished jobs must rerun. */
-  private async invoke(jobs: RunnerJob[], ctx: RunContext, state: RunState): Promise<boolean> {
-    const log = (line: string) => this.opts.onLine?.(`[qgjob appwright] ${line}`);
-    this.stats.invocations++;
-    const dir = await mkdtemp(path.join(tmpdir(), "qgjob-appwright-"));
-    const byFile = new Map(
-      jobs.map((j) => [realpathOr(fileKey(this.projectDir, j.testPath)), j] as const),
+  /** The device's part of a lease: Appium up, the build installed once. Null: jobs reported. */
+  private async prepareDevice(
+    jobs: RunnerJob[],
+    ctx: RunContext,
+    state: RunState,
+  ): Promise<DeviceLease | null> {
+    const lease = await DeviceLease.prepare(this.opts.device!, ctx.build, this.opts.onLine);
+    if (typeof lease === "string") {
+      for (const job of jobs) {
+        state.finished.add(job.id);
+        if (!ctx.stopped(job.id).aborted) await ctx.onOutcome(errorOutcome(job, lease));
+      }
+      return null;
+    }
+    this.stats.installs += lease.prepared.installed ? 1 : 0;
+    this.stats.setupMs += lease.prepared.installMs;
+    return lease;
+  }
+}
+
+/**
+ * One Playwright invocation, in named steps: build its arguments and environment, stream its
+ * results, watch stop signals and timeouts, then settle what the stream did not from the report.
+ */
+class Invocation {
+  private readonly dir: string;
+  private readonly reportFile: string;
+  private readonly streamFile: string;
+  private readonly reporter = streamReporterPath();
+  private readonly byFile: Map<string, RunnerJob>;
+  private readonly timeouts: number[];
+  private readonly kill = new AbortController();
+  /** When the invocation was killed: stream lines written after it are not trusted. */
+  private killAt: number | null = null;
+  private readonly begun = new Set<string>();
+  private readonly pendingStop = new Set<string>();
+  private readonly watchdogs = new Map<string, NodeJS.Timeout>();
+  private queue: Promise<void> = Promise.resolve();
+  private offset = 0;
+  /** One log per test file (the stream reporter's), and the invocation's own output. */
+  private readonly logDir: string;
+  private readonly invocationLog: OutputLog;
+  private invocationLogDone = false;
+  /** Appium deaths seen when the invocation began (a death during it is infrastructure). */
+  private readonly appiumDeaths: number;
+
+  constructor(
+    private readonly opts: AppwrightRunnerOptions,
+    private readonly projectDir: string,
+    private readonly jobs: RunnerJob[],
+    private readonly ctx: RunContext,
+    private readonly state: RunState,
+    private readonly device: DeviceLease | null,
+  ) {
+    this.dir = mkdtempSync(path.join(tmpdir(), "qgjob-appwright-"));
+    this.reportFile = path.join(this.dir, "report.json");
+    this.streamFile = path.join(this.dir, "stream.jsonl");
+    this.logDir = path.join(this.dir, "logs");
+    this.invocationLog = new OutputLog(path.join(this.dir, "invocation.log"));
+    this.byFile = new Map(
+      jobs.map((j) => [realpathOr(fileKey(projectDir, j.testPath)), j] as const),
     );
-    const unfinished = () => jobs.filter((j) => !state.finished.has(j.id));
+    this.timeouts = jobs.map((j) => Math.max(1, j.timeoutS) * 1000);
+    this.appiumDeaths = device?.appiumDeaths() ?? 0;
+  }
 
-    const ensureStarted = async (job: RunnerJob) => {
-      if (state.started.has(job.id) || ctx.stopped(job.id).aborted) return;
-      state.started.add(job.id);
-      try {
-        await ctx.onStart(job.id);
-      } catch (err) {
-        log(`onStart(${job.id}) failed: ${(err as Error).message}`);
-      }
-    };
-    // Logs: one per test file from the stream reporter; the invocation's own output for jobs
-    // settled after it ended without one (setup broke, no report).
-    const logDir = path.join(dir, "logs");
-    await mkdir(logDir);
-    const invocationLog = new OutputLog(path.join(dir, "invocation.log"));
-    let invocationLogDone = false;
-    const logOf = (job: RunnerJob): string | undefined => {
-      const own = logFileFor(logDir, fileKey(this.projectDir, job.testPath));
-      if (existsSync(own)) return own;
-      return invocationLogDone ? invocationLog.path : undefined;
-    };
-    const report = async (job: RunnerJob, outcome: TestOutcome) => {
-      if (state.finished.has(job.id)) return;
-      state.finished.add(job.id);
-      if (ctx.stopped(job.id).aborted) return; // stopped: nothing more for this job
-      await ensureStarted(job);
-      const logFile = logOf(job);
-      try {
-        await ctx.onOutcome(logFile ? { ...outcome, logFile } : outcome);
-      } catch (err) {
-        log(`onOutcome(${job.id}) failed: ${(err as Error).message}`);
-      }
-    };
+  private log(line: string) {
+    this.opts.onLine?.(`[qgjob appwright] ${line}`);
+  }
 
-    let cli: string;
+  private get globalMs() {
+    return this.timeouts.reduce((a, b) => a + b, 0) + GLOBAL_SLACK_MS;
+  }
+
+  /** True when it was killed and its unfinished jobs must run again. */
+  async execute(): Promise<boolean> {
+    const cli = this.resolveCli();
+    if (!cli) {
+      const message = `@playwright/test is not installed in ${this.projectDir} (run npm ci there)`;
+      for (const job of this.jobs) await this.report(job, errorOutcome(job, message));
+      await this.invocationLog.close().catch(() => undefined);
+      await rm(this.dir, { recursive: true, force: true });
+      return false;
+    }
+    if (!this.reporter)
+      this.log("stream reporter not found: results come at the end of the invocation");
+    await mkdir(this.logDir);
+    const poller = setInterval(() => void this.poll(), POLL_MS);
+    const unwatch = this.watchStops();
+    if (!this.reporter) for (const job of this.jobs) await this.ensureStarted(job);
+    this.log(`running ${this.jobs.length} file(s): ${this.jobs.map((j) => j.testPath).join(" ")}`);
+    const result = await runProcess(process.execPath, await this.args(cli), {
+      cwd: this.projectDir,
+      env: this.env(),
+      signal: this.kill.signal,
+      timeoutMs: this.globalMs + HARD_KILL_SLACK_MS,
+      tailLines: TAIL_LINES,
+      onLine: this.opts.onLine,
+      output: this.invocationLog,
+    });
+    this.invocationLogDone = await this.invocationLog.close().then(
+      () => true,
+      () => false,
+    );
+    clearInterval(poller);
+    unwatch();
+    await this.polling;
+    await this.drain();
+    await this.queue;
+    for (const timer of this.watchdogs.values()) clearTimeout(timer);
+    const interrupted = result.stopped;
+    if (!interrupted) await this.settle(result);
+    await this.cleanup();
+    return interrupted;
+  }
+
+  private resolveCli(): string | null {
     try {
-      cli = createRequire(path.join(this.projectDir, "package.json")).resolve(
+      return createRequire(path.join(this.projectDir, "package.json")).resolve(
         "@playwright/test/cli",
       );
     } catch {
-      const message = `@playwright/test is not installed in ${this.projectDir} (run npm ci there)`;
-      for (const job of jobs) await report(job, errorOutcome(job, message));
-      await invocationLog.close().catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-      return false;
+      return null;
     }
+  }
 
-    const reportFile = path.join(dir, "report.json");
-    const streamFile = path.join(dir, "stream.jsonl");
-    const reporter = streamReporterPath();
-    if (!reporter) log("stream reporter not found: results come at the end of the invocation");
-
-    const timeouts = jobs.map((j) => Math.max(1, j.timeoutS) * 1000);
-    const perTestMs = Math.max(...timeouts);
-    const globalMs = timeouts.reduce((a, b) => a + b, 0) + GLOBAL_SLACK_MS;
-    const args = [
+  private async args(cli: string): Promise<string[]> {
+    const perTestMs = Math.max(...this.timeouts);
+    return [
       cli,
       "test",
       "--config",
       this.opts.configFile ?? "appwright.config.ts",
-      ...[...byFile.keys()].map(exactFileFilter),
-      "--project",
-      this.opts.project,
-      "--workers",
-      "1",
-      "--retries",
-      "0",
-      "--timeout",
-      String(perTestMs),
-      "--global-timeout",
-      String(globalMs),
-      "--output",
-      path.join(dir, "test-results"),
+      ...(this.device ? ["--tsconfig", await this.device.tsconfig(this.dir, this.projectDir)] : []),
+      ...[...this.byFile.keys()].map(exactFileFilter),
+      ...["--project", this.opts.project, "--workers", "1", "--retries", "0"],
+      ...["--timeout", String(perTestMs), "--global-timeout", String(this.globalMs)],
+      ...["--output", path.join(this.dir, "test-results")],
       "--reporter",
-      ["list", "json", ...(reporter ? [reporter] : [])].join(","),
+      ["list", "json", ...(this.reporter ? [this.reporter] : [])].join(","),
       ...(this.opts.extraArgs ?? []),
     ];
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    const { build } = this.ctx;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       CI: process.env.CI || "1",
       ...this.opts.env,
       PLAYWRIGHT_HTML_OPEN: "never",
-      PLAYWRIGHT_JSON_OUTPUT_FILE: reportFile,
-      QGJOB_STREAM_FILE: streamFile,
-      QGJOB_LOG_DIR: logDir,
-      QGJOB_APP_VERSION_ID: ctx.build.appVersionId,
-      QGJOB_ATTEMPT: String(jobs[0]!.attempt),
+      PLAYWRIGHT_JSON_OUTPUT_FILE: this.reportFile,
+      QGJOB_STREAM_FILE: this.streamFile,
+      QGJOB_LOG_DIR: this.logDir,
+      QGJOB_APP_VERSION_ID: build.appVersionId,
+      QGJOB_ATTEMPT: String(this.jobs[0]!.attempt),
+      ...(this.device?.env(this.projectDir) ?? {}),
     };
-    if (ctx.build.buildPath) env.QGJOB_BUILD_PATH = ctx.build.buildPath;
+    if (build.buildPath) env.QGJOB_BUILD_PATH = build.buildPath;
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+    return env;
+  }
 
-    // Killing: why, and when (stream lines written after it are not trusted).
-    const kill = new AbortController();
-    let killAt: number | null = null;
-    const killNow = (why: string) => {
-      if (killAt !== null) return;
-      killAt = Date.now();
-      log(`killing the invocation: ${why}`);
-      kill.abort();
-    };
+  private killNow(why: string) {
+    if (this.killAt !== null) return;
+    this.killAt = Date.now();
+    this.log(`killing the invocation: ${why}`);
+    this.kill.abort();
+  }
 
-    const begun = new Set<string>();
-    const pendingStop = new Set<string>();
-    const watchdogs = new Map<string, NodeJS.Timeout>();
+  private async ensureStarted(job: RunnerJob) {
+    if (this.state.started.has(job.id) || this.ctx.stopped(job.id).aborted) return;
+    this.state.started.add(job.id);
+    try {
+      await this.ctx.onStart(job.id);
+    } catch (err) {
+      this.log(`onStart(${job.id}) failed: ${(err as Error).message}`);
+    }
+  }
 
-    const onBegin = async (job: RunnerJob) => {
-      if (begun.has(job.id) || state.finished.has(job.id)) return;
-      begun.add(job.id);
-      if (pendingStop.has(job.id) || ctx.stopped(job.id).aborted) {
-        killNow(`job ${job.id} stopped`);
-        return;
-      }
-      const started = Date.now();
-      const limitMs = Math.max(1, job.timeoutS) * 1000;
-      const timer = setTimeout(() => {
-        if (state.finished.has(job.id)) return;
-        killNow(`job ${job.id} ran past its ${job.timeoutS}s timeout`);
-        void enqueue(() =>
-          report(job, {
+  private async report(job: RunnerJob, outcome: TestOutcome) {
+    if (this.state.finished.has(job.id)) return;
+    this.state.finished.add(job.id);
+    if (this.ctx.stopped(job.id).aborted) return; // stopped: nothing more for this job
+    await this.ensureStarted(job);
+    const logFile = this.logOf(job);
+    const logged = logFile ? { ...outcome, logFile } : outcome;
+    try {
+      await this.ctx.onOutcome(this.device?.classify(logged, this.appiumDeaths) ?? logged);
+    } catch (err) {
+      this.log(`onOutcome(${job.id}) failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stream events and reports go through one queue, in order. */
+  private enqueue(fn: () => Promise<void>) {
+    this.queue = this.queue.then(fn, fn);
+    return this.queue;
+  }
+
+  private async onBegin(job: RunnerJob) {
+    if (this.begun.has(job.id) || this.state.finished.has(job.id)) return;
+    this.begun.add(job.id);
+    if (this.pendingStop.has(job.id) || this.ctx.stopped(job.id).aborted) {
+      this.killNow(`job ${job.id} stopped`);
+      return;
+    }
+    const started = Date.now();
+    const timer = setTimeout(
+      () => {
+        if (this.state.finished.has(job.id)) return;
+        this.killNow(`job ${job.id} ran past its ${job.timeoutS}s timeout`);
+        void this.enqueue(() =>
+          this.report(job, {
             jobId: job.id,
             status: "timed_out",
             durationMs: Date.now() - started,
@@ -272,118 +380,104 @@ export class AppwrightRunner implements Runner {
             artifacts: [],
           }),
         );
-      }, limitMs + JOB_TIMEOUT_GRACE_MS);
-      timer.unref();
-      watchdogs.set(job.id, timer);
-      await ensureStarted(job);
-    };
+      },
+      Math.max(1, job.timeoutS) * 1000 + JOB_TIMEOUT_GRACE_MS,
+    );
+    timer.unref();
+    this.watchdogs.set(job.id, timer);
+    await this.ensureStarted(job);
+  }
 
-    // Stream events and reports go through one queue, in order.
-    let queue: Promise<void> = Promise.resolve();
-    const enqueue = (fn: () => Promise<void>) => {
-      queue = queue.then(fn, fn);
-      return queue;
-    };
-    const handle = async (event: StreamEvent) => {
-      if (killAt !== null && event.ts >= killAt) return;
-      const job = byFile.get(realpathOr(event.file));
-      if (!job) return;
-      if (event.type === "begin") return onBegin(job);
-      if (state.finished.has(job.id)) return;
-      clearTimeout(watchdogs.get(job.id));
-      const tests: FlatTest[] = event.tests.map((t) => ({ ...t, file: realpathOr(t.file) }));
-      const outcome = outcomeFromTests(job, tests, { projectDir: this.projectDir });
-      if (outcome) await report(job, outcome);
-    };
+  private async handle(event: StreamEvent) {
+    if (this.killAt !== null && event.ts >= this.killAt) return;
+    const job = this.byFile.get(realpathOr(event.file));
+    if (!job) return;
+    if (event.type === "begin") return this.onBegin(job);
+    if (this.state.finished.has(job.id)) return;
+    clearTimeout(this.watchdogs.get(job.id));
+    const tests: FlatTest[] = event.tests.map((t) => ({ ...t, file: realpathOr(t.file) }));
+    const outcome = outcomeFromTests(job, tests, { projectDir: this.projectDir });
+    if (outcome) await this.report(job, outcome);
+  }
 
-    // Poll the stream file for complete lines.
-    let offset = 0;
-    const drain = async () => {
-      let text: string;
+  private polling: Promise<void> | null = null;
+  private poll() {
+    this.polling ??= this.drain().finally(() => (this.polling = null));
+  }
+
+  /** Reads the stream file's complete new lines. */
+  private async drain() {
+    let text: string;
+    try {
+      text = (await readFile(this.streamFile)).subarray(this.offset).toString("utf8");
+    } catch {
+      return;
+    }
+    const end = text.lastIndexOf("\n");
+    if (end < 0) return;
+    this.offset += Buffer.byteLength(text.slice(0, end + 1));
+    for (const line of text.slice(0, end).split("\n")) {
+      if (!line.trim()) continue;
+      let event: StreamEvent;
       try {
-        text = (await readFile(streamFile)).subarray(offset).toString("utf8");
+        event = JSON.parse(line) as StreamEvent;
       } catch {
-        return;
+        continue;
       }
-      const end = text.lastIndexOf("\n");
-      if (end < 0) return;
-      offset += Buffer.byteLength(text.slice(0, end + 1));
-      for (const line of text.slice(0, end).split("\n")) {
-        if (!line.trim()) continue;
-        let event: StreamEvent;
-        try {
-          event = JSON.parse(line) as StreamEvent;
-        } catch {
-          continue;
-        }
-        await enqueue(() => handle(event));
-      }
-    };
-    let polling: Promise<void> | null = null;
-    const poller = setInterval(() => {
-      polling ??= drain().finally(() => (polling = null));
-    }, POLL_MS);
+      await this.enqueue(() => this.handle(event));
+    }
+  }
 
-    // Stop signals.
+  /** A job stopped while its file runs kills the invocation; before it begins, when it does. */
+  private watchStops(): () => void {
     const listeners: [AbortSignal, () => void][] = [];
-    for (const job of jobs) {
-      const signal = ctx.stopped(job.id);
+    for (const job of this.jobs) {
+      const signal = this.ctx.stopped(job.id);
       const onStop = () => {
-        if (state.finished.has(job.id)) return;
-        if (begun.has(job.id) || !reporter) killNow(`job ${job.id} stopped`);
-        else pendingStop.add(job.id); // killed when its file begins, if it does
+        if (this.state.finished.has(job.id)) return;
+        if (this.begun.has(job.id) || !this.reporter) this.killNow(`job ${job.id} stopped`);
+        else this.pendingStop.add(job.id); // killed when its file begins, if it does
       };
       signal.addEventListener("abort", onStop, { once: true });
       listeners.push([signal, onStop]);
     }
+    return () => {
+      for (const [signal, onStop] of listeners) signal.removeEventListener("abort", onStop);
+    };
+  }
 
-    if (!reporter) for (const job of jobs) await ensureStarted(job);
-    log(`running ${jobs.length} file(s): ${jobs.map((j) => j.testPath).join(" ")}`);
-    const result = await runProcess(process.execPath, args, {
-      cwd: this.projectDir,
-      env,
-      signal: kill.signal,
-      timeoutMs: globalMs + HARD_KILL_SLACK_MS,
-      tailLines: TAIL_LINES,
-      onLine: this.opts.onLine,
-      output: invocationLog,
-    });
-    invocationLogDone = await invocationLog.close().then(
-      () => true,
-      () => false,
-    );
-
-    clearInterval(poller);
-    for (const [signal, onStop] of listeners) signal.removeEventListener("abort", onStop);
-    await polling;
-    await drain();
-    await queue;
-    for (const timer of watchdogs.values()) clearTimeout(timer);
-
-    let interrupted = false;
-    if (result.stopped) {
-      interrupted = true; // rerun what is left
-    } else if (result.timedOut) {
-      const message = `AppWright did not finish within ${Math.round((globalMs + HARD_KILL_SLACK_MS) / 1000)}s`;
-      for (const job of unfinished()) await report(job, errorOutcome(job, message, result.tail));
-    } else {
-      let parsed: PlaywrightJsonReport | null = null;
-      try {
-        parsed = JSON.parse(await readFile(reportFile, "utf8")) as PlaywrightJsonReport;
-      } catch {
-        parsed = null;
-      }
-      const left = unfinished();
-      const outcomes = parseAppwrightReport(parsed, left, {
-        projectDir: this.projectDir,
-        logTail: result.tail,
-        projectName: this.opts.project,
-      });
-      for (const [i, job] of left.entries()) await report(job, outcomes[i]!);
+  /** Every job the stream did not settle gets its outcome from the report (or the timeout). */
+  private async settle(result: ProcessResult) {
+    const left = this.jobs.filter((j) => !this.state.finished.has(j.id));
+    if (result.timedOut) {
+      const message = `AppWright did not finish within ${Math.round((this.globalMs + HARD_KILL_SLACK_MS) / 1000)}s`;
+      for (const job of left) await this.report(job, errorOutcome(job, message, result.tail));
+      return;
     }
+    let parsed: PlaywrightJsonReport | null = null;
+    try {
+      parsed = JSON.parse(await readFile(this.reportFile, "utf8")) as PlaywrightJsonReport;
+    } catch {
+      parsed = null;
+    }
+    const outcomes = parseAppwrightReport(parsed, left, {
+      projectDir: this.projectDir,
+      logTail: result.tail,
+      projectName: this.opts.project,
+    });
+    for (const [i, job] of left.entries()) await this.report(job, outcomes[i]!);
+  }
 
-    // Every outcome has been taken (the agent copies its evidence into its spool first).
-    await rm(dir, { recursive: true, force: true });
-    return interrupted;
+  /** The test output stays when an artifact points into it: the agent uploads and deletes it. */
+  /** A job's log: its file's own from the stream reporter, else (once it ended) the invocation's. */
+  private logOf(job: RunnerJob): string | undefined {
+    const own = logFileFor(this.logDir, fileKey(this.projectDir, job.testPath));
+    if (existsSync(own)) return own;
+    return this.invocationLogDone ? this.invocationLog.path : undefined;
+  }
+
+  /** Every outcome has been taken (the agent copies its evidence into its spool first). */
+  private async cleanup() {
+    await rm(this.dir, { recursive: true, force: true });
   }
 }

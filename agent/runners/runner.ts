@@ -41,6 +41,8 @@ export interface BuildInfo {
   appVersionId: string;
   /** Local path (or URL the framework accepts) of the build, when the agent resolved one. */
   buildPath: string | null;
+  /** The lease's flag: the server expects the device to install this build first. */
+  install: boolean;
 }
 
 export interface RunContext {

@@ -14,12 +14,15 @@ import { AppwrightRunner } from "../../agent/runners/appwright.js";
 import { httpBlobSink } from "../../agent/evidence/http-sink.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
+import { deviceSessionFrom, type DeviceFlags } from "./agent-device.js";
+import { BETWEEN_TESTS } from "../../agent/device/platforms.js";
+import type { DeviceSession } from "../../agent/device/session.js";
 import { clientCommand, resolveToken, resolveUrl } from "../connection.js";
 import { parseDuration } from "../duration.js";
 import { CliError, EXIT } from "../exit-codes.js";
 import { commandLogger } from "../log-lines.js";
 
-interface AgentFlags {
+interface AgentFlags extends DeviceFlags {
   url?: string;
   token?: string;
   json?: boolean;
@@ -30,10 +33,8 @@ interface AgentFlags {
   installed: string[];
   runner: "appwright" | "command";
   project?: string;
-  projectDir: string;
   command?: string;
   build?: string;
-  cacheDir: string;
   stateDir: string;
   leaseWait: string;
   drainGrace: string;
@@ -67,7 +68,11 @@ function seconds(flag: string, text: string): number {
   return ms;
 }
 
-function runnerFrom(flags: AgentFlags, log: (line: string) => void): Runner {
+function runnerFrom(
+  flags: AgentFlags,
+  device: DeviceSession | undefined,
+  log: (line: string) => void,
+): Runner {
   const projectDir = resolve(flags.projectDir);
   if (flags.runner === "command") {
     if (!flags.command)
@@ -79,7 +84,7 @@ function runnerFrom(flags: AgentFlags, log: (line: string) => void): Runner {
       "--runner appwright needs --project <name> (a project in appwright.config.ts)",
       EXIT.usage,
     );
-  return new AppwrightRunner({ projectDir, project: flags.project, onLine: log });
+  return new AppwrightRunner({ projectDir, project: flags.project, device, onLine: log });
 }
 
 export function agentCommand(): Command {
@@ -129,6 +134,25 @@ export function agentCommand(): Command {
     )
     .option("--logcat", "android: attach the device log (adb logcat) of each test's time window")
     .option("--verbose", "also log the tests' output")
+    .option("--udid <udid>", "appwright: the device (adb serial) this agent owns its session on")
+    .option(
+      "--appium-port <port>",
+      "appwright with --udid: this agent's Appium server port",
+      "4723",
+    )
+    .option("--appium-home <dir>", "appwright with --udid: APPIUM_HOME (default: Appium's)")
+    .addOption(
+      new Option("--appium-platform <platform>", "appwright with --udid: the device's kind")
+        .choices(["android", "fake"])
+        .default("android"),
+    )
+    .addOption(
+      new Option("--between-tests <policy>", "appwright with --udid: app state between tests")
+        .choices(BETWEEN_TESTS)
+        .default("clear"),
+    )
+    .option("--system-port <port>", "UiAutomator2 systemPort (default: appium port + 3477)")
+    .option("--wda-local-port <port>", "XCUITest wdaLocalPort (default: appium port + 3377)")
     .addHelpText(
       "after",
       "\nExamples:\n" +
@@ -162,7 +186,9 @@ export function agentCommand(): Command {
       );
       const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
       const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
-      const runner = runnerFrom(flags, (line) => logger.debug({ out: line }, "test output"));
+      const onLine = (line: string) => logger.debug({ out: line }, "test output");
+      const session = await deviceSessionFrom(flags, onLine);
+      const runner = runnerFrom(flags, session, onLine);
       const baseUrl = resolveUrl(flags);
       const token = resolveToken(flags);
       const client = new QgjobClient({
@@ -177,7 +203,8 @@ export function agentCommand(): Command {
         target,
         device,
         labels: flags.label,
-        installed: flags.installed,
+        installed: [...new Set([...(session?.installedVersions() ?? []), ...flags.installed])],
+        installedNow: session && (() => session.installedVersions()),
         runner,
         builds: new BuildResolver({ template: flags.build ?? null, cacheDir: flags.cacheDir }),
         logger,
@@ -201,6 +228,7 @@ export function agentCommand(): Command {
         await agent.run();
       } finally {
         supervisor.stop();
+        await session?.stop();
       }
     });
 }
