@@ -54,6 +54,8 @@ export interface JobRecord {
   /** The job this one re-runs, and the job that re-ran this one. */
   rerunOf: string | null;
   supersededBy: string | null;
+  /** The scheduling group, `<strategy>:<key>` (heads.ts): what the queue summaries are kept by. */
+  groupKey: string;
 }
 
 export interface RunRecord {

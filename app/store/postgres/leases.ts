@@ -11,10 +11,11 @@ import { and, asc, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizz
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
-import { decide } from "../../scheduler/policy.js";
-import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.js";
+import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
+import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
+import { candidateRows, headsOf, runPlanAsync, type HeadQuery } from "../heads.js";
 import {
   SERVER_ENDED,
   decideStart,
@@ -27,17 +28,12 @@ import {
 } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import { transaction, type PgContext, type PgExec, type Publish } from "./context.js";
-import { DECISION_WINDOW, historyOfJob, queuedJobs } from "./queued.js";
+import { headReads } from "./heads.js";
+import { groupForBatch, historyOfJob } from "./queued.js";
 import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
 const INSTALLED_KEPT = 20;
-/**
- * Agents asking at the same moment see the same queue and the same ranking, so they aim at the
- * same batch; the losers decide again without it. Each retry is one UPDATE, no re-read.
- */
-const CLAIM_TRIES = 32;
-
 const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
 
 /** Locks the given leases, in id order (the one order every transaction uses). */
@@ -66,27 +62,9 @@ async function touchAgent(db: PgExec, agentId: string, now: number) {
   return agent;
 }
 
-/** Queued jobs this agent may run, with each test's expected duration. */
-function claimableJobs(
-  db: PgExec,
-  agent: SchedulingAgent,
-  ctx: PgContext,
-  now: number,
-): Promise<QueuedJob[]> {
-  return queuedJobs(
-    db,
-    ctx.options.scheduler,
-    and(
-      eq(jobs.target, agent.target),
-      agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
-      agent.device === null
-        ? isNull(jobs.device)
-        : or(isNull(jobs.device), eq(jobs.device, agent.device)),
-      // A job that just failed on this agent for infrastructure reasons tries others first.
-      sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, false) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
-    ),
-    { now, limit: DECISION_WINDOW },
-  );
+/** A job that just failed on this agent for infrastructure reasons tries others first. */
+function notAvoiding(agent: SchedulingAgent, ctx: PgContext, now: number) {
+  return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, false) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
 }
 
 /**
@@ -151,37 +129,72 @@ const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
   installed: agent.installed,
 });
 
-/**
- * Everything the scheduler weighs for this agent; null when nothing is queued that it may run.
- * The parts are read in parallel on `db` (pooled connections, or one transaction's in turn).
- */
-export async function schedulingInput(
+/** Everything the scheduler weighs besides the queue: the agent, usage and the fleet. */
+export async function schedulingView(
   db: PgExec,
   ctx: PgContext,
   agent: SchedulingAgent,
   now: number,
   extraIdle = 0,
-): Promise<SchedulingInput | null> {
-  const [queued, fleet, orgUsageMs] = await Promise.all([
-    claimableJobs(db, agent, ctx, now),
+): Promise<Omit<SchedulingInput, "queued">> {
+  const [fleet, orgUsageMs] = await Promise.all([
     idleAgentsOf(db, agent.target, ctx, now, extraIdle),
     orgUsageNow(db, ctx, now),
   ]);
-  if (queued.length === 0) return null;
-  return { now, agent: schedulerAgent(agent), queued, orgUsageMs, ...fleet };
+  return { now, agent: schedulerAgent(agent), orgUsageMs, ...fleet };
 }
 
-export async function claimLease(
+/**
+ * What the scheduler hands this agent now: the claim's decision (`lock`: its jobs locked for
+ * the caller's transaction), or the queue view's preview of it. As on SQLite: the groups are
+ * ranked from the bounded candidate heads (heads.ts), then the chosen group's first jobs are
+ * read. A group with nothing left to take (its jobs avoid this agent, or concurrent claims hold
+ * them) is left out and the ranking runs again without it.
+ */
+export async function decideFor(
+  db: PgExec,
+  ctx: PgContext,
+  agent: SchedulingAgent,
+  now: number,
+  opts: { extraIdle?: number; lock?: boolean } = {},
+): Promise<Decision | null> {
+  const { scheduler } = ctx.options;
+  const reads = headReads(db);
+  const claimable = notAvoiding(agent, ctx, now);
+  const query: HeadQuery = {
+    target: agent.target,
+    orgId: agent.orgId,
+    installed: agent.installed,
+    excluded: [],
+  };
+  let input: Omit<SchedulingInput, "queued"> | undefined;
+  for (const excluded: string[] = []; ;) {
+    const plan = candidateRows({ ...query, excluded }, agent.device);
+    const heads = headsOf(await runPlanAsync(plan, reads, query));
+    if (heads.length === 0) return null;
+    input ??= await schedulingView(db, ctx, agent, now, opts.extraIdle);
+    const choice = chooseGroup(heads, input, scheduler);
+    if (!choice) return null;
+    const starvingSince = now - scheduler.starvationMs;
+    const group = await groupForBatch(
+      db,
+      scheduler,
+      choice.group,
+      agent.device,
+      claimable,
+      starvingSince,
+      opts.lock ?? false,
+    );
+    if (group) return decideBatch(group, choice, input, scheduler);
+    excluded.push(choice.group.storedKey);
+  }
+}
+
+export function claimLease(
   ctx: PgContext,
   agentId: string,
   now: number,
 ): Promise<LeaseGrant | null> {
-  // The picture the scheduler decides on is read before the transaction, in parallel on pooled
-  // connections and without locks: under READ COMMITTED every statement sees its own snapshot
-  // anyway, and the claim below re-checks each row it takes.
-  const [seen] = await ctx.db.select().from(agents).where(eq(agents.id, agentId));
-  if (!seen) throw notFound("agent", agentId);
-  const input = await schedulingInput(ctx.db, ctx, seen, now);
   return transaction(ctx, async (tx, publish) => {
     // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
     // the second sees the first one's lease below.
@@ -195,80 +208,55 @@ export async function claimLease(
         lease_id: held.id,
       });
     }
-    if (!input) return null;
-    let queued = input.queued;
-    for (let attempt = 0; attempt < CLAIM_TRIES && queued.length > 0; attempt++) {
-      const decision = decide(
-        { ...input, agent: schedulerAgent(agent), queued },
-        ctx.options.scheduler,
-        ctx.options.grouping,
-      );
-      if (!decision) return null;
+    // The batch's jobs are read FOR UPDATE SKIP LOCKED (decideFor): each job goes to exactly one
+    // lease, no claim waits on another, and concurrent claims aiming at one group split it.
+    const decision = await decideFor(tx, ctx, agent, now, { lock: true });
+    if (!decision) return null;
 
-      const lease: LeaseRecord = {
-        id: newId("lse", now),
+    const lease: LeaseRecord = {
+      id: newId("lse", now),
+      agentId,
+      orgId: decision.orgId,
+      appVersionId: decision.appVersionId,
+      target: decision.target,
+      groupKey: decision.groupKey,
+      install: decision.install,
+      createdAt: now,
+      expiresAt: now + ctx.options.leaseTtlMs,
+      endedAt: null,
+      endReason: null,
+    };
+    const claimed = await tx
+      .update(jobs)
+      .set({
+        status: "leased",
+        leaseId: lease.id,
         agentId,
-        orgId: decision.orgId,
-        appVersionId: decision.appVersionId,
-        target: decision.target,
-        groupKey: decision.groupKey,
-        install: decision.install,
-        createdAt: now,
-        expiresAt: now + ctx.options.leaseTtlMs,
-        endedAt: null,
-        endReason: null,
-      };
-      // The claim itself. The inner SELECT ... FOR UPDATE SKIP LOCKED locks the chosen jobs that
-      // are still queued and passes over any row another replica's claim has locked right now;
-      // a row whose claim already committed is re-checked against `status = 'queued'` on its
-      // newest version and drops out. So each job goes to exactly one lease, no claim waits on
-      // another, and a replica that lost part of its batch keeps the rest (or, losing all of it,
-      // decides again).
-      const batch = tx
-        .select({ id: jobs.id })
-        .from(jobs)
-        .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
-        .for("update", { skipLocked: true });
-      const claimed = await tx
-        .update(jobs)
-        .set({
-          status: "leased",
-          leaseId: lease.id,
-          agentId,
-          attempts: sql`${jobs.attempts} + 1`,
-          avoidAgentId: null,
-        })
-        .where(inArray(jobs.id, batch))
-        .returning();
-      if (claimed.length === 0) {
-        // Other claims took (or are taking) that whole batch: the same picture, without it.
-        const taken = new Set(decision.jobIds);
-        queued = queued.filter((j) => !taken.has(j.id));
-        continue;
-      }
+        attempts: sql`${jobs.attempts} + 1`,
+        avoidAgentId: null,
+      })
+      .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
+      .returning();
+    await tx.insert(leases).values(lease);
+    await tx.insert(jobAttempts).values(
+      claimed.map((j) => ({
+        jobId: j.id,
+        attempt: j.attempts,
+        leaseId: lease.id,
+        agentId,
+        status: "leased",
+      })),
+    );
+    const installed = [
+      decision.appVersionId,
+      ...agent.installed.filter((v) => v !== decision.appVersionId),
+    ].slice(0, INSTALLED_KEPT);
+    await tx.update(agents).set({ installed }).where(eq(agents.id, agentId));
 
-      await tx.insert(leases).values(lease);
-      await tx.insert(jobAttempts).values(
-        claimed.map((j) => ({
-          jobId: j.id,
-          attempt: j.attempts,
-          leaseId: lease.id,
-          agentId,
-          status: "leased",
-        })),
-      );
-      const installed = [
-        decision.appVersionId,
-        ...agent.installed.filter((v) => v !== decision.appVersionId),
-      ].slice(0, INSTALLED_KEPT);
-      await tx.update(agents).set({ installed }).where(eq(agents.id, agentId));
-
-      const order = new Map(decision.jobIds.map((id, i) => [id, i]));
-      claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
-      return { lease, jobs: claimed, reason: decision.reason };
-    }
-    return null;
+    const order = new Map(decision.jobIds.map((id, i) => [id, i]));
+    claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
+    return { lease, jobs: claimed, reason: decision.reason };
   });
 }
 

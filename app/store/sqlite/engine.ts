@@ -23,6 +23,7 @@ import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.j
 import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
 import * as githubOps from "./github.js";
+import { regroupQueued } from "./heads.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
 import { previewNextLeases } from "./preview.js";
@@ -42,6 +43,7 @@ export class SqliteStore implements Store {
     const { raw, db } = openSqlite(path, open);
     this.changes = new LocalChangeFeed();
     this.ctx = { raw, db, feed: this.changes, options };
+    regroupQueued(this.ctx);
   }
 
   async ping() {

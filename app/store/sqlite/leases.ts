@@ -7,6 +7,7 @@ import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView } from "../fleet.js";
+import { candidateRows, headsOf, runPlan, type HeadQuery } from "../heads.js";
 import {
   SERVER_ENDED,
   decideStart,
@@ -20,16 +21,9 @@ import {
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
-import { groupForBatch, historyOfJob, queuedGroups, type PartitionedGroup } from "./queued.js";
-import {
-  agents,
-  jobAttempts,
-  jobs,
-  leases,
-  orgUsage,
-  queuePartitions,
-  testDurations,
-} from "./schema.js";
+import { headReads } from "./heads.js";
+import { groupForBatch, historyOfJob } from "./queued.js";
+import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
 const INSTALLED_KEPT = 20;
@@ -52,17 +46,6 @@ export type SchedulingAgent = Pick<
   typeof agents.$inferSelect,
   "id" | "orgId" | "target" | "device" | "installed"
 >;
-
-/** The partitions of the queue this agent may serve: its target, its org, its device. */
-function servedPartitions(agent: SchedulingAgent) {
-  return and(
-    eq(queuePartitions.target, agent.target),
-    agent.orgId === null ? undefined : eq(queuePartitions.orgId, agent.orgId),
-    agent.device === null
-      ? isNull(queuePartitions.device)
-      : or(isNull(queuePartitions.device), eq(queuePartitions.device, agent.device)),
-  );
-}
 
 /** A job that just failed on this agent for infrastructure reasons tries others first. */
 function notAvoiding(agent: SchedulingAgent, ctx: SqliteContext, now: number) {
@@ -116,43 +99,15 @@ function fleetNow(
   return fleetView(live, alive, extraIdle);
 }
 
-/**
- * Ranks the groups from the queue summary, then reads the chosen group's first jobs only. A
- * group whose every job avoids this agent for now is passed over for the next best.
- */
-function decideFromGroups(
-  db: SqliteExec,
-  ctx: SqliteContext,
-  groups: PartitionedGroup[],
-  input: Omit<SchedulingInput, "queued">,
-  claimable: SQL,
-): Decision | null {
-  const { scheduler } = ctx.options;
-  let candidates = groups;
-  for (;;) {
-    const choice = chooseGroup(candidates, input, scheduler);
-    if (!choice) return null;
-    const starvingSince = input.now - scheduler.starvationMs;
-    const group = groupForBatch(db, scheduler, choice.group, claimable, starvingSince);
-    if (group) return decideBatch(group, choice, input, scheduler);
-    candidates = candidates.filter((g) => g !== choice.group);
-  }
-}
-
-/**
- * What the scheduler hands this agent now, read in the caller's transaction: the claim's
- * decision, and the queue view's preview of it (which claims nothing).
- */
-export function decideFor(
+/** Everything the scheduler weighs besides the queue: the agent, usage and the fleet. */
+export function schedulingView(
   tx: SqliteExec,
   ctx: SqliteContext,
   agent: SchedulingAgent,
   now: number,
   extraIdle = 0,
-): Decision | null {
-  const groups = queuedGroups(tx, ctx.options.grouping, servedPartitions(agent));
-  if (groups.length === 0) return null;
-  const input = {
+): Omit<SchedulingInput, "queued"> {
+  return {
     now,
     agent: {
       id: agent.id,
@@ -163,7 +118,51 @@ export function decideFor(
     orgUsageMs: orgUsageNow(tx, ctx, now),
     ...fleetNow(tx, ctx, agent.target, now, extraIdle),
   };
-  return decideFromGroups(tx, ctx, groups, input, notAvoiding(agent, ctx, now));
+}
+
+/**
+ * What the scheduler hands this agent now, read in the caller's transaction: the claim's
+ * decision, and the queue view's preview of it (which claims nothing). The groups are ranked
+ * from the bounded candidate heads (heads.ts), then only the chosen group's first jobs are read.
+ * A group whose every job avoids this agent for now is left out and the ranking runs again.
+ */
+export function decideFor(
+  tx: SqliteExec,
+  ctx: SqliteContext,
+  agent: SchedulingAgent,
+  now: number,
+  extraIdle = 0,
+): Decision | null {
+  const { scheduler } = ctx.options;
+  const reads = headReads({ ...ctx, db: tx });
+  const claimable = notAvoiding(agent, ctx, now);
+  const query: HeadQuery = {
+    target: agent.target,
+    orgId: agent.orgId,
+    installed: agent.installed,
+    excluded: [],
+  };
+  let input: Omit<SchedulingInput, "queued"> | undefined;
+  for (const excluded: string[] = []; ;) {
+    const heads = headsOf(
+      runPlan(candidateRows({ ...query, excluded }, agent.device), reads, query),
+    );
+    if (heads.length === 0) return null;
+    input ??= schedulingView(tx, ctx, agent, now, extraIdle);
+    const choice = chooseGroup(heads, input, scheduler);
+    if (!choice) return null;
+    const starvingSince = now - scheduler.starvationMs;
+    const group = groupForBatch(
+      tx,
+      scheduler,
+      choice.group,
+      agent.device,
+      claimable,
+      starvingSince,
+    );
+    if (group) return decideBatch(group, choice, input, scheduler);
+    excluded.push(choice.group.storedKey);
+  }
 }
 
 export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {

@@ -4,6 +4,7 @@ import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
+import { groupKeyOf } from "../heads.js";
 import { emptyCounts, isTerminal, rerunsOf, runStatus } from "../rules.js";
 import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
@@ -45,7 +46,7 @@ export function submitRun(
         ref: input.ref ?? null,
         createdAt: now,
       };
-      const queued = input.tests.map((testPath) => queuedJob(input, run.id, testPath, now));
+      const queued = input.tests.map((testPath) => queuedJob(ctx, input, run.id, testPath, now));
       insertSubmission(ctx, run, opts, queued);
       return { run, jobs: queued };
     },
@@ -65,8 +66,14 @@ export function submitRun(
 }
 
 /** A job as submitted: queued, never tried. */
-function queuedJob(input: SubmitRunInput, runId: string, testPath: string, now: number): JobRecord {
-  return {
+function queuedJob(
+  ctx: SqliteContext,
+  input: SubmitRunInput,
+  runId: string,
+  testPath: string,
+  now: number,
+): JobRecord {
+  const job = {
     id: newId("job", now),
     runId,
     orgId: input.org_id,
@@ -97,6 +104,7 @@ function queuedJob(input: SubmitRunInput, runId: string, testPath: string, now: 
     rerunOf: null,
     supersededBy: null,
   };
+  return { ...job, groupKey: groupKeyOf(ctx.options.grouping, job) };
 }
 
 /**
@@ -131,8 +139,8 @@ function insertSubmission(
   const insertJob = ctx.raw.prepare(
     `insert into jobs (id, run_id, org_id, app_version_id, target, device, repo, test_path, tags,
        priority, status, flaky, attempts, max_attempts, retries, test_failures, timeout_s,
-       queued_at, created_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?, 0, ?, ?, ?)`,
+       queued_at, created_at, group_key)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?, 0, ?, ?, ?, ?)`,
   );
   // Every job of a run shares its tags: encode them once.
   const tags = JSON.stringify(queued[0]?.tags ?? []);
@@ -153,6 +161,7 @@ function insertSubmission(
       j.timeoutS,
       j.queuedAt,
       j.createdAt,
+      j.groupKey,
     );
   }
 }
