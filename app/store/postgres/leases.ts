@@ -7,14 +7,29 @@
  * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
  * serves them; claims touch only queued jobs, which no lease holds.
  */
-import { and, asc, eq, gt, inArray, isNull, lt, notExists, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  eq,
+  getTableColumns,
+  inArray,
+  isNull,
+  lt,
+  notExists,
+  sql,
+} from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
-import { decayUsage, ewma } from "../../scheduler/usage.js";
-import { fleetView } from "../fleet.js";
+import {
+  fleetView,
+  usageView,
+  type LiveAgentRow,
+  type LiveLeaseRow,
+  type OrgUsageRow,
+} from "../fleet.js";
 import { candidateRows, headsOf, runPlanAsync, type HeadQuery } from "../heads.js";
 import {
   SERVER_ENDED,
@@ -29,12 +44,11 @@ import {
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import { transaction, type PgContext, type PgExec, type Publish } from "./context.js";
 import { headReads } from "./heads.js";
-import { groupForBatch, historyOfJob } from "./queued.js";
-import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+import { groupForBatch } from "./queued.js";
+import { agents, jobAttempts, jobs, leases } from "./schema.js";
 
 const OPEN_JOB = ["leased", "running"];
 const INSTALLED_KEPT = 20;
-const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
 
 /** Locks the given leases, in id order (the one order every transaction uses). */
 export async function lockLeases(tx: PgExec, ids: string[]) {
@@ -67,55 +81,6 @@ function notAvoiding(agent: SchedulingAgent, ctx: PgContext, now: number) {
   return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, false) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
 }
 
-/**
- * Recent device time per org: completed work (decayed) plus the expected work of what is leased
- * now, so a burst of idle agents does not all go to the first org they see.
- */
-async function orgUsageNow(db: PgExec, ctx: PgContext, now: number) {
-  const usage = new Map<string, number>();
-  for (const row of await db.select().from(orgUsage)) {
-    usage.set(
-      row.orgId,
-      decayUsage(row.usageMs, now - row.updatedAt, ctx.options.scheduler.usageHalfLifeMs),
-    );
-  }
-  const inFlight = await db
-    .select({
-      orgId: jobs.orgId,
-      ms: sql<number>`sum(coalesce(${testDurations.ewmaMs}, ${ctx.options.scheduler.defaultTestMs}))::float8`,
-    })
-    .from(jobs)
-    .leftJoin(testDurations, historyOfJob)
-    .where(inArray(jobs.status, OPEN_JOB))
-    .groupBy(jobs.orgId);
-  for (const row of inFlight) usage.set(row.orgId, (usage.get(row.orgId) ?? 0) + row.ms);
-  return usage;
-}
-
-/**
- * Live agents of the target with no lease, counting the one asking (it holds none); `extraIdle`
- * counts an agent that is not registered (the queue view's stand-in for "a new agent").
- */
-async function idleAgentsOf(
-  tx: PgExec,
-  target: string,
-  ctx: PgContext,
-  now: number,
-  extraIdle: number,
-) {
-  const [live, alive] = await Promise.all([
-    tx
-      .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
-      .from(leases)
-      .where(liveLease(now)),
-    tx
-      .select({ id: agents.id, orgId: agents.orgId })
-      .from(agents)
-      .where(and(eq(agents.target, target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs))),
-  ]);
-  return fleetView(live, alive, extraIdle);
-}
-
 /** The agent fields scheduling looks at. */
 export type SchedulingAgent = Pick<
   typeof agents.$inferSelect,
@@ -129,7 +94,10 @@ const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
   installed: agent.installed,
 });
 
-/** Everything the scheduler weighs besides the queue: the agent, usage and the fleet. */
+/**
+ * Everything the scheduler weighs besides the queue, in one statement: the target's live agents
+ * and every live lease (fleet.ts), and each org's usage with the work leased right now.
+ */
 export async function schedulingView(
   db: PgExec,
   ctx: PgContext,
@@ -137,11 +105,37 @@ export async function schedulingView(
   now: number,
   extraIdle = 0,
 ): Promise<Omit<SchedulingInput, "queued">> {
-  const [fleet, orgUsageMs] = await Promise.all([
-    idleAgentsOf(db, agent.target, ctx, now, extraIdle),
-    orgUsageNow(db, ctx, now),
-  ]);
-  return { now, agent: schedulerAgent(agent), orgUsageMs, ...fleet };
+  const { defaultTestMs, usageHalfLifeMs } = ctx.options.scheduler;
+  const rows = (await db.execute(sql`select
+    (select coalesce(json_agg(json_build_object(
+        'groupKey', group_key, 'agentId', agent_id, 'orgId', org_id)), '[]')
+      from leases where ended_at is null and expires_at > ${now}) as live,
+    (select coalesce(json_agg(json_build_object('id', id, 'orgId', org_id)), '[]')
+      from agents where target = ${agent.target} and last_seen_at > ${now - ctx.options.leaseTtlMs}) as alive,
+    (select coalesce(json_agg(json_build_object(
+        'orgId', org_id, 'usageMs', usage_ms, 'updatedAt', updated_at)), '[]')
+      from org_usage) as usage,
+    (select coalesce(json_agg(json_build_object('orgId', org_id, 'ms', ms)), '[]') from (
+        select j.org_id, sum(coalesce(d.ewma_ms, ${defaultTestMs}))::float8 as ms
+        from jobs j left join test_durations d
+          on d.org_id = j.org_id and d.test_path = j.test_path and d.target = j.target
+        where j.status in ('leased', 'running') group by j.org_id) f) as in_flight`)) as unknown as {
+    rows: [
+      {
+        live: LiveLeaseRow[];
+        alive: LiveAgentRow[];
+        usage: OrgUsageRow[];
+        in_flight: { orgId: string; ms: number }[];
+      },
+    ];
+  };
+  const [view] = rows.rows;
+  return {
+    now,
+    agent: schedulerAgent(agent),
+    orgUsageMs: usageView(view.usage, view.in_flight, now, usageHalfLifeMs),
+    ...fleetView(view.live, view.alive, extraIdle),
+  };
 }
 
 /**
@@ -198,14 +192,19 @@ export function claimLease(
   return transaction(ctx, async (tx, publish) => {
     // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
     // the second sees the first one's lease below.
-    const agent = await touchAgent(tx, agentId, now);
-    const [held] = await tx
-      .select({ id: leases.id })
-      .from(leases)
-      .where(and(eq(leases.agentId, agentId), liveLease(now)));
-    if (held) {
+    const [agent] = await tx
+      .update(agents)
+      .set({ lastSeenAt: now })
+      .where(eq(agents.id, agentId))
+      .returning({
+        ...getTableColumns(agents),
+        held: sql<string | null>`(select id from leases where agent_id = ${agentId}
+          and ended_at is null and expires_at > ${now} limit 1)`,
+      });
+    if (!agent) throw notFound("agent", agentId);
+    if (agent.held) {
       throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
-        lease_id: held.id,
+        lease_id: agent.held,
       });
     }
     // The batch's jobs are read FOR UPDATE SKIP LOCKED (decideFor): each job goes to exactly one
@@ -237,21 +236,22 @@ export function claimLease(
       })
       .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
       .returning();
-    await tx.insert(leases).values(lease);
-    await tx.insert(jobAttempts).values(
-      claimed.map((j) => ({
-        jobId: j.id,
-        attempt: j.attempts,
-        leaseId: lease.id,
-        agentId,
-        status: "leased",
-      })),
-    );
     const installed = [
       decision.appVersionId,
       ...agent.installed.filter((v) => v !== decision.appVersionId),
     ].slice(0, INSTALLED_KEPT);
-    await tx.update(agents).set({ installed }).where(eq(agents.id, agentId));
+    const attempts = claimed.map((j) => ({ job_id: j.id, attempt: j.attempts }));
+    // The lease, its attempts and the agent's installed versions: one statement.
+    await tx.execute(sql`with lease as (
+        insert into leases (id, agent_id, org_id, app_version_id, target, group_key, install,
+          created_at, expires_at)
+        values (${lease.id}, ${agentId}, ${lease.orgId}, ${lease.appVersionId}, ${lease.target},
+          ${lease.groupKey}, ${lease.install}, ${lease.createdAt}, ${lease.expiresAt})),
+      installed as (
+        update agents set installed = ${JSON.stringify(installed)}::jsonb where id = ${agentId})
+      insert into job_attempts (job_id, attempt, lease_id, agent_id, status)
+      select a.job_id, a.attempt, ${lease.id}, ${agentId}, 'leased'
+      from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb) as a(job_id text, attempt int)`);
 
     const order = new Map(decision.jobIds.map((id, i) => [id, i]));
     claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
@@ -358,46 +358,23 @@ export function startJob(
 }
 
 /**
- * Folds a finished run time into the test's EWMA and the org's usage. Both rows are read
- * FOR UPDATE so that results posted at once on several replicas each count.
+ * Folds a finished run time into the test's EWMA and the org's usage (usage.ts's `ewma` and
+ * `decayUsage`, in SQL) in one statement. Each upsert updates its row from the row's newest
+ * version under its lock, so results posted at once on several replicas each count.
  */
 async function recordDuration(tx: PgExec, ctx: PgContext, job: JobRecord, ms: number, now: number) {
-  const key = and(
-    eq(testDurations.orgId, job.orgId),
-    eq(testDurations.testPath, job.testPath),
-    eq(testDurations.target, job.target),
-  );
-  const [prior] = await tx.select().from(testDurations).where(key).for("update");
-  const ewmaMs = ewma(prior?.ewmaMs ?? null, ms, ctx.options.scheduler.ewmaAlpha);
-  await tx
-    .insert(testDurations)
-    .values({
-      orgId: job.orgId,
-      testPath: job.testPath,
-      target: job.target,
-      ewmaMs,
-      samples: 1,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [testDurations.orgId, testDurations.testPath, testDurations.target],
-      set: { ewmaMs, samples: sql`${testDurations.samples} + 1`, updatedAt: now },
-    });
-  const [usage] = await tx
-    .select()
-    .from(orgUsage)
-    .where(eq(orgUsage.orgId, job.orgId))
-    .for("update");
-  const usageMs =
-    decayUsage(
-      usage?.usageMs ?? 0,
-      now - (usage?.updatedAt ?? now),
-      ctx.options.scheduler.usageHalfLifeMs,
-    ) + ms;
-  await tx
-    .insert(orgUsage)
-    .values({ orgId: job.orgId, usageMs, updatedAt: now })
-    .onConflictDoUpdate({ target: orgUsage.orgId, set: { usageMs, updatedAt: now } });
+  const { ewmaAlpha, usageHalfLifeMs } = ctx.options.scheduler;
+  await tx.execute(sql`with duration as (
+      insert into test_durations as d (org_id, test_path, target, ewma_ms, samples, updated_at)
+      values (${job.orgId}, ${job.testPath}, ${job.target}, ${ms}, 1, ${now})
+      on conflict (org_id, test_path, target) do update
+      set ewma_ms = d.ewma_ms + ${ewmaAlpha}::float8 * (excluded.ewma_ms - d.ewma_ms),
+        samples = d.samples + 1, updated_at = excluded.updated_at)
+    insert into org_usage as u (org_id, usage_ms, updated_at) values (${job.orgId}, ${ms}, ${now})
+    on conflict (org_id) do update
+    set usage_ms = u.usage_ms * power(0.5, greatest(excluded.updated_at - u.updated_at, 0)::float8
+        / ${usageHalfLifeMs}) + excluded.usage_ms,
+      updated_at = excluded.updated_at`);
 }
 
 /** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */

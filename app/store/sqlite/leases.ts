@@ -6,7 +6,7 @@ import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
-import { fleetView } from "../fleet.js";
+import { fleetView, usageView } from "../fleet.js";
 import { candidateRows, headsOf, runPlan, type HeadQuery } from "../heads.js";
 import {
   SERVER_ENDED,
@@ -52,18 +52,8 @@ function notAvoiding(agent: SchedulingAgent, ctx: SqliteContext, now: number) {
   return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
 }
 
-/**
- * Recent device time per org: completed work (decayed) plus the expected work of what is leased
- * now, so a burst of idle agents does not all go to the first org they see.
- */
+/** Usage per org now (fleet.ts): its decayed usage rows and the work leased right now. */
 function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<string, number> {
-  const usage = new Map<string, number>();
-  for (const row of db.select().from(orgUsage).all()) {
-    usage.set(
-      row.orgId,
-      decayUsage(row.usageMs, now - row.updatedAt, ctx.options.scheduler.usageHalfLifeMs),
-    );
-  }
   const inFlight = db
     .select({
       orgId: jobs.orgId,
@@ -74,8 +64,8 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
     .where(inArray(jobs.status, OPEN_JOB))
     .groupBy(jobs.orgId)
     .all();
-  for (const row of inFlight) usage.set(row.orgId, (usage.get(row.orgId) ?? 0) + row.ms);
-  return usage;
+  const usage = db.select().from(orgUsage).all();
+  return usageView(usage, inFlight, now, ctx.options.scheduler.usageHalfLifeMs);
 }
 
 /** The live leases and agents of a target, as the scheduler sees them (fleet.ts). */
