@@ -2,7 +2,7 @@ import type { AnnotationProperties } from "@actions/core";
 import { describe, expect, it } from "vitest";
 import { MAX_ANNOTATIONS, annotateFailures, failureAnnotation } from "./annotations.js";
 import { memoryLog } from "./log.js";
-import { failed, job } from "./testing.js";
+import { failedJob as failed, finishedJob as job } from "../api/testing.js";
 import { testRoot } from "./tests.js";
 
 const root = testRoot("/ws", "examples/demo");

@@ -5,7 +5,7 @@
  */
 import type { AnnotationProperties } from "@actions/core";
 import type { Job } from "../api/schemas.js";
-import { isFailed } from "../cli/output.js";
+import { isFailed } from "../api/status.js";
 import type { Log } from "./log.js";
 import { describeFailure } from "../report/failure.js";
 import { plural } from "../report/text.js";

@@ -14,13 +14,10 @@
  * a random key, which still protects its own retries.
  */
 import { createHash } from "node:crypto";
-import type { SubmitRunRequest } from "../api/schemas.js";
+import { IDEMPOTENCY_KEY_MAX, type SubmitRunRequest } from "../api/schemas.js";
 import type { GithubContext } from "./context.js";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-/** The server takes 1-255 visible ASCII characters. */
-const MAX = 255;
 
 export function idempotencyKey(ctx: GithubContext, request: SubmitRunRequest): string | undefined {
   if (!ctx.runId) return undefined;
@@ -34,5 +31,5 @@ export function idempotencyKey(ctx: GithubContext, request: SubmitRunRequest): s
     sha256(JSON.stringify(request)).slice(0, 16),
   ];
   const key = parts.join(":").replace(/[^\x21-\x7e]/g, "_");
-  return key.length <= MAX ? key : `gha:${sha256(key)}`;
+  return key.length <= IDEMPOTENCY_KEY_MAX ? key : `gha:${sha256(key)}`;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { junitXml, xmlAttr, xmlText } from "./junit.js";
-import { failed, job, runOf } from "./testing.js";
+import { failedJob as failed, finishedJob as job, runOf } from "../api/testing.js";
 import { testRoot } from "./tests.js";
 
 const root = testRoot("/ws", "examples/demo");

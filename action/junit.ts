@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Job, RunWithJobs } from "../api/schemas.js";
-import { isFailed } from "../cli/output.js";
+import { isFailed } from "../api/status.js";
 import { jobLocation } from "../report/location.js";
 import { stripAnsi, statusLabel } from "../report/text.js";
 import type { TestRoot } from "./tests.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { OUTPUT_NAMES, resultOutputs, setOutputs } from "./outputs.js";
-import { failed, job, readActionYml, runOf } from "./testing.js";
+import { failedJob as failed, finishedJob as job, runOf } from "../api/testing.js";
+import { readActionYml } from "./testing.js";
 
 describe("outputs", () => {
   it("are the ones action.yml declares", () => {

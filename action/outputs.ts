@@ -3,7 +3,7 @@
  * the rest once the wait is over.
  */
 import type { RunWithJobs } from "../api/schemas.js";
-import { tally } from "../cli/output.js";
+import { tally } from "../report/tally.js";
 
 export type OutputName = "run-id" | "status" | "passed" | "failed" | "flaky" | "junit-path";
 

@@ -8,7 +8,7 @@ import type { ActionInputs } from "./inputs.js";
 import { memoryLog } from "./log.js";
 import type { Io } from "./plan.js";
 import { report } from "./report.js";
-import { failed, job, runOf } from "./testing.js";
+import { failedJob as failed, finishedJob as job, runOf } from "../api/testing.js";
 import { testRoot } from "./tests.js";
 
 function setup(junitPath = "out/junit.xml") {

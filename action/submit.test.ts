@@ -6,7 +6,7 @@ import type { ActionInputs } from "./inputs.js";
 import { memoryLog } from "./log.js";
 import type { Plan } from "./plan.js";
 import { runRequest, submit } from "./submit.js";
-import { job, runOf } from "./testing.js";
+import { finishedJob as job, runOf } from "../api/testing.js";
 import { testRoot } from "./tests.js";
 
 const inputs = {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MAX_ROWS, sortForSummary, summaryRows } from "../report/table.js";
 import { writeSummary } from "./summary.js";
-import { failed, job, runOf } from "./testing.js";
+import { failedJob as failed, finishedJob as job, runOf } from "../api/testing.js";
 import { testRoot } from "./tests.js";
 import { verdict } from "./verdict.js";
 

@@ -3,8 +3,9 @@
  * (status, duration, attempts, flaky, and for failures the message and where), failures first.
  * It is where the failures beyond the 10 annotations GitHub shows are listed.
  */
-import { formatDuration } from "../cli/duration.js";
-import { formatTally, isFinished, tally } from "../cli/output.js";
+import { isFinished } from "../api/status.js";
+import { formatDuration } from "../report/duration.js";
+import { formatTally, tally } from "../report/tally.js";
 import { html, MAX_ROWS, summaryRows, type SummaryTableRow } from "../report/table.js";
 import type { TestRoot } from "./tests.js";
 import type { Outcome, Verdict } from "./verdict.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { memoryLog } from "./log.js";
-import { job } from "./testing.js";
+import { finishedJob as job } from "../api/testing.js";
 import { jobLocation, repoPath } from "../report/location.js";
 import { collectTests, resolveTests, testRoot } from "./tests.js";
 

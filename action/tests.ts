@@ -1,5 +1,5 @@
 /**
- * The `tests` input turned into the test paths of a run, with the CLI's rules (cli/tests-arg.ts):
+ * The `tests` input turned into the test paths of a run, with the CLI's rules (api/test-paths.ts):
  * globs are expanded over files, plain paths are kept as given, every path is relative with
  * forward slashes and may not leave the project, duplicates are dropped.
  *
@@ -10,9 +10,8 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { CliError } from "../cli/exit-codes.js";
+import { expandTests, isGlob, TestPathError } from "../api/test-paths.js";
 import type { RepoPrefix } from "../report/location.js";
-import { expandTests, isGlob } from "../cli/tests-arg.js";
 import { InputError } from "./inputs.js";
 import type { Log } from "./log.js";
 
@@ -51,12 +50,7 @@ export async function resolveTests(patterns: readonly string[], root: TestRoot) 
   try {
     tests = await expandTests(patterns, root.dir);
   } catch (err) {
-    // The CLI's messages name its flag; here the same rule is about the `tests` input.
-    if (err instanceof CliError) {
-      throw new InputError(
-        err.message.replace(/^--test /, "tests: ").replace(/^--test:/, "tests:"),
-      );
-    }
+    if (err instanceof TestPathError) throw new InputError(`tests: ${err.message}`);
     throw err;
   }
   const notFound = patterns

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { failed, job, runOf } from "./testing.js";
+import { failedJob as failed, finishedJob as job, runOf } from "../api/testing.js";
 import { listTests, verdict, type Outcome } from "./verdict.js";
 
 const opts = { failOnFlaky: false, timeoutMinutes: 30 };

@@ -5,7 +5,8 @@
  * out of timeout-minutes.
  */
 import type { RunWithJobs } from "../api/schemas.js";
-import { formatTally, isFailed, tally } from "../cli/output.js";
+import { isFailed } from "../api/status.js";
+import { formatTally, tally } from "../report/tally.js";
 import type { Signal } from "./cancel.js";
 import { plural } from "../report/text.js";
 

@@ -3,7 +3,7 @@ import { ApiError } from "../api/client.js";
 import type { Job, RunWithJobs } from "../api/schemas.js";
 import type { ActionInputs } from "./inputs.js";
 import { memoryLog } from "./log.js";
-import { failed, job, runOf } from "./testing.js";
+import { failedJob as failed, finishedJob as job, runOf } from "../api/testing.js";
 import { giveUp, waitForOutcome, waitForRun } from "./wait.js";
 
 /** A fake server: each waitRun answers the next run in `answers` (or throws it), advancing a clock. */

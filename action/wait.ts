@@ -14,7 +14,7 @@
  */
 import { ApiError, type QgjobClient } from "../api/client.js";
 import type { RunWithJobs } from "../api/schemas.js";
-import { ProgressRenderer } from "../cli/progress.js";
+import { ProgressRenderer } from "../report/progress.js";
 import type { CancelOnSignal } from "./cancel.js";
 import type { Log } from "./log.js";
 import type { Plan } from "./plan.js";

@@ -149,93 +149,117 @@ class LeaseSession {
   }
 
   async run() {
-    const { lease, opts } = this;
     const started = performance.now();
-    const before = { builds: opts.builds.prepared, ...opts.runner.stats };
+    const before = this.counters();
     this.log.info(
-      { app_version_id: lease.app_version_id, jobs: lease.jobs.length, install: lease.install },
+      {
+        app_version_id: this.lease.app_version_id,
+        jobs: this.lease.jobs.length,
+        install: this.lease.install,
+      },
       "lease granted",
     );
-    const beat = setInterval(() => void this.heartbeat(), lease.heartbeat_interval_s * 1000);
+    const beat = setInterval(() => void this.heartbeat(), this.lease.heartbeat_interval_s * 1000);
     try {
-      let buildPath: string | null;
-      try {
-        buildPath = await opts.builds.prepare(lease.app_version_id);
-      } catch (err) {
-        if (!(err instanceof BuildError)) throw err;
-        // Infrastructure, not the tests: every job goes back to the queue for another device.
-        this.log.error({ err: err.message }, "build preparation failed");
-        for (const job of lease.jobs) {
-          await this.report({
-            jobId: job.id,
-            status: "error",
-            durationMs: 0,
-            message: err.message,
-            artifacts: [],
-          });
-        }
-        return;
-      }
-      // The server refuses such paths on submission; a tampered database or a rogue server still
-      // must not make this device run a file outside its project.
-      const runnable = [];
-      for (const job of lease.jobs) {
-        if (TestPath.safeParse(job.test_path).success) {
-          runnable.push(job);
-          continue;
-        }
+      const build = await this.prepareBuild();
+      if (build === undefined) return;
+      await this.runBatches(await this.runnableJobs(), build);
+    } finally {
+      clearInterval(beat);
+      this.logFinished(started, before);
+      // Gives back what was not run (draining, lost); after the last result it is a no-op.
+      if (!this.lost) await this.opts.client.release(this.lease.id).catch(() => undefined);
+    }
+  }
+
+  /** The build's local path; undefined when it could not be prepared (every job reported). */
+  private async prepareBuild(): Promise<string | null | undefined> {
+    try {
+      return await this.opts.builds.prepare(this.lease.app_version_id);
+    } catch (err) {
+      if (!(err instanceof BuildError)) throw err;
+      // Infrastructure, not the tests: every job goes back to the queue for another device.
+      this.log.error({ err: err.message }, "build preparation failed");
+      for (const job of this.lease.jobs) {
         await this.report({
           jobId: job.id,
-          status: "failed",
+          status: "error",
           durationMs: 0,
-          message: `refused to run '${job.test_path}': not a relative path inside the project`,
+          message: err.message,
           artifacts: [],
         });
       }
-      let batch: RunnerJob[] = runnable.map((j) => ({
-        id: j.id,
-        testPath: j.test_path,
-        attempt: j.attempt,
-        timeoutS: j.timeout_s,
-      }));
-      while (batch.length > 0 && !this.lost) {
-        const again: RunnerJob[] = [];
-        await opts.runner.run(batch, {
-          build: { appVersionId: lease.app_version_id, buildPath },
-          onStart: (jobId) => this.start(jobId),
-          onOutcome: async (outcome) => {
-            if (await this.report(outcome)) {
-              const job = batch.find((j) => j.id === outcome.jobId)!;
-              again.push({ ...job, attempt: this.attempts.get(job.id)! });
-            }
-          },
-          stopped: (jobId) => this.stopOf(jobId).signal,
-        });
-        // Test failures with retries left run again here, on the same device.
-        for (const job of again) this.stops.delete(job.id);
-        batch = again;
-      }
-    } finally {
-      clearInterval(beat);
-      const after: Record<string, number> = { builds: opts.builds.prepared, ...opts.runner.stats };
-      const spent = Object.fromEntries(
-        Object.entries(after).map(([k, v]) => [
-          k,
-          v - ((before as Record<string, number>)[k] ?? 0),
-        ]),
-      );
-      this.log.info(
-        {
-          jobs: lease.jobs.length,
-          ms: Math.round(performance.now() - started),
-          ...spent,
-          lost: this.lost,
-        },
-        "lease finished",
-      );
-      // Gives back what was not run (draining, lost); after the last result it is a no-op.
-      if (!this.lost) await this.opts.client.release(lease.id).catch(() => undefined);
+      return undefined;
     }
+  }
+
+  /**
+   * The jobs this device may run. The server refuses unsafe paths on submission; a tampered
+   * database or a rogue server still must not make this device run a file outside its project.
+   */
+  private async runnableJobs(): Promise<RunnerJob[]> {
+    const runnable: RunnerJob[] = [];
+    for (const job of this.lease.jobs) {
+      if (TestPath.safeParse(job.test_path).success) {
+        runnable.push({
+          id: job.id,
+          testPath: job.test_path,
+          attempt: job.attempt,
+          timeoutS: job.timeout_s,
+        });
+        continue;
+      }
+      await this.report({
+        jobId: job.id,
+        status: "failed",
+        durationMs: 0,
+        message: `refused to run '${job.test_path}': not a relative path inside the project`,
+        artifacts: [],
+      });
+    }
+    return runnable;
+  }
+
+  /** Runs the batch; test failures with retries left run again, on the same device. */
+  private async runBatches(jobs: RunnerJob[], buildPath: string | null) {
+    let batch = jobs;
+    while (batch.length > 0 && !this.lost) {
+      const again: RunnerJob[] = [];
+      const current = batch;
+      await this.opts.runner.run(current, {
+        build: { appVersionId: this.lease.app_version_id, buildPath },
+        onStart: (jobId) => this.start(jobId),
+        onOutcome: async (outcome) => {
+          if (await this.report(outcome)) {
+            const job = current.find((j) => j.id === outcome.jobId)!;
+            again.push({ ...job, attempt: this.attempts.get(job.id)! });
+          }
+        },
+        stopped: (jobId) => this.stopOf(jobId).signal,
+      });
+      for (const job of again) this.stops.delete(job.id);
+      batch = again;
+    }
+  }
+
+  private counters(): Record<string, number> {
+    return { builds: this.opts.builds.prepared, ...this.opts.runner.stats };
+  }
+
+  /** One line per lease: how long it took and what it cost (builds, processes, invocations). */
+  private logFinished(started: number, before: Record<string, number>) {
+    const spent = Object.fromEntries(
+      Object.entries(this.counters()).map(([k, v]) => [k, v - (before[k] ?? 0)]),
+    );
+    this.log.info(
+      {
+        jobs: this.lease.jobs.length,
+        ms: Math.round(performance.now() - started),
+        ...spent,
+        lost: this.lost,
+      },
+      "lease finished",
+    );
   }
 
   drain(graceMs: number) {

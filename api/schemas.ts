@@ -5,25 +5,12 @@
  */
 import { z } from "zod";
 
+import { JOB_STATUSES, RESULT_STATUSES, RUN_STATUSES } from "./status.js";
 import { TARGETS } from "./targets.js";
 
 export { TARGETS };
 export const SCOPES = ["submit", "read", "agent", "admin"] as const;
-export const JOB_STATUSES = [
-  "queued",
-  "leased",
-  "running",
-  "passed",
-  "failed",
-  "error",
-  "cancelled",
-  "timed_out",
-] as const;
-export const TERMINAL_STATUSES = ["passed", "failed", "error", "cancelled", "timed_out"] as const;
-export const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled"] as const;
 export const RUN_SOURCES = ["api", "cli", "action", "github"] as const;
-/** What an agent may report for one attempt of a job. `error` is an infrastructure failure. */
-export const RESULT_STATUSES = ["passed", "failed", "timed_out", "error"] as const;
 
 export const Target = z.enum(TARGETS);
 export const Scope = z.enum(SCOPES);
@@ -59,6 +46,19 @@ export const TestPath = z
   .refine((p) => !p.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(p), "must be a relative path")
   .refine((p) => !p.split(/[\\/]/).includes(".."), "must not contain '..' segments");
 
+/** The most tests one run may hold (the CLI, the Action and the App check it before sending). */
+export const MAX_TESTS = 5000;
+
+/** The `Idempotency-Key` header of a submission. */
+export const IDEMPOTENCY_KEY_MAX = 255;
+export const IdempotencyKey = z
+  .string()
+  .regex(
+    new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX}}$`),
+    `1-${IDEMPOTENCY_KEY_MAX} visible ASCII characters`,
+  );
+export const IdempotencyHeaders = z.object({ "idempotency-key": IdempotencyKey.optional() });
+
 const Priority = z.number().int().min(0).max(10);
 const Retries = z.number().int().min(0).max(5);
 const MaxAttempts = z.number().int().min(1).max(10);
@@ -90,7 +90,7 @@ const Provenance = {
 export const SubmitRunRequest = z.strictObject({
   org_id: OrgId,
   app_version_id: AppVersionId,
-  tests: z.array(TestPath).min(1).max(5000),
+  tests: z.array(TestPath).min(1).max(MAX_TESTS),
   ...JobOptions,
   ...Provenance,
 });

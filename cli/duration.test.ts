@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatClock, formatDuration, parseDuration, parseTimeoutOption } from "./duration.js";
+import { parseDuration, parseTimeoutOption } from "./duration.js";
 
 describe("parseDuration", () => {
   it.each([
@@ -37,28 +37,5 @@ describe("parseTimeoutOption", () => {
     expect(() => parseTimeoutOption(text, "--test-timeout")).toThrow(
       expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^--test-timeout: /) }),
     );
-  });
-});
-
-describe("formatDuration and formatClock", () => {
-  it.each([
-    [850, "850ms"],
-    [4200, "4.2s"],
-    [59_940, "59.9s"],
-    [59_960, "1m00s"],
-    [65_000, "1m05s"],
-    [3_720_000, "1h02m"],
-  ])("formatDuration(%i) is %s", (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
-  });
-
-  it.each([
-    [0, "00:00"],
-    [12_900, "00:12"],
-    [3_599_000, "59:59"],
-    [3_723_000, "1:02:03"],
-    [-5, "00:00"],
-  ])("formatClock(%i) is %s", (ms, text) => {
-    expect(formatClock(ms)).toBe(text);
   });
 });

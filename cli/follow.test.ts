@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ApiError, type QgjobClient } from "../api/client.js";
 import type { Job, RunWithJobs } from "../api/schemas.js";
 import { follow, reportWait, type FollowResult } from "./follow.js";
-import { failed, fakeJob, fakeRun, passed } from "./testing.js";
+import { failed, fakeJob, fakeRun, passed } from "../api/testing.js";
 
 /** A client whose waitRun/waitJob answer from a script, advancing a fake clock by each wait. */
 function scripted(answers: (RunWithJobs | Job | ApiError)[]) {

@@ -8,11 +8,12 @@
  */
 import { ApiError, type QgjobClient } from "../api/client.js";
 import type { Job, RunWithJobs } from "../api/schemas.js";
-import { formatClock, formatDuration } from "./duration.js";
+import { formatClock, formatDuration } from "../report/duration.js";
 import { ExitStatus } from "./connection.js";
 import { EXIT } from "./exit-codes.js";
-import { exitCodeFor, formatSummary, isFinished } from "./output.js";
-import { ProgressRenderer } from "./progress.js";
+import { exitCodeFor, formatSummary } from "./output.js";
+import { isFinished, isRunOpen } from "../api/status.js";
+import { ProgressRenderer } from "../report/progress.js";
 
 export type Followed = { kind: "run"; id: string } | { kind: "job"; id: string };
 
@@ -67,7 +68,7 @@ export async function follow(
     return { last: job, jobs: [job] };
   };
   const isDone = (last: RunWithJobs | Job) =>
-    target.kind === "run" ? !["queued", "running"].includes(last.status) : isFinished(last);
+    target.kind === "run" ? !isRunOpen(last.status) : isFinished(last);
 
   // Ctrl-C stops waiting, not the run: say so, and how to stop it.
   const onSigint = () => {

@@ -1,128 +1,16 @@
 /**
- * Human output of the client commands: counts, one line per finished job, the job table of
- * `qgjob status` and the summary at the end of a wait. Pure functions: data in, text out.
+ * Human output of the client commands: the job table of `qgjob status`, what `qgjob submit`
+ * prints and the summary at the end of a wait. Pure functions: data in, text out.
  */
-import type { Job, RunCounts, RunWithJobs } from "../api/schemas.js";
-import { formatClock, formatDuration } from "./duration.js";
+import type { Job, RunWithJobs } from "../api/schemas.js";
+import { isFailed, isFailedStatus, isFinished } from "../api/status.js";
+import { duration, failureText, jobLine } from "../report/job-line.js";
+import { formatTally, tally, type JobView } from "../report/tally.js";
 import { EXIT } from "./exit-codes.js";
-
-/** The parts of a job the output needs (a full `Job` fits). */
-export type JobView = Pick<
-  Job,
-  "id" | "test_path" | "status" | "flaky" | "attempts" | "duration_ms" | "result"
->;
-
-export interface Tally {
-  total: number;
-  queued: number;
-  /** Leased or running. */
-  running: number;
-  passed: number;
-  /** Failed, error or timed out. */
-  failed: number;
-  flaky: number;
-  cancelled: number;
-}
-
-export function tally(jobs: readonly JobView[]): Tally {
-  const t: Tally = {
-    total: jobs.length,
-    queued: 0,
-    running: 0,
-    passed: 0,
-    failed: 0,
-    flaky: 0,
-    cancelled: 0,
-  };
-  for (const job of jobs) {
-    if (job.flaky) t.flaky++;
-    switch (job.status) {
-      case "queued":
-        t.queued++;
-        break;
-      case "leased":
-      case "running":
-        t.running++;
-        break;
-      case "passed":
-        t.passed++;
-        break;
-      case "cancelled":
-        t.cancelled++;
-        break;
-      default:
-        t.failed++;
-    }
-  }
-  return t;
-}
-
-/** `3 queued · 1 running · 2 passed · 0 failed · 0 flaky`, plus cancelled when there are any. */
-export function formatTally(t: Tally): string {
-  const parts = [
-    `${t.queued} queued`,
-    `${t.running} running`,
-    `${t.passed} passed`,
-    `${t.failed} failed`,
-    `${t.flaky} flaky`,
-  ];
-  if (t.cancelled > 0) parts.push(`${t.cancelled} cancelled`);
-  return parts.join(" · ");
-}
-
-/** `[00:12] 3 queued · …` */
-export function statusLine(t: Tally, elapsedMs: number): string {
-  return `[${formatClock(elapsedMs)}] ${formatTally(t)}`;
-}
-
-export const FAILED_STATUSES: ReadonlySet<string> = new Set(["failed", "error", "timed_out"]);
-export const isFailed = (job: Pick<Job, "status">) => FAILED_STATUSES.has(job.status);
-export const isFinished = (job: Pick<Job, "status">) =>
-  FAILED_STATUSES.has(job.status) || job.status === "passed" || job.status === "cancelled";
-
-/** What went wrong: the message's first line and where AppWright saw it, `msg (file:line)`. */
-export function failureText(job: Pick<JobView, "status" | "result">, maxMessage = 200): string {
-  const r = job.result;
-  const first = (r?.message ?? "").split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
-  let message = first.trim();
-  if (message.length > maxMessage) message = message.slice(0, maxMessage - 1) + "…";
-  const where = r?.file ? (r.line !== null ? `${r.file}:${r.line}` : r.file) : "";
-  if (!message && !where) return job.status === "passed" ? "" : job.status.replace("_", " ");
-  return where ? (message ? `${message} (${where})` : `(${where})`) : message;
-}
-
-const duration = (job: JobView) =>
-  job.duration_ms === null ? "" : formatDuration(job.duration_ms);
-
-/**
- * One line for a job that ended:
- * `✓ tests/a.spec.js 4.2s`, `✗ tests/b.spec.js 1.0s  expected 1 to be 2 (tests/b.spec.js:7)`.
- */
-export function jobLine(job: JobView): string {
-  const took = duration(job);
-  const head = (mark: string, extra = "") =>
-    [mark, job.test_path, extra, took].filter(Boolean).join(" ");
-  switch (job.status) {
-    case "passed":
-      return head("✓") + (job.flaky ? ` (flaky: passed on attempt ${job.attempts})` : "");
-    case "cancelled":
-      return head("-", "cancelled");
-    case "failed":
-      return `${head("✗")}  ${failureText(job)}`;
-    case "error":
-    case "timed_out": {
-      const why = failureText(job);
-      const label = job.status.replace("_", " ");
-      return why === label ? head("✗", label) : `${head("✗", label)}  ${why}`;
-    }
-    default:
-      return head("…", job.status);
-  }
-}
 
 /** Exit code for what a run or job looks like now: informational, so unfinished is 0. */
 export function exitCodeFor(status: string): number {
-  return FAILED_STATUSES.has(status) || status === "cancelled" ? EXIT.testsFailed : EXIT.passed;
+  return isFailedStatus(status) || status === "cancelled" ? EXIT.testsFailed : EXIT.passed;
 }
 
 /** A plain text table: columns padded to their widest cell, the last one left ragged. */
@@ -192,17 +80,4 @@ export function formatSummary(headline: string, jobs: readonly JobView[]): strin
     for (const j of flaky) lines.push(`  ${jobLine(j)}`);
   }
   return lines.join("\n") + "\n";
-}
-
-/** The server's run counts in the CLI's five buckets (for answers without the jobs). */
-export function tallyFromCounts(c: RunCounts): Tally {
-  return {
-    total: c.total,
-    queued: c.queued,
-    running: c.leased + c.running,
-    passed: c.passed,
-    failed: c.failed + c.error + c.timed_out,
-    flaky: c.flaky,
-    cancelled: c.cancelled,
-  };
 }

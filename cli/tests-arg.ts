@@ -1,80 +1,25 @@
-/**
- * Turns the `--test` arguments of `qgjob submit` into the test paths of a run.
- *
- * - A glob (`tests/**\/*.spec.js`, `tests/{a,b}.spec.js`) is expanded here, relative to the current
- *   directory, over files only, skipping node_modules and .git. A glob that matches nothing is a
- *   usage error: it is almost always a typo or the wrong directory.
- * - A plain path is submitted as given, whether or not it exists here: the tests live on the
- *   agent's checkout, and the CLI may run from anywhere (a laptop, a CI job without the sources).
- * - Every path is kept relative with forward slashes (`./a.js` -> `a.js`); an absolute path inside
- *   the current directory is made relative to it, anything else that would leave the project is
- *   refused here with the same rule the server applies.
- * - Duplicates are dropped, keeping the first occurrence; glob matches are sorted.
- */
-import { isAbsolute, relative, sep } from "node:path";
-import { posix } from "node:path";
-import { glob, isDynamicPattern } from "tinyglobby";
-import { TestPath } from "../api/schemas.js";
+/** The `--test` arguments of `qgjob submit` (api/test-paths.ts), a bad one a usage error. */
+import * as paths from "../api/test-paths.js";
 import { CliError, EXIT } from "./exit-codes.js";
 
-const IGNORE = ["**/node_modules/**", "**/.git/**"];
-
-export function isGlob(arg: string): boolean {
-  return isDynamicPattern(arg);
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw asUsageError(err);
+  }
 }
 
-/** A test path relative to `cwd`, with forward slashes, validated like the server does. */
-export function normalizeTestPath(arg: string, cwd: string): string {
-  let p = arg.trim();
-  if (isAbsolute(p)) {
-    const rel = relative(cwd, p);
-    if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
-      throw new CliError(
-        `--test ${arg}: outside the current directory; give a path relative to the project root`,
-        EXIT.usage,
-      );
-    }
-    p = rel;
-  }
-  if (sep === "\\" || p.includes("\\")) p = p.replaceAll("\\", "/");
-  p = posix.normalize(p);
-  if (p.startsWith("./")) p = p.slice(2);
-  if (p.length > 1 && p.endsWith("/")) p = p.slice(0, -1);
-  const checked = TestPath.safeParse(p);
-  if (!checked.success) {
-    throw new CliError(`--test ${arg}: ${checked.error.issues[0]?.message}`, EXIT.usage);
-  }
-  return checked.data;
+function asUsageError(err: unknown): unknown {
+  if (!(err instanceof paths.TestPathError)) return err;
+  const flag = err.arg === null ? "--test:" : `--test ${err.arg}:`;
+  return new CliError(`${flag} ${err.reason}`, EXIT.usage);
 }
 
-/** Expands globs and normalizes paths, in the order given. */
-export async function expandTests(args: readonly string[], cwd: string): Promise<string[]> {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const add = (p: string) => {
-    if (!seen.has(p)) {
-      seen.add(p);
-      out.push(p);
-    }
-  };
-  for (const arg of args) {
-    if (arg.trim() === "") throw new CliError("--test: empty path", EXIT.usage);
-    if (!isGlob(arg)) {
-      add(normalizeTestPath(arg, cwd));
-      continue;
-    }
-    // On Windows a backslash is a separator; elsewhere it escapes a glob character.
-    const pattern = sep === "\\" ? arg.replaceAll("\\", "/") : arg;
-    const matches = await glob(pattern, {
-      cwd,
-      onlyFiles: true,
-      expandDirectories: false,
-      ignore: IGNORE,
-    });
-    if (matches.length === 0) {
-      throw new CliError(`--test ${arg}: no files match this pattern in ${cwd}`, EXIT.usage);
-    }
-    for (const m of matches.sort()) add(normalizeTestPath(m, cwd));
-  }
-  return out;
-}
+export const isGlob = paths.isGlob;
+
+export const normalizeTestPath = (arg: string, cwd: string) =>
+  usage(() => paths.normalizeTestPath(arg, cwd));
+
+export const expandTests = (args: readonly string[], cwd: string) =>
+  paths.expandTests(args, cwd).catch((err: unknown) => Promise.reject(asUsageError(err)));

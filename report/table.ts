@@ -4,8 +4,8 @@
  * Cells are HTML, which both render.
  */
 import type { Job } from "../api/schemas.js";
-import { formatDuration } from "../cli/duration.js";
-import { isFailed } from "../cli/output.js";
+import { isFailed } from "../api/status.js";
+import { formatDuration } from "./duration.js";
 import { jobLocation, type RepoPrefix } from "./location.js";
 import { clip, statusLabel, stripAnsi } from "./text.js";
 

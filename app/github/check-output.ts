@@ -4,7 +4,8 @@
  * as text, and one annotation per failed test at the file and line AppWright reported.
  */
 import type { Job, RunWithJobs } from "../../api/schemas.js";
-import { formatTally, isFailed, isFinished, tally } from "../../cli/output.js";
+import { isFailed, isFinished } from "../../api/status.js";
+import { formatTally, tally } from "../../report/tally.js";
 import { describeFailure } from "../../report/failure.js";
 import { html, summaryRows, type SummaryTableRow } from "../../report/table.js";
 import { clip, statusLabel } from "../../report/text.js";

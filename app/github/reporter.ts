@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import { presentJob, presentRun } from "../http/present.js";
+import { presentJob, presentRun } from "../present.js";
 import type { GithubCheckPatch, GithubCheckRecord, Store } from "../store/store.js";
 import { ANNOTATIONS_PER_REQUEST, renderCheck, type CheckView } from "./check-output.js";
 import type { Octokit } from "./repo-reader.js";

@@ -4,10 +4,9 @@
  * dropped, order is kept. Paths are relative to the config's `root`, the folder agents run from.
  */
 import picomatch from "picomatch";
-import { TestPath } from "../../api/schemas.js";
+import { MAX_TESTS, TestPath } from "../../api/schemas.js";
 
 const IGNORED = picomatch(["**/node_modules/**", "**/.git/**"], { dot: true });
-export const MAX_TESTS = 5000;
 
 export interface ResolvedTests {
   tests: string[];

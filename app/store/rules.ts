@@ -3,20 +3,15 @@
  * Engines read the rows, ask these functions what happens, and write the answer.
  */
 import type { ResultInput } from "../../api/schemas.js";
+import {
+  isHeld,
+  isRerunStatus,
+  isServerEnded,
+  isTerminal,
+  type RunStatus,
+} from "../../api/status.js";
 import { QgjobError, notFound } from "../errors.js";
 import type { JobRecord, JobStatus, LeaseRecord, RunCounts, StoredResult } from "./store.js";
-
-export const TERMINAL: ReadonlySet<string> = new Set([
-  "passed",
-  "failed",
-  "error",
-  "cancelled",
-  "timed_out",
-]);
-export const isTerminal = (status: string) => TERMINAL.has(status);
-
-/** Ended by the server (cancel, timeout) while an agent may still be running it. */
-export const SERVER_ENDED: ReadonlySet<string> = new Set(["cancelled", "timed_out"]);
 
 /**
  * The job as this live lease holds it; otherwise the 409 that tells the agent why not (the
@@ -36,7 +31,7 @@ export function requireHeld(
       job_status: job.status,
     });
   }
-  if (SERVER_ENDED.has(job.status)) {
+  if (isServerEnded(job.status)) {
     throw new QgjobError("job_finished", `job ${jobId} already ended as ${job.status}`, {
       job_status: job.status,
     });
@@ -70,7 +65,7 @@ export function decideStart(job: JobRecord, attempt: number): "start" | "already
 
 /** What "re-run failed" takes: a test that ended without passing and was not re-run yet. */
 export const needsRerun = (job: Pick<JobRecord, "status" | "supersededBy">) =>
-  isTerminal(job.status) && job.status !== "passed" && job.supersededBy === null;
+  isRerunStatus(job.status) && job.supersededBy === null;
 
 /** The jobs "re-run failed" queues for these current jobs of a run: fresh tries, linked back. */
 export function rerunsOf(
@@ -121,9 +116,6 @@ export type ResultDecision =
   /** An infrastructure error with attempts left: back to the queue, for another agent. */
   | { kind: "requeue" };
 
-/** An attempt row is written when the try begins and closed by its result. */
-export const OPEN_ATTEMPT: ReadonlySet<string> = new Set(["leased", "running"]);
-
 /** Tries spent on infrastructure: every try that did not end in a test failure. */
 const infraTries = (job: JobRecord) => job.attempts - job.testFailures;
 
@@ -138,16 +130,16 @@ export function repeatedPost(
   result: ResultInput,
   leaseId: string,
 ): { retry: boolean } | null {
-  if (!recorded || OPEN_ATTEMPT.has(recorded.status)) return null;
+  if (!recorded || isHeld(recorded.status)) return null;
   if (decideResult(current, recorded, result).kind === "duplicate") {
     return {
       retry:
         current.leaseId === leaseId &&
         current.attempts === result.attempt + 1 &&
-        OPEN_ATTEMPT.has(current.status),
+        isHeld(current.status),
     };
   }
-  if (current.leaseId === leaseId && !SERVER_ENDED.has(current.status)) {
+  if (current.leaseId === leaseId && !isServerEnded(current.status)) {
     throw new QgjobError(
       "result_conflict",
       `attempt ${result.attempt} was already reported as ${recorded.status}`,
@@ -163,7 +155,7 @@ export function decideResult(
   recorded: AttemptRow | undefined,
   result: ResultInput,
 ): ResultDecision {
-  if (recorded && !OPEN_ATTEMPT.has(recorded.status)) {
+  if (recorded && !isHeld(recorded.status)) {
     return sameResult(recorded, result)
       ? { kind: "duplicate" }
       : {
@@ -241,7 +233,7 @@ export function emptyCounts(): RunCounts {
 }
 
 /** A run's status is derived from its jobs', never stored, so it cannot drift from them. */
-export function runStatus(c: RunCounts): "queued" | "running" | "passed" | "failed" | "cancelled" {
+export function runStatus(c: RunCounts): RunStatus {
   const open = c.queued + c.leased + c.running;
   if (open > 0) return open === c.queued && c.total === c.queued ? "queued" : "running";
   if (c.failed + c.error + c.timed_out > 0) return "failed";

@@ -10,10 +10,10 @@ import type {
   ResultInput,
   SubmitRunInput,
 } from "../../api/schemas.js";
+import type { JobStatus } from "../../api/status.js";
 import type { Decision, GroupingStrategy, SchedulerConfig, Target } from "../scheduler/types.js";
 
-export type JobStatus =
-  "queued" | "leased" | "running" | "passed" | "failed" | "error" | "cancelled" | "timed_out";
+export type { JobStatus };
 
 export interface StoredResult {
   message: string | null;

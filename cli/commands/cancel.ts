@@ -6,7 +6,7 @@ import {
   pickTarget,
   type ConnectionOptions,
 } from "../connection.js";
-import { formatTally, tallyFromCounts } from "../output.js";
+import { formatTally, tallyFromCounts } from "../../report/tally.js";
 
 interface CancelOptions extends ConnectionOptions {
   runId?: string;

@@ -11,7 +11,7 @@ import {
 import { parseTimeoutOption } from "../duration.js";
 import { CliError, EXIT } from "../exit-codes.js";
 import { waitAndReport } from "../follow.js";
-import { formatTally, tallyFromCounts } from "../output.js";
+import { formatTally, tallyFromCounts } from "../../report/tally.js";
 
 interface RerunOptions extends ConnectionOptions {
   runId: string;

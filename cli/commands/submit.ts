@@ -5,6 +5,8 @@ import type { z } from "zod";
 import {
   AppVersionId,
   DeviceName,
+  IdempotencyKey,
+  MAX_TESTS,
   OrgId,
   Tag,
   TARGETS,
@@ -31,9 +33,6 @@ interface SubmitOptions extends ConnectionOptions {
   timeout?: string;
   idempotencyKey?: string;
 }
-
-const MAX_TESTS = 5000;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 const intIn = (min: number, max: number) => (value: string) => {
   const n = Number(value);
@@ -106,7 +105,7 @@ export function submitCommand(): Command {
       const timeoutMs = parseTimeoutOption(opts.timeout);
       const testTimeoutMs = parseTimeoutOption(opts.testTimeout, "--test-timeout");
       const key = opts.idempotencyKey ?? randomUUID();
-      if (!IDEMPOTENCY_KEY.test(key)) {
+      if (!IdempotencyKey.safeParse(key).success) {
         throw new CliError("--idempotency-key: 1-255 visible ASCII characters", EXIT.usage);
       }
       const request: SubmitRunRequest = {

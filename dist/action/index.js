@@ -43749,6 +43749,51 @@ function coerce_date(params) {
     return core._coercedDate(schemas.ZodDate, params);
 }
 
+;// CONCATENATED MODULE: ./api/status.ts
+/**
+ * The status vocabulary of jobs, runs and attempts: every status and every set of them the
+ * server, the engines, the CLI, the Action and the App ask about is defined here, once.
+ */
+const JOB_STATUSES = [
+    "queued",
+    "leased",
+    "running",
+    "passed",
+    "failed",
+    "error",
+    "cancelled",
+    "timed_out",
+];
+const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled"];
+/** What an agent may report for one attempt of a job. `error` is an infrastructure failure. */
+const RESULT_STATUSES = ["passed", "failed", "timed_out", "error"];
+/** A job in one of these never changes again. */
+const TERMINAL_STATUSES = ["passed", "failed", "error", "cancelled", "timed_out"];
+/** Ended without passing, and not by a cancel: what makes a run fail. */
+const FAILED_STATUSES = ["failed", "error", "timed_out"];
+/** Held by a lease: an agent has it (an attempt row is open while a job is in one of these). */
+const HELD_STATUSES = ["leased", "running"];
+/** Not ended yet: queued or held. */
+const OPEN_STATUSES = ["queued", ...HELD_STATUSES];
+/** Ended by the server (cancel, timeout) while an agent may still be running it. */
+const SERVER_ENDED_STATUSES = ["cancelled", "timed_out"];
+/** Ended without passing: what "re-run failed" takes again. */
+const RERUN_STATUSES = [...FAILED_STATUSES, "cancelled"];
+const has = (set) => (status) => set.includes(status);
+const isTerminal = has(TERMINAL_STATUSES);
+const isFailedStatus = has(FAILED_STATUSES);
+const isHeld = has(HELD_STATUSES);
+const isOpen = has(OPEN_STATUSES);
+const isServerEnded = has(SERVER_ENDED_STATUSES);
+const isRerunStatus = has(RERUN_STATUSES);
+/** A job in one of these ended with the result an agent reported. */
+const isResultStatus = has(RESULT_STATUSES);
+/** A run is open while any of its jobs is. */
+const isRunOpen = (status) => status === "queued" || status === "running";
+/** For lists of jobs or job views: `jobs.filter(isFailed)`. */
+const isFailed = (job) => isFailedStatus(job.status);
+const isFinished = (job) => isTerminal(job.status);
+
 ;// CONCATENATED MODULE: ./api/targets.ts
 /** Where a test runs. Shared by the wire schemas and the (zod-free) scheduler. */
 const TARGETS = ["emulator", "device", "browserstack"];
@@ -43762,22 +43807,9 @@ const TARGETS = ["emulator", "device", "browserstack"];
 
 
 
+
 const SCOPES = ["submit", "read", "agent", "admin"];
-const JOB_STATUSES = [
-    "queued",
-    "leased",
-    "running",
-    "passed",
-    "failed",
-    "error",
-    "cancelled",
-    "timed_out",
-];
-const TERMINAL_STATUSES = (/* unused pure expression or super */ null && (["passed", "failed", "error", "cancelled", "timed_out"]));
-const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled"];
 const RUN_SOURCES = ["api", "cli", "action", "github"];
-/** What an agent may report for one attempt of a job. `error` is an infrastructure failure. */
-const RESULT_STATUSES = ["passed", "failed", "timed_out", "error"];
 const Target = schemas_enum(TARGETS);
 const Scope = schemas_enum(SCOPES);
 const JobStatus = schemas_enum(JOB_STATUSES);
@@ -43805,6 +43837,13 @@ const TestPath = schemas_string()
     .regex(/^[^\p{Cc}]+$/u, "no control characters")
     .refine((p) => !p.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(p), "must be a relative path")
     .refine((p) => !p.split(/[\\/]/).includes(".."), "must not contain '..' segments");
+/** The most tests one run may hold (the CLI, the Action and the App check it before sending). */
+const MAX_TESTS = 5000;
+/** The `Idempotency-Key` header of a submission. */
+const IDEMPOTENCY_KEY_MAX = 255;
+const IdempotencyKey = schemas_string()
+    .regex(new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX}}$`), `1-${IDEMPOTENCY_KEY_MAX} visible ASCII characters`);
+const IdempotencyHeaders = object({ "idempotency-key": IdempotencyKey.optional() });
 const Priority = schemas_number().int().min(0).max(10);
 const Retries = schemas_number().int().min(0).max(5);
 const MaxAttempts = schemas_number().int().min(1).max(10);
@@ -43832,7 +43871,7 @@ const Provenance = {
 const SubmitRunRequest = strictObject({
     org_id: OrgId,
     app_version_id: AppVersionId,
-    tests: array(TestPath).min(1).max(5000),
+    tests: array(TestPath).min(1).max(MAX_TESTS),
     ...JobOptions,
     ...Provenance,
 });
@@ -44537,24 +44576,6 @@ function minutes(problems, text) {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./cli/exit-codes.ts
-/** The CLI's contract with scripts (DESIGN §6). */
-const exit_codes_EXIT = {
-    passed: 0,
-    testsFailed: 1,
-    usage: 2,
-    server: 3,
-    timedOut: 4,
-};
-/** A failure the CLI reports as one line and an exit code, never a stack trace. */
-class exit_codes_CliError extends Error {
-    exitCode;
-    constructor(message, exitCode) {
-        super(message);
-        this.exitCode = exitCode;
-    }
-}
-
 ;// CONCATENATED MODULE: external "url"
 const external_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
 ;// CONCATENATED MODULE: external "module"
@@ -45441,13 +45462,14 @@ function globSync(globInput, options) {
 //#endregion
 
 
-;// CONCATENATED MODULE: ./cli/tests-arg.ts
+;// CONCATENATED MODULE: ./api/test-paths.ts
 /**
- * Turns the `--test` arguments of `qgjob submit` into the test paths of a run.
+ * Turns the test arguments of a submission (`qgjob submit --test`, the Action's `tests` input)
+ * into the test paths of a run.
  *
  * - A glob (`tests/**\/*.spec.js`, `tests/{a,b}.spec.js`) is expanded here, relative to the current
- *   directory, over files only, skipping node_modules and .git. A glob that matches nothing is a
- *   usage error: it is almost always a typo or the wrong directory.
+ *   directory, over files only, skipping node_modules and .git. A glob that matches nothing is an
+ *   error: it is almost always a typo or the wrong directory.
  * - A plain path is submitted as given, whether or not it exists here: the tests live on the
  *   agent's checkout, and the CLI may run from anywhere (a laptop, a CI job without the sources).
  * - Every path is kept relative with forward slashes (`./a.js` -> `a.js`); an absolute path inside
@@ -45459,7 +45481,18 @@ function globSync(globInput, options) {
 
 
 
-
+/** A test argument that cannot be submitted; each caller names its own flag or input. */
+class TestPathError extends Error {
+    arg;
+    reason;
+    constructor(
+    /** The argument as given, or null when the problem is not one argument. */
+    arg, reason) {
+        super(arg === null ? reason : `${arg}: ${reason}`);
+        this.arg = arg;
+        this.reason = reason;
+    }
+}
 const IGNORE = ["**/node_modules/**", "**/.git/**"];
 function isGlob(arg) {
     return isDynamicPattern(arg);
@@ -45470,7 +45503,7 @@ function normalizeTestPath(arg, cwd) {
     if ((0,external_node_path_namespaceObject.isAbsolute)(p)) {
         const rel = (0,external_node_path_namespaceObject.relative)(cwd, p);
         if (rel === "" || rel.startsWith("..") || (0,external_node_path_namespaceObject.isAbsolute)(rel)) {
-            throw new exit_codes_CliError(`--test ${arg}: outside the current directory; give a path relative to the project root`, exit_codes_EXIT.usage);
+            throw new TestPathError(arg, "outside the current directory; give a path relative to the project root");
         }
         p = rel;
     }
@@ -45483,7 +45516,7 @@ function normalizeTestPath(arg, cwd) {
         p = p.slice(0, -1);
     const checked = TestPath.safeParse(p);
     if (!checked.success) {
-        throw new exit_codes_CliError(`--test ${arg}: ${checked.error.issues[0]?.message}`, exit_codes_EXIT.usage);
+        throw new TestPathError(arg, checked.error.issues[0]?.message ?? "not a test path");
     }
     return checked.data;
 }
@@ -45499,7 +45532,7 @@ async function expandTests(args, cwd) {
     };
     for (const arg of args) {
         if (arg.trim() === "")
-            throw new exit_codes_CliError("--test: empty path", exit_codes_EXIT.usage);
+            throw new TestPathError(null, "empty path");
         if (!isGlob(arg)) {
             add(normalizeTestPath(arg, cwd));
             continue;
@@ -45513,7 +45546,7 @@ async function expandTests(args, cwd) {
             ignore: IGNORE,
         });
         if (matches.length === 0) {
-            throw new exit_codes_CliError(`--test ${arg}: no files match this pattern in ${cwd}`, exit_codes_EXIT.usage);
+            throw new TestPathError(arg, `no files match this pattern in ${cwd}`);
         }
         for (const m of matches.sort())
             add(normalizeTestPath(m, cwd));
@@ -45523,7 +45556,7 @@ async function expandTests(args, cwd) {
 
 ;// CONCATENATED MODULE: ./action/tests.ts
 /**
- * The `tests` input turned into the test paths of a run, with the CLI's rules (cli/tests-arg.ts):
+ * The `tests` input turned into the test paths of a run, with the CLI's rules (api/test-paths.ts):
  * globs are expanded over files, plain paths are kept as given, every path is relative with
  * forward slashes and may not leave the project, duplicates are dropped.
  *
@@ -45532,7 +45565,6 @@ async function expandTests(args, cwd) {
  * `examples/demo/tests/a.spec.ts` in the repository is submitted as `tests/a.spec.ts` with
  * `working-directory: examples/demo`. Annotations and JUnit put the prefix back.
  */
-
 
 
 
@@ -45556,10 +45588,8 @@ async function resolveTests(patterns, root) {
         tests = await expandTests(patterns, root.dir);
     }
     catch (err) {
-        // The CLI's messages name its flag; here the same rule is about the `tests` input.
-        if (err instanceof exit_codes_CliError) {
-            throw new InputError(err.message.replace(/^--test /, "tests: ").replace(/^--test:/, "tests:"));
-        }
+        if (err instanceof TestPathError)
+            throw new InputError(`tests: ${err.message}`);
         throw err;
     }
     const notFound = patterns
@@ -45618,229 +45648,6 @@ function connect(inputs, log) {
         onRetry: ({ attempt, delayMs, error }) => log.info(`qgjob: ${error.method} ${new URL(error.url).pathname}: ${error.detail}; ` +
             `trying again in ${(delayMs / 1000).toFixed(1)}s (${attempt}/${retries})`),
     });
-}
-
-;// CONCATENATED MODULE: ./cli/duration.ts
-/**
- * Durations on the command line: `90` (seconds), `90s`, `30m`, `2h`, `1h30m`, `1.5m`, `500ms`.
- * A bare number is seconds, the unit scripts and the API use.
- */
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-/** Milliseconds, or null when `text` is not a duration. Zero is allowed; callers decide. */
-function parseDuration(text) {
-    const s = text.trim().toLowerCase();
-    if (/^\d+(?:\.\d+)?$/.test(s))
-        return Math.round(Number(s) * 1000);
-    if (!WHOLE.test(s))
-        return null;
-    let ms = 0;
-    for (const [, n, unit] of s.matchAll(PART))
-        ms += Number(n) * UNIT_MS[unit];
-    return Math.round(ms);
-}
-/** Short human form: `850ms`, `4.2s`, `1m05s`, `1h02m`. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 59_950)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalS = Math.round(ms / 1000);
-    if (totalS < 3600)
-        return `${Math.floor(totalS / 60)}m${pad(totalS % 60)}s`;
-    const totalM = Math.floor(totalS / 60);
-    return `${Math.floor(totalM / 60)}h${pad(totalM % 60)}m`;
-}
-/** A clock for progress lines: `00:12`, `59:59`, `1:02:03`. */
-function formatClock(ms) {
-    const totalS = Math.max(0, Math.floor(ms / 1000));
-    const h = Math.floor(totalS / 3600);
-    const m = Math.floor((totalS % 3600) / 60);
-    const s = totalS % 60;
-    return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
-}
-const pad = (n) => String(n).padStart(2, "0");
-/** `--timeout <duration>`: milliseconds, undefined when not given; a usage error when invalid. */
-function parseTimeoutOption(text, flag = "--timeout") {
-    if (text === undefined)
-        return undefined;
-    const ms = parseDuration(text);
-    if (ms === null || ms <= 0) {
-        throw new CliError(`${flag}: expected a duration such as 30m, 90s, 1h30m or a number of seconds, got '${text}'`, EXIT.usage);
-    }
-    return ms;
-}
-
-;// CONCATENATED MODULE: ./cli/output.ts
-
-
-function tally(jobs) {
-    const t = {
-        total: jobs.length,
-        queued: 0,
-        running: 0,
-        passed: 0,
-        failed: 0,
-        flaky: 0,
-        cancelled: 0,
-    };
-    for (const job of jobs) {
-        if (job.flaky)
-            t.flaky++;
-        switch (job.status) {
-            case "queued":
-                t.queued++;
-                break;
-            case "leased":
-            case "running":
-                t.running++;
-                break;
-            case "passed":
-                t.passed++;
-                break;
-            case "cancelled":
-                t.cancelled++;
-                break;
-            default:
-                t.failed++;
-        }
-    }
-    return t;
-}
-/** `3 queued · 1 running · 2 passed · 0 failed · 0 flaky`, plus cancelled when there are any. */
-function formatTally(t) {
-    const parts = [
-        `${t.queued} queued`,
-        `${t.running} running`,
-        `${t.passed} passed`,
-        `${t.failed} failed`,
-        `${t.flaky} flaky`,
-    ];
-    if (t.cancelled > 0)
-        parts.push(`${t.cancelled} cancelled`);
-    return parts.join(" · ");
-}
-/** `[00:12] 3 queued · …` */
-function statusLine(t, elapsedMs) {
-    return `[${formatClock(elapsedMs)}] ${formatTally(t)}`;
-}
-const FAILED_STATUSES = new Set(["failed", "error", "timed_out"]);
-const isFailed = (job) => FAILED_STATUSES.has(job.status);
-const isFinished = (job) => FAILED_STATUSES.has(job.status) || job.status === "passed" || job.status === "cancelled";
-/** What went wrong: the message's first line and where AppWright saw it, `msg (file:line)`. */
-function failureText(job, maxMessage = 200) {
-    const r = job.result;
-    const first = (r?.message ?? "").split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
-    let message = first.trim();
-    if (message.length > maxMessage)
-        message = message.slice(0, maxMessage - 1) + "…";
-    const where = r?.file ? (r.line !== null ? `${r.file}:${r.line}` : r.file) : "";
-    if (!message && !where)
-        return job.status === "passed" ? "" : job.status.replace("_", " ");
-    return where ? (message ? `${message} (${where})` : `(${where})`) : message;
-}
-const output_duration = (job) => job.duration_ms === null ? "" : formatDuration(job.duration_ms);
-/**
- * One line for a job that ended:
- * `✓ tests/a.spec.js 4.2s`, `✗ tests/b.spec.js 1.0s  expected 1 to be 2 (tests/b.spec.js:7)`.
- */
-function jobLine(job) {
-    const took = output_duration(job);
-    const head = (mark, extra = "") => [mark, job.test_path, extra, took].filter(Boolean).join(" ");
-    switch (job.status) {
-        case "passed":
-            return head("✓") + (job.flaky ? ` (flaky: passed on attempt ${job.attempts})` : "");
-        case "cancelled":
-            return head("-", "cancelled");
-        case "failed":
-            return `${head("✗")}  ${failureText(job)}`;
-        case "error":
-        case "timed_out": {
-            const why = failureText(job);
-            const label = job.status.replace("_", " ");
-            return why === label ? head("✗", label) : `${head("✗", label)}  ${why}`;
-        }
-        default:
-            return head("…", job.status);
-    }
-}
-/** Exit code for what a run or job looks like now: informational, so unfinished is 0. */
-function exitCodeFor(status) {
-    return FAILED_STATUSES.has(status) || status === "cancelled" ? EXIT.testsFailed : EXIT.passed;
-}
-/** A plain text table: columns padded to their widest cell, the last one left ragged. */
-function table(header, rows) {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const line = (cells) => cells
-        .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-        .join("  ")
-        .trimEnd();
-    return [line(header), ...rows.map(line)].join("\n");
-}
-function jobTable(jobs) {
-    return table(["JOB", "TEST", "STATUS", "ATTEMPTS", "DURATION", "FLAKY", "FAILURE"], jobs.map((j) => [
-        j.id,
-        j.test_path,
-        j.status,
-        String(j.attempts),
-        output_duration(j),
-        j.flaky ? "yes" : "",
-        j.status === "passed" ? "" : isFinished(j) ? failureText(j) : "",
-    ]));
-}
-/** `qgjob status --run-id`: a header line, then the job table. */
-function formatRun(run) {
-    const when = run.finished_at ? `finished ${run.finished_at}` : `created ${run.created_at}`;
-    const t = tally(run.jobs);
-    return (`run ${run.id}  ${run.status}  ${t.total} ${t.total === 1 ? "job" : "jobs"} · ` +
-        `${formatTally(t)}  (${when})\n\n${jobTable(run.jobs)}\n`);
-}
-/** `qgjob status --job-id`: a header line, then a one-row table. */
-function formatJob(job) {
-    return `job ${job.id}  ${job.status}  (run ${job.run_id}, ${job.target}, app ${job.app_version_id})\n\n${jobTable([job])}\n`;
-}
-/** What `qgjob submit` prints without --wait. */
-function formatSubmitted(run) {
-    const n = run.jobs.length;
-    const lines = [`run ${run.id}  ${n} ${n === 1 ? "job" : "jobs"} ${run.status}`];
-    const width = Math.max(...run.jobs.map((j) => j.id.length));
-    for (const j of run.jobs)
-        lines.push(`job ${j.id.padEnd(width)}  ${j.test_path}`);
-    return lines.join("\n") + "\n";
-}
-/**
- * The end of a wait: the headline (outcome, time, counts), then each failure with file:line and
- * each flaky pass.
- */
-function formatSummary(headline, jobs) {
-    const lines = [`${headline}: ${formatTally(tally(jobs))}`];
-    const failures = jobs.filter(isFailed);
-    if (failures.length > 0) {
-        lines.push(`Failures (${failures.length}):`);
-        for (const j of failures)
-            lines.push(`  ${jobLine(j)}`);
-    }
-    const flaky = jobs.filter((j) => j.flaky && j.status === "passed");
-    if (flaky.length > 0) {
-        lines.push(`Flaky (${flaky.length}):`);
-        for (const j of flaky)
-            lines.push(`  ${jobLine(j)}`);
-    }
-    return lines.join("\n") + "\n";
-}
-/** The server's run counts in the CLI's five buckets (for answers without the jobs). */
-function tallyFromCounts(c) {
-    return {
-        total: c.total,
-        queued: c.queued,
-        running: c.leased + c.running,
-        passed: c.passed,
-        failed: c.failed + c.error + c.timed_out,
-        flaky: c.flaky,
-        cancelled: c.cancelled,
-    };
 }
 
 ;// CONCATENATED MODULE: ./report/location.ts
@@ -46050,6 +45857,95 @@ function writeJunit(path, xml) {
     (0,external_node_fs_namespaceObject.writeFileSync)(path, xml);
 }
 
+;// CONCATENATED MODULE: ./report/duration.ts
+/** Durations for people: `4.2s`, `1m05s`, and the clock of progress lines, `00:12`. */
+/** Short human form: `850ms`, `4.2s`, `1m05s`, `1h02m`. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 59_950)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalS = Math.round(ms / 1000);
+    if (totalS < 3600)
+        return `${Math.floor(totalS / 60)}m${pad(totalS % 60)}s`;
+    const totalM = Math.floor(totalS / 60);
+    return `${Math.floor(totalM / 60)}h${pad(totalM % 60)}m`;
+}
+/** A clock for progress lines: `00:12`, `59:59`, `1:02:03`. */
+function formatClock(ms) {
+    const totalS = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(totalS / 3600);
+    const m = Math.floor((totalS % 3600) / 60);
+    const s = totalS % 60;
+    return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+}
+const pad = (n) => String(n).padStart(2, "0");
+
+;// CONCATENATED MODULE: ./report/tally.ts
+
+function tally(jobs) {
+    const t = {
+        total: jobs.length,
+        queued: 0,
+        running: 0,
+        passed: 0,
+        failed: 0,
+        flaky: 0,
+        cancelled: 0,
+    };
+    for (const job of jobs) {
+        if (job.flaky)
+            t.flaky++;
+        switch (job.status) {
+            case "queued":
+                t.queued++;
+                break;
+            case "leased":
+            case "running":
+                t.running++;
+                break;
+            case "passed":
+                t.passed++;
+                break;
+            case "cancelled":
+                t.cancelled++;
+                break;
+            default:
+                t.failed++;
+        }
+    }
+    return t;
+}
+/** `3 queued · 1 running · 2 passed · 0 failed · 0 flaky`, plus cancelled when there are any. */
+function formatTally(t) {
+    const parts = [
+        `${t.queued} queued`,
+        `${t.running} running`,
+        `${t.passed} passed`,
+        `${t.failed} failed`,
+        `${t.flaky} flaky`,
+    ];
+    if (t.cancelled > 0)
+        parts.push(`${t.cancelled} cancelled`);
+    return parts.join(" · ");
+}
+/** `[00:12] 3 queued · …` */
+function statusLine(t, elapsedMs) {
+    return `[${formatClock(elapsedMs)}] ${formatTally(t)}`;
+}
+/** The server's run counts in the CLI's five buckets (for answers without the jobs). */
+function tallyFromCounts(c) {
+    return {
+        total: c.total,
+        queued: c.queued,
+        running: c.leased + c.running,
+        passed: c.passed,
+        failed: c.failed + c.error + c.timed_out,
+        flaky: c.flaky,
+        cancelled: c.cancelled,
+    };
+}
+
 ;// CONCATENATED MODULE: ./action/outputs.ts
 
 /** Every output action.yml declares. */
@@ -46152,6 +46048,7 @@ function summaryRows(jobs, root) {
 
 
 
+
 async function writeSummary(summary, outcome, result, root) {
     const { run } = outcome;
     const t = tally(run.jobs);
@@ -46178,6 +46075,7 @@ async function writeSummary(summary, outcome, result, root) {
 }
 
 ;// CONCATENATED MODULE: ./action/verdict.ts
+
 
 
 /** `tests/a.spec.ts, tests/b.spec.ts and 3 more` */
@@ -46308,9 +46206,8 @@ async function report_report(plan, outcome) {
  * a random key, which still protects its own retries.
  */
 
+
 const sha256 = (text) => (0,external_node_crypto_.createHash)("sha256").update(text).digest("hex");
-/** The server takes 1-255 visible ASCII characters. */
-const MAX = 255;
 function idempotencyKey(ctx, request) {
     if (!ctx.runId)
         return undefined;
@@ -46324,7 +46221,7 @@ function idempotencyKey(ctx, request) {
         sha256(JSON.stringify(request)).slice(0, 16),
     ];
     const key = parts.join(":").replace(/[^\x21-\x7e]/g, "_");
-    return key.length <= MAX ? key : `gha:${sha256(key)}`;
+    return key.length <= IDEMPOTENCY_KEY_MAX ? key : `gha:${sha256(key)}`;
 }
 
 ;// CONCATENATED MODULE: ./action/submit.ts
@@ -46364,7 +46261,48 @@ async function submit_submit(plan, stop) {
     return run;
 }
 
-;// CONCATENATED MODULE: ./cli/progress.ts
+;// CONCATENATED MODULE: ./report/job-line.ts
+/** One line for a job that ended, and what went wrong with it: the CLI and the Action print these. */
+
+/** What went wrong: the message's first line and where AppWright saw it, `msg (file:line)`. */
+function failureText(job, maxMessage = 200) {
+    const r = job.result;
+    const first = (r?.message ?? "").split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
+    let message = first.trim();
+    if (message.length > maxMessage)
+        message = message.slice(0, maxMessage - 1) + "…";
+    const where = r?.file ? (r.line !== null ? `${r.file}:${r.line}` : r.file) : "";
+    if (!message && !where)
+        return job.status === "passed" ? "" : job.status.replace("_", " ");
+    return where ? (message ? `${message} (${where})` : `(${where})`) : message;
+}
+const job_line_duration = (job) => job.duration_ms === null ? "" : formatDuration(job.duration_ms);
+/**
+ * One line for a job that ended:
+ * `✓ tests/a.spec.js 4.2s`, `✗ tests/b.spec.js 1.0s  expected 1 to be 2 (tests/b.spec.js:7)`.
+ */
+function jobLine(job) {
+    const took = job_line_duration(job);
+    const head = (mark, extra = "") => [mark, job.test_path, extra, took].filter(Boolean).join(" ");
+    switch (job.status) {
+        case "passed":
+            return head("✓") + (job.flaky ? ` (flaky: passed on attempt ${job.attempts})` : "");
+        case "cancelled":
+            return head("-", "cancelled");
+        case "failed":
+            return `${head("✗")}  ${failureText(job)}`;
+        case "error":
+        case "timed_out": {
+            const why = failureText(job);
+            const label = job.status.replace("_", " ");
+            return why === label ? head("✗", label) : `${head("✗", label)}  ${why}`;
+        }
+        default:
+            return head("…", job.status);
+    }
+}
+
+;// CONCATENATED MODULE: ./report/progress.ts
 /**
  * Live progress while waiting, as text for stderr. State in, text out: the caller feeds it what
  * the server answered and writes what it returns.
@@ -46374,6 +46312,8 @@ async function submit_submit(plan, stop) {
  * - Elsewhere (CI logs): a job line when a job ends, and the status line only when the counts
  *   change, each on its own line.
  */
+
+
 
 const CLEAR = "\r\x1b[2K";
 class ProgressRenderer {

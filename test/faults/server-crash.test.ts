@@ -10,7 +10,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { isTerminal } from "../../app/store/rules.js";
+import { isTerminal } from "../../api/status.js";
 import { closedPort, tempDir } from "../harness.js";
 import { CLI, killAll, spawnQgjob, spawnServer, type Spawned } from "../processes.js";
 

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { SubmitRunInput } from "../../api/schemas.js";
 import { loadConfig, storeOptions } from "../../app/config.js";
 import { QgjobError } from "../../app/errors.js";
-import { isTerminal, OPEN_ATTEMPT } from "../../app/store/rules.js";
+import { isHeld, isTerminal } from "../../api/status.js";
 import { SqliteStore } from "../../app/store/sqlite/engine.js";
 import type { JobRecord, LeaseGrant } from "../../app/store/store.js";
 import { tempDir } from "../harness.js";
@@ -291,7 +291,7 @@ async function checkInvariants(w: World, after: string) {
   }[];
   const liveHolders = new Map<string, Set<string>>();
   for (const a of open) {
-    if (!OPEN_ATTEMPT.has(a.status) || !liveLeases.has(a.lease_id)) continue;
+    if (!isHeld(a.status) || !liveLeases.has(a.lease_id)) continue;
     liveHolders.set(a.job_id, (liveHolders.get(a.job_id) ?? new Set()).add(a.lease_id));
   }
   for (const row of rows) {

@@ -93,8 +93,9 @@ describe("npm pack", () => {
     );
     const unexpected = packed.filter(
       (f) =>
-        !/^(package\.json|README\.md|dist\/(app|api|agent|cli)\/.+\.(js|sql|json))$/.test(f) ||
-        /(\.test\.js|\/testing\.js|_snapshot\.json)$/.test(f),
+        !/^(package\.json|README\.md|dist\/(app|api|agent|cli|report)\/.+\.(js|sql|json))$/.test(
+          f,
+        ) || /(\.test\.js|\/testing\.js|_snapshot\.json)$/.test(f),
     );
     expect(unexpected).toEqual([]);
   });

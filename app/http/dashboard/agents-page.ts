@@ -1,23 +1,20 @@
 /** The agents: what each device is, has installed and is doing, and whether it is still there. */
 import type { Agent, Job } from "../../../api/schemas.js";
+import { isHeld } from "../../../api/status.js";
 import { duration, statusLabel, time } from "./format.js";
 import { html, type Html } from "./html.js";
 import { live, page, type Viewer } from "./layout.js";
 
 /** The job an agent is running now, else the first it holds. */
 export function currentJob(agent: Agent, leaseJobs: Job[]): Job | null {
-  const held = leaseJobs.filter(
-    (j) => j.lease_id === agent.lease_id && (j.status === "running" || j.status === "leased"),
-  );
+  const held = leaseJobs.filter((j) => j.lease_id === agent.lease_id && isHeld(j.status));
   return held.find((j) => j.status === "running") ?? held[0] ?? null;
 }
 
 function leaseCell(agent: Agent, leaseJobs: Job[]): Html {
   if (agent.lease_id === null) return html`–`;
   const job = currentJob(agent, leaseJobs);
-  const open = leaseJobs.filter(
-    (j) => j.lease_id === agent.lease_id && (j.status === "running" || j.status === "leased"),
-  ).length;
+  const open = leaseJobs.filter((j) => j.lease_id === agent.lease_id && isHeld(j.status)).length;
   return html`<code>${agent.lease_id}</code>${
       job &&
       html`<br />${job.status}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fakeRun } from "../../../cli/testing.js";
+import { fakeRun } from "../../../api/testing.js";
 import { countsText, duration, safeLink, statusLabel, time } from "./format.js";
 
 describe("format", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Agent } from "../../../api/schemas.js";
-import { failed, fakeJob, fakeRun, passed } from "../../../cli/testing.js";
+import { failed, fakeJob, fakeRun, passed } from "../../../api/testing.js";
 import { agentsPage, currentJob } from "./agents-page.js";
 import type { Viewer } from "./layout.js";
 import { nextLeaseItem } from "./queue-page.js";

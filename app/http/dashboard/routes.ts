@@ -8,7 +8,7 @@ import { IdParams, ListRunsQuery } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import { allows, type Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
-import { presentAgent, presentJob, presentQueue, presentRun } from "../present.js";
+import { presentAgent, presentJob, presentQueue, presentRun } from "../../present.js";
 import { agentsPage } from "./agents-page.js";
 import { LIVE_SCRIPT, STYLESHEET } from "./assets.js";
 import type { Html } from "./html.js";

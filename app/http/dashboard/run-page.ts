@@ -1,5 +1,6 @@
 /** One run: its summary, its jobs (status, failure with file and line, artifacts), its actions. */
 import type { Job, RunWithJobs } from "../../../api/schemas.js";
+import { RERUN_STATUSES } from "../../../api/status.js";
 import { countsText, duration, safeLink, statusLabel, time } from "./format.js";
 import { html, type Html } from "./html.js";
 import { live, page, type Viewer } from "./layout.js";
@@ -37,12 +38,10 @@ function jobRow(job: Job): Html {
   </tr>`;
 }
 
-const RERUNNABLE = ["failed", "error", "timed_out", "cancelled"] as const;
-
 function actions(run: RunWithJobs, viewer: Viewer): Html {
   if (!viewer.canSubmit) return html``;
   const open = run.counts.queued + run.counts.leased + run.counts.running > 0;
-  const failed = RERUNNABLE.some((s) => run.counts[s] > 0);
+  const failed = RERUN_STATUSES.some((s) => run.counts[s] > 0);
   if (!open && !failed) return html``;
   return html`<div class="actions">
     ${open && html`<form method="post" action="/runs/${run.id}/cancel"><button type="submit">Cancel run</button></form>`}

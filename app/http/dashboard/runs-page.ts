@@ -1,5 +1,6 @@
 /** The runs page: newest first, filtered by org, status and app version. */
-import { RUN_STATUSES, type Run } from "../../../api/schemas.js";
+import type { Run } from "../../../api/schemas.js";
+import { RUN_STATUSES } from "../../../api/status.js";
 import { countsText, duration, statusLabel, time } from "./format.js";
 import { html, type Html } from "./html.js";
 import { live, page, type Viewer } from "./layout.js";

@@ -19,11 +19,12 @@ import {
   ResultResponse,
   StartJobRequest,
 } from "../../../api/schemas.js";
+import { isResultStatus } from "../../../api/status.js";
 import { notFound } from "../../errors.js";
 import type { Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
 import { longPoll } from "../long-poll.js";
-import { presentAgent, presentJob, presentLease } from "../present.js";
+import { presentAgent, presentJob, presentLease } from "../../present.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
@@ -219,7 +220,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
         clock(),
       );
       if (!out.duplicate) {
-        if (["passed", "failed", "error", "timed_out"].includes(out.job.status) && !out.retry) {
+        if (isResultStatus(out.job.status) && !out.retry) {
           metrics.outcomes.inc({ status: out.job.status });
         }
         if (out.job.status === "queued") metrics.requeues.inc();

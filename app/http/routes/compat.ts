@@ -6,9 +6,15 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ErrorBody, Job, ResourceId, SubmitJobRequest } from "../../../api/schemas.js";
+import {
+  ErrorBody,
+  IdempotencyHeaders,
+  Job,
+  ResourceId,
+  SubmitJobRequest,
+} from "../../../api/schemas.js";
 import type { RouteDeps } from "../deps.js";
-import { errors, IdempotencyHeaders, readJob, submitJob } from "./runs.js";
+import { errors, readJob, submitJob } from "./runs.js";
 
 /** Only the server speaks these routes; the typed client and the CLI use /api/v1. */
 const CompatJob = Job.extend({ job_id: z.string() });

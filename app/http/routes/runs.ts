@@ -2,9 +2,9 @@
 import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { z } from "zod";
 import {
   ErrorBody,
+  IdempotencyHeaders,
   IdParams,
   Job,
   ListJobsQuery,
@@ -21,18 +21,12 @@ import {
   type SubmitRunInput,
 } from "../../../api/schemas.js";
 import { notFound } from "../../errors.js";
-import { isTerminal, runStatus } from "../../store/rules.js";
+import { isRunOpen, isTerminal } from "../../../api/status.js";
+import { runStatus } from "../../store/rules.js";
 import { requireOrg, type Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
 import { longPoll } from "../long-poll.js";
-import { presentJob, presentRun } from "../present.js";
-
-export const IdempotencyHeaders = z.object({
-  "idempotency-key": z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, "1-255 visible ASCII characters")
-    .optional(),
-});
+import { presentJob, presentRun } from "../../present.js";
 
 export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -175,7 +169,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
           if (!run) throw notFound("run", req.params.id);
           return run;
         },
-        (run) => !["queued", "running"].includes(runStatus(run.counts)),
+        (run) => !isRunOpen(runStatus(run.counts)),
         (run) => `run:${run.id}`,
       );
       return { ...presentRun(run), jobs: run.jobs.map(presentJob) };

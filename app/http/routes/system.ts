@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { ErrorBody, QueueOverview } from "../../../api/schemas.js";
 import type { RouteDeps } from "../deps.js";
-import { presentQueue } from "../present.js";
+import { presentQueue } from "../../present.js";
 
 export function systemRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -4,6 +4,7 @@
  * beside each operation (leases.ts above all).
  */
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { OPEN_STATUSES } from "../../../api/status.js";
 import type {
   ListJobsQuery,
   ListRunsQuery,
@@ -187,7 +188,7 @@ export class PostgresStore implements Store {
       openByStatus: await db
         .select({ target: jobs.target, status: jobs.status, n: sql<number>`count(*)::int` })
         .from(jobs)
-        .where(and(inArray(jobs.status, ["queued", "leased", "running"]), byOrg))
+        .where(and(inArray(jobs.status, [...OPEN_STATUSES]), byOrg))
         .groupBy(jobs.target, jobs.status),
       fleet: await listAgents(db, scope, now),
     };

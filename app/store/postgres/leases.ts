@@ -7,17 +7,8 @@
  * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
  * serves them; claims touch only queued jobs, which no lease holds.
  */
-import {
-  and,
-  asc,
-  eq,
-  getTableColumns,
-  inArray,
-  isNull,
-  lt,
-  notExists,
-  sql,
-} from "drizzle-orm";
+import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
+import { and, asc, eq, getTableColumns, inArray, isNull, lt, notExists, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
@@ -32,7 +23,6 @@ import {
 } from "../fleet.js";
 import { candidateRows, headsOf, runPlanAsync, type HeadQuery } from "../heads.js";
 import {
-  SERVER_ENDED,
   decideStart,
   repeatedPost,
   requireHeld,
@@ -47,7 +37,7 @@ import { headReads } from "./heads.js";
 import { groupForBatch } from "./queued.js";
 import { agents, jobAttempts, jobs, leases } from "./schema.js";
 
-const OPEN_JOB = ["leased", "running"];
+const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
 
 /** Locks the given leases, in id order (the one order every transaction uses). */
@@ -305,7 +295,7 @@ export async function heartbeat(
       await tx
         .select({ id: jobs.id })
         .from(jobs)
-        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED])))
+        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED_STATUSES])))
     ).map((j) => j.id);
     return { lease, cancelJobIds };
   });

@@ -6,7 +6,8 @@ import { newId } from "../../ids.js";
 import type { Target } from "../../scheduler/types.js";
 import { decodeCursor, page } from "../cursor.js";
 import { groupKeyOf } from "../heads.js";
-import { emptyCounts, isTerminal, rerunsOf, runStatus } from "../rules.js";
+import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
+import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import { sqlState, transaction, type PgContext, type PgExec, type Publish } from "./context.js";
 import { completeLeaseIfDone, lockLeases } from "./leases.js";
@@ -240,7 +241,7 @@ export async function listRuns(db: PgExec, q: ListRunsQuery, scope: OrgScope) {
  * queue up behind each other instead of deadlocking.
  */
 async function cancelJobs(tx: PgExec, where: SQL, now: number, publish: Publish) {
-  const open = inArray(jobs.status, ["queued", "leased", "running"]);
+  const open = inArray(jobs.status, [...OPEN_STATUSES]);
   const held = await tx
     .selectDistinct({ leaseId: jobs.leaseId })
     .from(jobs)
@@ -263,7 +264,7 @@ async function cancelJobs(tx: PgExec, where: SQL, now: number, publish: Publish)
         and(
           eq(jobAttempts.jobId, job.id),
           eq(jobAttempts.attempt, job.attempts),
-          inArray(jobAttempts.status, ["leased", "running"]),
+          inArray(jobAttempts.status, [...HELD_STATUSES]),
         ),
       );
   }

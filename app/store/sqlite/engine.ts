@@ -1,5 +1,6 @@
 /** The embedded engine: one SQLite file, WAL, every write in a BEGIN IMMEDIATE transaction. */
 import { and, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { OPEN_STATUSES } from "../../../api/status.js";
 import type {
   ListJobsQuery,
   ListRunsQuery,
@@ -188,7 +189,7 @@ export class SqliteStore implements Store {
       openByStatus: db
         .select({ target: jobs.target, status: jobs.status, n: sql<number>`count(*)` })
         .from(jobs)
-        .where(and(inArray(jobs.status, ["queued", "leased", "running"]), byOrg))
+        .where(and(inArray(jobs.status, [...OPEN_STATUSES]), byOrg))
         .groupBy(jobs.target, jobs.status)
         .all(),
       fleet: listAgents(this.ctx, scope, now),

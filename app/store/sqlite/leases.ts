@@ -1,4 +1,5 @@
 /** Leases: how agents take work, keep it, report it and give it back (DESIGN §3–4). */
+import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
 import { and, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
@@ -9,7 +10,6 @@ import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView, usageView } from "../fleet.js";
 import { candidateRows, headsOf, runPlan, type HeadQuery } from "../heads.js";
 import {
-  SERVER_ENDED,
   decideStart,
   repeatedPost,
   requireHeld,
@@ -25,7 +25,7 @@ import { headReads } from "./heads.js";
 import { groupForBatch, historyOfJob } from "./queued.js";
 import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
-const OPEN_JOB = ["leased", "running"];
+const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
 
 const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
@@ -272,7 +272,7 @@ export function heartbeat(
       const cancelJobIds = tx
         .select({ id: jobs.id })
         .from(jobs)
-        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED])))
+        .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, [...SERVER_ENDED_STATUSES])))
         .all()
         .map((j) => j.id);
       return { lease, cancelJobIds };

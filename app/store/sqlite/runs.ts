@@ -5,7 +5,8 @@ import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { groupKeyOf } from "../heads.js";
-import { emptyCounts, isTerminal, rerunsOf, runStatus } from "../rules.js";
+import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
+import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
 import type { Target } from "../../scheduler/types.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
 import type { SqliteContext } from "./context.js";
@@ -307,7 +308,7 @@ function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
   const cancelled = ctx.db
     .update(jobs)
     .set({ status: "cancelled", finishedAt: now })
-    .where(and(where, inArray(jobs.status, ["queued", "leased", "running"])))
+    .where(and(where, inArray(jobs.status, [...OPEN_STATUSES])))
     .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId, leaseId: jobs.leaseId })
     .all();
   for (const job of cancelled) {
@@ -319,7 +320,7 @@ function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
         and(
           eq(jobAttempts.jobId, job.id),
           eq(jobAttempts.attempt, job.attempts),
-          inArray(jobAttempts.status, ["leased", "running"]),
+          inArray(jobAttempts.status, [...HELD_STATUSES]),
         ),
       )
       .run();

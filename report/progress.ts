@@ -7,7 +7,9 @@
  * - Elsewhere (CI logs): a job line when a job ends, and the status line only when the counts
  *   change, each on its own line.
  */
-import { isFinished, jobLine, statusLine, tally, type JobView, type Tally } from "./output.js";
+import { isFinished } from "../api/status.js";
+import { jobLine } from "./job-line.js";
+import { statusLine, tally, type JobView, type Tally } from "./tally.js";
 
 const CLEAR = "\r\x1b[2K";
 

@@ -1,7 +1,7 @@
 /** Store records to wire objects (api/schemas.ts): snake_case and ISO timestamps. */
-import type { Agent, Job, Lease, QueueOverview, Run } from "../../api/schemas.js";
-import type { Target } from "../../api/types.js";
-import { runStatus } from "../store/rules.js";
+import type { Agent, Job, Lease, QueueOverview, Run } from "../api/schemas.js";
+import type { Target } from "../api/types.js";
+import { runStatus } from "./store/rules.js";
 import type {
   AgentRecord,
   JobRecord,
@@ -9,7 +9,7 @@ import type {
   QueueGroupView,
   RunView,
   TargetView,
-} from "../store/store.js";
+} from "./store/store.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));

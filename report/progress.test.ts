@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProgressRenderer } from "./progress.js";
-import { failed, fakeJob, passed } from "./testing.js";
+import { failed, fakeJob, passed } from "../api/testing.js";
 
 const CLEAR = "\r\x1b[2K";
 
