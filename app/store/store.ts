@@ -1,7 +1,9 @@
 /**
- * The Store: everything qgjob remembers, behind one interface with two engines (SQLite now,
- * Postgres next). Engines own transactions and SQL; the rules of a job's life live in rules.ts
- * and the choice of work in app/scheduler, so both engines behave the same by construction.
+ * The Store: everything qgjob remembers, behind one interface with two engines (SQLite, and
+ * Postgres for several replicas). Engines own transactions and SQL; the rules of a job's life
+ * live in rules.ts, the choice of work in app/scheduler, and the claim's candidate groups in
+ * heads.ts (both engines read the same bounded heads from the same queue summaries), so both
+ * engines decide the same by construction.
  * Every method that depends on time takes `now` (ms) from the caller.
  */
 import type {
