@@ -56,6 +56,29 @@ async function lockedLease(tx: PgExec, leaseId: string): Promise<LeaseRecord | u
   return lease;
 }
 
+/**
+ * The lease, locked, with one of its jobs and that job's attempt, in one statement. Only the
+ * lease row is locked: the job needs none of its own (see the locking discipline above). With
+ * no such lease the job is not read; every caller then answers that the job was not found.
+ */
+async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, attempt: number) {
+  const [row] = await tx
+    .select({ lease: leases, job: jobs, attempt: jobAttempts })
+    .from(leases)
+    .leftJoin(jobs, eq(jobs.id, jobId))
+    .leftJoin(
+      jobAttempts,
+      and(
+        eq(jobAttempts.jobId, jobId),
+        eq(jobAttempts.attempt, attempt),
+        eq(jobAttempts.leaseId, leaseId),
+      ),
+    )
+    .where(eq(leases.id, leaseId))
+    .for("update", { of: leases });
+  return { lease: row?.lease, job: row?.job ?? undefined, attempt: row?.attempt ?? undefined };
+}
+
 async function touchAgent(db: PgExec, agentId: string, now: number) {
   const [agent] = await db
     .update(agents)
@@ -301,22 +324,6 @@ export async function heartbeat(
   });
 }
 
-/**
- * The job, held by this live lease; otherwise the 409 that tells the agent why not.
- * `lease` is the caller's locked row, so the job row needs no lock of its own.
- */
-async function heldJob(
-  db: PgExec,
-  lease: LeaseRecord | undefined,
-  leaseId: string,
-  jobId: string,
-  now: number,
-  read?: JobRecord,
-): Promise<JobRecord> {
-  const job = read ?? (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
-  return requireHeld(job, lease, leaseId, jobId, now);
-}
-
 export function startJob(
   ctx: PgContext,
   leaseId: string,
@@ -325,7 +332,8 @@ export function startJob(
   now: number,
 ): Promise<JobRecord> {
   return transaction(ctx, async (tx, publish) => {
-    const job = await heldJob(tx, await lockedLease(tx, leaseId), leaseId, jobId, now);
+    const read = await lockedLeaseAndJob(tx, leaseId, jobId, attempt);
+    const job = requireHeld(read.job, read.lease, leaseId, jobId, now);
     if (decideStart(job, attempt) === "already_running") return job;
     await tx
       .update(jobAttempts)
@@ -390,8 +398,8 @@ export function reportResult(
   now: number,
 ): Promise<ResultOutcome> {
   return transaction(ctx, async (tx, publish) => {
-    const lease = await lockedLease(tx, leaseId);
-    const outcome = await applyResult(tx, ctx, lease, leaseId, jobId, result, now);
+    const read = await lockedLeaseAndJob(tx, leaseId, jobId, result.attempt);
+    const outcome = await applyResult(tx, read, leaseId, jobId, result, now);
     if (!outcome.duplicate) await completeLeaseIfDone(tx, leaseId, now);
     // Last, right before the commit: these rows are shared by every result of the test file and
     // of the org, so their locks are held for as short a time as possible.
@@ -416,30 +424,19 @@ export async function completeLeaseIfDone(db: PgExec, leaseId: string, now: numb
 
 async function applyResult(
   tx: PgExec,
-  ctx: PgContext,
-  lease: LeaseRecord | undefined,
+  read: Awaited<ReturnType<typeof lockedLeaseAndJob>>,
   leaseId: string,
   jobId: string,
   result: ResultInput,
   now: number,
 ): Promise<ResultOutcome & { requeued: boolean; counted?: boolean }> {
-  const [recorded] = await tx
-    .select()
-    .from(jobAttempts)
-    .where(
-      and(
-        eq(jobAttempts.jobId, jobId),
-        eq(jobAttempts.attempt, result.attempt),
-        eq(jobAttempts.leaseId, leaseId),
-      ),
-    );
-  const [current] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
+  const { lease, job: current, attempt: recorded } = read;
   if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
   // A repeated post is answered as before, even after the lease has moved on...
   const repeat = repeatedPost(current, recorded, result, leaseId);
   if (repeat) return { job: current, retry: repeat.retry, duplicate: true, requeued: false };
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
-  const job = await heldJob(tx, lease, leaseId, jobId, now, current);
+  const job = requireHeld(current, lease, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
   const stored = toStoredResult(result);
   const closeAttempt = (status: string) =>
