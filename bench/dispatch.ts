@@ -85,35 +85,49 @@ export async function dispatchSpeed(
 ): Promise<DispatchRow[]> {
   const rows: DispatchRow[] = [];
   const options = storeOptions(loadConfig({}, {}));
-  for (const workers of workerCounts) {
-    const dir = tempDir("qgjob-dispatch-");
-    const sqlite = new SqliteStore(join(dir, "q.db"), options);
-    try {
-      rows.push({
+  const engines: { engine: string; open(): Promise<{ store: Store; dispose(): Promise<void> }> }[] =
+    [
+      {
         engine: "sqlite",
-        workers,
-        depth,
-        jobsPerSecond: Math.round(await measure(sqlite, workers, depth, seconds)),
-      });
-    } finally {
-      await sqlite.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-    const schema = await createTestSchema();
-    const pg = await openPostgresStore(
-      { url: schema.url, poolMax: 10, statementTimeoutMs: 30_000 },
-      options,
-    );
-    try {
-      rows.push({
+        async open() {
+          const dir = tempDir("qgjob-dispatch-");
+          const store = new SqliteStore(join(dir, "q.db"), options);
+          return {
+            store,
+            async dispose() {
+              await store.close();
+              rmSync(dir, { recursive: true, force: true });
+            },
+          };
+        },
+      },
+      {
         engine: "postgres",
-        workers,
-        depth,
-        jobsPerSecond: Math.round(await measure(pg, workers, depth, seconds)),
-      });
-    } finally {
-      await pg.close();
-      await schema.drop();
+        async open() {
+          const schema = await createTestSchema();
+          const store = await openPostgresStore(
+            { url: schema.url, poolMax: 10, statementTimeoutMs: 30_000 },
+            options,
+          );
+          return {
+            store,
+            async dispose() {
+              await store.close();
+              await schema.drop();
+            },
+          };
+        },
+      },
+    ];
+  for (const workers of workerCounts) {
+    for (const { engine, open } of engines) {
+      const { store, dispose } = await open();
+      try {
+        const jobsPerSecond = Math.round(await measure(store, workers, depth, seconds));
+        rows.push({ engine, workers, depth, jobsPerSecond });
+      } finally {
+        await dispose();
+      }
     }
   }
   return rows;
