@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { dispatchSpeed } from "./dispatch.js";
 import { apiThroughput } from "./http.js";
 import { queueSpeed } from "./queue.js";
 import { scale } from "./scale.js";
@@ -29,6 +30,12 @@ describe("bench sections (smoke)", () => {
       expect(r.qgjobPerSecond, r.workload).toBeGreaterThan(0);
       expect(r.plainjobPerSecond, r.workload).toBeGreaterThan(0);
     }
+  }, 60_000);
+
+  it("dispatches one-job leases in process on SQLite and Postgres", async () => {
+    const rows = await dispatchSpeed([2], 20, 0.3);
+    expect(rows.map((r) => r.engine)).toEqual(["sqlite", "postgres"]);
+    for (const r of rows) expect(r.jobsPerSecond, r.engine).toBeGreaterThan(0);
   }, 60_000);
 
   it("leases from a seeded deep queue on a server process and reads its memory", async () => {

@@ -3,12 +3,13 @@
  * baseline measured in the same run. Prints each section's table, then one summary table of
  * the targets, and writes everything to bench/results.json. bench/README.md explains it.
  *
- *   npm run bench -- [--grouping app_version] [--sections scheduling,http,queue,scale]
+ *   npm run bench -- [--grouping app_version] [--sections scheduling,http,queue,scale,dispatch]
  *                    [--seconds 3] [--reps 3] [--scale 10000,100000,1000000]
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { dispatchSpeed } from "./dispatch.js";
 import { apiThroughput } from "./http.js";
 import { stopAll } from "./load.js";
 import { queueSpeed } from "./queue.js";
@@ -20,7 +21,7 @@ import { printScheduling, summary, table, type BenchResults } from "./table.js";
 const { values } = parseArgs({
   options: {
     grouping: { type: "string", default: "app_version" },
-    sections: { type: "string", default: "scheduling,http,queue,scale" },
+    sections: { type: "string", default: "scheduling,http,queue,scale,dispatch" },
     seconds: { type: "string", default: "3" },
     reps: { type: "string", default: "3" },
     scale: { type: "string", default: "10000,100000,1000000" },
@@ -91,6 +92,21 @@ try {
       ),
     );
     results.scale = rows;
+  }
+  if (sections.has("dispatch")) {
+    const rows = await dispatchSpeed([1, 8, 32], 2000, seconds);
+    console.log("\n### Dispatch in process: claim+start+complete, one-job leases (jobs/s)\n");
+    console.log(
+      table(
+        ["workers", "SQLite", "Postgres"],
+        [1, 8, 32].map((w) => [
+          w,
+          rows.find((r) => r.engine === "sqlite" && r.workers === w)?.jobsPerSecond ?? "",
+          rows.find((r) => r.engine === "postgres" && r.workers === w)?.jobsPerSecond ?? "",
+        ]),
+      ),
+    );
+    results.dispatch = rows;
   }
   const targets = summary(results);
   console.log("\n### Targets\n");

@@ -117,8 +117,8 @@ export interface GroupingStrategy {
   name: string;
   /**
    * The group of a job. It must include the org, app version and target, and may read only
-   * those and device, repo, tags and priority: the SQLite store ranks groups from a summary of
-   * the queue by exactly these columns (queue_partitions) without reading every job.
+   * those and device, repo, tags and priority (what never changes while a job is queued): the
+   * stores write it with each job and rank groups from summaries kept by it (heads.ts).
    */
   keyOf(job: QueuedJob): string;
 }

@@ -1,5 +1,6 @@
 /** The scheduler's view of a target's fleet, built the same way from either engine's rows. */
 import type { FleetShare, SchedulingInput } from "../scheduler/types.js";
+import { decayUsage } from "../scheduler/usage.js";
 
 export interface LiveLeaseRow {
   groupKey: string;
@@ -44,4 +45,27 @@ export function fleetView(
     else increment(idleAgents.byOrg, a.orgId);
   }
   return { activeLeasesByGroup, idleAgents, fleet };
+}
+
+export interface OrgUsageRow {
+  orgId: string;
+  usageMs: number;
+  updatedAt: number;
+}
+
+/**
+ * Recent device time per org: completed work (decayed to `now`) plus the expected work of what
+ * is leased now (`inFlight`), so a burst of idle agents does not all go to the first org they see.
+ */
+export function usageView(
+  usage: OrgUsageRow[],
+  inFlight: { orgId: string; ms: number }[],
+  now: number,
+  halfLifeMs: number,
+): Map<string, number> {
+  const view = new Map<string, number>();
+  for (const row of usage)
+    view.set(row.orgId, decayUsage(row.usageMs, now - row.updatedAt, halfLifeMs));
+  for (const row of inFlight) view.set(row.orgId, (view.get(row.orgId) ?? 0) + row.ms);
+  return view;
 }

@@ -40,6 +40,7 @@ const job = (over: Partial<JobRecord> = {}): JobRecord => ({
   result: null,
   rerunOf: null,
   supersededBy: null,
+  groupKey: "app_version:acme|v1|emulator",
   ...over,
 });
 

@@ -1,7 +1,9 @@
 /**
- * The Store: everything qgjob remembers, behind one interface with two engines (SQLite and
- * Postgres). Engines own transactions and SQL; the rules of a job's life live in rules.ts
- * and the choice of work in app/scheduler, so both engines behave the same by construction.
+ * The Store: everything qgjob remembers, behind one interface with two engines (SQLite, and
+ * Postgres for several replicas). Engines own transactions and SQL; the rules of a job's life
+ * live in rules.ts, the choice of work in app/scheduler, and the claim's candidate groups in
+ * heads.ts (both engines read the same bounded heads from the same queue summaries), so both
+ * engines decide the same by construction.
  * Every method that depends on time takes `now` (ms) from the caller.
  */
 import type {
@@ -58,6 +60,8 @@ export interface JobRecord {
   /** The job this one re-runs, and the job that re-ran this one. */
   rerunOf: string | null;
   supersededBy: string | null;
+  /** The scheduling group, `<strategy>:<key>` (heads.ts): what the queue summaries are kept by. */
+  groupKey: string;
 }
 
 /** One try of a job (job_attempts): its evidence is in `result.artifacts`. */

@@ -214,7 +214,7 @@ export class PostgresStore implements Store {
     const db = this.ctx.db;
     const byOrg = scope.orgId === null ? undefined : eq(jobs.orgId, scope.orgId);
     const rows = {
-      queued: await queuedJobs(db, this.options.scheduler, byOrg, null),
+      queued: await queuedJobs(db, this.options.scheduler, byOrg),
       liveByGroup: await db
         .select({ groupKey: leases.groupKey, n: sql<number>`count(*)::int` })
         .from(leases)

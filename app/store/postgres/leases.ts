@@ -8,14 +8,20 @@
  * serves them; claims touch only queued jobs, which no lease holds.
  */
 import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
-import { and, asc, eq, gt, inArray, isNull, lt, notExists, or, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, lt, notExists, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
-import { decide } from "../../scheduler/policy.js";
-import type { QueuedJob, SchedulingInput, Target } from "../../scheduler/types.js";
-import { decayUsage, ewma } from "../../scheduler/usage.js";
-import { fleetView } from "../fleet.js";
+import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
+import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
+import {
+  fleetView,
+  usageView,
+  type LiveAgentRow,
+  type LiveLeaseRow,
+  type OrgUsageRow,
+} from "../fleet.js";
+import { candidateRows, headsOf, runPlanAsync, type HeadQuery } from "../heads.js";
 import {
   observedDurationMs,
   decideStart,
@@ -28,18 +34,12 @@ import {
 } from "../rules.js";
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import { transaction, type PgContext, type PgExec, type Publish } from "./context.js";
-import { DECISION_WINDOW, historyOfJob, queuedJobs } from "./queued.js";
-import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+import { headReads } from "./heads.js";
+import { groupForBatch } from "./queued.js";
+import { agents, jobAttempts, jobs, leases } from "./schema.js";
 
 const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
-/**
- * Agents asking at the same moment see the same queue and the same ranking, so they aim at the
- * same batch; the losers decide again without it. Each retry is one UPDATE, no re-read.
- */
-const CLAIM_TRIES = 32;
-
-const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
 
 /** Locks the given leases, in id order (the one order every transaction uses). */
 export async function lockLeases(tx: PgExec, ids: string[]) {
@@ -57,6 +57,29 @@ async function lockedLease(tx: PgExec, leaseId: string): Promise<LeaseRecord | u
   return lease;
 }
 
+/**
+ * The lease, locked, with one of its jobs and that job's attempt, in one statement. Only the
+ * lease row is locked: the job needs none of its own (see the locking discipline above). With
+ * no such lease the job is not read; every caller then answers that the job was not found.
+ */
+async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, attempt: number) {
+  const [row] = await tx
+    .select({ lease: leases, job: jobs, attempt: jobAttempts })
+    .from(leases)
+    .leftJoin(jobs, eq(jobs.id, jobId))
+    .leftJoin(
+      jobAttempts,
+      and(
+        eq(jobAttempts.jobId, jobId),
+        eq(jobAttempts.attempt, attempt),
+        eq(jobAttempts.leaseId, leaseId),
+      ),
+    )
+    .where(eq(leases.id, leaseId))
+    .for("update", { of: leases });
+  return { lease: row?.lease, job: row?.job ?? undefined, attempt: row?.attempt ?? undefined };
+}
+
 async function touchAgent(db: PgExec, agentId: string, now: number) {
   const [agent] = await db
     .update(agents)
@@ -67,76 +90,9 @@ async function touchAgent(db: PgExec, agentId: string, now: number) {
   return agent;
 }
 
-/** Queued jobs this agent may run, with each test's expected duration. */
-function claimableJobs(
-  db: PgExec,
-  agent: SchedulingAgent,
-  ctx: PgContext,
-  now: number,
-): Promise<QueuedJob[]> {
-  return queuedJobs(
-    db,
-    ctx.options.scheduler,
-    and(
-      eq(jobs.target, agent.target),
-      agent.orgId === null ? undefined : eq(jobs.orgId, agent.orgId),
-      agent.device === null
-        ? isNull(jobs.device)
-        : or(isNull(jobs.device), eq(jobs.device, agent.device)),
-      // A job that just failed on this agent for infrastructure reasons tries others first.
-      sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, false) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`,
-    ),
-    { now, limit: DECISION_WINDOW },
-  );
-}
-
-/**
- * Recent device time per org: completed work (decayed) plus the expected work of what is leased
- * now, so a burst of idle agents does not all go to the first org they see.
- */
-async function orgUsageNow(db: PgExec, ctx: PgContext, now: number) {
-  const usage = new Map<string, number>();
-  for (const row of await db.select().from(orgUsage)) {
-    usage.set(
-      row.orgId,
-      decayUsage(row.usageMs, now - row.updatedAt, ctx.options.scheduler.usageHalfLifeMs),
-    );
-  }
-  const inFlight = await db
-    .select({
-      orgId: jobs.orgId,
-      ms: sql<number>`sum(coalesce(${testDurations.ewmaMs}, ${ctx.options.scheduler.defaultTestMs}))::float8`,
-    })
-    .from(jobs)
-    .leftJoin(testDurations, historyOfJob)
-    .where(inArray(jobs.status, OPEN_JOB))
-    .groupBy(jobs.orgId);
-  for (const row of inFlight) usage.set(row.orgId, (usage.get(row.orgId) ?? 0) + row.ms);
-  return usage;
-}
-
-/**
- * Live agents of the target with no lease, counting the one asking (it holds none); `extraIdle`
- * counts an agent that is not registered (the queue view's stand-in for "a new agent").
- */
-async function idleAgentsOf(
-  tx: PgExec,
-  target: Target,
-  ctx: PgContext,
-  now: number,
-  extraIdle: number,
-) {
-  const [live, alive] = await Promise.all([
-    tx
-      .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
-      .from(leases)
-      .where(liveLease(now)),
-    tx
-      .select({ id: agents.id, orgId: agents.orgId })
-      .from(agents)
-      .where(and(eq(agents.target, target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs))),
-  ]);
-  return fleetView(live, alive, extraIdle);
+/** A job that just failed on this agent for infrastructure reasons tries others first. */
+function notAvoiding(agent: SchedulingAgent, ctx: PgContext, now: number) {
+  return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, false) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
 }
 
 /** The agent fields scheduling looks at. */
@@ -153,123 +109,168 @@ const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
 });
 
 /**
- * Everything the scheduler weighs for this agent; null when nothing is queued that it may run.
- * The parts are read in parallel on `db` (pooled connections, or one transaction's in turn).
+ * Everything the scheduler weighs besides the queue, in one statement: the target's live agents
+ * and every live lease (fleet.ts), and each org's usage with the work leased right now.
  */
-export async function schedulingInput(
+export async function schedulingView(
   db: PgExec,
   ctx: PgContext,
   agent: SchedulingAgent,
   now: number,
   extraIdle = 0,
-): Promise<SchedulingInput | null> {
-  const [queued, fleet, orgUsageMs] = await Promise.all([
-    claimableJobs(db, agent, ctx, now),
-    idleAgentsOf(db, agent.target, ctx, now, extraIdle),
-    orgUsageNow(db, ctx, now),
-  ]);
-  if (queued.length === 0) return null;
-  return { now, agent: schedulerAgent(agent), queued, orgUsageMs, ...fleet };
+): Promise<Omit<SchedulingInput, "queued">> {
+  const { defaultTestMs, usageHalfLifeMs } = ctx.options.scheduler;
+  const rows = (await db.execute(sql`select
+    (select coalesce(json_agg(json_build_object(
+        'groupKey', group_key, 'agentId', agent_id, 'orgId', org_id)), '[]')
+      from leases where ended_at is null and expires_at > ${now}) as live,
+    (select coalesce(json_agg(json_build_object('id', id, 'orgId', org_id)), '[]')
+      from agents where target = ${agent.target} and last_seen_at > ${now - ctx.options.leaseTtlMs}) as alive,
+    (select coalesce(json_agg(json_build_object(
+        'orgId', org_id, 'usageMs', usage_ms, 'updatedAt', updated_at)), '[]')
+      from org_usage) as usage,
+    (select coalesce(json_agg(json_build_object('orgId', org_id, 'ms', ms)), '[]') from (
+        select j.org_id, sum(coalesce(d.ewma_ms, ${defaultTestMs}))::float8 as ms
+        from jobs j left join test_durations d
+          on d.org_id = j.org_id and d.test_path = j.test_path and d.target = j.target
+        where j.status in ('leased', 'running') group by j.org_id) f) as in_flight`)) as unknown as {
+    rows: [
+      {
+        live: LiveLeaseRow[];
+        alive: LiveAgentRow[];
+        usage: OrgUsageRow[];
+        in_flight: { orgId: string; ms: number }[];
+      },
+    ];
+  };
+  const [view] = rows.rows;
+  return {
+    now,
+    agent: schedulerAgent(agent),
+    orgUsageMs: usageView(view.usage, view.in_flight, now, usageHalfLifeMs),
+    ...fleetView(view.live, view.alive, extraIdle),
+  };
 }
 
-export async function claimLease(
+/**
+ * What the scheduler hands this agent now: the claim's decision (`lock`: its jobs locked for
+ * the caller's transaction), or the queue view's preview of it. As on SQLite: the groups are
+ * ranked from the bounded candidate heads (heads.ts), then the chosen group's first jobs are
+ * read. A group with nothing left to take (its jobs avoid this agent, or concurrent claims hold
+ * them) is left out and the ranking runs again without it.
+ */
+export async function decideFor(
+  db: PgExec,
+  ctx: PgContext,
+  agent: SchedulingAgent,
+  now: number,
+  opts: { extraIdle?: number; lock?: boolean } = {},
+): Promise<Decision | null> {
+  const { scheduler } = ctx.options;
+  const reads = headReads(db);
+  const claimable = notAvoiding(agent, ctx, now);
+  const query: HeadQuery = {
+    target: agent.target,
+    orgId: agent.orgId,
+    installed: agent.installed,
+    excluded: [],
+  };
+  let input: Omit<SchedulingInput, "queued"> | undefined;
+  for (const excluded: string[] = []; ;) {
+    const plan = candidateRows({ ...query, excluded }, agent.device);
+    const heads = headsOf(await runPlanAsync(plan, reads, query));
+    if (heads.length === 0) return null;
+    input ??= await schedulingView(db, ctx, agent, now, opts.extraIdle);
+    const choice = chooseGroup(heads, input, scheduler);
+    if (!choice) return null;
+    const starvingSince = now - scheduler.starvationMs;
+    const group = await groupForBatch(
+      db,
+      scheduler,
+      choice.group,
+      agent.device,
+      claimable,
+      starvingSince,
+      opts.lock ?? false,
+    );
+    if (group) return decideBatch(group, choice, input, scheduler);
+    excluded.push(choice.group.storedKey);
+  }
+}
+
+export function claimLease(
   ctx: PgContext,
   agentId: string,
   now: number,
 ): Promise<LeaseGrant | null> {
-  // The picture the scheduler decides on is read before the transaction, in parallel on pooled
-  // connections and without locks: under READ COMMITTED every statement sees its own snapshot
-  // anyway, and the claim below re-checks each row it takes.
-  const [seen] = await ctx.db.select().from(agents).where(eq(agents.id, agentId));
-  if (!seen) throw notFound("agent", agentId);
-  const input = await schedulingInput(ctx.db, ctx, seen, now);
   return transaction(ctx, async (tx, publish) => {
     // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
     // the second sees the first one's lease below.
-    const agent = await touchAgent(tx, agentId, now);
-    const [held] = await tx
-      .select({ id: leases.id })
-      .from(leases)
-      .where(and(eq(leases.agentId, agentId), liveLease(now)));
-    if (held) {
+    const [agent] = await tx
+      .update(agents)
+      .set({ lastSeenAt: now })
+      .where(eq(agents.id, agentId))
+      .returning({
+        ...getTableColumns(agents),
+        held: sql<string | null>`(select id from leases where agent_id = ${agentId}
+          and ended_at is null and expires_at > ${now} limit 1)`,
+      });
+    if (!agent) throw notFound("agent", agentId);
+    if (agent.held) {
       throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
-        lease_id: held.id,
+        lease_id: agent.held,
       });
     }
-    if (!input) return null;
-    let queued = input.queued;
-    for (let attempt = 0; attempt < CLAIM_TRIES && queued.length > 0; attempt++) {
-      const decision = decide(
-        { ...input, agent: schedulerAgent(agent), queued },
-        ctx.options.scheduler,
-        ctx.options.grouping,
-      );
-      if (!decision) return null;
+    // The batch's jobs are read FOR UPDATE SKIP LOCKED (decideFor): each job goes to exactly one
+    // lease, no claim waits on another, and concurrent claims aiming at one group split it.
+    const decision = await decideFor(tx, ctx, agent, now, { lock: true });
+    if (!decision) return null;
 
-      const lease: LeaseRecord = {
-        id: newId("lse", now),
+    const lease: LeaseRecord = {
+      id: newId("lse", now),
+      agentId,
+      orgId: decision.orgId,
+      appVersionId: decision.appVersionId,
+      target: decision.target,
+      groupKey: decision.groupKey,
+      install: decision.install,
+      createdAt: now,
+      expiresAt: now + ctx.options.leaseTtlMs,
+      endedAt: null,
+      endReason: null,
+    };
+    const claimed = await tx
+      .update(jobs)
+      .set({
+        status: "leased",
+        leaseId: lease.id,
         agentId,
-        orgId: decision.orgId,
-        appVersionId: decision.appVersionId,
-        target: decision.target,
-        groupKey: decision.groupKey,
-        install: decision.install,
-        createdAt: now,
-        expiresAt: now + ctx.options.leaseTtlMs,
-        endedAt: null,
-        endReason: null,
-      };
-      // The claim itself. The inner SELECT ... FOR UPDATE SKIP LOCKED locks the chosen jobs that
-      // are still queued and passes over any row another replica's claim has locked right now;
-      // a row whose claim already committed is re-checked against `status = 'queued'` on its
-      // newest version and drops out. So each job goes to exactly one lease, no claim waits on
-      // another, and a replica that lost part of its batch keeps the rest (or, losing all of it,
-      // decides again).
-      const batch = tx
-        .select({ id: jobs.id })
-        .from(jobs)
-        .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
-        .for("update", { skipLocked: true });
-      const claimed = await tx
-        .update(jobs)
-        .set({
-          status: "leased",
-          leaseId: lease.id,
-          agentId,
-          attempts: sql`${jobs.attempts} + 1`,
-          avoidAgentId: null,
-        })
-        .where(inArray(jobs.id, batch))
-        .returning();
-      if (claimed.length === 0) {
-        // Other claims took (or are taking) that whole batch: the same picture, without it.
-        const taken = new Set(decision.jobIds);
-        queued = queued.filter((j) => !taken.has(j.id));
-        continue;
-      }
+        attempts: sql`${jobs.attempts} + 1`,
+        avoidAgentId: null,
+      })
+      .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
+      .returning();
+    const installed = [
+      decision.appVersionId,
+      ...agent.installed.filter((v) => v !== decision.appVersionId),
+    ].slice(0, INSTALLED_KEPT);
+    const attempts = claimed.map((j) => ({ job_id: j.id, attempt: j.attempts }));
+    // The lease, its attempts and the agent's installed versions: one statement.
+    await tx.execute(sql`with lease as (
+        insert into leases (id, agent_id, org_id, app_version_id, target, group_key, install,
+          created_at, expires_at)
+        values (${lease.id}, ${agentId}, ${lease.orgId}, ${lease.appVersionId}, ${lease.target},
+          ${lease.groupKey}, ${lease.install}, ${lease.createdAt}, ${lease.expiresAt})),
+      installed as (
+        update agents set installed = ${JSON.stringify(installed)}::jsonb where id = ${agentId})
+      insert into job_attempts (job_id, attempt, lease_id, agent_id, status)
+      select a.job_id, a.attempt, ${lease.id}, ${agentId}, 'leased'
+      from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb) as a(job_id text, attempt int)`);
 
-      await tx.insert(leases).values(lease);
-      await tx.insert(jobAttempts).values(
-        claimed.map((j) => ({
-          jobId: j.id,
-          attempt: j.attempts,
-          leaseId: lease.id,
-          agentId,
-          status: "leased",
-        })),
-      );
-      const installed = [
-        decision.appVersionId,
-        ...agent.installed.filter((v) => v !== decision.appVersionId),
-      ].slice(0, INSTALLED_KEPT);
-      await tx.update(agents).set({ installed }).where(eq(agents.id, agentId));
-
-      const order = new Map(decision.jobIds.map((id, i) => [id, i]));
-      claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
-      return { lease, jobs: claimed, reason: decision.reason };
-    }
-    return null;
+    const order = new Map(decision.jobIds.map((id, i) => [id, i]));
+    claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
+    return { lease, jobs: claimed, reason: decision.reason };
   });
 }
 
@@ -326,22 +327,6 @@ export async function heartbeat(
   });
 }
 
-/**
- * The job, held by this live lease; otherwise the 409 that tells the agent why not.
- * `lease` is the caller's locked row, so the job row needs no lock of its own.
- */
-async function heldJob(
-  db: PgExec,
-  lease: LeaseRecord | undefined,
-  leaseId: string,
-  jobId: string,
-  now: number,
-  read?: JobRecord,
-): Promise<JobRecord> {
-  const job = read ?? (await db.select().from(jobs).where(eq(jobs.id, jobId)))[0];
-  return requireHeld(job, lease, leaseId, jobId, now);
-}
-
 export function startJob(
   ctx: PgContext,
   leaseId: string,
@@ -350,7 +335,8 @@ export function startJob(
   now: number,
 ): Promise<JobRecord> {
   return transaction(ctx, async (tx, publish) => {
-    const job = await heldJob(tx, await lockedLease(tx, leaseId), leaseId, jobId, now);
+    const read = await lockedLeaseAndJob(tx, leaseId, jobId, attempt);
+    const job = requireHeld(read.job, read.lease, leaseId, jobId, now);
     if (decideStart(job, attempt) === "already_running") return job;
     await tx
       .update(jobAttempts)
@@ -373,8 +359,9 @@ export function startJob(
 }
 
 /**
- * Folds a finished run time into the test's EWMA and the org's usage. Both rows are read
- * FOR UPDATE so that results posted at once on several replicas each count.
+ * Folds a finished run time into the test's EWMA and the org's usage (usage.ts's `ewma` and
+ * `decayUsage`, in SQL) in one statement. Each upsert updates its row from the row's newest
+ * version under its lock, so results posted at once on several replicas each count.
  */
 async function recordDuration(
   tx: PgExec,
@@ -384,42 +371,18 @@ async function recordDuration(
   now: number,
 ) {
   const ms = observedDurationMs(reportedMs, job.startedAt, now);
-  const key = and(
-    eq(testDurations.orgId, job.orgId),
-    eq(testDurations.testPath, job.testPath),
-    eq(testDurations.target, job.target),
-  );
-  const [prior] = await tx.select().from(testDurations).where(key).for("update");
-  const ewmaMs = ewma(prior?.ewmaMs ?? null, ms, ctx.options.scheduler.ewmaAlpha);
-  await tx
-    .insert(testDurations)
-    .values({
-      orgId: job.orgId,
-      testPath: job.testPath,
-      target: job.target,
-      ewmaMs,
-      samples: 1,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [testDurations.orgId, testDurations.testPath, testDurations.target],
-      set: { ewmaMs, samples: sql`${testDurations.samples} + 1`, updatedAt: now },
-    });
-  const [usage] = await tx
-    .select()
-    .from(orgUsage)
-    .where(eq(orgUsage.orgId, job.orgId))
-    .for("update");
-  const usageMs =
-    decayUsage(
-      usage?.usageMs ?? 0,
-      now - (usage?.updatedAt ?? now),
-      ctx.options.scheduler.usageHalfLifeMs,
-    ) + ms;
-  await tx
-    .insert(orgUsage)
-    .values({ orgId: job.orgId, usageMs, updatedAt: now })
-    .onConflictDoUpdate({ target: orgUsage.orgId, set: { usageMs, updatedAt: now } });
+  const { ewmaAlpha, usageHalfLifeMs } = ctx.options.scheduler;
+  await tx.execute(sql`with duration as (
+      insert into test_durations as d (org_id, test_path, target, ewma_ms, samples, updated_at)
+      values (${job.orgId}, ${job.testPath}, ${job.target}, ${ms}, 1, ${now})
+      on conflict (org_id, test_path, target) do update
+      set ewma_ms = d.ewma_ms + ${ewmaAlpha}::float8 * (excluded.ewma_ms - d.ewma_ms),
+        samples = d.samples + 1, updated_at = excluded.updated_at)
+    insert into org_usage as u (org_id, usage_ms, updated_at) values (${job.orgId}, ${ms}, ${now})
+    on conflict (org_id) do update
+    set usage_ms = u.usage_ms * power(0.5, greatest(excluded.updated_at - u.updated_at, 0)::float8
+        / ${usageHalfLifeMs}) + excluded.usage_ms,
+      updated_at = excluded.updated_at`);
 }
 
 /** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */
@@ -445,8 +408,8 @@ export function reportResult(
   now: number,
 ): Promise<ResultOutcome> {
   return transaction(ctx, async (tx, publish) => {
-    const lease = await lockedLease(tx, leaseId);
-    const outcome = await applyResult(tx, ctx, lease, leaseId, jobId, result, now);
+    const read = await lockedLeaseAndJob(tx, leaseId, jobId, result.attempt);
+    const outcome = await applyResult(tx, read, leaseId, jobId, result, now);
     if (!outcome.duplicate) await completeLeaseIfDone(tx, leaseId, now);
     // Last, right before the commit: these rows are shared by every result of the test file and
     // of the org, so their locks are held for as short a time as possible.
@@ -472,30 +435,19 @@ export async function completeLeaseIfDone(db: PgExec, leaseId: string, now: numb
 
 async function applyResult(
   tx: PgExec,
-  ctx: PgContext,
-  lease: LeaseRecord | undefined,
+  read: Awaited<ReturnType<typeof lockedLeaseAndJob>>,
   leaseId: string,
   jobId: string,
   result: ResultInput,
   now: number,
-): Promise<ResultOutcome & { counted?: boolean }> {
-  const [recorded] = await tx
-    .select()
-    .from(jobAttempts)
-    .where(
-      and(
-        eq(jobAttempts.jobId, jobId),
-        eq(jobAttempts.attempt, result.attempt),
-        eq(jobAttempts.leaseId, leaseId),
-      ),
-    );
-  const [current] = await tx.select().from(jobs).where(eq(jobs.id, jobId));
+): Promise<ResultOutcome & { requeued: boolean; counted?: boolean }> {
+  const { lease, job: current, attempt: recorded } = read;
   if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
   // A repeated post is answered as before, even after the lease has moved on...
   const repeat = repeatedPost(current, recorded, result, leaseId);
   if (repeat) return { job: current, retry: repeat.retry, duplicate: true, requeued: false };
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
-  const job = await heldJob(tx, lease, leaseId, jobId, now, current);
+  const job = requireHeld(current, lease, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
   const stored = toStoredResult(result);
   const closeAttempt = (status: string) =>

@@ -5,6 +5,7 @@ import type { StoreOptions } from "../store.js";
 import { migratePostgres, openPool, type PgPoolOptions } from "./database.js";
 import { PostgresStore } from "./engine.js";
 import { Broadcaster } from "./broadcast.js";
+import { regroupQueued } from "./heads.js";
 import { ChangeListener } from "./listener.js";
 
 export async function openPostgresStore(
@@ -17,6 +18,7 @@ export async function openPostgresStore(
   const listener = new ChangeListener(opts.url, feed, logger);
   try {
     await migratePostgres(pool);
+    await regroupQueued(db, options.grouping);
     await listener.start();
   } catch (err) {
     await listener.close();

@@ -1,12 +1,11 @@
 /** What the scheduler would hand the next idle agent of each target, computed without claiming. */
 import { and, eq, gt, isNull, or } from "drizzle-orm";
-import { decide } from "../../scheduler/policy.js";
 import { TARGETS } from "../../scheduler/types.js";
 import { newAgent, nextLeaseView } from "../next-lease.js";
 import type { NextLeaseView, OrgScope } from "../store.js";
 import { byName, liveLeaseOfAgent } from "./agents.js";
 import type { PgContext } from "./context.js";
-import { schedulingInput } from "./leases.js";
+import { decideFor } from "./leases.js";
 import { agents, leases } from "./schema.js";
 
 export function previewNextLeases(
@@ -44,8 +43,7 @@ export function previewNextLeases(
         .orderBy(byName)
         .limit(1);
       const agent = idle ?? newAgent(target);
-      const input = await schedulingInput(ctx.db, ctx, agent, now, idle ? 0 : 1);
-      const decision = input && decide(input, ctx.options.scheduler, ctx.options.grouping);
+      const decision = await decideFor(ctx.db, ctx, agent, now, { extraIdle: idle ? 0 : 1 });
       return nextLeaseView(target, idle, decision, scope);
     }),
   );

@@ -1,6 +1,7 @@
 /** Queued jobs as the scheduler sees them, each with its expected duration. */
-import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
-import type { QueuedJob, SchedulerConfig } from "../../scheduler/types.js";
+import { and, asc, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
+import type { Group, QueuedJob, SchedulerConfig, Target } from "../../scheduler/types.js";
+import type { StoredHead } from "../heads.js";
 import { expectedDuration } from "../../scheduler/usage.js";
 import type { PgExec } from "./context.js";
 import { jobs, testDurations } from "./schema.js";
@@ -12,18 +13,11 @@ export const historyOfJob = and(
   eq(testDurations.target, jobs.target),
 );
 
-/**
- * At most this many queued jobs are read for one decision. The window takes the jobs the
- * scheduler would rank first anyway (starving, then higher priority, then oldest), so a huge
- * backlog costs each claim a bounded read; groups past the window wait until the head drains.
- */
-export const DECISION_WINDOW = 5000;
-
 export async function queuedJobs(
   db: PgExec,
   scheduler: SchedulerConfig,
   where: SQL | undefined,
-  window: { now: number; limit: number } | null,
+  first?: { orderBy: SQL[]; limit: number; lock: boolean },
 ): Promise<QueuedJob[]> {
   const query = db
     .select({
@@ -41,20 +35,58 @@ export async function queuedJobs(
     })
     .from(jobs)
     .leftJoin(testDurations, historyOfJob)
-    .where(and(eq(jobs.status, "queued"), where));
-  const rows = window
-    ? await query
-        .orderBy(
-          desc(sql`${jobs.queuedAt} <= ${window.now - scheduler.starvationMs}`),
-          desc(jobs.priority),
-          asc(jobs.queuedAt),
-          asc(jobs.id),
-        )
-        .limit(window.limit)
-    : await query;
+    .where(and(eq(jobs.status, "queued"), where))
+    .$dynamic();
+  const ordered = first && query.orderBy(...first.orderBy).limit(first.limit);
+  const rows = await (ordered && first.lock
+    ? ordered.for("update", { of: jobs, skipLocked: true })
+    : (ordered ?? query));
   return rows.map(({ ewmaMs, ...job }) => ({
     ...job,
     target: job.target,
     expectedMs: expectedDuration(ewmaMs, scheduler),
   }));
+}
+
+/**
+ * The chosen group as the batch needs it (see the SQLite engine's groupForBatch). With `lock`
+ * (a claim) its first jobs are read FOR UPDATE SKIP LOCKED: jobs another claim is taking right
+ * now are passed over, and the rest are this transaction's until it commits. Null when no job
+ * of the group is left to take.
+ */
+export async function groupForBatch(
+  db: PgExec,
+  scheduler: SchedulerConfig,
+  head: StoredHead,
+  device: string | null,
+  where: SQL,
+  starvingSince: number,
+  lock: boolean,
+): Promise<Group | null> {
+  const claimable = and(
+    eq(jobs.status, "queued"),
+    eq(jobs.groupKey, head.storedKey),
+    device === null ? isNull(jobs.device) : or(isNull(jobs.device), eq(jobs.device, device)),
+    where,
+  );
+  const expected = sql<number>`coalesce(${testDurations.ewmaMs}, ${scheduler.defaultTestMs})`;
+  const first = await queuedJobs(db, scheduler, claimable, {
+    orderBy: [
+      desc(sql`${jobs.queuedAt} <= ${starvingSince}`),
+      desc(jobs.priority),
+      desc(expected),
+      asc(jobs.queuedAt),
+      asc(jobs.id),
+    ],
+    limit: scheduler.maxBatchJobs,
+    lock,
+  });
+  if (first.length === 0) return null;
+  const [total] = await db
+    .select({ workMs: sql<number>`sum(${expected})::float8` })
+    .from(jobs)
+    .leftJoin(testDurations, historyOfJob)
+    .where(claimable);
+  const { storedKey: _storedKey, ...group } = head;
+  return { ...group, jobs: first, workMs: total!.workMs };
 }

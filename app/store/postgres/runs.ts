@@ -5,6 +5,7 @@ import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
+import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
@@ -52,7 +53,18 @@ export async function submitRun(
         requestHash: opts.requestHash ?? null,
         createdAt: now,
       });
+      // Every job of a submission shares the columns a strategy groups by.
+      const groupKey = groupKeyOf(ctx.options.grouping, {
+        orgId: input.org_id,
+        appVersionId: input.app_version_id,
+        target: input.target,
+        device: input.device ?? null,
+        repo: input.repo ?? null,
+        tags: input.tags,
+        priority: input.priority,
+      });
       const rows = input.tests.map((testPath) => ({
+        groupKey,
         id: newId("job", now),
         runId,
         orgId: input.org_id,

@@ -90,9 +90,13 @@ export const jobs = pgTable(
     result: jsonb("result").$type<StoredResult>(),
     rerunOf: text("rerun_of"),
     supersededBy: text("superseded_by"),
+    /** The scheduling group, `<strategy>:<key>` (heads.ts), as on SQLite. */
+    groupKey: text("group_key").notNull().default(""),
   },
   (t) => [
-    index("jobs_queue").on(t.status, t.target),
+    // A group's queued jobs by device and priority, oldest first: the claim's batch read, the
+    // queue summary triggers' next-oldest lookup, and every lookup by status.
+    index("jobs_group_queue").on(t.status, t.groupKey, t.device, t.priority, t.queuedAt),
     index("jobs_run").on(t.runId),
     index("jobs_lease").on(t.leaseId),
     index("jobs_org").on(t.orgId, t.id),
@@ -168,6 +172,56 @@ export const orgUsage = pgTable("org_usage", {
   usageMs: doublePrecision("usage_ms").notNull(),
   updatedAt: ms("updated_at").notNull(),
 });
+
+/**
+ * The queue summarised per group, as on SQLite (see its schema.ts): partitions by device key
+ * and priority, and one head per group and device key, kept by the triggers of the
+ * queue_group_triggers migration.
+ */
+export const queuePartitions = pgTable(
+  "queue_partitions",
+  {
+    groupKey: text("group_key").notNull(),
+    deviceKey: text("device_key").notNull(),
+    priority: integer("priority").notNull(),
+    queued: integer("queued").notNull(),
+    oldestQueuedAt: ms("oldest_queued_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.groupKey, t.deviceKey, t.priority] })],
+);
+
+export const queueGroups = pgTable(
+  "queue_groups",
+  {
+    groupKey: text("group_key").notNull(),
+    deviceKey: text("device_key").notNull(),
+    target: text("target").notNull(),
+    orgId: text("org_id").notNull(),
+    appVersionId: text("app_version_id").notNull(),
+    priority: integer("priority").notNull(),
+    oldestQueuedAt: ms("oldest_queued_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.groupKey, t.deviceKey] }),
+    index("queue_groups_oldest").on(
+      t.target,
+      t.deviceKey,
+      t.orgId,
+      t.oldestQueuedAt,
+      t.priority.desc(),
+      t.groupKey,
+    ),
+    index("queue_groups_top").on(
+      t.target,
+      t.deviceKey,
+      t.orgId,
+      t.priority.desc(),
+      t.oldestQueuedAt,
+      t.groupKey,
+    ),
+    index("queue_groups_version").on(t.appVersionId, t.target, t.deviceKey),
+  ],
+);
 
 /** GitHub's ids (installations, check runs) are 64-bit integers. */
 const githubId = (name: string) => bigint(name, { mode: "number" });

@@ -8,26 +8,36 @@ import { SqliteStore } from "./engine.js";
 
 const NOW = Date.UTC(2026, 0, 1);
 
-/** What queue_partitions must always equal: the queued jobs grouped by their grouping columns. */
+/** What the queue summaries must always equal: the queued jobs by group, device and priority. */
 const FROM_JOBS = `
-  select target, org_id, app_version_id, device, repo, tags, priority,
+  select group_key, coalesce('=' || device, '-') as device_key, priority,
          count(*) as queued, min(queued_at) as oldest_queued_at
   from jobs where status = 'queued'
-  group by target, org_id, app_version_id, device, repo, tags, priority
-  order by 1, 2, 3, 4, 5, 6, 7`;
-const SUMMARY = `
-  select target, org_id, app_version_id, device, repo, tags, priority, queued, oldest_queued_at
-  from queue_partitions order by 1, 2, 3, 4, 5, 6, 7`;
+  group by 1, 2, 3 order by 1, 2, 3`;
+const PARTITIONS = `
+  select group_key, device_key, priority, queued, oldest_queued_at
+  from queue_partitions order by 1, 2, 3`;
+const GROUPS_FROM_JOBS = `
+  select group_key, coalesce('=' || device, '-') as device_key, target, org_id, app_version_id,
+         max(priority) as priority, min(queued_at) as oldest_queued_at
+  from jobs where status = 'queued'
+  group by 1, 2 order by 1, 2`;
+const GROUPS = `
+  select group_key, device_key, target, org_id, app_version_id, priority, oldest_queued_at
+  from queue_groups order by 1, 2`;
 
 let store: SqliteStore | undefined;
 afterEach(async () => store?.close());
 
-describe("queue_partitions, the queue summary the claim ranks groups from", () => {
+describe("queue_partitions and queue_groups, the queue summaries the claim ranks groups from", () => {
   it("matches the queued jobs after submit, claim, requeue, release and cancel", async () => {
     const path = join(tempDir(), "q.db");
     store = new SqliteStore(path, storeOptions(loadConfig({}, {})));
     const raw = new Database(path, { readonly: true });
-    const same = () => expect(raw.prepare(SUMMARY).all()).toEqual(raw.prepare(FROM_JOBS).all());
+    const same = () => {
+      expect(raw.prepare(PARTITIONS).all()).toEqual(raw.prepare(FROM_JOBS).all());
+      expect(raw.prepare(GROUPS).all()).toEqual(raw.prepare(GROUPS_FROM_JOBS).all());
+    };
     const submit = (body: Partial<Submit>, at: number) =>
       store!.submitRun(
         SubmitRunRequest.parse({ org_id: "acme", app_version_id: "v1", tests: ["a"], ...body }),
@@ -37,15 +47,16 @@ describe("queue_partitions, the queue summary the claim ranks groups from", () =
 
     await submit({ tests: ["a", "b", "c"] }, NOW);
     await submit({ tests: ["d"], device: "Pixel 7", repo: "acme/app" }, NOW + 1);
-    await submit({ tests: ["e"], repo: "" }, NOW + 2);
+    await submit({ tests: ["e"], repo: "", priority: 3 }, NOW + 2);
     await submit(
       { app_version_id: "v2", tests: ["f", "g"], tags: ["@smoke"], priority: 9 },
       NOW + 3,
     );
     const cancelled = await submit({ app_version_id: "v3", tests: ["h"] }, NOW + 4);
     same();
-    // A null repo and an empty one are different partitions.
+    // One group per app version (the default strategy), split by device key and priority.
     expect(raw.prepare("select count(*) as n from queue_partitions").get()).toEqual({ n: 5 });
+    expect(raw.prepare("select count(*) as n from queue_groups").get()).toEqual({ n: 4 });
 
     const agent = await store.registerAgent(
       { name: "a1", target: "emulator", device: null, labels: [], installed: [] },

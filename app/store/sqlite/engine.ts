@@ -29,6 +29,7 @@ import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
 import * as blobOps from "./blobs.js";
 import * as githubOps from "./github.js";
+import { regroupQueued } from "./heads.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
 import * as stallOps from "./stalls.js";
@@ -50,6 +51,7 @@ export class SqliteStore implements Store {
     const { raw, db } = openSqlite(path, open);
     this.changes = new LocalChangeFeed();
     this.ctx = { raw, db, feed: this.changes, options };
+    regroupQueued(this.ctx);
   }
 
   async ping() {

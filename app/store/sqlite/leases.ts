@@ -1,13 +1,14 @@
 /** Leases: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases). */
 import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
-import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
-import { fleetView } from "../fleet.js";
+import { fleetView, usageView } from "../fleet.js";
+import { candidateRows, headsOf, runPlan, type HeadQuery } from "../heads.js";
 import {
   observedDurationMs,
   decideStart,
@@ -21,16 +22,9 @@ import {
 import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
-import { groupForBatch, historyOfJob, queuedGroups, type PartitionedGroup } from "./queued.js";
-import {
-  agents,
-  jobAttempts,
-  jobs,
-  leases,
-  orgUsage,
-  queuePartitions,
-  testDurations,
-} from "./schema.js";
+import { headReads } from "./heads.js";
+import { groupForBatch, historyOfJob } from "./queued.js";
+import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
 const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
@@ -54,34 +48,13 @@ export type SchedulingAgent = Pick<
   "id" | "orgId" | "target" | "device" | "installed"
 >;
 
-/** The partitions of the queue this agent may serve: its target, its org, its device. */
-function servedPartitions(agent: SchedulingAgent) {
-  return and(
-    eq(queuePartitions.target, agent.target),
-    agent.orgId === null ? undefined : eq(queuePartitions.orgId, agent.orgId),
-    agent.device === null
-      ? isNull(queuePartitions.device)
-      : or(isNull(queuePartitions.device), eq(queuePartitions.device, agent.device)),
-  );
-}
-
 /** A job that just failed on this agent for infrastructure reasons tries others first. */
 function notAvoiding(agent: SchedulingAgent, ctx: SqliteContext, now: number) {
   return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
 }
 
-/**
- * Recent device time per org: completed work (decayed) plus the expected work of what is leased
- * now, so a burst of idle agents does not all go to the first org they see.
- */
+/** Usage per org now (fleet.ts): its decayed usage rows and the work leased right now. */
 function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<string, number> {
-  const usage = new Map<string, number>();
-  for (const row of db.select().from(orgUsage).all()) {
-    usage.set(
-      row.orgId,
-      decayUsage(row.usageMs, now - row.updatedAt, ctx.options.scheduler.usageHalfLifeMs),
-    );
-  }
   const inFlight = db
     .select({
       orgId: jobs.orgId,
@@ -92,8 +65,8 @@ function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<strin
     .where(inArray(jobs.status, OPEN_JOB))
     .groupBy(jobs.orgId)
     .all();
-  for (const row of inFlight) usage.set(row.orgId, (usage.get(row.orgId) ?? 0) + row.ms);
-  return usage;
+  const usage = db.select().from(orgUsage).all();
+  return usageView(usage, inFlight, now, ctx.options.scheduler.usageHalfLifeMs);
 }
 
 /** The live leases and agents of a target, as the scheduler sees them (fleet.ts). */
@@ -117,43 +90,15 @@ function fleetNow(
   return fleetView(live, alive, extraIdle);
 }
 
-/**
- * Ranks the groups from the queue summary, then reads the chosen group's first jobs only. A
- * group whose every job avoids this agent for now is passed over for the next best.
- */
-function decideFromGroups(
-  db: SqliteExec,
-  ctx: SqliteContext,
-  groups: PartitionedGroup[],
-  input: Omit<SchedulingInput, "queued">,
-  claimable: SQL,
-): Decision | null {
-  const { scheduler } = ctx.options;
-  let candidates = groups;
-  for (;;) {
-    const choice = chooseGroup(candidates, input, scheduler);
-    if (!choice) return null;
-    const starvingSince = input.now - scheduler.starvationMs;
-    const group = groupForBatch(db, scheduler, choice.group, claimable, starvingSince);
-    if (group) return decideBatch(group, choice, input, scheduler);
-    candidates = candidates.filter((g) => g !== choice.group);
-  }
-}
-
-/**
- * What the scheduler hands this agent now, read in the caller's transaction: the claim's
- * decision, and the queue view's preview of it (which claims nothing).
- */
-export function decideFor(
+/** Everything the scheduler weighs besides the queue: the agent, usage and the fleet. */
+export function schedulingView(
   tx: SqliteExec,
   ctx: SqliteContext,
   agent: SchedulingAgent,
   now: number,
   extraIdle = 0,
-): Decision | null {
-  const groups = queuedGroups(tx, ctx.options.grouping, servedPartitions(agent));
-  if (groups.length === 0) return null;
-  const input = {
+): Omit<SchedulingInput, "queued"> {
+  return {
     now,
     agent: {
       id: agent.id,
@@ -164,7 +109,51 @@ export function decideFor(
     orgUsageMs: orgUsageNow(tx, ctx, now),
     ...fleetNow(tx, ctx, agent.target, now, extraIdle),
   };
-  return decideFromGroups(tx, ctx, groups, input, notAvoiding(agent, ctx, now));
+}
+
+/**
+ * What the scheduler hands this agent now, read in the caller's transaction: the claim's
+ * decision, and the queue view's preview of it (which claims nothing). The groups are ranked
+ * from the bounded candidate heads (heads.ts), then only the chosen group's first jobs are read.
+ * A group whose every job avoids this agent for now is left out and the ranking runs again.
+ */
+export function decideFor(
+  tx: SqliteExec,
+  ctx: SqliteContext,
+  agent: SchedulingAgent,
+  now: number,
+  extraIdle = 0,
+): Decision | null {
+  const { scheduler } = ctx.options;
+  const reads = headReads({ ...ctx, db: tx });
+  const claimable = notAvoiding(agent, ctx, now);
+  const query: HeadQuery = {
+    target: agent.target,
+    orgId: agent.orgId,
+    installed: agent.installed,
+    excluded: [],
+  };
+  let input: Omit<SchedulingInput, "queued"> | undefined;
+  for (const excluded: string[] = []; ;) {
+    const heads = headsOf(
+      runPlan(candidateRows({ ...query, excluded }, agent.device), reads, query),
+    );
+    if (heads.length === 0) return null;
+    input ??= schedulingView(tx, ctx, agent, now, extraIdle);
+    const choice = chooseGroup(heads, input, scheduler);
+    if (!choice) return null;
+    const starvingSince = now - scheduler.starvationMs;
+    const group = groupForBatch(
+      tx,
+      scheduler,
+      choice.group,
+      agent.device,
+      claimable,
+      starvingSince,
+    );
+    if (group) return decideBatch(group, choice, input, scheduler);
+    excluded.push(choice.group.storedKey);
+  }
 }
 
 export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {

@@ -5,6 +5,7 @@ import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/
 import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
+import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
 import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
@@ -46,7 +47,7 @@ export function submitRun(
         ref: input.ref ?? null,
         createdAt: now,
       };
-      const queued = input.tests.map((testPath) => queuedJob(input, run.id, testPath, now));
+      const queued = input.tests.map((testPath) => queuedJob(ctx, input, run.id, testPath, now));
       insertSubmission(ctx, run, opts, queued);
       return { run, jobs: queued };
     },
@@ -66,8 +67,14 @@ export function submitRun(
 }
 
 /** A job as submitted: queued, never tried. */
-function queuedJob(input: SubmitRunInput, runId: string, testPath: string, now: number): JobRecord {
-  return {
+function queuedJob(
+  ctx: SqliteContext,
+  input: SubmitRunInput,
+  runId: string,
+  testPath: string,
+  now: number,
+): JobRecord {
+  const job = {
     id: newId("job", now),
     runId,
     orgId: input.org_id,
@@ -98,6 +105,7 @@ function queuedJob(input: SubmitRunInput, runId: string, testPath: string, now: 
     rerunOf: null,
     supersededBy: null,
   };
+  return { ...job, groupKey: groupKeyOf(ctx.options.grouping, job) };
 }
 
 /**
@@ -132,8 +140,8 @@ function insertSubmission(
   const insertJob = ctx.raw.prepare(
     `insert into jobs (id, run_id, org_id, app_version_id, target, device, repo, test_path, tags,
        priority, status, flaky, attempts, max_attempts, retries, test_failures, timeout_s,
-       queued_at, created_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?, 0, ?, ?, ?)`,
+       queued_at, created_at, group_key)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?, 0, ?, ?, ?, ?)`,
   );
   // Every job of a run shares its tags: encode them once.
   const tags = JSON.stringify(queued[0]?.tags ?? []);
@@ -154,6 +162,7 @@ function insertSubmission(
       j.timeoutS,
       j.queuedAt,
       j.createdAt,
+      j.groupKey,
     );
   }
 }

@@ -5,6 +5,7 @@
 import type { RunSource } from "../../../api/types.js";
 import type { Target } from "../../../api/types.js";
 import type { StoredResult } from "../store.js";
+import { sql } from "drizzle-orm";
 import {
   index,
   integer,
@@ -89,25 +90,20 @@ export const jobs = sqliteTable(
     /** A re-run is a new job: history stays as it was, and the run counts only the newest. */
     rerunOf: text("rerun_of"),
     supersededBy: text("superseded_by"),
+    /**
+     * The scheduling group, as `<strategy name>:<strategy key>` (groups.ts): written at insert,
+     * so the queue summaries below are kept by group whatever the strategy reads.
+     */
+    groupKey: text("group_key").notNull().default(""),
   },
   (t) => [
     index("jobs_run").on(t.runId),
     index("jobs_lease").on(t.leaseId),
     index("jobs_org").on(t.orgId, t.id),
-    // A partition's queued jobs, oldest first: the claim reads the chosen group's jobs through
-    // it, and the triggers of queue_partitions find a partition's oldest job in one step. It
-    // also serves every lookup by status (it replaced jobs_queue: one index less per write).
-    index("jobs_partition_queue").on(
-      t.status,
-      t.orgId,
-      t.appVersionId,
-      t.target,
-      t.device,
-      t.repo,
-      t.tags,
-      t.priority,
-      t.queuedAt,
-    ),
+    // A group's queued jobs by device and priority, oldest first: the claim reads the chosen
+    // group's jobs through it, and the triggers of queue_partitions find a partition's oldest
+    // job in one step. It also serves every lookup by status.
+    index("jobs_group_queue").on(t.status, t.groupKey, t.device, t.priority, t.queuedAt),
   ],
 );
 
@@ -188,26 +184,59 @@ export const orgUsage = sqliteTable("org_usage", {
 });
 
 /**
- * The queue summarised by the jobs' grouping columns, kept current by triggers on `jobs` (see
- * the queue_partitions migration), so that a claim reads a few rows per group instead of every
- * queued job. Every grouping strategy keys on these columns only, so a group is a union of
- * partitions. `key` joins the columns with NULL kept apart from "" (the primary key).
+ * The queue summarised per group, kept current by triggers on `jobs` (the queue_groups
+ * migration) so that a claim reads a few rows per org instead of every queued job or group.
+ * A partition is a group's queued jobs of one device (`device_key`: "-" for any device, "=name")
+ * and one priority: its oldest job is found through jobs_group_queue in one step.
  */
 export const queuePartitions = sqliteTable(
   "queue_partitions",
   {
-    key: text("key").primaryKey(),
-    target: text("target").$type<Target>().notNull(),
-    orgId: text("org_id").notNull(),
-    appVersionId: text("app_version_id").notNull(),
-    device: text("device"),
-    repo: text("repo"),
-    tags: text("tags", { mode: "json" }).$type<string[]>().notNull(),
+    groupKey: text("group_key").notNull(),
+    deviceKey: text("device_key").notNull(),
     priority: integer("priority").notNull(),
     queued: integer("queued").notNull(),
     oldestQueuedAt: integer("oldest_queued_at").notNull(),
   },
-  (t) => [index("queue_partitions_target").on(t.target)],
+  (t) => [primaryKey({ columns: [t.groupKey, t.deviceKey, t.priority] })],
+);
+
+/**
+ * A group's head per device key, folded from its partitions: the highest priority and the
+ * oldest job, what the scheduler ranks groups by. The claim reads it by the two indexes below,
+ * per org (heads.ts says which rows and why they are enough).
+ */
+export const queueGroups = sqliteTable(
+  "queue_groups",
+  {
+    groupKey: text("group_key").notNull(),
+    deviceKey: text("device_key").notNull(),
+    target: text("target").notNull(),
+    orgId: text("org_id").notNull(),
+    appVersionId: text("app_version_id").notNull(),
+    priority: integer("priority").notNull(),
+    oldestQueuedAt: integer("oldest_queued_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.groupKey, t.deviceKey] }),
+    index("queue_groups_oldest").on(
+      t.target,
+      t.deviceKey,
+      t.orgId,
+      t.oldestQueuedAt,
+      sql`${t.priority} desc`,
+      t.groupKey,
+    ),
+    index("queue_groups_top").on(
+      t.target,
+      t.deviceKey,
+      t.orgId,
+      sql`${t.priority} desc`,
+      t.oldestQueuedAt,
+      t.groupKey,
+    ),
+    index("queue_groups_version").on(t.appVersionId, t.target, t.deviceKey),
+  ],
 );
 
 /**

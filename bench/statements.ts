@@ -1,0 +1,91 @@
+/**
+ * Statements (round trips) a Postgres server sends per request of the lease cycle, counted at
+ * the driver: every query of every pg client in this process (pool, transactions, NOTIFY).
+ * The server runs in process on a fresh schema; one agent leases one-job groups, then starts
+ * and reports each job, over HTTP as agents do.
+ *
+ *   npx tsx bench/statements.ts [--cycles 20]
+ */
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { createTestSchema } from "../test/store/engines.js";
+import { loadConfig } from "../app/config.js";
+import { startServer } from "../app/server.js";
+import { post } from "./load.js";
+
+export interface StatementCounts {
+  lease: number;
+  start: number;
+  result: number;
+  cycle: number;
+  /** An empty poll (nothing queued). */
+  emptyPoll: number;
+  /** A submission of one job. */
+  submit: number;
+}
+
+let count = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  count++;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+
+async function counted<T>(work: () => Promise<T>): Promise<{ value: T; statements: number }> {
+  const before = count;
+  const value = await work();
+  // NOTIFYs go out after the commit, a moment later: let them be counted with their request.
+  await new Promise((r) => setTimeout(r, 30));
+  return { value, statements: count - before };
+}
+
+export async function statementsPerCycle(cycles: number): Promise<StatementCounts> {
+  const schema = await createTestSchema();
+  const server = await startServer(
+    loadConfig({ port: 0, databaseUrl: schema.url, logLevel: "warn", rateLimitPerS: 0 }, {}),
+  );
+  try {
+    const api = `${server.url}/api/v1`;
+    const agent = (await post(`${api}/agents`, { name: "counted", target: "browserstack" })).json;
+    const empty = await counted(() => post(`${api}/agents/${agent.id}/lease`, { wait_s: 0 }));
+    const sums = { lease: 0, start: 0, result: 0, submit: 0 };
+    for (let i = 0; i < cycles; i++) {
+      const submit = await counted(() =>
+        post(`${api}/runs`, {
+          org_id: `org${i % 3}`,
+          app_version_id: `v${i}`,
+          target: "browserstack",
+          tests: ["tests/a.spec.js"],
+        }),
+      );
+      const lease = await counted(() => post(`${api}/agents/${agent.id}/lease`, { wait_s: 0 }));
+      const job = lease.value.json.jobs[0];
+      const base = `${api}/leases/${lease.value.json.id}/jobs/${job.id}`;
+      const start = await counted(() => post(`${base}/start`, { attempt: job.attempt }));
+      const result = await counted(() =>
+        post(`${base}/result`, { attempt: job.attempt, status: "passed", duration_ms: 1000 }),
+      );
+      sums.submit += submit.statements;
+      sums.lease += lease.statements;
+      sums.start += start.statements;
+      sums.result += result.statements;
+    }
+    const per = (n: number) => Math.round((n / cycles) * 10) / 10;
+    return {
+      lease: per(sums.lease),
+      start: per(sums.start),
+      result: per(sums.result),
+      cycle: per(sums.lease + sums.start + sums.result),
+      emptyPoll: empty.statements,
+      submit: per(sums.submit),
+    };
+  } finally {
+    await server.close();
+    await schema.drop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { cycles: { type: "string", default: "20" } } });
+  console.log(JSON.stringify(await statementsPerCycle(Number(values.cycles))));
+}
