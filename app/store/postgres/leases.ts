@@ -13,7 +13,7 @@ import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
-import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
+import type { Decision, SchedulingInput } from "../../scheduler/types.js";
 import {
   fleetView,
   usageView,

@@ -1,6 +1,6 @@
 /** Queued jobs as the scheduler sees them, each with its expected duration. */
 import { and, asc, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
-import type { Group, QueuedJob, SchedulerConfig, Target } from "../../scheduler/types.js";
+import type { Group, QueuedJob, SchedulerConfig } from "../../scheduler/types.js";
 import { expectedDuration } from "../../scheduler/usage.js";
 import type { StoredHead } from "../heads.js";
 import type { SqliteExec } from "./context.js";
