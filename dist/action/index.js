@@ -43842,7 +43842,9 @@ const TestPath = schemas_string()
     .max(1024)
     .regex(/^[^\p{Cc}]+$/u, "no control characters")
     .refine((p) => !p.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(p), "must be a relative path")
-    .refine((p) => !p.split(/[\\/]/).includes(".."), "must not contain '..' segments");
+    .refine((p) => !p.split(/[\\/]/).includes(".."), "must not contain '..' segments")
+    // A runner template puts the path among its arguments, where "-x" would read as an option.
+    .refine((p) => !p.startsWith("-"), "must not start with '-'");
 /** The most tests one run may hold (the CLI, the Action and the App check it before sending). */
 const MAX_TESTS = 5000;
 /** The `Idempotency-Key` header of a submission. */
@@ -43888,10 +43890,23 @@ const SubmitJobRequest = strictObject({
     ...JobOptions,
     ...Provenance,
 });
+const ARTIFACT_KINDS = ["log", "screenshot", "video", "trace", "logcat", "file"];
+const ArtifactKind = schemas_enum(ARTIFACT_KINDS);
+/**
+ * One piece of an attempt's evidence, as the agent reports it: uploaded to the blob store
+ * (`sha256`, `size`), or `missing` with the reason it is not there (too big, over the count
+ * cap, unreadable). `url` is what agents before the blob store sent (a path on the agent).
+ */
 const Artifact = strictObject({
     name: ShortText,
-    url: schemas_string().max(2048),
+    url: schemas_string().max(2048).optional(),
     content_type: ShortText.optional(),
+    kind: ArtifactKind.optional(),
+    sha256: schemas_string()
+        .regex(/^[0-9a-f]{64}$/, "a lowercase hex SHA-256")
+        .optional(),
+    size: schemas_number().int().min(0).optional(),
+    missing: schemas_string().max(500).optional(),
 });
 const JobResult = object({
     message: schemas_string().nullable(),
@@ -44014,6 +44029,13 @@ const Agent = object({
     registered_at: Timestamp,
     last_seen_at: Timestamp,
 });
+/** What registering answers: the agent, and the key its lease calls must carry from now on. */
+const RegisteredAgent = Agent.extend({
+    /** Send as `X-Qgjob-Agent-Key` on heartbeat, lease, start, result and release. A new
+     * registration under the same name issues a new key and the old one stops working. */
+    key: schemas_string(),
+});
+const AGENT_KEY_HEADER = "x-qgjob-agent-key";
 const HeartbeatRequest = strictObject({ lease_id: ResourceId.optional() });
 const HeartbeatResponse = object({
     lease_expires_at: Timestamp.nullable(),
@@ -44093,6 +44115,32 @@ const QueueOverview = object({
     })),
     groups: array(QueueGroup),
 });
+// ---- tokens ----
+const Token = object({
+    id: schemas_string(),
+    name: schemas_string(),
+    /** null: a fleet token, valid for every org. */
+    org_id: schemas_string().nullable(),
+    scopes: array(Scope),
+    created_at: Timestamp,
+    last_used_at: Timestamp.nullable(),
+    /** null: never expires. */
+    expires_at: Timestamp.nullable(),
+    revoked_at: Timestamp.nullable(),
+});
+const CreateTokenRequest = strictObject({
+    name: schemas_string().min(1).max(128),
+    scopes: array(Scope).min(1),
+    /** Omitted: the caller's org. A fleet caller may name any org, or `fleet: true`. */
+    org_id: OrgId.optional(),
+    fleet: schemas_boolean().default(false),
+    /** Omitted: the server's default (QGJOB_TOKEN_TTL_DAYS); 0: never expires. */
+    expires_in_days: schemas_number().min(0).max(3650).optional(),
+});
+const CreatedToken = Token.extend({
+    /** The secret: shown once, never stored. */
+    token: schemas_string(),
+});
 const ErrorBody = object({
     error: object({
         code: schemas_string(),
@@ -44100,6 +44148,49 @@ const ErrorBody = object({
         details: unknown().optional(),
     }),
 });
+
+;// CONCATENATED MODULE: ./api/sse.ts
+class SseProtocolError extends Error {
+}
+async function* readSse(body, maxLineBytes = 16 * 1024 * 1024) {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let event = "message";
+    let data = [];
+    let id = null;
+    for await (const chunk of body) {
+        const scanFrom = buffer.length;
+        buffer += decoder.decode(chunk, { stream: true });
+        let start = 0;
+        let nl = buffer.indexOf("\n", scanFrom);
+        for (; nl >= 0; start = nl + 1, nl = buffer.indexOf("\n", start)) {
+            const line = buffer.slice(start, buffer[nl - 1] === "\r" ? nl - 1 : nl);
+            if (line === "") {
+                if (data.length > 0)
+                    yield { event, data: data.join("\n"), id };
+                event = "message";
+                data = [];
+                continue;
+            }
+            if (line.startsWith(":"))
+                continue;
+            const colon = line.indexOf(":");
+            const field = colon < 0 ? line : line.slice(0, colon);
+            let value = colon < 0 ? "" : line.slice(colon + 1);
+            if (value.startsWith(" "))
+                value = value.slice(1);
+            if (field === "event")
+                event = value;
+            else if (field === "data")
+                data.push(value);
+            else if (field === "id")
+                id = value;
+        }
+        buffer = buffer.slice(start);
+        if (buffer.length > maxLineBytes)
+            throw new SseProtocolError("event stream line too long");
+    }
+}
 
 ;// CONCATENATED MODULE: ./api/blobs.ts
 /** Wire types of the blob routes (PUT/HEAD/GET /api/v1/blobs/{sha256}). */
@@ -44130,6 +44221,8 @@ const action_Blob = object({
  * submission always carries an Idempotency-Key (generated when the caller gives none), so a retry
  * after a lost answer returns the first run instead of creating a second one.
  */
+
+
 
 
 
@@ -44178,6 +44271,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 class QgjobClient {
     opts;
     baseUrl;
+    /** Set by registerAgent: an agent's later calls prove they come from that registration. */
+    agentKey;
     constructor(opts) {
         this.opts = opts;
         this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
@@ -44232,9 +44327,25 @@ class QgjobClient {
     queue() {
         return this.call(QueueOverview, "GET", "/api/v1/queue");
     }
+    // ---- tokens (admin) ----
+    listTokens() {
+        return this.call(object({ items: array(Token) }), "GET", "/api/v1/tokens");
+    }
+    /** Not retried: a token created while its answer was lost would be a second token. */
+    createToken(req) {
+        return this.call(CreatedToken, "POST", "/api/v1/tokens", { body: req, retry: false });
+    }
+    revokeToken(id) {
+        return this.call(Token, "POST", `/api/v1/tokens/${encodeURIComponent(id)}/revoke`, {
+            body: {},
+        });
+    }
     // ---- agents ----
-    registerAgent(req) {
-        return this.call(Agent, "POST", "/api/v1/agents", { body: req });
+    /** Registers, and from then on sends the agent key the answer carries on every call. */
+    async registerAgent(req) {
+        const agent = await this.call(RegisteredAgent, "POST", "/api/v1/agents", { body: req });
+        this.agentKey = agent.key;
+        return agent;
     }
     heartbeat(agentId, leaseId) {
         return this.call(HeartbeatResponse, "POST", `/api/v1/agents/${encodeURIComponent(agentId)}/heartbeat`, {
@@ -44257,6 +44368,14 @@ class QgjobClient {
     /** Posting the same result twice is harmless, so this is retried like the rest. */
     reportResult(leaseId, jobId, result) {
         return this.call(ResultResponse, "POST", `/api/v1/leases/${encodeURIComponent(leaseId)}/jobs/${encodeURIComponent(jobId)}/result`, { body: result });
+    }
+    /** A run's job changes as server-sent events, until it finishes (app/http/routes/events.ts). */
+    runEvents(id, opts = {}) {
+        return this.stream(`/api/v1/runs/${encodeURIComponent(id)}/events`, opts);
+    }
+    /** The agent's push channel: cancels of the lease's jobs and its revocation, as they happen. */
+    leaseEvents(leaseId, opts = {}) {
+        return this.stream(`/api/v1/leases/${encodeURIComponent(leaseId)}/events`, opts);
     }
     release(leaseId) {
         return this.call(ReleaseResponse, "POST", `/api/v1/leases/${encodeURIComponent(leaseId)}/release`, {
@@ -44332,6 +44451,29 @@ class QgjobClient {
         }
         return parsed.data;
     }
+    /** Opens an event stream; failing to open it is an ApiError like any call's. */
+    async stream(path, opts) {
+        const headers = {};
+        if (opts.lastEventId)
+            headers["last-event-id"] = opts.lastEventId;
+        // No overall timeout: a stream lasts as long as what it follows. The server pings every
+        // 15 s; `idleMs` gives up on a connection that went silent (a dead peer, a stuck proxy).
+        const idle = new AbortController();
+        const signal = opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
+        const { res } = await this.send("GET", path, { headers, signal }, "text/event-stream", null);
+        const idleMs = opts.idleMs ?? 45_000;
+        let timer = setTimeout(() => idle.abort(), idleMs);
+        const body = res.body.pipeThrough(new TransformStream({
+            transform(chunk, out) {
+                clearTimeout(timer);
+                timer = setTimeout(() => idle.abort(), idleMs);
+                out.enqueue(chunk);
+            },
+            flush: () => clearTimeout(timer),
+        }));
+        signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+        return readSse(body);
+    }
     /** One HTTP exchange up to an OK response; network trouble and error answers as ApiError. */
     async send(method, path, opts, accept, timeoutMs = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0)) {
         const url = new URL(this.baseUrl + path);
@@ -44347,6 +44489,8 @@ class QgjobClient {
         };
         if (this.opts.token)
             headers.authorization = `Bearer ${this.opts.token}`;
+        if (this.agentKey)
+            headers[AGENT_KEY_HEADER] = this.agentKey;
         if (opts.body !== undefined)
             headers["content-type"] = "application/json";
         if (opts.upload) {
@@ -46349,6 +46493,139 @@ async function submit_submit(plan, stop) {
     return run;
 }
 
+;// CONCATENATED MODULE: ./api/run-watch.ts
+/**
+ * Following a run for the CLI and the Action: its event stream when the server has one
+ * (GET /runs/{id}/events, one request for the whole run), the long-poll wait endpoint otherwise
+ * (an older server, a proxy that does not pass event streams). `next(waitS)` answers the run
+ * after its next change, or as it stands when `waitS` passes, so the caller's loop is the same
+ * either way. A dropped stream is opened again from the last event id; the failure is thrown
+ * (retryable) so that the caller's "server lost" handling applies.
+ */
+
+
+/** Waiting for the first answer takes at least this long, however short `waitS` is. */
+const FIRST_ANSWER_MS = 10_000;
+class RunWatch {
+    client;
+    runId;
+    run = null;
+    /** The run's jobs by id, in id (submission) order; folded into `run` at each batch's end. */
+    jobs = new Map();
+    events = null;
+    pending = null;
+    lastEventId = null;
+    closed = new AbortController();
+    /** True once the server turned out to have no event stream: long polls from then on. */
+    polling = false;
+    /** HTTP requests made, for the benchmark. */
+    requests = 0;
+    constructor(client, runId, 
+    /** The run as the caller already knows it (e.g. the submission's answer). */
+    known) {
+        this.client = client;
+        this.runId = runId;
+        this.run = known ?? null;
+    }
+    async next(waitS) {
+        if (!this.polling) {
+            const run = await this.fromStream(this.run ? waitS * 1000 : FIRST_ANSWER_MS);
+            if (run)
+                return run;
+        }
+        this.requests++;
+        this.run = await this.client.waitRun(this.runId, this.run ? waitS : 0);
+        return this.run;
+    }
+    close() {
+        this.closed.abort();
+        void this.events?.return(undefined).catch(() => undefined);
+    }
+    /** The run after the next batch of events (or as it is at the deadline); null: poll instead. */
+    async fromStream(waitMs) {
+        if (!this.events) {
+            try {
+                this.requests++;
+                this.events = await this.client.runEvents(this.runId, {
+                    lastEventId: this.lastEventId,
+                    signal: this.closed.signal,
+                });
+            }
+            catch (err) {
+                if (!(err instanceof ApiError) || err.retryable)
+                    throw err;
+                if (err.status === 401 || err.status === 403)
+                    throw err;
+                // No event stream here (404 from an older server, 406 from a proxy): poll.
+                this.polling = true;
+                return null;
+            }
+        }
+        const deadline = Date.now() + waitMs;
+        for (;;) {
+            const left = deadline - Date.now();
+            if (left <= 0 && this.run)
+                return this.run;
+            this.pending ??= this.events.next();
+            let timer;
+            const timeout = new Promise((r) => (timer = setTimeout(r, Math.max(0, left), "timeout")));
+            let step;
+            try {
+                step = await Promise.race([this.pending, timeout]);
+            }
+            catch (err) {
+                this.events = this.pending = null;
+                throw new ApiError("network", "GET", `/api/v1/runs/${this.runId}/events`, null, "stream_lost", `the event stream broke (${err.message})`);
+            }
+            finally {
+                clearTimeout(timer);
+            }
+            if (step === "timeout") {
+                if (this.run)
+                    return this.run;
+                continue;
+            }
+            this.pending = null;
+            if (step.done) {
+                // The server ended the stream without `end` (it is shutting down): open it again.
+                this.events = null;
+                if (this.run)
+                    return this.run;
+                return this.fromStream(Math.max(0, deadline - Date.now()));
+            }
+            if (this.apply(step.value))
+                return this.run;
+        }
+    }
+    /** Folds one event into the run; true at the end of a batch (the run is consistent). */
+    apply(e) {
+        if (e.id !== null)
+            this.lastEventId = e.id;
+        const data = JSON.parse(e.data);
+        if (e.event === "snapshot") {
+            this.run = RunWithJobs.parse(data);
+            this.jobs = new Map(this.run.jobs.map((j) => [j.id, j]));
+            return true;
+        }
+        if (!this.run)
+            return false;
+        if (e.event === "job") {
+            const job = Job.parse(data);
+            // A re-run's new job stands in for the old one, as in GET /runs/{id}.
+            if (job.superseded_by === null)
+                this.jobs.set(job.id, job);
+            else
+                this.jobs.delete(job.id);
+            return false;
+        }
+        if (e.event === "run" || e.event === "end") {
+            this.run = { ...Run.parse(data), jobs: [...this.jobs.values()] };
+            return true;
+        }
+        return false;
+    }
+}
+
 ;// CONCATENATED MODULE: ./report/job-line.ts
 /** One line for a job that ended, and what went wrong with it: the CLI and the Action print these. */
 
@@ -46467,8 +46744,9 @@ class ProgressRenderer {
  * counts whenever they change (`[00:12] 1 queued · 1 running · 2 passed · 0 failed · 0 flaky`).
  * The lines are the CLI's (cli/progress.ts without a terminal).
  *
- * It long-polls the server's wait endpoint with a short window (5 s) to see jobs end as they do;
- * the server answers at once when the run ends. A server that goes away mid-wait (a restart,
+ * It follows the run's event stream (api/run-watch.ts: one request for the whole run), or, on a
+ * server without one, long-polls the wait endpoint with a short window (5 s) to see jobs end
+ * as they do; the server answers at once when the run ends. A server that goes away mid-wait (a restart,
  * a deploy) is tried again for up to two minutes before the step gives up.
  *
  * When `timeout-minutes` runs out, the run is cancelled on the server (see giveUp): the Action
@@ -46477,9 +46755,19 @@ class ProgressRenderer {
  */
 
 
+
 const isRunDone = (run) => run.status !== "queued" && run.status !== "running";
 const wait_sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 async function waitForRun(client, submitted, opts) {
+    const watch = new RunWatch(client, submitted.id, submitted);
+    try {
+        return await follow(watch, submitted, opts);
+    }
+    finally {
+        watch.close();
+    }
+}
+async function follow(watch, submitted, opts) {
     const now = opts.now ?? Date.now;
     const pause = opts.sleep ?? wait_sleep;
     const pollS = opts.pollS ?? 5;
@@ -46502,7 +46790,7 @@ async function waitForRun(client, submitted, opts) {
             return { run, done: false, elapsedMs: now() - start };
         const waitS = Math.max(1, Math.min(pollS, Math.ceil(remainingMs / 1000)));
         try {
-            run = await client.waitRun(run.id, waitS);
+            run = await watch.next(waitS);
         }
         catch (err) {
             if (!(err instanceof ApiError) || !err.retryable)
