@@ -236,6 +236,8 @@ interface World {
   leaseB: string;
   /** A blob only org A holds. */
   blobA: string;
+  /** The id of org A's API token. */
+  tokenA: string;
   /** Every id of org A, to look for in org B's answers. */
   idsOfA: Set<string>;
 }
@@ -411,6 +413,28 @@ const PROBES: Record<string, Probe[]> = {
   "GET /api/v1/blobs/{sha256}": [
     { what: "download A's blob", params: (w) => ({ sha256: w.blobA }) },
   ],
+  "GET /api/v1/runs/{id}/events": [{ what: "follow A's run", params: (w) => ({ id: w.runA }) }],
+  "GET /api/v1/leases/{lease_id}/events": [
+    { what: "follow A's lease", params: (w) => ({ lease_id: w.leaseA }) },
+  ],
+  "GET /api/v1/tokens": [
+    {
+      what: "list tokens",
+      check: (res) => {
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        for (const t of res.body.items) expect(t.org_id).toBe(ORG_B);
+      },
+    },
+  ],
+  "POST /api/v1/tokens": [
+    {
+      what: "create a token for org A",
+      body: () => ({ name: "intruder", scopes: ["read"], org_id: ORG_A }),
+    },
+  ],
+  "POST /api/v1/tokens/{id}/revoke": [
+    { what: "revoke A's token", params: (w) => ({ id: w.tokenA }) },
+  ],
   "GET /api/v1/queue": [
     {
       what: "queue overview",
@@ -457,8 +481,10 @@ describe("org isolation on every route", () => {
   beforeAll(async () => {
     server = await startTestServer();
     const scopes: Scope[] = ["submit", "read", "agent"];
-    a = client(server.url, await newToken(server, ORG_A, scopes));
-    b = client(server.url, await newToken(server, ORG_B, scopes));
+    const tokenA = await issueToken(server.store, { orgId: ORG_A, scopes, name: "a" }, Date.now());
+    a = client(server.url, tokenA.token);
+    // B may manage its own org's tokens: the token routes are probed as an org admin.
+    b = client(server.url, await newToken(server, ORG_B, [...scopes, "admin"]));
 
     const doc = await client(server.url).get("/api/v1/openapi.json");
     expect(doc.status).toBe(200);
@@ -520,7 +546,9 @@ describe("org isolation on every route", () => {
       agentB,
       leaseB: leaseB.body.id,
       blobA,
+      tokenA: tokenA.record.id,
       idsOfA: new Set([
+        tokenA.record.id,
         runA.body.id,
         queuedRunA.body.id,
         ...runA.body.jobs.map((j: any) => j.id),
