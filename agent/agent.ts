@@ -4,6 +4,8 @@
  * soon as it is known. A cancel (heard on a heartbeat) or a lost lease kills the test's process
  * group; stop() drains: no new lease, the current test gets a grace period, the rest is released.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { ApiError, type QgjobClient } from "../api/client.js";
 import { TestPath, type Lease } from "../api/schemas.js";
@@ -87,7 +89,9 @@ export class DeviceAgent {
       try {
         if (!this.agentId) {
           // Before registering: what a previous run left belongs to leases that may still be
-          // held, and the server takes a result by its lease id alone.
+          // held, by the registration (agent key) that held them.
+          const earlierKey = this.readAgentKey();
+          if (earlierKey) this.opts.client.useAgentKey(earlierKey);
           await evidence.resend((l, j, body) => this.opts.client.reportResult(l, j, body));
           await this.register();
         }
@@ -145,10 +149,29 @@ export class DeviceAgent {
       installed: this.installed,
     });
     this.agentId = agent.id;
+    this.writeAgentKey(agent.key);
     o.logger.info(
       { agent: agent.id, name: o.name, target: o.target, device: o.device },
       "registered",
     );
+  }
+
+  /** Kept beside the spool: results spooled under this registration are posted with its key. */
+  private get agentKeyFile(): string | null {
+    return this.opts.spoolDir === null ? null : join(this.opts.spoolDir, "agent-key");
+  }
+
+  private readAgentKey(): string | null {
+    const file = this.agentKeyFile;
+    if (!file || !existsSync(file)) return null;
+    return readFileSync(file, "utf8").trim() || null;
+  }
+
+  private writeAgentKey(key: string) {
+    const file = this.agentKeyFile;
+    if (!file) return;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, key, { mode: 0o600 });
   }
 
   private async work(lease: Lease) {

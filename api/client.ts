@@ -212,6 +212,11 @@ export class QgjobClient {
 
   // ---- agents ----
 
+  /** Acts as the agent that was given `key` (a restarted agent finishing its earlier results). */
+  useAgentKey(key: string) {
+    this.agentKey = key;
+  }
+
   /** Registers, and from then on sends the agent key the answer carries on every call. */
   async registerAgent(req: RegisterAgentRequest) {
     const agent = await this.call(RegisteredAgent, "POST", "/api/v1/agents", { body: req });
