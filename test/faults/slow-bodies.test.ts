@@ -39,7 +39,7 @@ describe("slow request bodies", () => {
             sockets.push(s);
             s.on("connect", () => {
               s.write(
-                "POST /api/v1/runs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
+                "POST /api/v1/runs HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n" +
                   "content-length: 100000\r\n\r\n{",
               );
               resolve(true);

@@ -23,8 +23,11 @@ let server: TestServer;
 let api: Client;
 
 // A server per test: a lease takes any queued group, so tests must not see each other's jobs.
+// Every watcher here comes from 127.0.0.1, as from behind one balancer: above the default cap of
+// connections per address.
+const MANY = { maxConnectionsPerAddress: 2000 };
 beforeEach(async () => {
-  server = await startTestServer({ leaseTtlS: 2, reapIntervalS: 0.2 });
+  server = await startTestServer({ leaseTtlS: 2, reapIntervalS: 0.2, ...MANY });
   api = client(server.url);
 });
 afterEach(() => server.close());
@@ -156,14 +159,14 @@ describe("bounded streams", () => {
 
   it("drops a client that never reads, while another watcher of the run keeps flowing", async () => {
     await server.close();
-    server = await startTestServer({ sseStallS: 1 });
+    server = await startTestServer({ sseStallS: 1, ...MANY });
     api = client(server.url);
     const tests = Array.from({ length: 4000 }, (_, i) => `tests/t${i}.spec.ts`);
     const run = await submit(api, { app_version_id: "ev-5", tests });
     const path = `/api/v1/runs/${run.body.id}/events`;
     // Sends its request, then never reads a byte: the snapshot alone fills its socket.
     const stuck = connect(Number(new URL(server.url).port), "127.0.0.1");
-    stuck.write(`GET ${path} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n\r\n`);
+    stuck.write(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: text/event-stream\r\n\r\n`);
     stuck.pause();
     const reader = await open(path);
     await take(reader, (e) => e.event === "snapshot");
