@@ -111,6 +111,8 @@ export function invalidJson(schema: JsonSchema, testPath = false): fc.Arbitrary<
         fc.constant(null),
         fc.constant([1]),
       );
+    case "boolean":
+      return fc.oneof(fc.constantFrom("true", 1, 0, null), fc.constant([true]));
     case "array":
       return invalidArray(schema, testPath);
     case "object":
@@ -193,6 +195,8 @@ export function validJson(schema: JsonSchema): fc.Arbitrary<unknown> {
     case "integer":
     case "number":
       return fc.integer({ min: schema.minimum ?? 0, max: schema.maximum ?? 1000 });
+    case "boolean":
+      return fc.boolean();
     case "array":
       return fc.array(validJson(schema.items!), {
         minLength: schema.minItems ?? 0,
@@ -212,9 +216,14 @@ export function validJson(schema: JsonSchema): fc.Arbitrary<unknown> {
 
 function validSample(schema: JsonSchema): string {
   const re = new RegExp(schema.pattern!, "u");
-  const sample = ["a1", "@smoke", "run_01JD0000000000000000000000", "a.spec.js", "key-1"].find(
-    (s) => re.test(s),
-  );
+  const sample = [
+    "a1",
+    "@smoke",
+    "run_01JD0000000000000000000000",
+    "a.spec.js",
+    "key-1",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", // a SHA-256 (blobs)
+  ].find((s) => re.test(s));
   if (!sample) throw new Error(`no sample fits ${schema.pattern}`);
   return sample;
 }
