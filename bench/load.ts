@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { AGENT_KEY_HEADER } from "../api/schemas.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const children = new Set<ChildProcess>();
@@ -71,6 +72,26 @@ export function rssBytes(pid: number): number | null {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
+/** The bench plays its agents: each sends the key its registration was given on its own calls. */
+const agentKeys = new Map<string, string>();
+const leaseAgents = new Map<string, string>();
+
+function agentKeyHeader(url: string): Record<string, string> {
+  const agent = /\/agents\/([^/?]+)/.exec(url)?.[1];
+  const lease = /\/leases\/([^/?]+)/.exec(url)?.[1];
+  const key = agentKeys.get(agent ?? leaseAgents.get(lease ?? "") ?? "");
+  return key ? { [AGENT_KEY_HEADER]: key } : {};
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bench reads loosely-typed JSON
+function remember(url: string, status: number, json: any) {
+  if (status !== 200 || json === null || typeof json !== "object") return;
+  if (/\/agents$/.test(url) && typeof json.key === "string") agentKeys.set(json.id, json.key);
+  if (/\/agents\/[^/]+\/lease$/.test(url) && typeof json.agent_id === "string") {
+    leaseAgents.set(json.id, json.agent_id);
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bench reads loosely-typed JSON
 export function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
   const payload = JSON.stringify(body);
@@ -83,15 +104,18 @@ export function post(url: string, body: unknown): Promise<{ status: number; json
         headers: {
           "content-type": "application/json",
           "content-length": Buffer.byteLength(payload),
+          ...agentKeyHeader(url),
         },
       },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (d) => (text += d));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }),
-        );
+        res.on("end", () => {
+          const json = text ? JSON.parse(text) : null;
+          remember(url, res.statusCode ?? 0, json);
+          resolve({ status: res.statusCode ?? 0, json });
+        });
       },
     );
     req.on("error", reject);

@@ -21,7 +21,9 @@ export function installErrorHandlers(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof QgjobError) {
       // Every 503 is a "come back soon": say when, so clients and agents back off alike.
-      if (err.status === 503) reply.header("retry-after", RETRY_AFTER_S);
+      if (err.status === 503 && !reply.hasHeader("retry-after")) {
+        reply.header("retry-after", RETRY_AFTER_S);
+      }
       return reply.code(err.status).send(send(err.code, err.message, err.details));
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
