@@ -44341,6 +44341,10 @@ class QgjobClient {
         });
     }
     // ---- agents ----
+    /** Acts as the agent that was given `key` (a restarted agent finishing its earlier results). */
+    useAgentKey(key) {
+        this.agentKey = key;
+    }
     /** Registers, and from then on sends the agent key the answer carries on every call. */
     async registerAgent(req) {
         const agent = await this.call(RegisteredAgent, "POST", "/api/v1/agents", { body: req });
