@@ -1,6 +1,11 @@
 import type { AnnotationProperties } from "@actions/core";
 import { describe, expect, it } from "vitest";
-import { MAX_ANNOTATIONS, annotateFailures, failureAnnotation } from "./annotations.js";
+import {
+  annotate,
+  failureAnnotation,
+  MAX_FAILURE_ANNOTATIONS,
+  type Annotate,
+} from "./annotations.js";
 import { memoryLog } from "./log.js";
 import { failedJob as failed, finishedJob as job } from "../api/testing.js";
 import { testRoot } from "./tests.js";
@@ -34,22 +39,77 @@ describe("annotations", () => {
     });
   });
 
-  it("annotate the first 10 failures only, and say where the rest are", () => {
+  it("annotate 9 failures at most, so the verdict is the 10th error GitHub keeps", () => {
     const jobs = [
       job({ test_path: "ok.spec.ts" }),
       ...Array.from({ length: 12 }, (_, i) => failed(`f${i}.spec.ts`, `boom ${i}`)),
     ];
-    const emitted: [string, AnnotationProperties][] = [];
+    const { emit, errors, warnings } = collect();
     const log = memoryLog();
-    const n = annotateFailures(jobs, root, (m, p) => emitted.push([m, p]), log);
+    const n = annotate(jobs, root, emit, log);
     expect(n).toBe(12);
-    expect(emitted).toHaveLength(MAX_ANNOTATIONS);
-    expect(emitted[0]).toEqual([
+    expect(errors).toHaveLength(MAX_FAILURE_ANNOTATIONS);
+    expect(MAX_FAILURE_ANNOTATIONS).toBe(9);
+    expect(warnings).toEqual([]);
+    expect(errors[0]).toEqual([
       "boom 0",
       { title: "f0.spec.ts failed", file: "examples/demo/f0.spec.ts" },
     ]);
     expect(log.lines).toEqual([
-      "qgjob: annotated the first 10 of 12 failures (GitHub shows 10 per step); the job summary lists them all",
+      "qgjob: annotated the first 9 of 12 failed tests (GitHub shows 10 errors per step, the verdict included); the job summary lists them all",
+    ]);
+  });
+
+  it("infrastructure errors: one step-level error on no file, grouped by reason", () => {
+    const infra = (path: string, message: string) =>
+      job({
+        test_path: path,
+        status: "error",
+        result: { message, file: "/home/agent/work/x.ts", line: 3, artifacts: [] },
+      });
+    const jobs = [
+      ...Array.from({ length: 10 }, (_, i) => failed(`f${i}.spec.ts`, `boom ${i}`)),
+      infra("a.spec.ts", "build for abc not found\nat /srv/agent/builds"),
+      infra("b.spec.ts", "build for abc not found"),
+      infra("c.spec.ts", "agent lost"),
+    ];
+    const { emit, errors } = collect();
+    const log = memoryLog();
+    expect(annotate(jobs, root, emit, log)).toBe(13);
+    // 8 test failures + 1 infrastructure error + the verdict = 10.
+    expect(errors).toHaveLength(9);
+    expect(errors.slice(0, 8).every(([, p]) => p.file?.startsWith("examples/demo/f"))).toBe(true);
+    expect(errors[8]).toEqual([
+      "build for abc not found: a.spec.ts, b.spec.ts\nagent lost: c.spec.ts",
+      { title: "3 tests could not run (an infrastructure error, not the test)" },
+    ]);
+    expect(log.lines[0]).toMatch(/^qgjob: annotated the first 8 of 10 failed tests/);
+  });
+
+  it("a flaky pass gets a warning at its file", () => {
+    const { emit, errors, warnings } = collect();
+    annotate(
+      [job({ test_path: "tests/f.spec.ts", flaky: true, attempts: 2 })],
+      root,
+      emit,
+      memoryLog(),
+    );
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([
+      [
+        "tests/f.spec.ts failed, then passed on attempt 2",
+        { title: "tests/f.spec.ts is flaky", file: "examples/demo/tests/f.spec.ts" },
+      ],
     ]);
   });
 });
+
+function collect() {
+  const errors: [string, AnnotationProperties][] = [];
+  const warnings: [string, AnnotationProperties][] = [];
+  const emit: Annotate = {
+    error: (m, p) => void errors.push([m, p]),
+    warning: (m, p) => void warnings.push([m, p]),
+  };
+  return { emit, errors, warnings };
+}

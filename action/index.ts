@@ -1,4 +1,4 @@
 /** The Action's entry point, bundled by ncc into dist/action/index.js (action.yml runs it). */
-import { run } from "./main.js";
+import { isPost, post, run } from "./main.js";
 
-void run();
+void (isPost() ? post() : run());

@@ -37,8 +37,9 @@ describe("inputs", () => {
       expect(yml.inputs[name]?.default, name).toBe(value);
     }
     expect(yml.inputs["app-version-id"]?.default).toBe("${{ github.sha }}");
+    // org-id and tests are required unless run-id is given: readInputs checks them.
     const required = Object.entries(yml.inputs).filter(([, i]) => i.required);
-    expect(required.map(([n]) => n)).toEqual(["server-url", "api-token", "org-id", "tests"]);
+    expect(required.map(([n]) => n)).toEqual(["server-url", "api-token"]);
   });
 
   it("reads, trims and defaults; the token is masked", () => {
@@ -55,10 +56,17 @@ describe("inputs", () => {
       device: undefined,
       priority: 5,
       retries: 0,
+      maxAttempts: undefined,
+      testTimeoutS: undefined,
+      tags: [],
+      runId: undefined,
       wait: true,
       timeoutMinutes: 60,
       failOnFlaky: false,
       junitPath: "qgjob-junit.xml",
+      appBuild: undefined,
+      bundle: true,
+      cancelInProgress: false,
     });
   });
 
@@ -74,8 +82,20 @@ describe("inputs", () => {
       "fail-on-flaky": "TRUE",
       "working-directory": "examples/demo",
       "junit-path": "reports/junit.xml",
+      "max-attempts": "1",
+      "test-timeout": "1h30m",
+      tags: "@smoke, @login\n@fast",
+      "app-build": " build/app-debug.apk ",
+      bundle: "false",
+      "cancel-in-progress": "true",
     });
     expect(inputs).toMatchObject({
+      cancelInProgress: true,
+      appBuild: "build/app-debug.apk",
+      bundle: false,
+      maxAttempts: 1,
+      testTimeoutS: 5400,
+      tags: ["@smoke", "@login", "@fast"],
       appVersionId: "build-42",
       target: "browserstack",
       device: "Google Pixel 8",
@@ -98,7 +118,9 @@ describe("inputs", () => {
   });
 
   it("says which value is wrong and why", () => {
-    expect(problem({ "server-url": "qgjob.example.com" })).toMatch(/^server-url: .* is not a URL/);
+    expect(problem({ "server-url": "qgjob.example.com" })).toBe(
+      "server-url: not a URL (expected e.g. https://qgjob.example.com)",
+    );
     expect(problem({ "server-url": "ftp://x" })).toMatch(
       /server-url: expected an http or https URL/,
     );
@@ -111,8 +133,16 @@ describe("inputs", () => {
     );
     expect(problem({ retries: "1.5" })).toMatch(/^retries: expected a whole number from 0 to 5/);
     expect(problem({ wait: "yes" })).toBe("wait: expected true or false, got 'yes'");
+    expect(problem({ bundle: "no" })).toBe("bundle: expected true or false, got 'no'");
     expect(problem({ "timeout-minutes": "0" })).toMatch(/^timeout-minutes: expected a number/);
     expect(problem({ "timeout-minutes": "1h" })).toMatch(/got '1h'$/);
+    expect(problem({ "max-attempts": "0" })).toBe(
+      "max-attempts: expected a whole number from 1 to 10, got '0'",
+    );
+    expect(problem({ "test-timeout": "7h" })).toBe(
+      "test-timeout: expected a duration such as 15m, 90s or 1h30m (at most 6h), got '7h'",
+    );
+    expect(problem({ tags: "@ok, bad tag!" })).toMatch(/^tags: 'tag!' is not valid/);
     // Several problems: one line, separated.
     expect(problem({ priority: "x", wait: "y" })).toMatch(/^priority: .*; wait: .*$/);
   });
@@ -122,6 +152,41 @@ describe("inputs", () => {
     expect(problem({}, { GITHUB_SHA: "" })).toBe(
       "app-version-id: empty, and GITHUB_SHA is not set",
     );
+  });
+
+  it("refuses credentials in server-url without printing them, and masks them", () => {
+    const over = { "server-url": "https://ci:hunter%232@qgjob.example.com" };
+    expect(problem(over)).toBe(
+      "server-url: contains credentials (user:password@); remove them and pass the token as api-token (the URL is not printed)",
+    );
+    const masked: string[] = [];
+    expect(() =>
+      readInputs(
+        (n) => ({ ...BASE, ...over })[n] ?? "",
+        { GITHUB_SHA: "a" },
+        (s) => masked.push(s),
+      ),
+    ).toThrow();
+    expect(masked).toEqual(["qgj_secret", "ci", "hunter#2"]);
+    expect(problem({ "server-url": "https://user:pw@" })).toBe(
+      "server-url: not a URL (expected e.g. https://qgjob.example.com)",
+    );
+  });
+
+  it("run-id: waits for an earlier run; tests and org-id are not needed, and not both", () => {
+    const { inputs } = read({ "run-id": "run_01JD8ZK3V4QH6T2X0M", tests: "", "org-id": "" });
+    expect(inputs).toMatchObject({ runId: "run_01JD8ZK3V4QH6T2X0M", tests: [], wait: true });
+    expect(problem({ "run-id": "run_01JD8ZK3V4QH6T2X0M" })).toBe(
+      "run-id and tests: give one (tests submits a new run, run-id waits for one)",
+    );
+    expect(problem({ "run-id": "run_01JD8ZK3V4QH6T2X0M", tests: "", wait: "false" })).toBe(
+      "run-id is for waiting: drop wait: false",
+    );
+    expect(problem({ "run-id": "42", tests: "" })).toMatch(/^run-id: '42' is not valid/);
+    expect(problem({ "run-id": "run_01JD8ZK3V4QH6T2X0M", tests: "", "app-build": "a.apk" })).toBe(
+      "run-id and app-build: the build goes with the step that submits the run",
+    );
+    expect(problem({ tests: "" })).toMatch(/^missing required input: tests \(.*run-id/);
   });
 
   it("never puts the token in a message", () => {

@@ -46,31 +46,42 @@ describe("JUnit report", () => {
         },
       }),
     ]);
-    const xml = junitXml(run, root);
+    const links = {
+      run: "https://q.example/runs/run_0000000001",
+      job: (id: string) => `https://q.example/jobs/${id}`,
+    };
+    const xml = junitXml(run, root, links);
+    // Jenkins' schema has no `skipped` on testsuites: only on testsuite.
     expect(xml).toMatch(
-      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="qgjob" tests="6" failures="1" errors="2" skipped="1" time="[\d.]+">\n/,
+      /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="qgjob" tests="6" failures="1" errors="2" time="[\d.]+">\n/,
     );
     expect(xml).toContain(
-      `<testsuite name="qgjob run run_0000000001" tests="6" failures="1" errors="2" skipped="1"`,
+      `<testsuite name="qgjob run run_0000000001" tests="6" failures="1" errors="2" skipped="1" time="9.000" timestamp="2025-01-01T00:00:00.000Z" url="https://q.example/runs/run_0000000001">`,
     );
     expect(xml).toContain(`<property name="repo" value="qualgent/demo"/>`);
     expect(xml).toContain(
-      `<testcase name="tests/pass.spec.ts" classname="qgjob.emulator" file="examples/demo/tests/pass.spec.ts" time="4.200">`,
+      `<testcase name="examples/demo/tests/pass.spec.ts" classname="qgjob.emulator" file="examples/demo/tests/pass.spec.ts" time="4.200" url="https://q.example/jobs/${run.jobs[0]!.id}">`,
     );
     expect(xml).toContain(
-      `<testcase name="tests/fail.spec.ts" classname="qgjob.emulator" file="examples/demo/tests/fail.spec.ts" line="6" time="1.200">`,
+      `<testcase name="examples/demo/tests/fail.spec.ts" classname="qgjob.emulator" file="examples/demo/tests/fail.spec.ts" line="6" time="1.200" url="https://q.example/jobs/${run.jobs[1]!.id}">`,
+    );
+    // type: an exception name the message starts with, never the job's status.
+    expect(xml).toContain(
+      `<failure message="Error: expect(received).toBe(expected)" type="Error">Error: expect(received).toBe(expected)\n\nExpected: &lt;2&gt;\nReceived: "1" &amp; more\n\nat examples/demo/tests/fail.spec.ts:6\n\n--- output (last lines) ---\n`,
     );
     expect(xml).toContain(
-      `<failure message="Error: expect(received).toBe(expected)" type="failed">Error: expect(received).toBe(expected)\n\nExpected: &lt;2&gt;\nReceived: "1" &amp; more\n\nat examples/demo/tests/fail.spec.ts:6\n\n--- output (last lines) ---\n`,
+      `<error message="agent lost">agent lost\n\nat examples/demo/tests/crash.spec.ts</error>`,
     );
-    expect(xml).toContain(
-      `<error message="agent lost" type="error">agent lost\n\nat examples/demo/tests/crash.spec.ts</error>`,
-    );
-    expect(xml).toContain(`<error message="timed out" type="timed_out">`);
+    expect(xml).toContain(`<error message="timed out">`);
     expect(xml).toContain(`<skipped message="cancelled"/>`);
-    expect(xml).toMatch(
-      /<property name="flaky" value="true"\/>\n\s*<\/properties>\n\s*<system-out>first try failed<\/system-out>/,
+    // The job's page in every testcase's system-out; a flaky pass says so, with its output.
+    expect(xml).toContain(
+      `<system-out>qgjob job ${run.jobs[1]!.id}: https://q.example/jobs/${run.jobs[1]!.id}\nattempts: 1</system-out>`,
     );
+    expect(xml).toContain(
+      `attempts: 2\nflaky: failed, then passed on attempt 2\n--- output (last lines) ---\nfirst try failed</system-out>`,
+    );
+    expect(xml).not.toContain("<testcase>\n      <properties>");
     expect(xml).not.toContain("\x1b");
     // Every element that opens closes, in order (a cheap well-formedness check).
     const stack: string[] = [];
@@ -80,6 +91,66 @@ describe("JUnit report", () => {
       else stack.push(name!);
     }
     expect(stack).toEqual([]);
+  });
+
+  it("names each test's evidence in its system-out, pointing at the job page", () => {
+    const shot = { name: "failure.png", kind: "screenshot" as const, sha256: "a".repeat(64) };
+    const run = runOf([
+      job({
+        test_path: "tests/fail.spec.ts",
+        status: "failed",
+        result: {
+          message: "boom",
+          file: null,
+          line: null,
+          artifacts: [
+            shot,
+            { name: "video.webm", kind: "video", sha256: "b".repeat(64) },
+            { name: "trace.zip", kind: "trace", missing: "over the size cap" },
+          ],
+        },
+      }),
+      job({
+        test_path: "tests/pass.spec.ts",
+        result: {
+          message: null,
+          file: null,
+          line: null,
+          artifacts: [],
+          truncated: true,
+          artifacts_count: 1,
+        },
+      }),
+      job({ test_path: "tests/plain.spec.ts" }),
+    ]);
+    const xml = junitXml(run, root);
+    const [fail, pass, plain] = run.jobs.map((j) => j.id);
+    expect(xml).toContain(
+      `<system-out>qgjob job ${fail}\nevidence: failure.png, video.webm (on the job page; qgjob artifacts --job-id ${fail} downloads them)\nattempts: 1</system-out>`,
+    );
+    expect(xml).toContain(
+      `<system-out>qgjob job ${pass}\nevidence: 1 file (on the job page; qgjob artifacts --job-id ${pass} downloads them)\nattempts: 1</system-out>`,
+    );
+    expect(xml).toContain(`<system-out>qgjob job ${plain}\nattempts: 1</system-out>`);
+  });
+
+  it("links a failure's evidence with the signed links the server gave", () => {
+    const run = runOf([failed("tests/fail.spec.ts", "boom")]);
+    const id = run.jobs[0]!.id;
+    const shared = {
+      page: `https://q.example/jobs/${id}?sig=s`,
+      files: [
+        {
+          label: "output.log",
+          url: `https://q.example/api/v1/jobs/${id}/attempts/1/artifacts/0?sig=s&x=1`,
+        },
+        { label: "trace.zip (trace viewer)", url: "https://q.example/trace/?trace=t" },
+      ],
+    };
+    const xml = junitXml(run, root, null, new Map([[id, shared]]));
+    expect(xml).toContain(
+      `<system-out>qgjob job ${id}\nevidence (signed links):\n  output.log: https://q.example/api/v1/jobs/${id}/attempts/1/artifacts/0?sig=s&amp;x=1\n  trace.zip (trace viewer): https://q.example/trace/?trace=t\nattempts: 1</system-out>`,
+    );
   });
 
   it("marks jobs a timed-out wait left unfinished as skipped", () => {

@@ -1,18 +1,22 @@
 /**
  * The run as a JUnit XML report, for test reporters and artifact uploads. One testsuite for the
  * run, one testcase per job (a test file): failures carry the message, the file and line AppWright
- * reported, and the output's last lines. Flaky passes are marked with a property.
+ * reported, and the output's last lines; every testcase links its job's page and names its
+ * evidence. Flaky passes say so in their system-out.
  *
  * - failed -> <failure>; error, timed_out -> <error>; cancelled or unfinished -> <skipped>.
  * - Text is escaped for XML, colour codes are stripped, and characters XML 1.0 cannot carry
  *   (other control characters, lone surrogates) are dropped: a report a parser rejects is worse
  *   than none.
  */
+import type { Links } from "../report/links.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Job, RunWithJobs } from "../api/schemas.js";
 import { isFailed } from "../api/status.js";
-import { jobLocation } from "../report/location.js";
+import type { SharedEvidence } from "../report/evidence.js";
+import { failureBody } from "../report/failure.js";
+import { jobLocation, repoPath } from "../report/location.js";
 import { stripAnsi, statusLabel } from "../report/text.js";
 import type { TestRoot } from "./tests.js";
 
@@ -51,20 +55,17 @@ const firstLine = (text: string) =>
     .find((l) => l.trim() !== "")
     ?.trim() ?? "";
 
+/** An exception-like name at the start of the message (`AssertionError: …`), as `type`. */
+function errorType(message: string): string | null {
+  return /^((?:[A-Z][\w.]*)?(?:Error|Exception))(?=:|\s|$)/.exec(message)?.[1] ?? null;
+}
+
 function outcomeElement(job: Job, root: TestRoot): string {
-  const r = job.result;
-  const { file, line } = jobLocation(job, root);
   if (isFailed(job)) {
     const tag = job.status === "failed" ? "failure" : "error";
-    const message = firstLine(r?.message ?? "") || statusLabel(job.status);
-    const body = [
-      r?.message?.trim() || statusLabel(job.status),
-      `at ${line !== null ? `${file}:${line}` : file}`,
-      r?.log_tail?.trim() ? `--- output (last lines) ---\n${r.log_tail.trim()}` : "",
-    ]
-      .filter(Boolean)
-      .join("\n\n");
-    return `      <${tag}${attrs({ message, type: job.status })}>${xmlText(body)}</${tag}>\n`;
+    const message = firstLine(job.result?.message ?? "") || statusLabel(job.status);
+    const body = failureBody(job, root);
+    return `      <${tag}${attrs({ message, type: errorType(message) })}>${xmlText(body)}</${tag}>\n`;
   }
   if (job.status === "passed") return "";
   const why =
@@ -72,36 +73,77 @@ function outcomeElement(job: Job, root: TestRoot): string {
   return `      <skipped${attrs({ message: why })}/>\n`;
 }
 
-function testcase(job: Job, root: TestRoot): string {
+/**
+ * The job's evidence (screenshots, videos, traces, logs): a failure's as the signed links the
+ * server gave (they open without a token until the evidence expires); otherwise named, with
+ * where to find them (the job page, `qgjob artifacts`). A summarised result only counts them.
+ */
+function evidenceLines(job: Job, shared: SharedEvidence | undefined): string {
+  if (shared && shared.files.length > 0) {
+    return ["evidence (signed links):", ...shared.files.map((f) => `  ${f.label}: ${f.url}`)].join(
+      "\n",
+    );
+  }
+  const how = `on the job page; qgjob artifacts --job-id ${job.id} downloads them`;
+  const result = job.result;
+  if (!result) return "";
+  if (result.truncated) {
+    const n = result.artifacts_count ?? 0;
+    return n > 0 ? `evidence: ${n} ${n === 1 ? "file" : "files"} (${how})` : "";
+  }
+  const held = result.artifacts.filter((a) => !a.missing).map((a) => a.name);
+  return held.length > 0 ? `evidence: ${held.join(", ")} (${how})` : "";
+}
+
+/** What readers show under a test: its job page and evidence, a flaky pass said so, the output's tail. */
+function systemOut(job: Job, links: Links | null, shared: SharedEvidence | undefined): string {
+  const tail = job.result?.log_tail?.trim();
+  const lines = [
+    links ? `qgjob job ${job.id}: ${links.job(job.id)}` : `qgjob job ${job.id}`,
+    evidenceLines(job, shared),
+    `attempts: ${job.attempts}`,
+    job.flaky ? `flaky: failed, then passed on attempt ${job.attempts}` : "",
+    job.flaky && tail ? `--- output (last lines) ---\n${tail}` : "",
+  ];
+  return `      <system-out>${xmlText(lines.filter(Boolean).join("\n"))}</system-out>\n`;
+}
+
+function testcase(
+  job: Job,
+  root: TestRoot,
+  links: Links | null,
+  shared: SharedEvidence | undefined,
+): string {
   const { file, line } = jobLocation(job, root);
   const head = `    <testcase${attrs({
-    name: job.test_path,
+    name: repoPath(root, job.test_path),
     classname: job.device ? `qgjob.${job.target}.${job.device}` : `qgjob.${job.target}`,
     file,
     line,
     time: seconds(job.duration_ms),
+    url: links?.job(job.id),
   })}`;
-  const props: Record<string, string> = { job_id: job.id, attempts: String(job.attempts) };
-  if (job.flaky) props.flaky = "true";
-  let inner = "      <properties>\n";
-  for (const [name, value] of Object.entries(props)) {
-    inner += `        <property${attrs({ name, value })}/>\n`;
-  }
-  inner += "      </properties>\n";
-  inner += outcomeElement(job, root);
-  if (job.flaky && job.result?.log_tail?.trim()) {
-    inner += `      <system-out>${xmlText(job.result.log_tail.trim())}</system-out>\n`;
-  }
-  return `${head}>\n${inner}    </testcase>\n`;
+  return `${head}>\n${outcomeElement(job, root)}${systemOut(job, links, shared)}    </testcase>\n`;
 }
 
-export function junitXml(run: RunWithJobs, root: TestRoot): string {
+/**
+ * Valid against Jenkins' JUnit schema (xunit-plugin junit-10.xsd; test/action/junit-jenkins.xsd
+ * states its rules): no `skipped` on testsuites, no properties on a testcase (so the job id,
+ * attempts and flakiness go in its system-out, which every reader shows), names are
+ * repository paths like `file`.
+ */
+export function junitXml(
+  run: RunWithJobs,
+  root: TestRoot,
+  links: Links | null = null,
+  evidence: ReadonlyMap<string, SharedEvidence> = new Map(),
+): string {
   const jobs = run.jobs;
   const failures = jobs.filter((j) => j.status === "failed").length;
   const errors = jobs.filter((j) => j.status === "error" || j.status === "timed_out").length;
   const skipped = jobs.filter((j) => j.status !== "passed" && !isFailed(j)).length;
   const time = seconds(jobs.reduce((sum, j) => sum + (j.duration_ms ?? 0), 0));
-  const counts = { tests: jobs.length, failures, errors, skipped, time };
+  const counts = { tests: jobs.length, failures, errors };
   const props: Record<string, string | null> = {
     run_id: run.id,
     org_id: run.org_id,
@@ -113,14 +155,15 @@ export function junitXml(run: RunWithJobs, root: TestRoot): string {
     ref: run.ref,
   };
   let out = `<?xml version="1.0" encoding="UTF-8"?>\n`;
-  out += `<testsuites${attrs({ name: "qgjob", ...counts })}>\n`;
-  out += `  <testsuite${attrs({ name: `qgjob run ${run.id}`, ...counts, timestamp: run.created_at })}>\n`;
+  out += `<testsuites${attrs({ name: "qgjob", ...counts, time })}>\n`;
+  const suite = { name: `qgjob run ${run.id}`, ...counts, skipped, time };
+  out += `  <testsuite${attrs({ ...suite, timestamp: run.created_at, url: links?.run })}>\n`;
   out += "    <properties>\n";
   for (const [name, value] of Object.entries(props)) {
     if (value) out += `      <property${attrs({ name, value })}/>\n`;
   }
   out += "    </properties>\n";
-  for (const job of jobs) out += testcase(job, root);
+  for (const job of jobs) out += testcase(job, root, links, evidence.get(job.id));
   out += "  </testsuite>\n</testsuites>\n";
   return out;
 }

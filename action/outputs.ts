@@ -1,15 +1,17 @@
 /**
- * The step's outputs. `run-id` is set as soon as the run is submitted (also with wait: false);
- * the rest once the wait is over.
+ * The step's outputs. `run-id` and `run-url` are set as soon as the run is submitted (also with
+ * wait: false, see track.ts); the rest once the wait is over.
  */
 import type { RunWithJobs } from "../api/schemas.js";
 import { tally } from "../report/tally.js";
 
-export type OutputName = "run-id" | "status" | "passed" | "failed" | "flaky" | "junit-path";
+export type OutputName =
+  "run-id" | "run-url" | "status" | "passed" | "failed" | "flaky" | "junit-path";
 
 /** Every output action.yml declares. */
 export const OUTPUT_NAMES: readonly OutputName[] = [
   "run-id",
+  "run-url",
   "status",
   "passed",
   "failed",
@@ -22,7 +24,7 @@ export function resultOutputs(
   run: RunWithJobs,
   status: string,
   junitPath: string | null,
-): Record<OutputName, string> {
+): Record<Exclude<OutputName, "run-url">, string> {
   const t = tally(run.jobs);
   return {
     "run-id": run.id,

@@ -3,19 +3,21 @@
  * step runs, the test root and the resolved tests, and a client for the server.
  */
 import * as core from "@actions/core";
-import type { AnnotationProperties } from "@actions/core";
 import { QgjobClient } from "../api/client.js";
+import type { Annotate } from "./annotations.js";
 import { githubContext, type GithubContext } from "./context.js";
 import { readInputs, type ActionInputs } from "./inputs.js";
 import { coreLog, type Log } from "./log.js";
+import { runFiles, type RunFiles } from "./run-inputs.js";
 import type { SummaryWriter } from "./summary.js";
 import { collectTests, testRoot, type TestRoot } from "./tests.js";
 
-/** The step's ways out: log lines, outputs, annotations, the summary, failing. */
+/** The step's ways out: log lines, outputs, state for the post step, annotations, the summary, failing. */
 export interface Io {
   log: Log;
   setOutput(name: string, value: string): void;
-  annotate(message: string, properties: AnnotationProperties): void;
+  saveState(name: string, value: string): void;
+  annotate: Annotate;
   /** null when GITHUB_STEP_SUMMARY is not set (outside GitHub). */
   summary: SummaryWriter | null;
   fail(message: string): void;
@@ -25,7 +27,11 @@ export function coreIo(env: NodeJS.ProcessEnv): Io {
   return {
     log: coreLog,
     setOutput: (name, value) => core.setOutput(name, value),
-    annotate: (message, properties) => core.error(message, properties),
+    saveState: (name, value) => core.saveState(name, value),
+    annotate: {
+      error: (message, properties) => core.error(message, properties),
+      warning: (message, properties) => core.warning(message, properties),
+    },
     summary: env.GITHUB_STEP_SUMMARY ? core.summary : null,
     fail: (message) => core.setFailed(message),
   };
@@ -36,17 +42,33 @@ export interface Plan {
   ctx: GithubContext;
   root: TestRoot;
   tests: string[];
+  /** The bundle's folder and the build file to upload (none with run-id). */
+  files: RunFiles;
   client: QgjobClient;
   io: Io;
 }
 
+/**
+ * Inputs, context, tests and the files to upload; nothing is sent yet. With run-id there is
+ * nothing to resolve.
+ */
 export async function prepare(env: NodeJS.ProcessEnv): Promise<Plan> {
   const inputs = readInputs(core.getInput, env, core.setSecret);
   const ctx = githubContext(env);
-  const root = testRoot(ctx.workspace, inputs.workingDirectory);
   const io = coreIo(env);
-  const tests = await collectTests(inputs.tests, root, io.log);
-  return { inputs, ctx, root, tests, client: connect(inputs, io.log), io };
+  if (ctx.mergeSha && !inputs.runId) {
+    io.log.info(
+      `qgjob: ${env.GITHUB_EVENT_NAME} event: the run reports on the pull request's head commit ` +
+        `${ctx.sha}, not GITHUB_SHA ${ctx.mergeSha} (the merge commit GitHub checks out)`,
+    );
+  }
+  const root = testRoot(ctx.workspace, inputs.workingDirectory);
+  const submitting = !inputs.runId;
+  const files = submitting
+    ? runFiles(inputs, root, ctx.workspace)
+    : { bundleDir: undefined, buildFile: undefined };
+  const tests = submitting ? await collectTests(inputs.tests, root, io.log, inputs.bundle) : [];
+  return { inputs, ctx, root, tests, files, client: connect(inputs, io.log), io };
 }
 
 /** The API client, saying so when it retries (the server restarting, a network blip). */

@@ -20,7 +20,8 @@ function setup(junitPath = "out/junit.xml") {
   const io: Io = {
     log,
     setOutput: (n, v) => void (outputs[n] = v),
-    annotate: (m, p) => void annotations.push([m, p]),
+    saveState: () => undefined,
+    annotate: { error: (m, p) => void annotations.push([m, p]), warning: () => undefined },
     summary: null,
     fail: (m) => void failures.push(m),
   };
@@ -30,6 +31,8 @@ function setup(junitPath = "out/junit.xml") {
     ctx: githubContext({ GITHUB_WORKSPACE: workspace }),
     root: testRoot(workspace, "."),
     io,
+    // No summary here, so no evidence links are asked for.
+    client: { listArtifacts: () => Promise.reject(new Error("not asked")) },
   };
   return { workspace, plan, log, outputs, annotations, failures };
 }
@@ -63,6 +66,20 @@ describe("report", () => {
       "junit-path": junitPath,
     });
     expect(s.failures).toEqual(["qgjob: 1 test of 2 failed in run run_0000000001: b.sh"]);
+  });
+
+  it("logs a collapsed group per failed test with its output's last lines", async () => {
+    const s = setup();
+    const b = { ...failed("b.sh", "boom", "b.sh", 2), attempts: 2 };
+    b.result!.log_tail = "step 1\n\x1b[31mstep 2 broke\x1b[39m";
+    await report(s.plan, outcome(runOf([job({ test_path: "a.sh" }), b])));
+    const at = s.log.lines.indexOf("::group::✗ b.sh failed, 2 attempts");
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(s.log.lines.slice(at + 1, at + 3)).toEqual([
+      "boom\n\nat b.sh:2\n\n--- output (last lines) ---\nstep 1\nstep 2 broke",
+      "::endgroup::",
+    ]);
+    expect(s.log.lines.filter((l) => l.startsWith("::group::"))).toHaveLength(1);
   });
 
   it("passes with an info line; a JUnit file it cannot write is a warning, not a failure", async () => {

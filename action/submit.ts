@@ -1,6 +1,6 @@
 /**
- * Submitting the run: the request (tests, options, where it came from), its idempotency key, and
- * a few log lines saying what was sent where.
+ * Submitting the run: the request (tests, options, where it came from, its bundle and build), its
+ * idempotency key, and a few log lines saying what was sent where.
  */
 import type { QgjobClient } from "../api/client.js";
 import type { RunWithJobs, SubmitRunRequest } from "../api/schemas.js";
@@ -11,6 +11,8 @@ import type { Log } from "./log.js";
 import type { CancelOnSignal } from "./cancel.js";
 import { ActionError } from "./errors.js";
 import type { Plan } from "./plan.js";
+import { uploadRunFiles } from "./run-inputs.js";
+import { track } from "./track.js";
 
 export function runRequest(
   inputs: ActionInputs,
@@ -25,10 +27,14 @@ export function runRequest(
     ...(inputs.device ? { device: inputs.device } : {}),
     priority: inputs.priority,
     retries: inputs.retries,
+    ...(inputs.maxAttempts !== undefined ? { max_attempts: inputs.maxAttempts } : {}),
+    ...(inputs.testTimeoutS !== undefined ? { timeout_s: inputs.testTimeoutS } : {}),
+    ...(inputs.tags.length > 0 ? { tags: inputs.tags } : {}),
     source: "action",
     ...(ctx.repository ? { repo: ctx.repository } : {}),
     ...(ctx.sha ? { sha: ctx.sha } : {}),
     ...(ctx.ref ? { ref: ctx.ref } : {}),
+    ...(inputs.cancelInProgress ? { supersede: true } : {}),
   };
 }
 
@@ -48,12 +54,19 @@ export async function submitRun(
   return run;
 }
 
-/** Submits (unless the step was already stopped), sets the run-id output, watches for signals. */
+/**
+ * Uploads the bundle and build, submits (unless the step was stopped meanwhile), then takes
+ * charge of the run (track).
+ */
 export async function submit(plan: Plan, stop: CancelOnSignal): Promise<RunWithJobs> {
-  if (stop.received) throw new ActionError(`stopped by ${stop.received} before submitting`);
+  const stopped = () => {
+    if (stop.received) throw new ActionError(`stopped by ${stop.received} before submitting`);
+  };
+  stopped();
   const request = runRequest(plan.inputs, plan.ctx, plan.tests);
+  await uploadRunFiles(plan.client, plan.files, request, plan.ctx, plan.io.log);
+  stopped();
   const run = await submitRun(plan.client, request, plan.ctx, plan.io.log);
-  plan.io.setOutput("run-id", run.id);
-  stop.watch(run.id, () => plan.client.cancelRun(run.id));
+  track(plan, run, stop);
   return run;
 }

@@ -3,7 +3,9 @@
  * (status, duration, attempts, flaky, and for failures the message and where), failures first.
  * It is where the failures beyond the 10 annotations GitHub shows are listed.
  */
+import type { Job } from "../api/schemas.js";
 import { isFinished } from "../api/status.js";
+import type { SharedEvidence } from "../report/evidence.js";
 import { formatDuration } from "../report/duration.js";
 import { formatTally, tally } from "../report/tally.js";
 import { html, MAX_ROWS, summaryRows, type SummaryTableRow } from "../report/table.js";
@@ -23,6 +25,7 @@ export async function writeSummary(
   outcome: Outcome,
   result: Verdict,
   root: TestRoot,
+  evidence: ReadonlyMap<string, SharedEvidence> = new Map(),
 ): Promise<void> {
   const { run } = outcome;
   const t = tally(run.jobs);
@@ -47,5 +50,18 @@ export async function writeSummary(
       true,
     );
   }
+  if (evidence.size > 0) summary.addRaw(evidenceList(run.jobs, evidence), true);
   await summary.write();
+}
+
+/** Each linked failure's page and files, under the table. */
+function evidenceList(jobs: readonly Job[], evidence: ReadonlyMap<string, SharedEvidence>) {
+  const link = (url: string, text: string) => `<a href="${html(url)}">${html(text)}</a>`;
+  const items = jobs.flatMap((job) => {
+    const e = evidence.get(job.id);
+    if (!e) return [];
+    const links = [link(e.page, "job page"), ...e.files.map((f) => link(f.url, f.label))];
+    return [`<li><code>${html(job.test_path)}</code>: ${links.join(" · ")}</li>`];
+  });
+  return `<h4>Evidence</h4>\n<ul>\n${items.join("\n")}\n</ul>`;
 }

@@ -97,10 +97,24 @@ describe("resolving the tests input", () => {
       ["tests/*.spec.ts", "tests/gone.spec.ts"],
       testRoot(workspace(), "app"),
       log,
+      false,
     );
     expect(log.lines).toEqual([
       "warning: qgjob: not in the checkout (submitted as given; the agents must have them): tests/gone.spec.ts",
       "qgjob: 3 tests (in app): tests/a.spec.ts, tests/b.spec.ts, tests/gone.spec.ts",
     ]);
+  });
+
+  it("with a bundle, a plain path not in the checkout is an input error", async () => {
+    const log = memoryLog();
+    await expect(
+      collectTests(
+        ["tests/*.spec.ts", "tests/gone.spec.ts"],
+        testRoot(workspace(), "app"),
+        log,
+        true,
+      ),
+    ).rejects.toThrow("tests: not in app (the test bundle the agents run): tests/gone.spec.ts");
+    expect(log.lines).toEqual([]);
   });
 });

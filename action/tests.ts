@@ -59,13 +59,23 @@ export async function resolveTests(patterns: readonly string[], root: TestRoot) 
   return { tests, notFound } satisfies ResolvedTests;
 }
 
-/** Resolves the `tests` input, warns about plain paths not in the checkout, logs what it found. */
+/**
+ * Resolves the `tests` input and logs what it found. A plain path not in the checkout is an
+ * input error when the checkout is sent as the bundle (the agents would not have it either);
+ * without a bundle it is only a warning, since the agents' own checkout may have it.
+ */
 export async function collectTests(
   patterns: readonly string[],
   root: TestRoot,
   log: Log,
+  bundle: boolean,
 ): Promise<string[]> {
   const { tests, notFound } = await resolveTests(patterns, root);
+  if (notFound.length > 0 && bundle) {
+    throw new InputError(
+      `tests: not in ${root.prefix || "the workspace"} (the test bundle the agents run): ${notFound.join(", ")}`,
+    );
+  }
   if (notFound.length > 0) {
     log.warning(
       `qgjob: not in the checkout (submitted as given; the agents must have them): ${notFound.join(", ")}`,

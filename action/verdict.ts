@@ -1,14 +1,15 @@
 /**
  * What the run means for the step: pass or fail, the `status` output, and the one line that
- * says why. A failed, errored or timed-out test fails the step; a flaky pass (failed, then passed
- * on a retry) passes unless fail-on-flaky is set; a cancelled run fails; so does a wait that ran
- * out of timeout-minutes.
+ * says why. A failed, errored or timed-out test fails the step, unless its test was quarantined
+ * (then the line lists it and when its quarantine ends); a flaky pass (failed, then passed on a
+ * retry) passes unless fail-on-flaky is set; a cancelled run fails; so does a wait that ran out of
+ * timeout-minutes.
  */
 import type { RunWithJobs } from "../api/schemas.js";
-import { isFailed } from "../api/status.js";
+import { failsRun, isQuarantined } from "../api/status.js";
 import { formatTally, tally } from "../report/tally.js";
 import type { Signal } from "./cancel.js";
-import { plural } from "../report/text.js";
+import { plural, quarantineEnd } from "../report/text.js";
 
 export interface Outcome {
   run: RunWithJobs;
@@ -59,7 +60,7 @@ export function verdict(
       message: `${what} cancelled: the step was stopped (${outcome.signal}), so the run was cancelled on the server (${counts})`,
     };
   }
-  const failed = run.jobs.filter(isFailed);
+  const failed = run.jobs.filter(failsRun);
   if (failed.length > 0) {
     const label = failed.every((j) => j.status === "failed") ? "failed" : "failed or could not run";
     return {
@@ -86,6 +87,11 @@ export function verdict(
     };
   }
   const flaky = run.jobs.filter((j) => j.flaky);
+  const quarantined = run.jobs.filter(isQuarantined);
+  const excused =
+    quarantined.length === 0
+      ? ""
+      : `; quarantined (failing no run): ${quarantined.map((j) => `${j.test_path} failed, quarantined until ${quarantineEnd(j.quarantined_until ?? "")}`).join(", ")}`;
   if (flaky.length > 0 && opts.failOnFlaky) {
     return {
       ok: false,
@@ -97,7 +103,11 @@ export function verdict(
   return {
     ok: true,
     status: run.status,
-    headline: flaky.length > 0 ? `passed (${flaky.length} flaky)` : "passed",
-    message: `${what} passed: ${counts}`,
+    headline: [
+      "passed",
+      ...(flaky.length > 0 ? [`(${flaky.length} flaky)`] : []),
+      ...(quarantined.length > 0 ? [`(${quarantined.length} quarantined)`] : []),
+    ].join(" "),
+    message: `${what} passed: ${counts}${excused}`,
   };
 }

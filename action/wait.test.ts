@@ -125,6 +125,39 @@ describe("waiting for a run", () => {
     ).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it("never stays quiet for 30 s: a still-running line while nothing changes, or lost", async () => {
+    const clock = { t: 0 };
+    const running = runOf([job({ test_path: "a.sh", status: "running" })]);
+    const done = runOf([job({ test_path: "a.sh" })]);
+    // 12 answers of "no change" 5 s apart (60 s), then the server is gone for 84 s, then done.
+    const answers = [
+      ...Array.from({ length: 12 }, () => running),
+      ...Array.from({ length: 12 }, lost),
+      done,
+    ];
+    const client = fakeClient(answers, clock, 5000);
+    const log = memoryLog();
+    const sleep = async (ms: number) => void (clock.t += ms);
+    const stamped: [number, string][] = [];
+    const timed = { ...log, info: (l: string) => void stamped.push([clock.t, l]) };
+    const warn = (l: string) => void stamped.push([clock.t, `warning: ${l}`]);
+    await waitForRun(client, running, {
+      timeoutMs: 600_000,
+      log: { ...timed, warning: warn },
+      now: () => clock.t,
+      sleep,
+    });
+    const times = stamped.map(([t]) => t);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(30_000);
+    expect(stamped.map(([, l]) => l)).toContain(
+      "[00:25] 0 queued · 1 running · 0 passed · 0 failed · 0 flaky · still running",
+    );
+    expect(
+      stamped.some(([, l]) => /^qgjob: still trying to reach the server \(\d+s\)$/.test(l)),
+    ).toBe(true);
+  });
+
   it("does not ride out a refusal (a 4xx is not going to change)", async () => {
     const clock = { t: 0 };
     const gone = new ApiError("http", "GET", "http://x", 404, "not_found", "no such run");

@@ -9,6 +9,9 @@
  * as they do; the server answers at once when the run ends. A server that goes away mid-wait (a restart,
  * a deploy) is tried again for up to two minutes before the step gives up.
  *
+ * The log never goes quiet for more than about 30 s (a runner's log that stops moving looks hung):
+ * with nothing new to say, the counts are repeated, or how long the server has been unreachable.
+ *
  * When `timeout-minutes` runs out, the run is cancelled on the server (see giveUp): the Action
  * is the only reader of an `action` run's results, so a run it stops waiting for would hold
  * devices for nobody.
@@ -17,9 +20,11 @@ import { ApiError, type QgjobClient } from "../api/client.js";
 import { RunWatch } from "../api/run-watch.js";
 import type { RunWithJobs } from "../api/schemas.js";
 import { ProgressRenderer } from "../report/progress.js";
+import { statusLine, tally } from "../report/tally.js";
 import type { CancelOnSignal } from "./cancel.js";
 import type { Log } from "./log.js";
 import type { Plan } from "./plan.js";
+import { withWholeResults } from "./results.js";
 import type { Outcome } from "./verdict.js";
 
 export interface WaitOptions {
@@ -42,6 +47,9 @@ export interface WaitResult {
 
 export const isRunDone = (run: Pick<RunWithJobs, "status">) =>
   run.status !== "queued" && run.status !== "running";
+
+/** Longest quiet stretch before a "still waiting" line; one loop (a poll window) may add 5 s. */
+export const HEARTBEAT_MS = 25_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -66,9 +74,17 @@ async function follow(watch: RunWatch, submitted: RunWithJobs, opts: WaitOptions
   const start = now();
   const deadline = start + opts.timeoutMs;
   const renderer = new ProgressRenderer({ tty: false });
+  let spokeAt = start;
+  const say = (line: string) => {
+    opts.log.info(line);
+    spokeAt = now();
+  };
   const show = (run: RunWithJobs) => {
     const text = renderer.update(run.jobs, now() - start);
-    for (const line of text.split("\n")) if (line) opts.log.info(line);
+    for (const line of text.split("\n")) if (line) say(line);
+  };
+  const heartbeat = (line: () => string) => {
+    if (now() - spokeAt >= HEARTBEAT_MS) say(line());
   };
 
   let run = submitted;
@@ -87,9 +103,14 @@ async function follow(watch: RunWatch, submitted: RunWithJobs, opts: WaitOptions
         opts.log.warning(
           `qgjob: lost the server (${err.detail}); trying again for up to ${Math.round(lostLimitMs / 1000)}s`,
         );
+        spokeAt = lostSince;
       } else if (now() - lostSince > lostLimitMs) {
         throw err;
       }
+      const since = lostSince;
+      heartbeat(
+        () => `qgjob: still trying to reach the server (${Math.round((now() - since) / 1000)}s)`,
+      );
       await pause(Math.min(2000, Math.max(0, deadline - now())));
       continue;
     }
@@ -98,6 +119,7 @@ async function follow(watch: RunWatch, submitted: RunWithJobs, opts: WaitOptions
       lostSince = null;
     }
     show(run);
+    heartbeat(() => `${statusLine(tally(run.jobs), now() - start)} · still running`);
   }
   return { run, done: true, elapsedMs: now() - start };
 }
@@ -141,6 +163,7 @@ export async function waitForOutcome(
     log: io.log,
     ...over,
   });
-  const run = waited.done ? waited.run : await giveUp(client, waited.run, io.log);
+  const last = waited.done ? waited.run : await giveUp(client, waited.run, io.log);
+  const run = await withWholeResults(client, last);
   return { run, timedOut: !waited.done, signal: stop.received, elapsedMs: waited.elapsedMs };
 }

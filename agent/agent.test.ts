@@ -83,6 +83,11 @@ async function waitRun(id: string) {
   return (await api().get(`/api/v1/runs/${id}/wait?timeout_s=20`)).body;
 }
 
+/** The job view: its result whole (a run's view summarises each job's result). */
+async function jobOf(id: string) {
+  return (await api().get(`/api/v1/jobs/${id}`)).body;
+}
+
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -110,15 +115,16 @@ describe("device agent", () => {
     const byPath = Object.fromEntries(done.jobs.map((j: any) => [j.test_path, j]));
     expect(byPath["pass.sh"]).toMatchObject({ status: "passed", attempts: 1 });
     expect(byPath["fail.sh"]).toMatchObject({ status: "failed" });
-    expect(byPath["fail.sh"].result.message).toContain("expected 1 to be 2");
-    expect(byPath["fail.sh"].result.log_tail).toContain("expected 1 to be 2");
+    const failed = await jobOf(byPath["fail.sh"].id);
+    expect(failed.result.message).toContain("expected 1 to be 2");
+    expect(failed.result.log_tail).toContain("expected 1 to be 2");
   });
 
   it("posts a failure's whole stderr diff, its full log and the files of QGJOB_ARTIFACTS_DIR", async () => {
     server = await startTestServer();
     startAgent({ dir: project("m-diff") });
     const run = await submitRun({ tests: ["diff.sh"] });
-    const job = (await waitRun(run.id)).jobs[0];
+    const job = await jobOf((await waitRun(run.id)).jobs[0].id);
     expect(job.status).toBe("failed");
     expect(job.result.message).toBe(
       "exit 1: at diff.sh:5\n\nAssertionError: values differ\n- expected: 2\n+ received: 1\n    at diff.sh:5",

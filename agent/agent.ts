@@ -5,12 +5,15 @@
  * group; stop() drains: no new lease, the current test gets a grace period, the rest is released.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { ApiError, type QgjobClient } from "../api/client.js";
-import { TestPath, type Lease } from "../api/schemas.js";
+import { TestPath, type Lease, type RunBundle } from "../api/schemas.js";
 import type { Target } from "../api/targets.js";
 import { BuildError, type BuildResolver } from "./build.js";
+import { WorkspaceError, type BundleWorkspaces } from "./bundle-workspace.js";
+import { LiveLogSender, type LiveLogOptions } from "./live-log.js";
 import { openPush } from "./push.js";
 import { Evidence } from "./evidence/evidence.js";
 import type { LogcatOptions } from "./evidence/logcat.js";
@@ -25,12 +28,15 @@ export interface AgentOptions {
   labels: string[];
   installed: string[];
   /**
-   * What the device holds now (the agent's device session): after a lease that changed it the
-   * agent registers again, so the scheduler's install affinity follows the device, not the grants.
+   * What the device holds now (the agent's device session). Given, the agent reports after each
+   * lease what the device did (installs, sessions, setup time: the runner's counters) and holds,
+   * so the scheduler's install affinity follows the device, not the grants.
    */
   installedNow?: () => string[];
   runner: Runner;
   builds: BuildResolver;
+  /** Unpacks runs' test bundles (and fetches their uploaded builds); absent: bundles not run. */
+  bundles?: BundleWorkspaces;
   logger: Logger;
   /** How long one lease request may wait on the server for work. */
   leaseWaitS: number;
@@ -42,6 +48,8 @@ export interface AgentOptions {
   spoolDir: string | null;
   /** Android: attach each test's window of the device log. */
   logcat?: LogcatOptions | null;
+  /** The live log's flush interval and buffer (tests). */
+  liveLog?: LiveLogOptions;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -56,6 +64,10 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /** Backoff for reconnecting: 0.5 s doubling to 10 s. */
+/** What a log line says of a job that did not pass: the first line of its message, cut short. */
+const reasonOf = (message = "") =>
+  (message.split("\n").find((l) => l.trim() !== "") ?? "").trim().slice(0, 300);
+
 const backoff = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt);
 
 export class DeviceAgent {
@@ -185,11 +197,8 @@ export class DeviceAgent {
     } finally {
       this.session = null;
     }
-    const now = this.opts.installedNow?.();
-    if (now && (lease.install || now.join() !== this.installed.join())) {
-      this.installed = now; // the lease is released: registering again ends nothing
-      await this.register();
-    }
+    // What a later registration (the server forgot us) says the device holds.
+    this.installed = this.opts.installedNow?.() ?? this.installed;
   }
 }
 
@@ -204,6 +213,9 @@ class LeaseSession {
   /** Once draining, posts stop being retried after this (ms since epoch): the agent must exit. */
   private giveUpAt = Infinity;
   private readonly log: Logger;
+  private readonly live: LiveLogSender;
+  /** Working directories (bundles, builds) this lease made; removed when it ends. */
+  private readonly dirs: string[] = [];
 
   constructor(
     private readonly opts: AgentOptions,
@@ -212,6 +224,7 @@ class LeaseSession {
     private readonly evidence: Evidence,
   ) {
     this.log = opts.logger.child({ lease: lease.id });
+    this.live = new LiveLogSender(opts.client, lease.id, this.log, opts.liveLog);
     for (const job of lease.jobs) this.attempts.set(job.id, job.attempt);
   }
 
@@ -236,33 +249,46 @@ class LeaseSession {
     try {
       const build = await this.prepareBuild();
       if (build === undefined) return;
-      await this.runBatches(await this.runnableJobs(), build);
+      for (const [bundle, jobs] of this.byBundle(await this.runnableJobs())) {
+        const projectDir = bundle ? await this.openBundle(bundle, jobs) : undefined;
+        if (projectDir === null) continue;
+        const present = projectDir ? await this.inBundle(jobs, projectDir) : jobs;
+        await this.runBatches(present, build, projectDir);
+      }
     } finally {
+      for (const dir of this.dirs) await rm(dir, { recursive: true, force: true });
       clearInterval(beat);
       push.close();
-      this.logFinished(started, before);
+      this.live.close();
+      const spent = this.spent(before);
+      this.logFinished(started, spent);
+      // Before the release: the next lease is chosen by what the device now holds.
+      await this.reportDevice(spent);
       // Gives back what was not run (draining, lost); after the last result it is a no-op.
       if (!this.lost) await this.opts.client.release(this.lease.id).catch(() => undefined);
     }
   }
 
-  /** The build's local path; undefined when it could not be prepared (every job reported). */
+  /**
+   * The build's local path; undefined when it could not be prepared (every job reported). The
+   * agent's `--build` template wins; without one, the build uploaded with the run is used.
+   */
   private async prepareBuild(): Promise<string | null | undefined> {
     try {
-      return await this.opts.builds.prepare(this.lease.app_version_id);
+      const local = await this.opts.builds.prepare(this.lease.app_version_id);
+      const uploaded = this.lease.jobs.find((j) => j.build)?.build;
+      if (local !== null || !uploaded || !this.opts.bundles) return local;
+      const placed = await this.opts.bundles.placeBuild(uploaded);
+      this.dirs.push(placed.dir);
+      return placed.path;
     } catch (err) {
-      if (!(err instanceof BuildError)) throw err;
+      if (!(err instanceof BuildError) && !(err instanceof WorkspaceError)) throw err;
       // Infrastructure, not the tests: every job goes back to the queue for another device.
       this.log.error({ err: err.message }, "build preparation failed");
-      for (const job of this.lease.jobs) {
-        await this.report({
-          jobId: job.id,
-          status: "error",
-          durationMs: 0,
-          message: err.message,
-          artifacts: [],
-        });
-      }
+      await this.errorAll(
+        this.lease.jobs.map((j) => j.id),
+        err.message,
+      );
       return undefined;
     }
   }
@@ -294,14 +320,76 @@ class LeaseSession {
     return runnable;
   }
 
+  /** The jobs grouped by their run's bundle (null: none, the agent's own project dir). */
+  private byBundle(jobs: RunnerJob[]): Map<RunBundle | null, RunnerJob[]> {
+    const bundles = new Map<string, RunBundle>();
+    const groups = new Map<RunBundle | null, RunnerJob[]>();
+    for (const job of jobs) {
+      const ref = this.opts.bundles
+        ? (this.lease.jobs.find((j) => j.id === job.id)?.bundle ?? null)
+        : null;
+      if (ref && !bundles.has(ref.sha256)) bundles.set(ref.sha256, ref);
+      const key = ref ? bundles.get(ref.sha256)! : null;
+      groups.set(key, [...(groups.get(key) ?? []), job]);
+    }
+    return groups;
+  }
+
+  /** The bundle's working directory; null when it could not be made (its jobs reported). */
+  private async openBundle(bundle: RunBundle, jobs: RunnerJob[]): Promise<string | null> {
+    try {
+      const dir = await this.opts.bundles!.open(bundle);
+      this.dirs.push(dir);
+      return dir;
+    } catch (err) {
+      if (!(err instanceof WorkspaceError)) throw err;
+      // Infrastructure, not the tests: the jobs go back to the queue for another device.
+      this.log.error({ err: err.message }, "bundle preparation failed");
+      await this.errorAll(
+        jobs.map((j) => j.id),
+        err.message,
+      );
+      return null;
+    }
+  }
+
+  /** Reports jobs that could not start as infrastructure errors (the server may retry them). */
+  private async errorAll(jobIds: string[], message: string) {
+    for (const jobId of jobIds) {
+      await this.report({ jobId, status: "error", durationMs: 0, message, artifacts: [] });
+    }
+  }
+
+  /** The jobs whose test is in the bundle; the others fail at once (retrying cannot help). */
+  private async inBundle(jobs: RunnerJob[], projectDir: string): Promise<RunnerJob[]> {
+    const present: RunnerJob[] = [];
+    for (const job of jobs) {
+      if (existsSync(join(projectDir, job.testPath))) {
+        present.push(job);
+        continue;
+      }
+      const missing = {
+        jobId: job.id,
+        status: "failed" as const,
+        durationMs: 0,
+        message: `${job.testPath} is not in the bundle of this run`,
+        artifacts: [],
+      };
+      // Each retry the server grants would find the same bundle: spend them here, at once.
+      while (await this.report(missing));
+    }
+    return present;
+  }
+
   /** Runs the batch; test failures with retries left run again, on the same device. */
-  private async runBatches(jobs: RunnerJob[], buildPath: string | null) {
+  private async runBatches(jobs: RunnerJob[], buildPath: string | null, projectDir?: string) {
     let batch = jobs;
     while (batch.length > 0 && !this.lost) {
       const again: RunnerJob[] = [];
       const current = batch;
       await this.opts.runner.run(current, {
         build: { appVersionId: this.lease.app_version_id, buildPath, install: this.lease.install },
+        projectDir,
         onStart: (jobId) => this.start(jobId),
         onOutcome: async (outcome) => {
           if (await this.report(outcome)) {
@@ -310,6 +398,7 @@ class LeaseSession {
           }
         },
         stopped: (jobId) => this.stopOf(jobId).signal,
+        output: (jobId) => this.live.open(jobId, this.attempts.get(jobId)!),
       });
       for (const job of again) this.stops.delete(job.id);
       batch = again;
@@ -317,14 +406,22 @@ class LeaseSession {
   }
 
   private counters(): Record<string, number> {
-    return { builds: this.opts.builds.prepared, ...this.opts.runner.stats };
+    return {
+      builds: this.opts.builds.prepared,
+      ...this.opts.runner.stats,
+      ...this.live.stats,
+      ...this.opts.bundles?.stats,
+    };
+  }
+
+  private spent(before: Record<string, number>): Record<string, number> {
+    return Object.fromEntries(
+      Object.entries(this.counters()).map(([k, v]) => [k, v - (before[k] ?? 0)]),
+    );
   }
 
   /** One line per lease: how long it took and what it cost (builds, processes, invocations). */
-  private logFinished(started: number, before: Record<string, number>) {
-    const spent = Object.fromEntries(
-      Object.entries(this.counters()).map(([k, v]) => [k, v - (before[k] ?? 0)]),
-    );
+  private logFinished(started: number, spent: Record<string, number>) {
     this.log.info(
       {
         jobs: this.lease.jobs.length,
@@ -334,6 +431,23 @@ class LeaseSession {
       },
       "lease finished",
     );
+  }
+
+  /** An agent owning its device session tells the server what the device did and holds. */
+  private async reportDevice(spent: Record<string, number>) {
+    const installed = this.opts.installedNow?.();
+    if (!installed) return;
+    const record = {
+      installs: spent.installs ?? 0,
+      sessions: spent.sessions ?? 0,
+      setup_ms: { install: spent.installMs ?? 0, session: spent.sessionMs ?? 0 },
+      installed: installed.slice(0, 100),
+    };
+    try {
+      await this.persist(() => this.opts.client.reportLeaseDevice(this.lease.id, record));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "device record refused");
+    }
   }
 
   drain(graceMs: number) {
@@ -377,6 +491,8 @@ class LeaseSession {
    */
   private async report(o: TestOutcome): Promise<boolean> {
     const attempt = this.attempts.get(o.jobId)!;
+    // Watchers hear the last of the output before the result ends their stream.
+    await this.live.finish(o.jobId);
     try {
       const body = {
         attempt,
@@ -393,7 +509,14 @@ class LeaseSession {
         this.persist(() => this.opts.client.reportResult(lease, job, b)),
       );
       this.log.info(
-        { job: o.jobId, status: o.status, ms: o.durationMs, attempt, retry: res.retry },
+        {
+          job: o.jobId,
+          status: o.status,
+          ms: o.durationMs,
+          attempt,
+          retry: res.retry,
+          ...(o.status === "passed" ? {} : { reason: reasonOf(o.message) }),
+        },
         "result posted",
       );
       if (res.retry) this.attempts.set(o.jobId, res.job.attempts);

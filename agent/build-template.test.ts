@@ -1,5 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { buildTemplateProblem, resolveBuildTemplate } from "./build-template.js";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { buildPathProblem, buildTemplateProblem, resolveBuildTemplate } from "./build-template.js";
 
 describe("build templates", () => {
   it.each([
@@ -27,5 +30,28 @@ describe("build templates", () => {
     expect(() =>
       resolveBuildTemplate("https://builds.example.com{app_version_id}", "@evil.example:9"),
     ).toThrow(/off builds.example.com/);
+  });
+});
+
+describe("a path template at agent start", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qgjob-template-"));
+  mkdirSync(join(dir, "builds"));
+  writeFileSync(join(dir, "builds", "one.apk"), "");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    "./builds/{app_version_id}.apk",
+    "builds/{app_version_id}/app.apk",
+    "builds/one.apk",
+    "https://builds.example.com/{app_version_id}.apk",
+  ])("accepts %s", (t) => expect(buildPathProblem(t, dir)).toBeNull());
+
+  it("names the missing directory, or the missing file of a template without a placeholder", () => {
+    expect(buildPathProblem("./bulds/{app_version_id}.apk", dir)).toBe(
+      `${join(dir, "bulds")} does not exist (the builds' directory)`,
+    );
+    expect(buildPathProblem("builds/two.apk", dir)).toBe(
+      `${join(dir, "builds", "two.apk")} does not exist`,
+    );
   });
 });

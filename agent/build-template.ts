@@ -3,6 +3,9 @@
  * from whoever submitted the run, so it may only choose a file (path or query), never the host:
  * otherwise a submitter could point the device lab at any host and port.
  */
+import { existsSync } from "node:fs";
+import path from "node:path";
+
 const PLACEHOLDER = "{app_version_id}";
 
 const isUrl = (template: string) => /^https?:\/\//i.test(template);
@@ -21,6 +24,20 @@ export function buildTemplateProblem(template: string): string | null {
     return "not a valid URL";
   }
   return null;
+}
+
+/**
+ * Why a path template cannot lead to a build, or null: the directory holding the first
+ * placeholder must exist (without a placeholder, the file itself). Relative paths are the
+ * agent's working directory's, as BuildResolver reads them. URLs are not fetched here.
+ */
+export function buildPathProblem(template: string, cwd = process.cwd()): string | null {
+  if (isUrl(template)) return null;
+  const abs = path.resolve(cwd, template);
+  const at = abs.indexOf(PLACEHOLDER);
+  if (at < 0) return existsSync(abs) ? null : `${abs} does not exist`;
+  const dir = path.dirname(`${abs.slice(0, at)}x`);
+  return existsSync(dir) ? null : `${dir} does not exist (the builds' directory)`;
 }
 
 /** The template's own host, for checking what a resolved URL points at. */

@@ -28,6 +28,16 @@ export function setGroupTracker(next: GroupTracker | null) {
   tracker = next;
 }
 
+/**
+ * A process group the agent started outside runProcess (its Appium server) that must not
+ * outlive the agent either; call the answer once the group has exited.
+ */
+export function trackGroup(pgid: number): () => void {
+  const told = tracker;
+  told?.add(pgid);
+  return () => told?.remove(pgid);
+}
+
 export interface RunProcessOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -43,6 +53,9 @@ export interface RunProcessOptions {
   /** Between SIGTERM and SIGKILL. */
   graceMs?: number;
 }
+
+/** Longest line kept for the tail and `onLine`; the rest of it is left out. */
+const MAX_LINE_CHARS = 64 * 1024;
 
 export function runProcess(
   command: string,
@@ -65,12 +78,28 @@ export function runProcess(
   let timedOut = false;
   let stopped = false;
   let partial = { out: "", err: "" };
+  const skipping = { out: false, err: false };
 
   const collect = (key: "out" | "err") => (chunk: Buffer) => {
     opts.output?.write(chunk);
-    const text = partial[key] + chunk.toString("utf8");
-    const parts = text.split("\n");
-    partial = { ...partial, [key]: parts.pop() ?? "" };
+    let text = chunk.toString("utf8");
+    if (skipping[key]) {
+      // The rest of an over-long line: left out up to its end.
+      const nl = text.indexOf("\n");
+      if (nl < 0) return;
+      text = text.slice(nl + 1);
+      skipping[key] = false;
+    }
+    const parts = (partial[key] + text).split("\n");
+    // A line without end (a 10 MB minified blob, binary) is cut: the tail and the agent's log
+    // hold lines, not megabytes. The full output (above) keeps every byte.
+    let rest = parts.pop() ?? "";
+    if (rest.length > MAX_LINE_CHARS) {
+      parts.push(`${rest.slice(0, MAX_LINE_CHARS)} [qgjob: rest of the line left out]`);
+      rest = "";
+      skipping[key] = true;
+    }
+    partial = { ...partial, [key]: rest };
     for (const line of parts) {
       lines.push(line);
       if (lines.length > tailLines) lines.shift();

@@ -9,7 +9,7 @@
  *    registers and takes new work for the same device.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket } from "node:net";
 import { setGroupTracker } from "./process.js";
@@ -45,6 +45,61 @@ function startTime(pid: number): string | null {
   }
 }
 
+/** Whether the process has exited: gone, or a zombie nobody has reaped yet (its ports are free). */
+function hasExited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] === "Z";
+  } catch {
+    // No entry (gone), or no /proc (macOS): ask the kernel.
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The groups that still have a live (not zombie) member, from /proc; null without /proc. A
+ * group's leader may be gone while a member still holds a port (Appium's server under its
+ * launcher), so a group counts as ended only when every member has.
+ */
+function liveGroups(pgids: number[]): Set<number> | null {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  const wanted = new Set(pgids);
+  const live = new Set<number>();
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited while we looked
+    }
+    // After the command's closing parenthesis: state, ppid, pgrp, ...
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (state !== "Z" && wanted.has(Number(pgrp))) live.add(Number(pgrp));
+  }
+  return live;
+}
+
+/** Waits (at most `ms`) until every process of these groups has exited. */
+async function exited(pgids: number[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  const running = () => {
+    const live = liveGroups(pgids);
+    return live === null ? pgids.some((pid) => !hasExited(pid)) : live.size > 0;
+  };
+  while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+}
+
 export class GroupSupervisor {
   private readonly groups = new Map<number, string>();
   private watchdog: ChildProcess | null = null;
@@ -52,12 +107,15 @@ export class GroupSupervisor {
   private constructor(private readonly pidfile: string) {}
 
   /**
-   * Kills the groups a previous agent of this pidfile left running, then starts watching.
-   * Answers how many leftover groups it killed.
+   * Kills the groups a previous agent of this pidfile left running (its tests, its Appium
+   * server) and waits until their leaders have exited, so a port they held is free; then starts
+   * watching. Answers how many leftover groups it killed.
    */
-  static start(pidfile: string): { supervisor: GroupSupervisor; killed: number } {
+  static async start(pidfile: string): Promise<{ supervisor: GroupSupervisor; killed: number }> {
     const supervisor = new GroupSupervisor(pidfile);
-    const killed = supervisor.killLeftovers();
+    const leftovers = supervisor.killLeftovers();
+    await exited(leftovers, 5000);
+    const killed = leftovers.length;
     supervisor.watchdog = spawn(process.execPath, ["-e", WATCHDOG], {
       detached: true, // its own group: a kill of the agent's group does not take it along
       stdio: ["pipe", "ignore", "ignore"],
@@ -92,14 +150,15 @@ export class GroupSupervisor {
     this.watchdog = null;
   }
 
-  private killLeftovers(): number {
+  /** The leftover groups it killed. */
+  private killLeftovers(): number[] {
     let text: string;
     try {
       text = readFileSync(this.pidfile, "utf8");
     } catch {
-      return 0;
+      return [];
     }
-    let killed = 0;
+    const killed: number[] = [];
     for (const line of text.split("\n")) {
       const [pid, started] = line.split(" ");
       const pgid = Number(pid);
@@ -108,7 +167,7 @@ export class GroupSupervisor {
       if (started && startTime(pgid) !== started) continue;
       try {
         process.kill(-pgid, "SIGKILL");
-        killed++;
+        killed.push(pgid);
       } catch {
         // Already gone.
       }

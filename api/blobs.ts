@@ -13,7 +13,8 @@ export const BlobParams = z.strictObject({ sha256: Sha256 });
 export const BlobUploadQuery = z.strictObject({
   /** The org the blob is stored for; an org token may name only its own. */
   org_id: OrgId,
-  kind: BlobKind.default("bundle"),
+  /** A `bundle` is read on arrival (api/bundle.ts): a corrupt or unsafe tarball is refused. */
+  kind: BlobKind,
 });
 export type BlobUploadQuery = z.input<typeof BlobUploadQuery>;
 

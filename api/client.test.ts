@@ -120,6 +120,18 @@ describe("QgjobClient", () => {
     expect(retries).toEqual([]);
   });
 
+  it("a refused HEAD (a blob upload's first call) carries the server's code and message too", async () => {
+    server = await startTestServer();
+    const api = new QgjobClient({ baseUrl: server.url, token: "qgj_wrong" });
+    const err = (await api.statBlob("a".repeat(64)).catch((e: unknown) => e)) as ApiError;
+    expect(err).toMatchObject({
+      method: "HEAD",
+      status: 401,
+      code: "unauthorized",
+      detail: "invalid API token",
+    });
+  });
+
   it("times out a server that never answers", async () => {
     proxy = http.createServer(() => undefined); // accepts, never answers
     await new Promise<void>((r) => proxy!.listen(0, "127.0.0.1", r));

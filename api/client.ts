@@ -13,14 +13,18 @@ import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
+import { LeaseDevice, type LeaseDeviceRequest } from "./devices.js";
 import {
   AGENT_KEY_HEADER,
+  Agent,
   CreatedToken,
+  ERROR_HEADERS,
   ErrorBody,
   HeartbeatResponse,
   Job,
   Lease,
   Page,
+  Quarantine,
   QueueOverview,
   RegisteredAgent,
   ReleaseResponse,
@@ -28,8 +32,12 @@ import {
   ResultResponse,
   Run,
   RunWithJobs,
+  TestDetail,
+  TestSummary,
   Token,
   type CreateTokenRequest,
+  type ListTestsQuery,
+  type QuarantineRequest,
   type ListJobsQuery,
   type ListRunsQuery,
   type RegisterAgentRequest,
@@ -38,8 +46,10 @@ import {
   type SubmitJobRequest,
   type SubmitRunRequest,
 } from "./schemas.js";
+import { LogChunksResponse, type LogChunksRequest } from "./logs.js";
 import { readSse, type SseEvent } from "./sse.js";
 import { Blob as BlobSchema, BlobKind, type Blob, type BlobUploadQuery } from "./blobs.js";
+import { JobArtifacts } from "./artifacts.js";
 
 export interface ClientOptions {
   /** e.g. http://127.0.0.1:8000 */
@@ -141,8 +151,25 @@ export class QgjobClient {
     });
   }
 
-  getRun(id: string) {
-    return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}`);
+  /** The run with every current job (results summarised), its pages read one after another. */
+  async getRun(id: string) {
+    return this.restOfRun(await this.getRunPage(id));
+  }
+
+  /** One page of the run's jobs; `cursor` is the `jobs_next_cursor` of the page before. */
+  getRunPage(id: string, query: { jobs_limit?: number; jobs_cursor?: string } = {}) {
+    return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}`, { query });
+  }
+
+  /** A run's first page completed with the pages after it (the counts are the first page's). */
+  private async restOfRun(first: RunWithJobs): Promise<RunWithJobs> {
+    const jobs = [...first.jobs];
+    for (let cursor = first.jobs_next_cursor; cursor;) {
+      const next = await this.getRunPage(first.id, { jobs_cursor: cursor });
+      jobs.push(...next.jobs);
+      cursor = next.jobs_next_cursor;
+    }
+    return first.jobs_next_cursor ? { ...first, jobs, jobs_next_cursor: null } : first;
   }
 
   getJob(id: string) {
@@ -158,11 +185,14 @@ export class QgjobClient {
   }
 
   /** Long-polls until the run ends or `timeoutS` passes; answers the run either way. */
-  waitRun(id: string, timeoutS: number) {
-    return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}/wait`, {
-      query: { timeout_s: timeoutS },
-      holdMs: timeoutS * 1000,
-    });
+  async waitRun(id: string, timeoutS: number) {
+    const first = await this.call(
+      RunWithJobs,
+      "GET",
+      `/api/v1/runs/${encodeURIComponent(id)}/wait`,
+      { query: { timeout_s: timeoutS }, holdMs: timeoutS * 1000 },
+    );
+    return this.restOfRun(first);
   }
 
   waitJob(id: string, timeoutS: number) {
@@ -191,6 +221,42 @@ export class QgjobClient {
 
   queue() {
     return this.call(QueueOverview, "GET", "/api/v1/queue");
+  }
+
+  listAgents() {
+    return this.call(z.object({ items: z.array(Agent) }), "GET", "/api/v1/agents");
+  }
+
+  undrainAgent(id: string) {
+    return this.call(Agent, "POST", `/api/v1/agents/${encodeURIComponent(id)}/undrain`, {
+      body: {},
+    });
+  }
+
+  // ---- test history and quarantines ----
+
+  listTests(
+    query: Partial<Omit<z.input<typeof ListTestsQuery>, "limit">> & { limit?: number } = {},
+  ) {
+    return this.call(Page(TestSummary), "GET", "/api/v1/tests", { query });
+  }
+
+  getTest(id: string) {
+    return this.call(TestDetail, "GET", `/api/v1/tests/${encodeURIComponent(id)}`);
+  }
+
+  listQuarantines() {
+    return this.call(z.object({ items: z.array(Quarantine) }), "GET", "/api/v1/quarantines");
+  }
+
+  /** Repeating it is harmless: it replaces the test's quarantine with the same one. */
+  quarantineTest(req: QuarantineRequest) {
+    return this.call(Quarantine, "POST", "/api/v1/quarantines", { body: req });
+  }
+
+  /** Not retried: a repeat of a call whose answer was lost would say 404 (already ended). */
+  unquarantineTest(req: { org_id?: string; test_path: string }) {
+    return this.call(z.null(), "POST", "/api/v1/quarantines/end", { body: req, retry: false });
   }
 
   // ---- tokens (admin) ----
@@ -270,6 +336,24 @@ export class QgjobClient {
     );
   }
 
+  /**
+   * A running test's output, in numbered chunks. Not retried here: the agent keeps unsent
+   * chunks for its next flush (repeating a post is harmless).
+   */
+  postLog(leaseId: string, jobId: string, req: LogChunksRequest, signal?: AbortSignal) {
+    return this.call(
+      LogChunksResponse,
+      "POST",
+      `/api/v1/leases/${encodeURIComponent(leaseId)}/jobs/${encodeURIComponent(jobId)}/log`,
+      { body: req, signal, retry: false },
+    );
+  }
+
+  /** A job's output as server-sent events, until the job finishes (app/http/routes/logs.ts). */
+  jobLogEvents(id: string, opts: StreamOptions = {}) {
+    return this.stream(`/api/v1/jobs/${encodeURIComponent(id)}/log/events`, opts);
+  }
+
   /** A run's job changes as server-sent events, until it finishes (app/http/routes/events.ts). */
   runEvents(id: string, opts: StreamOptions = {}) {
     return this.stream(`/api/v1/runs/${encodeURIComponent(id)}/events`, opts);
@@ -278,6 +362,13 @@ export class QgjobClient {
   /** The agent's push channel: cancels of the lease's jobs and its revocation, as they happen. */
   leaseEvents(leaseId: string, opts: StreamOptions = {}) {
     return this.stream(`/api/v1/leases/${encodeURIComponent(leaseId)}/events`, opts);
+  }
+
+  /** What the device did for the lease; posting it again replaces it. */
+  reportLeaseDevice(leaseId: string, req: LeaseDeviceRequest) {
+    return this.call(LeaseDevice, "POST", `/api/v1/leases/${encodeURIComponent(leaseId)}/device`, {
+      body: req,
+    });
   }
 
   release(leaseId: string) {
@@ -337,17 +428,42 @@ export class QgjobClient {
   ): Promise<void> {
     const headers: Record<string, string> = {};
     if (opts.range) headers.range = `bytes=${opts.range.start}-${opts.range.end}`;
-    const { res } = await this.send(
-      "GET",
-      `/api/v1/blobs/${sha256}`,
-      { headers, signal: opts.signal },
-      "application/octet-stream",
-      null,
+    await this.save(`/api/v1/blobs/${sha256}`, { headers, signal: opts.signal }, path);
+  }
+
+  // ---- evidence ----
+
+  /** A job's evidence, per attempt. `sig`: a signed link's token instead of the API token. */
+  /**
+   * `sig`: a signed link's token instead of the API token; `share`: ask for signed urls to hand
+   * to people without a token.
+   */
+  listArtifacts(jobId: string, opts: { sig?: string; share?: boolean } = {}) {
+    return this.call(JobArtifacts, "GET", `/api/v1/jobs/${encodeURIComponent(jobId)}/artifacts`, {
+      query: { sig: opts.sig, share: opts.share ? "true" : undefined },
+    });
+  }
+
+  /** Streams one attempt's artifact (its list index) into `path`. */
+  async downloadArtifact(
+    ref: { jobId: string; attempt: number; index: number; sig?: string },
+    path: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.save(
+      `/api/v1/jobs/${encodeURIComponent(ref.jobId)}/attempts/${ref.attempt}/artifacts/${ref.index}`,
+      { query: { sig: ref.sig }, signal: opts.signal },
+      path,
     );
-    await pipeline(Readable.fromWeb(res.body! as WebReadableStream), createWriteStream(path));
   }
 
   // ---- transport ----
+
+  /** A GET whose body is streamed into a file; no overall timeout (`signal` gives up). */
+  private async save(urlPath: string, opts: CallOptions, path: string): Promise<void> {
+    const { res } = await this.send("GET", urlPath, opts, "*/*", null);
+    await pipeline(Readable.fromWeb(res.body! as WebReadableStream), createWriteStream(path));
+  }
 
   private async call<S extends z.ZodType>(
     schema: S,
@@ -416,7 +532,15 @@ export class QgjobClient {
       }),
     );
     signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-    return readSse(body);
+    // A reader that stops early (the job's `end` event) must not leave the timer holding the
+    // process open for idleMs.
+    return (async function* () {
+      try {
+        yield* readSse(body);
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
   }
 
   /** One HTTP exchange up to an OK response; network trouble and error answers as ApiError. */
@@ -493,6 +617,17 @@ export class QgjobClient {
     if (body.success) {
       const { code, message, details } = body.data.error;
       throw new ApiError("http", method, where, res.status, code, message, details);
+    }
+    const headed = res.headers.get(ERROR_HEADERS.code);
+    if (method === "HEAD" && headed) {
+      const raw = res.headers.get(ERROR_HEADERS.message) ?? "";
+      let message = raw;
+      try {
+        message = decodeURIComponent(raw);
+      } catch {
+        // kept as sent
+      }
+      throw new ApiError("http", method, where, res.status, headed, message || res.statusText);
     }
     throw new ApiError(
       "http",

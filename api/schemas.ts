@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 
-import { JOB_STATUSES, RESULT_STATUSES, RUN_STATUSES } from "./status.js";
+import { JOB_STATUSES, RESULT_STATUSES, RUN_STATUSES, TEST_OUTCOMES } from "./status.js";
 import { TARGETS } from "./targets.js";
 
 export { TARGETS };
@@ -69,7 +69,7 @@ const TimeoutSeconds = z
   .int()
   .min(1)
   .max(6 * 3600);
-const ShortText = z.string().max(256);
+export const ShortText = z.string().max(256);
 
 /** Settings shared by every job of a submission. */
 const JobOptions = {
@@ -89,12 +89,46 @@ const Provenance = {
   ref: ShortText.optional(),
 };
 
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex SHA-256");
+
+/**
+ * The test project the run's agents unpack and run (a blob of kind `bundle`, see api/bundle.ts).
+ * Without one, agents run the tests in their own `--project-dir`.
+ */
+export const BundleRef = z.strictObject({
+  sha256: Sha256Hex,
+  /** The commit the bundle was packed from, when known. */
+  source_sha: ShortText.optional(),
+});
+export type BundleRef = z.infer<typeof BundleRef>;
+
+/** The app build the run's agents install (a blob of kind `build`), and its file name. */
+export const BuildRef = z.strictObject({
+  sha256: Sha256Hex,
+  name: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[^\p{Cc}/\\]+$/u, "a file name, without '/' or control characters")
+    .refine((n) => n !== "." && n !== "..", "a file name"),
+});
+export type BuildRef = z.infer<typeof BuildRef>;
+
 export const SubmitRunRequest = z.strictObject({
   org_id: OrgId,
   app_version_id: AppVersionId,
   tests: z.array(TestPath).min(1).max(MAX_TESTS),
   ...JobOptions,
   ...Provenance,
+  bundle: BundleRef.optional(),
+  build: BuildRef.optional(),
+  /** Cancel the rest of the run once this many of its tests have failed (quarantined ones aside). */
+  fail_fast: z.number().int().min(1).max(MAX_TESTS).optional(),
+  /**
+   * Cancel the unfinished jobs of the org's earlier runs of the same `repo` and `ref` on this
+   * target and device (both needed): a new push makes the older run's results moot.
+   */
+  supersede: z.boolean().optional(),
 });
 export type SubmitRunRequest = z.input<typeof SubmitRunRequest>;
 export type SubmitRunInput = z.output<typeof SubmitRunRequest>;
@@ -141,6 +175,13 @@ export const JobResult = z.object({
   artifacts: z.array(Artifact),
   /** Attachments the result reported beyond the server's cap (50), not kept. */
   artifacts_dropped: z.number().int().optional(),
+  /**
+   * True in a run's job list: `message` is its first line, `log_tail` and `artifacts` are left
+   * out; the job view (`GET /api/v1/jobs/{id}`) has the whole result.
+   */
+  truncated: z.boolean().optional(),
+  /** Where `truncated`: how many artifacts the job view holds. */
+  artifacts_count: z.number().int().optional(),
 });
 export type JobResult = z.infer<typeof JobResult>;
 
@@ -172,6 +213,11 @@ export const Job = z.object({
   /** The job this one re-runs, and the job that re-ran this one (then it is history). */
   rerun_of: z.string().nullable(),
   superseded_by: z.string().nullable(),
+  /**
+   * Set when the job's test was quarantined as its result was recorded: when that quarantine
+   * ends. A failure so marked is shown as "quarantined: failed" and fails no run.
+   */
+  quarantined_until: Timestamp.nullable(),
 });
 export type Job = z.infer<typeof Job>;
 
@@ -186,8 +232,27 @@ export const RunCounts = z.object({
   cancelled: z.number().int(),
   timed_out: z.number().int(),
   flaky: z.number().int(),
+  /** Failed or timed-out jobs whose test was quarantined (also counted in those): they fail no run. */
+  quarantined: z.number().int(),
 });
 export type RunCounts = z.infer<typeof RunCounts>;
+
+/** What a run's bundle is, as the server recorded it at submission. */
+export const RunBundle = z.object({
+  sha256: z.string(),
+  size: z.number().int(),
+  /** How many files it holds. */
+  files: z.number().int(),
+  source_sha: z.string().nullable(),
+});
+export type RunBundle = z.infer<typeof RunBundle>;
+
+export const RunBuild = z.object({
+  sha256: z.string(),
+  size: z.number().int(),
+  name: z.string(),
+});
+export type RunBuild = z.infer<typeof RunBuild>;
 
 export const Run = z.object({
   id: z.string(),
@@ -201,11 +266,29 @@ export const Run = z.object({
   counts: RunCounts,
   created_at: Timestamp,
   finished_at: Timestamp.nullable(),
+  /** null: no bundle, the agents run the tests of their own checkout (`--no-bundle`). */
+  bundle: RunBundle.nullable(),
+  /** null: agents find the build themselves (their `--build` template). */
+  build: RunBuild.nullable(),
+  /** The failures after which the rest of the run is cancelled; null: it runs to the end. */
+  fail_fast: z.number().int().nullable(),
+  /** The later run of the same repo and ref that cancelled this one's unfinished jobs. */
+  superseded_by: z.string().nullable().optional(),
 });
 export type Run = z.infer<typeof Run>;
 
-/** A run's current jobs: a job that was re-run is left out (its re-run stands in for it). */
-export const RunWithJobs = Run.extend({ jobs: z.array(Job) });
+/**
+ * A run's current jobs (a job that was re-run is left out: its re-run stands in for it), oldest
+ * first. Reads of a run answer a page of them (`jobs_limit`, then `jobs_cursor` set to
+ * `jobs_next_cursor` for the next), their results summarised (`result.truncated`).
+ */
+export const RunWithJobs = Run.extend({
+  jobs: z.array(Job),
+  /** Null or absent: this page holds the run's last jobs. */
+  jobs_next_cursor: z.string().nullable().optional(),
+  /** A submission with `supersede`: the earlier runs whose unfinished jobs it cancelled. */
+  superseded_runs: z.array(z.string()).optional(),
+});
 export type RunWithJobs = z.infer<typeof RunWithJobs>;
 
 export const RerunFailedRequest = z.strictObject({ target: Target.optional() });
@@ -246,9 +329,128 @@ export const ListRunsQuery = z.strictObject({
 });
 export type ListRunsQuery = z.output<typeof ListRunsQuery>;
 
+// ---- test history and quarantine ----
+
+/** How the Tests list is ordered: each highest first. `duration` is the p95 run time. */
+export const TEST_SORTS = ["flake_rate", "failure_rate", "duration", "duration_change"] as const;
+export const TestSort = z.enum(TEST_SORTS);
+export type TestSort = z.infer<typeof TestSort>;
+const Flag = z.enum(["true", "false"]).transform((v) => v === "true");
+
+export const ListTestsQuery = z.strictObject({
+  org_id: OrgId.optional(),
+  repo: z.string().min(1).max(200).optional(),
+  target: Target.optional(),
+  /** Tests whose path contains this text. */
+  path: z.string().min(1).max(1024).optional(),
+  /** Only tests with a flaky run among their last runs. */
+  flaky: Flag.optional(),
+  /** Only tests quarantined now. */
+  quarantined: Flag.optional(),
+  sort: TestSort.default("flake_rate"),
+  limit: Limit,
+  cursor: Cursor.optional(),
+});
+export type ListTestsQuery = z.output<typeof ListTestsQuery>;
+
+export const TestOutcome = z.enum(TEST_OUTCOMES);
+
+export const Quarantine = z.object({
+  org_id: z.string(),
+  test_path: z.string(),
+  reason: z.string(),
+  owner: z.string().nullable(),
+  /** Set by the automatic flake-rate rule, not by a person. */
+  automatic: z.boolean(),
+  created_at: Timestamp,
+  expires_at: Timestamp,
+});
+export type Quarantine = z.infer<typeof Quarantine>;
+
+export const TestSummary = z.object({
+  id: z.string(),
+  org_id: z.string(),
+  repo: z.string().nullable(),
+  test_path: z.string(),
+  target: Target,
+  runs: z.number().int(),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  flaky: z.number().int(),
+  errors: z.number().int(),
+  /** Over the last outcomes (`recent`), infrastructure errors left out. */
+  flake_rate: z.number(),
+  failure_rate: z.number(),
+  /** The last outcomes, oldest first. */
+  recent: z.array(TestOutcome),
+  p50_ms: z.number().int(),
+  p95_ms: z.number().int(),
+  /** The median of the newest run times minus the median of the ones before them. */
+  duration_change_ms: z.number().int(),
+  first_seen_at: Timestamp,
+  last_run_at: Timestamp,
+  last_passed_at: Timestamp.nullable(),
+  last_failed_at: Timestamp.nullable(),
+  /** The test file's quarantine in force now, if any. */
+  quarantine: Quarantine.nullable(),
+});
+export type TestSummary = z.infer<typeof TestSummary>;
+
+export const TestRun = z.object({
+  job_id: z.string(),
+  run_id: z.string(),
+  outcome: TestOutcome,
+  finished_at: Timestamp,
+  duration_ms: z.number().int().nullable(),
+  message: z.string().nullable(),
+  /** When the quarantine in force as it finished ended (null: it was not quarantined). */
+  quarantined_until: Timestamp.nullable(),
+});
+export type TestRun = z.infer<typeof TestRun>;
+
+export const TestDetail = TestSummary.extend({
+  /** Newest first. */
+  recent_runs: z.array(TestRun),
+  last_failures: z.array(TestRun),
+});
+export type TestDetail = z.infer<typeof TestDetail>;
+
+/** The longest a quarantine may be set for: it is a pause, not a way to forget a test. */
+export const MAX_QUARANTINE_S = 90 * 24 * 3600;
+export const QuarantineRequest = z.strictObject({
+  org_id: OrgId.optional(),
+  test_path: TestPath,
+  reason: z.string().trim().min(1).max(500),
+  owner: z.string().trim().min(1).max(200).optional(),
+  expires_in_s: z
+    .number()
+    .int()
+    .min(60)
+    .max(MAX_QUARANTINE_S)
+    .default(14 * 24 * 3600),
+});
+export type QuarantineRequest = z.input<typeof QuarantineRequest>;
+export type QuarantineInput = z.output<typeof QuarantineRequest>;
+
+export const QuarantineQuery = z.strictObject({
+  org_id: OrgId.optional(),
+  test_path: TestPath,
+});
+
 export const WaitQuery = z.strictObject({
   timeout_s: z.coerce.number().int().min(0).max(60).default(30),
 });
+
+/** The most jobs one read of a run answers. */
+export const RUN_PAGE_MAX = 1000;
+
+export const RunJobsQuery = z.strictObject({
+  jobs_limit: z.coerce.number().int().min(1).max(RUN_PAGE_MAX).default(RUN_PAGE_MAX),
+  jobs_cursor: Cursor.optional(),
+});
+export type RunJobsQuery = z.input<typeof RunJobsQuery>;
+
+export const RunWaitQuery = WaitQuery.extend(RunJobsQuery.shape);
 
 export const IdParams = z.strictObject({ id: ResourceId });
 export const LeaseJobParams = z.strictObject({ lease_id: ResourceId, job_id: ResourceId });
@@ -281,6 +483,13 @@ export const Agent = z.object({
   lease_id: z.string().nullable(),
   registered_at: Timestamp,
   last_seen_at: Timestamp,
+  /** Set: drained for its infrastructure errors (unhealthy); it gets no work until undrained.
+   * Absent from servers before the drain rule. */
+  drained_at: Timestamp.nullable().optional(),
+  /** Its latest infrastructure errors, oldest first: when drained, the ones that drained it. */
+  recent_errors: z
+    .array(z.object({ at: Timestamp, job_id: z.string(), message: z.string().nullable() }))
+    .optional(),
 });
 export type Agent = z.infer<typeof Agent>;
 
@@ -312,6 +521,9 @@ export const LeasedJob = z.object({
   retries: z.number().int(),
   timeout_s: z.number().int(),
   tags: z.array(z.string()),
+  /** The run's bundle and build (absent from servers before bundles; null: none). */
+  bundle: RunBundle.nullable().optional(),
+  build: RunBuild.nullable().optional(),
 });
 export type LeasedJob = z.infer<typeof LeasedJob>;
 
@@ -331,6 +543,9 @@ export type Lease = z.infer<typeof Lease>;
 
 export const StartJobRequest = z.strictObject({ attempt: z.number().int().min(1).max(100) });
 
+/** The longest `message` and `log_tail` a result may carry (servers may keep less). */
+export const RESULT_TEXT_MAX = 64 * 1024;
+
 export const ResultRequest = z.strictObject({
   attempt: z.number().int().min(1).max(100),
   status: ResultStatus,
@@ -339,16 +554,10 @@ export const ResultRequest = z.strictObject({
     .int()
     .min(0)
     .max(7 * 24 * 3600 * 1000),
-  message: z
-    .string()
-    .max(64 * 1024)
-    .optional(),
+  message: z.string().max(RESULT_TEXT_MAX).optional(),
   file: z.string().max(1024).optional(),
   line: z.number().int().min(0).max(10_000_000).optional(),
-  log_tail: z
-    .string()
-    .max(64 * 1024)
-    .optional(),
+  log_tail: z.string().max(RESULT_TEXT_MAX).optional(),
   // No count limit (the body limit bounds it): the server keeps the first 50 and counts the rest
   // as dropped, so a test with many screenshots never has its result refused and run again.
   artifacts: z.array(Artifact).default([]),
@@ -435,3 +644,9 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/**
+ * A HEAD answer has no body, so an error's code and message also travel in these headers
+ * (the message URI-encoded): a client's first call may be a HEAD (is this blob held?).
+ */
+export const ERROR_HEADERS = { code: "x-qgjob-error-code", message: "x-qgjob-error-message" };

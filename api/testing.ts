@@ -3,7 +3,7 @@
  * as the server answers them, with sensible defaults.
  */
 import type { Job, RunWithJobs } from "./schemas.js";
-import { isFailedStatus, isOpen } from "./status.js";
+import { failsRun, isOpen, isQuarantined } from "./status.js";
 
 let n = 0;
 
@@ -34,6 +34,7 @@ export function fakeJob(over: Partial<Job> = {}): Job {
     result: null,
     rerun_of: null,
     superseded_by: null,
+    quarantined_until: null,
     ...over,
   };
 }
@@ -72,9 +73,13 @@ export function fakeRun(jobs: Job[], over: Partial<RunWithJobs> = {}): RunWithJo
       cancelled: 0,
       timed_out: 0,
       flaky: 0,
+      quarantined: 0,
     },
     created_at: "2025-01-01T00:00:00.000Z",
     finished_at: null,
+    bundle: null,
+    build: null,
+    fail_fast: null,
     jobs,
     ...over,
   };
@@ -123,7 +128,7 @@ export function runOf(jobs: Job[], over: Partial<RunWithJobs> = {}): RunWithJobs
   const queued = count("queued");
   const running = count("leased") + count("running");
   const passed = count("passed");
-  const failed = jobs.filter((j) => isFailedStatus(j.status)).length;
+  const failed = jobs.filter(failsRun).length;
   const cancelled = count("cancelled");
   const done = queued === 0 && running === 0;
   const status = !done
@@ -155,6 +160,7 @@ export function runOf(jobs: Job[], over: Partial<RunWithJobs> = {}): RunWithJobs
       cancelled,
       timed_out: count("timed_out"),
       flaky: jobs.filter((j) => j.flaky).length,
+      quarantined: jobs.filter(isQuarantined).length,
     },
     finished_at: done ? "2025-01-01T00:01:00.000Z" : null,
     ...over,

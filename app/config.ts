@@ -1,12 +1,14 @@
 /**
  * Server configuration: flags win over environment variables, which win over defaults.
- * Every setting is listed in the README's configuration table.
+ * Every setting is listed in docs/configuration.md (test/docs/docs.test.ts checks it).
  */
 import { isIP } from "node:net";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { RESULT_TEXT_MAX } from "../api/schemas.js";
 import { groupingStrategies } from "./scheduler/grouping.js";
 import { DEFAULT_SCHEDULER_CONFIG } from "./scheduler/policy.js";
+import { HISTORY_WINDOW } from "./store/history.js";
 import type { StoreOptions } from "./store/store.js";
 
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -53,6 +55,8 @@ const ConfigSchema = z.object({
   sseStallS: Seconds.default(30),
   rateLimitBurst: z.coerce.number().int().min(1).default(2000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Unset: pretty lines on a terminal, JSON otherwise (app/log-format.ts). */
+  logFormat: z.enum(["json", "pretty"]).optional(),
   // The GitHub App (app/github/settings.ts): on when the id, a key and the secret are all set.
   githubAppId: z.string().regex(/^\d+$/, "the App's numeric id").optional(),
   githubPrivateKey: z.string().optional(),
@@ -95,6 +99,25 @@ const ConfigSchema = z.object({
   metricsPublic: Flag.default(false),
   /** Tokens created without an expiry get this many days; 0: they never expire. */
   tokenTtlDays: z.coerce.number().min(0).default(0),
+  /** Characters of a result's message the server keeps (its head), and of its log tail (its end). */
+  resultMessageMax: z.coerce.number().int().min(256).max(RESULT_TEXT_MAX).default(RESULT_TEXT_MAX),
+  resultLogTailMax: z.coerce.number().int().min(256).max(RESULT_TEXT_MAX).default(RESULT_TEXT_MAX),
+  /** Set (0 to 1): a test whose flake rate over its last quarantineRuns runs is above it is
+   * quarantined for quarantineDays by itself. Unset: the rule is off. */
+  quarantineFlakeRate: z.coerce.number().min(0).max(1).optional(),
+  quarantineRuns: z.coerce.number().int().min(1).max(HISTORY_WINDOW).default(20),
+  quarantineDays: z.coerce.number().positive().max(90).default(14),
+  /** An agent with this many infrastructure errors within drainWindowS is drained; 0: never. */
+  drainErrors: z.coerce.number().int().min(0).max(100).default(0),
+  drainWindowS: z.coerce.number().int().min(1).default(900),
+  /** Each lease runs its previously failed and never-seen tests first. */
+  failedFirst: Flag.default(true),
+  /** Days a finished job's evidence (and a run's bundle and build) is kept after last use. */
+  retentionDays: z.coerce.number().positive().max(3650).default(30),
+  /** How often retention looks for blobs to remove. */
+  retentionSweepS: z.coerce.number().positive().default(600),
+  /** The key of signed evidence links; replicas must share it (unset: a random one per process). */
+  linkSecret: z.string().min(16, "at least 16 characters").optional(),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -121,6 +144,7 @@ const ENV: Record<keyof Config, string[]> = {
   sseStallS: ["QGJOB_SSE_STALL_S"],
   rateLimitBurst: ["QGJOB_RATE_LIMIT_BURST"],
   logLevel: ["QGJOB_LOG_LEVEL", "LOG_LEVEL"],
+  logFormat: ["QGJOB_LOG_FORMAT"],
   githubAppId: ["APP_ID"],
   githubPrivateKey: ["PRIVATE_KEY"],
   githubPrivateKeyPath: ["PRIVATE_KEY_PATH"],
@@ -136,6 +160,17 @@ const ENV: Record<keyof Config, string[]> = {
   trustProxy: ["QGJOB_TRUST_PROXY"],
   metricsPublic: ["QGJOB_METRICS_PUBLIC"],
   tokenTtlDays: ["QGJOB_TOKEN_TTL_DAYS"],
+  resultMessageMax: ["QGJOB_RESULT_MESSAGE_MAX"],
+  resultLogTailMax: ["QGJOB_RESULT_LOG_TAIL_MAX"],
+  quarantineFlakeRate: ["QGJOB_QUARANTINE_FLAKE_RATE"],
+  quarantineRuns: ["QGJOB_QUARANTINE_RUNS"],
+  quarantineDays: ["QGJOB_QUARANTINE_DAYS"],
+  drainErrors: ["QGJOB_DRAIN_ERRORS"],
+  drainWindowS: ["QGJOB_DRAIN_WINDOW_S"],
+  failedFirst: ["QGJOB_FAILED_FIRST"],
+  linkSecret: ["QGJOB_LINK_SECRET"],
+  retentionDays: ["QGJOB_RETENTION_DAYS"],
+  retentionSweepS: ["QGJOB_RETENTION_SWEEP_S"],
 };
 
 export class ConfigError extends Error {}
@@ -163,6 +198,19 @@ export function storeOptions(config: Config): StoreOptions {
     timeoutGraceMs: 60_000,
     scheduler: { ...DEFAULT_SCHEDULER_CONFIG, starvationMs: config.starvationS * 1000 },
     grouping: groupingStrategies[config.grouping]!,
+    quarantineRule:
+      config.quarantineFlakeRate === undefined
+        ? null
+        : {
+            flakeRate: config.quarantineFlakeRate,
+            window: config.quarantineRuns,
+            durationMs: config.quarantineDays * 86_400_000,
+          },
+    failedFirst: config.failedFirst,
+    drainRule:
+      config.drainErrors === 0
+        ? null
+        : { errors: config.drainErrors, windowMs: config.drainWindowS * 1000 },
   };
 }
 

@@ -1,5 +1,5 @@
 /** Prometheus metrics. One registry per server, so tests can run several side by side. */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { TARGETS } from "../api/schemas.js";
 import type { Store } from "./store/store.js";
 
@@ -9,8 +9,23 @@ export function createMetrics(store: Store) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "qgjob_process_" });
   const registers = [registry];
+  // One count per scrape for both blob gauges, not one each.
+  let counted: { at: number; value: Promise<{ blobs: number; bytes: number }> } | null = null;
+  const usage = () => {
+    if (!counted || Date.now() - counted.at > 1000) {
+      counted = { at: Date.now(), value: store.blobUsage() };
+    }
+    return counted.value;
+  };
   return {
     registry,
+    // By route pattern, not URL: ids would make a series per run. What a watcher costs is read here.
+    httpRequests: new Counter({
+      name: "qgjob_http_requests_total",
+      help: "HTTP requests received, by method and route pattern",
+      labelNames: ["method", "route"] as const,
+      registers,
+    }),
     submitted: new Counter({
       name: "qgjob_jobs_submitted_total",
       help: "Jobs accepted by submissions",
@@ -34,6 +49,25 @@ export function createMetrics(store: Store) {
       labelNames: ["target"] as const,
       registers,
     }),
+    deviceInstalls: new Counter({
+      name: "qgjob_device_installs_total",
+      help: "App installs devices reported doing (agents owning their device session), by target",
+      labelNames: ["target"] as const,
+      registers,
+    }),
+    deviceSessions: new Counter({
+      name: "qgjob_device_sessions_total",
+      help: "Appium sessions devices reported opening, by target",
+      labelNames: ["target"] as const,
+      registers,
+    }),
+    deviceSetup: new Histogram({
+      name: "qgjob_device_setup_seconds",
+      help: "Per lease, time a device spent on setup: installing the build (step=install, leases that installed) and opening its sessions (step=session)",
+      labelNames: ["step"] as const,
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+      registers,
+    }),
     requeues: new Counter({
       name: "qgjob_jobs_requeued_total",
       help: "Jobs put back in the queue after an infrastructure failure or a lost agent",
@@ -44,6 +78,27 @@ export function createMetrics(store: Store) {
       help: "Jobs put back in the queue by an agent releasing its lease",
       registers,
     }),
+    blobsRemoved: new Counter({
+      name: "qgjob_blobs_removed_total",
+      help: "Blobs removed by retention (no run used them for QGJOB_RETENTION_DAYS)",
+      registers,
+    }),
+    blobBytes: new Gauge({
+      name: "qgjob_blob_bytes",
+      help: "Bytes of the blobs held (bundles, builds, evidence), each stored once",
+      registers,
+      async collect() {
+        this.set((await usage()).bytes);
+      },
+    }),
+    blobsStored: new Gauge({
+      name: "qgjob_blobs_stored",
+      help: "Distinct blobs held",
+      registers,
+      async collect() {
+        this.set((await usage()).blobs);
+      },
+    }),
     queueDepth: new Gauge({
       name: "qgjob_queue_depth",
       help: "Queued jobs per target",
@@ -52,6 +107,21 @@ export function createMetrics(store: Store) {
       async collect() {
         const m = await store.metrics(Date.now());
         for (const target of TARGETS) this.set({ target }, m.queuedByTarget[target] ?? 0);
+      },
+    }),
+    drainedAgents: new Gauge({
+      name: "qgjob_agents_drained",
+      help: "Agents drained for their infrastructure errors (QGJOB_DRAIN_ERRORS), by target: they take no work until undrained",
+      labelNames: ["target"] as const,
+      registers,
+      async collect() {
+        const agents = await store.listAgents({ orgId: null }, Date.now());
+        for (const target of TARGETS) {
+          this.set(
+            { target },
+            agents.filter((a) => a.target === target && a.drainedAt !== null).length,
+          );
+        }
       },
     }),
     liveLeases: new Gauge({

@@ -1,14 +1,35 @@
 /** Store records to wire objects (api/schemas.ts): snake_case and ISO timestamps. */
-import type { Agent, Job, Lease, QueueOverview, Run, Token } from "../api/schemas.js";
+import type { LeaseDevice } from "../api/devices.js";
+import type {
+  Agent,
+  Job,
+  Lease,
+  Quarantine,
+  QueueOverview,
+  Run,
+  RunWithJobs,
+  TestDetail,
+  TestRun,
+  TestSummary,
+  Token,
+} from "../api/schemas.js";
+import { outcomesOf } from "./store/history.js";
 import type { Scope } from "../api/types.js";
+import { summarizeJob } from "./store/job-summary.js";
 import { runStatus } from "./store/rules.js";
 import type {
   AgentRecord,
   JobRecord,
+  LeaseDeviceRecord,
   LeaseGrant,
+  QuarantineRecord,
   QueueGroupView,
+  RunPage,
+  RunInputs,
   RunView,
   TargetView,
+  TestRunEntry,
+  TestView,
   TokenRecord,
 } from "./store/store.js";
 
@@ -41,6 +62,7 @@ export function presentJob(j: JobRecord): Job {
     result: j.result,
     rerun_of: j.rerunOf,
     superseded_by: j.supersededBy,
+    quarantined_until: isoOrNull(j.quarantinedUntil),
   };
 }
 
@@ -57,7 +79,21 @@ export function presentRun(r: RunView): Run {
     counts: r.counts,
     created_at: iso(r.createdAt),
     finished_at: isoOrNull(r.finishedAt),
+    bundle: r.bundle,
+    build: r.build,
+    fail_fast: r.failFast,
+    superseded_by: r.supersededBy,
   };
+}
+
+/** A run with one page of its jobs (Store.getRunPage). */
+export function presentRunPage(p: RunPage): RunWithJobs {
+  return { ...presentRun(p), jobs: p.jobs.map(presentJob), jobs_next_cursor: p.nextCursor };
+}
+
+/** A run with all its jobs, summarised like a page's (a submission's or a re-run's answer). */
+export function presentRunSummary(r: RunView & { jobs: JobRecord[] }): RunWithJobs {
+  return { ...presentRun(r), jobs: r.jobs.map((j) => presentJob(summarizeJob(j))) };
 }
 
 export function presentAgent(a: AgentRecord, now: number, ttlMs: number): Agent {
@@ -73,10 +109,20 @@ export function presentAgent(a: AgentRecord, now: number, ttlMs: number): Agent 
     lease_id: a.leaseId,
     registered_at: iso(a.registeredAt),
     last_seen_at: iso(a.lastSeenAt),
+    drained_at: a.drainedAt === null ? null : iso(a.drainedAt),
+    recent_errors: a.recentErrors.map((e) => ({
+      at: iso(e.at),
+      job_id: e.jobId,
+      message: e.message,
+    })),
   };
 }
 
-export function presentLease(grant: LeaseGrant, heartbeatIntervalS: number): Lease {
+export function presentLease(
+  grant: LeaseGrant,
+  heartbeatIntervalS: number,
+  inputs: Map<string, RunInputs> = new Map(),
+): Lease {
   const { lease, jobs } = grant;
   return {
     id: lease.id,
@@ -94,6 +140,8 @@ export function presentLease(grant: LeaseGrant, heartbeatIntervalS: number): Lea
       retries: j.retries,
       timeout_s: j.timeoutS,
       tags: j.tags,
+      bundle: inputs.get(j.runId)?.bundle ?? null,
+      build: inputs.get(j.runId)?.build ?? null,
     })),
   };
 }
@@ -137,5 +185,75 @@ export function presentToken(t: TokenRecord): Token {
     last_used_at: isoOrNull(t.lastUsedAt),
     expires_at: isoOrNull(t.expiresAt),
     revoked_at: isoOrNull(t.revokedAt),
+  };
+}
+
+export function presentLeaseDevice(d: LeaseDeviceRecord): LeaseDevice {
+  return {
+    lease_id: d.leaseId,
+    agent_id: d.agentId,
+    app_version_id: d.appVersionId,
+    installs: d.installs,
+    sessions: d.sessions,
+    setup_ms: { install: d.installMs, session: d.sessionMs },
+    reported_at: iso(d.reportedAt),
+  };
+}
+
+export function presentQuarantine(q: QuarantineRecord): Quarantine {
+  return {
+    org_id: q.orgId,
+    test_path: q.testPath,
+    reason: q.reason,
+    owner: q.owner,
+    automatic: q.automatic,
+    created_at: iso(q.createdAt),
+    expires_at: iso(q.expiresAt),
+  };
+}
+
+export function presentTest(t: TestView): TestSummary {
+  return {
+    id: t.id,
+    org_id: t.orgId,
+    repo: t.repo === "" ? null : t.repo,
+    test_path: t.testPath,
+    target: t.target,
+    runs: t.runs,
+    passed: t.passed,
+    failed: t.failed,
+    flaky: t.flaky,
+    errors: t.errors,
+    flake_rate: t.flakeRate,
+    failure_rate: t.failureRate,
+    recent: outcomesOf(t.recent),
+    p50_ms: t.p50Ms,
+    p95_ms: t.p95Ms,
+    duration_change_ms: t.durationChangeMs,
+    first_seen_at: iso(t.firstSeenAt),
+    last_run_at: iso(t.lastRunAt),
+    last_passed_at: isoOrNull(t.lastPassedAt),
+    last_failed_at: isoOrNull(t.lastFailedAt),
+    quarantine: t.quarantine ? presentQuarantine(t.quarantine) : null,
+  };
+}
+
+function presentTestRun(r: TestRunEntry): TestRun {
+  return {
+    job_id: r.jobId,
+    run_id: r.runId,
+    outcome: r.outcome,
+    finished_at: iso(r.finishedAt),
+    duration_ms: r.durationMs,
+    message: r.message,
+    quarantined_until: isoOrNull(r.quarantinedUntil),
+  };
+}
+
+export function presentTestDetail(t: TestView): TestDetail {
+  return {
+    ...presentTest(t),
+    recent_runs: t.recentRuns.map(presentTestRun),
+    last_failures: t.lastFailures.map(presentTestRun),
   };
 }

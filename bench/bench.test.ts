@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { dispatchSpeed } from "./dispatch.js";
+import { dispatchSection } from "./dispatch.js";
 import { apiThroughput } from "./http.js";
+import { liveSection } from "./live.js";
 import { queueSpeed } from "./queue.js";
 import { scale } from "./scale.js";
 import { summary } from "./table.js";
@@ -32,11 +33,31 @@ describe("bench sections (smoke)", () => {
     }
   }, 60_000);
 
-  it("dispatches one-job leases in process on SQLite and Postgres", async () => {
-    const rows = await dispatchSpeed([2], 20, 0.3);
-    expect(rows.map((r) => r.engine)).toEqual(["sqlite", "postgres"]);
-    for (const r of rows) expect(r.jobsPerSecond, r.engine).toBeGreaterThan(0);
-  }, 60_000);
+  it("dispatches with qgjob (both engines, in process and over HTTP) beside its peers", async () => {
+    const d = await dispatchSection({ workers: [2], depth: 20, seconds: 0.3, wakeups: 2 });
+    expect(d.rows.map((r) => r.name)).toEqual([
+      "qgjob sqlite in process",
+      "qgjob sqlite over HTTP",
+      "qgjob postgres in process",
+      "qgjob postgres over HTTP",
+      "graphile-worker",
+      "pg-boss",
+      "bullmq",
+      "plainjob",
+    ]);
+    for (const r of d.rows) expect(r.jobsPerSecond, r.name).toBeGreaterThan(0);
+    expect(d.wakeups.map((r) => r.name)).toEqual([
+      "qgjob sqlite over HTTP",
+      "qgjob postgres over HTTP",
+      "graphile-worker",
+      "pg-boss",
+      "bullmq",
+      "plainjob",
+    ]);
+    for (const r of d.wakeups) expect(r.p99Ms, r.name).toBeGreaterThanOrEqual(r.p50Ms);
+    const targets = summary({ dispatch: d }).map((t) => t.target);
+    expect(targets).toContain("Postgres, 2 workers, one-job leases >= 0.5x graphile-worker");
+  }, 180_000);
 
   it("leases from a seeded deep queue on a server process and reads its memory", async () => {
     const [row] = await scale([2_000], 5);
@@ -44,4 +65,14 @@ describe("bench sections (smoke)", () => {
     expect(row!.leaseP99Ms).toBeGreaterThanOrEqual(row!.leaseP50Ms);
     expect(row!.serverRssMb).toBeGreaterThan(10);
   }, 60_000);
+
+  it("cancels running tests through a real agent and counts a watcher's requests at the server", async () => {
+    const live = await liveSection({ cancels: 2, watchS: 2 });
+    expect(live.cancel.cancels).toBe(2);
+    expect(live.cancel.p99Ms).toBeGreaterThanOrEqual(live.cancel.p50Ms);
+    expect(live.watch.map((w) => w.via)).toEqual(["event stream", "polling the wait endpoint"]);
+    for (const w of live.watch) expect(w.requests, w.via).toBeGreaterThan(0);
+    const targets = summary({ live }).map((t) => t.target);
+    expect(targets).toContain("cancel reaches the test within 1 s (p99 <= 1000 ms)");
+  }, 120_000);
 });

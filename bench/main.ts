@@ -3,34 +3,49 @@
  * baseline measured in the same run. Prints each section's table, then one summary table of
  * the targets, and writes everything to bench/results.json. bench/README.md explains it.
  *
- *   npm run bench -- [--grouping app_version] [--sections scheduling,http,queue,scale,dispatch]
- *                    [--seconds 3] [--reps 3] [--scale 10000,100000,1000000]
+ *   npm run bench -- [--grouping app_version] [--sections scheduling,http,queue,scale,dispatch,live]
+ *                    [--seconds 3] [--reps 3] [--scale 10000,100000,1000000] [--quick]
+ *                    [--cancels 50] [--watch-seconds 9]
+ *
+ * `--quick` shrinks every timed window and count to a smoke run (seconds, not minutes).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { dispatchSpeed } from "./dispatch.js";
+import { dispatchSection } from "./dispatch.js";
 import { apiThroughput } from "./http.js";
+import { liveSection } from "./live.js";
 import { stopAll } from "./load.js";
 import { queueSpeed } from "./queue.js";
 import { scale } from "./scale.js";
 import { schedulingQuality } from "./sim/scheduling.js";
 import { w1, w2 } from "./sim/workloads.js";
-import { printScheduling, summary, table, type BenchResults } from "./table.js";
+import {
+  printDispatch,
+  printLive,
+  printScheduling,
+  summary,
+  table,
+  type BenchResults,
+} from "./table.js";
 
 const { values } = parseArgs({
   options: {
     grouping: { type: "string", default: "app_version" },
-    sections: { type: "string", default: "scheduling,http,queue,scale,dispatch" },
+    sections: { type: "string", default: "scheduling,http,queue,scale,dispatch,live" },
     seconds: { type: "string", default: "3" },
     reps: { type: "string", default: "3" },
     scale: { type: "string", default: "10000,100000,1000000" },
     "queue-jobs": { type: "string", default: "2000" },
+    cancels: { type: "string", default: "50" },
+    "watch-seconds": { type: "string", default: "9" },
+    quick: { type: "boolean", default: false },
   },
 });
+const quick = values.quick;
 const sections = new Set(values.sections.split(","));
-const seconds = Number(values.seconds);
-const reps = Number(values.reps);
+const seconds = quick ? 0.3 : Number(values.seconds);
+const reps = quick ? 1 : Number(values.reps);
 const results: BenchResults & Record<string, unknown> = {
   when: new Date().toISOString(),
   node: process.version,
@@ -66,7 +81,7 @@ try {
     results.http = rows;
   }
   if (sections.has("queue")) {
-    const rows = await queueSpeed(Number(values["queue-jobs"]), reps);
+    const rows = await queueSpeed(quick ? 100 : Number(values["queue-jobs"]), reps);
     console.log("\n### Queue speed in process (jobs/s, medians of %d)\n", reps);
     console.log(
       table(
@@ -77,7 +92,10 @@ try {
     results.queue = rows;
   }
   if (sections.has("scale")) {
-    const rows = await scale(values.scale.split(",").map(Number), 200);
+    const rows = await scale(
+      quick ? [2_000] : values.scale.split(",").map(Number),
+      quick ? 5 : 200,
+    );
     console.log("\n### Scale: lease latency with a deep queue (1,000 groups)\n");
     console.log(
       table(
@@ -94,19 +112,23 @@ try {
     results.scale = rows;
   }
   if (sections.has("dispatch")) {
-    const rows = await dispatchSpeed([1, 8, 32], 2000, seconds);
-    console.log("\n### Dispatch in process: claim+start+complete, one-job leases (jobs/s)\n");
-    console.log(
-      table(
-        ["workers", "SQLite", "Postgres"],
-        [1, 8, 32].map((w) => [
-          w,
-          rows.find((r) => r.engine === "sqlite" && r.workers === w)?.jobsPerSecond ?? "",
-          rows.find((r) => r.engine === "postgres" && r.workers === w)?.jobsPerSecond ?? "",
-        ]),
-      ),
-    );
-    results.dispatch = rows;
+    const workers = quick ? [2] : [1, 8, 32];
+    const dispatch = await dispatchSection({
+      workers,
+      depth: quick ? 20 : 1000,
+      seconds,
+      wakeups: quick ? 3 : 50,
+    });
+    printDispatch(dispatch, workers);
+    results.dispatch = dispatch;
+  }
+  if (sections.has("live")) {
+    const live = await liveSection({
+      cancels: quick ? 3 : Number(values.cancels),
+      watchS: quick ? 3 : Number(values["watch-seconds"]),
+    });
+    printLive(live);
+    results.live = live;
   }
   const targets = summary(results);
   console.log("\n### Targets\n");

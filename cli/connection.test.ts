@@ -77,12 +77,37 @@ describe("resolveUrl and resolveToken", () => {
   });
 });
 
+describe("resolveUrl", () => {
+  it("takes a URL copied with the API's root or a trailing slash without doubling it", () => {
+    expect(resolveUrl({ url: "http://h:8000/api/v1" })).toBe("http://h:8000");
+    expect(resolveUrl({ url: "http://h:8000/api/v1/" })).toBe("http://h:8000");
+    expect(resolveUrl({ url: "https://h/qgjob/" })).toBe("https://h/qgjob");
+  });
+});
+
 describe("pickTarget", () => {
   const run = "run_01JD8ZK3V4QH6T2X0M9B5C7R1E";
   it("wants exactly one well-formed id", () => {
     expect(pickTarget({ runId: run })).toEqual({ kind: "run", id: run });
-    expect(() => pickTarget({})).toThrow(/give --run-id <id> or --job-id <id>/);
+    expect(() => pickTarget({})).toThrow(/give a run or job id \(run_… or job_…\)/);
     expect(() => pickTarget({ runId: run, jobId: run })).toThrow(/not both/);
-    expect(() => pickTarget({ jobId: "42" })).toThrow(/--job-id: expected a qgjob id/);
+    expect(() => pickTarget({ jobId: "42" })).toThrow(
+      /--job-id: expected a job id such as job_01JD…/,
+    );
+  });
+
+  it("tells a run from a job by the id's prefix, and names the mix-up", () => {
+    const job = "job_01JD8ZK3V4QH6T2X0M9B5C7R1E";
+    expect(pickTarget({}, run)).toEqual({ kind: "run", id: run });
+    expect(pickTarget({}, job)).toEqual({ kind: "job", id: job });
+    expect(() => pickTarget({ jobId: run })).toThrow(
+      `--job-id: '${run}' is a run id, not a job id (give it as --run-id, or just the id)`,
+    );
+    expect(() => pickTarget({ runId: job })).toThrow(/is a job id, not a run id/);
+    expect(() => pickTarget({}, "agt_01JD8ZK3V4QH6T2X0M9B5C7R1E")).toThrow(
+      /expected a run_… or job_… id/,
+    );
+    expect(() => pickTarget({}, job, "run")).toThrow(`'${job}' is a job id, not a run id`);
+    expect(() => pickTarget({ runId: run }, run)).toThrow(/once, as an argument or a flag/);
   });
 });

@@ -74,7 +74,8 @@ export function resolveUrl(opts: ConnectionOptions, env: NodeJS.ProcessEnv = pro
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new CliError(`${from}: expected an http:// or https:// URL, got '${raw}'`, EXIT.usage);
   }
-  return raw;
+  // The API's root is part of every route: a URL copied with it would double it.
+  return raw.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
 }
 
 export function resolveToken(
@@ -100,22 +101,45 @@ export function connect(opts: ConnectionOptions, env: NodeJS.ProcessEnv = proces
   });
 }
 
-/** `--run-id` or `--job-id`, exactly one, checked locally so a typo is a clear usage error. */
-export function pickTarget(opts: {
-  runId?: string;
-  jobId?: string;
-}): { kind: "run"; id: string } | { kind: "job"; id: string } {
+type Target = { kind: "run"; id: string } | { kind: "job"; id: string };
+
+/** What an id's prefix says it is: run ids start `run_`, job ids `job_`. */
+function kindOf(id: string): Target["kind"] | null {
+  return id.startsWith("run_") ? "run" : id.startsWith("job_") ? "job" : null;
+}
+
+/**
+ * The run or job a command is about: a positional id (told apart by its prefix), `--run-id` or
+ * `--job-id`, exactly one, checked here so that a typo or a run id given as a job id is a clear
+ * usage error instead of the server's bare 404.
+ */
+export function pickTarget(
+  opts: { runId?: string; jobId?: string },
+  positional?: string,
+  only?: Target["kind"],
+): Target {
+  const given = [opts.runId, opts.jobId, positional].filter((v) => v !== undefined);
+  const usage = only ? `give a ${only} id (${only}_…)` : "give a run or job id (run_… or job_…)";
+  if (given.length === 0) throw new CliError(usage, EXIT.usage);
   if (opts.runId !== undefined && opts.jobId !== undefined) {
     throw new CliError("give --run-id or --job-id, not both", EXIT.usage);
   }
-  if (opts.runId === undefined && opts.jobId === undefined) {
-    throw new CliError("give --run-id <id> or --job-id <id>", EXIT.usage);
+  if (given.length > 1) throw new CliError(`${usage} once, as an argument or a flag`, EXIT.usage);
+  const id = given[0]!.trim();
+  const flag = opts.runId !== undefined ? "--run-id" : opts.jobId !== undefined ? "--job-id" : "";
+  const said: Target["kind"] | null =
+    opts.runId !== undefined ? "run" : opts.jobId !== undefined ? "job" : null;
+  const kind = kindOf(id);
+  const name = flag ? `${flag}: ` : "";
+  if (!ResourceId.safeParse(id).success || kind === null) {
+    const want = said ?? only;
+    const example = want ? `a ${want} id such as ${want}_01JD…` : "a run_… or job_… id";
+    throw new CliError(`${name}expected ${example}, got '${id}'`, EXIT.usage);
   }
-  const kind = opts.runId !== undefined ? "run" : "job";
-  const id = (opts.runId ?? opts.jobId)!.trim();
-  if (!ResourceId.safeParse(id).success) {
+  if ((said && said !== kind) || (only && only !== kind)) {
+    const hint = only ? "" : flag ? ` (give it as --${kind}-id, or just the id)` : "";
     throw new CliError(
-      `--${kind}-id: expected a qgjob id such as ${kind}_01JD…, got '${id}'`,
+      `${name}'${id}' is a ${kind} id, not a ${said ?? only} id${hint}`,
       EXIT.usage,
     );
   }

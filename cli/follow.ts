@@ -189,8 +189,10 @@ export function reportWait(
   } else {
     const what = `${target.kind} ${target.id}`;
     const clock = formatClock(result.elapsedMs);
+    const by = "superseded_by" in result.last ? result.last.superseded_by : null;
+    const outcome = `${result.status.replace("_", " ")}${by ? `, superseded by run ${by}` : ""}`;
     const headline = result.done
-      ? `${what} ${result.status.replace("_", " ")} (waited ${clock})`
+      ? `${what} ${outcome} (waited ${clock})`
       : `timed out after ${formatDuration(opts.timeoutMs ?? result.elapsedMs)} waiting for ${what}, still ${result.status}`;
     opts.stdout(formatSummary(headline, result.jobs));
   }

@@ -1,3 +1,4 @@
+import { dashboardLinks } from "../report/links.js";
 import { describe, expect, it } from "vitest";
 import {
   exitCodeFor,
@@ -55,16 +56,18 @@ describe("tables", () => {
   it("heads a run with its status and counts", () => {
     const run = fakeRun([passed("a.js"), failed("b.js", "nope")], { status: "failed" });
     expect(formatRun(run).split("\n")[0]).toBe(
-      `run ${run.id}  failed  2 jobs · 0 queued · 0 running · 1 passed · 1 failed · 0 flaky  (created 2025-01-01T00:00:00.000Z)`,
+      `run ${run.id}  failed  2 jobs · 0 queued · 0 running · 1 passed · 1 failed · 0 flaky  (created 2025-01-01 00:00:00Z)`,
     );
   });
 
-  it("prints the run id and each job id after a submission", () => {
+  it("prints the run id, its dashboard page and each job id after a submission", () => {
     const run = fakeRun([fakeJob({ id: "job_1", test_path: "tests/onboarding.spec.js" })], {
       status: "queued",
     });
-    expect(formatSubmitted(run)).toBe(
-      `run ${run.id}  1 job queued\njob job_1  tests/onboarding.spec.js\n`,
+    const page = dashboardLinks("https://ci:secret@qgjob.example.com/", run.id).run;
+    expect(formatSubmitted(run, page)).toBe(
+      `run ${run.id}  1 job queued\npage https://qgjob.example.com/runs/${run.id}\n` +
+        "job job_1  tests/onboarding.spec.js\n",
     );
   });
 });

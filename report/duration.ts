@@ -1,4 +1,7 @@
-/** Durations for people: `4.2s`, `1m05s`, and the clock of progress lines, `00:12`. */
+/**
+ * Durations for people: `4.2s`, `1m05s`, and the clock of progress lines, `00:12`; and read from
+ * people (`30m`, `90s`, `1h30m`: the CLI's options, the Action's inputs).
+ */
 
 /** Short human form: `850ms`, `4.2s`, `1m05s`, `1h02m`. */
 export function formatDuration(ms: number): string {
@@ -20,3 +23,20 @@ export function formatClock(ms: number): string {
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+
+/**
+ * `90` (seconds), `90s`, `30m`, `2h`, `1h30m`, `1.5m`, `500ms`: a bare number is seconds, the unit
+ * scripts and the API use. Milliseconds, or null when `text` is not a duration. Zero is allowed; callers decide.
+ */
+export function parseDuration(text: string): number | null {
+  const s = text.trim().toLowerCase();
+  if (/^\d+(?:\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  if (!WHOLE.test(s)) return null;
+  let ms = 0;
+  for (const [, n, unit] of s.matchAll(PART)) ms += Number(n) * UNIT_MS[unit!]!;
+  return Math.round(ms);
+}

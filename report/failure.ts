@@ -1,4 +1,4 @@
-/** One failed test told as an annotation: a title, the runner's message, the file and line. */
+/** One failed test told as an annotation (a title, the runner's message, the file and line), or in full. */
 import type { Job } from "../api/schemas.js";
 import { jobLocation, type RepoPrefix } from "./location.js";
 import { clip, statusLabel, stripAnsi } from "./text.js";
@@ -20,4 +20,17 @@ export function describeFailure(job: Job, root: RepoPrefix): Failure {
     file,
     line,
   };
+}
+
+/** The failure in full, for logs and JUnit: the message, where, and the last lines printed. */
+export function failureBody(job: Job, root: RepoPrefix): string {
+  const { file, line } = jobLocation(job, root);
+  const tail = stripAnsi(job.result?.log_tail ?? "").trim();
+  return [
+    stripAnsi(job.result?.message ?? "").trim() || statusLabel(job.status),
+    `at ${line !== null ? `${file}:${line}` : file}`,
+    tail ? `--- output (last lines) ---\n${tail}` : "",
+  ]
+    .filter(Boolean)
+    .join("\n\n");
 }

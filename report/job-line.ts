@@ -1,5 +1,7 @@
 /** One line for a job that ended, and what went wrong with it: the CLI and the Action print these. */
+import { isQuarantined } from "../api/status.js";
 import { formatDuration } from "./duration.js";
+import { quarantinedLabel } from "./text.js";
 import type { JobView } from "./tally.js";
 
 /** What went wrong: the message's first line and where AppWright saw it, `msg (file:line)`. */
@@ -18,12 +20,14 @@ export const duration = (job: JobView) =>
 
 /**
  * One line for a job that ended:
- * `✓ tests/a.spec.js 4.2s`, `✗ tests/b.spec.js 1.0s  expected 1 to be 2 (tests/b.spec.js:7)`.
+ * `✓ tests/a.spec.js 4.2s`, `✗ tests/b.spec.js 1.0s  expected 1 to be 2 (tests/b.spec.js:7)`,
+ * `○ tests/c.spec.js quarantined: failed (until 2026-12-21) 1.0s  …` (neutral: it fails no run).
  */
 export function jobLine(job: JobView): string {
   const took = duration(job);
   const head = (mark: string, extra = "") =>
     [mark, job.test_path, extra, took].filter(Boolean).join(" ");
+  if (isQuarantined(job)) return `${head("○", quarantinedLabel(job))}  ${failureText(job)}`;
   switch (job.status) {
     case "passed":
       return head("✓") + (job.flaky ? ` (flaky: passed on attempt ${job.attempts})` : "");

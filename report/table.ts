@@ -4,10 +4,10 @@
  * Cells are HTML, which both render.
  */
 import type { Job } from "../api/schemas.js";
-import { isFailed } from "../api/status.js";
+import { failsRun, isFailed, isQuarantined } from "../api/status.js";
 import { formatDuration } from "./duration.js";
 import { jobLocation, type RepoPrefix } from "./location.js";
-import { clip, statusLabel, stripAnsi } from "./text.js";
+import { clip, quarantinedLabel, statusLabel, stripAnsi } from "./text.js";
 
 /** A summary is at most 1 MiB: rows beyond this many are counted, not shown. */
 export const MAX_ROWS = 1000;
@@ -34,11 +34,18 @@ const ICON: Record<Job["status"], string> = {
   running: "⏳",
 };
 
-/** Failures first, then unfinished or cancelled, then flaky passes, then passes; else as submitted. */
+/** A quarantined failure's neutral mark: it is shown, but it fails no run. */
+const QUARANTINED_ICON = "🔕";
+
+/**
+ * Failures first, then quarantined failures, then unfinished or cancelled, then flaky passes,
+ * then passes; else as submitted.
+ */
 function rank(job: Job): number {
-  if (isFailed(job)) return 0;
-  if (job.status !== "passed") return 1;
-  return job.flaky ? 2 : 3;
+  if (failsRun(job)) return 0;
+  if (isQuarantined(job)) return 1;
+  if (job.status !== "passed") return 2;
+  return job.flaky ? 3 : 4;
 }
 
 export function sortForSummary(jobs: readonly Job[]): Job[] {
@@ -68,7 +75,9 @@ export function summaryRows(jobs: readonly Job[], root: RepoPrefix): SummaryTabl
     .slice(0, MAX_ROWS)
     .map((job) => [
       `<code>${html(job.test_path)}</code>`,
-      `${ICON[job.status]} ${statusLabel(job.status)}`,
+      isQuarantined(job)
+        ? `${QUARANTINED_ICON} ${html(quarantinedLabel(job))}`
+        : `${ICON[job.status]} ${statusLabel(job.status)}`,
       job.duration_ms === null ? "" : formatDuration(job.duration_ms),
       String(job.attempts),
       job.flaky ? "⚠️ yes" : "",

@@ -21,11 +21,27 @@ describe("tally", () => {
       running: 2,
       passed: 2,
       failed: 3,
+      quarantined: 0,
       flaky: 1,
       cancelled: 1,
     });
     expect(formatTally(t)).toBe(
       "1 queued · 2 running · 2 passed · 3 failed · 1 flaky · 1 cancelled",
+    );
+  });
+
+  it("counts a quarantined test's failure apart from the failures", () => {
+    const until = "2026-12-21T10:00:00.000Z";
+    const t = tally([
+      fakeJob({ status: "failed", quarantined_until: until }),
+      fakeJob({ status: "timed_out", quarantined_until: until }),
+      // An infrastructure error is not the test's failure: a quarantine does not excuse it.
+      fakeJob({ status: "error", quarantined_until: until }),
+      passed("a"),
+    ]);
+    expect(t).toMatchObject({ failed: 1, quarantined: 2, passed: 1 });
+    expect(formatTally(t)).toBe(
+      "0 queued · 0 running · 1 passed · 1 failed · 0 flaky · 2 quarantined",
     );
   });
 
@@ -41,6 +57,7 @@ describe("tally", () => {
       cancelled: 0,
       timed_out: 0,
       flaky: 0,
+      quarantined: 0,
     });
     expect(formatTally(t)).toBe("3 queued · 1 running · 2 passed · 0 failed · 0 flaky");
   });

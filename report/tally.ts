@@ -3,12 +3,20 @@
  * flaky, plus cancelled), and the one-line form of those counts.
  */
 import type { Job, RunCounts } from "../api/schemas.js";
+import { isQuarantined } from "../api/status.js";
 import { formatClock } from "./duration.js";
 
 /** The parts of a job the output needs (a full `Job` fits). */
 export type JobView = Pick<
   Job,
-  "id" | "test_path" | "status" | "flaky" | "attempts" | "duration_ms" | "result"
+  | "id"
+  | "test_path"
+  | "status"
+  | "flaky"
+  | "attempts"
+  | "duration_ms"
+  | "result"
+  | "quarantined_until"
 >;
 
 export interface Tally {
@@ -17,8 +25,10 @@ export interface Tally {
   /** Leased or running. */
   running: number;
   passed: number;
-  /** Failed, error or timed out. */
+  /** Failed, error or timed out, and not excused by a quarantine. */
   failed: number;
+  /** Failed or timed out while the test was quarantined: shown, but failing no run. */
+  quarantined: number;
   flaky: number;
   cancelled: number;
 }
@@ -30,11 +40,16 @@ export function tally(jobs: readonly JobView[]): Tally {
     running: 0,
     passed: 0,
     failed: 0,
+    quarantined: 0,
     flaky: 0,
     cancelled: 0,
   };
   for (const job of jobs) {
     if (job.flaky) t.flaky++;
+    if (isQuarantined(job)) {
+      t.quarantined++;
+      continue;
+    }
     switch (job.status) {
       case "queued":
         t.queued++;
@@ -56,7 +71,10 @@ export function tally(jobs: readonly JobView[]): Tally {
   return t;
 }
 
-/** `3 queued · 1 running · 2 passed · 0 failed · 0 flaky`, plus cancelled when there are any. */
+/**
+ * `3 queued · 1 running · 2 passed · 0 failed · 0 flaky`, plus quarantined and cancelled when
+ * there are any.
+ */
 export function formatTally(t: Tally): string {
   const parts = [
     `${t.queued} queued`,
@@ -65,6 +83,7 @@ export function formatTally(t: Tally): string {
     `${t.failed} failed`,
     `${t.flaky} flaky`,
   ];
+  if (t.quarantined > 0) parts.push(`${t.quarantined} quarantined`);
   if (t.cancelled > 0) parts.push(`${t.cancelled} cancelled`);
   return parts.join(" · ");
 }
@@ -81,7 +100,8 @@ export function tallyFromCounts(c: RunCounts): Tally {
     queued: c.queued,
     running: c.leased + c.running,
     passed: c.passed,
-    failed: c.failed + c.error + c.timed_out,
+    failed: c.failed + c.error + c.timed_out - c.quarantined,
+    quarantined: c.quarantined,
     flaky: c.flaky,
     cancelled: c.cancelled,
   };

@@ -25,4 +25,11 @@ export function clip(text: string, maxChars: number, maxLines = Infinity): strin
 /** `failed`, `error`, `timed out`, … */
 export const statusLabel = (status: Job["status"]) => status.replace("_", " ");
 
+/** The day a quarantine ends, as the reports print it (UTC). */
+export const quarantineEnd = (until: string) => until.slice(0, 10);
+
+/** `quarantined: failed (until 2026-12-21)`: a failure that fails no run, and for how long. */
+export const quarantinedLabel = (job: Pick<Job, "status" | "quarantined_until">) =>
+  `quarantined: ${statusLabel(job.status)} (until ${quarantineEnd(job.quarantined_until ?? "")})`;
+
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

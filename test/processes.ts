@@ -1,13 +1,18 @@
 /**
  * qgjob's own processes for end-to-end tests: the server, agents and the CLI, each a real
- * `node cli/main.ts ...` child. Every child is killed when the test file's afterEach calls
+ * `node .../cli/main.js ...` child of the tests' build (test/built.ts). Every child is killed when the test file's afterEach calls
  * killAll(), whatever the test did.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import { CLI } from "./built.js";
 
-export const CLI = ["--import", "tsx", join(import.meta.dirname, "../cli/main.ts")];
+export { CLI };
+
+/** `node` arguments that run a TypeScript file (a test's helper script) through tsx. */
+export const TSX = ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href];
 
 const children = new Set<ChildProcess>();
 /** Children started as process group leaders: killed with their whole group. */

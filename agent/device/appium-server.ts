@@ -9,7 +9,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
-import { runProcess } from "../process.js";
+import { runProcess, trackGroup } from "../process.js";
 
 const execFileP = promisify(execFile);
 
@@ -128,6 +128,9 @@ export class AppiumServer {
     );
     this.stats.appiumStarts++;
     this.child = child;
+    // Killed with the agent, SIGKILL included (agent/supervisor.ts): a server left behind would
+    // hold the port, and the agent's next start would fail with "port in use".
+    const untrack = child.pid === undefined ? () => undefined : trackGroup(child.pid);
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString("utf8").split("\n")) {
         if (!line.trim()) continue;
@@ -139,6 +142,7 @@ export class AppiumServer {
     child.stderr!.on("data", keep);
     let exit: string | null = null;
     child.once("exit", (code, signal) => {
+      untrack();
       exit = `exit ${code ?? signal}`;
       if (this.child === child) {
         this.child = null;

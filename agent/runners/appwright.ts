@@ -117,6 +117,48 @@ function streamReporterPath(): string | null {
   return existsSync(candidate) ? candidate : null;
 }
 
+/** Playwright's CLI as the project installed it. */
+function playwrightCli(projectDir: string): string | null {
+  try {
+    return createRequire(path.join(projectDir, "package.json")).resolve("@playwright/test/cli");
+  } catch {
+    return null;
+  }
+}
+
+const noPlaywright = (projectDir: string) =>
+  `@playwright/test is not installed in ${projectDir} (run npm ci there)`;
+
+/**
+ * Why the project cannot run a runner's tests, or null. Playwright itself reads the config
+ * (`--list` of no file), so a config that does not load or lacks the project is found as a run
+ * would find it.
+ */
+export async function projectProblem(
+  opts: Pick<AppwrightRunnerOptions, "projectDir" | "project" | "configFile" | "env">,
+): Promise<string | null> {
+  const projectDir = realpathOr(opts.projectDir);
+  const config = path.join(projectDir, opts.configFile ?? "appwright.config.ts");
+  const cli = playwrightCli(projectDir);
+  if (!cli) return noPlaywright(projectDir);
+  const res = await runProcess(
+    process.execPath,
+    [cli, "test", "--config", config, "--project", opts.project, "--list"]
+      // Matches no file: only the config and the project are looked at.
+      .concat(["--pass-with-no-tests", "/^$/"]),
+    { cwd: projectDir, env: { ...process.env, ...opts.env }, timeoutMs: 120_000 },
+  );
+  if (res.exitCode === 0) return null;
+  const lines = res.tail.split("\n").map((l) => l.trim());
+  const missing = lines.find((l) => l.includes("not found. Available projects:"));
+  if (missing) {
+    const known = missing.slice(missing.indexOf("Available projects:") + 20);
+    return `--project: no project '${opts.project}' in ${config} (it has ${known})`;
+  }
+  const why = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.filter(Boolean).at(-1) ?? "";
+  return `${config} does not load: ${why}`;
+}
+
 interface RunState {
   started: Set<string>;
   finished: Set<string>;
@@ -124,8 +166,11 @@ interface RunState {
 
 export class AppwrightRunner implements Runner {
   readonly name = "appwright";
-  /** Per lease (the agent logs the difference): installs, sessions and setup time on the device. */
-  readonly stats = { invocations: 0, installs: 0, sessions: 0, setupMs: 0 };
+  /**
+   * Per lease (the agent logs the difference and reports the device's part to the server):
+   * installs and the time they took, sessions and the time opening them took.
+   */
+  readonly stats = { invocations: 0, installs: 0, installMs: 0, sessions: 0, sessionMs: 0 };
   private readonly projectDir: string;
 
   constructor(private readonly opts: AppwrightRunnerOptions) {
@@ -136,19 +181,20 @@ export class AppwrightRunner implements Runner {
     const state: RunState = { started: new Set(), finished: new Set() };
     const device = this.opts.device ? await this.prepareDevice(jobs, ctx, state) : null;
     if (this.opts.device && !device) return;
+    const projectDir = ctx.projectDir ? realpathOr(ctx.projectDir) : this.projectDir;
     try {
-      for (const group of planInvocations(jobs, this.projectDir)) {
+      for (const group of planInvocations(jobs, projectDir)) {
         let todo = group;
         for (;;) {
           todo = todo.filter((j) => !state.finished.has(j.id) && !ctx.stopped(j.id).aborted);
           if (todo.length === 0) break;
-          const inv = new Invocation(this.opts, this.projectDir, todo, ctx, state, device);
+          const inv = new Invocation(this.opts, projectDir, todo, ctx, state, device);
           this.stats.invocations++;
           const interrupted = await inv.execute();
           if (device) {
             const sessions = device.readSessions();
             this.stats.sessions += sessions.count;
-            this.stats.setupMs += sessions.ms;
+            this.stats.sessionMs += sessions.ms;
           }
           if (!interrupted) break;
         }
@@ -173,7 +219,7 @@ export class AppwrightRunner implements Runner {
       return null;
     }
     this.stats.installs += lease.prepared.installed ? 1 : 0;
-    this.stats.setupMs += lease.prepared.installMs;
+    this.stats.installMs += lease.prepared.installMs;
     return lease;
   }
 }
@@ -234,9 +280,9 @@ class Invocation {
 
   /** True when it was killed and its unfinished jobs must run again. */
   async execute(): Promise<boolean> {
-    const cli = this.resolveCli();
+    const cli = playwrightCli(this.projectDir);
     if (!cli) {
-      const message = `@playwright/test is not installed in ${this.projectDir} (run npm ci there)`;
+      const message = noPlaywright(this.projectDir);
       for (const job of this.jobs) await this.report(job, errorOutcome(job, message));
       await this.invocationLog.close().catch(() => undefined);
       await rm(this.dir, { recursive: true, force: true });
@@ -272,16 +318,6 @@ class Invocation {
     if (!interrupted) await this.settle(result);
     await this.cleanup();
     return interrupted;
-  }
-
-  private resolveCli(): string | null {
-    try {
-      return createRequire(path.join(this.projectDir, "package.json")).resolve(
-        "@playwright/test/cli",
-      );
-    } catch {
-      return null;
-    }
   }
 
   private async args(cli: string): Promise<string[]> {

@@ -36,6 +36,10 @@ export function renderCommand(template: string, values: Record<string, string>):
 
 const CANNOT_RUN = new Set([126, 127]);
 
+type Sink = { write(chunk: Buffer): void };
+const tee = (log: Sink, live: Sink | undefined): Sink =>
+  live ? { write: (chunk) => (log.write(chunk), live.write(chunk)) } : log;
+
 export class CommandRunner implements Runner {
   readonly name = "command";
   readonly stats = { processes: 0 };
@@ -75,7 +79,7 @@ export class CommandRunner implements Runner {
     });
     this.stats.processes++;
     const result = await runProcess("/bin/sh", ["-c", command], {
-      cwd: this.opts.cwd,
+      cwd: ctx.projectDir ?? this.opts.cwd,
       env: {
         ...process.env,
         ...this.opts.env,
@@ -88,7 +92,7 @@ export class CommandRunner implements Runner {
       timeoutMs: job.timeoutS * 1000,
       signal: stop,
       onLine: this.opts.onLine,
-      output,
+      output: tee(output, ctx.output?.(job.id)),
     });
     const logFile = await output.close().then(
       () => output.path,

@@ -47,6 +47,8 @@ export interface BuildInfo {
 
 export interface RunContext {
   build: BuildInfo;
+  /** Where these tests live: the run's unpacked bundle; absent: the runner's own project dir. */
+  projectDir?: string;
   /**
    * Called before a job's test begins (the agent marks it running on the server). When its stop
    * signal has fired by the time this resolves (a cancel, or the agent draining), skip the job.
@@ -59,6 +61,8 @@ export interface RunContext {
    * the runner kills their processes and reports nothing more for them.
    */
   stopped(jobId: string): AbortSignal;
+  /** Where a job's output goes as it comes (the live log), from its onStart to its outcome. */
+  output?(jobId: string): { write(chunk: Buffer): void };
 }
 
 export interface Runner {

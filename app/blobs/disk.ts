@@ -10,7 +10,15 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BlobStore, ByteRange, PutOutcome } from "./store.js";
+import { QgjobError } from "../errors.js";
 import { VerifyingStream } from "./verify.js";
+
+/** A disk that filled during an upload: 503, for the uploader to try again later. */
+function diskFull(err: unknown): QgjobError | null {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== "ENOSPC" && code !== "EDQUOT") return null;
+  return new QgjobError("storage_unavailable", "the blob store's disk is full: try again later");
+}
 
 export class DiskBlobStore implements BlobStore {
   readonly engine = "disk";
@@ -41,7 +49,7 @@ export class DiskBlobStore implements BlobStore {
       return { size: verify.bytes, created: true };
     } catch (err) {
       await rm(temp, { force: true });
-      throw err;
+      throw diskFull(err) ?? err;
     }
   }
 

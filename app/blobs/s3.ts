@@ -87,6 +87,9 @@ export class S3BlobStore implements BlobStore {
           ContentType: "application/octet-stream",
         },
         leavePartsOnError: false,
+        // Two 5 MiB parts in flight per upload (the SDK's default is four): what an upload holds
+        // in memory is bounded by this, whatever the blob's size.
+        queueSize: 2,
       });
       await upload.done();
       return before === null;

@@ -12,6 +12,7 @@ import type { BlobKind } from "../../api/blobs.js";
 import { notFound, QgjobError } from "../errors.js";
 import type { BlobRecord, OrgScope, Store } from "../store/store.js";
 import type { BlobStore, ByteRange } from "./store.js";
+import { BundleCheck } from "./bundle-check.js";
 import { tooLarge } from "./verify.js";
 
 export interface UploadInput {
@@ -33,15 +34,26 @@ export class Blobs {
   /** `fresh`: the org did not hold the blob before this upload. */
   async upload(input: UploadInput, now: number): Promise<{ blob: BlobRecord; fresh: boolean }> {
     const held = await this.store.findBlob(input.sha256, { orgId: input.orgId });
-    if (held) {
+    // Held with its bytes gone (retention removed them as this org used the hash again): the
+    // bytes are taken again.
+    if (held && (await this.bytes.stat(input.sha256))) {
       await this.store.recordBlob(held, now);
       return { blob: held, fresh: false };
     }
     if (input.declaredBytes !== undefined && input.declaredBytes > this.maxBytes) {
       throw tooLarge(this.maxBytes);
     }
-    const { size } = await this.bytes.put(input.sha256, input.body, this.maxBytes);
-    const blob = { orgId: input.orgId, sha256: input.sha256, size, kind: input.kind };
+    const check = input.kind === "bundle" ? new BundleCheck() : null;
+    const body = check ? input.body.pipe(check) : input.body;
+    if (check) input.body.once("error", (err) => check.destroy(err));
+    const { size } = await this.bytes.put(input.sha256, body, this.maxBytes);
+    const blob = {
+      orgId: input.orgId,
+      sha256: input.sha256,
+      size,
+      kind: input.kind,
+      files: check ? check.files : null,
+    };
     await this.store.recordBlob(blob, now);
     return {
       blob: (await this.store.findBlob(input.sha256, { orgId: input.orgId }))!,

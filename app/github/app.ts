@@ -7,6 +7,8 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { Probot } from "probot";
+import type { Blobs } from "../blobs/service.js";
+import type { LinkSigner } from "../evidence/links.js";
 import type { RunService } from "../runs.js";
 import type { Store } from "../store/store.js";
 import { DeliveryWorker } from "./deliveries.js";
@@ -27,7 +29,17 @@ export interface GithubApp {
 export async function startGithubApp(
   http: FastifyInstance,
   settings: GithubSettings,
-  { store, runs }: { store: Store; runs: RunService },
+  {
+    store,
+    runs,
+    blobs,
+    evidence,
+  }: {
+    store: Store;
+    runs: RunService;
+    blobs: Blobs;
+    evidence: { links: LinkSigner; retentionMs: number };
+  },
   logger: Logger,
   clock: () => number,
 ): Promise<GithubApp> {
@@ -44,7 +56,7 @@ export async function startGithubApp(
     (await probot.auth(installationId)) as Octokit;
   const deliveries = new DeliveryWorker(
     store,
-    (delivery) => handleDelivery({ store, runs, clock, log, octokitFor }, delivery),
+    (delivery) => handleDelivery({ store, runs, blobs, clock, log, octokitFor }, delivery),
     log,
     clock,
     { retryMs: Math.max(200, settings.updateIntervalMs) },
@@ -53,6 +65,7 @@ export async function startGithubApp(
   const reporter = new CheckReporter(store, octokitFor, log, {
     minIntervalMs: settings.updateIntervalMs,
     publicUrl: settings.publicUrl,
+    evidence,
   });
   // Ticks well inside the update interval, so a due update waits little past it.
   const tickMs = Math.min(1000, Math.max(50, settings.updateIntervalMs / 4));

@@ -40,6 +40,7 @@ function job(test_path: string, status: Job["status"], extra: Partial<Job> = {})
         : null,
     rerun_of: null,
     superseded_by: null,
+    quarantined_until: null,
     ...extra,
   };
 }
@@ -56,6 +57,9 @@ const run = (jobs: Job[]): RunWithJobs => ({
   counts: {} as RunWithJobs["counts"],
   created_at: T1,
   finished_at: null,
+  bundle: null,
+  build: null,
+  fail_fast: null,
   jobs,
 });
 

@@ -1,14 +1,17 @@
 /**
  * What a check run shows for one run: its status and conclusion, a title with the counts, a
  * summary (facts and the table of tests the Action's job summary also shows), the failure messages
- * as text, and one annotation per failed test at the file and line AppWright reported.
+ * as text, and one annotation per failed test at the file and line AppWright reported. A failure
+ * of a quarantined test is listed as "quarantined: failed" with a notice, not a failure: the
+ * conclusion leaves it out.
  */
 import type { Job, RunWithJobs } from "../../api/schemas.js";
-import { isFailed, isFinished } from "../../api/status.js";
+import { failsRun, isFailed, isFinished, isQuarantined } from "../../api/status.js";
 import { tally, type Tally } from "../../report/tally.js";
 import { describeFailure } from "../../report/failure.js";
 import { html, summaryRows, type SummaryTableRow } from "../../report/table.js";
-import { statusLabel } from "../../report/text.js";
+import { quarantinedLabel, statusLabel } from "../../report/text.js";
+import type { SharedEvidence } from "../../report/evidence.js";
 import {
   ANNOTATIONS_PER_REQUEST,
   clipBytes,
@@ -28,7 +31,8 @@ export interface CheckAnnotation {
   path: string;
   start_line: number;
   end_line: number;
-  annotation_level: "failure";
+  /** `notice` for a quarantined test's failure. */
+  annotation_level: "failure" | "notice";
   title: string;
   message: string;
 }
@@ -64,8 +68,9 @@ export function checkStatus(jobs: readonly Job[]): CheckStatus {
 
 export function conclusion(jobs: readonly Job[]): CheckConclusion {
   if (jobs.length === 0) return "neutral";
-  if (jobs.some((j) => j.status === "failed" || j.status === "error")) return "failure";
-  if (jobs.some((j) => j.status === "timed_out")) return "timed_out";
+  const failing = jobs.filter(failsRun);
+  if (failing.some((j) => j.status === "failed" || j.status === "error")) return "failure";
+  if (failing.some((j) => j.status === "timed_out")) return "timed_out";
   if (jobs.some((j) => j.status === "cancelled")) return "cancelled";
   return "success";
 }
@@ -73,12 +78,16 @@ export function conclusion(jobs: readonly Job[]): CheckConclusion {
 export function annotationFor(job: Job, testRoot: string): CheckAnnotation {
   const f = describeFailure(job, { prefix: testRoot });
   const line = f.line !== null && f.line > 0 ? f.line : 1;
+  const quarantined = isQuarantined(job);
   return {
     path: f.file,
     start_line: line,
     end_line: line,
-    annotation_level: "failure",
-    title: clipChars(f.title, MAX_TITLE_CHARS),
+    annotation_level: quarantined ? "notice" : "failure",
+    title: clipChars(
+      quarantined ? `${job.test_path}: ${quarantinedLabel(job)}` : f.title,
+      MAX_TITLE_CHARS,
+    ),
     message: clipBytes(f.message, MAX_ANNOTATION_BYTES),
   };
 }
@@ -126,17 +135,29 @@ function boundedTable(rows: SummaryTableRow[], budget: number, detailsUrl: strin
   return shown < body.length ? table + more(body.length - shown) : table;
 }
 
-function failureText(
-  failed: readonly Job[],
-  testRoot: string,
-  detailsUrl: string | null,
-): string | undefined {
+/** A link's text in Markdown: brackets and emphasis marks taken literally. */
+const mdText = (text: string) => text.replace(/[[\]\\*_`<>]/g, "\\$&");
+
+/** One line linking a failure to its page, log, screenshots and trace on the dashboard. */
+export function evidenceLine(shared: SharedEvidence | null): string {
+  if (!shared) return "";
+  const links = [
+    `[job page](${shared.page})`,
+    ...shared.files.map((f) => `[${mdText(f.label)}](${f.url})`),
+  ];
+  return `Evidence: ${links.join(" · ")}\n\n`;
+}
+
+function failureText(failed: readonly Job[], ctx: CheckContext): string | undefined {
   if (failed.length === 0) return undefined;
+  const { testRoot, detailsUrl } = ctx;
   const blocks = failed.map((job) => {
     const f = describeFailure(job, { prefix: testRoot });
     const where = f.line !== null ? `${f.file}:${f.line}` : f.file;
     const message = f.message.replaceAll("```", "ʼʼʼ");
-    return `### ${job.test_path}: ${statusLabel(job.status)}\n\n\`${where}\`\n\n\`\`\`\n${message}\n\`\`\`\n\n`;
+    const label = isQuarantined(job) ? quarantinedLabel(job) : statusLabel(job.status);
+    const evidence = evidenceLine(ctx.evidence?.(job) ?? null);
+    return `### ${job.test_path}: ${label}\n\n\`${where}\`\n\n${evidence}\`\`\`\n${message}\n\`\`\`\n\n`;
   });
   const more = (n: number) => moreLine(n, n === 1 ? "failure" : "failures", detailsUrl);
   let shown = fitting(blocks, MAX_OUTPUT_BYTES, more);
@@ -157,6 +178,7 @@ function failureText(
 export function checkTitle(t: Tally, status: CheckStatus): string {
   const finished = [
     [t.failed, "failed"],
+    [t.quarantined, "quarantined"],
     [t.passed, "passed"],
     [t.flaky, "flaky"],
     [t.cancelled, "cancelled"],
@@ -182,18 +204,24 @@ const latest = (times: (string | null)[]) =>
 export interface CheckContext {
   testRoot: string;
   detailsUrl: string | null;
+  /** Signed links to a failed job's evidence (null without QGJOB_PUBLIC_URL). */
+  evidence?: ((job: Job) => SharedEvidence | null) | null;
 }
 
 export function renderCheck(run: RunWithJobs, ctx: CheckContext): CheckView {
   const status = checkStatus(run.jobs);
   const t = tally(run.jobs);
-  const failed = run.jobs.filter(isFailed);
+  // Quarantined failures after the ones that fail the run: they are read, but second.
+  const failed = [...run.jobs.filter(failsRun), ...run.jobs.filter(isQuarantined)];
   const facts = [
     ctx.detailsUrl
       ? `Run <a href="${html(ctx.detailsUrl)}"><code>${html(run.id)}</code></a>`
       : `Run <code>${html(run.id)}</code>`,
     `app version <code>${html(run.app_version_ids.join(", "))}</code>`,
     `${run.jobs.length} ${run.jobs.length === 1 ? "test" : "tests"}`,
+    ...(run.superseded_by
+      ? [`superseded by run <code>${html(run.superseded_by)}</code> (a later push)`]
+      : []),
   ].join(" · ");
   const head = `<p>${facts}</p>\n\n`;
   const summary =
@@ -203,8 +231,7 @@ export function renderCheck(run: RunWithJobs, ctx: CheckContext): CheckView {
       MAX_OUTPUT_BYTES - utf8Bytes(head),
       ctx.detailsUrl,
     );
-  const text =
-    status === "completed" ? failureText(failed, ctx.testRoot, ctx.detailsUrl) : undefined;
+  const text = status === "completed" ? failureText(failed, ctx) : undefined;
   // The latest round's times: a re-run starts the check run over.
   const round = latestRound(run.jobs);
   const startedAt = earliest(round.map((j) => j.started_at));
@@ -218,7 +245,7 @@ export function renderCheck(run: RunWithJobs, ctx: CheckContext): CheckView {
     annotations:
       status === "completed" ? failed.map((job) => annotationFor(job, ctx.testRoot)) : [],
     actions:
-      status === "completed" && failed.length > 0
+      status === "completed" && run.jobs.some(isFailed)
         ? [
             {
               label: "Re-run failed",

@@ -12,6 +12,8 @@ describe("parseRepoConfig", () => {
       config: {
         app_version: { from: "sha" },
         root: "",
+        bundle: true,
+        supersede: true,
         tests: ["tests/*.spec.ts"],
         targets: [{ target: "emulator", device: undefined }],
         priority: 5,

@@ -38,8 +38,12 @@ export const RepoConfig = z.strictObject({
   /** The qgjob org; only the installation's own is accepted (see github/org.ts). */
   org: OrgId.optional(),
   app_version: AppVersionSource.default({ from: "sha" }),
-  /** The folder the agents run tests from; tests are relative to it. */
+  /** The test project's folder: the run's bundle, the folder agents run from; tests are relative to it. */
   root: Folder.default(""),
+  /** false: no bundle is sent; agents run the tests of their own checkout (`qgjob submit --no-bundle`). */
+  bundle: z.boolean().default(true),
+  /** A push stops the unfinished runs of earlier pushes to its branch (per target and device). */
+  supersede: z.boolean().default(true),
   tests: z.array(Pattern).min(1).max(500),
   targets: z
     .array(TargetEntry)

@@ -17,6 +17,8 @@ import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { presentJob, presentRun } from "../present.js";
+import type { LinkSigner } from "../evidence/links.js";
+import { signedEvidence } from "../evidence/share.js";
 import type { GithubCheckPatch, GithubCheckRecord, Store } from "../store/store.js";
 import { ANNOTATIONS_PER_REQUEST, renderCheck, type CheckView } from "./check-output.js";
 import { classifyGithubFailure } from "./failures.js";
@@ -29,6 +31,8 @@ export interface ReporterOptions {
   publicUrl: string | null;
   /** Rows looked at per tick (a quiet one costs no I/O). */
   batch?: number;
+  /** Signs the failures' evidence links (with publicUrl), valid for the retention. */
+  evidence?: { links: LinkSigner; retentionMs: number };
 }
 
 const MAX_BACKOFF_MS = 10 * 60_000;
@@ -216,9 +220,14 @@ export class CheckReporter {
       return;
     }
     const run = { ...presentRun(stored), jobs: stored.jobs.map(presentJob) };
+    const { publicUrl, evidence } = this.opts;
     const view = renderCheck(run, {
       testRoot: row.testRoot,
-      detailsUrl: detailsUrl(this.opts.publicUrl, row.runId),
+      detailsUrl: detailsUrl(publicUrl, row.runId),
+      evidence:
+        publicUrl && evidence
+          ? (job) => signedEvidence(job, { base: publicUrl, ...evidence })
+          : null,
     });
     const sum = digest(view);
     const unchanged =

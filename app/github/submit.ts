@@ -3,7 +3,7 @@
  * works from. Keyed by the webhook's delivery id, so a handler interrupted half-way and run again
  * on the redelivery finishes the job instead of doubling it.
  */
-import type { SubmitRunInput } from "../../api/schemas.js";
+import type { BundleRef, SubmitRunInput } from "../../api/schemas.js";
 import type { RunService } from "../runs.js";
 import type { GithubCheckRecord, Store } from "../store/store.js";
 import type { Plan } from "./plan.js";
@@ -23,8 +23,12 @@ export async function submitPlan(
   { store, runs }: { store: Store; runs: RunService },
   plan: Extract<Plan, { kind: "submit" }>,
   commit: CommitRef,
-  deliveryId: string,
-  now: number,
+  {
+    bundle,
+    supersede,
+    deliveryId,
+    now,
+  }: { bundle: BundleRef | undefined; supersede: boolean; deliveryId: string; now: number },
 ): Promise<GithubCheckRecord[]> {
   const { config } = plan;
   const checks = [];
@@ -44,6 +48,8 @@ export async function submitPlan(
       repo: `${commit.owner}/${commit.repo}`,
       sha: commit.sha,
       ref: commit.ref,
+      bundle,
+      supersede,
     };
     const name = checkName(target, device);
     const { run } = await runs.submit({ orgId: plan.orgId }, input, `github:${deliveryId}:${name}`);

@@ -32,18 +32,29 @@ export class Authenticator {
     private readonly store: Store,
     private readonly loopback: boolean,
     private readonly clock: () => number = Date.now,
+    /** Told once, when the first token ends open mode (the start-up warning no longer holds). */
+    private readonly onClosed: () => void = () => {},
   ) {}
 
   /** Open until the first token exists; once closed, it stays closed (revoking does not reopen). */
   async isOpen(): Promise<boolean> {
     if (this.closed || !this.loopback) return false;
     this.closed = await this.store.hasTokens();
+    if (this.closed) this.onClosed();
     return !this.closed;
   }
 
-  async caller(req: FastifyRequest, scope: Scope): Promise<Caller> {
+  /**
+   * `scope`: one, or a list of which any will do. `open`: what `isOpen()` answered for this
+   * request already (saves asking the database again).
+   */
+  async caller(
+    req: FastifyRequest,
+    scope: Scope | readonly Scope[],
+    open?: boolean,
+  ): Promise<Caller> {
     const header = req.headers.authorization;
-    if (header === undefined) return this.callerFor(undefined, scope);
+    if (header === undefined) return this.callerFor(undefined, scope, open);
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return this.callerFor(match ? match[1]! : null, scope);
   }
@@ -59,10 +70,14 @@ export class Authenticator {
 
   /** `undefined`: no credentials were given; `null`: unreadable ones. The dashboard passes the
    * token from its cookie here, so pages and the API authorise alike. */
-  async callerFor(token: string | null | undefined, scope: Scope): Promise<Caller> {
+  async callerFor(
+    token: string | null | undefined,
+    scope: Scope | readonly Scope[],
+    open?: boolean,
+  ): Promise<Caller> {
     let caller: Caller;
     if (token === undefined) {
-      if (!(await this.isOpen())) {
+      if (!(open ?? (await this.isOpen()))) {
         throw new QgjobError("unauthorized", "missing Authorization: Bearer <token>");
       }
       caller = OPEN_CALLER;
@@ -75,8 +90,12 @@ export class Authenticator {
       this.touch(record.id, now);
       caller = { orgId: record.orgId, tokenId: record.id, scopes: new Set(record.scopes) };
     }
-    if (!allows(caller, scope)) {
-      throw new QgjobError("forbidden", `this token lacks the '${scope}' scope`);
+    const wanted = typeof scope === "string" ? [scope] : scope;
+    if (!wanted.some((s) => allows(caller, s))) {
+      const names = wanted.map((s) => `'${s}'`);
+      const list =
+        names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0];
+      throw new QgjobError("forbidden", `this token lacks the ${list} scope`);
     }
     return caller;
   }
@@ -138,8 +157,8 @@ function requireNonSimpleBody(req: FastifyRequest) {
 
 declare module "fastify" {
   interface FastifyContextConfig {
-    /** The scope a route needs; routes without one (health) are public. */
-    scope?: Scope;
+    /** The scope a route needs (or a list, any of them); routes without one (health) are public. */
+    scope?: Scope | readonly Scope[];
   }
   interface FastifyRequest {
     caller: Caller;
@@ -151,10 +170,11 @@ export function installAuth(app: FastifyInstance, auth: Authenticator) {
   app.decorateRequest("caller", null as unknown as Caller);
   app.addHook("onRequest", async (req) => {
     // Every route, pages and health included: an open server is reachable only as itself.
-    if (await auth.isOpen()) requireLoopbackHost(req.headers.host);
+    const open = await auth.isOpen();
+    if (open) requireLoopbackHost(req.headers.host);
     const { scope } = req.routeOptions.config;
     if (!scope) return;
-    req.caller = await auth.caller(req, scope);
+    req.caller = await auth.caller(req, scope, open);
     requireNonSimpleBody(req);
   });
 }

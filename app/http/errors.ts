@@ -1,6 +1,10 @@
-/** Every failure leaves as `{ error: { code, message, details } }` with a fitting status. */
+/**
+ * Every failure leaves as `{ error: { code, message, details } }` with a fitting status; a HEAD
+ * request's failure, whose body is dropped on the way, also as headers (ERROR_HEADERS).
+ */
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { ERROR_HEADERS, ErrorBody } from "../../api/schemas.js";
 import { ERROR_STATUS, QgjobError, type ErrorCode } from "../errors.js";
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -48,6 +52,24 @@ export function installErrorHandlers(app: FastifyInstance) {
     }
     req.log.error({ err }, "unhandled error");
     return reply.code(500).send({ error: { code: "internal", message: "internal server error" } });
+  });
+
+  app.addHook("onSend", async (req, reply, payload) => {
+    if (req.method !== "HEAD" || reply.statusCode < 400 || typeof payload !== "string") {
+      return payload;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      return payload; // a page's error, not the API's
+    }
+    const body = ErrorBody.safeParse(parsed);
+    if (body.success) {
+      reply.header(ERROR_HEADERS.code, body.data.error.code);
+      reply.header(ERROR_HEADERS.message, encodeURIComponent(body.data.error.message));
+    }
+    return payload;
   });
 
   app.setNotFoundHandler((req, reply) =>

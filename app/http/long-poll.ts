@@ -23,10 +23,12 @@ export async function longPoll<T>(
   const deadline = deps.clock() + waitMs;
   const signal = requestSignal(response, deps.shutdown);
   for (;;) {
+    // Marked before the read: a change committed while it ran wakes the wait at once.
+    const since = deps.store.changes.mark();
     const value = await read();
     const remaining = deadline - deps.clock();
     if (done(value) || remaining <= 0 || signal.aborted) return value;
-    await deps.store.changes.wait(topic(value), Math.min(remaining, RECHECK_MS), signal);
+    await deps.store.changes.wait(topic(value), Math.min(remaining, RECHECK_MS), signal, since);
     // A client that left while we waited must not be handed anything (a lease above all).
     if (signal.aborted) return value;
     await recheck();

@@ -2,7 +2,8 @@
  * Watchers of a run share one reader per run and replica: it sleeps on the run's change-feed
  * topic (fed by every replica through the Postgres listener), reads the run once per change and
  * hands each watcher only the jobs that changed. 500 watchers of one run cost one read per
- * change, not 500; each watcher's own cost is its socket buffer, capped by SseStream.
+ * change, not 500; each watcher's own cost is its socket buffer, capped by SseStream. The reads
+ * are of the jobs' summaries (Store.getRunPage): a wake-up never re-reads every result.
  *
  * Event ids are the reader's clock (ms) at the read that produced them. A watcher resuming with
  * `Last-Event-ID: T` gets every unfinished job and every job finished since T (minus a margin
@@ -10,6 +11,7 @@
  * carries the whole job, so a repeat is harmless.
  */
 import type { Run } from "../../api/schemas.js";
+import { RUN_PAGE_MAX } from "../../api/schemas.js";
 import { isRunOpen, isTerminal } from "../../api/status.js";
 import type { JobRecord, RunView, Store } from "../store/store.js";
 import { presentJob, presentRun } from "../present.js";
@@ -17,6 +19,8 @@ import type { SseStream } from "./sse.js";
 
 /** Re-read this often even without a wake-up: a lost notification delays, never loses. */
 const RECHECK_MS = 2000;
+/** After a failed read, the next one comes this soon (or at the run's next change). */
+const RETRY_MS = 500;
 /** Replicas' clocks may disagree this much about when a job finished. */
 const RESUME_MARGIN_MS = 5000;
 
@@ -87,7 +91,13 @@ class RunFeed {
   async loop(): Promise<void> {
     try {
       while (!this.stop.signal.aborted) {
-        const view = (await this.store.getRun(this.runId, { orgId: null })) as RunWithJobsView;
+        const view = await this.read();
+        if (view === undefined) {
+          // A failed read (the database busy or away for a moment) must not end every
+          // watcher's stream without `end`: they keep their streams and the reader tries again.
+          await this.store.changes.wait(`run:${this.runId}`, RETRY_MS, this.stop.signal);
+          continue;
+        }
         if (!view) break;
         if (this.stop.signal.aborted) break;
         this.publish(view);
@@ -99,6 +109,26 @@ class RunFeed {
       this.firstReadDone();
       for (const w of this.watchers) w.stream.close();
       this.onIdle();
+    }
+  }
+
+  /** The run with every current job, summarised, a page at a time; null when there is no such
+   * run, undefined when the read failed. */
+  private async read(): Promise<RunWithJobsView | null | undefined> {
+    try {
+      const all = { orgId: null };
+      const first = await this.store.getRunPage(this.runId, all, { limit: RUN_PAGE_MAX });
+      if (!first) return null;
+      const jobs = [...first.jobs];
+      for (let cursor = first.nextCursor; cursor !== null;) {
+        const next = await this.store.getRunPage(this.runId, all, { limit: RUN_PAGE_MAX, cursor });
+        if (!next) return null;
+        jobs.push(...next.jobs);
+        cursor = next.nextCursor;
+      }
+      return { ...first, jobs };
+    } catch {
+      return undefined;
     }
   }
 

@@ -12,6 +12,7 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
+import { LiveLogs } from "../live-logs.js";
 import { installAuth } from "./auth.js";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import type { RouteDeps } from "./deps.js";
@@ -22,12 +23,16 @@ import { installJsonBody } from "./json-body.js";
 import { installRateLimit, TokenBuckets, type RateLimit } from "./rate-limit.js";
 import { RunHub } from "./run-hub.js";
 import { agentRoutes } from "./routes/agents.js";
+import { artifactRoutes } from "./routes/artifacts.js";
 import { blobRoutes } from "./routes/blobs.js";
 import { COMPAT_TAG, compatRoutes } from "./routes/compat.js";
 import { eventRoutes } from "./routes/events.js";
+import { logRoutes } from "./routes/logs.js";
 import { runRoutes } from "./routes/runs.js";
+import { testRoutes } from "./routes/tests.js";
 import { systemRoutes } from "./routes/system.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { traceViewerRoutes } from "./routes/trace-viewer.js";
 
 export interface HttpOptions {
   logger: Logger;
@@ -93,7 +98,10 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
         title: "qgjob",
         version: opts.version,
         description: "Queue and schedule AppWright test jobs.",
+        license: { name: "MIT", url: "https://spdx.org/licenses/MIT.html" },
       },
+      // Relative to where the document is served, so it stays right behind any proxy or host name.
+      servers: [{ url: "/", description: "The server that serves this document" }],
       components: {
         securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       },
@@ -103,23 +111,32 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
     transform: jsonSchemaTransform,
   });
 
+  // On arrival: event streams are hijacked and never reach onResponse.
+  app.addHook("onRequest", async (req) => {
+    deps.metrics.httpRequests.inc({ method: req.method, route: req.routeOptions.url ?? "none" });
+  });
   app.addHook("onResponse", async (req, reply) => {
     if (reply.statusCode >= 500)
       req.log.warn({ url: req.url, status: reply.statusCode }, "request failed");
   });
 
   runRoutes(app, deps);
+  testRoutes(app, deps);
   agentRoutes(app, deps);
-  eventRoutes(
-    app,
-    deps,
-    new RunHub(deps.store, deps.clock, deps.shutdown),
-    opts.sseStallMs ?? 30_000,
-  );
+  const streams = {
+    hub: new RunHub(deps.store, deps.clock, deps.shutdown),
+    logs: new LiveLogs(deps.store.relay),
+    stallMs: opts.sseStallMs ?? 30_000,
+  };
+  app.addHook("onClose", async () => streams.logs.close());
+  eventRoutes(app, deps, streams.hub, streams.stallMs);
+  logRoutes(app, deps, streams.logs, streams.stallMs);
   blobRoutes(app, deps);
+  artifactRoutes(app, deps);
+  traceViewerRoutes(app);
   systemRoutes(app, deps);
   tokenRoutes(app, deps);
-  dashboardRoutes(app, deps);
+  dashboardRoutes(app, deps, streams);
   compatRoutes(app, deps);
   return app;
 }

@@ -59,7 +59,6 @@ function run(scenario: Scenario): Decision {
         fleet: scenario.idleAgents ?? 1,
         byOrg: new Map(Object.entries(scenario.idleByOrg ?? {})),
       },
-      activeLeasesByGroup: new Map(),
       fleet: {
         live: scenario.live ?? scenario.idleAgents ?? 1,
         busyByOrg: new Map(Object.entries(scenario.busyByOrg ?? {})),
@@ -346,7 +345,6 @@ describe("decide: tie-break, oldest first", () => {
       queued: [],
       orgUsageMs: new Map(),
       idleAgents: { fleet: 1, byOrg: new Map() },
-      activeLeasesByGroup: new Map(),
       fleet: { live: 1, busyByOrg: new Map() },
     };
     expect(decide(input, DEFAULT_SCHEDULER_CONFIG, byAppVersion)).toBeNull();

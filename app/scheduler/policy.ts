@@ -35,8 +35,8 @@ interface Objective {
  * Pure: the same input always gives the same decision, so the store can call it inside its
  * claim transaction and the simulator can replay it.
  *
- * `input.activeLeasesByGroup` is deliberately not consulted: splitting a big group sends
- * several devices to it on purpose, and `idleAgents` already sizes each device's share.
+ * How many devices already work on a group is deliberately not an input: splitting a big group
+ * sends several devices to it on purpose, and `idleAgents` already sizes each device's share.
  */
 export function decide(
   input: SchedulingInput,

@@ -58,8 +58,6 @@ export interface SchedulingInput {
   orgUsageMs: ReadonlyMap<string, number>;
   /** Live agents of this target with no lease, counting the one asking. */
   idleAgents: IdleAgents;
-  /** Live leases per group key: how many devices already work on each group. */
-  activeLeasesByGroup: ReadonlyMap<string, number>;
   /** The fleet's devices of this target and whom they work for now (objective 3 and 5). */
   fleet: FleetShare;
 }

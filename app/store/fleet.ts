@@ -25,9 +25,7 @@ export function fleetView(
   live: LiveLeaseRow[],
   alive: LiveAgentRow[],
   extraIdle: number,
-): Pick<SchedulingInput, "activeLeasesByGroup" | "idleAgents" | "fleet"> {
-  const activeLeasesByGroup = new Map<string, number>();
-  for (const l of live) increment(activeLeasesByGroup, l.groupKey);
+): Pick<SchedulingInput, "idleAgents" | "fleet"> {
   const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
   const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
   const fleet: FleetShare & { busyByOrg: Map<string, number> } = {
@@ -44,7 +42,7 @@ export function fleetView(
     if (a.orgId === null) idleAgents.fleet++;
     else increment(idleAgents.byOrg, a.orgId);
   }
-  return { activeLeasesByGroup, idleAgents, fleet };
+  return { idleAgents, fleet };
 }
 
 export interface OrgUsageRow {

@@ -113,7 +113,7 @@ function rowsOf(w: World) {
     testPath: j.testPath,
     tags: j.tags,
     priority: j.priority,
-    status: "queued",
+    status: "queued" as const,
     maxAttempts: 3,
     retries: 0,
     timeoutS: 600,

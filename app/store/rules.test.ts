@@ -5,6 +5,7 @@ import {
   decideResult,
   emptyCounts,
   needsRerun,
+  noteAgentError,
   runStatus,
   type AttemptRow,
 } from "./rules.js";
@@ -40,6 +41,7 @@ const job = (over: Partial<JobRecord> = {}): JobRecord => ({
   result: null,
   rerunOf: null,
   supersededBy: null,
+  quarantinedUntil: null,
   groupKey: "app_version:acme|v1|emulator",
   ...over,
 });
@@ -191,5 +193,46 @@ describe("needsRerun", () => {
     ["failed", "job_2", false],
   ] as const)("%s, superseded by %s -> %s", (status, supersededBy, expected) => {
     expect(needsRerun(job({ status, supersededBy }))).toBe(expected);
+  });
+});
+
+describe("noteAgentError", () => {
+  const rule = { errors: 3, windowMs: 1000 };
+  const error = (at: number, message: string | null = `e${at}`) => ({
+    at,
+    jobId: `job_${at}`,
+    message,
+  });
+  const after = (ats: number[], r: typeof rule | null = rule) =>
+    ats.reduce((agent, at) => noteAgentError(agent, error(at), r), {
+      drainedAt: null as number | null,
+      recentErrors: [] as ReturnType<typeof error>[],
+    });
+
+  it("drains at the rule's count within the window, not when they are spread wider", () => {
+    expect(after([0, 500, 900]).drainedAt).toBe(900);
+    expect(after([0, 600, 1200, 1800]).drainedAt).toBeNull();
+    expect(after([0, 600, 1200, 1800]).recentErrors.map((e) => e.at)).toEqual([1200, 1800]);
+  });
+
+  it("keeps a drained agent drained, with the errors that did it and any after", () => {
+    const drained = after([0, 1, 2, 5000]);
+    expect(drained.drainedAt).toBe(2);
+    expect(drained.recentErrors.map((e) => e.at)).toEqual([0, 1, 2, 5000]);
+  });
+
+  it("never drains without a rule, and keeps the last five errors for the dashboard", () => {
+    const none = after([1, 2, 3, 4, 5, 6, 7], null);
+    expect(none.drainedAt).toBeNull();
+    expect(none.recentErrors.map((e) => e.at)).toEqual([3, 4, 5, 6, 7]);
+  });
+
+  it("cuts a long message", () => {
+    const long = noteAgentError(
+      { drainedAt: null, recentErrors: [] },
+      error(1, "x".repeat(5000)),
+      null,
+    );
+    expect(long.recentErrors[0]!.message).toHaveLength(500);
   });
 });

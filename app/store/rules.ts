@@ -8,10 +8,34 @@ import {
   isRerunStatus,
   isServerEnded,
   isTerminal,
+  isTestFailedStatus,
   type RunStatus,
 } from "../../api/status.js";
 import { QgjobError, notFound } from "../errors.js";
-import type { JobRecord, JobStatus, LeaseRecord, RunCounts, StoredResult } from "./store.js";
+import type {
+  AgentError,
+  DrainRule,
+  JobRecord,
+  JobStatus,
+  LeaseHolder,
+  LeaseHolderCheck,
+  LeaseRecord,
+  RunCounts,
+  StoredResult,
+} from "./store.js";
+
+/**
+ * A lease whose agent the caller may not act for does not exist for them (404). Checked inside
+ * the write's transaction, against the agent row read with the lease, so the route need not read
+ * the lease and its agent first.
+ */
+export function requireHolder(
+  leaseId: string,
+  agent: LeaseHolder | null | undefined,
+  holder: LeaseHolderCheck | undefined,
+) {
+  if (holder && (!agent || !holder(agent))) throw notFound("lease", leaseId);
+}
 
 /**
  * The job as this live lease holds it; otherwise the 409 that tells the agent why not (the
@@ -103,12 +127,13 @@ export function rerunsOf(
       result: null,
       rerunOf: old.id,
       supersededBy: null,
+      quarantinedUntil: null,
     }));
 }
 
 export interface AttemptRow {
   attempt: number;
-  status: string;
+  status: JobStatus;
   durationMs: number | null;
   result: StoredResult | null;
 }
@@ -242,14 +267,38 @@ export function emptyCounts(): RunCounts {
     cancelled: 0,
     timed_out: 0,
     flaky: 0,
+    quarantined: 0,
   };
+}
+
+/** One group of a run's jobs as the engines count them (status, flaky, quarantine mark). */
+export interface CountRow {
+  status: string;
+  flaky: boolean;
+  quarantined: boolean;
+  n: number;
+  finishedAt: number | null;
+}
+
+/** A run's counts and last finish from its grouped jobs (both engines read the same groups). */
+export function countJobs(rows: readonly CountRow[]) {
+  const counts = emptyCounts();
+  let finishedAt: number | null = null;
+  for (const row of rows) {
+    counts[row.status as JobStatus] += row.n;
+    counts.total += row.n;
+    if (row.flaky) counts.flaky += row.n;
+    if (row.quarantined && isTestFailedStatus(row.status)) counts.quarantined += row.n;
+    if (row.finishedAt !== null) finishedAt = Math.max(finishedAt ?? 0, row.finishedAt);
+  }
+  return { counts, finishedAt };
 }
 
 /** A run's status is derived from its jobs', never stored, so it cannot drift from them. */
 export function runStatus(c: RunCounts): RunStatus {
   const open = c.queued + c.leased + c.running;
   if (open > 0) return open === c.queued && c.total === c.queued ? "queued" : "running";
-  if (c.failed + c.error + c.timed_out > 0) return "failed";
+  if (c.failed + c.error + c.timed_out - c.quarantined > 0) return "failed";
   if (c.cancelled > 0) return "cancelled";
   return "passed";
 }
@@ -262,4 +311,30 @@ export function runStatus(c: RunCounts): RunStatus {
 export function observedDurationMs(reportedMs: number, startedAt: number | null, now: number) {
   if (startedAt === null) return Math.max(0, reportedMs);
   return Math.max(0, Math.min(reportedMs, now - startedAt));
+}
+
+/** Messages kept per error: enough to tell an install failure from a dead device. */
+const AGENT_ERROR_MESSAGE_CHARS = 500;
+/** Errors kept on an agent when no drain rule counts them: the dashboard's "last errors". */
+const AGENT_ERRORS_KEPT = 5;
+
+/**
+ * An agent's state after it reported an infrastructure error: the error joins its recent ones
+ * (those older than the window, and more than the rule counts, drop off), and once the rule's
+ * count of them falls within its window the agent is drained. A drained agent stays drained
+ * until undrained: errors from leases it still held do not change when it was drained.
+ */
+export function noteAgentError(
+  agent: { drainedAt: number | null; recentErrors: AgentError[] },
+  error: AgentError,
+  rule: DrainRule | null | undefined,
+): { drainedAt: number | null; recentErrors: AgentError[] } {
+  const kept = Math.max(rule?.errors ?? 0, AGENT_ERRORS_KEPT);
+  const message = error.message?.slice(0, AGENT_ERROR_MESSAGE_CHARS) ?? null;
+  const all = [...agent.recentErrors, { ...error, message }];
+  if (agent.drainedAt !== null)
+    return { drainedAt: agent.drainedAt, recentErrors: all.slice(-kept) };
+  const recentErrors = all.filter((e) => !rule || e.at > error.at - rule.windowMs).slice(-kept);
+  const drained = rule !== null && rule !== undefined && recentErrors.length >= rule.errors;
+  return { drainedAt: drained ? error.at : null, recentErrors };
 }

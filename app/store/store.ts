@@ -10,11 +10,15 @@ import type {
   Artifact,
   ListJobsQuery,
   ListRunsQuery,
+  ListTestsQuery,
   ResultInput,
+  RunBuild,
+  RunBundle,
   SubmitRunInput,
 } from "../../api/schemas.js";
 import type { BlobKind } from "../../api/blobs.js";
-import type { JobStatus } from "../../api/status.js";
+import type { JobStatus, TestOutcome } from "../../api/status.js";
+import type { QuarantineRule } from "./history.js";
 import type { Decision, GroupingStrategy, SchedulerConfig, Target } from "../scheduler/types.js";
 
 export type { JobStatus };
@@ -27,6 +31,10 @@ export interface StoredResult {
   artifacts: Artifact[];
   /** Attachments reported beyond MAX_ARTIFACTS, not kept (the result is, whole otherwise). */
   artifacts_dropped?: number;
+  /** A run page's summary (job-summary.ts): the message's first line, no log tail or artifacts. */
+  truncated?: boolean;
+  /** In a summary: how many artifacts the whole result holds. */
+  artifacts_count?: number;
 }
 
 export interface JobRecord {
@@ -40,7 +48,7 @@ export interface JobRecord {
   testPath: string;
   tags: string[];
   priority: number;
-  status: string;
+  status: JobStatus;
   flaky: boolean;
   attempts: number;
   maxAttempts: number;
@@ -62,6 +70,8 @@ export interface JobRecord {
   supersededBy: string | null;
   /** The scheduling group, `<strategy>:<key>` (heads.ts): what the queue summaries are kept by. */
   groupKey: string;
+  /** Set when the job finished while its test was quarantined: when that quarantine ended. */
+  quarantinedUntil: number | null;
 }
 
 /** One try of a job (job_attempts): its evidence is in `result.artifacts`. */
@@ -70,11 +80,69 @@ export interface AttemptRecord {
   attempt: number;
   leaseId: string;
   agentId: string;
-  status: string;
+  status: JobStatus;
   startedAt: number | null;
   finishedAt: number | null;
   durationMs: number | null;
   result: StoredResult | null;
+}
+
+/** One finished job of a test, as its history keeps it. */
+export interface TestRunEntry {
+  jobId: string;
+  runId: string;
+  outcome: TestOutcome;
+  finishedAt: number;
+  durationMs: number | null;
+  message: string | null;
+  /** When the test's quarantine ended, if it was quarantined then. */
+  quarantinedUntil: number | null;
+}
+
+/** A test's history: counts since first seen, rates and run times over its last runs. */
+export interface TestHistoryRecord {
+  id: string;
+  orgId: string;
+  /** "" when its runs named no repository. */
+  repo: string;
+  testPath: string;
+  target: Target;
+  runs: number;
+  passed: number;
+  failed: number;
+  flaky: number;
+  errors: number;
+  /** The last outcomes, oldest first, one letter each (history.ts: OUTCOME_CODES). */
+  recent: string;
+  durations: number[];
+  flakeRate: number;
+  failureRate: number;
+  p50Ms: number;
+  p95Ms: number;
+  durationChangeMs: number;
+  firstSeenAt: number;
+  lastRunAt: number;
+  lastPassedAt: number | null;
+  lastFailedAt: number | null;
+  /** Newest first. */
+  recentRuns: TestRunEntry[];
+  lastFailures: TestRunEntry[];
+}
+
+/** A quarantined test file of an org: it still runs and reports, but fails no run. */
+export interface QuarantineRecord {
+  orgId: string;
+  testPath: string;
+  reason: string;
+  owner: string | null;
+  automatic: boolean;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A test's history with the quarantine in force on its file now. */
+export interface TestView extends TestHistoryRecord {
+  quarantine: QuarantineRecord | null;
 }
 
 export interface RunRecord {
@@ -85,14 +153,45 @@ export interface RunRecord {
   sha: string | null;
   ref: string | null;
   createdAt: number;
+  bundle: RunBundle | null;
+  build: RunBuild | null;
+  /** The later run that cancelled this one's unfinished jobs (RunService.submit, `supersede`). */
+  supersededBy: string | null;
+  /** Failures after which the rest of the run is cancelled (null: never). */
+  failFast: number | null;
 }
 
-export type RunCounts = Record<JobStatus | "flaky" | "total", number>;
+/** A run that supersedes the earlier runs of its repository and ref on its target and device. */
+export interface Superseding {
+  runId: string;
+  orgId: string;
+  repo: string;
+  ref: string;
+  target: Target;
+  device: string | null;
+}
+
+/** What a run's agents need besides the test paths: its bundle and build. */
+export type RunInputs = Pick<RunRecord, "bundle" | "build">;
+
+export type RunCounts = Record<JobStatus | "flaky" | "quarantined" | "total", number>;
 
 export interface RunView extends RunRecord {
   counts: RunCounts;
   appVersionIds: string[];
   finishedAt: number | null;
+}
+
+/** A page of a run's current jobs, oldest first, their results summarised (job-summary.ts). */
+export interface RunPage extends RunView {
+  jobs: JobRecord[];
+  nextCursor: string | null;
+}
+
+export interface RunPageQuery {
+  limit: number;
+  /** A `nextCursor` of the page before. */
+  cursor?: string | undefined;
 }
 
 export interface AgentRecord {
@@ -109,6 +208,23 @@ export interface AgentRecord {
   keyHash: string | null;
   /** The live lease this agent holds, if any. */
   leaseId: string | null;
+  /** Set: drained for its infrastructure errors; it takes no new leases until undrained. */
+  drainedAt: number | null;
+  /** Its latest infrastructure errors (oldest first): what drained it, when it is drained. */
+  recentErrors: AgentError[];
+}
+
+/** An infrastructure error (result status `error`) an agent reported. */
+export interface AgentError {
+  at: number;
+  jobId: string;
+  message: string | null;
+}
+
+/** `errors` infrastructure errors within `windowMs` drain an agent (docs/configuration.md). */
+export interface DrainRule {
+  errors: number;
+  windowMs: number;
 }
 
 export interface LeaseRecord {
@@ -151,19 +267,51 @@ export interface BlobRecord {
   kind: BlobKind;
   createdAt: number;
   lastReferencedAt: number;
+  /** A bundle's file paths (api/bundle.ts inspectBundle); null for other kinds. */
+  files: string[] | null;
 }
 
-export type NewBlob = Pick<BlobRecord, "orgId" | "sha256" | "size" | "kind">;
+export type NewBlob = Pick<BlobRecord, "orgId" | "sha256" | "size" | "kind"> & {
+  files?: string[] | null;
+};
+
+/** What a device did for a lease, as its agent reported it (api/devices.ts). */
+export interface LeaseDeviceRecord {
+  leaseId: string;
+  agentId: string;
+  appVersionId: string;
+  installs: number;
+  sessions: number;
+  installMs: number;
+  sessionMs: number;
+  reportedAt: number;
+}
+
+export type LeaseDeviceInput = Pick<
+  LeaseDeviceRecord,
+  "installs" | "sessions" | "installMs" | "sessionMs"
+> & {
+  /** The versions on the device now, most recent first: replaces the agent's `installed`. */
+  installed?: string[];
+};
 
 /** Which orgs a caller may see: one org, or all of them (fleet tokens, open mode). */
 export interface OrgScope {
   orgId: string | null;
 }
 
+/** What a lease's agent is checked by before anyone acts on the lease. */
+export type LeaseHolder = Pick<AgentRecord, "orgId" | "keyHash">;
+/** Whether the caller may act for the lease's agent; false: the lease is not found (404). */
+export type LeaseHolderCheck = (agent: LeaseHolder) => boolean;
+
 export interface SubmitOptions {
   idempotencyKey?: string | undefined;
   /** Hash of the request body: the same key with another body is refused. */
   requestHash?: string | undefined;
+  /** The bundle and build as the service resolved them from the org's blobs. */
+  bundle?: RunBundle | null;
+  build?: RunBuild | null;
 }
 
 export interface QueueGroupView {
@@ -221,12 +369,31 @@ export interface StoreOptions {
   timeoutGraceMs: number;
   scheduler: SchedulerConfig;
   grouping: GroupingStrategy;
+  /** The automatic quarantine of flaky tests (history.ts); absent or null: off. */
+  quarantineRule?: QuarantineRule | null;
+  /** null or absent: agents are never drained by the store. */
+  drainRule?: DrainRule | null;
+  /** Run previously failed and never-seen tests first in each lease (history.ts failedFirst);
+   * absent: on. */
+  failedFirst?: boolean;
 }
 
 /** Wake-ups for long polls. Topics: "work" (jobs became claimable), `run:<id>` (a job changed). */
 export interface ChangeFeed {
-  /** Resolves true when the topic fired, false on timeout or abort. */
-  wait(topic: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** A mark to pass to `wait` as `since`: take it before reading what the wait is for. */
+  mark(): number;
+  /**
+   * Resolves true when the topic fired (since `since`, if given: at once when it already did),
+   * false on timeout or abort.
+   */
+  wait(topic: string, timeoutMs: number, signal?: AbortSignal, since?: number): Promise<boolean>;
+}
+
+/** Messages for every replica's subscribers, this one's included (live log chunks). */
+export interface Relay {
+  /** Resolves once the message is on its way to every replica (after what was published before). */
+  publish(message: string): Promise<void>;
+  subscribe(listener: (message: string) => void): () => void;
 }
 
 export interface StoreMetrics {
@@ -315,6 +482,7 @@ export type GithubCheckPatch = Partial<
 export interface Store {
   readonly engine: "sqlite" | "postgres";
   readonly changes: ChangeFeed;
+  readonly relay: Relay;
   readonly options: StoreOptions;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -337,6 +505,10 @@ export interface Store {
     query: ListRunsQuery,
     scope: OrgScope,
   ): Promise<{ items: RunView[]; nextCursor: string | null }>;
+  /** The run's counts only: what a waiter re-reads on each wake-up. */
+  getRunView(id: string, scope: OrgScope): Promise<RunView | null>;
+  /** The run with one page of its current jobs, their results summarised. */
+  getRunPage(id: string, scope: OrgScope, query: RunPageQuery): Promise<RunPage | null>;
   getJob(id: string, scope: OrgScope): Promise<JobRecord | null>;
   /** The job's attempts, oldest first (the caller has checked the job's org). */
   listAttempts(jobId: string): Promise<AttemptRecord[]>;
@@ -348,6 +520,12 @@ export interface Store {
   ): Promise<{ items: JobRecord[]; nextCursor: string | null }>;
   cancelJob(id: string, scope: OrgScope, now: number): Promise<JobRecord | null>;
   cancelRun(id: string, scope: OrgScope, now: number): Promise<RunView | null>;
+  /**
+   * Cancels the unfinished jobs that the org's earlier runs of the same repository and ref hold
+   * on the same target and device, and marks those runs superseded by `later`. The ids of the
+   * runs it cancelled jobs of.
+   */
+  supersedeEarlier(later: Superseding, now: number): Promise<string[]>;
   /** Queues a new job for each of the run's failed, errored, timed-out or cancelled tests
    * (optionally of one target; with `all`, every finished test: a re-run in full); the old jobs
    * stay as history, superseded. */
@@ -373,6 +551,8 @@ export interface Store {
   ): Promise<AgentRecord>;
   getAgent(id: string, scope: OrgScope, now: number): Promise<AgentRecord | null>;
   listAgents(scope: OrgScope, now: number): Promise<AgentRecord[]>;
+  /** Ends a drain: the agent takes leases again, its error count starts afresh. null: not found. */
+  undrainAgent(id: string, scope: OrgScope, now: number): Promise<AgentRecord | null>;
   /** Extends the agent's lease; throws lease_lost when it no longer holds it. */
   heartbeat(
     agentId: string,
@@ -381,12 +561,20 @@ export interface Store {
   ): Promise<{ lease: LeaseRecord | null; cancelJobIds: string[] }>;
   /** Chooses a group with the scheduler and claims a batch of it, atomically. */
   claimLease(agentId: string, now: number): Promise<LeaseGrant | null>;
-  startJob(leaseId: string, jobId: string, attempt: number, now: number): Promise<JobRecord>;
+  /** `holder`: who may act on the lease, checked in the write (the HTTP routes pass one). */
+  startJob(
+    leaseId: string,
+    jobId: string,
+    attempt: number,
+    now: number,
+    holder?: LeaseHolderCheck,
+  ): Promise<JobRecord>;
   reportResult(
     leaseId: string,
     jobId: string,
     result: ResultInput,
     now: number,
+    holder?: LeaseHolderCheck,
   ): Promise<ResultOutcome>;
   releaseLease(leaseId: string, now: number): Promise<number>;
   getLease(id: string): Promise<LeaseRecord | null>;
@@ -434,6 +622,46 @@ export interface Store {
   recordBlob(blob: NewBlob, now: number): Promise<void>;
   /** The blob when the scope may see it (one of its org's rows; any row for fleet callers). */
   findBlob(sha256: string, scope: OrgScope): Promise<BlobRecord | null>;
+  /** A new use of blobs the org holds (a result naming them, a run reusing its bundle). */
+  touchBlobs(orgId: string, sha256s: string[], now: number): Promise<void>;
+  /**
+   * Retention: drops up to `limit` holdings unused since `before` (least recently used first)
+   * and answers how many it dropped and the hashes nobody holds any more, whose bytes may go.
+   */
+  expireBlobs(before: number, limit: number): Promise<{ dropped: number; orphans: string[] }>;
+  /** Distinct blobs held and their bytes. */
+  blobUsage(): Promise<{ blobs: number; bytes: number }>;
+  /**
+   * Keeps what the lease's device did (a later report replaces it) and, when the report says
+   * what the device holds, makes that the agent's installed versions. Answers the record and
+   * whether it is the lease's first (a repeated post is not counted twice), or null when the
+   * lease does not exist.
+   */
+  recordLeaseDevice(
+    leaseId: string,
+    input: LeaseDeviceInput,
+    now: number,
+  ): Promise<{ record: LeaseDeviceRecord; first: boolean } | null>;
+  /** The device records of these leases (those that have one). */
+  leaseDevices(leaseIds: string[]): Promise<LeaseDeviceRecord[]>;
+  /** The device records of every lease that ran an attempt of the run's jobs. */
+  runLeaseDevices(runId: string): Promise<LeaseDeviceRecord[]>;
+  /** The bundle and build of each of these runs (for the jobs of a lease). */
+  runInputs(runIds: string[]): Promise<Map<string, RunInputs>>;
+
+  /** Tests' history, highest `query.sort` first, each with the quarantine in force at `now`. */
+  listTests(
+    query: ListTestsQuery,
+    scope: OrgScope,
+    now: number,
+  ): Promise<{ items: TestView[]; nextCursor: string | null }>;
+  getTest(id: string, scope: OrgScope, now: number): Promise<TestView | null>;
+  /** Quarantines a test file of an org, replacing the quarantine it had. */
+  quarantineTest(quarantine: QuarantineRecord): Promise<QuarantineRecord>;
+  /** Ends the quarantine in force on a test file; false when there was none. */
+  unquarantineTest(orgId: string, testPath: string, now: number): Promise<boolean>;
+  /** The quarantines in force at `now`, soonest to end first. */
+  listQuarantines(scope: OrgScope, now: number): Promise<QuarantineRecord[]>;
 
   queueOverview(
     scope: OrgScope,

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
 import { hostname, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
@@ -7,10 +8,12 @@ import { AppVersionId, DeviceName, Tag } from "../../api/schemas.js";
 import { TARGETS, type Target } from "../../api/targets.js";
 import { VERSION } from "../../app/version.js";
 import { DeviceAgent } from "../../agent/agent.js";
+import { BlobCache } from "../../agent/blob-cache.js";
 import { BuildResolver } from "../../agent/build.js";
+import { BundleWorkspaces } from "../../agent/bundle-workspace.js";
 import { GroupSupervisor } from "../../agent/supervisor.js";
-import { buildTemplateProblem } from "../../agent/build-template.js";
-import { AppwrightRunner } from "../../agent/runners/appwright.js";
+import { buildPathProblem, buildTemplateProblem } from "../../agent/build-template.js";
+import { AppwrightRunner, projectProblem } from "../../agent/runners/appwright.js";
 import { httpBlobSink } from "../../agent/evidence/http-sink.js";
 import { CommandRunner } from "../../agent/runners/command.js";
 import type { Runner } from "../../agent/runners/runner.js";
@@ -35,6 +38,7 @@ interface AgentFlags extends DeviceFlags {
   project?: string;
   command?: string;
   build?: string;
+  blobCacheSize: string;
   stateDir: string;
   leaseWait: string;
   drainGrace: string;
@@ -68,23 +72,48 @@ function seconds(flag: string, text: string): number {
   return ms;
 }
 
+/** The flags that need no device or server: each problem is one line and exit 2. */
+function checkSetup(flags: AgentFlags) {
+  const projectDir = resolve(flags.projectDir);
+  if (!existsSync(projectDir) || !statSync(projectDir).isDirectory())
+    throw new CliError(`--project-dir: ${projectDir} is not a directory`, EXIT.usage);
+  if (flags.runner === "command" && !flags.command)
+    throw new CliError("--runner command needs --command '<template with {test}>'", EXIT.usage);
+  if (flags.runner === "appwright" && !flags.project)
+    throw new CliError(
+      "--runner appwright needs --project <name> (a project in appwright.config.ts)",
+      EXIT.usage,
+    );
+  if (flags.build === undefined) return;
+  const problem = buildTemplateProblem(flags.build) ?? buildPathProblem(flags.build);
+  if (problem) throw new CliError(`--build: ${problem}`, EXIT.usage);
+}
+
+/**
+ * The AppWright project the agent runs `--no-bundle` runs from must name `--project`. Without
+ * an explicit `--project-dir` and a config there, the agent runs bundles only: each carries its
+ * own config, checked when it runs.
+ */
+async function checkAppwrightProject(flags: AgentFlags, given: boolean) {
+  const projectDir = resolve(flags.projectDir);
+  if (flags.runner !== "appwright") return;
+  if (!existsSync(join(projectDir, "appwright.config.ts"))) {
+    if (!given) return;
+    throw new CliError(`--project-dir: no appwright.config.ts in ${projectDir}`, EXIT.usage);
+  }
+  const problem = await projectProblem({ projectDir, project: flags.project! });
+  if (problem) throw new CliError(problem, EXIT.usage);
+}
+
 function runnerFrom(
   flags: AgentFlags,
   device: DeviceSession | undefined,
   log: (line: string) => void,
 ): Runner {
   const projectDir = resolve(flags.projectDir);
-  if (flags.runner === "command") {
-    if (!flags.command)
-      throw new CliError("--runner command needs --command '<template with {test}>'", EXIT.usage);
-    return new CommandRunner({ template: flags.command, cwd: projectDir, onLine: log });
-  }
-  if (!flags.project)
-    throw new CliError(
-      "--runner appwright needs --project <name> (a project in appwright.config.ts)",
-      EXIT.usage,
-    );
-  return new AppwrightRunner({ projectDir, project: flags.project, device, onLine: log });
+  if (flags.runner === "command")
+    return new CommandRunner({ template: flags.command!, cwd: projectDir, onLine: log });
+  return new AppwrightRunner({ projectDir, project: flags.project!, device, onLine: log });
 }
 
 export function agentCommand(): Command {
@@ -116,7 +145,12 @@ export function agentCommand(): Command {
       "command runner: shell template, {test} {build} {attempt} {app_version_id}",
     )
     .option("--build <template>", "where builds are: path or URL with {app_version_id}")
-    .option("--cache-dir <dir>", "downloaded builds", join(homedir(), ".cache", "qgjob", "builds"))
+    .option(
+      "--cache-dir <dir>",
+      "downloaded builds, test bundles (blobs/) and their dependencies (deps/)",
+      join(homedir(), ".cache", "qgjob", "builds"),
+    )
+    .option("--blob-cache-size <MB>", "bundles and uploaded builds kept, in MB (LRU)", "2048")
     .option(
       "--state-dir <dir>",
       "the agent's own state (its test process groups, per agent name)",
@@ -165,14 +199,14 @@ export function agentCommand(): Command {
         "\nServer and token come from --url / QGJOB_URL and --token / QGJOB_TOKEN.\n" +
         "Exit codes: 0 stopped after draining, 2 usage error or a token the server refuses.",
     )
-    .action(async (flags: AgentFlags) => {
+    .action(async (flags: AgentFlags, cmd: Command) => {
       const target = flags.target as Target;
       const device =
         flags.device === undefined ? null : check("--device", DeviceName, flags.device);
       for (const l of flags.label) check("--label", Tag, l);
       for (const v of flags.installed) check("--installed", AppVersionId, v);
-      const templateProblem = flags.build === undefined ? null : buildTemplateProblem(flags.build);
-      if (templateProblem) throw new CliError(`--build: ${templateProblem}`, EXIT.usage);
+      checkSetup(flags);
+      await checkAppwrightProject(flags, cmd.getOptionValueSource("projectDir") !== "default");
       const name =
         flags.name ??
         [hostname(), target, device]
@@ -185,9 +219,27 @@ export function agentCommand(): Command {
         Math.max(1, Math.round(seconds("--lease-wait", flags.leaseWait) / 1000)),
       );
       const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
+      const blobCacheMb = Number(flags.blobCacheSize);
+      if (!Number.isInteger(blobCacheMb) || blobCacheMb < 1)
+        throw new CliError(
+          `--blob-cache-size: expected a whole number of MB, got '${flags.blobCacheSize}'`,
+          EXIT.usage,
+        );
+      const blobCacheBytes = blobCacheMb * 1024 * 1024;
       const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
       const onLine = (line: string) => logger.debug({ out: line }, "test output");
-      const session = await deviceSessionFrom(flags, onLine);
+      // Before the device session and registering: a test or Appium server an earlier agent of
+      // this name left running still holds the device (and the Appium port).
+      const { supervisor, killed } = await GroupSupervisor.start(
+        join(resolve(flags.stateDir), `${name}.groups`),
+      );
+      if (killed > 0)
+        logger.warn({ groups: killed }, "killed test processes a previous agent left");
+      logger.debug({ watchdog: supervisor.watchdogPid }, "test processes supervised");
+      const session = await deviceSessionFrom(flags, onLine).catch((err: unknown) => {
+        supervisor.stop();
+        throw err;
+      });
       const runner = runnerFrom(flags, session, onLine);
       const baseUrl = resolveUrl(flags);
       const token = resolveToken(flags);
@@ -207,6 +259,11 @@ export function agentCommand(): Command {
         installedNow: session && (() => session.installedVersions()),
         runner,
         builds: new BuildResolver({ template: flags.build ?? null, cacheDir: flags.cacheDir }),
+        bundles: new BundleWorkspaces({
+          blobs: new BlobCache(client, join(resolve(flags.cacheDir), "blobs"), blobCacheBytes),
+          depsDir: join(resolve(flags.cacheDir), "deps"),
+          logger,
+        }),
         logger,
         leaseWaitS,
         drainGraceMs,
@@ -214,13 +271,6 @@ export function agentCommand(): Command {
         spoolDir: flags.spoolDir ?? defaultSpoolDir(baseUrl, name),
         logcat: flags.logcat ? { device } : null,
       });
-      // Before registering: a test an earlier agent of this name left running still holds the device.
-      const { supervisor, killed } = GroupSupervisor.start(
-        join(resolve(flags.stateDir), `${name}.groups`),
-      );
-      if (killed > 0)
-        logger.warn({ groups: killed }, "killed test processes a previous agent left");
-      logger.debug({ watchdog: supervisor.watchdogPid }, "test processes supervised");
       const stop = () => void agent.stop();
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);

@@ -16,19 +16,20 @@ interface CancelOptions extends ConnectionOptions {
 export function cancelCommand(): Command {
   return clientCommand("cancel")
     .description("Cancel a run (every job not yet finished) or one job.")
+    .argument("[id]", "a run id (run_…) or a job id (job_…)")
     .option("--run-id <id>", "the run to cancel")
     .option("--job-id <id>", "the job to cancel")
     .addHelpText(
       "after",
       "\nExamples:\n" +
-        "  qgjob cancel --run-id run_01JD8ZK3V4QH6T2X0M9B5C7R1E\n" +
+        "  qgjob cancel run_01JD8ZK3V4QH6T2X0M9B5C7R1E\n" +
         "  qgjob cancel --job-id job_01JD8ZK3V4QH6T2X0M9B5C7R1E --json\n" +
         "\nJobs that already ended keep their outcome. Exits 0 once the server has the\n" +
         "cancellation, also when there was nothing left to cancel.\n" +
         CONNECTION_HELP,
     )
-    .action(async (opts: CancelOptions) => {
-      const target = pickTarget(opts);
+    .action(async (id: string | undefined, opts: CancelOptions) => {
+      const target = pickTarget(opts, id);
       const client = connect(opts);
       if (target.kind === "run") {
         const run = await client.cancelRun(target.id);

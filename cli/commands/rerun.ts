@@ -14,7 +14,7 @@ import { waitAndReport } from "../follow.js";
 import { formatTally, tallyFromCounts } from "../../report/tally.js";
 
 interface RerunOptions extends ConnectionOptions {
-  runId: string;
+  runId?: string;
   target?: (typeof TARGETS)[number];
   wait?: boolean;
   timeout?: string;
@@ -23,22 +23,23 @@ interface RerunOptions extends ConnectionOptions {
 export function rerunCommand(): Command {
   return clientCommand("rerun")
     .description("Queue a run's failed tests again (failed, errored, timed out or cancelled).")
-    .requiredOption("--run-id <id>", "the run whose failed tests to run again")
+    .argument("[run-id]", "the run whose failed tests to run again (run_…)")
+    .option("--run-id <id>", "the run whose failed tests to run again")
     .addOption(new Option("--target <target>", "only the tests of this target").choices(TARGETS))
     .option("--wait", "wait for the run to end, with live progress, and exit with its outcome")
     .option("--timeout <duration>", "with --wait: give up after this long (30m, 90s, or seconds)")
     .addHelpText(
       "after",
       "\nExamples:\n" +
-        "  qgjob rerun --run-id run_01JD8ZK3V4QH6T2X0M9B5C7R1E --wait\n" +
+        "  qgjob rerun run_01JD8ZK3V4QH6T2X0M9B5C7R1E --wait\n" +
         "  qgjob rerun --run-id run_01JD8ZK3V4QH6T2X0M9B5C7R1E --target browserstack --json\n" +
         "\nEach failed test gets a new job in the same run; the run's status and counts then\n" +
         "follow the new jobs, and the old ones stay readable as history. Running it twice queues\n" +
         "nothing new the second time. Exits 0 when nothing had failed.\n" +
         CONNECTION_HELP,
     )
-    .action(async (opts: RerunOptions) => {
-      const { id } = pickTarget({ runId: opts.runId });
+    .action(async (runId: string | undefined, opts: RerunOptions) => {
+      const { id } = pickTarget({ runId: opts.runId }, runId, "run");
       if (opts.timeout !== undefined && !opts.wait) {
         throw new CliError("--timeout is how long --wait waits: add --wait", EXIT.usage);
       }

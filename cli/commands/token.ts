@@ -74,12 +74,16 @@ const tokenJson = (t: TokenRecord, now: number) => ({
   revoked_at: t.revokedAt === null ? null : new Date(t.revokedAt).toISOString(),
 });
 
+/** `--org`, the spelling before every command said `--org-id`: still accepted, not shown. */
+const orgAlias = () => new Option("--org <id>").hideHelp();
+
 function createCommand(): Command {
   return new Command("create")
     .description(
       "Create an API token in the database (DATABASE_URL, or the SQLite file) and print it once.",
     )
-    .addOption(new Option("--org <id>", "the org the token acts for").conflicts("fleet"))
+    .addOption(new Option("--org-id <id>", "the org the token acts for").conflicts("fleet"))
+    .addOption(orgAlias().conflicts("fleet"))
     .option("--fleet", "a token for every org (shared agents, operators)")
     .requiredOption("--scope <list>", "comma-separated: submit, read, agent, admin")
     .option("--name <name>", "a label to recognise the token by", "cli")
@@ -88,11 +92,12 @@ function createCommand(): Command {
     .option("--json", "print JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  qgjob token create --org qualgent --scope submit,read --expires 90d\n  qgjob token create --fleet --scope agent --name device-lab",
+      "\nExamples:\n  qgjob token create --org-id qualgent --scope submit,read --expires 90d\n  qgjob token create --fleet --scope agent --name device-lab",
     )
     .action(
       async (
         opts: DbFlags & {
+          orgId?: string;
           org?: string;
           fleet?: boolean;
           scope: string;
@@ -101,10 +106,11 @@ function createCommand(): Command {
           json?: boolean;
         },
       ) => {
-        if (!opts.org && !opts.fleet) throw new CliError("give --org <id> or --fleet", EXIT.usage);
-        const org = opts.org === undefined ? null : OrgId.safeParse(opts.org);
+        const orgId = opts.orgId ?? opts.org;
+        if (!orgId && !opts.fleet) throw new CliError("give --org-id <id> or --fleet", EXIT.usage);
+        const org = orgId === undefined ? null : OrgId.safeParse(orgId);
         if (org && !org.success)
-          throw new CliError(`--org: ${org.error.issues[0]?.message}`, EXIT.usage);
+          throw new CliError(`--org-id: ${org.error.issues[0]?.message}`, EXIT.usage);
         const scopes = Scopes.safeParse(opts.scope);
         if (!scopes.success) {
           throw new CliError(
@@ -138,17 +144,17 @@ function createCommand(): Command {
 function listCommand(): Command {
   return new Command("list")
     .description("List API tokens: id, name, org, scopes, use and expiry (never the secret).")
-    .option("--org <id>", "only this org's tokens")
+    .option("--org-id <id>", "only this org's tokens")
+    .addOption(orgAlias())
     .addOption(dbOption())
     .option("--json", "print JSON")
-    .action(async (opts: DbFlags & { org?: string; json?: boolean }) => {
-      if (opts.org !== undefined && !OrgId.safeParse(opts.org).success) {
-        throw new CliError(`--org: '${opts.org}' is not an org id`, EXIT.usage);
+    .action(async (opts: DbFlags & { orgId?: string; org?: string; json?: boolean }) => {
+      const orgId = opts.orgId ?? opts.org;
+      if (orgId !== undefined && !OrgId.safeParse(orgId).success) {
+        throw new CliError(`--org-id: '${orgId}' is not an org id`, EXIT.usage);
       }
       const now = Date.now();
-      const tokens = await withStore(opts, (store) =>
-        store.listTokens({ orgId: opts.org ?? null }),
-      );
+      const tokens = await withStore(opts, (store) => store.listTokens({ orgId: orgId ?? null }));
       if (opts.json) {
         process.stdout.write(JSON.stringify(tokens.map((t) => tokenJson(t, now))) + "\n");
         return;

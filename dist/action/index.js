@@ -1,6 +1,1958 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 3057:
+/***/ ((module) => {
+
+function isBuffer(value) {
+  return Buffer.isBuffer(value) || value instanceof Uint8Array
+}
+
+function isEncoding(encoding) {
+  return Buffer.isEncoding(encoding)
+}
+
+function alloc(size, fill, encoding) {
+  return Buffer.alloc(size, fill, encoding)
+}
+
+function allocUnsafe(size) {
+  return Buffer.allocUnsafe(size)
+}
+
+function allocUnsafeSlow(size) {
+  return Buffer.allocUnsafeSlow(size)
+}
+
+function byteLength(string, encoding) {
+  return Buffer.byteLength(string, encoding)
+}
+
+function compare(a, b) {
+  return Buffer.compare(a, b)
+}
+
+function concat(buffers, totalLength) {
+  return Buffer.concat(buffers, totalLength)
+}
+
+function copy(source, target, targetStart, start, end) {
+  return toBuffer(source).copy(target, targetStart, start, end)
+}
+
+function equals(a, b) {
+  return toBuffer(a).equals(b)
+}
+
+function fill(buffer, value, offset, end, encoding) {
+  return toBuffer(buffer).fill(value, offset, end, encoding)
+}
+
+function from(value, encodingOrOffset, length) {
+  return Buffer.from(value, encodingOrOffset, length)
+}
+
+function includes(buffer, value, byteOffset, encoding) {
+  return toBuffer(buffer).includes(value, byteOffset, encoding)
+}
+
+function indexOf(buffer, value, byfeOffset, encoding) {
+  return toBuffer(buffer).indexOf(value, byfeOffset, encoding)
+}
+
+function lastIndexOf(buffer, value, byteOffset, encoding) {
+  return toBuffer(buffer).lastIndexOf(value, byteOffset, encoding)
+}
+
+function swap16(buffer) {
+  return toBuffer(buffer).swap16()
+}
+
+function swap32(buffer) {
+  return toBuffer(buffer).swap32()
+}
+
+function swap64(buffer) {
+  return toBuffer(buffer).swap64()
+}
+
+function toBuffer(buffer) {
+  if (Buffer.isBuffer(buffer)) return buffer
+  return Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+}
+
+function toString(buffer, encoding, start, end) {
+  return toBuffer(buffer).toString(encoding, start, end)
+}
+
+function toHex(buffer, start, end) {
+  return toBuffer(buffer).toString('hex', start, end)
+}
+
+function write(buffer, string, offset, length, encoding) {
+  return toBuffer(buffer).write(string, offset, length, encoding)
+}
+
+function readDoubleBE(buffer, offset) {
+  return toBuffer(buffer).readDoubleBE(offset)
+}
+
+function readDoubleLE(buffer, offset) {
+  return toBuffer(buffer).readDoubleLE(offset)
+}
+
+function readFloatBE(buffer, offset) {
+  return toBuffer(buffer).readFloatBE(offset)
+}
+
+function readFloatLE(buffer, offset) {
+  return toBuffer(buffer).readFloatLE(offset)
+}
+
+function readInt32BE(buffer, offset) {
+  return toBuffer(buffer).readInt32BE(offset)
+}
+
+function readInt32LE(buffer, offset) {
+  return toBuffer(buffer).readInt32LE(offset)
+}
+
+function readUInt32BE(buffer, offset) {
+  return toBuffer(buffer).readUInt32BE(offset)
+}
+
+function readUInt32LE(buffer, offset) {
+  return toBuffer(buffer).readUInt32LE(offset)
+}
+
+function writeDoubleBE(buffer, value, offset) {
+  return toBuffer(buffer).writeDoubleBE(value, offset)
+}
+
+function writeDoubleLE(buffer, value, offset) {
+  return toBuffer(buffer).writeDoubleLE(value, offset)
+}
+
+function writeFloatBE(buffer, value, offset) {
+  return toBuffer(buffer).writeFloatBE(value, offset)
+}
+
+function writeFloatLE(buffer, value, offset) {
+  return toBuffer(buffer).writeFloatLE(value, offset)
+}
+
+function writeInt32BE(buffer, value, offset) {
+  return toBuffer(buffer).writeInt32BE(value, offset)
+}
+
+function writeInt32LE(buffer, value, offset) {
+  return toBuffer(buffer).writeInt32LE(value, offset)
+}
+
+function writeUInt32BE(buffer, value, offset) {
+  return toBuffer(buffer).writeUInt32BE(value, offset)
+}
+
+function writeUInt32LE(buffer, value, offset) {
+  return toBuffer(buffer).writeUInt32LE(value, offset)
+}
+
+module.exports = {
+  isBuffer,
+  isEncoding,
+  alloc,
+  allocUnsafe,
+  allocUnsafeSlow,
+  byteLength,
+  compare,
+  concat,
+  copy,
+  equals,
+  fill,
+  from,
+  includes,
+  indexOf,
+  lastIndexOf,
+  swap16,
+  swap32,
+  swap64,
+  toBuffer,
+  toString,
+  toHex,
+  write,
+  readDoubleBE,
+  readDoubleLE,
+  readFloatBE,
+  readFloatLE,
+  readInt32BE,
+  readInt32LE,
+  readUInt32BE,
+  readUInt32LE,
+  writeDoubleBE,
+  writeDoubleLE,
+  writeFloatBE,
+  writeFloatLE,
+  writeInt32BE,
+  writeInt32LE,
+  writeUInt32BE,
+  writeUInt32LE
+}
+
+
+/***/ }),
+
+/***/ 9580:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+module.exports = __nccwpck_require__(4434)
+
+
+/***/ }),
+
+/***/ 3587:
+/***/ ((module) => {
+
+module.exports = class FixedFIFO {
+  constructor (hwm) {
+    if (!(hwm > 0) || ((hwm - 1) & hwm) !== 0) throw new Error('Max size for a FixedFIFO should be a power of two')
+    this.buffer = new Array(hwm)
+    this.mask = hwm - 1
+    this.top = 0
+    this.btm = 0
+    this.next = null
+  }
+
+  clear () {
+    this.top = this.btm = 0
+    this.next = null
+    this.buffer.fill(undefined)
+  }
+
+  push (data) {
+    if (this.buffer[this.top] !== undefined) return false
+    this.buffer[this.top] = data
+    this.top = (this.top + 1) & this.mask
+    return true
+  }
+
+  shift () {
+    const last = this.buffer[this.btm]
+    if (last === undefined) return undefined
+    this.buffer[this.btm] = undefined
+    this.btm = (this.btm + 1) & this.mask
+    return last
+  }
+
+  peek () {
+    return this.buffer[this.btm]
+  }
+
+  isEmpty () {
+    return this.buffer[this.btm] === undefined
+  }
+}
+
+
+/***/ }),
+
+/***/ 3867:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const FixedFIFO = __nccwpck_require__(3587)
+
+module.exports = class FastFIFO {
+  constructor (hwm) {
+    this.hwm = hwm || 16
+    this.head = new FixedFIFO(this.hwm)
+    this.tail = this.head
+    this.length = 0
+  }
+
+  clear () {
+    this.head = this.tail
+    this.head.clear()
+    this.length = 0
+  }
+
+  push (val) {
+    this.length++
+    if (!this.head.push(val)) {
+      const prev = this.head
+      this.head = prev.next = new FixedFIFO(2 * this.head.buffer.length)
+      this.head.push(val)
+    }
+  }
+
+  shift () {
+    if (this.length !== 0) this.length--
+    const val = this.tail.shift()
+    if (val === undefined && this.tail.next) {
+      const next = this.tail.next
+      this.tail.next = null
+      this.tail = next
+      return this.tail.shift()
+    }
+
+    return val
+  }
+
+  peek () {
+    const val = this.tail.peek()
+    if (val === undefined && this.tail.next) return this.tail.next.peek()
+    return val
+  }
+
+  isEmpty () {
+    return this.length === 0
+  }
+}
+
+
+/***/ }),
+
+/***/ 298:
+/***/ ((module) => {
+
+// A simple implementation of make-array
+function makeArray (subject) {
+  return Array.isArray(subject)
+    ? subject
+    : [subject]
+}
+
+const UNDEFINED = undefined
+const EMPTY = ''
+const SPACE = ' '
+const ESCAPE = '\\'
+
+// The characters that carry a meaning of their own inside a regular
+//   expression, so a literal one has to be escaped before it is emitted.
+const REGEX_LITERAL_SPECIAL = /[.*+?()[\]{}^$|\\/]/
+const BOM = '\uFEFF'
+// A run of two or more asterisks is a globstar (#175)
+const REGEX_ANCHORED_GLOBSTAR = /^\/\*{2,}$/
+const REGEX_REPLACE_LEADING_EXCAPED_EXCLAMATION = /^\\!/
+const REGEX_REPLACE_LEADING_EXCAPED_HASH = /^\\#/
+const REGEX_SPLITALL_CRLF = /\r?\n/g
+
+// Invalid:
+// - /foo,
+// - ./foo,
+// - ../foo,
+// - .
+// - ..
+// Valid:
+// - .foo
+const DOUBLE_SLASH = '//'
+const SLASH_CODE = 47
+const DOT_CODE = 46
+
+
+const SLASH = '/'
+
+// Do not use ternary expression here, since "istanbul ignore next" is buggy
+let TMP_KEY_IGNORE = 'node-ignore'
+/* istanbul ignore else */
+if (typeof Symbol !== 'undefined') {
+  TMP_KEY_IGNORE = Symbol.for('node-ignore')
+}
+const KEY_IGNORE = TMP_KEY_IGNORE
+
+const define = (object, key, value) => {
+  Object.defineProperty(object, key, {value})
+  return value
+}
+
+const RETURN_FALSE = () => false
+
+// > The range notation, e.g. [a-zA-Z],
+// > can be used to match one of the characters in a range.
+//
+// gitignore(5) defers to fnmatch(3) for this, and git implements it in
+//   `wildmatch.c`.  A bracket expression has a sub-grammar of its own, which
+//   is neither the surrounding pattern grammar nor the JavaScript one:
+//
+//   - a `]` right after `[` or `[!` is a literal member, not the terminator
+//   - `[:alpha:]` names one of twelve POSIX classes
+//   - `\` escapes the next member, `]` included
+//   - `*`, `?` and `.` are plain literal members
+//   - an unterminated expression makes the whole pattern match nothing
+//
+// which means the expression can not be located -- let alone translated -- by
+//   a regular expression.  It is scanned out of the pattern before the
+//   replacers below run, and put back once they are done, so that neither the
+//   metacharacter escaper nor the `?` / `*` replacers ever see its body.
+
+// git classifies with its own ASCII-only ctype macros (`wildmatch.c`), never
+//   with the C library ones, so these must not be mapped onto `\d` / `\w` /
+//   `\s`, which are wider.  `/` is left out of every expansion, because a
+//   bracket expression never matches a path separator.
+const POSIX_CLASSES = {
+  alnum: '0-9A-Za-z',
+  alpha: 'A-Za-z',
+  blank: ' \\t',
+  cntrl: '\\x00-\\x1f\\x7f',
+  digit: '0-9',
+  graph: '!-.0-~',
+  lower: 'a-z',
+  print: ' -.0-~',
+  punct: '!-.:-@\\[-`{-~',
+  // git's `sane-ctype.h` classifies \v and \f as control, not space,
+  //   unlike C's `isspace`
+  space: ' \\t\\n\\r',
+  upper: 'A-Z',
+  xdigit: '0-9A-Fa-f'
+}
+
+const CLASS_MEMBERS_TO_ESCAPE = '\\]^-['
+
+const escapeMember = char => CLASS_MEMBERS_TO_ESCAPE.indexOf(char) < 0
+  ? char
+  : ESCAPE + char
+
+// > if (matched == negated || ((flags & WM_PATHNAME) && text_ch == '/'))
+// >   return WM_ABORT_TO_STARSTAR;                     (git, `wildmatch.c`)
+// A bracket expression never matches a path separator, whatever its members
+//   say, so a negated class gets `/` as one more excluded character, while a
+//   plain one -- where a literal member or a range could still let `/` in --
+//   is guarded with a lookahead, `/` being impossible to subtract from a
+//   JavaScript character class.
+const NON_SLASH = '(?!\\/)'
+
+const classSource = (negated, body) => {
+  if (negated) {
+    return `[^\\/${body}]`
+  }
+
+  const source = `[${body}]`
+
+  return new RegExp(source).test('/')
+    ? NON_SLASH + source
+    : source
+}
+
+// Scan the bracket expression that starts at `pattern[start] === '['`,
+//   mirroring the member loop of git's `wildmatch.c`.
+// @returns {{end: number, source: string} | null} `null` if the expression is
+//   never terminated, which makes the whole pattern match nothing.
+const scanBracket = (pattern, start) => {
+  const {length} = pattern
+  let index = start + 1
+  let negated = EMPTY
+
+  const lead = pattern[index]
+  if (lead === '!' || lead === '^') {
+    negated = '^'
+    index ++
+  }
+
+  let body = EMPTY
+
+  // The member a `-` could start a range from, or EMPTY when the previous
+  //   member can not open one (start of the body, or a range / POSIX class
+  //   that has just closed)
+  let prev = EMPTY
+
+  // git scans the members with a do-while, so the first one is consumed
+  //   unconditionally.  That is the whole reason a leading `]` is a member
+  //   and not the terminator.
+  for (;;) {
+    const char = pattern[index]
+
+    if (char === UNDEFINED) {
+      return null
+    }
+
+    if (char === ESCAPE) {
+      // A pattern can not end on a lone backslash -- `createRule` has
+      //   already thrown it away -- so there is a character to read.
+      const escaped = pattern[++ index]
+      body += escapeMember(escaped)
+      prev = escaped
+    } else if (
+      char === '-'
+      && prev
+      && index + 1 < length
+      && pattern[index + 1] !== ']'
+    ) {
+      index ++
+      let to = pattern[index]
+      if (to === ESCAPE) {
+        to = pattern[index += 1]
+      }
+      // An out-of-order range matches nothing in git but is a syntax error in
+      //   JavaScript, so it is dropped.  Its lower bound stays: git tests it
+      //   as a plain member before it ever looks at the `-`, so `[c-a]` does
+      //   match `c`.
+      if (prev <= to) {
+        body += `-${escapeMember(to)}`
+      }
+      prev = EMPTY
+    } else if (char === '[' && pattern[index + 1] === ':') {
+      const nameStart = index + 2
+      let end = nameStart
+      while (end < length && pattern[end] !== ']') {
+        end ++
+      }
+
+      if (end === length) {
+        return null
+      }
+
+      if (end > nameStart && pattern[end - 1] === ':') {
+        const name = pattern.slice(nameStart, end - 1)
+
+        // An unknown class name makes the whole pattern match nothing
+        if (!Object.prototype.hasOwnProperty.call(POSIX_CLASSES, name)) {
+          return null
+        }
+
+        body += POSIX_CLASSES[name]
+        prev = EMPTY
+        index = end
+      } else {
+        // No `:]` to close it, so the `[` is a plain member and scanning
+        //   resumes right after it.
+        body += escapeMember('[')
+        prev = '['
+        index = nameStart - 2
+      }
+    } else {
+      body += escapeMember(char)
+      prev = char
+    }
+
+    index ++
+
+    if (pattern[index] === ']') {
+      return {
+        end: index,
+        source: classSource(negated, body)
+      }
+    }
+  }
+}
+
+// An empty JavaScript class can never match, which is how a pattern that git
+//   gives up on (`WM_ABORT_ALL`) is expressed here.
+const NEVER_MATCH = '[]'
+
+// A NUL can appear in neither a `.gitignore` line nor a path, which makes it
+//   the one safe placeholder character.  A literal one in the pattern is
+//   held aside all the same, so a collision is impossible by construction.
+const PLACEHOLDER = '\u0000'
+const REGEX_RESTORE_PLACEHOLDER = new RegExp(
+  `${PLACEHOLDER}(\\d+)${PLACEHOLDER}`, 'g'
+)
+
+// The one wildcard the chain does not expand for itself is a trailing `*`. How
+//   it expands depends on the mode (`regex` vs `checkRegex`), so `_make` is
+//   left to do it, and until then the pending wildcard travels as this marker.
+//   That is what keeps it apart from a user-escaped literal `\*`: the unescape
+//   steps collapse the escaped one to the exact `\*` a wildcard would leave
+//   behind, so by the time `_make` runs the two are otherwise the same string
+//   and a literal star gets wrongly rewritten into a wildcard. The marker is a
+//   private-use character, and `extractBrackets` keeps one that came out of the
+//   pattern apart from it, so the only marker `_make` ever turns back into a
+//   real wildcard is the one this chain put there itself.
+const TRAILING_WILDCARD = '\uE000'
+
+// A trailing "/**" is deferred the same way, because `checkRegex` has to tell
+//   it apart from a trailing "/*" (see `checkSourceOf`). For `.ignores()` it
+//   still never matches the folder itself (#21).
+const TRAILING_DOUBLESTAR = '\uE001'
+
+// The three characters above mean something to the chain that builds the
+//   source rather than to the path, so one that came out of the pattern is
+//   held aside like a bracket expression instead of going straight out. Being
+//   held is what makes it safe: the restore runs after the step that anchors
+//   the source, so the character comes back in the middle of the source and
+//   not at its end, which is the one place `_make` and `checkSourceOf` look
+//   for a marker. Without it a pattern's own character lands where a pending
+//   marker sits, and `_make` turns it into a real trailing wildcard.
+//
+// It is held as a one-member class rather than bare, in both of the branches
+//   a reserved character can reach, so that the property can be
+//   read off this function alone -- a reserved character never goes out on
+//   its own -- rather than depending on where in the chain the restore
+//   happens to run. In the expression built here `[x]` matches exactly what
+//   `x` matches, none of the three being special to a regular expression or
+//   inside a class, so no test can tell the two apart: the class is insurance,
+//   and the paragraph above is the reason it is not needed.
+const isReserved = char =>
+  char === PLACEHOLDER
+  || char === TRAILING_WILDCARD
+  || char === TRAILING_DOUBLESTAR
+
+// Replace every bracket expression with a placeholder the replacers below
+//   leave alone, and translate it separately.
+const extractBrackets = pattern => {
+  const sources = []
+  const hold = source =>
+    `${PLACEHOLDER}${sources.push(source) - 1}${PLACEHOLDER}`
+
+  const {length} = pattern
+  let out = EMPTY
+  let index = 0
+
+  while (index < length) {
+    const char = pattern[index]
+
+    if (char === ESCAPE) {
+      // > Put a backslash ("\") in front of ... a character to make it literal.
+      //                                            (gitignore(5) -> fnmatch(3))
+      // A backslash quotes the next character, whatever it is, so `\d` is a
+      //   literal `d`, not the regex digit class, and `\?` is a literal `?`,
+      //   not a wildcard. Held aside as its literal here, the escape never
+      //   reaches the replacers below, which would otherwise let `\d`, `\b`,
+      //   `\1`, `\/` keep their regular-expression meaning, and would turn a
+      //   `\?` into `[^\/]`.
+      //
+      // Three escapes are still left for the chain: `\*` (a literal star,
+      //   told apart from a wildcard by `TRAILING_WILDCARD` and the wildcard
+      //   replacers), `\[` (a literal bracket, the one `[` the bracket
+      //   replacer still expects), and `\ ` (a quoted space, which one pass
+      //   below rewrites in bulk -- holding each one aside instead costs more
+      //   on a pattern built out of them).
+      //
+      // A quoted backslash is not among them. The chain doubles every
+      //   backslash, then takes the doubling back out again, and a quoted one
+      //   standing next to a character the chain also escapes left the two
+      //   counts sharing a run, so one of the escapes was lost. Held here as
+      //   the literal it means, it never joins that run.
+      const escaped = pattern[index + 1]
+
+      if (escaped === SLASH && index + 2 === length) {
+        // Git removes a final directory slash before matching. An escape
+        //   without a character after that removal makes the pattern invalid.
+        out += hold(NEVER_MATCH)
+      } else if (
+        escaped === '*'
+        || escaped === '['
+        || escaped === SPACE
+      ) {
+        out += pattern.slice(index, index + 2)
+      } else {
+        out += hold(
+          REGEX_LITERAL_SPECIAL.test(escaped)
+            ? ESCAPE + escaped
+            : isReserved(escaped)
+              ? `[${escaped}]`
+              : escaped
+        )
+      }
+
+      index += 2
+    } else if (isReserved(char)) {
+      out += hold(`[${char}]`)
+      index ++
+    } else if (char === '[') {
+      const scanned = scanBracket(pattern, index)
+
+      if (scanned === null) {
+        // git gives up on the whole pattern (`WM_ABORT_ALL`), so whatever
+        //   follows can not make it match either.
+        out += hold(NEVER_MATCH)
+        index = length
+      } else {
+        out += hold(scanned.source)
+        index = scanned.end + 1
+      }
+    } else {
+      out += char
+      index ++
+    }
+  }
+
+  return {
+    source: out,
+    sources
+  }
+}
+
+// A step of the chain below is normally a `[matcher, replacer]` pair handed
+//   to `String.replace`. `DIRECT` marks the ones that are plain string work
+//   instead, and take `(source, pattern)`.
+//
+// Anchoring the two ends is exactly that -- a test of one character and a
+//   concatenation -- and putting it through the regular expression engine
+//   cost a third of this chain for nothing: 167ns where 10ns does the same
+//   job. The two are still steps in the same list, in the same places,
+//   because their position in the order is part of what they mean.
+const DIRECT = null
+
+// A separator at the beginning or in the middle of a pattern, as opposed to
+//   one at the very end.
+const REGEX_INNER_SLASH = /\/(?!$)/
+const WILDCARD = '[^\\/]*'
+
+// > If the pattern ends with a slash,
+// > it is removed for the purpose of the following description,
+// > but it would only find a match with a directory.
+// > In other words, foo/ will match a directory foo and paths underneath it,
+// > but will not match a regular file or a symbolic link foo
+// >  (this is consistent with the way how pathspec works in general in Git).
+// '`foo/`' will not match regular file '`foo`' or symbolic link '`foo`'
+// -> ignore-rules will not deal with it, because it costs extra `fs.stat` call
+//      you could use option `mark: true` with `glob`
+
+// '`foo/`' should not continue with the '`..`'
+// The chain that turns one gitignore pattern into a regular expression
+//   source, in order. A step is either
+//
+//   [matcher, replacer]            handed to `String.replace`
+//   [matcher, replacer, required]  the same, but skipped outright unless
+//                                    `required` appears in the string, which
+//                                    the matcher cannot match without
+//   [DIRECT, transform]            plain string work, taking (source, pattern)
+//
+// The `required` character is only ever a shortcut: finding it does not mean
+//   the matcher will match, and not finding it means it cannot. It is there
+//   because scanning for one character costs a fraction of running a matcher
+//   that then finds nothing -- for the wildcard step, whose `[^\\]+`
+//   backtracks its way through the whole string before giving up, 11ns
+//   against 400ns.
+const REPLACERS = [
+
+  // Replace (\ ) with ' '
+  // Only a space: an escaped tab or other whitespace is already a literal by
+  //   the time it reaches here, and a bare tab must be left as one, not turned
+  //   into a space.
+  // (\ ) -> ' '
+  // (\\ ) -> '\\ '
+  // (\\\ ) -> '\\ '
+  [
+    // A run of backslashes is taken whole, from its first one, so no match
+    //   ever starts again inside it -- `(\\+?) ` did, which made a long run
+    //   quadratic.
+    /(\\+)( ?)/g,
+    (_, run, space) => space
+      ? run.slice(0, run.length - run.length % 2) + SPACE
+      : run,
+    ESCAPE + SPACE
+  ],
+
+  // git's wildmatch() reads a run of two or more asterisks as one globstar
+  //   whenever the run fills a path segment: it starts the pattern or follows
+  //   a `/`, and it ends the pattern or comes before a `/`. A run of two is
+  //   already `**`; a longer one is folded into `**` here, so the steps
+  //   below only ever have to know `**`.
+  // `***/foo` -> `**/foo`, `a/***/b` -> `a/**/b`, `a/***` -> `a/**`
+  // git also takes a run beside a literal prefix (`a***/b`) or beside an
+  //   escaped slash (`***\/b`) as a globstar, and this does not; the README
+  //   lists both, under "A run of asterisks".
+  [
+    /(^|\/)\*{3,}(?=\/|$)/g,
+    (_, start) => `${start}**`,
+    '*'
+  ],
+
+  // Escape metacharacters
+  // which is written down by users but means special for regular expressions.
+
+  // > There are 12 characters with special meanings:
+  // > - the backslash \,
+  // > - the caret ^,
+  // > - the dollar sign $,
+  // > - the period or dot .,
+  // > - the vertical bar or pipe symbol |,
+  // > - the question mark ?,
+  // > - the asterisk or star *,
+  // > - the plus sign +,
+  // > - the opening parenthesis (,
+  // > - the closing parenthesis ),
+  // > - and the opening square bracket [,
+  // > - the opening curly brace {,
+  // > These special characters are often called "metacharacters".
+  [
+    /[\\$.|*+(){^]/g,
+    match => `\\${match}`
+  ],
+
+  [
+    // > a question mark (?) matches a single character
+    /(?!\\)\?/g,
+    () => '[^/]',
+    '?'
+  ],
+
+  // leading slash
+  [
+
+    // > A leading slash matches the beginning of the pathname.
+    // > For example, "/*.c" matches "cat-file.c" but not "mozilla-sha1/sha1.c".
+    // A leading slash matches the beginning of the pathname
+    /^\//,
+    () => '^',
+    SLASH
+  ],
+
+  // replace special metacharacter slash after the leading slash
+  [
+    /\//g,
+    () => '\\/',
+    SLASH
+  ],
+
+  [
+    // > A leading "**" followed by a slash means match in all directories.
+    // > For example, "**/foo" matches file or directory "foo" anywhere,
+    // > the same as pattern "foo".
+    // > "**/foo/bar" matches file or directory "bar" anywhere that is directly
+    // >   under directory "foo".
+    // Notice that the '*'s have been replaced as '\\*'
+    /^\^*(?:\\\*\\\*\\\/)+/,
+
+    // '**/foo' <-> 'foo'
+    () => '(?:^|\\/)',
+    '*'
+  ],
+
+  // starting
+  [
+    // there will be no leading '/'
+    //   (which has been replaced by section "leading slash")
+    // If starts with '**', adding a '^' to the regular expression also works
+    DIRECT,
+    (source, pattern) => {
+      // Nothing to anchor to, or already anchored (`^` or `(?:^|\/)`)
+      if (!source || source[0] === '^' || source[0] === '(') {
+        return source
+      }
+
+      // If has a slash `/` at the beginning or middle
+      const anchor = !REGEX_INNER_SLASH.test(pattern)
+        // > Prior to 2.22.1
+        // > If the pattern does not contain a slash /,
+        // >   Git treats it as a shell glob pattern
+        // Actually, if there is only a trailing slash,
+        //   git also treats it as a shell glob pattern
+
+        // After 2.22.1 (compatible but clearer)
+        // > If there is a separator at the beginning or middle (or both)
+        // > of the pattern, then the pattern is relative to the directory
+        // > level of the particular .gitignore file itself.
+        // > Otherwise the pattern may also match at any level below
+        // > the .gitignore level.
+        ? '(?:^|\\/)'
+
+        // > Otherwise, Git treats the pattern as a shell glob suitable for
+        // >   consumption by fnmatch(3)
+        : '^'
+
+      return anchor + source
+    }
+  ],
+
+  // two globstars
+  [
+    // Use lookahead assertions so that we could match more than one `'/**'`
+    /\\\/\\\*\\\*(?=\\\/|$)/g,
+
+    // Zero, one or several directories
+    // should not use '*', or it will be replaced by the next replacer
+
+    // Check if it is not the last `'/**'`
+    (_, index, str) => index + 6 < str.length
+
+      // case: /**/ at the end of the pattern, i.e. a trailing `'/**/'`
+      // > A trailing `"/**/"` (a trailing `"/**"` restricted to directories)
+      // >   matches everything inside, but it should not match the current
+      // >   folder itself, so it requires at least one directory segment.
+      // 'a/**/' matches 'a/b/', 'a/x/y/' but not 'a/'
+      ? str.slice(index + 6) === '\\/'
+        ? '(?:\\/[^\\/]+)+'
+
+        // case: /**/
+        // > A slash followed by two consecutive asterisks then a slash matches
+        // >   zero or more directories.
+        // > For example, "a/**/b" matches "a/b", "a/x/b", "a/x/y/b" and so on.
+        // '/**/'
+        : '(?:\\/[^\\/]+)*'
+
+      // case: /**
+      // > A trailing `"/**"` matches everything inside.
+
+      // #21: everything inside but it should not include the current folder,
+      //   resolved by `_make`
+      : `\\/${TRAILING_DOUBLESTAR}`,
+    '*'
+  ],
+
+  // normal intermediate wildcards
+  [
+    // Never replace escaped '*'
+    // ignore rule '\*' will match the path '*'
+
+    // 'abc.*/' -> go
+    // 'abc.*'  -> skip this rule,
+    //    coz trailing single wildcard will be handed by [trailing wildcard]
+    /(^|[^\\])(?:\\\*)+(?!$)/g,
+
+    // '*.js' matches '.js'
+    // '*.js' doesn't match 'abc'
+    // 1. An asterisk "*" matches anything except a slash.
+    // 2. Other consecutive asterisks are considered regular asterisks
+    //    and collapse into one non-slash wildcard run.
+    (_, p1) => p1 + WILDCARD,
+    '*'
+  ],
+
+  // trailing wildcard, held apart from a literal star
+  [
+    // The step above leaves a trailing `*` alone, so a single `\*` is all that
+    //   can be left at the end here, and what stands in front of it says which
+    //   kind it is. A wildcard arrives as the escaper wrote it, `\*` with
+    //   nothing before it; a literal arrives as the user's own escape, which
+    //   the escaper doubled, and then the star's own -- `\\` and then `\*`.
+    //   There is no third case: every backslash still reaching the chain is
+    //   one `\*`, `\[` or `\ ` carries itself, and each is followed by its
+    //   own character, so a longer run can never form. This runs while the
+    //   two are still distinct, before the unescape steps below collapse the
+    //   literal onto the very `\*` a wildcard leaves behind.
+    /(^|[^\\])((?:\\\\)*)\\\*$/,
+
+    (match, p1, p2) =>
+      p2 === EMPTY
+        // A real wildcard: carry it to `_make` as the marker, so the unescape
+        //   steps and the trailing-wildcard rewrite can never mistake it for a
+        //   literal `\*` (nor the reverse).
+        ? p1 + TRAILING_WILDCARD
+        // A literal star: leave it exactly as it stands for the unescape steps.
+        : match,
+    '*'
+  ],
+
+  [
+    // unescape, revert step 3 except for back slash
+    // For example, if a user escape a '\\*',
+    // after step 3, the result will be '\\\\\\*'
+    /\\\\\\(?=[$.|*+(){^])/g,
+    () => ESCAPE,
+    ESCAPE + ESCAPE
+  ],
+
+  [
+    // '\\\\' -> '\\'
+    /\\\\/g,
+    () => ESCAPE,
+    ESCAPE + ESCAPE
+  ],
+
+  [
+    // Every real bracket expression -- POSIX classes included -- has already
+    //   been held aside by `extractBrackets`, so the only `[` left in the
+    //   pattern is an escaped, literal one.
+
+    // A backslash could only stand at the end of the range if it quoted the
+    //   `]`, and `\]` is held aside long before this.
+    /\\\[([^\]/]*?)($|\])/g,
+
+    // '\\[bar]' -> '\\\\[bar]'
+    (match, range, close) => `\\[${range}${close}`,
+    '['
+  ],
+
+  // ending
+  [
+    // 'js' will not match 'js.'
+    // 'ab' will not match 'abc'
+    DIRECT,
+
+    // WTF!
+    // https://git-scm.com/docs/gitignore
+    // changes in [2.22.1](https://git-scm.com/docs/gitignore/2.22.1)
+    // which re-fixes #24, #38
+
+    // > If there is a separator at the end of the pattern then the pattern
+    // > will only match directories, otherwise the pattern can match both
+    // > files and directories.
+
+    // 'js*' will not match 'a.js'
+    // 'js/' will not match 'a.js'
+    // 'js' will match 'a.js' and 'a.js/'
+    source => {
+      const last = source[source.length - 1]
+
+      // The pattern is empty, or ends in a pending marker `_make` owns --
+      //   the trailing wildcard, or a trailing "/**". A trailing `*` that is
+      //   not the marker is a literal star, which anchors like any other
+      //   final character.
+      if (!last || last === TRAILING_WILDCARD || last === TRAILING_DOUBLESTAR) {
+        return source
+      }
+
+      return last === SLASH
+        // foo/ will not match 'foo'
+        ? `${source}$`
+        // foo matches 'foo' and 'foo/'
+        : `${source}(?=$|\\/$)`
+    }
+  ]
+]
+
+const REGEX_REPLACE_TRAILING_WILDCARD = /(^|\\\/)?\uE000$/
+const MODE_IGNORE = 'regex'
+const MODE_CHECK_IGNORE = 'checkRegex'
+const UNDERSCORE = '_'
+
+const replaceTrailingWildcard = (_, p1) => {
+  const prefix = p1
+    // '\^':
+    // '/*' does not match EMPTY
+    // '/*' does not match everything
+
+    // '\\\/':
+    // 'abc/*' does not match 'abc/'
+    ? `${p1}[^/]+`
+
+    // 'a*' matches 'a'
+    // 'a*' matches 'aa'
+    : '[^/]*'
+
+  return `${prefix}(?=$|\\/$)`
+}
+
+const REGEX_REPLACE_TRAILING_DOUBLESTAR = /\uE001$/
+
+// 'abc/**' matches everything under 'abc', but not 'abc/' itself (#21):
+//   requiring one arbitrary character (line terminators included, #176)
+//   after 'abc/' is necessary and sufficient for `.test(path)`.
+const replaceTrailingDoublestar = () => '[\\s\\S]'
+
+// The fixed piece between the wildcard at `at` and the next wildcard of the
+//   run: the tokens that separate them, joined as they appear in the source.
+//   A run never holds two wildcards in a row, so there is always at least one
+//   token.
+const separatorAfter = (run, at) => {
+  let separator = EMPTY
+
+  for (let index = at + 1; index < run.length && !run[index].wildcard; index ++) {
+    separator += run[index].single
+  }
+
+  return separator
+}
+
+// Where a run of non-slash wildcards is split by fixed pieces --
+//   `[^/]*ab[^/]*cd...` -- the engine has many equivalent ways to lay the
+//   input across the wildcards, and on input that does not match it works
+//   through all of them, so the time grows with the number of wildcards
+//   rather than the length of the path. Every wildcard but the last in such a
+//   run can be pinned to stop where the piece after it begins, which leaves
+//   one way to lay out the input and no rewinding, without changing which
+//   paths match: the fixed pieces still bound the count, and the last
+//   wildcard still absorbs the rest.
+//
+// A wildcard is pinned to the whole piece, never to the piece's first
+//   character. The pin leaves no way back, so a wildcard that stopped at that
+//   first character would hand over wherever the character happens to turn
+//   up, including the places the rest of the piece cannot follow -- which is
+//   how `f*o/*/*` came to miss `foo/b/c`, the first `o` of `foo` not being
+//   the one the `o/` after it needs. Every token of a piece matches exactly
+//   one character, so the first place the whole piece fits is the leftmost
+//   place it can sit, and whatever is left over goes to the wildcards that
+//   follow.
+//
+// The source is read one token at a time -- a wildcard, a single-character
+//   piece (a literal, an escape, a class), or a parenthesised group or anchor
+//   that ends the run -- so only a genuine wildcard is touched.
+const pinWildcards = source => {
+  if (source.indexOf(WILDCARD) < 0) {
+    return source
+  }
+
+  const tokens = []
+  const {length} = source
+  let index = 0
+
+  while (index < length) {
+    const char = source[index]
+
+    if (source.startsWith(WILDCARD, index)) {
+      tokens.push({wildcard: true})
+      index += WILDCARD.length
+    } else if (char === '[') {
+      let end = index + 1
+
+      if (source[end] === '^') {
+        end ++
+      }
+
+      if (source[end] === ']') {
+        end ++
+      }
+
+      while (end < length && source[end] !== ']') {
+        end += source[end] === ESCAPE
+          ? 2
+          : 1
+      }
+
+      end ++
+      tokens.push({single: source.slice(index, end)})
+      index = end
+    } else if (char === ESCAPE) {
+      tokens.push({single: source.slice(index, index + 2)})
+      index += 2
+    } else if (char === '(') {
+      let depth = 0
+      let end = index
+
+      do {
+        if (source[end] === ESCAPE) {
+          end ++
+        } else if (source[end] === '(') {
+          depth ++
+        } else if (source[end] === ')') {
+          depth --
+        }
+
+        end ++
+      } while (end < length && depth > 0)
+
+      if ('*+?'.indexOf(source[end]) >= 0) {
+        end ++
+      }
+
+      tokens.push({boundary: source.slice(index, end)})
+      index = end
+    } else if (char === '^' || char === '$') {
+      tokens.push({boundary: char})
+      index ++
+    } else {
+      tokens.push({single: char})
+      index ++
+    }
+  }
+
+  let out = EMPTY
+  let run = []
+
+  const flush = () => {
+    let lastWildcard
+
+    run.forEach((token, at) => {
+      if (token.wildcard) {
+        lastWildcard = at
+      }
+    })
+
+    run.forEach((token, at) => {
+      if (!token.wildcard) {
+        out += token.single
+        return
+      }
+
+      // Every wildcard but the last is pinned to the whole piece that
+      //   follows it, for the reason set out above this function. The last
+      //   one stays as it is and takes up the rest.
+      out += at === lastWildcard
+        ? WILDCARD
+        : `(?:(?!${separatorAfter(run, at)})[^\\/])*`
+    })
+
+    run = []
+  }
+
+  tokens.forEach(token => {
+    if (token.boundary === undefined) {
+      run.push(token)
+      return
+    }
+
+    flush()
+    out += token.boundary
+  })
+
+  flush()
+
+  return out
+}
+
+// @param {pattern}
+const makeRegexPrefix = pattern => {
+  // `/**` matches every path, as `**` does. The translation below only finds
+  //   a globstar beside a slash it keeps, and the leading one is turned into
+  //   an anchor, so `/**` would come out as `/*` and match one level only.
+  //   Here rather than in `createRule`, so that `checkSourceOf`, which
+  //   compiles `/**/` again without its trailing slash, gets it too.
+  if (REGEX_ANCHORED_GLOBSTAR.test(pattern)) {
+    pattern = '**'
+  }
+
+  const {source, sources} = extractBrackets(pattern)
+
+  const replaced = REPLACERS.reduce(
+    // A pass whose matcher finds nothing hands back the very string it was
+    //   given, so asking first costs a search and saves a rewrite. Ten of the
+    //   fifteen passes never fire for a typical .gitignore line, and between
+    //   them they were 45% of this chain.
+    (prev, [matcher, replacer, required]) => {
+      if (matcher === DIRECT) {
+        return replacer(prev, pattern)
+      }
+
+      if (required !== UNDEFINED && prev.indexOf(required) < 0) {
+        return prev
+      }
+
+      // A pass whose matcher finds nothing hands back the very string it was
+      //   given, so asking first costs a search and saves a rewrite.
+      return matcher.test(prev)
+        ? prev.replace(matcher, replacer.bind(pattern))
+        : prev
+    },
+    source
+  )
+
+  // Most patterns hold no bracket expression at all, and then there is
+  //   nothing to put back.
+  return sources.length
+    ? replaced.replace(
+      REGEX_RESTORE_PLACEHOLDER,
+      (match, index) => sources[index]
+    )
+    : replaced
+}
+
+// `checkRegex` tests a path with a trailing slash, 'abc/', the way
+//   `git check-ignore` matches that literal string once the directory itself
+//   is known not to be excluded (see `checkIgnore`): a trailing '/' of the
+//   pattern is dropped, a basename pattern sees an empty basename, and only a
+//   pattern whose last segment is a pending wildcard can match what is left
+//   after the final slash -- 'abc/*' and 'abc/**' match 'abc/', and 'abc/**'
+//   also matches 'abc/d/' (#77, #169).
+const checkSourceOf = (body, prefix) => {
+  if (body[body.length - 1] === SLASH) {
+    prefix = makeRegexPrefix(body.slice(0, - 1))
+  }
+
+  const head = prefix.slice(0, - 1)
+  const last = prefix[prefix.length - 1]
+
+  return last === TRAILING_WILDCARD
+    ? `${head}$`
+    : last === TRAILING_DOUBLESTAR
+      ? head
+      : NEVER_MATCH
+}
+
+// A trailing slash does not stop a pattern being basename-only: it restricts
+//   the match to a directory, it does not let the pattern reach across one.
+//   Everything else a pattern can hold -- a wildcard, a character class, an
+//   escape -- stays inside a single path segment too, so a pattern with no
+//   separator in it can only ever describe the last one.
+const matchesBasename = body => {
+  const index = body.indexOf(SLASH)
+
+  return index < 0 || index === body.length - 1
+}
+
+// The last segment of a path, keeping a trailing slash, because a pattern that
+//   ends in one matches only a directory.
+// 'a/b/c.js' -> 'c.js';  'a/b/' -> 'b/';  'c.js' -> 'c.js' (no copy made)
+const basenameOf = path => {
+  const end = path.length - 1
+
+  const index = path.lastIndexOf(
+    SLASH,
+    path[end] === SLASH
+      ? end - 1
+      : end
+  )
+
+  return index < 0
+    ? path
+    : path.slice(index + 1)
+}
+
+// The parent directory of a path, with its trailing separator, or EMPTY when
+//   the path has none.
+// 'a/b/c' -> 'a/b/';  'a/b/' -> 'a/';  'a' -> EMPTY;  'a/' -> EMPTY
+//
+// A path holding an empty segment has to be taken apart, because its
+//   ancestors are not prefixes of it: the parent of 'a//b' is 'a/', not
+//   'a//', and the parent of '/a/' is nothing at all. Both shapes reach here
+//   -- 'a//b' is accepted outright, and `checkIgnore` does not put the path
+//   it is given through the relative-path check.
+//
+// Every other path is a prefix of itself, and cutting one costs a fraction of
+//   splitting it into an array and joining that back at every level: 73ns
+//   against 207ns.
+const parentOf = path => {
+  if (
+    path.charCodeAt(0) === SLASH_CODE
+    || path.indexOf(DOUBLE_SLASH) >= 0
+  ) {
+    const slices = path.split(SLASH).filter(Boolean)
+
+    slices.pop()
+
+    return slices.length
+      ? slices.join(SLASH) + SLASH
+      : EMPTY
+  }
+
+  const end = path.length - 1
+
+  // Look back from before a trailing separator, since that one belongs to the
+  //   path itself.
+  //
+  // A negative place to start would be a trap here: `lastIndexOf` clamps one
+  //   to 0 and searches there rather than reporting no match, so '/' would
+  //   come back as its own parent and the walk would never end. It cannot
+  //   happen -- that is the only path short enough to produce one, and the
+  //   test above has already sent it the other way.
+  const cut = path.lastIndexOf(
+    SLASH,
+    path.charCodeAt(end) === SLASH_CODE
+      ? end - 1
+      : end
+  )
+
+  return cut < 0
+    ? EMPTY
+    : path.slice(0, cut + 1)
+}
+
+const isString = subject => typeof subject === 'string'
+
+// Blank lines, comments and trailing lone backslashes are told by
+//   `createRule`, once the pattern is normalized.
+const checkPattern = pattern => pattern
+  && isString(pattern)
+
+// Git drops one CR before each LF, and one at the end of a final line that
+//   has no LF after it.
+const splitPattern = pattern => (
+  pattern[pattern.length - 1] === '\r'
+    ? pattern.slice(0, - 1)
+    : pattern
+)
+.split(REGEX_SPLITALL_CRLF)
+.filter(Boolean)
+
+class IgnoreRule {
+  constructor (
+    pattern,
+    mark,
+    body,
+    ignoreCase,
+    negative,
+    prefix
+  ) {
+    this.pattern = pattern
+    this.mark = mark
+    this.negative = negative
+
+    define(this, 'body', body)
+    define(this, 'ignoreCase', ignoreCase)
+    define(this, 'regexPrefix', prefix)
+  }
+
+  // Worked out on first use and kept behind an own property, the way `regex`
+  //   caches itself in `_regex`. Deciding it in the constructor instead would
+  //   add a fourth `defineProperty` to every rule ever built, which cost 4% of
+  //   every compile -- including the compiles of rules that are never matched
+  //   against anything.
+  get _basenameOnly () {
+    return define(this, '_basenameOnly', matchesBasename(this.body))
+  }
+
+  get regex () {
+    const key = UNDERSCORE + MODE_IGNORE
+
+    if (this[key]) {
+      return this[key]
+    }
+
+    return this._make(MODE_IGNORE, key)
+  }
+
+  get checkRegex () {
+    const key = UNDERSCORE + MODE_CHECK_IGNORE
+
+    if (this[key]) {
+      return this[key]
+    }
+
+    return this._make(MODE_CHECK_IGNORE, key)
+  }
+
+  _make (mode, key) {
+    const str = pinWildcards(
+      mode === MODE_IGNORE
+        ? this.regexPrefix
+        .replace(REGEX_REPLACE_TRAILING_WILDCARD, replaceTrailingWildcard)
+        .replace(REGEX_REPLACE_TRAILING_DOUBLESTAR, replaceTrailingDoublestar)
+        : checkSourceOf(this.body, this.regexPrefix)
+    )
+
+    const regex = this.ignoreCase
+      ? new RegExp(str, 'i')
+      : new RegExp(str)
+
+    return define(this, key, regex)
+  }
+}
+
+const hasTrailingBackslash = str => {
+  let count = 0
+
+  while (str[str.length - count - 1] === ESCAPE) {
+    count ++
+  }
+
+  return count % 2 === 1
+}
+
+// Read a line the way git does: when `stripLineEnd` is set (an unsplit array
+//   or object pattern), drop any trailing blank lines along with the LF
+//   before each and at most one CR at the end of the line; then trim trailing
+//   spaces in the same backward pass. Git trims spaces only, and a space
+//   escaped by an odd run of backslashes stays, unescaped, as the last one.
+// Scanned from the end: a regular expression can only try each start in
+//   turn, which is quadratic over a long run of spaces or backslashes.
+// 'a  ' -> 'a';  'a\ ' -> 'a ';  'a\\ ' -> 'a\\';  'a\t' -> 'a\t'
+// 'a\r\n' -> 'a';  'a\r\r' -> 'a\r';  'a\n\r' -> 'a'
+const trimEnd = (body, stripLineEnd) => {
+  let lineEnd = body.length
+  let end
+
+  for (;;) {
+    if (stripLineEnd && body[lineEnd - 1] === '\r') {
+      lineEnd --
+    }
+
+    end = lineEnd
+
+    while (body[end - 1] === SPACE) {
+      end --
+    }
+
+    if (!stripLineEnd || body[end - 1] !== '\n') {
+      break
+    }
+
+    lineEnd = end - 1
+  }
+
+  if (end === lineEnd) {
+    return body.slice(0, lineEnd)
+  }
+
+  let backslashes = 0
+
+  while (body[end - backslashes - 1] === ESCAPE) {
+    backslashes ++
+  }
+
+  return backslashes % 2
+    ? body.slice(0, end - 1) + SPACE
+    : body.slice(0, end)
+}
+
+const createRule = (
+  pattern,
+  mark,
+  ignoreCase,
+  stripLineEnd,
+  stripBOM
+) => {
+  // Git drops a BOM before it reads the first line, so before anything else.
+  let body = stripBOM && pattern[0] === BOM
+    ? pattern.slice(1)
+    : pattern
+
+  // > A line starting with # serves as a comment.
+  if (body[0] === '#') {
+    return
+  }
+
+  let negative = false
+
+  // > An optional prefix "!" which negates the pattern;
+  if (body[0] === '!') {
+    negative = true
+    body = body.slice(1)
+  }
+
+  // Normalize the body before checking which slashes anchor the pattern.
+  //   Otherwise `bar/ ` is mistaken for a pattern containing an inner slash.
+  //   A line from `splitPattern` has already lost its line ending, so only a
+  //   trailing space remains to trim there.
+  const last = body[body.length - 1]
+
+  if (
+    last === SPACE
+    || stripLineEnd && (last === '\r' || last === '\n')
+  ) {
+    body = trimEnd(body, stripLineEnd)
+  }
+
+  // > A blank line matches no files, so it can serve as a separator for
+  // >   readability.
+  // Nor does a lone "!", a pattern ending on an unpaired backslash, or
+  //   anything else left empty here: an empty pattern would compile to a
+  //   regex matching every path.
+  if (!body || hasTrailingBackslash(body)) {
+    return
+  }
+
+  body = body
+  // > Put a backslash ("\") in front of the first "!" for patterns that
+  // >   begin with a literal "!", for example, `"\!important!.txt"`.
+  .replace(REGEX_REPLACE_LEADING_EXCAPED_EXCLAMATION, '!')
+  // > Put a backslash ("\") in front of the first hash for patterns that
+  // >   begin with a hash.
+  .replace(REGEX_REPLACE_LEADING_EXCAPED_HASH, '#')
+
+  const regexPrefix = makeRegexPrefix(body)
+
+  return new IgnoreRule(
+    pattern,
+    mark,
+    body,
+    ignoreCase,
+    negative,
+    regexPrefix
+  )
+}
+
+class RuleManager {
+  constructor (ignoreCase) {
+    this._ignoreCase = ignoreCase
+    this._rules = []
+
+    // How many of the rules git would tag `EXC_FLAG_NODIR`.
+    //
+    // The scan uses it to decide, once for the whole set, whether handing
+    //   those rules the basename is worth what it costs the others. The
+    //   shortcut saves a full-path scan on every rule it applies to and costs
+    //   a check on every rule it does not, so a set where almost nothing is
+    //   basename-only comes out behind -- a 955 pattern set with 44 of them
+    //   measured 19% slower with the shortcut always on.
+    //
+    // Deciding this by measurement rather than by meaning is safe: a
+    //   basename-only pattern gives the very same answer against the whole
+    //   path, it just takes longer to say so. The choice can only change how
+    //   fast the scan runs, never what it returns.
+    this._basenameCount = 0
+  }
+
+  _add (pattern, index) {
+    // #32
+    if (pattern && pattern[KEY_IGNORE]) {
+      this._rules = this._rules.concat(pattern._rules._rules)
+      this._basenameCount += pattern._rules._basenameCount
+      this._added = true
+      return
+    }
+
+    const isStr = isString(pattern)
+    const raw = isStr
+      ? pattern
+      : pattern.pattern
+
+    const rule = checkPattern(raw)
+      && createRule(
+        raw,
+        isStr ? UNDEFINED : pattern.mark,
+        this._ignoreCase,
+        !this._split,
+        this._stripBOM && !index
+      )
+
+    if (rule) {
+      this._added = true
+      this._rules.push(rule)
+
+      // Deliberately not `rule._basenameOnly`: reading that would materialise
+      //   the rule's own copy, and the whole point of leaving it lazy is that
+      //   a rule which is compiled and never matched never pays for it.
+      if (matchesBasename(rule.body)) {
+        this._basenameCount ++
+      }
+    }
+  }
+
+  // @param {Array<string> | string | Ignore} pattern
+  add (pattern) {
+    this._added = false
+    this._split = isString(pattern)
+    this._stripBOM = !this._split || pattern[0] === BOM
+
+    makeArray(
+      this._split
+        ? splitPattern(pattern)
+        : pattern
+    ).forEach(this._add, this)
+
+    if (this._added) {
+      this._literalRules = UNDEFINED
+    }
+
+    return this._added
+  }
+
+  // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
+  //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
+  //   are left out once, rather than tested or compiled for every path.
+  testLiteral (path) {
+    const rules = this._literalRules || (
+      this._literalRules = this._rules.filter(
+        ({body}) => body[body.length - (
+          body[body.length - 1] === SLASH ? 2 : 1
+        )] === '*'
+      )
+    )
+
+    let ignored = false
+    let unignored = false
+    let matchedRule
+
+    for (let index = rules.length - 1; index >= 0; index --) {
+      const rule = rules[index]
+
+      if (rule.checkRegex.test(path)) {
+        ignored = !rule.negative
+        unignored = rule.negative
+        matchedRule = rule.negative
+          ? UNDEFINED
+          : rule
+        break
+      }
+    }
+
+    const ret = {
+      ignored,
+      unignored
+    }
+
+    if (matchedRule) {
+      ret.rule = matchedRule
+    }
+
+    return ret
+  }
+
+  // Test one single path without recursively checking parent directories
+  //
+  // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
+
+  // @returns {TestResult}
+  test (path, mode) {
+    // Most of a .gitignore is patterns with no slash in them, and running
+    //   those against the whole path makes the regular expression engine walk
+    //   every directory name on the way to the only segment that could match.
+    //   Handing them the basename instead is what git does, and it is where
+    //   the time in a directory walk goes: the rule scan was two thirds of it.
+    const rules = this._rules
+    const {length} = rules
+
+    const shortcut = this._basenameCount * 2 >= length
+
+    const basename = shortcut
+      ? basenameOf(path)
+      : path
+
+    // The last rule to match decides, as in git, and it is the rule
+    //   `git check-ignore -v` reports, so the scan runs from the end and stops
+    //   at the first match.
+    // A plain loop rather than `forEach`, so that `path`, `basename` and
+    //   `shortcut` are locals. As a callback they became closure variables,
+    //   and reaching for one of those once per rule cost 10% of a scan over a
+    //   large rule set -- more than the shortcut they were there to serve.
+    for (let index = length - 1; index >= 0; index --) {
+      const rule = rules[index]
+
+      if (rule[mode].test(
+        shortcut && rule._basenameOnly
+          ? basename
+          : path
+      )) {
+        const {negative} = rule
+
+        const ret = {
+          ignored: !negative,
+          unignored: negative
+        }
+
+        if (!negative) {
+          ret.rule = rule
+        }
+
+        return ret
+      }
+    }
+
+    return {
+      ignored: false,
+      unignored: false
+    }
+  }
+}
+
+const throwError = (message, Ctor) => {
+  throw new Ctor(message)
+}
+
+const checkPath = (path, originalPath, doThrow) => {
+  if (!isString(path)) {
+    return doThrow(
+      `path must be a string, but got \`${originalPath}\``,
+      TypeError
+    )
+  }
+
+  // We don't know if we should ignore EMPTY, so throw
+  if (!path) {
+    return doThrow(`path must not be empty`, TypeError)
+  }
+
+  // Check if it is a relative path
+  if (checkPath.isNotRelative(path)) {
+    const r = '`path.relative()`d'
+    return doThrow(
+      `path should be a ${r} string, but got "${originalPath}"`,
+      RangeError
+    )
+  }
+
+  return true
+}
+
+// > pathname should be a `path.relative()`d one
+//
+// The same thing `REGEX_TEST_INVALID_PATH` says, spelled out: a path is not
+//   relative if it begins with a separator, or with `./` or `../`, or is
+//   nothing but `.` or `..`. Every match is decided by the first three
+//   characters, and this runs on every path handed to the library -- where it
+//   was 55% of a cached lookup, more than the cache lookup itself.
+const isNotRelative = path => {
+  const first = path.charCodeAt(0)
+
+  if (first === SLASH_CODE) {
+    return true
+  }
+
+  if (first !== DOT_CODE) {
+    return false
+  }
+
+  // '.'
+  if (path.length === 1) {
+    return true
+  }
+
+  const second = path.charCodeAt(1)
+
+  // './'
+  if (second === SLASH_CODE) {
+    return true
+  }
+
+  if (second !== DOT_CODE) {
+    return false
+  }
+
+  // '..' or '../'
+  return path.length === 2 || path.charCodeAt(2) === SLASH_CODE
+}
+
+checkPath.isNotRelative = isNotRelative
+
+// On windows, the following function will be replaced
+/* istanbul ignore next */
+checkPath.convert = p => p
+
+
+const convertPath = target =>
+  isString(target) && checkPath.convert(target)
+
+
+class Ignore {
+  constructor ({
+    ignorecase = true,
+    ignoreCase = ignorecase,
+    allowRelativePaths = false
+  } = {}) {
+    define(this, KEY_IGNORE, true)
+
+    this._rules = new RuleManager(ignoreCase)
+    this._strictPathCheck = !allowRelativePaths
+    this._initCache()
+  }
+
+  _initCache () {
+    // A cache for the result of `.ignores()`
+    this._ignoreCache = Object.create(null)
+
+    // A cache for the result of `.test()`
+    this._testCache = Object.create(null)
+  }
+
+  add (pattern) {
+    if (this._rules.add(pattern)) {
+      // Some rules have just added to the ignore,
+      //   making the behavior changed,
+      //   so we need to re-initialize the result cache
+      this._initCache()
+    }
+
+    return this
+  }
+
+  // legacy
+  addPattern (pattern) {
+    return this.add(pattern)
+  }
+
+  // @returns {TestResult}
+  _test (originalPath, cache, path) {
+    checkPath(
+      path,
+      originalPath,
+      this._strictPathCheck
+        ? throwError
+        : RETURN_FALSE
+    )
+
+    return path
+      ? this._t(path, cache)
+      : {
+        ignored: false,
+        unignored: false
+      }
+  }
+
+  checkIgnore (target) {
+    // A Windows path is converted first, so that a directory given with a
+    //   trailing separator, `\` or `/`, is told the same way
+    const path = convertPath(target)
+
+    // If the path does not end with a slash, `.ignores()` is much equivalent
+    //   to `git check-ignore`
+    if (!path || path.charCodeAt(path.length - 1) !== SLASH_CODE) {
+      return this._test(target, this._testCache, path)
+    }
+
+    // Like `git check-ignore`: a directory excluded by itself or by an
+    //   ancestor settles it, and only then is the literal 'abc/' matched
+    //   against the rules (see `checkSourceOf`).
+    const dir = this._t(path, this._testCache)
+
+    if (dir.ignored) {
+      return dir
+    }
+
+    const literal = this._rules.testLiteral(path)
+
+    return literal.ignored || literal.unignored
+      ? literal
+      : dir
+  }
+
+  _t (
+    // The path to be tested
+    path,
+
+    // The cache for the result of a certain checking
+    cache
+  ) {
+    // Every cached result is an object, so one read both tells a hit and
+    //   fetches it, where `in` and then a read hashed the path twice.
+    const cached = cache[path]
+
+    if (cached) {
+      return cached
+    }
+
+    const parentPath = parentOf(path)
+
+    // If the path contains a parent directory, check the parent first
+    const parent = parentPath
+      ? this._t(parentPath, cache)
+      : UNDEFINED
+
+    return cache[path] = parent && parent.ignored
+      // > It is not possible to re-include a file if a parent directory of
+      // >   that file is excluded.
+      ? parent
+      : this._rules.test(path, MODE_IGNORE)
+  }
+
+  ignores (path) {
+    return this._test(path, this._ignoreCache, convertPath(path)).ignored
+  }
+
+  createFilter () {
+    return path => !this.ignores(path)
+  }
+
+  filter (paths) {
+    return makeArray(paths).filter(this.createFilter())
+  }
+
+  // @returns {TestResult}
+  test (path) {
+    return this._test(path, this._testCache, convertPath(path))
+  }
+}
+
+const factory = options => new Ignore(options)
+
+const isPathValid = path =>
+  checkPath(convertPath(path), path, RETURN_FALSE)
+
+/* istanbul ignore next */
+const setupWindows = () => {
+  /* eslint no-control-regex: "off" */
+  const makePosix = str => /^\\\\\?\\/.test(str)
+  || /["<>|\u0000-\u001F]+/u.test(str)
+    ? str
+    : str.replace(/\\/g, '/')
+
+  checkPath.convert = makePosix
+
+  // 'C:\\foo'     <- 'C:\\foo' has been converted to 'C:/'
+  // 'd:\\foo'
+  const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i
+  checkPath.isNotRelative = path =>
+    REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path)
+    || isNotRelative(path)
+}
+
+
+// Windows
+// --------------------------------------------------------------
+/* istanbul ignore next */
+if (
+  // Detect `process` so that it can run in browsers.
+  typeof process !== 'undefined'
+  && process.platform === 'win32'
+) {
+  setupWindows()
+}
+
+// COMMONJS_EXPORTS ////////////////////////////////////////////////////////////
+
+module.exports = factory
+
+// Although it is an anti-pattern,
+//   it is still widely misused by a lot of libraries in github
+// Ref: https://github.com/search?q=ignore.default%28%29&type=code
+factory.default = factory
+
+module.exports.isPathValid = isPathValid
+
+// For testing purposes
+define(module.exports, Symbol.for('setupWindows'), setupWindows)
+
+
+/***/ }),
+
 /***/ 4006:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -2501,6 +4453,2748 @@ exports.basename = (path, { windows } = {}) => {
 
   return last;
 };
+
+
+/***/ }),
+
+/***/ 6204:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { EventEmitter } = __nccwpck_require__(9580)
+const FIFO = __nccwpck_require__(3867)
+const TextDecoder = __nccwpck_require__(7934)
+
+const StreamError = __nccwpck_require__(5657)
+
+// if we do a future major, expect queue microtask to be there always, for now a bit defensive
+const qmt =
+  typeof queueMicrotask === 'undefined' ? (fn) => global.process.nextTick(fn) : queueMicrotask
+
+// 29 bits used total (4 from shared, 14 from read, and 11 from write)
+const MAX = (1 << 29) - 1
+
+// Shared state
+const OPENING = 0b0001
+const PREDESTROYING = 0b0010
+const DESTROYING = 0b0100
+const DESTROYED = 0b1000
+
+const NOT_OPENING = MAX ^ OPENING
+const NOT_PREDESTROYING = MAX ^ PREDESTROYING
+
+// Read state (4 bit offset from shared state)
+const READ_ACTIVE = 0b00000000000001 << 4
+const READ_UPDATING = 0b00000000000010 << 4
+const READ_PRIMARY = 0b00000000000100 << 4
+const READ_QUEUED = 0b00000000001000 << 4
+const READ_RESUMED = 0b00000000010000 << 4
+const READ_PIPE_DRAINED = 0b00000000100000 << 4
+const READ_ENDING = 0b00000001000000 << 4
+const READ_EMIT_DATA = 0b00000010000000 << 4
+const READ_EMIT_READABLE = 0b00000100000000 << 4
+const READ_EMITTED_READABLE = 0b00001000000000 << 4
+const READ_DONE = 0b00010000000000 << 4
+const READ_NEXT_TICK = 0b00100000000000 << 4
+const READ_NEEDS_PUSH = 0b01000000000000 << 4
+const READ_READ_AHEAD = 0b10000000000000 << 4
+
+// Combined read state
+const READ_FLOWING = READ_RESUMED | READ_PIPE_DRAINED
+const READ_ACTIVE_AND_NEEDS_PUSH = READ_ACTIVE | READ_NEEDS_PUSH
+const READ_PRIMARY_AND_ACTIVE = READ_PRIMARY | READ_ACTIVE
+const READ_EMIT_READABLE_AND_QUEUED = READ_EMIT_READABLE | READ_QUEUED
+const READ_RESUMED_READ_AHEAD = READ_RESUMED | READ_READ_AHEAD
+
+const READ_NOT_ACTIVE = MAX ^ READ_ACTIVE
+const READ_NON_PRIMARY = MAX ^ READ_PRIMARY
+const READ_NON_PRIMARY_AND_PUSHED = MAX ^ (READ_PRIMARY | READ_NEEDS_PUSH)
+const READ_PUSHED = MAX ^ READ_NEEDS_PUSH
+const READ_PAUSED = MAX ^ READ_RESUMED
+const READ_NOT_QUEUED = MAX ^ (READ_QUEUED | READ_EMITTED_READABLE)
+const READ_NOT_ENDING = MAX ^ READ_ENDING
+const READ_PIPE_NOT_DRAINED = MAX ^ READ_FLOWING
+const READ_NOT_NEXT_TICK = MAX ^ READ_NEXT_TICK
+const READ_NOT_UPDATING = MAX ^ READ_UPDATING
+const READ_NO_READ_AHEAD = MAX ^ READ_READ_AHEAD
+const READ_PAUSED_NO_READ_AHEAD = MAX ^ READ_RESUMED_READ_AHEAD
+
+// Write state (18 bit offset, 4 bit offset from shared state and 14 from read state)
+const WRITE_ACTIVE = 0b00000000001 << 18
+const WRITE_UPDATING = 0b00000000010 << 18
+const WRITE_PRIMARY = 0b00000000100 << 18
+const WRITE_QUEUED = 0b00000001000 << 18
+const WRITE_UNDRAINED = 0b00000010000 << 18
+const WRITE_DONE = 0b00000100000 << 18
+const WRITE_EMIT_DRAIN = 0b00001000000 << 18
+const WRITE_NEXT_TICK = 0b00010000000 << 18
+const WRITE_WRITING = 0b00100000000 << 18
+const WRITE_FINISHING = 0b01000000000 << 18
+const WRITE_CORKED = 0b10000000000 << 18
+
+const WRITE_NOT_ACTIVE = MAX ^ (WRITE_ACTIVE | WRITE_WRITING)
+const WRITE_NON_PRIMARY = MAX ^ WRITE_PRIMARY
+const WRITE_NOT_FINISHING = MAX ^ (WRITE_ACTIVE | WRITE_FINISHING)
+const WRITE_DRAINED = MAX ^ WRITE_UNDRAINED
+const WRITE_NOT_QUEUED = MAX ^ WRITE_QUEUED
+const WRITE_NOT_NEXT_TICK = MAX ^ WRITE_NEXT_TICK
+const WRITE_NOT_UPDATING = MAX ^ WRITE_UPDATING
+const WRITE_NOT_CORKED = MAX ^ WRITE_CORKED
+
+// Combined shared state
+const ACTIVE = READ_ACTIVE | WRITE_ACTIVE
+const NOT_ACTIVE = MAX ^ ACTIVE
+const DONE = READ_DONE | WRITE_DONE
+const DESTROY_STATUS = DESTROYING | DESTROYED | PREDESTROYING
+const OPEN_STATUS = DESTROY_STATUS | OPENING
+const AUTO_DESTROY = DESTROY_STATUS | DONE
+const NON_PRIMARY = WRITE_NON_PRIMARY & READ_NON_PRIMARY
+const ACTIVE_OR_TICKING = WRITE_NEXT_TICK | READ_NEXT_TICK
+const TICKING = ACTIVE_OR_TICKING & NOT_ACTIVE
+const IS_OPENING = OPEN_STATUS | TICKING
+
+// Combined shared state and read state
+const READ_PRIMARY_STATUS = OPEN_STATUS | READ_ENDING | READ_DONE
+const READ_STATUS = OPEN_STATUS | READ_DONE | READ_QUEUED
+const READ_ENDING_STATUS = OPEN_STATUS | READ_ENDING | READ_QUEUED
+const READ_READABLE_STATUS = OPEN_STATUS | READ_EMIT_READABLE | READ_QUEUED | READ_EMITTED_READABLE
+const SHOULD_NOT_READ =
+  OPEN_STATUS | READ_ACTIVE | READ_ENDING | READ_DONE | READ_NEEDS_PUSH | READ_READ_AHEAD
+const READ_BACKPRESSURE_STATUS = DESTROY_STATUS | READ_ENDING | READ_DONE
+const READ_UPDATE_SYNC_STATUS = READ_UPDATING | OPEN_STATUS | READ_NEXT_TICK | READ_PRIMARY
+const READ_NEXT_TICK_OR_OPENING = READ_NEXT_TICK | OPENING
+
+// Combined write state
+const WRITE_PRIMARY_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_DONE
+const WRITE_QUEUED_AND_UNDRAINED = WRITE_QUEUED | WRITE_UNDRAINED
+const WRITE_QUEUED_AND_ACTIVE = WRITE_QUEUED | WRITE_ACTIVE
+const WRITE_DRAIN_STATUS = WRITE_QUEUED | WRITE_UNDRAINED | OPEN_STATUS | WRITE_ACTIVE
+const WRITE_STATUS = OPEN_STATUS | WRITE_ACTIVE | WRITE_QUEUED | WRITE_CORKED
+const WRITE_PRIMARY_AND_ACTIVE = WRITE_PRIMARY | WRITE_ACTIVE
+const WRITE_ACTIVE_AND_WRITING = WRITE_ACTIVE | WRITE_WRITING
+const WRITE_FINISHING_STATUS = OPEN_STATUS | WRITE_FINISHING | WRITE_QUEUED_AND_ACTIVE | WRITE_DONE
+const WRITE_BACKPRESSURE_STATUS = WRITE_UNDRAINED | DESTROY_STATUS | WRITE_FINISHING | WRITE_DONE
+const WRITE_UPDATE_SYNC_STATUS = WRITE_UPDATING | OPEN_STATUS | WRITE_NEXT_TICK | WRITE_PRIMARY
+const WRITE_DROP_DATA = WRITE_FINISHING | WRITE_DONE | DESTROY_STATUS
+
+const asyncIterator = Symbol.asyncIterator || Symbol('asyncIterator')
+
+class WritableState {
+  constructor(
+    stream,
+    { highWaterMark = 16384, map = null, mapWritable, byteLength, byteLengthWritable } = {}
+  ) {
+    this.stream = stream
+    this.queue = new FIFO()
+    this.highWaterMark = highWaterMark
+    this.buffered = 0
+    this.error = null
+    this.pipeline = null
+    this.drains = null // if we add more seldomly used helpers we might them into a subobject so its a single ptr
+    this.byteLength = byteLengthWritable || byteLength || defaultByteLength
+    this.map = mapWritable || map
+    this.afterWrite = afterWrite.bind(this)
+    this.afterUpdateNextTick = updateWriteNT.bind(this)
+  }
+
+  get ending() {
+    return (this.stream._duplexState & WRITE_FINISHING) !== 0
+  }
+
+  get ended() {
+    return (this.stream._duplexState & WRITE_DONE) !== 0
+  }
+
+  push(data) {
+    if ((this.stream._duplexState & WRITE_DROP_DATA) !== 0) return false
+    if (this.map !== null) data = this.map(data)
+
+    this.buffered += this.byteLength(data)
+    this.queue.push(data)
+
+    if (this.buffered < this.highWaterMark) {
+      this.stream._duplexState |= WRITE_QUEUED
+      return true
+    }
+
+    this.stream._duplexState |= WRITE_QUEUED_AND_UNDRAINED
+    return false
+  }
+
+  shift() {
+    const data = this.queue.shift()
+
+    this.buffered -= this.byteLength(data)
+    if (this.buffered === 0) this.stream._duplexState &= WRITE_NOT_QUEUED
+
+    return data
+  }
+
+  end(data) {
+    if (typeof data === 'function') {
+      this.stream.once('finish', data)
+    } else if (data !== undefined && data !== null) {
+      this.push(data)
+    }
+
+    this.stream._duplexState = (this.stream._duplexState | WRITE_FINISHING) & WRITE_NON_PRIMARY
+  }
+
+  autoBatch(data, cb) {
+    const buffer = []
+    const stream = this.stream
+
+    buffer.push(data)
+    while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED_AND_ACTIVE) {
+      buffer.push(stream._writableState.shift())
+    }
+
+    if ((stream._duplexState & OPEN_STATUS) !== 0) return cb(null)
+    stream._writev(buffer, cb)
+  }
+
+  update() {
+    const stream = this.stream
+
+    stream._duplexState |= WRITE_UPDATING
+
+    do {
+      while ((stream._duplexState & WRITE_STATUS) === WRITE_QUEUED) {
+        const data = this.shift()
+        stream._duplexState |= WRITE_ACTIVE_AND_WRITING
+        stream._write(data, this.afterWrite)
+      }
+
+      if ((stream._duplexState & WRITE_PRIMARY_AND_ACTIVE) === 0) this.updateNonPrimary()
+    } while (this.continueUpdate() === true)
+
+    stream._duplexState &= WRITE_NOT_UPDATING
+  }
+
+  updateNonPrimary() {
+    const stream = this.stream
+
+    if ((stream._duplexState & WRITE_FINISHING_STATUS) === WRITE_FINISHING) {
+      stream._duplexState = stream._duplexState | WRITE_ACTIVE
+      stream._final(afterFinal.bind(this))
+      return
+    }
+
+    if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+      if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+        stream._duplexState |= ACTIVE
+        stream._destroy(afterDestroy.bind(this))
+      }
+      return
+    }
+
+    if ((stream._duplexState & IS_OPENING) === OPENING) {
+      stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING
+      stream._open(afterOpen.bind(this))
+    }
+  }
+
+  continueUpdate() {
+    if ((this.stream._duplexState & WRITE_NEXT_TICK) === 0) return false
+    this.stream._duplexState &= WRITE_NOT_NEXT_TICK
+    return true
+  }
+
+  updateCallback() {
+    if ((this.stream._duplexState & WRITE_UPDATE_SYNC_STATUS) === WRITE_PRIMARY) {
+      this.update()
+    } else {
+      this.updateNextTick()
+    }
+  }
+
+  updateNextTick() {
+    if ((this.stream._duplexState & WRITE_NEXT_TICK) !== 0) return
+    this.stream._duplexState |= WRITE_NEXT_TICK
+    if ((this.stream._duplexState & WRITE_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+}
+
+class ReadableState {
+  constructor(
+    stream,
+    { highWaterMark = 16384, map = null, mapReadable, byteLength, byteLengthReadable } = {}
+  ) {
+    this.stream = stream
+    this.queue = new FIFO()
+    this.highWaterMark = highWaterMark === 0 ? 1 : highWaterMark
+    this.buffered = 0
+    this.readAhead = highWaterMark > 0
+    this.error = null
+    this.pipeline = null
+    this.byteLength = byteLengthReadable || byteLength || defaultByteLength
+    this.map = mapReadable || map
+    this.pipeTo = null
+    this.afterRead = afterRead.bind(this)
+    this.afterUpdateNextTick = updateReadNT.bind(this)
+  }
+
+  get ending() {
+    return (this.stream._duplexState & READ_ENDING) !== 0
+  }
+
+  get ended() {
+    return (this.stream._duplexState & READ_DONE) !== 0
+  }
+
+  pipe(pipeTo, cb) {
+    if (this.pipeTo !== null) throw StreamError.BAD_ARGUMENT('Can only pipe to one destination')
+    if (typeof cb !== 'function') cb = null
+
+    this.stream._duplexState |= READ_PIPE_DRAINED
+    this.pipeTo = pipeTo
+    this.pipeline = new Pipeline(this.stream, pipeTo, cb)
+
+    if (cb) this.stream.on('error', noop) // We already error handle this so supress crashes
+
+    if (isStreamx(pipeTo)) {
+      pipeTo._writableState.pipeline = this.pipeline
+      if (cb) pipeTo.on('error', noop) // We already error handle this so supress crashes
+      pipeTo.on('finish', this.pipeline.finished.bind(this.pipeline)) // TODO: just call finished from pipeTo itself
+    } else {
+      const onerror = this.pipeline.done.bind(this.pipeline, pipeTo)
+      const onclose = this.pipeline.done.bind(this.pipeline, pipeTo, null) // onclose has a weird bool arg
+      pipeTo.on('error', onerror)
+      pipeTo.on('close', onclose)
+      pipeTo.on('finish', this.pipeline.finished.bind(this.pipeline))
+    }
+
+    pipeTo.on('drain', afterDrain.bind(this))
+    this.stream.emit('piping', pipeTo)
+    pipeTo.emit('pipe', this.stream)
+  }
+
+  push(data) {
+    const stream = this.stream
+
+    if (data === null) {
+      this.highWaterMark = 0
+      stream._duplexState = (stream._duplexState | READ_ENDING) & READ_NON_PRIMARY_AND_PUSHED
+      return false
+    }
+
+    if (this.map !== null) {
+      data = this.map(data)
+      if (data === null) {
+        stream._duplexState &= READ_PUSHED
+        return this.buffered < this.highWaterMark
+      }
+    }
+
+    this.buffered += this.byteLength(data)
+    this.queue.push(data)
+
+    stream._duplexState = (stream._duplexState | READ_QUEUED) & READ_PUSHED
+
+    return this.buffered < this.highWaterMark
+  }
+
+  shift() {
+    const data = this.queue.shift()
+
+    this.buffered -= this.byteLength(data)
+    if (this.buffered === 0) {
+      this.stream._duplexState &= READ_NOT_QUEUED
+    }
+
+    return data
+  }
+
+  unshift(data) {
+    const pending = [this.map !== null ? this.map(data) : data]
+    while (this.buffered > 0) pending.push(this.shift())
+
+    for (let i = 0; i < pending.length - 1; i++) {
+      const data = pending[i]
+      this.buffered += this.byteLength(data)
+      this.queue.push(data)
+    }
+
+    this.push(pending[pending.length - 1])
+  }
+
+  read() {
+    const stream = this.stream
+
+    if ((stream._duplexState & READ_STATUS) === READ_QUEUED) {
+      const data = this.shift()
+
+      if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+        stream._duplexState &= READ_PIPE_NOT_DRAINED
+      }
+
+      if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+        stream.emit('data', data)
+      }
+
+      return data
+    }
+
+    if (this.readAhead === false) {
+      stream._duplexState |= READ_READ_AHEAD
+      this.updateNextTick()
+    }
+
+    return null
+  }
+
+  drain() {
+    const stream = this.stream
+
+    while (
+      (stream._duplexState & READ_STATUS) === READ_QUEUED &&
+      (stream._duplexState & READ_FLOWING) !== 0
+    ) {
+      const data = this.shift()
+
+      if (this.pipeTo !== null && this.pipeTo.write(data) === false) {
+        stream._duplexState &= READ_PIPE_NOT_DRAINED
+      }
+
+      if ((stream._duplexState & READ_EMIT_DATA) !== 0) {
+        stream.emit('data', data)
+      }
+    }
+  }
+
+  update() {
+    const stream = this.stream
+
+    stream._duplexState |= READ_UPDATING
+
+    do {
+      this.drain()
+
+      while (
+        this.buffered < this.highWaterMark &&
+        (stream._duplexState & SHOULD_NOT_READ) === READ_READ_AHEAD
+      ) {
+        stream._duplexState |= READ_ACTIVE_AND_NEEDS_PUSH
+        stream._read(this.afterRead)
+        this.drain()
+      }
+
+      if ((stream._duplexState & READ_READABLE_STATUS) === READ_EMIT_READABLE_AND_QUEUED) {
+        stream._duplexState |= READ_EMITTED_READABLE
+        stream.emit('readable')
+      }
+
+      if ((stream._duplexState & READ_PRIMARY_AND_ACTIVE) === 0) {
+        this.updateNonPrimary()
+      }
+    } while (this.continueUpdate() === true)
+
+    stream._duplexState &= READ_NOT_UPDATING
+  }
+
+  updateNonPrimary() {
+    const stream = this.stream
+
+    if ((stream._duplexState & READ_ENDING_STATUS) === READ_ENDING) {
+      stream._duplexState = (stream._duplexState | READ_DONE) & READ_NOT_ENDING
+      stream.emit('end')
+
+      if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+        stream._duplexState |= DESTROYING
+      }
+
+      if (this.pipeTo !== null) {
+        this.pipeTo.end()
+      }
+    }
+
+    if ((stream._duplexState & DESTROY_STATUS) === DESTROYING) {
+      if ((stream._duplexState & ACTIVE_OR_TICKING) === 0) {
+        stream._duplexState |= ACTIVE
+        stream._destroy(afterDestroy.bind(this))
+      }
+      return
+    }
+
+    if ((stream._duplexState & IS_OPENING) === OPENING) {
+      stream._duplexState = (stream._duplexState | ACTIVE) & NOT_OPENING
+      stream._open(afterOpen.bind(this))
+    }
+  }
+
+  continueUpdate() {
+    if ((this.stream._duplexState & READ_NEXT_TICK) === 0) return false
+    this.stream._duplexState &= READ_NOT_NEXT_TICK
+    return true
+  }
+
+  updateCallback() {
+    if ((this.stream._duplexState & READ_UPDATE_SYNC_STATUS) === READ_PRIMARY) {
+      this.update()
+    } else {
+      this.updateNextTick()
+    }
+  }
+
+  updateNextTickIfOpen() {
+    if ((this.stream._duplexState & READ_NEXT_TICK_OR_OPENING) !== 0) return
+    this.stream._duplexState |= READ_NEXT_TICK
+    if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+
+  updateNextTick() {
+    if ((this.stream._duplexState & READ_NEXT_TICK) !== 0) return
+    this.stream._duplexState |= READ_NEXT_TICK
+    if ((this.stream._duplexState & READ_UPDATING) === 0) qmt(this.afterUpdateNextTick)
+  }
+}
+
+class TransformState {
+  constructor(stream) {
+    this.data = null
+    this.afterTransform = afterTransform.bind(stream)
+    this.afterFinal = null
+  }
+}
+
+class Pipeline {
+  constructor(src, dst, cb) {
+    this.from = src
+    this.to = dst
+    this.afterPipe = cb
+    this.error = null
+    this.pipeToFinished = false
+  }
+
+  finished() {
+    this.pipeToFinished = true
+  }
+
+  done(stream, err) {
+    if (err) this.error = err
+
+    if (stream === this.to) {
+      this.to = null
+
+      if (this.from !== null) {
+        if ((this.from._duplexState & READ_DONE) === 0 || !this.pipeToFinished) {
+          this.from.destroy(this.error || StreamError.PREMATURE_CLOSE('Writable stream closed'))
+        }
+        return
+      }
+    }
+
+    if (stream === this.from) {
+      this.from = null
+
+      if (this.to !== null) {
+        if ((stream._duplexState & READ_DONE) === 0) {
+          this.to.destroy(this.error || StreamError.PREMATURE_CLOSE('Readable stream closed'))
+        }
+        return
+      }
+    }
+
+    if (this.afterPipe !== null) this.afterPipe(this.error)
+    this.to = this.from = this.afterPipe = null
+  }
+}
+
+function afterDrain() {
+  this.stream._duplexState |= READ_PIPE_DRAINED
+  this.updateCallback()
+}
+
+function afterFinal(err) {
+  const stream = this.stream
+  if (err) stream.destroy(err)
+
+  if ((stream._duplexState & DESTROY_STATUS) === 0) {
+    stream._duplexState |= WRITE_DONE
+    stream.emit('finish')
+  }
+
+  if ((stream._duplexState & AUTO_DESTROY) === DONE) {
+    stream._duplexState |= DESTROYING
+  }
+
+  stream._duplexState &= WRITE_NOT_FINISHING
+
+  // no need to wait the extra tick here, so we short circuit that
+  if ((stream._duplexState & WRITE_UPDATING) === 0) {
+    this.update()
+  } else {
+    this.updateNextTick()
+  }
+}
+
+function afterDestroy(err) {
+  const stream = this.stream
+
+  if (!err && !StreamError.isStreamDestroyed(this.error)) err = this.error
+  if (err) stream.emit('error', err)
+
+  stream._duplexState |= DESTROYED
+  stream.emit('close')
+
+  const rs = stream._readableState
+  const ws = stream._writableState
+
+  if (rs !== null && rs.pipeline !== null) {
+    rs.pipeline.done(stream, err)
+  }
+
+  if (ws !== null) {
+    while (ws.drains !== null && ws.drains.length > 0) {
+      ws.drains.shift().resolve(false)
+    }
+
+    if (ws.pipeline !== null) {
+      ws.pipeline.done(stream, err)
+    }
+  }
+}
+
+function afterWrite(err) {
+  const stream = this.stream
+
+  if (err) stream.destroy(err)
+  stream._duplexState &= WRITE_NOT_ACTIVE
+
+  if (this.drains !== null) tickDrains(this.drains)
+
+  if ((stream._duplexState & WRITE_DRAIN_STATUS) === WRITE_UNDRAINED) {
+    stream._duplexState &= WRITE_DRAINED
+
+    if ((stream._duplexState & WRITE_EMIT_DRAIN) === WRITE_EMIT_DRAIN) {
+      stream.emit('drain')
+    }
+  }
+
+  this.updateCallback()
+}
+
+function afterRead(err) {
+  if (err) this.stream.destroy(err)
+  this.stream._duplexState &= READ_NOT_ACTIVE
+
+  if (this.readAhead === false && (this.stream._duplexState & READ_RESUMED) === 0) {
+    this.stream._duplexState &= READ_NO_READ_AHEAD
+  }
+
+  this.updateCallback()
+}
+
+function updateReadNT() {
+  if ((this.stream._duplexState & READ_UPDATING) === 0) {
+    this.stream._duplexState &= READ_NOT_NEXT_TICK
+    this.update()
+  }
+}
+
+function updateWriteNT() {
+  if ((this.stream._duplexState & WRITE_UPDATING) === 0) {
+    this.stream._duplexState &= WRITE_NOT_NEXT_TICK
+    this.update()
+  }
+}
+
+function tickDrains(drains) {
+  for (let i = 0; i < drains.length; i++) {
+    // drains.writes are monotonic, so if one is 0 its always the first one
+    if (--drains[i].writes === 0) {
+      drains.shift().resolve(true)
+      i--
+    }
+  }
+}
+
+function afterOpen(err) {
+  const stream = this.stream
+
+  if (err) stream.destroy(err)
+
+  if ((stream._duplexState & DESTROYING) === 0) {
+    if ((stream._duplexState & READ_PRIMARY_STATUS) === 0) {
+      stream._duplexState |= READ_PRIMARY
+    }
+
+    if ((stream._duplexState & WRITE_PRIMARY_STATUS) === 0) {
+      stream._duplexState |= WRITE_PRIMARY
+    }
+
+    stream.emit('open')
+  }
+
+  stream._duplexState &= NOT_ACTIVE
+
+  if (stream._writableState !== null) {
+    stream._writableState.updateCallback()
+  }
+
+  if (stream._readableState !== null) {
+    stream._readableState.updateCallback()
+  }
+}
+
+function afterTransform(err, data) {
+  if (data !== undefined && data !== null) this.push(data)
+  this._writableState.afterWrite(err)
+}
+
+function newListener(name) {
+  if (this._readableState !== null) {
+    if (name === 'data') {
+      this._duplexState |= READ_EMIT_DATA | READ_RESUMED_READ_AHEAD
+      this._readableState.updateNextTick()
+    }
+    if (name === 'readable') {
+      this._duplexState |= READ_EMIT_READABLE
+      this._readableState.updateNextTick()
+    }
+  }
+
+  if (this._writableState !== null) {
+    if (name === 'drain') {
+      this._duplexState |= WRITE_EMIT_DRAIN
+      this._writableState.updateNextTick()
+    }
+  }
+}
+
+class Stream extends EventEmitter {
+  constructor(opts) {
+    super()
+
+    this._duplexState = 0
+    this._readableState = null
+    this._writableState = null
+
+    if (opts) {
+      if (opts.open) this._open = opts.open
+      if (opts.destroy) this._destroy = opts.destroy
+      if (opts.predestroy) this._predestroy = opts.predestroy
+      if (opts.signal) opts.signal.addEventListener('abort', abort.bind(this))
+    }
+
+    this.on('newListener', newListener)
+  }
+
+  _open(cb) {
+    cb(null)
+  }
+
+  _destroy(cb) {
+    cb(null)
+  }
+
+  _predestroy() {
+    // does nothing
+  }
+
+  get readable() {
+    return this._readableState !== null ? true : undefined
+  }
+
+  get writable() {
+    return this._writableState !== null ? true : undefined
+  }
+
+  get destroyed() {
+    return (this._duplexState & DESTROYED) !== 0
+  }
+
+  get destroying() {
+    return (this._duplexState & DESTROY_STATUS) !== 0
+  }
+
+  destroy(err) {
+    if ((this._duplexState & DESTROY_STATUS) === 0) {
+      if (!err) err = StreamError.STREAM_DESTROYED()
+      this._duplexState = (this._duplexState | DESTROYING) & NON_PRIMARY
+
+      if (this._readableState !== null) {
+        this._readableState.highWaterMark = 0
+        this._readableState.error = err
+      }
+
+      if (this._writableState !== null) {
+        this._writableState.highWaterMark = 0
+        this._writableState.error = err
+      }
+
+      this._duplexState |= PREDESTROYING
+      this._predestroy()
+      this._duplexState &= NOT_PREDESTROYING
+
+      if (this._readableState !== null) {
+        this._readableState.updateNextTick()
+      }
+
+      if (this._writableState !== null) {
+        this._writableState.updateNextTick()
+      }
+    }
+  }
+}
+
+class Readable extends Stream {
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState |= OPENING | WRITE_DONE | READ_READ_AHEAD
+    this._readableState = new ReadableState(this, opts)
+
+    if (opts) {
+      if (this._readableState.readAhead === false) this._duplexState &= READ_NO_READ_AHEAD
+      if (opts.read) this._read = opts.read
+      if (opts.eagerOpen) this._readableState.updateNextTick()
+      if (opts.encoding) this.setEncoding(opts.encoding)
+    }
+  }
+
+  static deferred(fn, opts) {
+    const out = new PassThrough(opts)
+
+    fn()
+      .then((src) => {
+        if (src === null) return out.end()
+        if (out.destroying) return
+        pipeline(src, out, noop)
+      })
+      .catch((err) => out.destroy(err))
+
+    return out
+  }
+
+  setEncoding(encoding) {
+    const dec = new TextDecoder(encoding)
+    const map = this._readableState.map || echo
+    this._readableState.map = mapOrSkip
+    return this
+
+    function mapOrSkip(data) {
+      const next = dec.push(data)
+      return next === '' && (data.byteLength !== 0 || dec.remaining > 0) ? null : map(next)
+    }
+  }
+
+  _read(cb) {
+    cb(null)
+  }
+
+  pipe(dest, cb) {
+    this._readableState.updateNextTick()
+    this._readableState.pipe(dest, cb)
+    return dest
+  }
+
+  read() {
+    this._readableState.updateNextTick()
+    return this._readableState.read()
+  }
+
+  push(data) {
+    this._readableState.updateNextTickIfOpen()
+    return this._readableState.push(data)
+  }
+
+  unshift(data) {
+    this._readableState.updateNextTickIfOpen()
+    return this._readableState.unshift(data)
+  }
+
+  resume() {
+    this._duplexState |= READ_RESUMED_READ_AHEAD
+    this._readableState.updateNextTick()
+    return this
+  }
+
+  pause() {
+    this._duplexState &=
+      this._readableState.readAhead === false ? READ_PAUSED_NO_READ_AHEAD : READ_PAUSED
+    return this
+  }
+
+  static _fromAsyncIterator(ite, opts) {
+    let destroy
+
+    const rs = new Readable({
+      ...opts,
+      read(cb) {
+        ite.next().then(push).then(cb.bind(null, null)).catch(cb)
+      },
+      predestroy() {
+        destroy = ite.return()
+      },
+      destroy(cb) {
+        if (!destroy) return cb(null)
+        destroy.then(cb.bind(null, null)).catch(cb)
+      }
+    })
+
+    return rs
+
+    function push(data) {
+      if (data.done) rs.push(null)
+      else rs.push(data.value)
+    }
+  }
+
+  static from(data, opts) {
+    if (isReadStreamx(data)) return data
+    if (data[asyncIterator]) return this._fromAsyncIterator(data[asyncIterator](), opts)
+    if (!Array.isArray(data)) data = data === undefined ? [] : [data]
+
+    let i = 0
+    return new Readable({
+      ...opts,
+      read(cb) {
+        this.push(i === data.length ? null : data[i++])
+        cb(null)
+      }
+    })
+  }
+
+  static isBackpressured(rs) {
+    return (
+      (rs._duplexState & READ_BACKPRESSURE_STATUS) !== 0 ||
+      rs._readableState.buffered >= rs._readableState.highWaterMark
+    )
+  }
+
+  static isPaused(rs) {
+    return (rs._duplexState & READ_RESUMED) === 0
+  }
+
+  [asyncIterator]() {
+    const stream = this
+
+    let error = null
+    let promiseResolve = null
+    let promiseReject = null
+
+    this.on('error', (err) => {
+      error = err
+    })
+    this.on('readable', onreadable)
+    this.on('close', onclose)
+
+    return {
+      [asyncIterator]() {
+        return this
+      },
+      next() {
+        return new Promise(function (resolve, reject) {
+          promiseResolve = resolve
+          promiseReject = reject
+          const data = stream.read()
+          if (data !== null) ondata(data)
+          else if ((stream._duplexState & DESTROYED) !== 0) ondata(null)
+        })
+      },
+      return() {
+        return destroy(null)
+      },
+      throw(err) {
+        return destroy(err)
+      }
+    }
+
+    function onreadable() {
+      if (promiseResolve !== null) ondata(stream.read())
+    }
+
+    function onclose() {
+      if (promiseResolve !== null) ondata(null)
+    }
+
+    function ondata(data) {
+      if (promiseReject === null) return
+      if (error) {
+        promiseReject(error)
+      } else if (data === null && (stream._duplexState & READ_DONE) === 0) {
+        promiseReject(StreamError.STREAM_DESTROYED())
+      } else {
+        promiseResolve({ value: data, done: data === null })
+      }
+      promiseReject = promiseResolve = null
+    }
+
+    function destroy(err) {
+      stream.destroy(err)
+      return new Promise((resolve, reject) => {
+        if (stream._duplexState & DESTROYED) return resolve({ value: undefined, done: true })
+        stream.once('close', function () {
+          if (err) reject(err)
+          else resolve({ value: undefined, done: true })
+        })
+      })
+    }
+  }
+}
+
+class Writable extends Stream {
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState |= OPENING | READ_DONE
+    this._writableState = new WritableState(this, opts)
+
+    if (opts) {
+      if (opts.writev) this._writev = opts.writev
+      if (opts.write) this._write = opts.write
+      if (opts.final) this._final = opts.final
+      if (opts.eagerOpen) this._writableState.updateNextTick()
+    }
+  }
+
+  cork() {
+    this._duplexState |= WRITE_CORKED
+  }
+
+  uncork() {
+    this._duplexState &= WRITE_NOT_CORKED
+    this._writableState.updateNextTick()
+  }
+
+  _writev(batch, cb) {
+    cb(null)
+  }
+
+  _write(data, cb) {
+    this._writableState.autoBatch(data, cb)
+  }
+
+  _final(cb) {
+    cb(null)
+  }
+
+  static isBackpressured(ws) {
+    return (ws._duplexState & WRITE_BACKPRESSURE_STATUS) !== 0
+  }
+
+  static drained(ws) {
+    if (ws.destroyed) return Promise.resolve(false)
+
+    const state = ws._writableState
+    const pending = isWritev(ws) ? Math.min(1, state.queue.length) : state.queue.length
+    const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0)
+    if (writes === 0) return Promise.resolve(true)
+
+    if (state.drains === null) state.drains = []
+    return new Promise((resolve) => {
+      state.drains.push({ writes, resolve })
+    })
+  }
+
+  write(data) {
+    this._writableState.updateNextTick()
+    return this._writableState.push(data)
+  }
+
+  end(data) {
+    this._writableState.updateNextTick()
+    this._writableState.end(data)
+    return this
+  }
+}
+
+class Duplex extends Readable {
+  // and Writable
+  constructor(opts) {
+    super(opts)
+
+    this._duplexState = OPENING | (this._duplexState & READ_READ_AHEAD)
+    this._writableState = new WritableState(this, opts)
+
+    if (opts) {
+      if (opts.writev) this._writev = opts.writev
+      if (opts.write) this._write = opts.write
+      if (opts.final) this._final = opts.final
+    }
+  }
+
+  cork() {
+    this._duplexState |= WRITE_CORKED
+  }
+
+  uncork() {
+    this._duplexState &= WRITE_NOT_CORKED
+    this._writableState.updateNextTick()
+  }
+
+  _writev(batch, cb) {
+    cb(null)
+  }
+
+  _write(data, cb) {
+    this._writableState.autoBatch(data, cb)
+  }
+
+  _final(cb) {
+    cb(null)
+  }
+
+  write(data) {
+    this._writableState.updateNextTick()
+    return this._writableState.push(data)
+  }
+
+  end(data) {
+    this._writableState.updateNextTick()
+    this._writableState.end(data)
+    return this
+  }
+}
+
+class Transform extends Duplex {
+  constructor(opts) {
+    super(opts)
+    this._transformState = new TransformState(this)
+
+    if (opts) {
+      if (opts.transform) this._transform = opts.transform
+      if (opts.flush) this._flush = opts.flush
+    }
+  }
+
+  _write(data, cb) {
+    if (this._readableState.buffered >= this._readableState.highWaterMark) {
+      this._transformState.data = data
+    } else {
+      this._transform(data, this._transformState.afterTransform)
+    }
+  }
+
+  _read(cb) {
+    if (this._transformState.data !== null) {
+      const data = this._transformState.data
+      this._transformState.data = null
+      cb(null)
+      this._transform(data, this._transformState.afterTransform)
+    } else {
+      cb(null)
+    }
+  }
+
+  destroy(err) {
+    super.destroy(err)
+    if (this._transformState.data !== null) {
+      this._transformState.data = null
+      this._transformState.afterTransform()
+    }
+  }
+
+  _transform(data, cb) {
+    cb(null, data)
+  }
+
+  _flush(cb) {
+    cb(null)
+  }
+
+  _final(cb) {
+    this._transformState.afterFinal = cb
+    this._flush(transformAfterFlush.bind(this))
+  }
+}
+
+class PassThrough extends Transform {}
+
+function transformAfterFlush(err, data) {
+  const cb = this._transformState.afterFinal
+  if (err) return cb(err)
+
+  if (data !== null && data !== undefined) this.push(data)
+  this.push(null)
+  cb(null)
+}
+
+function pipelinePromise(...streams) {
+  return new Promise((resolve, reject) => {
+    return pipeline(...streams, (err) => {
+      if (err) return reject(err)
+      resolve()
+    })
+  })
+}
+
+function pipeline(stream, ...streams) {
+  const all = Array.isArray(stream) ? [...stream, ...streams] : [stream, ...streams]
+  const done = all.length && typeof all[all.length - 1] === 'function' ? all.pop() : null
+
+  if (all.length < 2) throw StreamError.BAD_ARGUMENT('Pipeline requires at least 2 streams')
+
+  let src = all[0]
+  let dest = null
+  let error = null
+
+  for (let i = 1; i < all.length; i++) {
+    dest = all[i]
+
+    if (isStreamx(src)) {
+      src.pipe(dest, onerror)
+    } else {
+      errorHandle(src, true, i > 1, onerror)
+      src.pipe(dest)
+    }
+
+    src = dest
+  }
+
+  if (done) {
+    let fin = false
+
+    const autoDestroy =
+      isStreamx(dest) || !!(dest._writableState && dest._writableState.autoDestroy)
+
+    dest.on('error', (err) => {
+      if (error === null) error = err
+    })
+
+    dest.on('finish', () => {
+      fin = true
+      if (!autoDestroy) done(error)
+    })
+
+    if (autoDestroy) {
+      dest.on('close', () => done(error || (fin ? null : StreamError.PREMATURE_CLOSE())))
+    }
+  }
+
+  return dest
+
+  function errorHandle(s, rd, wr, onerror) {
+    s.on('error', onerror)
+    s.on('close', onclose)
+
+    function onclose() {
+      if (rd && s._readableState && !s._readableState.ended) {
+        return onerror(StreamError.PREMATURE_CLOSE())
+      }
+      if (wr && s._writableState && !s._writableState.ended) {
+        return onerror(StreamError.PREMATURE_CLOSE())
+      }
+    }
+  }
+
+  function onerror(err) {
+    if (!err || error) return
+    error = err
+
+    for (const s of all) {
+      s.destroy(err)
+    }
+  }
+}
+
+function echo(s) {
+  return s
+}
+
+function isStream(stream) {
+  return !!stream._readableState || !!stream._writableState
+}
+
+function isStreamx(stream) {
+  return typeof stream._duplexState === 'number' && isStream(stream)
+}
+
+function isEnding(stream) {
+  return !!stream._readableState && stream._readableState.ending
+}
+
+function isEnded(stream) {
+  return !!stream._readableState && stream._readableState.ended
+}
+
+function isFinishing(stream) {
+  return !!stream._writableState && stream._writableState.ending
+}
+
+function isFinished(stream) {
+  return !!stream._writableState && stream._writableState.ended
+}
+
+function getStreamError(stream, opts = {}) {
+  const err =
+    (stream._readableState && stream._readableState.error) ||
+    (stream._writableState && stream._writableState.error)
+
+  // avoid implicit errors by default
+  return !opts.all && StreamError.isStreamDestroyed(err) ? null : err
+}
+
+function isReadStreamx(stream) {
+  return isStreamx(stream) && stream.readable
+}
+
+function isDisturbed(stream) {
+  return (
+    (stream._duplexState & OPENING) !== OPENING ||
+    (stream._duplexState & DESTROYING) === DESTROYING ||
+    (stream._duplexState & ACTIVE_OR_TICKING) !== 0
+  )
+}
+
+function isTypedArray(data) {
+  return typeof data === 'object' && data !== null && typeof data.byteLength === 'number'
+}
+
+function defaultByteLength(data) {
+  return isTypedArray(data) ? data.byteLength : 1024
+}
+
+function noop() {}
+
+function abort() {
+  this.destroy(StreamError.ABORTED())
+}
+
+function isWritev(s) {
+  return s._writev !== Writable.prototype._writev && s._writev !== Duplex.prototype._writev
+}
+
+module.exports = {
+  pipeline,
+  pipelinePromise,
+  isStream,
+  isStreamx,
+  isEnding,
+  isEnded,
+  isFinishing,
+  isFinished,
+  isDisturbed,
+  getStreamError,
+  Stream,
+  Writable,
+  Readable,
+  Duplex,
+  Transform,
+  // Export PassThrough for compatibility with Node.js core's stream module
+  PassThrough
+}
+
+
+/***/ }),
+
+/***/ 5657:
+/***/ ((module) => {
+
+module.exports = class StreamError extends Error {
+  constructor(msg, code, fn = StreamError) {
+    super(msg)
+
+    this.code = code
+
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, fn)
+    }
+  }
+
+  static isStreamDestroyed(err) {
+    return err && err.code === 'STREAM_DESTROYED'
+  }
+
+  static isPrematureClose(err) {
+    return err && err.code === 'PREMATURE_CLOSE'
+  }
+
+  static isAborted(err) {
+    return err && err.code === 'ABORTED'
+  }
+
+  static isBadArgument(err) {
+    return err && err.code === 'BAD_ARGUMENT'
+  }
+
+  get name() {
+    return 'StreamError'
+  }
+
+  static STREAM_DESTROYED() {
+    return new StreamError('Stream was destroyed', 'STREAM_DESTROYED', StreamError.STREAM_DESTROYED)
+  }
+
+  static PREMATURE_CLOSE(msg = 'Premature close') {
+    return new StreamError(msg, 'PREMATURE_CLOSE', StreamError.PREMATURE_CLOSE)
+  }
+
+  static ABORTED() {
+    return new StreamError('Stream aborted', 'ABORTED', StreamError.ABORTED)
+  }
+
+  static BAD_ARGUMENT(msg = 'Bad argument') {
+    return new StreamError(msg, 'BAD_ARGUMENT', StreamError.BAD_ARGUMENT)
+  }
+}
+
+
+/***/ }),
+
+/***/ 775:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const constants = { // just for envs without fs
+  S_IFMT: 61440,
+  S_IFDIR: 16384,
+  S_IFCHR: 8192,
+  S_IFBLK: 24576,
+  S_IFIFO: 4096,
+  S_IFLNK: 40960
+}
+
+try {
+  module.exports = (__nccwpck_require__(9896).constants) || constants
+} catch {
+  module.exports = constants
+}
+
+
+/***/ }),
+
+/***/ 5763:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { Writable, Readable, getStreamError } = __nccwpck_require__(6204)
+const FIFO = __nccwpck_require__(3867)
+const b4a = __nccwpck_require__(3057)
+const headers = __nccwpck_require__(8428)
+
+const EMPTY = b4a.alloc(0)
+const MAX_HEADER_SIZE = 4 * 1024 * 1024 // arbitrary big number
+
+class BufferList {
+  constructor () {
+    this.buffered = 0
+    this.shifted = 0
+    this.queue = new FIFO()
+
+    this._offset = 0
+  }
+
+  push (buffer) {
+    this.buffered += buffer.byteLength
+    this.queue.push(buffer)
+  }
+
+  shiftFirst (size) {
+    return this.buffered === 0 ? null : this._next(size)
+  }
+
+  shift (size) {
+    if (size > this.buffered) return null
+    if (size === 0) return EMPTY
+
+    let chunk = this._next(size)
+
+    if (size === chunk.byteLength) return chunk // likely case
+
+    const chunks = [chunk]
+
+    while ((size -= chunk.byteLength) > 0) {
+      chunk = this._next(size)
+      chunks.push(chunk)
+    }
+
+    return b4a.concat(chunks)
+  }
+
+  _next (size) {
+    const buf = this.queue.peek()
+    const rem = buf.byteLength - this._offset
+
+    if (size >= rem) {
+      const sub = this._offset ? buf.subarray(this._offset, buf.byteLength) : buf
+      this.queue.shift()
+      this._offset = 0
+      this.buffered -= rem
+      this.shifted += rem
+      return sub
+    }
+
+    this.buffered -= size
+    this.shifted += size
+
+    return buf.subarray(this._offset, (this._offset += size))
+  }
+}
+
+class Source extends Readable {
+  constructor (self, header, offset) {
+    super()
+
+    this.header = header
+    this.offset = offset
+
+    this._parent = self
+  }
+
+  _read (cb) {
+    if (this.header.size === 0) {
+      this.push(null)
+    }
+    if (this._parent._stream === this) {
+      this._parent._update()
+    }
+    cb(null)
+  }
+
+  _predestroy () {
+    this._parent.destroy(getStreamError(this))
+  }
+
+  _detach () {
+    if (this._parent._stream === this) {
+      this._parent._stream = null
+      this._parent._missing = overflow(this.header.size)
+      this._parent._update()
+    }
+  }
+
+  _destroy (cb) {
+    this._detach()
+    cb(null)
+  }
+}
+
+class Extract extends Writable {
+  constructor (opts) {
+    super(opts)
+
+    if (!opts) opts = {}
+
+    this._buffer = new BufferList()
+    this._offset = 0
+    this._header = null
+    this._stream = null
+    this._missing = 0
+    this._longHeader = false
+    this._callback = noop
+    this._locked = false
+    this._finished = false
+    this._pax = null
+    this._paxGlobal = null
+    this._gnuLongPath = null
+    this._gnuLongLinkPath = null
+    this._filenameEncoding = opts.filenameEncoding || 'utf-8'
+    this._allowUnknownFormat = !!opts.allowUnknownFormat
+    this._unlockBound = this._unlock.bind(this)
+  }
+
+  _unlock (err) {
+    this._locked = false
+
+    if (err) {
+      this.destroy(err)
+      this._continueWrite(err)
+      return
+    }
+
+    this._update()
+  }
+
+  _consumeHeader () {
+    if (this._locked) return false
+
+    this._offset = this._buffer.shifted
+
+    try {
+      this._header = headers.decode(this._buffer.shift(512), this._filenameEncoding, this._allowUnknownFormat)
+    } catch (err) {
+      this._continueWrite(err)
+      return false
+    }
+
+    if (!this._header) return true
+
+    this._header.byteOffset = this._buffer.shifted
+
+    switch (this._header.type) {
+      case 'gnu-long-path':
+      case 'gnu-long-link-path':
+      case 'pax-global-header':
+      case 'pax-header':
+        this._longHeader = true
+        this._missing = this._header.size
+        if (this._missing > MAX_HEADER_SIZE) {
+          this._continueWrite(new Error('Header exceeds max size'))
+          return false
+        }
+        return true
+    }
+
+    this._locked = true
+    this._applyLongHeaders()
+
+    if (!(this._header.size >= 0)) {
+      this._continueWrite(new Error('Invalid header'))
+      return false
+    }
+
+    if (this._header.size === 0 || this._header.type === 'directory') {
+      this.emit('entry', this._header, this._createStream(), this._unlockBound)
+      return true
+    }
+
+    this._stream = this._createStream()
+    this._missing = this._header.size
+
+    this.emit('entry', this._header, this._stream, this._unlockBound)
+    return true
+  }
+
+  _applyLongHeaders () {
+    if (this._gnuLongPath) {
+      this._header.name = this._gnuLongPath
+      this._gnuLongPath = null
+    }
+
+    if (this._gnuLongLinkPath) {
+      this._header.linkname = this._gnuLongLinkPath
+      this._gnuLongLinkPath = null
+    }
+
+    if (this._pax) {
+      if (this._pax.path) this._header.name = this._pax.path
+      if (this._pax.linkpath) this._header.linkname = this._pax.linkpath
+      if (this._pax.size) this._header.size = parseInt(this._pax.size, 10)
+      this._header.pax = this._pax
+      this._pax = null
+    }
+  }
+
+  _decodeLongHeader (buf) {
+    switch (this._header.type) {
+      case 'gnu-long-path':
+        this._gnuLongPath = headers.decodeLongPath(buf, this._filenameEncoding)
+        break
+      case 'gnu-long-link-path':
+        this._gnuLongLinkPath = headers.decodeLongPath(buf, this._filenameEncoding)
+        break
+      case 'pax-global-header':
+        this._paxGlobal = headers.decodePax(buf)
+        break
+      case 'pax-header':
+        this._pax = this._paxGlobal === null
+          ? headers.decodePax(buf)
+          : Object.assign({}, this._paxGlobal, headers.decodePax(buf))
+        break
+    }
+  }
+
+  _consumeLongHeader () {
+    this._longHeader = false
+    this._missing = overflow(this._header.size)
+
+    const buf = this._buffer.shift(this._header.size)
+
+    try {
+      this._decodeLongHeader(buf)
+    } catch (err) {
+      this._continueWrite(err)
+      return false
+    }
+
+    return true
+  }
+
+  _consumeStream () {
+    const buf = this._buffer.shiftFirst(this._missing)
+    if (buf === null) return false
+
+    this._missing -= buf.byteLength
+    const drained = this._stream.push(buf)
+
+    if (this._missing === 0) {
+      this._stream.push(null)
+      if (drained) this._stream._detach()
+      return drained && this._locked === false
+    }
+
+    return drained
+  }
+
+  _createStream () {
+    return new Source(this, this._header, this._offset)
+  }
+
+  _update () {
+    while (this._buffer.buffered > 0 && !this.destroying) {
+      if (this._missing > 0) {
+        if (this._stream !== null) {
+          if (this._consumeStream() === false) return
+          continue
+        }
+
+        if (this._longHeader === true) {
+          if (this._missing > this._buffer.buffered) break
+          if (this._consumeLongHeader() === false) return false
+          continue
+        }
+
+        const ignore = this._buffer.shiftFirst(this._missing)
+        if (ignore !== null) this._missing -= ignore.byteLength
+        continue
+      }
+
+      if (this._buffer.buffered < 512) break
+      if (this._stream !== null || this._consumeHeader() === false) return
+    }
+
+    this._continueWrite(null)
+  }
+
+  _continueWrite (err) {
+    const cb = this._callback
+    this._callback = noop
+    cb(err)
+  }
+
+  _write (data, cb) {
+    this._callback = cb
+    this._buffer.push(data)
+    this._update()
+  }
+
+  _final (cb) {
+    this._finished = this._missing === 0 && this._buffer.buffered === 0
+    cb(this._finished ? null : new Error('Unexpected end of data'))
+  }
+
+  _predestroy () {
+    this._continueWrite(null)
+  }
+
+  _destroy (cb) {
+    if (this._stream) this._stream.destroy(getStreamError(this))
+    cb(null)
+  }
+
+  [Symbol.asyncIterator] () {
+    let error = null
+
+    let promiseResolve = null
+    let promiseReject = null
+
+    let entryStream = null
+    let entryCallback = null
+
+    const extract = this
+
+    this.on('entry', onentry)
+    this.on('error', (err) => { error = err })
+    this.on('close', onclose)
+
+    return {
+      [Symbol.asyncIterator] () {
+        return this
+      },
+      next () {
+        return new Promise(onnext)
+      },
+      return () {
+        return destroy(null)
+      },
+      throw (err) {
+        return destroy(err)
+      }
+    }
+
+    function consumeCallback (err) {
+      if (!entryCallback) return
+      const cb = entryCallback
+      entryCallback = null
+      cb(err)
+    }
+
+    function onnext (resolve, reject) {
+      if (error) {
+        return reject(error)
+      }
+
+      if (entryStream) {
+        resolve({ value: entryStream, done: false })
+        entryStream = null
+        return
+      }
+
+      promiseResolve = resolve
+      promiseReject = reject
+
+      consumeCallback(null)
+
+      if (extract._finished && promiseResolve) {
+        promiseResolve({ value: undefined, done: true })
+        promiseResolve = promiseReject = null
+      }
+    }
+
+    function onentry (header, stream, callback) {
+      entryCallback = callback
+      stream.on('error', noop) // no way around this due to tick sillyness
+
+      if (promiseResolve) {
+        promiseResolve({ value: stream, done: false })
+        promiseResolve = promiseReject = null
+      } else {
+        entryStream = stream
+      }
+    }
+
+    function onclose () {
+      consumeCallback(error)
+      if (!promiseResolve) return
+      if (error) promiseReject(error)
+      else promiseResolve({ value: undefined, done: true })
+      promiseResolve = promiseReject = null
+    }
+
+    function destroy (err) {
+      extract.destroy(err)
+      consumeCallback(err)
+      return new Promise((resolve, reject) => {
+        if (extract.destroyed) return resolve({ value: undefined, done: true })
+        extract.once('close', function () {
+          if (err) reject(err)
+          else resolve({ value: undefined, done: true })
+        })
+      })
+    }
+  }
+}
+
+module.exports = function extract (opts) {
+  return new Extract(opts)
+}
+
+function noop () {}
+
+function overflow (size) {
+  size &= 511
+  return size && 512 - size
+}
+
+
+/***/ }),
+
+/***/ 8428:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(3057)
+
+const ZEROS = '0000000000000000000'
+const SEVENS = '7777777777777777777'
+const ZERO_OFFSET = '0'.charCodeAt(0)
+const USTAR_MAGIC = b4a.from([0x75, 0x73, 0x74, 0x61, 0x72, 0x00]) // ustar\x00
+const USTAR_VER = b4a.from([ZERO_OFFSET, ZERO_OFFSET])
+const GNU_MAGIC = b4a.from([0x75, 0x73, 0x74, 0x61, 0x72, 0x20]) // ustar\x20
+const GNU_VER = b4a.from([0x20, 0x00])
+const MASK = 0o7777
+const MAGIC_OFFSET = 257
+const VERSION_OFFSET = 263
+
+exports.decodeLongPath = function decodeLongPath (buf, encoding) {
+  return decodeStr(buf, 0, buf.length, encoding)
+}
+
+exports.encodePax = function encodePax (opts) { // TODO: encode more stuff in pax
+  let result = ''
+  if (opts.name) result += addLength(' path=' + opts.name + '\n')
+  if (opts.linkname) result += addLength(' linkpath=' + opts.linkname + '\n')
+  const pax = opts.pax
+  if (pax) {
+    for (const key in pax) {
+      result += addLength(' ' + key + '=' + pax[key] + '\n')
+    }
+  }
+  return b4a.from(result)
+}
+
+exports.decodePax = function decodePax (buf) {
+  const result = {}
+
+  while (buf.length) {
+    let i = 0
+    while (i < buf.length && buf[i] !== 32) i++
+    const len = parseInt(b4a.toString(buf.subarray(0, i)), 10)
+    if (!len) return result
+
+    const b = b4a.toString(buf.subarray(i + 1, len - 1))
+    const keyIndex = b.indexOf('=')
+    if (keyIndex === -1) return result
+    result[b.slice(0, keyIndex)] = b.slice(keyIndex + 1)
+
+    buf = buf.subarray(len)
+  }
+
+  return result
+}
+
+exports.encode = function encode (opts) {
+  const buf = b4a.alloc(512)
+  let name = opts.name
+  let prefix = ''
+
+  if (opts.typeflag === 5 && name[name.length - 1] !== '/') name += '/'
+  if (b4a.byteLength(name) !== name.length) return null // utf-8
+
+  while (b4a.byteLength(name) > 100) {
+    const i = name.indexOf('/')
+    if (i === -1) return null
+    prefix += prefix ? '/' + name.slice(0, i) : name.slice(0, i)
+    name = name.slice(i + 1)
+  }
+
+  if (b4a.byteLength(name) > 100 || b4a.byteLength(prefix) > 155) return null
+  if (opts.linkname && b4a.byteLength(opts.linkname) > 100) return null
+
+  b4a.write(buf, name)
+  b4a.write(buf, encodeOct(opts.mode & MASK, 6), 100)
+  b4a.write(buf, encodeOct(opts.uid, 6), 108)
+  b4a.write(buf, encodeOct(opts.gid, 6), 116)
+  encodeSize(opts.size, buf, 124)
+  b4a.write(buf, encodeOct((opts.mtime.getTime() / 1000) | 0, 11), 136)
+
+  buf[156] = ZERO_OFFSET + toTypeflag(opts.type)
+
+  if (opts.linkname) b4a.write(buf, opts.linkname, 157)
+
+  b4a.copy(USTAR_MAGIC, buf, MAGIC_OFFSET)
+  b4a.copy(USTAR_VER, buf, VERSION_OFFSET)
+  if (opts.uname) b4a.write(buf, opts.uname, 265)
+  if (opts.gname) b4a.write(buf, opts.gname, 297)
+  b4a.write(buf, encodeOct(opts.devmajor || 0, 6), 329)
+  b4a.write(buf, encodeOct(opts.devminor || 0, 6), 337)
+
+  if (prefix) b4a.write(buf, prefix, 345)
+
+  b4a.write(buf, encodeOct(cksum(buf), 6), 148)
+
+  return buf
+}
+
+exports.decode = function decode (buf, filenameEncoding, allowUnknownFormat) {
+  let typeflag = buf[156] === 0 ? 0 : buf[156] - ZERO_OFFSET
+
+  let name = decodeStr(buf, 0, 100, filenameEncoding)
+  const mode = decodeOct(buf, 100, 8)
+  const uid = decodeOct(buf, 108, 8)
+  const gid = decodeOct(buf, 116, 8)
+  const size = decodeOct(buf, 124, 12)
+  const mtime = decodeOct(buf, 136, 12)
+  const type = toType(typeflag)
+  const linkname = buf[157] === 0 ? null : decodeStr(buf, 157, 100, filenameEncoding)
+  const uname = decodeStr(buf, 265, 32)
+  const gname = decodeStr(buf, 297, 32)
+  const devmajor = decodeOct(buf, 329, 8)
+  const devminor = decodeOct(buf, 337, 8)
+
+  const c = cksum(buf)
+
+  // checksum is still initial value if header was null.
+  if (c === 8 * 32) return null
+
+  // valid checksum
+  if (c !== decodeOct(buf, 148, 8)) throw new Error('Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?')
+
+  if (isUSTAR(buf)) {
+    // ustar (posix) format.
+    // prepend prefix, if present.
+    if (buf[345]) name = decodeStr(buf, 345, 155, filenameEncoding) + '/' + name
+  } else if (isGNU(buf)) {
+    // 'gnu'/'oldgnu' format. Similar to ustar, but has support for incremental and
+    // multi-volume tarballs.
+  } else {
+    if (!allowUnknownFormat) {
+      throw new Error('Invalid tar header: unknown format.')
+    }
+  }
+
+  // to support old tar versions that use trailing / to indicate dirs
+  if (typeflag === 0 && name && name[name.length - 1] === '/') typeflag = 5
+
+  return {
+    name,
+    mode,
+    uid,
+    gid,
+    size,
+    byteOffset: 0,
+    mtime: new Date(1000 * mtime),
+    type,
+    linkname,
+    uname,
+    gname,
+    devmajor,
+    devminor,
+    pax: null
+  }
+}
+
+function isUSTAR (buf) {
+  return b4a.equals(USTAR_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6))
+}
+
+function isGNU (buf) {
+  return b4a.equals(GNU_MAGIC, buf.subarray(MAGIC_OFFSET, MAGIC_OFFSET + 6)) &&
+    b4a.equals(GNU_VER, buf.subarray(VERSION_OFFSET, VERSION_OFFSET + 2))
+}
+
+function clamp (index, len, defaultValue) {
+  if (typeof index !== 'number') return defaultValue
+  index = ~~index // Coerce to integer.
+  if (index >= len) return len
+  if (index >= 0) return index
+  index += len
+  if (index >= 0) return index
+  return 0
+}
+
+function toType (flag) {
+  switch (flag) {
+    case 0:
+      return 'file'
+    case 1:
+      return 'link'
+    case 2:
+      return 'symlink'
+    case 3:
+      return 'character-device'
+    case 4:
+      return 'block-device'
+    case 5:
+      return 'directory'
+    case 6:
+      return 'fifo'
+    case 7:
+      return 'contiguous-file'
+    case 72:
+      return 'pax-header'
+    case 55:
+      return 'pax-global-header'
+    case 27:
+      return 'gnu-long-link-path'
+    case 28:
+    case 30:
+      return 'gnu-long-path'
+  }
+
+  return null
+}
+
+function toTypeflag (flag) {
+  switch (flag) {
+    case 'file':
+      return 0
+    case 'link':
+      return 1
+    case 'symlink':
+      return 2
+    case 'character-device':
+      return 3
+    case 'block-device':
+      return 4
+    case 'directory':
+      return 5
+    case 'fifo':
+      return 6
+    case 'contiguous-file':
+      return 7
+    case 'pax-header':
+      return 72
+  }
+
+  return 0
+}
+
+function indexOf (block, num, offset, end) {
+  for (; offset < end; offset++) {
+    if (block[offset] === num) return offset
+  }
+  return end
+}
+
+function cksum (block) {
+  let sum = 8 * 32
+  for (let i = 0; i < 148; i++) sum += block[i]
+  for (let j = 156; j < 512; j++) sum += block[j]
+  return sum
+}
+
+function encodeOct (val, n) {
+  val = val.toString(8)
+  if (val.length > n) return SEVENS.slice(0, n) + ' '
+  return ZEROS.slice(0, n - val.length) + val + ' '
+}
+
+function encodeSizeBin (num, buf, off) {
+  buf[off] = 0x80
+  for (let i = 11; i > 0; i--) {
+    buf[off + i] = num & 0xff
+    num = Math.floor(num / 0x100)
+  }
+}
+
+function encodeSize (num, buf, off) {
+  if (num.toString(8).length > 11) {
+    encodeSizeBin(num, buf, off)
+  } else {
+    b4a.write(buf, encodeOct(num, 11), off)
+  }
+}
+
+/* Copied from the node-tar repo and modified to meet
+ * tar-stream coding standard.
+ *
+ * Source: https://github.com/npm/node-tar/blob/51b6627a1f357d2eb433e7378e5f05e83b7aa6cd/lib/header.js#L349
+ */
+function parse256 (buf) {
+  // first byte MUST be either 80 or FF
+  // 80 for positive, FF for 2's comp
+  let positive
+  if (buf[0] === 0x80) positive = true
+  else if (buf[0] === 0xFF) positive = false
+  else return null
+
+  // build up a base-256 tuple from the least sig to the highest
+  const tuple = []
+  let i
+  for (i = buf.length - 1; i > 0; i--) {
+    const byte = buf[i]
+    if (positive) tuple.push(byte)
+    else tuple.push(0xFF - byte)
+  }
+
+  let sum = 0
+  const l = tuple.length
+  for (i = 0; i < l; i++) {
+    sum += tuple[i] * Math.pow(256, i)
+  }
+
+  return positive ? sum : -1 * sum
+}
+
+function decodeOct (val, offset, length) {
+  val = val.subarray(offset, offset + length)
+  offset = 0
+
+  // If prefixed with 0x80 then parse as a base-256 integer
+  if (val[offset] & 0x80) {
+    return parse256(val)
+  } else {
+    // Older versions of tar can prefix with spaces
+    while (offset < val.length && val[offset] === 32) offset++
+    const end = clamp(indexOf(val, 32, offset, val.length), val.length, val.length)
+    while (offset < end && val[offset] === 0) offset++
+    if (end === offset) return 0
+    return parseInt(b4a.toString(val.subarray(offset, end)), 8)
+  }
+}
+
+function decodeStr (val, offset, length, encoding) {
+  return b4a.toString(val.subarray(offset, indexOf(val, 0, offset, offset + length)), encoding)
+}
+
+function addLength (str) {
+  const len = b4a.byteLength(str)
+  let digits = Math.floor(Math.log(len) / Math.log(10)) + 1
+  if (len + digits >= Math.pow(10, digits)) digits++
+
+  return (len + digits) + str
+}
+
+
+/***/ }),
+
+/***/ 6118:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+/* unused reexport */ __nccwpck_require__(5763)
+exports.pack = __nccwpck_require__(861)
+
+
+/***/ }),
+
+/***/ 861:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const { Readable, Writable, getStreamError } = __nccwpck_require__(6204)
+const b4a = __nccwpck_require__(3057)
+
+const constants = __nccwpck_require__(775)
+const headers = __nccwpck_require__(8428)
+
+const DMODE = 0o755
+const FMODE = 0o644
+
+const END_OF_TAR = b4a.alloc(1024)
+
+class Sink extends Writable {
+  constructor (pack, header, callback) {
+    super({ mapWritable, eagerOpen: true })
+
+    this.written = 0
+    this.header = header
+
+    this._callback = callback
+    this._linkname = null
+    this._isLinkname = header.type === 'symlink' && !header.linkname
+    this._isVoid = header.type !== 'file' && header.type !== 'contiguous-file'
+    this._finished = false
+    this._pack = pack
+    this._openCallback = null
+
+    if (this._pack._stream === null) this._pack._stream = this
+    else this._pack._pending.push(this)
+  }
+
+  _open (cb) {
+    this._openCallback = cb
+    if (this._pack._stream === this) this._continueOpen()
+  }
+
+  _continuePack (err) {
+    if (this._callback === null) return
+
+    const callback = this._callback
+    this._callback = null
+
+    callback(err)
+  }
+
+  _continueOpen () {
+    if (this._pack._stream === null) this._pack._stream = this
+
+    const cb = this._openCallback
+    this._openCallback = null
+    if (cb === null) return
+
+    if (this._pack.destroying) return cb(new Error('pack stream destroyed'))
+    if (this._pack._finalized) return cb(new Error('pack stream is already finalized'))
+
+    this._pack._stream = this
+
+    if (!this._isLinkname) {
+      this._pack._encode(this.header)
+    }
+
+    if (this._isVoid) {
+      this._finish()
+      this._continuePack(null)
+    }
+
+    cb(null)
+  }
+
+  _write (data, cb) {
+    if (this._isLinkname) {
+      this._linkname = this._linkname ? b4a.concat([this._linkname, data]) : data
+      return cb(null)
+    }
+
+    if (this._isVoid) {
+      if (data.byteLength > 0) {
+        return cb(new Error('No body allowed for this entry'))
+      }
+      return cb()
+    }
+
+    this.written += data.byteLength
+    if (this._pack.push(data)) return cb()
+    this._pack._drain = cb
+  }
+
+  _finish () {
+    if (this._finished) return
+    this._finished = true
+
+    if (this._isLinkname) {
+      this.header.linkname = this._linkname ? b4a.toString(this._linkname, 'utf-8') : ''
+      this._pack._encode(this.header)
+    }
+
+    overflow(this._pack, this.header.size)
+
+    this._pack._done(this)
+  }
+
+  _final (cb) {
+    if (this.written !== this.header.size) { // corrupting tar
+      return cb(new Error('Size mismatch'))
+    }
+
+    this._finish()
+    cb(null)
+  }
+
+  _getError () {
+    return getStreamError(this) || new Error('tar entry destroyed')
+  }
+
+  _predestroy () {
+    this._pack.destroy(this._getError())
+  }
+
+  _destroy (cb) {
+    this._pack._done(this)
+
+    this._continuePack(this._finished ? null : this._getError())
+
+    cb()
+  }
+}
+
+class Pack extends Readable {
+  constructor (opts) {
+    super(opts)
+    this._drain = noop
+    this._finalized = false
+    this._finalizing = false
+    this._pending = []
+    this._stream = null
+  }
+
+  entry (header, buffer, callback) {
+    if (this._finalized || this.destroying) throw new Error('already finalized or destroyed')
+
+    if (typeof buffer === 'function') {
+      callback = buffer
+      buffer = null
+    }
+
+    if (!callback) callback = noop
+
+    if (!header.size || header.type === 'symlink') header.size = 0
+    if (!header.type) header.type = modeToType(header.mode)
+    if (!header.mode) header.mode = header.type === 'directory' ? DMODE : FMODE
+    if (!header.uid) header.uid = 0
+    if (!header.gid) header.gid = 0
+    if (!header.mtime) header.mtime = new Date()
+
+    if (typeof buffer === 'string') buffer = b4a.from(buffer)
+
+    const sink = new Sink(this, header, callback)
+
+    if (b4a.isBuffer(buffer)) {
+      header.size = buffer.byteLength
+      sink.write(buffer)
+      sink.end()
+      return sink
+    }
+
+    if (sink._isVoid) {
+      return sink
+    }
+
+    return sink
+  }
+
+  finalize () {
+    if (this._stream || this._pending.length > 0) {
+      this._finalizing = true
+      return
+    }
+
+    if (this._finalized) return
+    this._finalized = true
+
+    this.push(END_OF_TAR)
+    this.push(null)
+  }
+
+  _done (stream) {
+    if (stream !== this._stream) return
+
+    this._stream = null
+
+    if (this._finalizing) this.finalize()
+    if (this._pending.length) this._pending.shift()._continueOpen()
+  }
+
+  _encode (header) {
+    if (!header.pax) {
+      const buf = headers.encode(header)
+      if (buf) {
+        this.push(buf)
+        return
+      }
+    }
+    this._encodePax(header)
+  }
+
+  _encodePax (header) {
+    const paxHeader = headers.encodePax({
+      name: header.name,
+      linkname: header.linkname,
+      pax: header.pax
+    })
+
+    const newHeader = {
+      name: 'PaxHeader',
+      mode: header.mode,
+      uid: header.uid,
+      gid: header.gid,
+      size: paxHeader.byteLength,
+      mtime: header.mtime,
+      type: 'pax-header',
+      linkname: header.linkname && 'PaxHeader',
+      uname: header.uname,
+      gname: header.gname,
+      devmajor: header.devmajor,
+      devminor: header.devminor
+    }
+
+    this.push(headers.encode(newHeader))
+    this.push(paxHeader)
+    overflow(this, paxHeader.byteLength)
+
+    newHeader.size = header.size
+    newHeader.type = header.type
+    this.push(headers.encode(newHeader))
+  }
+
+  _doDrain () {
+    const drain = this._drain
+    this._drain = noop
+    drain()
+  }
+
+  _predestroy () {
+    const err = getStreamError(this)
+
+    if (this._stream) this._stream.destroy(err)
+
+    while (this._pending.length) {
+      const stream = this._pending.shift()
+      stream.destroy(err)
+      stream._continueOpen()
+    }
+
+    this._doDrain()
+  }
+
+  _read (cb) {
+    this._doDrain()
+    cb()
+  }
+}
+
+module.exports = function pack (opts) {
+  return new Pack(opts)
+}
+
+function modeToType (mode) {
+  switch (mode & constants.S_IFMT) {
+    case constants.S_IFBLK: return 'block-device'
+    case constants.S_IFCHR: return 'character-device'
+    case constants.S_IFDIR: return 'directory'
+    case constants.S_IFIFO: return 'fifo'
+    case constants.S_IFLNK: return 'symlink'
+  }
+
+  return 'file'
+}
+
+function noop () {}
+
+function overflow (self, size) {
+  size &= 511
+  if (size) self.push(END_OF_TAR.subarray(0, 512 - size))
+}
+
+function mapWritable (buf) {
+  return b4a.isBuffer(buf) ? buf : b4a.from(buf)
+}
+
+
+/***/ }),
+
+/***/ 7934:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const PassThroughDecoder = __nccwpck_require__(7256)
+const UTF8Decoder = __nccwpck_require__(6414)
+
+module.exports = class TextDecoder {
+  constructor(encoding = 'utf8') {
+    this.encoding = normalizeEncoding(encoding)
+
+    switch (this.encoding) {
+      case 'utf8':
+        this.decoder = new UTF8Decoder()
+        break
+      case 'utf16le':
+      case 'base64':
+        throw new Error('Unsupported encoding: ' + this.encoding)
+      default:
+        this.decoder = new PassThroughDecoder(this.encoding)
+    }
+  }
+
+  get remaining() {
+    return this.decoder.remaining
+  }
+
+  push(data) {
+    if (typeof data === 'string') return data
+    return this.decoder.decode(data)
+  }
+
+  // For Node.js compatibility
+  write(data) {
+    return this.push(data)
+  }
+
+  end(data) {
+    let result = ''
+    if (data) result = this.push(data)
+    result += this.decoder.flush()
+    return result
+  }
+}
+
+function normalizeEncoding(encoding) {
+  encoding = encoding.toLowerCase()
+
+  switch (encoding) {
+    case 'utf8':
+    case 'utf-8':
+      return 'utf8'
+    case 'ucs2':
+    case 'ucs-2':
+    case 'utf16le':
+    case 'utf-16le':
+      return 'utf16le'
+    case 'latin1':
+    case 'binary':
+      return 'latin1'
+    case 'base64':
+    case 'ascii':
+    case 'hex':
+      return encoding
+    default:
+      throw new Error('Unknown encoding: ' + encoding)
+  }
+}
+
+
+/***/ }),
+
+/***/ 7256:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(3057)
+
+module.exports = class PassThroughDecoder {
+  constructor(encoding) {
+    this.encoding = encoding
+  }
+
+  get remaining() {
+    return 0
+  }
+
+  decode(data) {
+    return b4a.toString(data, this.encoding)
+  }
+
+  flush() {
+    return ''
+  }
+}
+
+
+/***/ }),
+
+/***/ 6414:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+const b4a = __nccwpck_require__(3057)
+
+/**
+ * https://encoding.spec.whatwg.org/#utf-8-decoder
+ */
+module.exports = class UTF8Decoder {
+  constructor() {
+    this._reset()
+  }
+
+  get remaining() {
+    return this.bytesSeen
+  }
+
+  decode(data) {
+    if (data.byteLength === 0) return ''
+
+    if (this.bytesNeeded === 0 && trailingIncomplete(data, 0) === 0) {
+      this.bytesSeen = trailingBytesSeen(data)
+      return b4a.toString(data, 'utf8')
+    }
+
+    let result = ''
+    let start = 0
+
+    if (this.bytesNeeded > 0) {
+      while (start < data.byteLength) {
+        const byte = data[start]
+
+        if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+          result += '\ufffd'
+          this._reset()
+          break
+        }
+
+        this.lowerBoundary = 0x80
+        this.upperBoundary = 0xbf
+        this.codePoint = (this.codePoint << 6) | (byte & 0x3f)
+        this.bytesSeen++
+        start++
+
+        if (this.bytesSeen === this.bytesNeeded) {
+          result += String.fromCodePoint(this.codePoint)
+          this._reset()
+          break
+        }
+      }
+
+      if (this.bytesNeeded > 0) return result
+    }
+
+    const trailing = trailingIncomplete(data, start)
+    const end = data.byteLength - trailing
+
+    if (end > start) result += b4a.toString(data, 'utf8', start, end)
+
+    for (let i = end; i < data.byteLength; i++) {
+      const byte = data[i]
+
+      if (this.bytesNeeded === 0) {
+        if (byte <= 0x7f) {
+          this.bytesSeen = 0
+          result += String.fromCharCode(byte)
+        } else if (byte >= 0xc2 && byte <= 0xdf) {
+          this.bytesNeeded = 2
+          this.bytesSeen = 1
+          this.codePoint = byte & 0x1f
+        } else if (byte >= 0xe0 && byte <= 0xef) {
+          if (byte === 0xe0) this.lowerBoundary = 0xa0
+          else if (byte === 0xed) this.upperBoundary = 0x9f
+          this.bytesNeeded = 3
+          this.bytesSeen = 1
+          this.codePoint = byte & 0xf
+        } else if (byte >= 0xf0 && byte <= 0xf4) {
+          if (byte === 0xf0) this.lowerBoundary = 0x90
+          else if (byte === 0xf4) this.upperBoundary = 0x8f
+          this.bytesNeeded = 4
+          this.bytesSeen = 1
+          this.codePoint = byte & 0x7
+        } else {
+          this.bytesSeen = 1
+          result += '\ufffd'
+        }
+
+        continue
+      }
+
+      if (byte < this.lowerBoundary || byte > this.upperBoundary) {
+        result += '\ufffd'
+        i--
+        this._reset()
+
+        continue
+      }
+
+      this.lowerBoundary = 0x80
+      this.upperBoundary = 0xbf
+
+      this.codePoint = (this.codePoint << 6) | (byte & 0x3f)
+      this.bytesSeen++
+
+      if (this.bytesSeen === this.bytesNeeded) {
+        result += String.fromCodePoint(this.codePoint)
+        this._reset()
+      }
+    }
+
+    return result
+  }
+
+  flush() {
+    const result = this.bytesNeeded > 0 ? '\ufffd' : ''
+    this._reset()
+    return result
+  }
+
+  _reset() {
+    this.codePoint = 0
+    this.bytesNeeded = 0
+    this.bytesSeen = 0
+    this.lowerBoundary = 0x80
+    this.upperBoundary = 0xbf
+  }
+}
+
+function trailingIncomplete(data, start) {
+  const len = data.byteLength
+  if (len <= start) return 0
+
+  const limit = Math.max(start, len - 4)
+
+  let i = len - 1
+  while (i > limit && (data[i] & 0xc0) === 0x80) i--
+
+  if (i < start) return 0
+
+  const byte = data[i]
+
+  let needed
+  if (byte <= 0x7f) return 0
+  if (byte >= 0xc2 && byte <= 0xdf) needed = 2
+  else if (byte >= 0xe0 && byte <= 0xef) needed = 3
+  else if (byte >= 0xf0 && byte <= 0xf4) needed = 4
+  else return 0
+
+  const available = len - i
+  return available < needed ? available : 0
+}
+
+function trailingBytesSeen(data) {
+  const len = data.byteLength
+  if (len === 0) return 0
+
+  const last = data[len - 1]
+
+  if (last <= 0x7f) return 0
+  if ((last & 0xc0) !== 0x80) return 1
+
+  const limit = Math.max(0, len - 4)
+
+  let i = len - 2
+  while (i >= limit && (data[i] & 0xc0) === 0x80) i--
+
+  if (i < 0) return 1
+
+  const first = data[i]
+
+  let needed
+  if (first >= 0xc2 && first <= 0xdf) needed = 2
+  else if (first >= 0xe0 && first <= 0xef) needed = 3
+  else if (first >= 0xf0 && first <= 0xf4) needed = 4
+  else return 1
+
+  if (len - i !== needed) return 1
+
+  if (needed >= 3) {
+    const second = data[i + 1]
+    if (first === 0xe0 && second < 0xa0) return 1
+    if (first === 0xed && second > 0x9f) return 1
+    if (first === 0xf0 && second < 0x90) return 1
+    if (first === 0xf4 && second > 0x8f) return 1
+  }
+
+  return 0
+}
 
 
 /***/ }),
@@ -30888,6 +35582,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
 /***/ 8611:
 /***/ ((module) => {
 
@@ -31106,6 +35807,18 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
 /******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/create fake namespace object */
 /******/ (() => {
 /******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
@@ -31299,9 +36012,9 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-var external_fs_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_fs_namespaceObject, 2);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+var external_fs_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_fs_, 2);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -31315,10 +36028,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -32297,7 +37010,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -32320,7 +37033,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -32620,7 +37333,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat: io_util_lstat, mkdir: io_util_mkdir, open: io_util_open, readdir, rename, rm: io_util_rm, rmdir, stat, symlink: io_util_symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -32647,7 +37360,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -32664,7 +37377,7 @@ function exists(fsPath) {
 }
 function isDirectory(fsPath_1) {
     return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        const stats = useStat ? yield stat(fsPath) : yield io_util_lstat(fsPath);
         return stats.isDirectory();
     });
 }
@@ -34036,13 +38749,13 @@ function info(message) {
  * @param name The name of the output group
  */
 function startGroup(name) {
-    issue('group', name);
+    command_issue('group', name);
 }
 /**
  * End an output group.
  */
 function endGroup() {
-    issue('endgroup');
+    command_issue('endgroup');
 }
 /**
  * Wrap an asynchronous function call in a group.
@@ -34078,9 +38791,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
     }
-    issueCommand('save-state', { name }, toCommandValue(value));
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
@@ -36998,9 +41711,9 @@ const $ZodUndefined = /*@__PURE__*/ (/* unused pure expression or super */ null 
         return payload;
     };
 })));
-const $ZodNull = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodNull", (inst, def) => {
+const $ZodNull = /*@__PURE__*/ $constructor("$ZodNull", (inst, def) => {
     $ZodType.init(inst, def);
-    inst._zod.pattern = regexes.null;
+    inst._zod.pattern = _null;
     inst._zod.values = new Set([null]);
     inst._zod.parse = (payload, _ctx) => {
         const input = payload.value;
@@ -37014,7 +41727,7 @@ const $ZodNull = /*@__PURE__*/ (/* unused pure expression or super */ null && (c
         });
         return payload;
     };
-})));
+});
 const $ZodAny = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodAny", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.parse = (payload) => payload;
@@ -39395,7 +44108,7 @@ function api_undefined(Class, params) {
 function api_null(Class, params) {
     return new Class({
         type: "null",
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // @__NO_SIDE_EFFECTS__
@@ -42955,13 +47668,13 @@ function schemas_undefined(params) {
     return core._undefined(ZodUndefined, params);
 }
 
-const ZodNull = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodNull", (inst, def) => {
-    core.$ZodNull.init(inst, def);
+const ZodNull = /*@__PURE__*/ $constructor("ZodNull", (inst, def) => {
+    $ZodNull.init(inst, def);
     ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => processors.nullProcessor(inst, ctx, json, params);
-})));
+    inst._zod.processJSONSchema = (ctx, json, params) => nullProcessor(inst, ctx, json, params);
+});
 function schemas_null(params) {
-    return core._null(ZodNull, params);
+    return api_null(ZodNull, params);
 }
 
 const ZodAny = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodAny", (inst, def) => {
@@ -43773,10 +48486,15 @@ const JOB_STATUSES = [
 const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled"];
 /** What an agent may report for one attempt of a job. `error` is an infrastructure failure. */
 const RESULT_STATUSES = ["passed", "failed", "timed_out", "error"];
+/** What a finished job says about its test, in test history: `flaky` passed after a failed try,
+ * `error` is the infrastructure's failure, not the test's. A cancelled job says nothing. */
+const TEST_OUTCOMES = ["passed", "flaky", "failed", "error"];
 /** A job in one of these never changes again. */
 const TERMINAL_STATUSES = ["passed", "failed", "error", "cancelled", "timed_out"];
 /** Ended without passing, and not by a cancel: what makes a run fail. */
 const FAILED_STATUSES = ["failed", "error", "timed_out"];
+/** The test's own failures (an infrastructure `error` is not one): what a quarantine excuses. */
+const TEST_FAILED_STATUSES = ["failed", "timed_out"];
 /** Held by a lease: an agent has it (an attempt row is open while a job is in one of these). */
 const HELD_STATUSES = ["leased", "running"];
 /** Not ended yet: queued or held. */
@@ -43792,13 +48510,36 @@ const isHeld = has(HELD_STATUSES);
 const isOpen = has(OPEN_STATUSES);
 const isServerEnded = has(SERVER_ENDED_STATUSES);
 const isRerunStatus = has(RERUN_STATUSES);
+const isTestFailedStatus = has(TEST_FAILED_STATUSES);
 /** A job in one of these ended with the result an agent reported. */
 const isResultStatus = has(RESULT_STATUSES);
 /** A run is open while any of its jobs is. */
 const isRunOpen = (status) => status === "queued" || status === "running";
 /** For lists of jobs or job views: `jobs.filter(isFailed)`. */
 const isFailed = (job) => isFailedStatus(job.status);
+/**
+ * A test failure while the test was quarantined: shown as "quarantined: failed", but it fails
+ * no run. The mark is the job's own (set as its result was recorded), so a later change to the
+ * quarantine never changes the verdict of a run that already ended.
+ */
+const isQuarantined = (job) => job.quarantined_until !== null && isTestFailedStatus(job.status);
+/** What fails a run's verdict: a failure that no quarantine excuses. */
+const failsRun = (job) => isFailed(job) && !isQuarantined(job);
 const isFinished = (job) => isTerminal(job.status);
+/** What a finished job says about its test; null for a job that did not finish or was cancelled. */
+function testOutcome(job) {
+    switch (job.status) {
+        case "passed":
+            return job.flaky ? "flaky" : "passed";
+        case "failed":
+        case "timed_out":
+            return "failed";
+        case "error":
+            return "error";
+        default:
+            return null;
+    }
+}
 
 ;// CONCATENATED MODULE: ./api/targets.ts
 /** Where a test runs. Shared by the wire schemas and the (zod-free) scheduler. */
@@ -43876,12 +48617,40 @@ const Provenance = {
     sha: ShortText.optional(),
     ref: ShortText.optional(),
 };
+const Sha256Hex = schemas_string().regex(/^[0-9a-f]{64}$/, "a lowercase hex SHA-256");
+/**
+ * The test project the run's agents unpack and run (a blob of kind `bundle`, see api/bundle.ts).
+ * Without one, agents run the tests in their own `--project-dir`.
+ */
+const BundleRef = strictObject({
+    sha256: Sha256Hex,
+    /** The commit the bundle was packed from, when known. */
+    source_sha: ShortText.optional(),
+});
+/** The app build the run's agents install (a blob of kind `build`), and its file name. */
+const BuildRef = strictObject({
+    sha256: Sha256Hex,
+    name: schemas_string()
+        .min(1)
+        .max(255)
+        .regex(/^[^\p{Cc}/\\]+$/u, "a file name, without '/' or control characters")
+        .refine((n) => n !== "." && n !== "..", "a file name"),
+});
 const SubmitRunRequest = strictObject({
     org_id: OrgId,
     app_version_id: AppVersionId,
     tests: array(TestPath).min(1).max(MAX_TESTS),
     ...JobOptions,
     ...Provenance,
+    bundle: BundleRef.optional(),
+    build: BuildRef.optional(),
+    /** Cancel the rest of the run once this many of its tests have failed (quarantined ones aside). */
+    fail_fast: schemas_number().int().min(1).max(MAX_TESTS).optional(),
+    /**
+     * Cancel the unfinished jobs of the org's earlier runs of the same `repo` and `ref` on this
+     * target and device (both needed): a new push makes the older run's results moot.
+     */
+    supersede: schemas_boolean().optional(),
 });
 const SubmitJobRequest = strictObject({
     org_id: OrgId,
@@ -43917,6 +48686,13 @@ const JobResult = object({
     artifacts: array(Artifact),
     /** Attachments the result reported beyond the server's cap (50), not kept. */
     artifacts_dropped: schemas_number().int().optional(),
+    /**
+     * True in a run's job list: `message` is its first line, `log_tail` and `artifacts` are left
+     * out; the job view (`GET /api/v1/jobs/{id}`) has the whole result.
+     */
+    truncated: schemas_boolean().optional(),
+    /** Where `truncated`: how many artifacts the job view holds. */
+    artifacts_count: schemas_number().int().optional(),
 });
 const Timestamp = schemas_string().describe("ISO 8601");
 const Job = object({
@@ -43945,6 +48721,11 @@ const Job = object({
     /** The job this one re-runs, and the job that re-ran this one (then it is history). */
     rerun_of: schemas_string().nullable(),
     superseded_by: schemas_string().nullable(),
+    /**
+     * Set when the job's test was quarantined as its result was recorded: when that quarantine
+     * ends. A failure so marked is shown as "quarantined: failed" and fails no run.
+     */
+    quarantined_until: Timestamp.nullable(),
 });
 const RunCounts = object({
     total: schemas_number().int(),
@@ -43957,6 +48738,21 @@ const RunCounts = object({
     cancelled: schemas_number().int(),
     timed_out: schemas_number().int(),
     flaky: schemas_number().int(),
+    /** Failed or timed-out jobs whose test was quarantined (also counted in those): they fail no run. */
+    quarantined: schemas_number().int(),
+});
+/** What a run's bundle is, as the server recorded it at submission. */
+const RunBundle = object({
+    sha256: schemas_string(),
+    size: schemas_number().int(),
+    /** How many files it holds. */
+    files: schemas_number().int(),
+    source_sha: schemas_string().nullable(),
+});
+const RunBuild = object({
+    sha256: schemas_string(),
+    size: schemas_number().int(),
+    name: schemas_string(),
 });
 const Run = object({
     id: schemas_string(),
@@ -43970,9 +48766,27 @@ const Run = object({
     counts: RunCounts,
     created_at: Timestamp,
     finished_at: Timestamp.nullable(),
+    /** null: no bundle, the agents run the tests of their own checkout (`--no-bundle`). */
+    bundle: RunBundle.nullable(),
+    /** null: agents find the build themselves (their `--build` template). */
+    build: RunBuild.nullable(),
+    /** The failures after which the rest of the run is cancelled; null: it runs to the end. */
+    fail_fast: schemas_number().int().nullable(),
+    /** The later run of the same repo and ref that cancelled this one's unfinished jobs. */
+    superseded_by: schemas_string().nullable().optional(),
 });
-/** A run's current jobs: a job that was re-run is left out (its re-run stands in for it). */
-const RunWithJobs = Run.extend({ jobs: array(Job) });
+/**
+ * A run's current jobs (a job that was re-run is left out: its re-run stands in for it), oldest
+ * first. Reads of a run answer a page of them (`jobs_limit`, then `jobs_cursor` set to
+ * `jobs_next_cursor` for the next), their results summarised (`result.truncated`).
+ */
+const RunWithJobs = Run.extend({
+    jobs: array(Job),
+    /** Null or absent: this page holds the run's last jobs. */
+    jobs_next_cursor: schemas_string().nullable().optional(),
+    /** A submission with `supersede`: the earlier runs whose unfinished jobs it cancelled. */
+    superseded_runs: array(schemas_string()).optional(),
+});
 const RerunFailedRequest = strictObject({ target: Target.optional() });
 const RerunFailedResponse = RunWithJobs.extend({
     /** The new jobs queued by this request; empty when nothing had failed. */
@@ -44000,9 +48814,105 @@ const ListRunsQuery = strictObject({
     limit: Limit,
     cursor: Cursor.optional(),
 });
+// ---- test history and quarantine ----
+/** How the Tests list is ordered: each highest first. `duration` is the p95 run time. */
+const TEST_SORTS = ["flake_rate", "failure_rate", "duration", "duration_change"];
+const TestSort = schemas_enum(TEST_SORTS);
+const Flag = schemas_enum(["true", "false"]).transform((v) => v === "true");
+const ListTestsQuery = strictObject({
+    org_id: OrgId.optional(),
+    repo: schemas_string().min(1).max(200).optional(),
+    target: Target.optional(),
+    /** Tests whose path contains this text. */
+    path: schemas_string().min(1).max(1024).optional(),
+    /** Only tests with a flaky run among their last runs. */
+    flaky: Flag.optional(),
+    /** Only tests quarantined now. */
+    quarantined: Flag.optional(),
+    sort: TestSort.default("flake_rate"),
+    limit: Limit,
+    cursor: Cursor.optional(),
+});
+const TestOutcome = schemas_enum(TEST_OUTCOMES);
+const Quarantine = object({
+    org_id: schemas_string(),
+    test_path: schemas_string(),
+    reason: schemas_string(),
+    owner: schemas_string().nullable(),
+    /** Set by the automatic flake-rate rule, not by a person. */
+    automatic: schemas_boolean(),
+    created_at: Timestamp,
+    expires_at: Timestamp,
+});
+const TestSummary = object({
+    id: schemas_string(),
+    org_id: schemas_string(),
+    repo: schemas_string().nullable(),
+    test_path: schemas_string(),
+    target: Target,
+    runs: schemas_number().int(),
+    passed: schemas_number().int(),
+    failed: schemas_number().int(),
+    flaky: schemas_number().int(),
+    errors: schemas_number().int(),
+    /** Over the last outcomes (`recent`), infrastructure errors left out. */
+    flake_rate: schemas_number(),
+    failure_rate: schemas_number(),
+    /** The last outcomes, oldest first. */
+    recent: array(TestOutcome),
+    p50_ms: schemas_number().int(),
+    p95_ms: schemas_number().int(),
+    /** The median of the newest run times minus the median of the ones before them. */
+    duration_change_ms: schemas_number().int(),
+    first_seen_at: Timestamp,
+    last_run_at: Timestamp,
+    last_passed_at: Timestamp.nullable(),
+    last_failed_at: Timestamp.nullable(),
+    /** The test file's quarantine in force now, if any. */
+    quarantine: Quarantine.nullable(),
+});
+const TestRun = object({
+    job_id: schemas_string(),
+    run_id: schemas_string(),
+    outcome: TestOutcome,
+    finished_at: Timestamp,
+    duration_ms: schemas_number().int().nullable(),
+    message: schemas_string().nullable(),
+    /** When the quarantine in force as it finished ended (null: it was not quarantined). */
+    quarantined_until: Timestamp.nullable(),
+});
+const TestDetail = TestSummary.extend({
+    /** Newest first. */
+    recent_runs: array(TestRun),
+    last_failures: array(TestRun),
+});
+/** The longest a quarantine may be set for: it is a pause, not a way to forget a test. */
+const MAX_QUARANTINE_S = 90 * 24 * 3600;
+const QuarantineRequest = strictObject({
+    org_id: OrgId.optional(),
+    test_path: TestPath,
+    reason: schemas_string().trim().min(1).max(500),
+    owner: schemas_string().trim().min(1).max(200).optional(),
+    expires_in_s: schemas_number()
+        .int()
+        .min(60)
+        .max(MAX_QUARANTINE_S)
+        .default(14 * 24 * 3600),
+});
+const QuarantineQuery = strictObject({
+    org_id: OrgId.optional(),
+    test_path: TestPath,
+});
 const WaitQuery = strictObject({
     timeout_s: coerce_number().int().min(0).max(60).default(30),
 });
+/** The most jobs one read of a run answers. */
+const RUN_PAGE_MAX = 1000;
+const RunJobsQuery = strictObject({
+    jobs_limit: coerce_number().int().min(1).max(RUN_PAGE_MAX).default(RUN_PAGE_MAX),
+    jobs_cursor: Cursor.optional(),
+});
+const RunWaitQuery = WaitQuery.extend(RunJobsQuery.shape);
 const IdParams = strictObject({ id: ResourceId });
 const LeaseJobParams = strictObject({ lease_id: ResourceId, job_id: ResourceId });
 const LeaseParams = strictObject({ lease_id: ResourceId });
@@ -44028,6 +48938,12 @@ const Agent = object({
     lease_id: schemas_string().nullable(),
     registered_at: Timestamp,
     last_seen_at: Timestamp,
+    /** Set: drained for its infrastructure errors (unhealthy); it gets no work until undrained.
+     * Absent from servers before the drain rule. */
+    drained_at: Timestamp.nullable().optional(),
+    /** Its latest infrastructure errors, oldest first: when drained, the ones that drained it. */
+    recent_errors: array(object({ at: Timestamp, job_id: schemas_string(), message: schemas_string().nullable() }))
+        .optional(),
 });
 /** What registering answers: the agent, and the key its lease calls must carry from now on. */
 const RegisteredAgent = Agent.extend({
@@ -44052,6 +48968,9 @@ const LeasedJob = object({
     retries: schemas_number().int(),
     timeout_s: schemas_number().int(),
     tags: array(schemas_string()),
+    /** The run's bundle and build (absent from servers before bundles; null: none). */
+    bundle: RunBundle.nullable().optional(),
+    build: RunBuild.nullable().optional(),
 });
 const Lease = object({
     id: schemas_string(),
@@ -44066,6 +48985,8 @@ const Lease = object({
     jobs: array(LeasedJob),
 });
 const StartJobRequest = strictObject({ attempt: schemas_number().int().min(1).max(100) });
+/** The longest `message` and `log_tail` a result may carry (servers may keep less). */
+const RESULT_TEXT_MAX = 64 * 1024;
 const ResultRequest = strictObject({
     attempt: schemas_number().int().min(1).max(100),
     status: ResultStatus,
@@ -44073,14 +48994,10 @@ const ResultRequest = strictObject({
         .int()
         .min(0)
         .max(7 * 24 * 3600 * 1000),
-    message: schemas_string()
-        .max(64 * 1024)
-        .optional(),
+    message: schemas_string().max(RESULT_TEXT_MAX).optional(),
     file: schemas_string().max(1024).optional(),
     line: schemas_number().int().min(0).max(10_000_000).optional(),
-    log_tail: schemas_string()
-        .max(64 * 1024)
-        .optional(),
+    log_tail: schemas_string().max(RESULT_TEXT_MAX).optional(),
     // No count limit (the body limit bounds it): the server keeps the first 50 and counts the rest
     // as dropped, so a test with many screenshots never has its result refused and run again.
     artifacts: array(Artifact).default([]),
@@ -44148,6 +49065,99 @@ const ErrorBody = object({
         details: unknown().optional(),
     }),
 });
+/**
+ * A HEAD answer has no body, so an error's code and message also travel in these headers
+ * (the message URI-encoded): a client's first call may be a HEAD (is this blob held?).
+ */
+const ERROR_HEADERS = { code: "x-qgjob-error-code", message: "x-qgjob-error-message" };
+
+;// CONCATENATED MODULE: ./api/devices.ts
+/**
+ * Wire types of a lease's device record: what the device actually did for the lease (installs,
+ * sessions opened, time spent installing and starting sessions) and what it holds afterwards.
+ * Posted by agents that own their device session (`qgjob agent --udid`); shown on each attempt
+ * of the lease's jobs (GET /api/v1/jobs/{id}/artifacts) and summed on the dashboard's run page.
+ */
+
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+const Ms = schemas_number().int().min(0).max(WEEK_MS);
+const SetupMs = strictObject({
+    /** Installing the build on the device (0 when it was there already). */
+    install: Ms,
+    /** Opening every Appium session of the lease (one per test). */
+    session: Ms,
+});
+const LeaseDeviceRequest = strictObject({
+    installs: schemas_number().int().min(0).max(1000),
+    sessions: schemas_number().int().min(0).max(100_000),
+    setup_ms: SetupMs,
+    /**
+     * The app versions on the device after the lease, most recently installed first: the
+     * scheduler's install affinity for this agent from now on (instead of what the lease granted).
+     */
+    installed: array(AppVersionId).max(100).optional(),
+});
+const LeaseDevice = object({
+    lease_id: schemas_string(),
+    agent_id: schemas_string(),
+    app_version_id: schemas_string(),
+    installs: schemas_number().int(),
+    sessions: schemas_number().int(),
+    setup_ms: object({ install: schemas_number().int(), session: schemas_number().int() }),
+    reported_at: schemas_string().describe("ISO 8601"),
+});
+
+;// CONCATENATED MODULE: ./api/logs.ts
+/**
+ * Wire types of a running test's live log: the agent posts its output in small numbered chunks
+ * (POST /api/v1/leases/{lease_id}/jobs/{job_id}/log), watchers follow it as server-sent events
+ * (GET /api/v1/jobs/{id}/log/events). The finished log is the attempt's `output.log` artifact.
+ */
+
+
+/**
+ * One chunk's bytes at most. A chunk crosses replicas as one Postgres NOTIFY, whose payload must
+ * stay under 8000 bytes: 4 KiB is 5.5 KB of base64 with room for the header.
+ */
+const LOG_CHUNK_MAX_BYTES = 4096;
+/** Chunks in one post: 256 KiB, the most an agent buffers per job. */
+const LOG_CHUNKS_PER_POST = 64;
+/** Bytes that base64 text decodes to. */
+const decodedBytes = (b64) => (b64.length / 4) * 3 - b64.match(/=*$/)[0].length;
+const Base64 = schemas_string()
+    .max(Math.ceil(LOG_CHUNK_MAX_BYTES / 3) * 4)
+    .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, "base64")
+    .refine((s) => decodedBytes(s) <= LOG_CHUNK_MAX_BYTES, `at most ${LOG_CHUNK_MAX_BYTES} bytes`);
+const LogChunksRequest = strictObject({
+    attempt: schemas_number().int().min(1).max(100),
+    /** Bytes of this attempt's output the agent dropped so far (its buffer was full). */
+    dropped_bytes: schemas_number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    chunks: array(strictObject({
+        /** Numbered from 0 per attempt: a repeated post is recognised, a gap is a dropped chunk. */
+        seq: schemas_number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        data: Base64,
+    }))
+        .min(1)
+        .max(LOG_CHUNKS_PER_POST),
+});
+const LogChunksResponse = object({ accepted: schemas_number().int() });
+/** The `log` event: one chunk as UTF-8 text (the agent cuts chunks between characters). */
+const LogEvent = object({
+    attempt: schemas_number().int(),
+    seq: schemas_number().int(),
+    text: schemas_string(),
+    dropped_bytes: schemas_number().int(),
+});
+/** The `end` event: the job finished; the stream closes. */
+const LogEnd = object({ status: JobStatus, attempt: schemas_number().int() });
+/** Event ids are `<attempt>.<seq>`: a watcher resumes after the last chunk it printed. */
+const LogEventId = schemas_string().regex(/^\d{1,3}\.\d{1,15}$/, "a log event id");
+const logEventId = (attempt, seq) => `${attempt}.${seq}`;
+function parseLogEventId(id) {
+    const [attempt, seq] = id.split(".").map(Number);
+    return { attempt: attempt, seq: seq };
+}
 
 ;// CONCATENATED MODULE: ./api/sse.ts
 class SseProtocolError extends Error {
@@ -44203,13 +49213,90 @@ const BlobParams = strictObject({ sha256: Sha256 });
 const BlobUploadQuery = strictObject({
     /** The org the blob is stored for; an org token may name only its own. */
     org_id: OrgId,
-    kind: BlobKind.default("bundle"),
+    /** A `bundle` is read on arrival (api/bundle.ts): a corrupt or unsafe tarball is refused. */
+    kind: BlobKind,
 });
 const action_Blob = object({
     sha256: Sha256,
     size: schemas_number().int().min(0),
     kind: BlobKind,
 });
+
+;// CONCATENATED MODULE: ./api/artifacts.ts
+/** Wire types of a job's evidence: GET /api/v1/jobs/{id}/artifacts and the download route. */
+
+
+
+const ARTIFACT_STATES = ["stored", "pending", "missing", "external"];
+const StoredArtifact = object({
+    /** Its place in the attempt's list: the download route's last segment. */
+    index: schemas_number().int(),
+    name: schemas_string(),
+    kind: ArtifactKind,
+    content_type: schemas_string(),
+    size: schemas_number().int().nullable(),
+    sha256: schemas_string().nullable(),
+    /**
+     * stored: downloadable here; pending: the agent has not finished uploading; missing: see
+     * `missing`; external: kept by the device provider at `url` (a BrowserStack video).
+     */
+    state: schemas_enum(ARTIFACT_STATES),
+    missing: schemas_string().nullable(),
+    /**
+     * The download path (relative to the server), with a signed token when the listing had one;
+     * for an external artifact, the provider's http(s) URL.
+     */
+    url: schemas_string().nullable(),
+});
+const AttemptEvidence = object({
+    attempt: schemas_number().int(),
+    status: schemas_string(),
+    agent_id: schemas_string(),
+    lease_id: schemas_string(),
+    /** What the device did for the attempt's lease (installs, sessions, setup); null: not reported. */
+    device: LeaseDevice.nullable(),
+    started_at: schemas_string().nullable(),
+    finished_at: schemas_string().nullable(),
+    duration_ms: schemas_number().int().nullable(),
+    message: schemas_string().nullable(),
+    artifacts: array(StoredArtifact),
+});
+const JobArtifacts = object({
+    job_id: schemas_string(),
+    /** The job's dashboard page (relative to the server), signed like the artifacts' urls. */
+    page: schemas_string(),
+    /**
+     * When the job's evidence may be removed (QGJOB_RETENTION_DAYS after it ended, unless a later
+     * run uses the same files); null while it runs.
+     */
+    expires_at: schemas_string().nullable(),
+    attempts: array(AttemptEvidence),
+});
+const ArtifactParams = strictObject({
+    id: schemas_string().max(64),
+    attempt: coerce_number().int().min(1).max(100),
+    index: coerce_number().int().min(0).max(1000),
+});
+/**
+ * `sig`: a signed link's token (check runs, Action summaries) instead of the API token.
+ * `share=true` (with a token): the page and urls come signed, valid until the evidence expires,
+ * for links handed to people without a token (the Action's job summary).
+ */
+const SignedQuery = object({
+    sig: schemas_string().max(200).optional(),
+    share: schemas_enum(["true", "false"]).optional(),
+});
+/** Paths of the server's evidence routes and pages, relative to its address. */
+function artifactPath(jobId, attempt, index) {
+    return `/api/v1/jobs/${encodeURIComponent(jobId)}/attempts/${attempt}/artifacts/${index}`;
+}
+/** The job's dashboard page, carrying a signed link's token when it has one. */
+function jobPagePath(jobId, sig) {
+    const page = `/jobs/${encodeURIComponent(jobId)}`;
+    return sig ? `${page}?sig=${encodeURIComponent(sig)}` : page;
+}
+/** The served trace viewer's page for one trace, by its download path. */
+const traceViewerUrl = (artifactUrl) => `/trace/index.html?trace=${encodeURIComponent(artifactUrl)}`;
 
 ;// CONCATENATED MODULE: ./api/client.ts
 /**
@@ -44221,6 +49308,9 @@ const action_Blob = object({
  * submission always carries an Idempotency-Key (generated when the caller gives none), so a retry
  * after a lost answer returns the first run instead of creating a second one.
  */
+
+
+
 
 
 
@@ -44290,8 +49380,23 @@ class QgjobClient {
             headers: { "idempotency-key": idempotencyKey },
         });
     }
-    getRun(id) {
-        return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}`);
+    /** The run with every current job (results summarised), its pages read one after another. */
+    async getRun(id) {
+        return this.restOfRun(await this.getRunPage(id));
+    }
+    /** One page of the run's jobs; `cursor` is the `jobs_next_cursor` of the page before. */
+    getRunPage(id, query = {}) {
+        return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}`, { query });
+    }
+    /** A run's first page completed with the pages after it (the counts are the first page's). */
+    async restOfRun(first) {
+        const jobs = [...first.jobs];
+        for (let cursor = first.jobs_next_cursor; cursor;) {
+            const next = await this.getRunPage(first.id, { jobs_cursor: cursor });
+            jobs.push(...next.jobs);
+            cursor = next.jobs_next_cursor;
+        }
+        return first.jobs_next_cursor ? { ...first, jobs, jobs_next_cursor: null } : first;
     }
     getJob(id) {
         return this.call(Job, "GET", `/api/v1/jobs/${encodeURIComponent(id)}`);
@@ -44303,11 +49408,9 @@ class QgjobClient {
         return this.call(Page(Job), "GET", "/api/v1/jobs", { query });
     }
     /** Long-polls until the run ends or `timeoutS` passes; answers the run either way. */
-    waitRun(id, timeoutS) {
-        return this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}/wait`, {
-            query: { timeout_s: timeoutS },
-            holdMs: timeoutS * 1000,
-        });
+    async waitRun(id, timeoutS) {
+        const first = await this.call(RunWithJobs, "GET", `/api/v1/runs/${encodeURIComponent(id)}/wait`, { query: { timeout_s: timeoutS }, holdMs: timeoutS * 1000 });
+        return this.restOfRun(first);
     }
     waitJob(id, timeoutS) {
         return this.call(Job, "GET", `/api/v1/jobs/${encodeURIComponent(id)}/wait`, {
@@ -44326,6 +49429,32 @@ class QgjobClient {
     }
     queue() {
         return this.call(QueueOverview, "GET", "/api/v1/queue");
+    }
+    listAgents() {
+        return this.call(object({ items: array(Agent) }), "GET", "/api/v1/agents");
+    }
+    undrainAgent(id) {
+        return this.call(Agent, "POST", `/api/v1/agents/${encodeURIComponent(id)}/undrain`, {
+            body: {},
+        });
+    }
+    // ---- test history and quarantines ----
+    listTests(query = {}) {
+        return this.call(Page(TestSummary), "GET", "/api/v1/tests", { query });
+    }
+    getTest(id) {
+        return this.call(TestDetail, "GET", `/api/v1/tests/${encodeURIComponent(id)}`);
+    }
+    listQuarantines() {
+        return this.call(object({ items: array(Quarantine) }), "GET", "/api/v1/quarantines");
+    }
+    /** Repeating it is harmless: it replaces the test's quarantine with the same one. */
+    quarantineTest(req) {
+        return this.call(Quarantine, "POST", "/api/v1/quarantines", { body: req });
+    }
+    /** Not retried: a repeat of a call whose answer was lost would say 404 (already ended). */
+    unquarantineTest(req) {
+        return this.call(schemas_null(), "POST", "/api/v1/quarantines/end", { body: req, retry: false });
     }
     // ---- tokens (admin) ----
     listTokens() {
@@ -44373,6 +49502,17 @@ class QgjobClient {
     reportResult(leaseId, jobId, result) {
         return this.call(ResultResponse, "POST", `/api/v1/leases/${encodeURIComponent(leaseId)}/jobs/${encodeURIComponent(jobId)}/result`, { body: result });
     }
+    /**
+     * A running test's output, in numbered chunks. Not retried here: the agent keeps unsent
+     * chunks for its next flush (repeating a post is harmless).
+     */
+    postLog(leaseId, jobId, req, signal) {
+        return this.call(LogChunksResponse, "POST", `/api/v1/leases/${encodeURIComponent(leaseId)}/jobs/${encodeURIComponent(jobId)}/log`, { body: req, signal, retry: false });
+    }
+    /** A job's output as server-sent events, until the job finishes (app/http/routes/logs.ts). */
+    jobLogEvents(id, opts = {}) {
+        return this.stream(`/api/v1/jobs/${encodeURIComponent(id)}/log/events`, opts);
+    }
     /** A run's job changes as server-sent events, until it finishes (app/http/routes/events.ts). */
     runEvents(id, opts = {}) {
         return this.stream(`/api/v1/runs/${encodeURIComponent(id)}/events`, opts);
@@ -44380,6 +49520,12 @@ class QgjobClient {
     /** The agent's push channel: cancels of the lease's jobs and its revocation, as they happen. */
     leaseEvents(leaseId, opts = {}) {
         return this.stream(`/api/v1/leases/${encodeURIComponent(leaseId)}/events`, opts);
+    }
+    /** What the device did for the lease; posting it again replaces it. */
+    reportLeaseDevice(leaseId, req) {
+        return this.call(LeaseDevice, "POST", `/api/v1/leases/${encodeURIComponent(leaseId)}/device`, {
+            body: req,
+        });
     }
     release(leaseId) {
         return this.call(ReleaseResponse, "POST", `/api/v1/leases/${encodeURIComponent(leaseId)}/release`, {
@@ -44426,10 +49572,29 @@ class QgjobClient {
         const headers = {};
         if (opts.range)
             headers.range = `bytes=${opts.range.start}-${opts.range.end}`;
-        const { res } = await this.send("GET", `/api/v1/blobs/${sha256}`, { headers, signal: opts.signal }, "application/octet-stream", null);
-        await (0,promises_namespaceObject.pipeline)(external_node_stream_.Readable.fromWeb(res.body), (0,external_node_fs_namespaceObject.createWriteStream)(path));
+        await this.save(`/api/v1/blobs/${sha256}`, { headers, signal: opts.signal }, path);
+    }
+    // ---- evidence ----
+    /** A job's evidence, per attempt. `sig`: a signed link's token instead of the API token. */
+    /**
+     * `sig`: a signed link's token instead of the API token; `share`: ask for signed urls to hand
+     * to people without a token.
+     */
+    listArtifacts(jobId, opts = {}) {
+        return this.call(JobArtifacts, "GET", `/api/v1/jobs/${encodeURIComponent(jobId)}/artifacts`, {
+            query: { sig: opts.sig, share: opts.share ? "true" : undefined },
+        });
+    }
+    /** Streams one attempt's artifact (its list index) into `path`. */
+    async downloadArtifact(ref, path, opts = {}) {
+        await this.save(`/api/v1/jobs/${encodeURIComponent(ref.jobId)}/attempts/${ref.attempt}/artifacts/${ref.index}`, { query: { sig: ref.sig }, signal: opts.signal }, path);
     }
     // ---- transport ----
+    /** A GET whose body is streamed into a file; no overall timeout (`signal` gives up). */
+    async save(urlPath, opts, path) {
+        const { res } = await this.send("GET", urlPath, opts, "*/*", null);
+        await (0,promises_namespaceObject.pipeline)(external_node_stream_.Readable.fromWeb(res.body), (0,external_node_fs_namespaceObject.createWriteStream)(path));
+    }
     async call(schema, method, path, opts = {}) {
         const retries = opts.retry === false ? 0 : (this.opts.retries ?? 4);
         for (let attempt = 0;; attempt++) {
@@ -44476,7 +49641,16 @@ class QgjobClient {
             flush: () => clearTimeout(timer),
         }));
         signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-        return readSse(body);
+        // A reader that stops early (the job's `end` event) must not leave the timer holding the
+        // process open for idleMs.
+        return (async function* () {
+            try {
+                yield* readSse(body);
+            }
+            finally {
+                clearTimeout(timer);
+            }
+        })();
     }
     /** One HTTP exchange up to an OK response; network trouble and error answers as ApiError. */
     async send(method, path, opts, accept, timeoutMs = (this.opts.timeoutMs ?? 30_000) + (opts.holdMs ?? 0)) {
@@ -44535,6 +49709,18 @@ class QgjobClient {
         if (body.success) {
             const { code, message, details } = body.data.error;
             throw new ApiError("http", method, where, res.status, code, message, details);
+        }
+        const headed = res.headers.get(ERROR_HEADERS.code);
+        if (method === "HEAD" && headed) {
+            const raw = res.headers.get(ERROR_HEADERS.message) ?? "";
+            let message = raw;
+            try {
+                message = decodeURIComponent(raw);
+            }
+            catch {
+                // kept as sent
+            }
+            throw new ApiError("http", method, where, res.status, headed, message || res.statusText);
         }
         throw new ApiError("http", method, where, res.status, `http_${res.status}`, text.slice(0, 200) || res.statusText);
     }
@@ -44607,36 +49793,49 @@ function errors_describe(err) {
     }
 }
 
-;// CONCATENATED MODULE: ./action/log.ts
-/** Where the modules write their log lines: core's in the Action, an array in unit tests. */
-
-const coreLog = {
-    info: (line) => info(line),
-    warning: (line) => warning(line),
-};
-/** A Log that keeps its lines, for tests. */
-function memoryLog() {
-    const lines = [];
-    return {
-        lines,
-        info: (line) => void lines.push(line),
-        warning: (line) => void lines.push(`warning: ${line}`),
-    };
+;// CONCATENATED MODULE: ./report/duration.ts
+/**
+ * Durations for people: `4.2s`, `1m05s`, and the clock of progress lines, `00:12`; and read from
+ * people (`30m`, `90s`, `1h30m`: the CLI's options, the Action's inputs).
+ */
+/** Short human form: `850ms`, `4.2s`, `1m05s`, `1h02m`. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)}ms`;
+    if (ms < 59_950)
+        return `${(ms / 1000).toFixed(1)}s`;
+    const totalS = Math.round(ms / 1000);
+    if (totalS < 3600)
+        return `${Math.floor(totalS / 60)}m${pad(totalS % 60)}s`;
+    const totalM = Math.floor(totalS / 60);
+    return `${Math.floor(totalM / 60)}h${pad(totalM % 60)}m`;
 }
-
-;// CONCATENATED MODULE: ./action/context.ts
-const value = (text) => (text?.trim() ? text.trim() : undefined);
-function githubContext(env, cwd = process.cwd()) {
-    return {
-        workspace: value(env.GITHUB_WORKSPACE) ?? cwd,
-        repository: value(env.GITHUB_REPOSITORY),
-        sha: value(env.GITHUB_SHA),
-        ref: value(env.GITHUB_REF),
-        runId: value(env.GITHUB_RUN_ID),
-        runAttempt: value(env.GITHUB_RUN_ATTEMPT),
-        job: value(env.GITHUB_JOB),
-        action: value(env.GITHUB_ACTION),
-    };
+/** A clock for progress lines: `00:12`, `59:59`, `1:02:03`. */
+function formatClock(ms) {
+    const totalS = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(totalS / 3600);
+    const m = Math.floor((totalS % 3600) / 60);
+    const s = totalS % 60;
+    return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+}
+const pad = (n) => String(n).padStart(2, "0");
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+/**
+ * `90` (seconds), `90s`, `30m`, `2h`, `1h30m`, `1.5m`, `500ms`: a bare number is seconds, the unit
+ * scripts and the API use. Milliseconds, or null when `text` is not a duration. Zero is allowed; callers decide.
+ */
+function parseDuration(text) {
+    const s = text.trim().toLowerCase();
+    if (/^\d+(?:\.\d+)?$/.test(s))
+        return Math.round(Number(s) * 1000);
+    if (!WHOLE.test(s))
+        return null;
+    let ms = 0;
+    for (const [, n, unit] of s.matchAll(PART))
+        ms += Number(n) * UNIT_MS[unit];
+    return Math.round(ms);
 }
 
 ;// CONCATENATED MODULE: ./action/inputs.ts
@@ -44647,15 +49846,21 @@ function githubContext(env, cwd = process.cwd()) {
  * The defaults below are the ones in action.yml (a test keeps the two equal). The runner fills
  * them in itself; they are repeated here so that an empty value (`org-id: ''`, an unset secret
  * passed through) means the default too, not an error three calls later.
+ *
+ * Two modes: submit (`tests`, and org-id) or wait for a run submitted earlier (`run-id`, e.g. by
+ * a step with `wait: false`); the submission's inputs are not needed for the second.
  */
+
 
 
 const INPUT_DEFAULTS = {
     "working-directory": ".",
+    bundle: "true",
     target: "emulator",
     priority: "5",
     retries: "0",
     wait: "true",
+    "cancel-in-progress": "false",
     "timeout-minutes": "60",
     "fail-on-flaky": "false",
     "junit-path": "qgjob-junit.xml",
@@ -44666,13 +49871,20 @@ const INPUT_NAMES = (/* unused pure expression or super */ null && ([
     "api-token",
     "org-id",
     "app-version-id",
+    "app-build",
     "tests",
     "working-directory",
+    "bundle",
     "target",
     "device",
     "priority",
     "retries",
+    "max-attempts",
+    "test-timeout",
+    "tags",
+    "cancel-in-progress",
     "wait",
+    "run-id",
     "timeout-minutes",
     "fail-on-flaky",
     "junit-path",
@@ -44685,133 +49897,738 @@ const HINTS = {
     "server-url": "the qgjob server's URL, e.g. ${{ secrets.QGJOB_URL }}",
     "api-token": "a qgjob token with the submit and read scopes, e.g. ${{ secrets.QGJOB_TOKEN }}; secrets are empty in workflows run from forks",
     "org-id": "your qgjob organization, e.g. qualgent",
-    tests: "test files or globs, one per line",
+    tests: "test files or globs, one per line; or run-id to wait for a run submitted earlier",
 };
 /**
- * Reads and checks every input. `mask` is called with the token first of all (core.setSecret).
- * `env` gives GITHUB_SHA, the fallback of app-version-id.
+ * Reads and checks every input. `mask` is called with the token first of all (core.setSecret),
+ * and with credentials found in server-url. `env` gives GITHUB_SHA, the fallback of
+ * app-version-id.
  */
 function readInputs(read, env, mask) {
     const token = read("api-token").trim();
     if (token)
         mask(token);
-    const get = (name) => {
-        const value = read(name).trim();
-        return value || INPUT_DEFAULTS[name] || "";
-    };
-    const missing = [];
-    const problems = [];
-    const need = (name, value) => {
-        if (!value)
-            missing.push(name);
-        return value;
-    };
-    const serverUrl = need("server-url", get("server-url"));
-    if (serverUrl) {
-        const problem = checkUrl(serverUrl);
-        if (problem)
-            problems.push(`server-url: ${problem}`);
-    }
-    need("api-token", token);
-    const orgId = need("org-id", get("org-id"));
-    if (orgId)
-        inputs_check(problems, "org-id", OrgId, orgId);
-    const appVersionId = get("app-version-id") || (env.GITHUB_SHA ?? "").trim();
-    if (!appVersionId)
-        problems.push("app-version-id: empty, and GITHUB_SHA is not set");
-    else
-        inputs_check(problems, "app-version-id", AppVersionId, appVersionId);
-    const tests = read("tests")
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== "" && !line.startsWith("#"));
-    if (tests.length === 0)
-        missing.push("tests");
-    const workingDirectory = get("working-directory");
-    const target = get("target");
-    if (!TARGETS.includes(target)) {
-        problems.push(`target: expected one of ${TARGETS.join(", ")}, got '${target}'`);
-    }
-    const device = get("device") || undefined;
-    if (device !== undefined)
-        inputs_check(problems, "device", DeviceName, device);
-    const priority = inputs_integer(problems, "priority", get("priority"), 0, 10);
-    const retries = inputs_integer(problems, "retries", get("retries"), 0, 5);
-    const wait = inputs_boolean(problems, "wait", get("wait"));
-    const failOnFlaky = inputs_boolean(problems, "fail-on-flaky", get("fail-on-flaky"));
-    const timeoutMinutes = minutes(problems, get("timeout-minutes"));
-    const junitPath = get("junit-path");
-    if (missing.length > 0) {
-        const hints = missing.map((n) => (HINTS[n] ? `${n} (${HINTS[n]})` : n));
-        problems.unshift(`missing required input${missing.length === 1 ? "" : "s"}: ${hints.join(", ")}`);
-    }
-    if (problems.length > 0)
-        throw new InputError(problems.join("; "));
-    return {
-        serverUrl: serverUrl.replace(/\/+$/, ""),
+    const r = new InputReader(read);
+    const serverUrl = readServerUrl(r, mask);
+    r.need("api-token", token);
+    const runId = r.optional("run-id", ResourceId);
+    const submission = runId === undefined ? readSubmission(r, env) : waitOnly(r);
+    const wait = r.boolean("wait");
+    if (runId !== undefined && !wait)
+        r.problem("run-id is for waiting: drop wait: false");
+    const inputs = {
+        ...submission,
+        serverUrl,
         token,
-        orgId,
-        appVersionId,
-        tests,
-        workingDirectory,
-        target: target,
-        device,
-        priority,
-        retries,
+        runId,
+        workingDirectory: r.get("working-directory"),
         wait,
-        timeoutMinutes,
-        failOnFlaky,
-        junitPath,
+        timeoutMinutes: r.minutes("timeout-minutes"),
+        failOnFlaky: r.boolean("fail-on-flaky"),
+        junitPath: r.get("junit-path"),
     };
+    r.finish();
+    return inputs;
 }
-function checkUrl(text) {
+/** Credentials in the URL are masked and refused, never printed: the token goes in api-token. */
+function readServerUrl(r, mask) {
+    const text = r.need("server-url", r.get("server-url"));
+    if (!text)
+        return "";
     let url;
     try {
         url = new URL(text);
     }
     catch {
-        return `'${text}' is not a URL (expected e.g. https://qgjob.example.com)`;
+        r.problem("server-url: not a URL (expected e.g. https://qgjob.example.com)");
+        return "";
+    }
+    if (url.username || url.password) {
+        for (const part of [url.username, url.password]) {
+            if (part)
+                mask(decodeURIComponent(part));
+        }
+        r.problem("server-url: contains credentials (user:password@); remove them and pass the token as " +
+            "api-token (the URL is not printed)");
+        return "";
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-        return `expected an http or https URL, got '${url.protocol}'`;
+        r.problem(`server-url: expected an http or https URL, got '${url.protocol}'`);
     }
-    return null;
+    return text.replace(/\/+$/, "");
 }
-function inputs_check(problems, name, schema, value) {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-        problems.push(`${name}: '${value}' is not valid (${parsed.error?.issues[0]?.message})`);
+function readSubmission(r, env) {
+    const orgId = r.need("org-id", r.get("org-id"));
+    if (orgId)
+        r.schema("org-id", OrgId, orgId);
+    const appVersionId = r.get("app-version-id") || (env.GITHUB_SHA ?? "").trim();
+    if (!appVersionId)
+        r.problem("app-version-id: empty, and GITHUB_SHA is not set");
+    else
+        r.schema("app-version-id", AppVersionId, appVersionId);
+    const tests = r.lines("tests");
+    if (tests.length === 0)
+        r.need("tests", "");
+    const target = r.get("target");
+    if (!TARGETS.includes(target)) {
+        r.problem(`target: expected one of ${TARGETS.join(", ")}, got '${target}'`);
     }
+    const device = r.optional("device", DeviceName);
+    const tags = r
+        .get("tags")
+        .split(/[\s,]+/)
+        .filter(Boolean);
+    for (const tag of tags)
+        r.schema("tags", Tag, tag);
+    if (tags.length > 20)
+        r.problem(`tags: at most 20, got ${tags.length}`);
+    return {
+        orgId,
+        appVersionId,
+        tests,
+        target: target,
+        device,
+        priority: r.integer("priority", 0, 10),
+        retries: r.integer("retries", 0, 5),
+        maxAttempts: r.get("max-attempts") ? r.integer("max-attempts", 1, 10) : undefined,
+        testTimeoutS: r.seconds("test-timeout", 6 * 3600),
+        tags,
+        appBuild: r.get("app-build") || undefined,
+        bundle: r.boolean("bundle"),
+        cancelInProgress: r.boolean("cancel-in-progress"),
+    };
 }
-function inputs_integer(problems, name, text, min, max) {
-    const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) {
-        problems.push(`${name}: expected a whole number from ${min} to ${max}, got '${text}'`);
-        return min;
+/** With run-id: the submission's inputs would be ignored, so giving tests is a mistake. */
+function waitOnly(r) {
+    if (r.lines("tests").length > 0) {
+        r.problem("run-id and tests: give one (tests submits a new run, run-id waits for one)");
     }
-    return n;
-}
-function inputs_boolean(problems, name, text) {
-    const t = text.toLowerCase();
-    if (t === "true")
-        return true;
-    if (t === "false")
-        return false;
-    problems.push(`${name}: expected true or false, got '${text}'`);
-    return false;
+    if (r.get("app-build")) {
+        r.problem("run-id and app-build: the build goes with the step that submits the run");
+    }
+    return {
+        orgId: r.get("org-id"),
+        appVersionId: "",
+        tests: [],
+        target: r.get("target"),
+        device: undefined,
+        priority: 0,
+        retries: 0,
+        maxAttempts: undefined,
+        testTimeoutS: undefined,
+        tags: [],
+        appBuild: undefined,
+        bundle: false,
+        cancelInProgress: false,
+    };
 }
 const MAX_MINUTES = 7 * 24 * 60;
-function minutes(problems, text) {
-    const n = Number(text);
-    if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > MAX_MINUTES) {
-        problems.push(`timeout-minutes: expected a number of minutes above 0 (at most ${MAX_MINUTES}), got '${text}'`);
-        return 1;
+/** Reads inputs (trimmed, defaulted) and collects what is missing or wrong, to say it all once. */
+class InputReader {
+    read;
+    missing = [];
+    problems = [];
+    constructor(read) {
+        this.read = read;
     }
-    return n;
+    get(name) {
+        const value = this.read(name).trim();
+        return value || INPUT_DEFAULTS[name] || "";
+    }
+    /** Non-blank lines that are not `#` comments. */
+    lines(name) {
+        return this.read(name)
+            .split(/\r?\n/)
+            .map((line) => line.trim())
+            .filter((line) => line !== "" && !line.startsWith("#"));
+    }
+    need(name, value) {
+        if (!value)
+            this.missing.push(name);
+        return value;
+    }
+    problem(text) {
+        this.problems.push(text);
+    }
+    schema(name, schema, value) {
+        const parsed = schema.safeParse(value);
+        if (!parsed.success) {
+            this.problem(`${name}: '${value}' is not valid (${parsed.error?.issues[0]?.message})`);
+        }
+    }
+    optional(name, schema) {
+        const value = this.get(name) || undefined;
+        if (value !== undefined)
+            this.schema(name, schema, value);
+        return value;
+    }
+    integer(name, min, max) {
+        const text = this.get(name);
+        const n = Number(text);
+        if (!/^\d+$/.test(text) || n < min || n > max) {
+            this.problem(`${name}: expected a whole number from ${min} to ${max}, got '${text}'`);
+            return min;
+        }
+        return n;
+    }
+    boolean(name) {
+        const text = this.get(name);
+        const t = text.toLowerCase();
+        if (t === "true" || t === "false")
+            return t === "true";
+        this.problem(`${name}: expected true or false, got '${text}'`);
+        return false;
+    }
+    minutes(name) {
+        const text = this.get(name);
+        const n = Number(text);
+        if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > MAX_MINUTES) {
+            this.problem(`${name}: expected a number of minutes above 0 (at most ${MAX_MINUTES}), got '${text}'`);
+            return 1;
+        }
+        return n;
+    }
+    /** A duration (`15m`, `90s`, `1h30m`, or seconds), as whole seconds; undefined when empty. */
+    seconds(name, maxS) {
+        const text = this.get(name);
+        if (!text)
+            return undefined;
+        const ms = parseDuration(text);
+        if (ms === null || ms <= 0 || ms > maxS * 1000) {
+            this.problem(`${name}: expected a duration such as 15m, 90s or 1h30m (at most ${maxS / 3600}h), got '${text}'`);
+            return undefined;
+        }
+        return Math.ceil(ms / 1000);
+    }
+    /** Throws one InputError naming everything missing or wrong, if anything is. */
+    finish() {
+        const problems = [...this.problems];
+        if (this.missing.length > 0) {
+            const hints = this.missing.map((n) => (HINTS[n] ? `${n} (${HINTS[n]})` : n));
+            const s = this.missing.length === 1 ? "" : "s";
+            problems.unshift(`missing required input${s}: ${hints.join(", ")}`);
+        }
+        if (problems.length > 0)
+            throw new InputError(problems.join("; "));
+    }
+}
+
+;// CONCATENATED MODULE: ./action/log.ts
+/** Where the modules write their log lines: core's in the Action, an array in unit tests. */
+
+const coreLog = {
+    info: (line) => info(line),
+    warning: (line) => warning(line),
+    group: (title, body) => {
+        startGroup(title);
+        info(body);
+        endGroup();
+    },
+};
+/** A Log that keeps its lines, for tests. */
+function memoryLog() {
+    const lines = [];
+    return {
+        lines,
+        info: (line) => void lines.push(line),
+        warning: (line) => void lines.push(`warning: ${line}`),
+        group: (title, body) => void lines.push(`::group::${title}`, body, "::endgroup::"),
+    };
+}
+
+;// CONCATENATED MODULE: ./action/context.ts
+/**
+ * What the runner tells a step about where it runs (GITHUB_* variables), read once. Outside
+ * GitHub (a local try) the fields are simply missing: the workspace is the current directory and
+ * a submission gets a random idempotency key.
+ *
+ * On pull request events GITHUB_SHA is the merge commit GitHub made for the test, which is in no
+ * branch and not what the pull request shows: the run reports on the pull request's head commit,
+ * read from the event payload (GITHUB_EVENT_PATH).
+ */
+
+const value = (text) => (text?.trim() ? text.trim() : undefined);
+/** Events whose payload carries `pull_request` and whose GITHUB_SHA is the merge commit. */
+const PULL_REQUEST_EVENTS = ["pull_request", "pull_request_target", "pull_request_review"];
+/** The pull request's head commit from the event payload; undefined when there is none. */
+function headSha(env) {
+    const path = value(env.GITHUB_EVENT_PATH);
+    if (!path || !PULL_REQUEST_EVENTS.includes(env.GITHUB_EVENT_NAME ?? ""))
+        return undefined;
+    try {
+        const payload = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path, "utf8"));
+        const sha = payload.pull_request?.head?.sha;
+        return typeof sha === "string" && /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function githubContext(env, cwd = process.cwd()) {
+    const sha = value(env.GITHUB_SHA);
+    const head = headSha(env);
+    return {
+        workspace: value(env.GITHUB_WORKSPACE) ?? cwd,
+        repository: value(env.GITHUB_REPOSITORY),
+        sha: head ?? sha,
+        mergeSha: head && head !== sha ? sha : undefined,
+        ref: value(env.GITHUB_REF),
+        runId: value(env.GITHUB_RUN_ID),
+        runAttempt: value(env.GITHUB_RUN_ATTEMPT),
+        job: value(env.GITHUB_JOB),
+        action: value(env.GITHUB_ACTION),
+    };
 }
 
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: ./node_modules/ignore/index.js
+var ignore = __nccwpck_require__(298);
+var ignore_default = /*#__PURE__*/__nccwpck_require__.n(ignore);
+// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(6118);
+;// CONCATENATED MODULE: ./api/bundle.ts
+/**
+ * Test bundles: a test project at one commit, packed as a gzipped tarball named by its SHA-256.
+ *
+ * Packing is deterministic, so the same files give the same hash on any machine with the same
+ * Node (zlib) and a re-run uploads nothing: entries sorted by path, mtime 0, uid/gid 0, no
+ * owner names, modes 644 or 755, gzip level 9. `node_modules` and `.git` are never packed;
+ * `.gitignore` and `.qgjobignore` files (at any depth) leave out what they name.
+ *
+ * Reading is defensive, because a bundle is someone else's bytes: the server reads every
+ * uploaded bundle (`inspectBundle`) and the agent unpacks it (`unpackBundle`) with the same
+ * checks. An entry that climbs out (`..`, an absolute path), a link that points outside, a device
+ * file, a duplicate name or a corrupt stream is refused, and nothing is written outside the
+ * target directory, not even through a link the bundle made itself.
+ */
+
+
+
+
+
+
+
+
+
+
+/** Never packed, whatever the ignore files say. */
+const ALWAYS_LEFT_OUT = new Set(["node_modules", ".git"]);
+const IGNORE_FILES = [".gitignore", ".qgjobignore"];
+const GZIP_LEVEL = 9;
+/** Limits on what one bundle may unpack to (a small tarball can claim terabytes). */
+const BUNDLE_MAX_FILES = 100_000;
+const BUNDLE_MAX_UNPACKED_BYTES = (/* unused pure expression or super */ null && (2 * 1024 ** 3));
+/** A bundle the server or the agent refuses, with the reason in words. */
+class BundleError extends Error {
+    name = "BundleError";
+}
+const byPath = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+/** The files a bundle of `root` holds, sorted by path. */
+async function listBundleFiles(root) {
+    const out = [];
+    await walk(root, "", [], out);
+    return out.sort((a, b) => byPath(a.path, b.path));
+}
+async function walk(root, rel, rules, out) {
+    const abs = (0,external_node_path_namespaceObject.join)(root, rel);
+    const own = [...rules];
+    for (const name of IGNORE_FILES) {
+        const text = await (0,external_node_fs_promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(abs, name), "utf8").catch(() => null);
+        if (text !== null)
+            own.push({ base: rel, ig: ignore_default()().add(text) });
+    }
+    const entries = await (0,external_node_fs_promises_namespaceObject.readdir)(abs, { withFileTypes: true });
+    for (const entry of entries) {
+        if (ALWAYS_LEFT_OUT.has(entry.name))
+            continue;
+        const path = rel === "" ? entry.name : `${rel}/${entry.name}`;
+        const isDir = entry.isDirectory();
+        if (ignored(own, path, isDir))
+            continue;
+        if (isDir) {
+            await walk(root, path, own, out);
+        }
+        else if (entry.isSymbolicLink()) {
+            const linkname = await (0,external_node_fs_promises_namespaceObject.readlink)((0,external_node_path_namespaceObject.join)(root, path));
+            if (!linksInside(path, linkname)) {
+                throw new BundleError(`${path} links to ${linkname}, outside the project`);
+            }
+            out.push({ path, type: "symlink", mode: 0o777, size: 0, linkname });
+        }
+        else if (entry.isFile()) {
+            const st = await (0,external_node_fs_promises_namespaceObject.lstat)((0,external_node_path_namespaceObject.join)(root, path));
+            out.push({ path, type: "file", mode: st.mode & 0o111 ? 0o755 : 0o644, size: st.size });
+        }
+        // Sockets, fifos and devices have no place in a test project: left out.
+    }
+}
+function ignored(rules, path, isDir) {
+    return rules.some((r) => {
+        const rel = r.base === "" ? path : path.slice(r.base.length + 1);
+        return r.ig.ignores(isDir ? `${rel}/` : rel);
+    });
+}
+/** Whether a link at `path` (relative) to `linkname` stays inside the tree, read lexically. */
+function linksInside(path, linkname) {
+    if (linkname === "" || external_node_path_namespaceObject.posix.isAbsolute(linkname) || /^[A-Za-z]:[\\/]/.test(linkname)) {
+        return false;
+    }
+    const target = external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(path), linkname));
+    return target !== ".." && !target.startsWith("../");
+}
+/** Counts and hashes what passes through. */
+class Tap extends external_node_stream_.Transform {
+    hash = (0,external_node_crypto_.createHash)("sha256");
+    bytes = 0;
+    _transform(chunk, _enc, done) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        done(null, chunk);
+    }
+}
+/** Packs the project at `root` into a temporary tarball, streamed, and names it by its hash. */
+async function packBundle(root) {
+    const files = await listBundleFiles(root);
+    const dir = await (0,external_node_fs_promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), "qgjob-bundle-"));
+    const file = (0,external_node_path_namespaceObject.join)(dir, "bundle.tar.gz");
+    const pack = tar_stream.pack();
+    const tap = new Tap();
+    const written = (0,promises_namespaceObject.pipeline)(pack, (0,external_node_zlib_.createGzip)({ level: GZIP_LEVEL }), tap, (0,external_node_fs_namespaceObject.createWriteStream)(file));
+    try {
+        for (const f of files) {
+            const header = {
+                name: f.path,
+                mode: f.mode,
+                mtime: new Date(0),
+                uid: 0,
+                gid: 0,
+                uname: "",
+                gname: "",
+                type: f.type,
+                size: f.size,
+            };
+            if (f.type === "symlink") {
+                await new Promise((ok, fail) => pack.entry({ ...header, size: 0, linkname: f.linkname }, (e) => (e ? fail(e) : ok())));
+                continue;
+            }
+            await new Promise((ok, fail) => {
+                const sink = pack.entry(header, (e) => (e ? fail(e) : ok()));
+                (0,external_node_fs_namespaceObject.createReadStream)((0,external_node_path_namespaceObject.join)(root, f.path)).on("error", fail).pipe(sink);
+            });
+        }
+        pack.finalize();
+        await written;
+    }
+    catch (err) {
+        pack.destroy();
+        await written.catch(() => undefined);
+        await (0,external_node_fs_promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+        throw err;
+    }
+    return { file, sha256: tap.hash.digest("hex"), size: tap.bytes, files: files.map((f) => f.path) };
+}
+/** Removes a tarball `packBundle` made. */
+async function removePacked(packed) {
+    await (0,external_node_fs_promises_namespaceObject.rm)((0,external_node_path_namespaceObject.dirname)(packed.file), { recursive: true, force: true });
+}
+/** An entry's name made relative and `/`-separated; throws when it climbs out or is absolute. */
+function safeName(raw) {
+    if (raw.includes("\0"))
+        throw new BundleError(`an entry's name holds a NUL byte`);
+    if (posix.isAbsolute(raw) || /^[A-Za-z]:[\\/]/.test(raw) || raw.startsWith("\\")) {
+        throw new BundleError(`${raw} is an absolute path`);
+    }
+    if (raw.split(/[\\/]/).includes(".."))
+        throw new BundleError(`${raw} climbs out with '..'`);
+    const name = posix.normalize(raw).replace(/\/+$/, "");
+    if (name === "" || name === ".")
+        return ".";
+    return name;
+}
+/**
+ * Reads a gzipped bundle entry by entry, checking each, and hands files to `onEntry` with their
+ * content (which it must consume). Throws BundleError for anything unsafe or corrupt.
+ */
+async function readBundle(source, onEntry, limits = {}) {
+    const maxFiles = limits.maxFiles ?? BUNDLE_MAX_FILES;
+    const maxBytes = limits.maxBytes ?? BUNDLE_MAX_UNPACKED_BYTES;
+    const extract = tar.extract();
+    const gunzip = createGunzip();
+    const feeding = pipeline(source, gunzip, extract).catch((err) => {
+        throw corrupt(err);
+    });
+    const seen = new Set();
+    let bytes = 0;
+    try {
+        for await (const e of extract) {
+            const h = e.header;
+            const path = limits.select ? limits.select(safeName(h.name)) : safeName(h.name);
+            if (path === null) {
+                e.resume();
+                continue;
+            }
+            const type = h.type ?? "file";
+            if (type !== "file" && type !== "directory" && type !== "symlink") {
+                throw new BundleError(`${path} is a ${type}, which a bundle may not hold`);
+            }
+            if (type === "symlink" && !linksInside(path, h.linkname ?? "")) {
+                throw new BundleError(`${path} links to ${h.linkname ?? ""}, outside the bundle`);
+            }
+            if (path === "." && type !== "directory")
+                throw new BundleError(`an entry has no name`);
+            if (type !== "directory") {
+                if (seen.has(path))
+                    throw new BundleError(`${path} appears twice`);
+                seen.add(path);
+                if (seen.size > maxFiles)
+                    throw new BundleError(`more than ${maxFiles} files`);
+            }
+            bytes += h.size ?? 0;
+            if (bytes > maxBytes)
+                throw new BundleError(`unpacks to more than ${maxBytes} bytes`);
+            const entry = { path, type, mode: h.mode ?? 0o644, size: h.size ?? 0 };
+            if (type === "symlink")
+                entry.linkname = h.linkname ?? "";
+            await onEntry(entry, e);
+            e.resume();
+        }
+        await feeding;
+    }
+    catch (err) {
+        source.destroy();
+        gunzip.destroy();
+        extract.destroy();
+        await feeding.catch(() => undefined);
+        throw err instanceof BundleError ? err : corrupt(err);
+    }
+}
+function corrupt(err) {
+    if (err instanceof BundleError)
+        return err;
+    const msg = err instanceof Error ? err.message : String(err);
+    return new BundleError(`not a readable gzipped tarball (${msg})`);
+}
+/** The files of a bundle (sorted), checked as `unpackBundle` would; nothing is written. */
+async function inspectBundle(source, limits) {
+    const files = [];
+    await readBundle(source, async (entry, body) => {
+        if (entry.type !== "directory")
+            files.push(entry.path);
+        for await (const _ of body)
+            ;
+    }, limits);
+    return files.sort(byPath);
+}
+/**
+ * Unpacks a bundle into `dir` (created; it must not exist or be empty). On any refusal the
+ * directory is removed and BundleError thrown. Files are created exclusively and never through a
+ * link: a parent that is a link, or a name that exists already, is refused.
+ */
+async function unpackBundle(source, dir, limits) {
+    await mkdir(dir, { recursive: true });
+    const root = await realpath(dir);
+    const links = [];
+    try {
+        await readBundle(source, async (entry, body) => {
+            if (entry.path === ".")
+                return;
+            const target = resolve(root, ...entry.path.split("/"));
+            await ensureRealParent(root, target);
+            if (entry.type === "directory") {
+                await mkdir(target, { recursive: true });
+                return;
+            }
+            await mkdir(dirname(target), { recursive: true });
+            await ensureRealParent(root, target);
+            if (entry.type === "symlink") {
+                await symlink(entry.linkname, target).catch((err) => {
+                    throw err.code === "EEXIST" ? new BundleError(`${entry.path} appears twice`) : err;
+                });
+                links.push(target);
+                return;
+            }
+            const mode = entry.mode & 0o111 ? 0o755 : 0o644;
+            await pipeline(body, createWriteStream(target, { flags: "wx", mode })).catch((err) => {
+                throw err.code === "EEXIST" ? new BundleError(`${entry.path} appears twice`) : err;
+            });
+        }, limits);
+        // A chain of links each inside on paper (`d -> .`, `e -> d/..`) can still end outside.
+        for (const link of links) {
+            const real = await realpath(link).catch(() => null);
+            if (real !== null && real !== root && !real.startsWith(root + sep)) {
+                throw new BundleError(`${relative(root, link)} resolves outside the bundle`);
+            }
+        }
+    }
+    catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+    }
+}
+/** Refuses to write below a parent directory that is a link (or not a directory). */
+async function ensureRealParent(root, target) {
+    let dir = dirname(target);
+    while (dir.length > root.length) {
+        const st = await lstat(dir).catch(() => null);
+        if (st && !st.isDirectory()) {
+            throw new BundleError(`${relative(root, target)} would be written through a link`);
+        }
+        dir = dirname(dir);
+    }
+}
+/**
+ * The test paths that name nothing in a bundle holding `files`: neither a file nor a directory
+ * with files in it. Paths are compared normalised (`./tests/a.js` is `tests/a.js`).
+ */
+function missingFromBundle(files, tests) {
+    const held = new Set(files);
+    const dirs = new Set();
+    for (const f of files) {
+        for (let i = f.indexOf("/"); i !== -1; i = f.indexOf("/", i + 1))
+            dirs.add(f.slice(0, i));
+    }
+    return tests.filter((t) => {
+        const p = posix.normalize(t.replace(/\\/g, "/")).replace(/\/+$/, "");
+        return !held.has(p) && !dirs.has(p) && p !== ".";
+    });
+}
+
+;// CONCATENATED MODULE: ./api/run-inputs.ts
+/**
+ * What a submitter sends besides the test paths: the test project packed as a bundle, and an
+ * app build file, each uploaded as a content-addressed blob (nothing is sent when the server
+ * holds the hash already). The CLI and the Action both submit through these.
+ */
+
+
+
+
+
+
+
+/** Packs `dir` (api/bundle.ts) and uploads it for `orgId`. */
+async function uploadBundle(client, orgId, dir, sourceSha) {
+    const t0 = performance.now();
+    const packed = await packBundle(dir);
+    const t1 = performance.now();
+    try {
+        const blob = await client.uploadBlob({ path: packed.file, sha256: packed.sha256, bytes: packed.size }, { org_id: orgId, kind: "bundle" });
+        const ref = { sha256: packed.sha256 };
+        if (sourceSha !== undefined)
+            ref.source_sha = sourceSha;
+        return {
+            ref,
+            size: packed.size,
+            files: packed.files.length,
+            uploaded: blob.uploaded,
+            packMs: t1 - t0,
+            uploadMs: performance.now() - t1,
+        };
+    }
+    finally {
+        await removePacked(packed);
+    }
+}
+/** Uploads an app build file for `orgId`, named by its hash; the run records its file name. */
+async function uploadBuild(client, orgId, file) {
+    const { size } = await (0,external_node_fs_promises_namespaceObject.stat)(file);
+    const hash = (0,external_node_crypto_.createHash)("sha256");
+    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(file), hash);
+    const sha256 = hash.digest("hex");
+    const blob = await client.uploadBlob({ path: file, sha256, bytes: size }, { org_id: orgId, kind: "build" });
+    return { ref: { sha256, name: (0,external_node_path_namespaceObject.basename)(file) }, size, uploaded: blob.uploaded };
+}
+/** The commit checked out in `dir`, when it is a git work tree (and git is installed). */
+function checkedOutCommit(dir) {
+    try {
+        const sha = (0,external_node_child_process_namespaceObject.execFileSync)("git", ["-C", dir, "rev-parse", "HEAD"], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        }).trim();
+        return sha || undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./action/run-inputs.ts
+/**
+ * What the run carries besides its test paths: working-directory packed as the test bundle (the
+ * checked-out commit's tests, so the check reports on the tests that ran) and the app-build file.
+ * Both are checked with the other inputs, before anything is sent, and uploaded just before the
+ * submission through api/run-inputs.ts, the CLI's own path.
+ */
+
+
+
+
+
+/** The bundle's folder and the build file, checked to be there. */
+function runFiles(inputs, root, workspace) {
+    const problems = [];
+    if (inputs.bundle && !((0,external_node_fs_namespaceObject.existsSync)(root.dir) && (0,external_node_fs_namespaceObject.statSync)(root.dir).isDirectory())) {
+        problems.push(`working-directory: ${root.prefix || "."} is not a folder in the workspace, and it is ` +
+            "packed as the run's test bundle (check out the repository first, e.g. with " +
+            "actions/checkout, or set bundle: false)");
+    }
+    let buildFile;
+    if (inputs.appBuild !== undefined) {
+        buildFile = (0,external_node_path_namespaceObject.isAbsolute)(inputs.appBuild) ? inputs.appBuild : (0,external_node_path_namespaceObject.resolve)(workspace, inputs.appBuild);
+        if (!(0,external_node_fs_namespaceObject.statSync)(buildFile, { throwIfNoEntry: false })?.isFile()) {
+            problems.push(`app-build: ${inputs.appBuild} is not a file (build it in an earlier step)`);
+        }
+    }
+    if (problems.length > 0)
+        throw new InputError(problems.join("; "));
+    return { bundleDir: inputs.bundle ? root.dir : undefined, buildFile };
+}
+/**
+ * Uploads the build and the bundle (nothing is sent for a hash the server holds) and names them
+ * in the request. The bundle's source is the commit checked out in working-directory (on pull
+ * requests that is GITHUB_SHA, the merge commit, whatever commit the run reports on).
+ */
+async function uploadRunFiles(client, files, request, ctx, log) {
+    if (files.buildFile !== undefined) {
+        const build = await uploadBuild(client, request.org_id, files.buildFile).catch(tooLarge(`app-build ${(0,external_node_path_namespaceObject.basename)(files.buildFile)}`, "the server's QGJOB_BLOB_MAX_BYTES sets the limit"));
+        request.build = build.ref;
+        log.info(`qgjob: build ${build.ref.name} (${build.size} bytes, ${build.ref.sha256.slice(0, 12)}) ` +
+            sentOrHeld(build.uploaded));
+    }
+    if (files.bundleDir === undefined) {
+        log.info("qgjob: no test bundle (bundle: false): agents run the tests of their own checkout");
+        return;
+    }
+    const source = checkedOutCommit(files.bundleDir) ?? ctx.mergeSha ?? ctx.sha;
+    const bundle = await uploadBundle(client, request.org_id, files.bundleDir, source).catch(tooLarge("the test bundle of working-directory", "set working-directory to the AppWright project, or leave files out with a .qgjobignore"));
+    request.bundle = bundle.ref;
+    log.info(`qgjob: test bundle ${bundle.ref.sha256.slice(0, 12)}${source ? ` of ${source.slice(0, 12)}` : ""}: ` +
+        `${bundle.files} files, ${bundle.size} bytes, packed in ${seconds(bundle.packMs)}, ` +
+        (bundle.uploaded
+            ? `uploaded in ${seconds(bundle.uploadMs)}`
+            : "already on the server (nothing sent)"));
+}
+/** A 413 said about what was sent and what to do; anything else as it was. */
+function tooLarge(what, remedy) {
+    return (err) => {
+        if (err instanceof ApiError && err.status === 413) {
+            throw new InputError(`${what}: too large for the server (${err.detail}); ${remedy}`);
+        }
+        throw err;
+    };
+}
+const sentOrHeld = (uploaded) => uploaded ? "uploaded" : "already on the server (nothing sent)";
+const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
+
 ;// CONCATENATED MODULE: external "url"
 const external_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
 ;// CONCATENATED MODULE: external "module"
@@ -45164,7 +50981,7 @@ var Walker = class {
 			symlinks: /* @__PURE__ */ new Map(),
 			visited: [""].slice(0, 0),
 			controller: new Aborter(),
-			fs: options.fs || external_fs_namespaceObject_0
+			fs: options.fs || external_fs_namespaceObject
 		};
 		this.joinPath = build$7(this.root, options);
 		this.pushDirectory = build$6(this.root, options);
@@ -45669,12 +51486,12 @@ function getOptions(options) {
 	opts.cwd = (opts.cwd instanceof URL ? (0,external_url_namespaceObject.fileURLToPath)(opts.cwd) : (0,external_path_namespaceObject.resolve)(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
 	opts.ignore = ensureStringArray(opts.ignore);
 	opts.fs && (opts.fs = {
-		readdir: opts.fs.readdir || external_fs_namespaceObject.readdir,
-		readdirSync: opts.fs.readdirSync || external_fs_namespaceObject.readdirSync,
-		realpath: opts.fs.realpath || external_fs_namespaceObject.realpath,
-		realpathSync: opts.fs.realpathSync || external_fs_namespaceObject.realpathSync,
-		stat: opts.fs.stat || external_fs_namespaceObject.stat,
-		statSync: opts.fs.statSync || external_fs_namespaceObject.statSync
+		readdir: opts.fs.readdir || external_fs_.readdir,
+		readdirSync: opts.fs.readdirSync || external_fs_.readdirSync,
+		realpath: opts.fs.realpath || external_fs_.realpath,
+		realpathSync: opts.fs.realpathSync || external_fs_.realpathSync,
+		stat: opts.fs.stat || external_fs_.stat,
+		statSync: opts.fs.statSync || external_fs_.statSync
 	});
 	if (opts.debug) log("globbing with options:", opts);
 	return opts;
@@ -45833,9 +51650,16 @@ async function resolveTests(patterns, root) {
         .filter((p) => !(0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.isAbsolute)(p) ? p : (0,external_node_path_namespaceObject.join)(root.dir, p)));
     return { tests, notFound };
 }
-/** Resolves the `tests` input, warns about plain paths not in the checkout, logs what it found. */
-async function collectTests(patterns, root, log) {
+/**
+ * Resolves the `tests` input and logs what it found. A plain path not in the checkout is an
+ * input error when the checkout is sent as the bundle (the agents would not have it either);
+ * without a bundle it is only a warning, since the agents' own checkout may have it.
+ */
+async function collectTests(patterns, root, log, bundle) {
     const { tests, notFound } = await resolveTests(patterns, root);
+    if (notFound.length > 0 && bundle) {
+        throw new InputError(`tests: not in ${root.prefix || "the workspace"} (the test bundle the agents run): ${notFound.join(", ")}`);
+    }
     if (notFound.length > 0) {
         log.warning(`qgjob: not in the checkout (submitted as given; the agents must have them): ${notFound.join(", ")}`);
     }
@@ -45856,22 +51680,39 @@ async function collectTests(patterns, root, log) {
 
 
 
+
 function coreIo(env) {
     return {
         log: coreLog,
         setOutput: (name, value) => setOutput(name, value),
-        annotate: (message, properties) => error(message, properties),
+        saveState: (name, value) => saveState(name, value),
+        annotate: {
+            error: (message, properties) => error(message, properties),
+            warning: (message, properties) => warning(message, properties),
+        },
         summary: env.GITHUB_STEP_SUMMARY ? summary : null,
         fail: (message) => setFailed(message),
     };
 }
+/**
+ * Inputs, context, tests and the files to upload; nothing is sent yet. With run-id there is
+ * nothing to resolve.
+ */
 async function prepare(env) {
     const inputs = readInputs(getInput, env, core_setSecret);
     const ctx = githubContext(env);
-    const root = testRoot(ctx.workspace, inputs.workingDirectory);
     const io = coreIo(env);
-    const tests = await collectTests(inputs.tests, root, io.log);
-    return { inputs, ctx, root, tests, client: connect(inputs, io.log), io };
+    if (ctx.mergeSha && !inputs.runId) {
+        io.log.info(`qgjob: ${env.GITHUB_EVENT_NAME} event: the run reports on the pull request's head commit ` +
+            `${ctx.sha}, not GITHUB_SHA ${ctx.mergeSha} (the merge commit GitHub checks out)`);
+    }
+    const root = testRoot(ctx.workspace, inputs.workingDirectory);
+    const submitting = !inputs.runId;
+    const files = submitting
+        ? runFiles(inputs, root, ctx.workspace)
+        : { bundleDir: undefined, buildFile: undefined };
+    const tests = submitting ? await collectTests(inputs.tests, root, io.log, inputs.bundle) : [];
+    return { inputs, ctx, root, tests, files, client: connect(inputs, io.log), io };
 }
 /** The API client, saying so when it retries (the server restarting, a network blip). */
 function connect(inputs, log) {
@@ -45884,6 +51725,73 @@ function connect(inputs, log) {
         onRetry: ({ attempt, delayMs, error }) => log.info(`qgjob: ${error.method} ${new URL(error.url).pathname}: ${error.detail}; ` +
             `trying again in ${(delayMs / 1000).toFixed(1)}s (${attempt}/${retries})`),
     });
+}
+
+;// CONCATENATED MODULE: ./report/links.ts
+function dashboardLinks(serverUrl, runId) {
+    // A page link is printed and shared: never with the credentials of the address it came from.
+    const url = new URL(serverUrl);
+    url.username = "";
+    url.password = "";
+    const base = url.toString().replace(/\/+$/, "");
+    return {
+        run: `${base}/runs/${encodeURIComponent(runId)}`,
+        job: (id) => `${base}/jobs/${encodeURIComponent(id)}`,
+    };
+}
+
+;// CONCATENATED MODULE: ./action/track.ts
+
+/** Names of the values the main step leaves for the post step (core.saveState). */
+const track_STATE = {
+    /** Set first thing in the main step: the post step knows it is the post step. */
+    started: "started",
+    /** The run in charge of, once known. */
+    runId: "run-id",
+    /** Set when the main step ends by itself (whatever its outcome): nothing left to clean up. */
+    finished: "finished",
+};
+function track(plan, run, stop) {
+    const url = dashboardLinks(plan.inputs.serverUrl, run.id).run;
+    plan.io.setOutput("run-id", run.id);
+    plan.io.setOutput("run-url", url);
+    plan.io.saveState(track_STATE.runId, run.id);
+    plan.io.log.info(`qgjob: run ${run.id}: ${url}`);
+    stop.watch(run.id, () => plan.client.cancelRun(run.id));
+}
+/** With run-id: the run submitted earlier, as it stands now, taken in charge like a new one. */
+async function attach(plan, runId, stop) {
+    const run = await plan.client.getRun(runId);
+    plan.io.log.info(`qgjob: waiting for run ${run.id}, submitted earlier (${run.jobs.length} tests, ${run.status})`);
+    track(plan, run, stop);
+    return run;
+}
+
+;// CONCATENATED MODULE: ./action/post.ts
+/**
+ * The post step (action.yml `runs.post`), which the runner runs after the job's steps even when
+ * the job was cancelled or failed. The main step cancels its run itself on SIGINT/SIGTERM (see
+ * cancel.ts), but when the runner has to kill it (SIGKILL after the grace period, a crash) its
+ * run would keep holding devices for nobody: this cancels that run. When the main step finished
+ * by itself (also with wait: false, which leaves the run to a later step) there is nothing to do.
+ */
+
+
+/** Answers whether a run was cancelled. Never fails the job: cleanup problems are warnings. */
+async function cleanUp(deps) {
+    const runId = deps.state(track_STATE.runId);
+    if (!runId || deps.state(track_STATE.finished))
+        return false;
+    deps.log.info(`qgjob: the main step did not finish; cancelling run ${runId}`);
+    try {
+        await deps.client().cancelRun(runId);
+        deps.log.info(`qgjob: cancelled run ${runId} on the server`);
+        return true;
+    }
+    catch (err) {
+        deps.log.warning(`could not cancel run ${runId}: ${errorLine(err)}`);
+        return false;
+    }
 }
 
 ;// CONCATENATED MODULE: ./report/location.ts
@@ -45932,6 +51840,10 @@ function clip(text, maxChars, maxLines = Infinity) {
 }
 /** `failed`, `error`, `timed out`, … */
 const statusLabel = (status) => status.replace("_", " ");
+/** The day a quarantine ends, as the reports print it (UTC). */
+const quarantineEnd = (until) => until.slice(0, 10);
+/** `quarantined: failed (until 2026-12-21)`: a failure that fails no run, and for how long. */
+const quarantinedLabel = (job) => `quarantined: ${statusLabel(job.status)} (until ${quarantineEnd(job.quarantined_until ?? "")})`;
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 ;// CONCATENATED MODULE: ./report/failure.ts
@@ -45948,41 +51860,153 @@ function describeFailure(job, root) {
         line,
     };
 }
+/** The failure in full, for logs and JUnit: the message, where, and the last lines printed. */
+function failureBody(job, root) {
+    const { file, line } = jobLocation(job, root);
+    const tail = stripAnsi(job.result?.log_tail ?? "").trim();
+    return [
+        stripAnsi(job.result?.message ?? "").trim() || statusLabel(job.status),
+        `at ${line !== null ? `${file}:${line}` : file}`,
+        tail ? `--- output (last lines) ---\n${tail}` : "",
+    ]
+        .filter(Boolean)
+        .join("\n\n");
+}
 
 ;// CONCATENATED MODULE: ./action/annotations.ts
 
 
 
+
+/** Per step, per level (GitHub's limit). */
 const MAX_ANNOTATIONS = 10;
+/** Error annotations left for the failures once the verdict has its one. */
+const MAX_FAILURE_ANNOTATIONS = MAX_ANNOTATIONS - 1;
+const isInfrastructureError = (job) => job.status === "error";
 function failureAnnotation(job, root) {
     const { title, message, file, line } = describeFailure(job, root);
     return { message, properties: { title, file, ...(line !== null ? { startLine: line } : {}) } };
 }
-/** Annotates the first failures; answers how many failures there were. */
-function annotateFailures(jobs, root, emit, log) {
-    const failed = jobs.filter(isFailed);
-    for (const job of failed.slice(0, MAX_ANNOTATIONS)) {
+/** One annotation for every job that could not run, grouped by what the agents said. */
+function infrastructureAnnotation(jobs) {
+    const byReason = new Map();
+    for (const job of jobs) {
+        const first = stripAnsi(job.result?.message ?? "")
+            .trim()
+            .split(/\r?\n/)[0] || "no reason given";
+        byReason.set(first, [...(byReason.get(first) ?? []), job.test_path]);
+    }
+    const lines = [...byReason].map(([reason, paths]) => `${reason}: ${paths.join(", ")}`);
+    return {
+        message: clip(lines.join("\n"), 4000, 30),
+        properties: {
+            title: `${plural(jobs.length, "test")} could not run (an infrastructure error, not the test)`,
+        },
+    };
+}
+function flakyAnnotation(job, root) {
+    const { file } = jobLocation(job, root);
+    return {
+        message: `${job.test_path} failed, then passed on attempt ${job.attempts}`,
+        properties: { title: `${job.test_path} is flaky`, file },
+    };
+}
+function quarantinedAnnotation(job, root) {
+    const a = failureAnnotation(job, root);
+    return {
+        message: a.message,
+        properties: { ...a.properties, title: `${job.test_path}: ${quarantinedLabel(job)}` },
+    };
+}
+/**
+ * Annotates failures, then quarantined failures and flaky passes, within GitHub's limits;
+ * answers how many failed the run.
+ */
+function annotate(jobs, root, emit, log) {
+    const failed = jobs.filter(failsRun);
+    const infra = failed.filter(isInfrastructureError);
+    const tests = failed.filter((j) => !isInfrastructureError(j));
+    const room = MAX_FAILURE_ANNOTATIONS - (infra.length > 0 ? 1 : 0);
+    for (const job of tests.slice(0, room)) {
         const a = failureAnnotation(job, root);
-        emit(a.message, a.properties);
+        emit.error(a.message, a.properties);
     }
-    if (failed.length > MAX_ANNOTATIONS) {
-        log.info(`qgjob: annotated the first ${MAX_ANNOTATIONS} of ${plural(failed.length, "failure")} ` +
-            `(GitHub shows ${MAX_ANNOTATIONS} per step); the job summary lists them all`);
+    if (infra.length > 0) {
+        const a = infrastructureAnnotation(infra);
+        emit.error(a.message, a.properties);
     }
+    if (tests.length > room) {
+        log.info(`qgjob: annotated the first ${room} of ${plural(tests.length, "failed test")} ` +
+            `(GitHub shows ${MAX_ANNOTATIONS} errors per step, the verdict included); the job summary lists them all`);
+    }
+    const warnings = [
+        ...jobs.filter(isQuarantined).map((job) => quarantinedAnnotation(job, root)),
+        ...jobs.filter((j) => j.flaky && !isFailed(j)).map((job) => flakyAnnotation(job, root)),
+    ];
+    for (const a of warnings.slice(0, MAX_ANNOTATIONS))
+        emit.warning(a.message, a.properties);
     return failed.length;
 }
 
-;// CONCATENATED MODULE: ./action/junit.ts
+;// CONCATENATED MODULE: ./report/evidence.ts
 /**
- * The run as a JUnit XML report, for test reporters and artifact uploads. One testsuite for the
- * run, one testcase per job (a test file): failures carry the message, the file and line AppWright
- * reported, and the output's last lines. Flaky passes are marked with a property.
- *
- * - failed -> <failure>; error, timed_out -> <error>; cancelled or unfinished -> <skipped>.
- * - Text is escaped for XML, colour codes are stripped, and characters XML 1.0 cannot carry
- *   (other control characters, lone surrogates) are dropped: a report a parser rejects is worse
- *   than none.
+ * A failed job's evidence for people who read about it outside the dashboard (a check run, an
+ * Action summary): its page and its last attempt's log, screenshots, trace and video, as links
+ * into the server that carry a signed token for that job, so a reviewer needs no API token.
  */
+
+/** Links per failure: a check run's text is 64 KB for every failure together. */
+const SHARED_FILES = 5;
+const FIRST = ["log", "screenshot", "trace", "video", "logcat", "file"];
+const isWebUrl = (url) => /^https?:\/\//i.test(url ?? "");
+/**
+ * Links into `base` (the server's address) from the job's whole result, its last attempt's:
+ * files the agent kept (uploaded, or still uploading), and a provider's own http(s) links. A
+ * trace opens in the server's trace viewer.
+ */
+function shareEvidence(job, ctx) {
+    const base = ctx.base.replace(/\/+$/, "");
+    const sig = encodeURIComponent(ctx.sig);
+    const files = (job.result?.artifacts ?? [])
+        .map((a, index) => ({ a, index, kind: a.kind ?? "file" }))
+        .filter(({ a }) => !a.missing && (a.sha256 || isWebUrl(a.url)))
+        .sort((x, y) => FIRST.indexOf(x.kind) - FIRST.indexOf(y.kind) || x.index - y.index)
+        .slice(0, SHARED_FILES)
+        .map(({ a, index, kind }) => {
+        if (!a.sha256)
+            return { label: a.name, url: a.url };
+        const download = `${artifactPath(job.id, job.attempts, index)}?sig=${sig}`;
+        return kind === "trace"
+            ? { label: `${a.name} (trace viewer)`, url: base + traceViewerUrl(download) }
+            : { label: a.name, url: base + download };
+    });
+    return { page: base + jobPagePath(job.id, ctx.sig), files };
+}
+
+;// CONCATENATED MODULE: ./action/evidence.ts
+
+
+/** Failures linked: one listing request each. */
+const LINKED_FAILURES = 20;
+async function failureEvidence(client, jobs, serverUrl, log) {
+    const linked = new Map();
+    for (const job of jobs.filter(isFailed).slice(0, LINKED_FAILURES)) {
+        try {
+            const { page } = await client.listArtifacts(job.id, { share: true });
+            const sig = new URL(page, "http://server").searchParams.get("sig");
+            if (sig)
+                linked.set(job.id, shareEvidence(job, { base: serverUrl, sig }));
+        }
+        catch (err) {
+            log.warning(`qgjob: no evidence links in the summary: ${err.message}`);
+            break;
+        }
+    }
+    return linked;
+}
+
+;// CONCATENATED MODULE: ./action/junit.ts
+
 
 
 
@@ -46009,61 +52033,84 @@ const attrs = (pairs) => Object.entries(pairs)
     .filter(([, v]) => v !== null && v !== undefined && v !== "")
     .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
     .join("");
-const seconds = (ms) => ((ms ?? 0) / 1000).toFixed(3);
+const junit_seconds = (ms) => ((ms ?? 0) / 1000).toFixed(3);
 const firstLine = (text) => stripAnsi(text)
     .split(/\r?\n/)
     .find((l) => l.trim() !== "")
     ?.trim() ?? "";
+/** An exception-like name at the start of the message (`AssertionError: …`), as `type`. */
+function errorType(message) {
+    return /^((?:[A-Z][\w.]*)?(?:Error|Exception))(?=:|\s|$)/.exec(message)?.[1] ?? null;
+}
 function outcomeElement(job, root) {
-    const r = job.result;
-    const { file, line } = jobLocation(job, root);
     if (isFailed(job)) {
         const tag = job.status === "failed" ? "failure" : "error";
-        const message = firstLine(r?.message ?? "") || statusLabel(job.status);
-        const body = [
-            r?.message?.trim() || statusLabel(job.status),
-            `at ${line !== null ? `${file}:${line}` : file}`,
-            r?.log_tail?.trim() ? `--- output (last lines) ---\n${r.log_tail.trim()}` : "",
-        ]
-            .filter(Boolean)
-            .join("\n\n");
-        return `      <${tag}${attrs({ message, type: job.status })}>${xmlText(body)}</${tag}>\n`;
+        const message = firstLine(job.result?.message ?? "") || statusLabel(job.status);
+        const body = failureBody(job, root);
+        return `      <${tag}${attrs({ message, type: errorType(message) })}>${xmlText(body)}</${tag}>\n`;
     }
     if (job.status === "passed")
         return "";
     const why = job.status === "cancelled" ? "cancelled" : `not finished (${statusLabel(job.status)})`;
     return `      <skipped${attrs({ message: why })}/>\n`;
 }
-function testcase(job, root) {
+/**
+ * The job's evidence (screenshots, videos, traces, logs): a failure's as the signed links the
+ * server gave (they open without a token until the evidence expires); otherwise named, with
+ * where to find them (the job page, `qgjob artifacts`). A summarised result only counts them.
+ */
+function evidenceLines(job, shared) {
+    if (shared && shared.files.length > 0) {
+        return ["evidence (signed links):", ...shared.files.map((f) => `  ${f.label}: ${f.url}`)].join("\n");
+    }
+    const how = `on the job page; qgjob artifacts --job-id ${job.id} downloads them`;
+    const result = job.result;
+    if (!result)
+        return "";
+    if (result.truncated) {
+        const n = result.artifacts_count ?? 0;
+        return n > 0 ? `evidence: ${n} ${n === 1 ? "file" : "files"} (${how})` : "";
+    }
+    const held = result.artifacts.filter((a) => !a.missing).map((a) => a.name);
+    return held.length > 0 ? `evidence: ${held.join(", ")} (${how})` : "";
+}
+/** What readers show under a test: its job page and evidence, a flaky pass said so, the output's tail. */
+function systemOut(job, links, shared) {
+    const tail = job.result?.log_tail?.trim();
+    const lines = [
+        links ? `qgjob job ${job.id}: ${links.job(job.id)}` : `qgjob job ${job.id}`,
+        evidenceLines(job, shared),
+        `attempts: ${job.attempts}`,
+        job.flaky ? `flaky: failed, then passed on attempt ${job.attempts}` : "",
+        job.flaky && tail ? `--- output (last lines) ---\n${tail}` : "",
+    ];
+    return `      <system-out>${xmlText(lines.filter(Boolean).join("\n"))}</system-out>\n`;
+}
+function testcase(job, root, links, shared) {
     const { file, line } = jobLocation(job, root);
     const head = `    <testcase${attrs({
-        name: job.test_path,
+        name: repoPath(root, job.test_path),
         classname: job.device ? `qgjob.${job.target}.${job.device}` : `qgjob.${job.target}`,
         file,
         line,
-        time: seconds(job.duration_ms),
+        time: junit_seconds(job.duration_ms),
+        url: links?.job(job.id),
     })}`;
-    const props = { job_id: job.id, attempts: String(job.attempts) };
-    if (job.flaky)
-        props.flaky = "true";
-    let inner = "      <properties>\n";
-    for (const [name, value] of Object.entries(props)) {
-        inner += `        <property${attrs({ name, value })}/>\n`;
-    }
-    inner += "      </properties>\n";
-    inner += outcomeElement(job, root);
-    if (job.flaky && job.result?.log_tail?.trim()) {
-        inner += `      <system-out>${xmlText(job.result.log_tail.trim())}</system-out>\n`;
-    }
-    return `${head}>\n${inner}    </testcase>\n`;
+    return `${head}>\n${outcomeElement(job, root)}${systemOut(job, links, shared)}    </testcase>\n`;
 }
-function junitXml(run, root) {
+/**
+ * Valid against Jenkins' JUnit schema (xunit-plugin junit-10.xsd; test/action/junit-jenkins.xsd
+ * states its rules): no `skipped` on testsuites, no properties on a testcase (so the job id,
+ * attempts and flakiness go in its system-out, which every reader shows), names are
+ * repository paths like `file`.
+ */
+function junitXml(run, root, links = null, evidence = new Map()) {
     const jobs = run.jobs;
     const failures = jobs.filter((j) => j.status === "failed").length;
     const errors = jobs.filter((j) => j.status === "error" || j.status === "timed_out").length;
     const skipped = jobs.filter((j) => j.status !== "passed" && !isFailed(j)).length;
-    const time = seconds(jobs.reduce((sum, j) => sum + (j.duration_ms ?? 0), 0));
-    const counts = { tests: jobs.length, failures, errors, skipped, time };
+    const time = junit_seconds(jobs.reduce((sum, j) => sum + (j.duration_ms ?? 0), 0));
+    const counts = { tests: jobs.length, failures, errors };
     const props = {
         run_id: run.id,
         org_id: run.org_id,
@@ -46075,8 +52122,9 @@ function junitXml(run, root) {
         ref: run.ref,
     };
     let out = `<?xml version="1.0" encoding="UTF-8"?>\n`;
-    out += `<testsuites${attrs({ name: "qgjob", ...counts })}>\n`;
-    out += `  <testsuite${attrs({ name: `qgjob run ${run.id}`, ...counts, timestamp: run.created_at })}>\n`;
+    out += `<testsuites${attrs({ name: "qgjob", ...counts, time })}>\n`;
+    const suite = { name: `qgjob run ${run.id}`, ...counts, skipped, time };
+    out += `  <testsuite${attrs({ ...suite, timestamp: run.created_at, url: links?.run })}>\n`;
     out += "    <properties>\n";
     for (const [name, value] of Object.entries(props)) {
         if (value)
@@ -46084,7 +52132,7 @@ function junitXml(run, root) {
     }
     out += "    </properties>\n";
     for (const job of jobs)
-        out += testcase(job, root);
+        out += testcase(job, root, links, evidence.get(job.id));
     out += "  </testsuite>\n</testsuites>\n";
     return out;
 }
@@ -46093,31 +52141,8 @@ function writeJunit(path, xml) {
     (0,external_node_fs_namespaceObject.writeFileSync)(path, xml);
 }
 
-;// CONCATENATED MODULE: ./report/duration.ts
-/** Durations for people: `4.2s`, `1m05s`, and the clock of progress lines, `00:12`. */
-/** Short human form: `850ms`, `4.2s`, `1m05s`, `1h02m`. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)}ms`;
-    if (ms < 59_950)
-        return `${(ms / 1000).toFixed(1)}s`;
-    const totalS = Math.round(ms / 1000);
-    if (totalS < 3600)
-        return `${Math.floor(totalS / 60)}m${pad(totalS % 60)}s`;
-    const totalM = Math.floor(totalS / 60);
-    return `${Math.floor(totalM / 60)}h${pad(totalM % 60)}m`;
-}
-/** A clock for progress lines: `00:12`, `59:59`, `1:02:03`. */
-function formatClock(ms) {
-    const totalS = Math.max(0, Math.floor(ms / 1000));
-    const h = Math.floor(totalS / 3600);
-    const m = Math.floor((totalS % 3600) / 60);
-    const s = totalS % 60;
-    return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
-}
-const pad = (n) => String(n).padStart(2, "0");
-
 ;// CONCATENATED MODULE: ./report/tally.ts
+
 
 function tally(jobs) {
     const t = {
@@ -46126,12 +52151,17 @@ function tally(jobs) {
         running: 0,
         passed: 0,
         failed: 0,
+        quarantined: 0,
         flaky: 0,
         cancelled: 0,
     };
     for (const job of jobs) {
         if (job.flaky)
             t.flaky++;
+        if (isQuarantined(job)) {
+            t.quarantined++;
+            continue;
+        }
         switch (job.status) {
             case "queued":
                 t.queued++;
@@ -46152,7 +52182,10 @@ function tally(jobs) {
     }
     return t;
 }
-/** `3 queued · 1 running · 2 passed · 0 failed · 0 flaky`, plus cancelled when there are any. */
+/**
+ * `3 queued · 1 running · 2 passed · 0 failed · 0 flaky`, plus quarantined and cancelled when
+ * there are any.
+ */
 function formatTally(t) {
     const parts = [
         `${t.queued} queued`,
@@ -46161,6 +52194,8 @@ function formatTally(t) {
         `${t.failed} failed`,
         `${t.flaky} flaky`,
     ];
+    if (t.quarantined > 0)
+        parts.push(`${t.quarantined} quarantined`);
     if (t.cancelled > 0)
         parts.push(`${t.cancelled} cancelled`);
     return parts.join(" · ");
@@ -46176,7 +52211,8 @@ function tallyFromCounts(c) {
         queued: c.queued,
         running: c.leased + c.running,
         passed: c.passed,
-        failed: c.failed + c.error + c.timed_out,
+        failed: c.failed + c.error + c.timed_out - c.quarantined,
+        quarantined: c.quarantined,
         flaky: c.flaky,
         cancelled: c.cancelled,
     };
@@ -46187,6 +52223,7 @@ function tallyFromCounts(c) {
 /** Every output action.yml declares. */
 const OUTPUT_NAMES = (/* unused pure expression or super */ null && ([
     "run-id",
+    "run-url",
     "status",
     "passed",
     "failed",
@@ -46233,13 +52270,20 @@ const ICON = {
     leased: "⏳",
     running: "⏳",
 };
-/** Failures first, then unfinished or cancelled, then flaky passes, then passes; else as submitted. */
+/** A quarantined failure's neutral mark: it is shown, but it fails no run. */
+const QUARANTINED_ICON = "🔕";
+/**
+ * Failures first, then quarantined failures, then unfinished or cancelled, then flaky passes,
+ * then passes; else as submitted.
+ */
 function rank(job) {
-    if (isFailed(job))
+    if (failsRun(job))
         return 0;
-    if (job.status !== "passed")
+    if (isQuarantined(job))
         return 1;
-    return job.flaky ? 2 : 3;
+    if (job.status !== "passed")
+        return 2;
+    return job.flaky ? 3 : 4;
 }
 function sortForSummary(jobs) {
     return jobs
@@ -46266,7 +52310,9 @@ function summaryRows(jobs, root) {
         .slice(0, MAX_ROWS)
         .map((job) => [
         `<code>${html(job.test_path)}</code>`,
-        `${ICON[job.status]} ${statusLabel(job.status)}`,
+        isQuarantined(job)
+            ? `${QUARANTINED_ICON} ${html(quarantinedLabel(job))}`
+            : `${ICON[job.status]} ${statusLabel(job.status)}`,
         job.duration_ms === null ? "" : formatDuration(job.duration_ms),
         String(job.attempts),
         job.flaky ? "⚠️ yes" : "",
@@ -46276,16 +52322,11 @@ function summaryRows(jobs, root) {
 }
 
 ;// CONCATENATED MODULE: ./action/summary.ts
-/**
- * The job summary: a heading with the verdict, a line of counts, and a table of every test
- * (status, duration, attempts, flaky, and for failures the message and where), failures first.
- * It is where the failures beyond the 10 annotations GitHub shows are listed.
- */
 
 
 
 
-async function writeSummary(summary, outcome, result, root) {
+async function writeSummary(summary, outcome, result, root, evidence = new Map()) {
     const { run } = outcome;
     const t = tally(run.jobs);
     const icon = result.ok ? "✅" : outcome.timedOut ? "⏱️" : "❌";
@@ -46307,7 +52348,21 @@ async function writeSummary(summary, outcome, result, root) {
         const unfinished = run.jobs.filter((j) => !isFinished(j)).length;
         summary.addRaw(`<p>… and ${hidden} more (${unfinished} unfinished); the JUnit report has every test.</p>`, true);
     }
+    if (evidence.size > 0)
+        summary.addRaw(evidenceList(run.jobs, evidence), true);
     await summary.write();
+}
+/** Each linked failure's page and files, under the table. */
+function evidenceList(jobs, evidence) {
+    const link = (url, text) => `<a href="${html(url)}">${html(text)}</a>`;
+    const items = jobs.flatMap((job) => {
+        const e = evidence.get(job.id);
+        if (!e)
+            return [];
+        const links = [link(e.page, "job page"), ...e.files.map((f) => link(f.url, f.label))];
+        return [`<li><code>${html(job.test_path)}</code>: ${links.join(" · ")}</li>`];
+    });
+    return `<h4>Evidence</h4>\n<ul>\n${items.join("\n")}\n</ul>`;
 }
 
 ;// CONCATENATED MODULE: ./action/verdict.ts
@@ -46340,7 +52395,7 @@ function verdict(outcome, opts) {
             message: `${what} cancelled: the step was stopped (${outcome.signal}), so the run was cancelled on the server (${counts})`,
         };
     }
-    const failed = run.jobs.filter(isFailed);
+    const failed = run.jobs.filter(failsRun);
     if (failed.length > 0) {
         const label = failed.every((j) => j.status === "failed") ? "failed" : "failed or could not run";
         return {
@@ -46367,6 +52422,10 @@ function verdict(outcome, opts) {
         };
     }
     const flaky = run.jobs.filter((j) => j.flaky);
+    const quarantined = run.jobs.filter(isQuarantined);
+    const excused = quarantined.length === 0
+        ? ""
+        : `; quarantined (failing no run): ${quarantined.map((j) => `${j.test_path} failed, quarantined until ${quarantineEnd(j.quarantined_until ?? "")}`).join(", ")}`;
     if (flaky.length > 0 && opts.failOnFlaky) {
         return {
             ok: false,
@@ -46378,15 +52437,20 @@ function verdict(outcome, opts) {
     return {
         ok: true,
         status: run.status,
-        headline: flaky.length > 0 ? `passed (${flaky.length} flaky)` : "passed",
-        message: `${what} passed: ${counts}`,
+        headline: [
+            "passed",
+            ...(flaky.length > 0 ? [`(${flaky.length} flaky)`] : []),
+            ...(quarantined.length > 0 ? [`(${quarantined.length} quarantined)`] : []),
+        ].join(" "),
+        message: `${what} passed: ${counts}${excused}`,
     };
 }
 
 ;// CONCATENATED MODULE: ./action/report.ts
 /**
- * Everything the step leaves behind once the wait is over: the JUnit file, error annotations,
- * the job summary, the outputs, and the verdict (the step fails with one line, or passes).
+ * Everything the step leaves behind once the wait is over: the JUnit file, a log group per
+ * failed test with its output, annotations, the job summary, the outputs, and the verdict (the
+ * step fails with one line, or passes).
  * Reporting problems (a summary or JUnit file that cannot be written) are warnings: the verdict
  * is what matters.
  */
@@ -46396,22 +52460,31 @@ function verdict(outcome, opts) {
 
 
 
+
+
+
+
+
 async function report_report(plan, outcome) {
     const { inputs, ctx, root, io } = plan;
     const result = verdict(outcome, inputs);
+    // Signed links to the failures' evidence, for the JUnit report and the summary alike.
+    const evidence = await failureEvidence(plan.client, outcome.run.jobs, inputs.serverUrl, io.log);
     let junitPath = (0,external_node_path_namespaceObject.resolve)(ctx.workspace, inputs.junitPath);
     try {
-        writeJunit(junitPath, junitXml(outcome.run, root));
+        const links = inputs.serverUrl ? dashboardLinks(inputs.serverUrl, outcome.run.id) : null;
+        writeJunit(junitPath, junitXml(outcome.run, root, links, evidence));
         io.log.info(`qgjob: JUnit report written to ${junitPath}`);
     }
     catch (err) {
         io.log.warning(`qgjob: could not write the JUnit report: ${err.message}`);
         junitPath = null;
     }
-    annotateFailures(outcome.run.jobs, root, io.annotate, io.log);
+    logFailures(outcome.run.jobs, root, io.log);
+    annotate(outcome.run.jobs, root, io.annotate, io.log);
     if (io.summary) {
         try {
-            await writeSummary(io.summary, outcome, result, root);
+            await writeSummary(io.summary, outcome, result, root, evidence);
         }
         catch (err) {
             io.log.warning(`qgjob: could not write the job summary: ${err.message}`);
@@ -46423,6 +52496,16 @@ async function report_report(plan, outcome) {
     else
         io.fail(`qgjob: ${result.message}`);
     return result;
+}
+/** A collapsed group per failed test: what it said, where, and the last lines it printed. */
+function logFailures(jobs, root, log) {
+    for (const job of jobs.filter(isFailed)) {
+        const attempts = job.attempts > 1 ? `, ${job.attempts} attempts` : "";
+        const label = isQuarantined(job)
+            ? `○ ${job.test_path} ${quarantinedLabel(job)}`
+            : `✗ ${job.test_path} ${statusLabel(job.status)}`;
+        log.group(`${label}${attempts}`, failureBody(job, root));
+    }
 }
 
 ;// CONCATENATED MODULE: ./action/idempotency.ts
@@ -46463,6 +52546,8 @@ function idempotencyKey(ctx, request) {
 ;// CONCATENATED MODULE: ./action/submit.ts
 
 
+
+
 function runRequest(inputs, ctx, tests) {
     return {
         org_id: inputs.orgId,
@@ -46472,10 +52557,14 @@ function runRequest(inputs, ctx, tests) {
         ...(inputs.device ? { device: inputs.device } : {}),
         priority: inputs.priority,
         retries: inputs.retries,
+        ...(inputs.maxAttempts !== undefined ? { max_attempts: inputs.maxAttempts } : {}),
+        ...(inputs.testTimeoutS !== undefined ? { timeout_s: inputs.testTimeoutS } : {}),
+        ...(inputs.tags.length > 0 ? { tags: inputs.tags } : {}),
         source: "action",
         ...(ctx.repository ? { repo: ctx.repository } : {}),
         ...(ctx.sha ? { sha: ctx.sha } : {}),
         ...(ctx.ref ? { ref: ctx.ref } : {}),
+        ...(inputs.cancelInProgress ? { supersede: true } : {}),
     };
 }
 async function submitRun(client, request, ctx, log) {
@@ -46486,14 +52575,21 @@ async function submitRun(client, request, ctx, log) {
         `on ${request.target}${request.device ? ` (${request.device})` : ""}, ${run.status}`);
     return run;
 }
-/** Submits (unless the step was already stopped), sets the run-id output, watches for signals. */
+/**
+ * Uploads the bundle and build, submits (unless the step was stopped meanwhile), then takes
+ * charge of the run (track).
+ */
 async function submit_submit(plan, stop) {
-    if (stop.received)
-        throw new ActionError(`stopped by ${stop.received} before submitting`);
+    const stopped = () => {
+        if (stop.received)
+            throw new ActionError(`stopped by ${stop.received} before submitting`);
+    };
+    stopped();
     const request = runRequest(plan.inputs, plan.ctx, plan.tests);
+    await uploadRunFiles(plan.client, plan.files, request, plan.ctx, plan.io.log);
+    stopped();
     const run = await submitRun(plan.client, request, plan.ctx, plan.io.log);
-    plan.io.setOutput("run-id", run.id);
-    stop.watch(run.id, () => plan.client.cancelRun(run.id));
+    track(plan, run, stop);
     return run;
 }
 
@@ -46633,6 +52729,8 @@ class RunWatch {
 ;// CONCATENATED MODULE: ./report/job-line.ts
 /** One line for a job that ended, and what went wrong with it: the CLI and the Action print these. */
 
+
+
 /** What went wrong: the message's first line and where AppWright saw it, `msg (file:line)`. */
 function failureText(job, maxMessage = 200) {
     const r = job.result;
@@ -46648,11 +52746,14 @@ function failureText(job, maxMessage = 200) {
 const job_line_duration = (job) => job.duration_ms === null ? "" : formatDuration(job.duration_ms);
 /**
  * One line for a job that ended:
- * `✓ tests/a.spec.js 4.2s`, `✗ tests/b.spec.js 1.0s  expected 1 to be 2 (tests/b.spec.js:7)`.
+ * `✓ tests/a.spec.js 4.2s`, `✗ tests/b.spec.js 1.0s  expected 1 to be 2 (tests/b.spec.js:7)`,
+ * `○ tests/c.spec.js quarantined: failed (until 2026-12-21) 1.0s  …` (neutral: it fails no run).
  */
 function jobLine(job) {
     const took = job_line_duration(job);
     const head = (mark, extra = "") => [mark, job.test_path, extra, took].filter(Boolean).join(" ");
+    if (isQuarantined(job))
+        return `${head("○", quarantinedLabel(job))}  ${failureText(job)}`;
     switch (job.status) {
         case "passed":
             return head("✓") + (job.flaky ? ` (flaky: passed on attempt ${job.attempts})` : "");
@@ -46741,6 +52842,24 @@ class ProgressRenderer {
     }
 }
 
+;// CONCATENATED MODULE: ./action/results.ts
+
+/** Job views read at once. */
+const PARALLEL = 8;
+const needsWhole = (job) => job.result?.truncated === true && (isFailed(job) || job.flaky);
+async function withWholeResults(client, run) {
+    const wanted = run.jobs.filter(needsWhole);
+    if (wanted.length === 0)
+        return run;
+    const whole = new Map();
+    for (let i = 0; i < wanted.length; i += PARALLEL) {
+        const batch = await Promise.all(wanted.slice(i, i + PARALLEL).map((j) => client.getJob(j.id)));
+        for (const job of batch)
+            whole.set(job.id, job);
+    }
+    return { ...run, jobs: run.jobs.map((j) => whole.get(j.id) ?? j) };
+}
+
 ;// CONCATENATED MODULE: ./action/wait.ts
 /**
  * Waiting for the run to end, with one log line per change: a line for each job as it ends
@@ -46753,6 +52872,9 @@ class ProgressRenderer {
  * as they do; the server answers at once when the run ends. A server that goes away mid-wait (a restart,
  * a deploy) is tried again for up to two minutes before the step gives up.
  *
+ * The log never goes quiet for more than about 30 s (a runner's log that stops moving looks hung):
+ * with nothing new to say, the counts are repeated, or how long the server has been unreachable.
+ *
  * When `timeout-minutes` runs out, the run is cancelled on the server (see giveUp): the Action
  * is the only reader of an `action` run's results, so a run it stops waiting for would hold
  * devices for nobody.
@@ -46760,7 +52882,11 @@ class ProgressRenderer {
 
 
 
+
+
 const isRunDone = (run) => run.status !== "queued" && run.status !== "running";
+/** Longest quiet stretch before a "still waiting" line; one loop (a poll window) may add 5 s. */
+const HEARTBEAT_MS = 25_000;
 const wait_sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 async function waitForRun(client, submitted, opts) {
     const watch = new RunWatch(client, submitted.id, submitted);
@@ -46779,11 +52905,20 @@ async function follow(watch, submitted, opts) {
     const start = now();
     const deadline = start + opts.timeoutMs;
     const renderer = new ProgressRenderer({ tty: false });
+    let spokeAt = start;
+    const say = (line) => {
+        opts.log.info(line);
+        spokeAt = now();
+    };
     const show = (run) => {
         const text = renderer.update(run.jobs, now() - start);
         for (const line of text.split("\n"))
             if (line)
-                opts.log.info(line);
+                say(line);
+    };
+    const heartbeat = (line) => {
+        if (now() - spokeAt >= HEARTBEAT_MS)
+            say(line());
     };
     let run = submitted;
     let lostSince = null;
@@ -46802,10 +52937,13 @@ async function follow(watch, submitted, opts) {
             if (lostSince === null) {
                 lostSince = now();
                 opts.log.warning(`qgjob: lost the server (${err.detail}); trying again for up to ${Math.round(lostLimitMs / 1000)}s`);
+                spokeAt = lostSince;
             }
             else if (now() - lostSince > lostLimitMs) {
                 throw err;
             }
+            const since = lostSince;
+            heartbeat(() => `qgjob: still trying to reach the server (${Math.round((now() - since) / 1000)}s)`);
             await pause(Math.min(2000, Math.max(0, deadline - now())));
             continue;
         }
@@ -46814,6 +52952,7 @@ async function follow(watch, submitted, opts) {
             lostSince = null;
         }
         show(run);
+        heartbeat(() => `${statusLine(tally(run.jobs), now() - start)} · still running`);
     }
     return { run, done: true, elapsedMs: now() - start };
 }
@@ -46845,14 +52984,16 @@ async function waitForOutcome(plan, submitted, stop, over = {}) {
         log: io.log,
         ...over,
     });
-    const run = waited.done ? waited.run : await giveUp(client, waited.run, io.log);
+    const last = waited.done ? waited.run : await giveUp(client, waited.run, io.log);
+    const run = await withWholeResults(client, last);
     return { run, timedOut: !waited.done, signal: stop.received, elapsedMs: waited.elapsedMs };
 }
 
 ;// CONCATENATED MODULE: ./action/main.ts
 /**
- * The Action: prepare (inputs, tests) -> submit -> wait -> report. Each step is its own module;
- * whatever goes wrong ends as one ::error:: line.
+ * The Action: prepare (inputs, tests) -> submit (or attach to run-id) -> wait -> report. Each
+ * step is its own module; whatever goes wrong ends as one ::error:: line. The same bundle is the
+ * post step (action.yml `runs.post`): the state the main step saves tells the two apart.
  */
 
 
@@ -46862,13 +53003,18 @@ async function waitForOutcome(plan, submitted, stop, over = {}) {
 
 
 
+
+
+
 async function run(env = process.env) {
+    saveState(track_STATE.started, "true");
     const stop = new CancelOnSignal({ log: coreLog }).arm();
     try {
         const plan = await prepare(env);
-        const submitted = await submit_submit(plan, stop);
+        const { runId } = plan.inputs;
+        const run = runId ? await attach(plan, runId, stop) : await submit_submit(plan, stop);
         if (plan.inputs.wait)
-            await report_report(plan, await waitForOutcome(plan, submitted, stop));
+            await report_report(plan, await waitForOutcome(plan, run, stop));
     }
     catch (err) {
         core_debug(err instanceof Error ? (err.stack ?? err.message) : String(err));
@@ -46876,11 +53022,21 @@ async function run(env = process.env) {
     }
     finally {
         await stop.release();
+        saveState(track_STATE.finished, "true");
     }
 }
+async function post(env = process.env) {
+    await cleanUp({
+        state: (name) => getState(name),
+        client: () => connect(readInputs(getInput, env, core_setSecret), coreLog),
+        log: coreLog,
+    });
+}
+/** The post step runs the same bundle, after the main step saved `started`. */
+const isPost = () => getState(track_STATE.started) !== "";
 
 ;// CONCATENATED MODULE: ./action/index.ts
 /** The Action's entry point, bundled by ncc into dist/action/index.js (action.yml runs it). */
 
-void run();
+void (isPost() ? post() : run());
 

@@ -2,7 +2,7 @@
  * The committed Action bundle (dist/action/index.js), run as a GitHub runner runs it (INPUT_*
  * variables, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, the workspace as working directory),
  * against a real server, with a real `qgjob agent` process running shell-script tests through
- * the command runner. The cases with a file and line act as the agent over HTTP instead, since
+ * the command runner from the run's test bundle (the step packs working-directory). The cases with a file and line act as the agent over HTTP instead, since
  * the command runner reports neither. Every case runs on this Node and on Node 24 (action.yml's
  * runs.using).
  */
@@ -24,6 +24,7 @@ import {
   type TestServer,
 } from "../harness.js";
 import { killAll, spawnQgjob } from "../processes.js";
+import { jenkinsJunitErrors } from "./junit-schema.js";
 import { BUNDLE, killSteps, node24, runStep, startStep, type StepOptions } from "./runner.js";
 
 // Each case runs real processes; under a loaded machine a few seconds can become many.
@@ -35,6 +36,8 @@ let agentToken: string;
 let workspace: string;
 let api: QgjobClient;
 let agentApi: Client;
+/** The commit checked out in the workspace. */
+let checkedOut: string;
 const runtimes: Record<string, string> = {};
 
 beforeAll(async () => {
@@ -60,14 +63,39 @@ beforeAll(async () => {
     "flaky.sh": '[ "$QGJOB_ATTEMPT" -ge 2 ] && exit 0\necho first try fails\nexit 1\n',
     "ui/login.spec.ts": "// a test the fake agent reports on\n",
     "ui/cart.spec.ts": "// another\n",
+    ...Object.fromEntries(
+      Array.from({ length: 11 }, (_, i) => [`many/t${String(i).padStart(2, "0")}.spec.ts`, "//\n"]),
+    ),
   };
+  mkdirSync(join(tests, "many"), { recursive: true });
   for (const [name, body] of Object.entries(files)) writeFileSync(join(tests, name), body);
+  writeFileSync(join(tests, "changed.sh"), 'echo "this commit\'s version"\n');
+  writeFileSync(
+    join(tests, "uses-build.sh"),
+    '[ -f "$QGJOB_BUILD_PATH" ] || { echo "no build"; exit 1; }\ncat "$QGJOB_BUILD_PATH"\n',
+  );
+  // The workspace is a checkout, as actions/checkout leaves it.
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.com", ...args], {
+      cwd: workspace,
+      encoding: "utf8",
+    }).trim();
+  git("init", "-q");
+  git("add", "app");
+  git("commit", "-q", "-m", "tests");
+  checkedOut = git("rev-parse", "HEAD");
 
-  // One real agent for emulator jobs, running the shell tests of the project in app/.
+  // The agent's own checkout of the project is an older commit, where changed.sh still fails:
+  // what a run without a bundle gets.
+  const own = tempDir("qgjob-agent-checkout-");
+  mkdirSync(join(own, "tests"), { recursive: true });
+  writeFileSync(join(own, "tests/changed.sh"), 'echo "the agent\'s old copy"\nexit 1\n');
+
+  // One real agent for emulator jobs, running shell tests (the run's bundle, else its own copy).
   spawnQgjob([
     ...["agent", "--url", server.url, "--token", agentToken, "--name", "shell-1"],
     ...["--target", "emulator", "--runner", "command", "--command", "sh {test}"],
-    ...["--project-dir", join(workspace, "app"), "--lease-wait", "1s"],
+    ...["--project-dir", own, "--cache-dir", tempDir("qgjob-agent-cache-"), "--lease-wait", "1s"],
   ]);
 }, 300_000);
 
@@ -95,6 +123,29 @@ function step(node: string, inputs: Record<string, string>, env: Record<string, 
     env: { GITHUB_RUN_ID: String(++runIds), ...env },
   };
   return opts;
+}
+
+/**
+ * Acts as an agent for `device` over HTTP: leases the jobs and posts what `outcome` says for each,
+ * until `count` jobs have ended.
+ */
+async function fakeAgent(
+  name: string,
+  device: string,
+  count: number,
+  outcome: (job: { test_path: string }) => ["passed" | "failed" | "error", Record<string, unknown>],
+) {
+  const agentId = await registerAgent(agentApi, name, { target: "device", device });
+  let ended = 0;
+  for (let i = 0; i < 200 && ended < count; i++) {
+    const lease = (await agentApi.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 1 })).body;
+    for (const job of lease?.jobs ?? []) {
+      const [status, extra] = outcome(job);
+      await finishJob(agentApi, lease.id, job, status, extra);
+      ended++;
+    }
+  }
+  return ended;
 }
 
 const lineOf = (stdout: string, prefix: string) =>
@@ -125,12 +176,20 @@ describe.each([
   });
 
   it("a passing run: exit 0, outputs, summary, JUnit, live lines; the token masked", async () => {
-    const res = await runStep(step(node(), { tests: "tests/pass-*.sh" }));
+    const res = await runStep(
+      step(node(), {
+        tests: "tests/pass-*.sh",
+        tags: "@smoke, @ci",
+        "test-timeout": "2m",
+        "max-attempts": "2",
+      }),
+    );
     expect(res.errors).toEqual([]);
     expect(res.code).toBe(0);
     const runId = res.outputs["run-id"]!;
     expect(res.outputs).toEqual({
       "run-id": expect.stringMatching(/^run_/),
+      "run-url": `${server.url}/runs/${runId}`,
       status: "passed",
       passed: "2",
       failed: "0",
@@ -151,9 +210,7 @@ describe.each([
     expect(res.summary).toContain("<h3>✅ qgjob: passed</h3>");
     expect(res.summary).toContain("<td><code>tests/pass-1.sh</code></td><td>✅ passed</td>");
     const junit = readFileSync(join(workspace, "qgjob-junit.xml"), "utf8");
-    expect(junit).toContain(
-      '<testsuites name="qgjob" tests="2" failures="0" errors="0" skipped="0"',
-    );
+    expect(junit).toContain('<testsuites name="qgjob" tests="2" failures="0" errors="0"');
     expect(junit).toContain('file="app/tests/pass-2.sh"');
 
     const run = await api.getRun(runId);
@@ -165,6 +222,79 @@ describe.each([
       app_version_ids: ["0123456789abcdef0123456789abcdef01234567"],
     });
     expect(run.jobs.map((j) => j.test_path)).toEqual(["tests/pass-1.sh", "tests/pass-2.sh"]);
+    expect(run.jobs[0]).toMatchObject({ tags: ["@smoke", "@ci"], timeout_s: 120, max_attempts: 2 });
+    expect(await jenkinsJunitErrors(junit)).toEqual([]);
+  });
+
+  it("sends working-directory as the bundle and app-build as the build: the agent runs this commit's tests on that build", async () => {
+    const build = `stub build for ${runtime}\n`;
+    writeFileSync(join(workspace, "app-debug.apk"), build);
+    const inputs = { tests: "tests/changed.sh\ntests/uses-build.sh", "app-build": "app-debug.apk" };
+    const res = await runStep(step(node(), inputs));
+    expect(res.errors).toEqual([]);
+    expect(res.code).toBe(0);
+    const run = await api.getRun(res.outputs["run-id"]!);
+    const files = execFileSync("git", ["ls-files", "app"], { cwd: workspace, encoding: "utf8" });
+    expect(run.bundle).toMatchObject({
+      files: files.trim().split("\n").length,
+      source_sha: checkedOut,
+    });
+    expect(run.build).toMatchObject({ name: "app-debug.apk", size: build.length });
+    expect(res.lines).toContain(
+      `qgjob: build app-debug.apk (${run.build!.size} bytes, ${run.build!.sha256.slice(0, 12)}) uploaded`,
+    );
+    expect(
+      res.lines.some((l) =>
+        l.startsWith(
+          `qgjob: test bundle ${run.bundle!.sha256.slice(0, 12)} of ${checkedOut.slice(0, 12)}: ` +
+            `${run.bundle!.files} files, ${run.bundle!.size} bytes, packed in `,
+        ),
+      ),
+    ).toBe(true);
+    const output = async (path: string) =>
+      (await api.getJob(run.jobs.find((j) => j.test_path === path)!.id)).result?.log_tail;
+    expect(await output("tests/changed.sh")).toContain("this commit's version");
+    expect(await output("tests/uses-build.sh")).toContain(`stub build for ${runtime}`);
+
+    // The same files again (a new workflow run): nothing is sent twice.
+    const again = await runStep(step(node(), inputs));
+    expect(again.code).toBe(0);
+    expect(again.lines).toContain(
+      `qgjob: build app-debug.apk (${run.build!.size} bytes, ${run.build!.sha256.slice(0, 12)}) already on the server (nothing sent)`,
+    );
+    expect(
+      again.lines.some(
+        (l) => l.endsWith("already on the server (nothing sent)") && l.includes("test bundle"),
+      ),
+    ).toBe(true);
+    expect((await api.getRun(again.outputs["run-id"]!)).bundle!.sha256).toBe(run.bundle!.sha256);
+  });
+
+  it("bundle: false runs the agents' own checkout, and says so", async () => {
+    const res = await runStep(step(node(), { tests: "tests/changed.sh", bundle: "false" }));
+    expect(res.code).toBe(1);
+    expect(res.lines).toContain(
+      "qgjob: no test bundle (bundle: false): agents run the tests of their own checkout",
+    );
+    const run = await api.getRun(res.outputs["run-id"]!);
+    expect(run.bundle).toBeNull();
+    expect((await api.getJob(run.jobs[0]!.id)).result?.log_tail).toContain("the agent's old copy");
+  });
+
+  it("a test or app-build not in the checkout: an input error, nothing submitted", async () => {
+    const before = (await api.listRuns({ org_id: "acme", limit: 500 })).items.length;
+    const res = await runStep(
+      step(node(), { tests: "tests/pass-1.sh\ntests/gone.sh", "app-build": "build/none.apk" }),
+    );
+    expect(res.code).toBe(1);
+    expect(res.errors).toEqual([
+      "::error::qgjob: app-build: build/none.apk is not a file (build it in an earlier step)",
+    ]);
+    const gone = await runStep(step(node(), { tests: "tests/pass-1.sh\ntests/gone.sh" }));
+    expect(gone.errors).toEqual([
+      "::error::qgjob: tests: not in app (the test bundle the agents run): tests/gone.sh",
+    ]);
+    expect((await api.listRuns({ org_id: "acme", limit: 500 })).items.length).toBe(before);
   });
 
   it("a failing run: exit 1, an annotation on the failed test, one line saying which", async () => {
@@ -177,9 +307,67 @@ describe.each([
       `::error::qgjob: 1 test of 2 failed in run ${runId}: tests/fail.sh`,
     ]);
     expect(res.lines.some((l) => l.startsWith("✗ tests/fail.sh "))).toBe(true);
+    // The failed test's output, in a collapsed group.
+    const group = res.lines.indexOf("::group::✗ tests/fail.sh failed");
+    expect(group).toBeGreaterThan(0);
+    expect(res.lines.slice(group + 1, res.lines.indexOf("::endgroup::"))).toContain(
+      "expected 1 to be 2",
+    );
     expect(res.summary).toContain("<h3>❌ qgjob: 1 failed</h3>");
     const junit = readFileSync(res.outputs["junit-path"]!, "utf8");
-    expect(junit).toContain('<failure message="exit 1: expected 1 to be 2" type="failed">');
+    expect(junit).toContain('<failure message="exit 1: expected 1 to be 2">');
+    const failedJob = (await api.getRun(runId)).jobs.find((j) => j.test_path === "tests/fail.sh")!;
+    expect(junit).toContain(`url="${server.url}/jobs/${failedJob.id}"`);
+    expect(await jenkinsJunitErrors(junit)).toEqual([]);
+    // The summary links the failure to its page and full log, signed: no token needed.
+    const item = /<li><code>tests\/fail\.sh<\/code>: (.*)<\/li>/.exec(res.summary)?.[1] ?? "";
+    const links = Object.fromEntries(
+      [...item.matchAll(/<a href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [
+        m[2],
+        m[1]!.replaceAll("&amp;", "&"),
+      ]),
+    );
+    expect(Object.keys(links)).toEqual(["job page", "output.log"]);
+    expect(links["job page"]).toMatch(new RegExp(`^${server.url}/jobs/${failedJob.id}\\?sig=`));
+    const log = await vi.waitFor(
+      async () => {
+        const r = await fetch(links["output.log"]!);
+        if (r.status !== 200) throw new Error(`the uploaded log: ${r.status}`);
+        return r.text();
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    expect(log).toContain("expected 1 to be 2");
+    // The JUnit report links the same evidence, signed (escaped for XML).
+    expect(junit).toContain(
+      `evidence (signed links):\n  output.log: ${links["output.log"]!.replaceAll("&", "&amp;")}\n`,
+    );
+    const page = await fetch(links["job page"]!, { redirect: "manual" });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("expected 1 to be 2");
+  });
+
+  it("a quarantined test's failure passes: exit 0, a warning saying until when, listed in the summary", async () => {
+    const q = await api.quarantineTest({
+      test_path: "tests/fail.sh",
+      reason: "known to fail on the emulator",
+      expires_in_s: 14 * 86_400,
+    });
+    try {
+      const res = await runStep(step(node(), { tests: "tests/pass-1.sh\ntests/fail.sh" }));
+      expect(res.code).toBe(0);
+      expect(res.errors).toEqual([]);
+      expect(res.outputs).toMatchObject({ status: "passed", passed: "1", failed: "0" });
+      const until = q.expires_at.slice(0, 10);
+      expect(res.lines).toContain(
+        // GitHub's escaping of ':' in an annotation's properties.
+        `::warning title=tests/fail.sh%3A quarantined%3A failed (until ${until}),file=app/tests/fail.sh::exit 1: expected 1 to be 2`,
+      );
+      expect(res.summary).toContain("<h3>✅ qgjob: passed (1 quarantined)</h3>");
+      expect(res.summary).toContain(`🔕 quarantined: failed (until ${until})`);
+    } finally {
+      await api.unquarantineTest({ test_path: "tests/fail.sh" });
+    }
   });
 
   it("a flaky pass passes, unless fail-on-flaky", async () => {
@@ -188,6 +376,9 @@ describe.each([
     expect(ok.code).toBe(0);
     expect(ok.outputs).toMatchObject({ status: "passed", passed: "1", flaky: "1" });
     expect(ok.summary).toContain("⚠️ yes");
+    expect(ok.lines).toContain(
+      "::warning title=tests/flaky.sh is flaky,file=app/tests/flaky.sh::tests/flaky.sh failed, then passed on attempt 2",
+    );
     const strict = await runStep(step(node(), { ...flaky, "fail-on-flaky": "true" }));
     expect(strict.code).toBe(1);
     expect(strict.errors).toEqual([
@@ -234,15 +425,114 @@ describe.each([
     );
     const junit = readFileSync(res.outputs["junit-path"]!, "utf8");
     expect(junit).toContain(
-      '<testcase name="tests/ui/login.spec.ts" classname="qgjob.device.fake-' +
-        `${runtime}" file="app/tests/ui/login.spec.ts" line="12" time="1.000">`,
+      '<testcase name="app/tests/ui/login.spec.ts" classname="qgjob.device.fake-' +
+        `${runtime}" file="app/tests/ui/login.spec.ts" line="12" time="1.000" url="${server.url}/jobs/`,
     );
     expect(junit).toContain(
-      '<failure message="Expected &lt;b&gt; &amp; &quot;c&quot;" type="failed">Expected &lt;b&gt; &amp; "c"\n' +
+      '<failure message="Expected &lt;b&gt; &amp; &quot;c&quot;">Expected &lt;b&gt; &amp; "c"\n' +
         "Received: 1, at 100%\n\nat app/tests/ui/login.spec.ts:12\n\n--- output (last lines) ---\n" +
         "step 1\nstep 2 &lt;failed&gt;</failure>",
     );
     expect(junit).not.toContain("\x1b");
+    expect(await jenkinsJunitErrors(junit)).toEqual([]);
+  });
+
+  it("10 failed tests and 1 that could not run: 8 annotated, 1 step-level error, the verdict", async () => {
+    const device = `many-${runtime}`;
+    const running = startStep(
+      step(node(), {
+        tests: "tests/many/*.spec.ts",
+        target: "device",
+        device,
+        "max-attempts": "1",
+      }),
+    );
+    const ended = await fakeAgent(`many-agent-${runtime}`, device, 11, (job) =>
+      job.test_path === "tests/many/t10.spec.ts"
+        ? ["error", { message: "build for abc not found in /srv/agent/builds" }]
+        : ["failed", { message: `boom ${job.test_path}`, file: job.test_path, line: 1 }],
+    );
+    expect(ended).toBe(11);
+    const res = await running.done;
+    expect(res.code).toBe(1);
+    // GitHub keeps 10 errors per step: the verdict is always one of them.
+    expect(res.errors).toHaveLength(10);
+    expect(res.errors.slice(0, 8).every((l) => l.includes(",file=app/tests/many/t0"))).toBe(true);
+    expect(res.errors[8]).toBe(
+      "::error title=1 test could not run (an infrastructure error%2C not the test)::" +
+        "build for abc not found in /srv/agent/builds: tests/many/t10.spec.ts",
+    );
+    expect(res.errors[9]).toMatch(
+      /^::error::qgjob: 11 tests of 11 failed or could not run in run /,
+    );
+    expect(res.lines).toContain(
+      "qgjob: annotated the first 8 of 10 failed tests (GitHub shows 10 errors per step, the verdict included); the job summary lists them all",
+    );
+  });
+
+  it("credentials in server-url: an input error that prints neither them nor the URL", async () => {
+    const url = new URL(server.url);
+    url.username = "ci";
+    url.password = "s3cr3t-pw";
+    const res = await runStep(step(node(), { tests: "tests/pass-1.sh", "server-url": url.href }));
+    expect(res.code).toBe(1);
+    expect(res.errors).toEqual([
+      "::error::qgjob: server-url: contains credentials (user:password@); remove them and pass the token as api-token (the URL is not printed)",
+    ]);
+    expect(lineOf(res.stdout, "::add-mask::")).toEqual([
+      `::add-mask::${actionToken}`,
+      "::add-mask::ci",
+      "::add-mask::s3cr3t-pw",
+    ]);
+    expect(res.stdout.split("s3cr3t-pw")).toHaveLength(2);
+    expect(res.outputs).toEqual({});
+  });
+
+  it("on pull_request: reports on the head commit from the event payload, and says so", async () => {
+    const head = "feedface".repeat(5);
+    const event = join(tempDir("qgjob-event-"), "event.json");
+    writeFileSync(event, JSON.stringify({ pull_request: { number: 7, head: { sha: head } } }));
+    const res = await runStep(
+      step(
+        node(),
+        { tests: "tests/pass-1.sh" },
+        {
+          GITHUB_EVENT_NAME: "pull_request",
+          GITHUB_EVENT_PATH: event,
+          GITHUB_REF: "refs/pull/7/merge",
+        },
+      ),
+    );
+    expect(res.code).toBe(0);
+    expect(res.lines).toContain(
+      `qgjob: pull_request event: the run reports on the pull request's head commit ${head}, not GITHUB_SHA 0123456789abcdef0123456789abcdef01234567 (the merge commit GitHub checks out)`,
+    );
+    expect((await api.getRun(res.outputs["run-id"]!)).sha).toBe(head);
+  });
+
+  it("a step killed before it finished: its post step cancels the run", async () => {
+    const opts = step(node(), { tests: "tests/pass-1.sh", target: "device", device: "nobody" });
+    const running = startStep(opts);
+    for (let i = 0; i < 400 && !running.stdout().includes("qgjob: waiting for run"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    running.child.kill("SIGKILL");
+    const killed = await running.done;
+    const runId = killed.outputs["run-id"]!;
+    expect(killed.state).toEqual({ started: "true", "run-id": runId });
+    expect((await api.getRun(runId)).status).toBe("queued");
+
+    const post = await runStep({ ...opts, state: killed.state });
+    expect(post.code).toBe(0);
+    expect(post.lines).toContain(`qgjob: cancelled run ${runId} on the server`);
+    expect((await api.getRun(runId)).status).toBe("cancelled");
+
+    // A step that finished leaves nothing for its post step to do.
+    const done = await runStep(step(node(), { tests: "tests/pass-2.sh", wait: "false" }));
+    expect(done.state).toMatchObject({ finished: "true" });
+    const idle = await runStep({ ...opts, state: done.state });
+    expect(idle.lines.filter((l) => !l.startsWith("::add-mask::"))).toEqual([]);
+    expect((await api.getRun(done.outputs["run-id"]!)).status).not.toBe("cancelled");
   });
 
   it("a re-run of the same step does not submit twice; a new attempt does", async () => {
@@ -260,12 +550,21 @@ describe.each([
     expect(attempt2.outputs["run-id"]).not.toBe(first.outputs["run-id"]);
   });
 
-  it("wait: false submits, sets run-id only, and ends", async () => {
+  it("wait: false submits, sets run-id and run-url, and ends; a later step waits with run-id", async () => {
     const res = await runStep(step(node(), { tests: "tests/pass-2.sh", wait: "false" }));
     expect(res.code).toBe(0);
-    expect(Object.keys(res.outputs)).toEqual(["run-id"]);
+    expect(Object.keys(res.outputs)).toEqual(["run-id", "run-url"]);
     expect(res.summary).toBe("");
-    expect((await api.getRun(res.outputs["run-id"]!)).jobs).toHaveLength(1);
+    const runId = res.outputs["run-id"]!;
+    expect((await api.getRun(runId)).jobs).toHaveLength(1);
+
+    const waited = await runStep(step(node(), { "run-id": runId, "org-id": "" }));
+    expect(waited.code).toBe(0);
+    expect(waited.outputs).toMatchObject({ "run-id": runId, status: "passed", passed: "1" });
+    expect(waited.summary).toContain("<h3>✅ qgjob: passed</h3>");
+    expect(
+      (await api.listRuns({ org_id: "acme", limit: 500 })).items.filter((r) => r.id === runId),
+    ).toHaveLength(1);
   });
 
   it("timeout-minutes: fails with a clear line and cancels the run", async () => {
@@ -317,7 +616,7 @@ describe.each([
     expect(res.code).toBe(1);
     expect(res.lines).toEqual([
       `::add-mask::${actionToken}`,
-      "::error::qgjob: missing required inputs: org-id (your qgjob organization, e.g. qualgent), tests (test files or globs, one per line)",
+      "::error::qgjob: missing required inputs: org-id (your qgjob organization, e.g. qualgent), tests (test files or globs, one per line; or run-id to wait for a run submitted earlier)",
     ]);
     expect(res.stderr).toBe("");
   });

@@ -1,8 +1,9 @@
 /**
  * Running the committed Action bundle the way a GitHub runner does: `node dist/action/index.js`
  * with the inputs as `INPUT_<NAME>` variables (upper-cased, dashes kept, action.yml's defaults
- * filled in), `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` files, the `GITHUB_*` context, the
- * workspace as the working directory, and nothing else from the test's environment.
+ * filled in), `GITHUB_OUTPUT`, `GITHUB_STATE` and `GITHUB_STEP_SUMMARY` files, the `GITHUB_*`
+ * context, the workspace as the working directory, and nothing else from the test's environment.
+ * The post step (`runs.post`) runs the same way, with the main step's saved state as `STATE_*`.
  *
  * Also finds a Node 24 binary, since action.yml says `runs.using: node24`.
  */
@@ -54,6 +55,8 @@ export interface StepOptions {
   inputs: Record<string, string>;
   /** GITHUB_* context and anything else; replaces the defaults below. */
   env?: Record<string, string>;
+  /** The main step's saved state, for its post step (as `STATE_<name>`). */
+  state?: Record<string, string>;
 }
 
 export interface StepResult {
@@ -62,6 +65,8 @@ export interface StepResult {
   stdout: string;
   stderr: string;
   outputs: Record<string, string>;
+  /** What the step saved for its post step (core.saveState). */
+  state: Record<string, string>;
   summary: string;
   /** stdout without ::debug:: lines. */
   lines: string[];
@@ -89,7 +94,7 @@ export function inputEnv(inputs: Record<string, string>, sha: string): Record<st
   return env;
 }
 
-/** `name<<delimiter\nvalue\ndelimiter` blocks, as core.setOutput writes them. */
+/** `name<<delimiter\nvalue\ndelimiter` blocks, as core.setOutput and core.saveState write them. */
 export function parseOutputFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   const re = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2\n/gm;
@@ -103,8 +108,8 @@ export function startStep(opts: StepOptions): Step {
   const files = mkdtempSync(join(tmpdir(), "qgjob-runner-"));
   const outputFile = join(files, "output");
   const summaryFile = join(files, "step_summary");
-  writeFileSync(outputFile, "");
-  writeFileSync(summaryFile, "");
+  const stateFile = join(files, "state");
+  for (const file of [outputFile, summaryFile, stateFile]) writeFileSync(file, "");
   const sha = opts.env?.GITHUB_SHA ?? "0123456789abcdef0123456789abcdef01234567";
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -121,7 +126,9 @@ export function startStep(opts: StepOptions): Step {
     GITHUB_ACTION: "__qualgent_qgjob-action",
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_STATE: stateFile,
     RUNNER_TEMP: files,
+    ...Object.fromEntries(Object.entries(opts.state ?? {}).map(([k, v]) => [`STATE_${k}`, v])),
     ...opts.env,
     ...inputEnv(opts.inputs, sha),
   };
@@ -146,6 +153,7 @@ export function startStep(opts: StepOptions): Step {
         stdout,
         stderr,
         outputs: parseOutputFile(readFileSync(outputFile, "utf8")),
+        state: parseOutputFile(readFileSync(stateFile, "utf8")),
         summary: readFileSync(summaryFile, "utf8"),
         lines,
         errors: lines.filter((l) => l.startsWith("::error")),

@@ -5,12 +5,11 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { issueToken } from "../../app/tokens.js";
+import { CLI } from "../built.js";
 import {
   client,
   finishJob,
@@ -22,9 +21,6 @@ import {
   type TestServer,
 } from "../harness.js";
 
-// tsx by absolute URL: some commands run from a temp directory, where `--import tsx` won't resolve.
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-const CLI = ["--import", TSX, join(import.meta.dirname, "../../cli/main.ts")];
 const SLOW = 30_000;
 
 interface Out {
@@ -116,6 +112,10 @@ describe("qgjob submit and status", () => {
       const [jobId] = ids(submitted.stdout, "job");
       expect(runId && jobId).toBeTruthy();
       expect(submitted.stdout).toContain("tests/onboarding.spec.js");
+      // The run's dashboard page, on the server the CLI talked to, and it opens.
+      const page = `${server.url}/runs/${runId}`;
+      expect(submitted.stdout).toContain(`page ${page}\n`);
+      expect((await fetch(page)).status).toBe(200);
 
       const [byJob, byRun] = await Promise.all([
         qgjob(["status", `--job-id=${jobId}`]),

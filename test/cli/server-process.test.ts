@@ -54,7 +54,7 @@ describe("qgjob token create", () => {
   });
 
   it.each([
-    [["token", "create", "--scope", "read"], /--org <id> or --fleet/],
+    [["token", "create", "--scope", "read"], /--org-id <id> or --fleet/],
     [["token", "create", "--org", "acme", "--scope", "root"], /--scope/],
     [["token", "create", "--org", "a b", "--scope", "read"], /--org/],
     [["token", "create", "--org", "acme"], /required option/],

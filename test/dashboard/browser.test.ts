@@ -134,7 +134,9 @@ describe("open mode on loopback", () => {
     await page.waitForURL(`${url}/runs/${qualgentRunId}`);
     const rerun = jobRow(page, "tests/failing.spec.ts");
     expect(await rerun.textContent()).toContain("re-run");
-    await untilText(rerun, "failed");
+    // Its own status: the row also lists the earlier, failed job it superseded.
+    await untilText(rerun.locator('td[data-label="Status"]'), "failed");
+    expect(await rerun.locator("details.history").textContent()).toContain("1 earlier run");
     expect(await rerun.textContent()).toContain("tests/failing.spec.ts:6");
     expect(await jobRow(page, "tests/passing.spec.ts").textContent()).toContain("passed");
     expect(await page.locator("#run-jobs tbody tr").count()).toBe(2);

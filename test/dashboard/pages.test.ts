@@ -88,6 +88,9 @@ describe("open mode", () => {
       artifacts: [
         { name: "screenshot.png", kind: "screenshot", sha256: "c".repeat(64), size: 2048 },
         { name: "video.webm", kind: "video", missing: "over the 512 MB cap per file" },
+        // A provider's video (older agents, BrowserStack): linked only when it is a web URL.
+        { name: "bs.mp4", kind: "video", url: "https://bs.example/v.mp4" },
+        { name: "evil.mp4", kind: "video", url: "javascript:alert(1)" },
       ],
     });
     await post(2, {
@@ -104,6 +107,8 @@ describe("open mode", () => {
     expect(res.body).toContain("- expected: 2\n+ received: 1"); // the diff keeps its lines
     expect(body).toContain("screenshot screenshot.png 2.0 KB");
     expect(body).toContain("video video.webm missing: over the 512 MB cap per file");
+    expect(res.body).toContain('<a href="https://bs.example/v.mp4">bs.mp4</a>');
+    expect(res.body).not.toContain("javascript:");
     expect(body).toContain("Attempt 2: ✓ passed");
     expect(body).toContain("log output.log 12 B");
     expect(body.indexOf("Attempt 1")).toBeLessThan(body.indexOf("Attempt 2"));

@@ -4,10 +4,10 @@
  * 20 cancels, each timed from the cancel request to the moment no process of the test is left.
  * Then the same with two replicas on Postgres, the agent on one and the cancel sent to the other.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { timeCancel } from "../cancel-probe.js";
 import { client, tempDir, type Client } from "../harness.js";
 import { killAll, spawnQgjob, spawnServer } from "../processes.js";
 import { createTestSchema, enginesUnderTest } from "../store/engines.js";
@@ -29,63 +29,15 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const alive = (pattern: string) => {
-  try {
-    return execFileSync("pgrep", ["-f", pattern], { encoding: "utf8" }).trim() !== "";
-  } catch {
-    return false;
-  }
-};
-
-async function until(check: () => boolean | Promise<boolean>, ms: number, pollMs = 10) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not reached in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
-
-/** A test that runs until killed; on TERM it writes that it died, as a real test's teardown would. */
-function trapScript(name: string): string {
-  const path = `tests/${name}.sh`;
-  const out = join(dir, `${name}.out`);
-  writeFileSync(
-    join(dir, path),
-    [
-      `trap 'echo died >> "${out}"; exit 143' TERM`,
-      `"${process.execPath}" -e "setTimeout(() => {}, 120000)" ${name} &`,
-      `echo started > "${out}"`,
-      "wait",
-      "",
-    ].join("\n"),
-  );
-  return path;
-}
-
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 
-/** Submits, waits for the test to run, cancels through `cancelVia`; ms until every process went. */
 async function cancelOnce(submitVia: Client, cancelVia: Client, name: string): Promise<number> {
-  const testPath = trapScript(name);
-  const out = join(dir, `${name}.out`);
-  const run = await submitVia.post("/api/v1/runs", {
-    org_id: "acme",
-    app_version_id: "v1",
-    target: "device",
-    tests: [testPath],
-  });
-  expect(run.status).toBe(201);
-  await until(() => existsSync(out) && alive(name), 30_000);
-  const asked = performance.now();
-  const cancelled = await cancelVia.post(`/api/v1/runs/${run.body.id}/cancel`);
-  expect(cancelled.status).toBe(200);
-  await until(() => !alive(name), BOUND_MS);
-  const gone = performance.now() - asked;
-  expect(readFileSync(out, "utf8")).toContain("died");
-  const job = await submitVia.get(`/api/v1/runs/${run.body.id}`);
-  expect(job.body.jobs[0].status).toBe("cancelled");
-  return gone;
+  const t = await timeCancel(dir, submitVia, cancelVia, name, BOUND_MS);
+  expect(t.cancelStatus).toBe(200);
+  expect(t.written).toContain("died");
+  expect(t.jobStatus).toBe("cancelled");
+  return t.ms;
 }
 
 function startAgent(url: string, name: string) {

@@ -98,6 +98,19 @@ describe("submit, run on AppWright, watch it finish", () => {
     expect(res.code).toBe(0);
   });
 
+  it("the seed's line: tests/onboarding.spec.js of the example passes", async () => {
+    const res = await cli(
+      "submit",
+      "--org-id=qualgent",
+      "--app-version-id=xyz123",
+      "--test=tests/onboarding.spec.js",
+      "--wait",
+      "--timeout=120s",
+    );
+    expect(res.output).toMatch(/passed/);
+    expect(res.code).toBe(0);
+  });
+
   it("exits 1 when a test fails, and shows the failing file and line", async () => {
     const res = await cli(
       "submit",

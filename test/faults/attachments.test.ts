@@ -1,14 +1,22 @@
 /**
  * A result with more attachments than the server keeps: the result is recorded (the test is not
- * run again) with the first 50 attachments and the rest counted as dropped.
+ * run again) with the first 50 attachments and the rest counted as dropped. A real agent whose
+ * test leaves 10,000 files keeps 40 (its cap), names the rest in one missing entry, and uploads
+ * what it kept.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { client, startTestServer, type TestServer } from "../harness.js";
-import { holdLease } from "./api-agent.js";
+import { client, startTestServer, submit, tempDir, type TestServer } from "../harness.js";
+import { killAll, spawnQgjob } from "../processes.js";
+import { holdLease, until } from "./api-agent.js";
 
 describe("a result with too many attachments", () => {
   let server: TestServer;
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    killAll();
+    await server?.close();
+  });
 
   it("keeps the result and 50 attachments, and counts the rest as dropped", async () => {
     server = await startTestServer();
@@ -35,5 +43,53 @@ describe("a result with too many attachments", () => {
     expect(job).toMatchObject({ status: "passed", attempts: 1 });
     expect(job.result.artifacts).toEqual(artifacts.slice(0, 50));
     expect(job.result.artifacts_dropped).toBe(70);
+  });
+
+  it("a real agent whose test leaves 10,000 tiny files: 40 kept (the log first), the rest reported, the result whole", async () => {
+    server ??= await startTestServer();
+    const project = tempDir("qgjob-many-files-");
+    mkdirSync(join(project, "tests"));
+    writeFileSync(
+      join(project, "tests/many.sh"),
+      'cd "$QGJOB_ARTIFACTS_DIR" && i=0; while [ $i -lt 10000 ]; do echo $i > "f$i.txt"; i=$((i+1)); done\n' +
+        "echo 'expected 3 items, got 10000'\nexit 1\n",
+    );
+    const api = client(server.url);
+    const run = await submit(api, {
+      org_id: "acme",
+      app_version_id: "v1",
+      tests: ["tests/many.sh"],
+      target: "device",
+    });
+    const jobId: string = run.body.jobs[0].id;
+    spawnQgjob([
+      ...["agent", "--url", server.url, "--name", "many-files", "--target", "device"],
+      ...["--lease-wait", "1s", "--runner", "command", "--command", "sh {test}"],
+      ...["--project-dir", project],
+    ]);
+    await until(
+      "the result",
+      async () => (await api.get(`/api/v1/jobs/${jobId}`)).body.status === "failed",
+      60_000,
+    );
+    const attempt = (await api.get(`/api/v1/jobs/${jobId}/artifacts`)).body.attempts[0];
+    const kept = attempt.artifacts.filter((a: any) => a.sha256);
+    const summary = attempt.artifacts.at(-1);
+    console.log(
+      `10,000 files from one attempt: ${kept.length} kept, then "${summary.name}: ${summary.missing.slice(0, 80)}…"`,
+    );
+    expect(attempt.message).toContain("expected 3 items, got 10000");
+    expect(kept).toHaveLength(40);
+    expect(kept[0].name).toBe("output.log");
+    expect(summary).toMatchObject({ name: "9961 more files", state: "missing" });
+    expect(summary.missing).toMatch(/^over the cap of 40 files per attempt: /);
+    await until(
+      "the kept files uploaded",
+      async () =>
+        (await api.get(`/api/v1/jobs/${jobId}/artifacts`)).body.attempts[0].artifacts
+          .filter((a: any) => a.sha256)
+          .every((a: any) => a.state === "stored"),
+      60_000,
+    );
   });
 });

@@ -49,11 +49,16 @@ function realId(template: string, name: string, w: World): string {
   if (name === "job_id") return w.ids.job!;
   // A hash no body the fuzzer sends can match: an upload is refused, a read is 404.
   if (name === "sha256") return "0".repeat(64);
+  // The first attempt's first artifact: the fuzzed job has none, so a read is 404.
+  if (name === "attempt") return "1";
+  if (name === "index") return "0";
   if (template.startsWith("/api/v1/runs/")) return w.ids.run!;
   if (template.startsWith("/api/v1/jobs/")) return w.ids.job!;
   if (template.startsWith("/api/v1/agents/")) return w.ids.agent!;
   // A token id that names none: a revoke that slipped through would change the database.
   if (template.startsWith("/api/v1/tokens/")) return "tok_01JD0000000000000000000000";
+  // A test id that names none: the fuzzed server has no test history, so a read is 404.
+  if (template.startsWith("/api/v1/tests/")) return "tst_01JD0000000000000000000000";
   throw new Error(`no id for {${name}} in ${template}`);
 }
 

@@ -1,12 +1,14 @@
 /**
  * Test processes die with their agent: a SIGKILLed agent leaves no process of its test behind
  * (its watchdog ends the group), and an agent restarted after agent and watchdog were both
- * killed ends the leftovers (its pidfile) before it registers.
+ * killed ends the leftovers (its pidfile) before it registers. The same holds for the Appium
+ * server of an agent owning its device session (`--udid`, Appium 3 with the fake driver).
  */
 import { execFileSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLE_DIR, freePort, installExamples, stubAndroid } from "../appwright-env.js";
 import { client, submit, tempDir, type Client } from "../harness.js";
 import { killAll, spawnQgjob, spawnServer } from "../processes.js";
 
@@ -121,4 +123,84 @@ describe("test processes of a killed agent", () => {
     expect(after).toBe(0);
     second.child.kill("SIGKILL");
   });
+});
+
+describe("the Appium server of a killed agent", () => {
+  let dir: string;
+  let url: string;
+  let android: ReturnType<typeof stubAndroid>;
+
+  beforeAll(async () => {
+    installExamples();
+    android = stubAndroid();
+    dir = tempDir("qgjob-faults-appium-");
+    mkdirSync(join(dir, "cache", ".devices", "fake-a"), { recursive: true });
+    url = (await spawnServer(["--db", join(dir, "qgjob.db")])).url;
+  }, 300_000);
+  afterAll(() => {
+    killAll();
+    android?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const agent = (port: number) =>
+    spawnQgjob(
+      [
+        ...["agent", "--url", url, "--name", "appium-owner", "--target", "emulator"],
+        ...["--lease-wait", "1s", "--verbose", "--json", "--state-dir", join(dir, "state")],
+        ...["--runner", "appwright", "--project", "android-emu", "--project-dir", EXAMPLE_DIR],
+        ...["--cache-dir", join(dir, "cache"), "--udid", "fake-a", "--appium-platform", "fake"],
+        ...["--appium-port", String(port), "--appium-home", EXAMPLE_DIR],
+      ],
+      android.env,
+    );
+  /** The Appium server listening on the port (its command line names the port). */
+  const appium = (port: number) =>
+    pids(`appium/index.js server --address 127.0.0.1 --port ${port} `);
+
+  async function withAppium(port: number) {
+    const a = agent(port);
+    await until(
+      "the agent registers, its Appium up",
+      () => a.output().includes('"registered"'),
+      180_000,
+    );
+    expect(appium(port)).toHaveLength(1);
+    return a;
+  }
+
+  it("leaves no Appium server alive a few seconds after the agent's SIGKILL", async () => {
+    const port = await freePort();
+    const a = await withAppium(port);
+    const [pid] = appium(port);
+    a.child.kill("SIGKILL");
+    await a.exited;
+    const killedAt = Date.now();
+    await until("the Appium server is gone", () => appium(port).length === 0, 5000).catch(
+      () => undefined,
+    );
+    console.log(
+      `orphans: Appium ${pid} ${appium(port).length === 0 ? "gone" : "still alive"} ${Date.now() - killedAt} ms after the agent's SIGKILL`,
+    );
+    expect(appium(port)).toEqual([]);
+  }, 240_000);
+
+  it("has a restarted agent kill the Appium server its killed predecessor and watchdog left", async () => {
+    const port = await freePort();
+    const first = await withAppium(port);
+    const [left] = appium(port);
+    const watchdog = /"watchdog":(\d+)/.exec(first.output())?.[1];
+    expect(watchdog).toBeDefined();
+    process.kill(Number(watchdog), "SIGKILL");
+    first.child.kill("SIGKILL");
+    await first.exited;
+    await sleep(1000);
+    expect(appium(port)).toEqual([left]); // nothing else would have ended it
+    const second = await withAppium(port);
+    const log = second.output();
+    expect(log).toContain("killed test processes a previous agent left");
+    expect(appium(port)).not.toContain(left);
+    second.child.kill("SIGTERM");
+    await second.exited;
+  }, 300_000);
 });

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { isTerminal } from "../../api/status.js";
 import { closedPort, tempDir } from "../harness.js";
-import { CLI, killAll, spawnQgjob, spawnServer, type Spawned } from "../processes.js";
+import { killAll, spawnQgjob, spawnServer, TSX, type Spawned } from "../processes.js";
 
 const KILLS = 20;
 const LOAD_CLIENTS = 2;
@@ -66,14 +66,10 @@ describe("server killed under load", () => {
       );
     }
     const loads = Array.from({ length: LOAD_CLIENTS }, (_, i) => {
-      const child = spawn(
-        process.execPath,
-        [CLI[0]!, CLI[1]!, join(import.meta.dirname, "load-client.ts")],
-        {
-          env: { ...process.env, QGJOB_URL: url, LOAD_NAME: `load${i}` },
-          stdio: ["ignore", "pipe", "inherit"],
-        },
-      );
+      const child = spawn(process.execPath, [...TSX, join(import.meta.dirname, "load-client.ts")], {
+        env: { ...process.env, QGJOB_URL: url, LOAD_NAME: `load${i}` },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       loadClients.push(child);
       let out = "";
       child.stdout.on("data", (d) => (out += d));

@@ -5,7 +5,7 @@
  * recovers by itself once the file can be written again.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { client, startTestServer, submit, tempDir, type Client } from "../harness.js";
@@ -89,9 +89,11 @@ describe("the SQLite file under a running server", () => {
       const server = await startTestServer({}, mount);
       const api = client(server.url);
       const held = await holdLease(api, "full-disk", { start: true });
-      // Fill the disk but for a little room: the database grows into it.
+      // Fill the disk but for a little room: the database grows into it. The room is measured,
+      // not assumed: the database's own size grows with every migration.
       const ballast = join(mount, "ballast");
-      writeFileSync(ballast, Buffer.alloc(1024 * 1024 + 512 * 1024));
+      const free = statfsSync(mount);
+      writeFileSync(ballast, Buffer.alloc(Math.max(0, free.bavail * free.bsize - 128 * 1024)));
       const full = await submitMany(api, 200, "full");
       const postResult = () =>
         api.post(`/api/v1/leases/${held.leaseId}/jobs/${held.job.id}/result`, {

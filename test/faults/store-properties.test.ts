@@ -1,5 +1,6 @@
 /**
- * State-machine properties of the real store (the SQLite engine on a temp file, time passed in):
+ * State-machine properties of the real store, on every engine (a SQLite file, PGlite, a schema on
+ * the real Postgres server), time passed in:
  * random interleavings of submit (and keyed resubmits), lease, heartbeat, start, result, expire,
  * cancel, release and re-register, from fresh and from stale agents, must never
  *  - hold a job in two live leases (or leave a leased job without one),
@@ -7,20 +8,17 @@
  *  - lose a job (or make a second one from a replayed submission),
  *  - let a run's counts drift from its jobs' states.
  */
-import { rmSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SubmitRunInput } from "../../api/schemas.js";
 import { loadConfig, storeOptions } from "../../app/config.js";
 import { QgjobError } from "../../app/errors.js";
 import { isHeld, isTerminal } from "../../api/status.js";
-import { SqliteStore } from "../../app/store/sqlite/engine.js";
-import type { JobRecord, LeaseGrant } from "../../app/store/store.js";
-import { tempDir } from "../harness.js";
+import type { JobRecord, LeaseGrant, Store } from "../../app/store/store.js";
+import { enginesUnderTest, type RawRow } from "../store/engines.js";
 
-const SEQUENCES = 120;
+/** Random sequences per engine: a Postgres database costs far more to create than a SQLite file. */
+const SEQUENCES: Record<string, number> = { sqlite: 120, pglite: 4, postgres: 30 };
 const MAX_STEPS = 80;
 const AGENTS = 3;
 const TTL_MS = 120_000;
@@ -114,8 +112,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 
 /** What the test remembers between steps: agents' leases (current and past) and what it made. */
 interface World {
-  store: SqliteStore;
-  reader: Database.Database;
+  store: Store;
+  rows(sql: string): Promise<RawRow[]>;
   now: number;
   agentIds: string[];
   current: (LeaseGrant | null)[];
@@ -188,7 +186,8 @@ async function apply(w: World, act: Action): Promise<void> {
       const lease = leaseFor(w, act.agent, act.stale);
       const job = lease && pickFrom(lease.jobs, act.pick);
       if (!lease || !job) return;
-      const attempt = currentAttempt(w, job) + (act.kind === "result" ? act.attemptOffset : 0);
+      const attempt =
+        (await currentAttempt(w, job)) + (act.kind === "result" ? act.attemptOffset : 0);
       if (act.kind === "start") {
         await store.startJob(lease.lease.id, job.id, Math.max(1, attempt), w.now);
       } else {
@@ -243,11 +242,9 @@ async function submitRun(w: World, input: SubmitRunInput, key: string | null) {
   if (out.replayed) w.replays++;
 }
 
-function currentAttempt(w: World, job: JobRecord): number {
-  const row = w.reader.prepare("SELECT attempts FROM jobs WHERE id = ?").get(job.id) as {
-    attempts: number;
-  };
-  return row.attempts;
+async function currentAttempt(w: World, job: JobRecord): Promise<number> {
+  const rows = await w.rows("SELECT id, attempts FROM jobs");
+  return Number(rows.find((r) => r.id === job.id)!.attempts);
 }
 
 interface JobRow {
@@ -255,13 +252,26 @@ interface JobRow {
   run_id: string;
   test_path: string;
   status: string;
-  flaky: number;
+  flaky: boolean;
   lease_id: string | null;
   finished_at: number | null;
 }
 
+/** One shape whatever the driver: SQLite's 0/1 flags and Postgres' bigint strings normalised. */
+const jobRow = (r: RawRow): JobRow => ({
+  id: String(r.id),
+  run_id: String(r.run_id),
+  test_path: String(r.test_path),
+  status: String(r.status),
+  flaky: Boolean(Number(r.flaky)),
+  lease_id: r.lease_id == null ? null : String(r.lease_id),
+  finished_at: r.finished_at == null ? null : Number(r.finished_at),
+});
+
 async function checkInvariants(w: World, after: string) {
-  const rows = w.reader.prepare("SELECT * FROM jobs").all() as JobRow[];
+  const rows = (
+    await w.rows("SELECT id, run_id, test_path, status, flaky, lease_id, finished_at FROM jobs")
+  ).map(jobRow);
   const byId = new Map(rows.map((r) => [r.id, r]));
 
   // Never lose a job: every submitted job is still there, as submitted, and nothing else is.
@@ -275,16 +285,16 @@ async function checkInvariants(w: World, after: string) {
   // Terminal states never change.
   for (const row of rows) {
     const seen = w.terminal.get(row.id);
-    const now = { status: row.status, flaky: row.flaky === 1, finishedAt: row.finished_at };
+    const now = { status: row.status, flaky: row.flaky, finishedAt: row.finished_at };
     if (seen) expect(now, `${after}: terminal job ${row.id} changed`).toEqual(seen);
     else if (isTerminal(row.status)) w.terminal.set(row.id, now);
   }
 
   // One live lease at most per job, and a leased or running job has exactly that one.
   const liveLeases = new Set(
-    w.reader.prepare("SELECT id FROM leases WHERE ended_at IS NULL").pluck().all() as string[],
+    (await w.rows("SELECT id FROM leases WHERE ended_at IS NULL")).map((r) => String(r.id)),
   );
-  const open = w.reader.prepare("SELECT job_id, lease_id, status FROM job_attempts").all() as {
+  const open = (await w.rows("SELECT job_id, lease_id, status FROM job_attempts")) as {
     job_id: string;
     lease_id: string;
     status: string;
@@ -325,66 +335,62 @@ async function checkInvariants(w: World, after: string) {
   }
 }
 
-describe("store state machine", () => {
-  const dir = tempDir("qgjob-props-");
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  let sequences = 0;
-  let steps = 0;
-  let replays = 0;
-  const refusals = new Map<string, number>();
+for (const engine of await enginesUnderTest()) {
+  describe(`store state machine (${engine.name})`, () => {
+    let sequences = 0;
+    let steps = 0;
+    let replays = 0;
+    const refusals = new Map<string, number>();
 
-  it("keeps its invariants under random interleavings from fresh and stale agents", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(action, { minLength: 10, maxLength: MAX_STEPS, size: "max" }),
-        async (actions) => {
-          const file = join(dir, `s${sequences++}.db`);
-          const options = storeOptions(loadConfig({ leaseTtlS: TTL_MS / 1000 }, {}));
-          const store = new SqliteStore(file, options);
-          const reader = new Database(file, { readonly: true });
-          const w: World = {
-            store,
-            reader,
-            now: 1_700_000_000_000,
-            agentIds: [],
-            current: Array(AGENTS).fill(null),
-            past: Array.from({ length: AGENTS }, () => []),
-            runIds: [],
-            jobs: new Map(),
-            terminal: new Map(),
-            replays: 0,
-            lastKeyed: null,
-          };
-          try {
-            for (let a = 0; a < AGENTS; a++) await register(w, a);
-            for (const [i, act] of actions.entries()) {
-              try {
-                await apply(w, act);
-              } catch (err) {
-                // Refusals are the store doing its job (stale lease, finished job...); anything else is a bug.
-                if (!(err instanceof QgjobError)) throw err;
-                refusals.set(err.code, (refusals.get(err.code) ?? 0) + 1);
+    it("keeps its invariants under random interleavings from fresh and stale agents", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(action, { minLength: 10, maxLength: MAX_STEPS, size: "max" }),
+          async (actions) => {
+            sequences++;
+            const opened = await engine.open(
+              storeOptions(loadConfig({ leaseTtlS: TTL_MS / 1000 }, {})),
+            );
+            const w: World = {
+              store: opened.store,
+              rows: opened.rows,
+              now: 1_700_000_000_000,
+              agentIds: [],
+              current: Array(AGENTS).fill(null),
+              past: Array.from({ length: AGENTS }, () => []),
+              runIds: [],
+              jobs: new Map(),
+              terminal: new Map(),
+              replays: 0,
+              lastKeyed: null,
+            };
+            try {
+              for (let a = 0; a < AGENTS; a++) await register(w, a);
+              for (const [i, act] of actions.entries()) {
+                try {
+                  await apply(w, act);
+                } catch (err) {
+                  // Refusals are the store doing its job (stale lease, finished job...); anything else is a bug.
+                  if (!(err instanceof QgjobError)) throw err;
+                  refusals.set(err.code, (refusals.get(err.code) ?? 0) + 1);
+                }
+                steps++;
+                await checkInvariants(w, `step ${i} ${JSON.stringify(act)}`);
+                w.now += 1;
               }
-              steps++;
-              await checkInvariants(w, `step ${i} ${JSON.stringify(act)}`);
-              w.now += 1;
+            } finally {
+              replays += w.replays;
+              await opened.dispose();
             }
-          } finally {
-            replays += w.replays;
-            reader.close();
-            await store.close();
-            rmSync(file, { force: true });
-            rmSync(`${file}-wal`, { force: true });
-            rmSync(`${file}-shm`, { force: true });
-          }
-        },
-      ),
-      { numRuns: SEQUENCES, endOnFailure: true },
-    );
-    console.log(
-      `store properties: ${sequences} random sequences, ${steps} steps (${replays} idempotent replays), ` +
-        "4 invariants checked after each; " +
-        `refusals ${JSON.stringify(Object.fromEntries(refusals))}`,
-    );
+          },
+        ),
+        { numRuns: SEQUENCES[engine.name] ?? 8, endOnFailure: true },
+      );
+      console.log(
+        `store properties (${engine.name}): ${sequences} random sequences, ${steps} steps ` +
+          `(${replays} idempotent replays), 4 invariants checked after each; ` +
+          `refusals ${JSON.stringify(Object.fromEntries(refusals))}`,
+      );
+    });
   });
-});
+}

@@ -17,6 +17,7 @@ import {
   type Client,
   type TestServer,
 } from "../harness.js";
+import { packBundle, removePacked } from "../../api/bundle.js";
 import { killAll, spawnQgjob } from "../processes.js";
 import {
   FakeGithub,
@@ -27,6 +28,7 @@ import {
   type CheckCall,
 } from "./fake-github.js";
 import { checkRunPayload, INSTALLATION, pushPayload, workflowDispatchPayload } from "./payloads.js";
+import { gzTar } from "../tarballs.js";
 
 const SECRET = "webhook-secret-for-tests";
 const OWNER = "acme";
@@ -87,7 +89,8 @@ targets: [device]
 function shellRepo(sha: string, config = CONFIG) {
   github.commit(sha, {
     ".github/qgjob.yml": config,
-    "tests/pass.sh": "exit 0\n",
+    // Slow enough that the check run is seen in_progress whatever the machine's load.
+    "tests/pass.sh": "sleep 0.5; exit 0\n",
     "tests/fail.sh": "echo 'expected onboarding screen'; exit 1\n",
     "README.md": "# mobile\n",
   });
@@ -106,11 +109,8 @@ beforeAll(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect("127.0.0.1");
   github = new FakeGithub();
+  // The agents' own checkout holds no tests: they run what each commit's bundle holds.
   scripts = mkdtempSync(join(tmpdir(), "qgjob-github-"));
-  mkdirSync(join(scripts, "tests"));
-  // Slow enough that the check run is seen in_progress whatever the machine's load.
-  writeFileSync(join(scripts, "tests/pass.sh"), "sleep 0.5; exit 0\n");
-  writeFileSync(join(scripts, "tests/fail.sh"), "echo 'expected onboarding screen'; exit 1\n");
   server = await startTestServer(githubConfig);
   api = client(server.url);
 });
@@ -165,6 +165,27 @@ describe("push -> run -> check runs", () => {
     expect(done.body.output.title).toBe("1 failed, 1 passed");
     expect(done.body.output.summary).toContain("<code>tests/fail.sh</code>");
     expect(done.body.output.text).toContain("expected onboarding screen");
+    // The failure links to its evidence on the dashboard, signed: its page and its full log.
+    const failedJob = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs.find(
+      (j: any) => j.test_path === "tests/fail.sh",
+    );
+    const evidence = /^Evidence: (.*)$/m.exec(done.body.output.text)?.[1] ?? "";
+    const links = Object.fromEntries(
+      [...evidence.matchAll(/\[([^\]]+)\]\(([^)]+)\)/g)].map((m) => [m[1], m[2]!]),
+    );
+    expect(Object.keys(links)).toEqual(["job page", "output.log"]);
+    expect(links["job page"]).toMatch(
+      new RegExp(`^${PUBLIC_URL}/jobs/${failedJob.id}\\?sig=\\d+\\.[\\w-]+$`),
+    );
+    const local = (url: string) => url.replace(PUBLIC_URL, server.url);
+    const log = await until("the uploaded log", async () => {
+      const res = await fetch(local(links["output.log"]!));
+      return res.status === 200 ? res.text() : undefined;
+    });
+    expect(log).toContain("expected onboarding screen");
+    const page = await fetch(local(links["job page"]!));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("tests/fail.sh");
     expect(done.body.output.annotations).toEqual([
       expect.objectContaining({
         path: "tests/fail.sh",
@@ -253,6 +274,143 @@ describe("push -> run -> check runs", () => {
   });
 });
 
+describe("the commit's own tests: the run's bundle is its tarball", () => {
+  const PROJECT_CONFIG = "app_version: v1\nroot: e2e\ntests: ['tests/*.sh']\ntargets: [device]\n";
+
+  it("runs each commit's tests: a changed assertion fails, an added test runs", async () => {
+    const [shaA, shaB] = ["ab".repeat(20), "cd".repeat(20)];
+    const atA = {
+      ".github/qgjob.yml": PROJECT_CONFIG,
+      "README.md": "# mobile\n",
+      "android/Main.kt": "fun main() {}\n",
+      "e2e/tests/login.sh": "test $((1 + 1)) = 2\n",
+      "e2e/.qgjobignore": "notes.txt\n",
+      "e2e/notes.txt": "not for the agents\n",
+    };
+    github.commit(shaA, atA);
+    github.commit(shaB, {
+      ...atA,
+      "e2e/tests/login.sh": 'test $((1 + 2)) = 2 || { echo "expected 2, got 3"; exit 1; }\n',
+      "e2e/tests/signup.sh": "echo signing up\n",
+    });
+    await deliver("push", pushPayload(OWNER, REPO, shaA, "refs/heads/feature-a"));
+    await deliver("push", pushPayload(OWNER, REPO, shaB, "refs/heads/feature-b"));
+    const [runA, runB] = [await theRun(shaA), await theRun(shaB)];
+    const viewA = (await api.get(`/api/v1/runs/${runA.id}`)).body;
+    // The e2e folder only, with the project's .qgjobignore applied.
+    expect(viewA.bundle).toMatchObject({ files: 2, source_sha: shaA });
+    expect(github.archiveReads.get(shaA)).toBe(1);
+
+    // The same hash `qgjob submit` packs from a checkout of that folder.
+    const checkout = tempDir();
+    for (const [path, text] of Object.entries(atA).filter(([p]) => p.startsWith("e2e/"))) {
+      mkdirSync(join(checkout, path, ".."), { recursive: true });
+      writeFileSync(join(checkout, path), text, { mode: path.endsWith(".sh") ? 0o755 : 0o644 });
+    }
+    const packed = await packBundle(join(checkout, "e2e"));
+    await removePacked(packed);
+    expect(viewA.bundle.sha256).toBe(packed.sha256);
+
+    startShellAgent("bundle-agent");
+    await until("both check runs", () => completed(shaA)() && completed(shaB)(), 60_000);
+    const outcomes = async (id: string) =>
+      Object.fromEntries(
+        ((await api.get(`/api/v1/runs/${id}`)).body.jobs as any[]).map((j) => [
+          j.test_path,
+          j.status,
+        ]),
+      );
+    expect(await outcomes(runA.id)).toEqual({ "tests/login.sh": "passed" });
+    expect(await outcomes(runB.id)).toEqual({
+      "tests/login.sh": "failed",
+      "tests/signup.sh": "passed",
+    });
+    expect(completed(shaB)()).toMatchObject({ body: { conclusion: "failure" } });
+    expect((completed(shaB)() as CheckCall).body.output.text).toContain("expected 2, got 3");
+  });
+
+  it("reports a project that links outside its folder as a config problem; nothing queued", async () => {
+    const sha = "ef".repeat(20);
+    github.commit(sha, { ".github/qgjob.yml": PROJECT_CONFIG, "e2e/tests/a.sh": "exit 0\n" });
+    const prefix = `${OWNER}-${REPO}-${sha.slice(0, 7)}`;
+    github.archives.set(
+      sha,
+      await gzTar([
+        { name: `${prefix}/`, type: "directory" },
+        { name: `${prefix}/e2e/tests/a.sh`, body: "exit 0\n" },
+        { name: `${prefix}/e2e/secrets`, type: "symlink", linkname: "../../../etc" },
+      ]),
+    );
+    await deliver("push", pushPayload(OWNER, REPO, sha));
+    const problem = await until("the config check run", () => github.callsFor(sha)[0]);
+    expect(problem.body).toMatchObject({ name: "qgjob", conclusion: "failure" });
+    expect(problem.body.output.summary).toContain(
+      "root: the test project (e2e) cannot be sent to the agents: secrets links to ../../../etc",
+    );
+    expect(await runsOf(sha)).toEqual([]);
+  });
+
+  it("with bundle: false sends none: the agents run their own checkout", async () => {
+    const sha = "0f".repeat(20);
+    github.commit(sha, {
+      ".github/qgjob.yml": `${PROJECT_CONFIG}bundle: false\n`,
+      "e2e/tests/a.sh": "exit 0\n",
+    });
+    await deliver("push", pushPayload(OWNER, REPO, sha));
+    const run = await theRun(sha);
+    expect((await api.get(`/api/v1/runs/${run.id}`)).body.bundle).toBeNull();
+    expect(github.archiveReads.get(sha)).toBeUndefined();
+  });
+});
+
+describe("a push supersedes its branch's earlier run", () => {
+  const config = (extra = "") =>
+    `app_version: v1\ntests: ['tests/*.sh']\ntargets: [device]\n${extra}`;
+
+  it("cancels the earlier push's unfinished jobs; its check run says which run took over", async () => {
+    const [older, newer] = ["5a".repeat(20), "5b".repeat(20)];
+    github.commit(older, { ".github/qgjob.yml": config(), "tests/slow.sh": "sleep 60\n" });
+    github.commit(newer, { ".github/qgjob.yml": config(), "tests/slow.sh": "exit 0\n" });
+    await deliver("push", pushPayload(OWNER, REPO, older, "refs/heads/release"));
+    const olderRun = await theRun(older);
+    startShellAgent("supersede-agent");
+    await until("the older test running", async () => {
+      const run = (await api.get(`/api/v1/runs/${olderRun.id}`)).body;
+      return run.counts.running === 1;
+    });
+    await deliver("push", pushPayload(OWNER, REPO, newer, "refs/heads/release"));
+    const newerRun = await theRun(newer);
+    const ended = await until("the older check run completed", completed(older));
+    expect(ended.body.conclusion).toBe("cancelled");
+    expect(ended.body.output.summary).toContain(
+      `superseded by run <code>${newerRun.id}</code> (a later push)`,
+    );
+    expect((await api.get(`/api/v1/runs/${olderRun.id}`)).body).toMatchObject({
+      status: "cancelled",
+      superseded_by: newerRun.id,
+    });
+    const done = await until("the newer check run completed", completed(newer), 60_000);
+    expect(done.body.conclusion).toBe("success");
+  });
+
+  it("leaves the earlier run alone with supersede: false", async () => {
+    const [older, newer] = ["6a".repeat(20), "6b".repeat(20)];
+    const files = { ".github/qgjob.yml": config("supersede: false\n"), "tests/a.sh": "exit 0\n" };
+    github.commit(older, files);
+    github.commit(newer, files);
+    await deliver("push", pushPayload(OWNER, REPO, older, "refs/heads/hotfix"));
+    const olderRun = await theRun(older);
+    await deliver("push", pushPayload(OWNER, REPO, newer, "refs/heads/hotfix"));
+    const newerRun = await theRun(newer);
+    expect((await api.get(`/api/v1/runs/${olderRun.id}`)).body).toMatchObject({
+      status: "queued",
+      superseded_by: null,
+    });
+    // Queued device work would go to the next test's agent.
+    for (const run of [olderRun, newerRun]) await api.post(`/api/v1/runs/${run.id}/cancel`, {});
+  });
+});
+
 describe("a delivery GitHub could not serve", () => {
   it("is answered 202 and tried again later; a delivery refused for good is given up until redelivered", async () => {
     const sha = "6".repeat(40);
@@ -303,6 +461,8 @@ describe("workflow_dispatch", () => {
     expect(run.counts.total).toBe(1);
     const created = await until("the check run", () => github.callsFor(sha)[0]);
     expect(created.body).toMatchObject({ name: "qgjob (device)", status: "queued" });
+    // Queued device work would go to a later test's agent.
+    await api.post(`/api/v1/runs/${run.id}/cancel`, {});
   });
 });
 
@@ -515,6 +675,49 @@ describe("a server restart", () => {
       );
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe("a quarantined test", () => {
+  it("fails no check run: success, listed as quarantined with a notice and when it ends", async () => {
+    const sha = "5".repeat(40);
+    shellRepo(sha);
+    const q = await api.post("/api/v1/quarantines", {
+      org_id: OWNER,
+      test_path: "tests/fail.sh",
+      reason: "onboarding screen race",
+      expires_in_s: 7 * 86_400,
+    });
+    expect(q.status).toBe(201);
+    try {
+      expect((await deliver("push", pushPayload(OWNER, REPO, sha))).status).toBe(202);
+      await theRun(sha);
+      const agent = await registerAgent(api, "quarantine-agent", { target: "device" });
+      const lease = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 5 });
+      for (const job of lease.body.jobs) {
+        const fails = job.test_path === "tests/fail.sh";
+        await finishJob(api, lease.body.id, job, fails ? "failed" : "passed", {
+          ...(fails ? { message: "expected onboarding screen" } : {}),
+        });
+      }
+      const done = await until("completion", completed(sha));
+      const until_ = (q.body.expires_at as string).slice(0, 10);
+      expect(done.body.conclusion).toBe("success");
+      expect(done.body.output.title).toBe("1 quarantined, 1 passed");
+      expect(done.body.output.summary).toContain(`🔕 quarantined: failed (until ${until_})`);
+      expect(done.body.output.text).toContain(
+        `### tests/fail.sh: quarantined: failed (until ${until_})`,
+      );
+      expect(done.body.output.annotations).toEqual([
+        expect.objectContaining({
+          path: "tests/fail.sh",
+          annotation_level: "notice",
+          title: `tests/fail.sh: quarantined: failed (until ${until_})`,
+        }),
+      ]);
+    } finally {
+      await api.post("/api/v1/quarantines/end", { org_id: OWNER, test_path: "tests/fail.sh" });
     }
   });
 });

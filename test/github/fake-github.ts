@@ -1,6 +1,7 @@
 /**
- * GitHub's REST API as nock interceptors: installation tokens, repository contents and trees at a
- * commit, commits by ref, and check runs. Every check-run call is recorded with its body so tests
+ * GitHub's REST API as nock interceptors: installation tokens, repository contents, trees and
+ * tarballs at a commit (a real `git archive` of the commit's files, served as GitHub does: a 302
+ * to codeload), commits by ref, and check runs. Every check-run call is recorded with its body so tests
  * assert exactly what qgjob sent. Nothing else reaches the network (nock.disableNetConnect()).
  *
  * Check-run bodies are held to GitHub's documented limits (422 otherwise): summary and text at
@@ -8,7 +9,11 @@
  * characters and its message and raw_details at most 64 KB. `rules` play GitHub's failure modes
  * on check-run calls: rate limits with their headers, a 5xx after the work was done, hanging.
  */
+import { execFileSync } from "node:child_process";
 import { createHmac, generateKeyPairSync } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import nock from "nock";
 
 export interface CheckCall {
@@ -98,6 +103,10 @@ export class FakeGithub {
   private readonly commits = new Map<string, Map<string, string>>();
   private readonly refs = new Map<string, string>();
   private nextCheckRunId = 9000;
+  /** Tarball downloads per commit sha. */
+  readonly archiveReads = new Map<string, number>();
+  /** A commit's tarball as given instead of the archive of its files (a hostile repository). */
+  readonly archives = new Map<string, Buffer>();
   /** Commits whose contents the installation may not read (a 403, not retried). */
   readonly forbidden = new Set<string>();
   /** Contents reads per commit. */
@@ -157,6 +166,23 @@ export class FakeGithub {
       const tree = [...files.keys()].map((path) => ({ path, mode: "100644", type: "blob" }));
       return [200, { sha, truncated: false, tree }];
     });
+    // GitHub answers a tarball request with a redirect to a short-lived codeload URL.
+    const codeload = origin === "https://api.github.com" ? "https://codeload.github.com" : origin;
+    scope.get(at("/repos/[^/]+/[^/]+/tarball/\\w+$")).reply((fullUri) => {
+      const [, , owner, repo, , ref] = fullUri.slice(prefix.length).split("/");
+      const to = `${codeload}/_codeload/${owner}/${repo}/legacy.tar.gz/${ref}?token=T${ref}`;
+      return [302, "", { location: to }];
+    });
+    nock(codeload)
+      .persist()
+      .get(/^\/_codeload\/[^/]+\/[^/]+\/legacy\.tar\.gz\/\w+\?token=\w+$/)
+      .reply((uri) => {
+        const [, , owner, repo, , sha] = uri.split("?")[0]!.split("/");
+        this.archiveReads.set(sha!, (this.archiveReads.get(sha!) ?? 0) + 1);
+        const tarball = this.archive(`${owner}-${repo}`, sha!);
+        if (!tarball) return [404, "Not Found"];
+        return [200, tarball, { "content-type": "application/x-gzip" }];
+      });
     scope.get(at("/repos/[^/]+/[^/]+/commits/\\w+/check-runs\\?.*$")).reply((fullUri) => {
       const uri = fullUri.slice(prefix.length);
       const url = new URL(uri, "https://x");
@@ -177,6 +203,32 @@ export class FakeGithub {
     scope.patch(at("/repos/[^/]+/[^/]+/check-runs/\\d+$")).reply(function (fullUri, body, cb) {
       fake.checkRunCall("PATCH", fullUri.slice(prefix.length), body, this.req.headers, cb);
     });
+  }
+
+  /** The commit's files as `git archive` packs them, under `<owner>-<repo>-<short sha>/`. */
+  private archive(name: string, sha: string): Buffer | null {
+    const given = this.archives.get(sha);
+    if (given) return given;
+    const files = this.commits.get(sha);
+    if (!files) return null;
+    const dir = mkdtempSync(join(tmpdir(), "qgjob-fake-github-"));
+    try {
+      for (const [path, text] of files) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), text, { mode: path.endsWith(".sh") ? 0o755 : 0o644 });
+      }
+      const git = (...args: string[]) =>
+        execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+          cwd: dir,
+          stdio: ["ignore", "pipe", "ignore"],
+        });
+      git("init", "-q");
+      git("add", "-A", "-f");
+      git("commit", "-q", "-m", sha);
+      return git("archive", "--format=tar.gz", `--prefix=${name}-${sha.slice(0, 7)}/`, "HEAD");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   private content(uri: string): Answer {

@@ -238,6 +238,8 @@ interface World {
   blobA: string;
   /** The id of org A's API token. */
   tokenA: string;
+  /** A test with history in org A only, and quarantined there. */
+  testA: { id: string; path: string };
   /** Every id of org A, to look for in org B's answers. */
   idsOfA: Set<string>;
 }
@@ -264,6 +266,8 @@ const seesNoneOfA = (items: (body: any) => any[]) => (res: Reply, w: World) => {
 };
 
 const RESULT = { attempt: 1, status: "passed", duration_ms: 5 };
+/** One chunk of live log, as an agent posts it. */
+const LOG_CHUNK = { attempt: 1, dropped_bytes: 0, chunks: [{ seq: 0, data: "aGVsbG8K" }] };
 
 /**
  * Every operation of the OpenAPI document, with at least one request org B's token makes against
@@ -350,6 +354,9 @@ const PROBES: Record<string, Probe[]> = {
   ],
   "GET /api/v1/agents": [{ what: "list agents", check: seesNoneOfA((b) => b.items) }],
   "GET /api/v1/agents/{id}": [{ what: "get A's agent", params: (w) => ({ id: w.agentA }) }],
+  "POST /api/v1/agents/{id}/undrain": [
+    { what: "undrain A's agent", params: (w) => ({ id: w.agentA }), body: () => ({}) },
+  ],
   "POST /api/v1/agents/{id}/heartbeat": [
     {
       what: "heartbeat A's agent and lease",
@@ -403,15 +410,46 @@ const PROBES: Record<string, Probe[]> = {
   "POST /api/v1/leases/{lease_id}/release": [
     { what: "release A's lease", params: (w) => ({ lease_id: w.leaseA }) },
   ],
+  "POST /api/v1/leases/{lease_id}/device": [
+    {
+      what: "report the device of A's lease",
+      params: (w) => ({ lease_id: w.leaseA }),
+      body: () => ({ installs: 1, sessions: 1, setup_ms: { install: 1, session: 1 } }),
+    },
+  ],
   "PUT /api/v1/blobs/{sha256}": [
     {
       what: "upload a blob for org A",
       params: (w) => ({ sha256: w.blobA }),
-      query: () => `?org_id=${ORG_A}`,
+      query: () => `?org_id=${ORG_A}&kind=build`,
     },
   ],
   "GET /api/v1/blobs/{sha256}": [
     { what: "download A's blob", params: (w) => ({ sha256: w.blobA }) },
+  ],
+  "GET /api/v1/jobs/{id}/artifacts": [
+    { what: "list A's job's evidence", params: (w) => ({ id: w.jobRunning }) },
+  ],
+  "GET /api/v1/jobs/{id}/attempts/{attempt}/artifacts/{index}": [
+    {
+      what: "download A's job's evidence",
+      params: (w) => ({ id: w.jobRunning, attempt: "1", index: "0" }),
+    },
+  ],
+  "GET /api/v1/jobs/{id}/log/events": [
+    { what: "follow A's job's live log", params: (w) => ({ id: w.jobRunning }) },
+  ],
+  "POST /api/v1/leases/{lease_id}/jobs/{job_id}/log": [
+    {
+      what: "post to A's job's live log in A's lease",
+      params: (w) => ({ lease_id: w.leaseA, job_id: w.jobRunning }),
+      body: () => LOG_CHUNK,
+    },
+    {
+      what: "post to A's job's live log in B's own lease",
+      params: (w) => ({ lease_id: w.leaseB, job_id: w.jobRunning }),
+      body: () => LOG_CHUNK,
+    },
   ],
   "GET /api/v1/runs/{id}/events": [{ what: "follow A's run", params: (w) => ({ id: w.runA }) }],
   "GET /api/v1/leases/{lease_id}/events": [
@@ -434,6 +472,28 @@ const PROBES: Record<string, Probe[]> = {
   ],
   "POST /api/v1/tokens/{id}/revoke": [
     { what: "revoke A's token", params: (w) => ({ id: w.tokenA }) },
+  ],
+  "GET /api/v1/tests": [
+    { what: "list tests", check: seesNoneOfA((b) => b.items) },
+    {
+      what: "list tests of org A",
+      query: () => `?org_id=${ORG_A}`,
+      check: seesNoneOfA((b) => b.items),
+    },
+  ],
+  "GET /api/v1/tests/{id}": [{ what: "get A's test", params: (w) => ({ id: w.testA.id }) }],
+  "GET /api/v1/quarantines": [{ what: "list quarantines", check: seesNoneOfA((b) => b.items) }],
+  "POST /api/v1/quarantines": [
+    {
+      what: "quarantine a test of org A",
+      body: (w) => ({ org_id: ORG_A, test_path: w.testA.path, reason: "intruder" }),
+    },
+  ],
+  "POST /api/v1/quarantines/end": [
+    {
+      what: "end A's quarantine",
+      body: (w) => ({ org_id: ORG_A, test_path: w.testA.path }),
+    },
   ],
   "GET /api/v1/queue": [
     {
@@ -517,15 +577,37 @@ describe("org isolation on every route", () => {
     });
     expect(started.status).toBe(200);
 
-    const blobBytes = Buffer.from("org A's bundle");
+    const blobBytes = Buffer.from("org A's build");
     const blobA = createHash("sha256").update(blobBytes).digest("hex");
     expect(
       (
-        await a.call("PUT", `/api/v1/blobs/${blobA}?org_id=${ORG_A}`, blobBytes, {
+        await a.call("PUT", `/api/v1/blobs/${blobA}?org_id=${ORG_A}&kind=build`, blobBytes, {
           "content-type": "application/octet-stream",
         })
       ).status,
     ).toBe(201);
+
+    // Org A's test history: a device job finished by a device agent (the emulator agent above
+    // holds its lease), then its test quarantined.
+    const historyRun = await submit(a, {
+      org_id: ORG_A,
+      app_version_id: "v3",
+      target: "device",
+      tests: ["h.spec.js"],
+    });
+    const deviceA = await registerAgent(a, "a-device", { target: "device" });
+    const historyLease = await a.post(`/api/v1/agents/${deviceA}/lease`, {});
+    expect(historyLease.body.jobs.map((j: any) => j.test_path)).toEqual(["h.spec.js"]);
+    expect((await finishJob(a, historyLease.body.id, historyLease.body.jobs[0])).status).toBe(200);
+    const testsA = await a.get(`/api/v1/tests?org_id=${ORG_A}`);
+    expect(testsA.body.items).toHaveLength(1);
+    const testA = { id: testsA.body.items[0].id, path: "h.spec.js" };
+    const quarantined = await a.post("/api/v1/quarantines", {
+      org_id: ORG_A,
+      test_path: testA.path,
+      reason: "flaky on A's devices",
+    });
+    expect(quarantined.status, JSON.stringify(quarantined.body)).toBe(201);
 
     // Org B: its own agent holding its own lease on its own job.
     expect(
@@ -547,8 +629,14 @@ describe("org isolation on every route", () => {
       leaseB: leaseB.body.id,
       blobA,
       tokenA: tokenA.record.id,
+      testA,
       idsOfA: new Set([
         tokenA.record.id,
+        testA.id,
+        historyRun.body.id,
+        historyRun.body.jobs[0].id,
+        deviceA,
+        historyLease.body.id,
         runA.body.id,
         queuedRunA.body.id,
         ...runA.body.jobs.map((j: any) => j.id),
@@ -592,6 +680,10 @@ describe("org isolation on every route", () => {
     const queuedRunA = await a.get(`/api/v1/runs/${w.queuedRunA}`);
     expect(statuses(queuedRunA.body)).toEqual(statuses(before.queuedRunA));
     expect((await a.get("/api/v1/agents")).body).toEqual(before.agentsA);
+    const quarantines = await a.get("/api/v1/quarantines");
+    expect(quarantines.body.items).toMatchObject([
+      { org_id: ORG_A, test_path: w.testA.path, reason: "flaky on A's devices" },
+    ]);
 
     // A's lease is still live and still A's: its agent can keep it and finish the running job.
     const beat = await a.post(`/api/v1/agents/${w.agentA}/heartbeat`, { lease_id: w.leaseA });

@@ -21,7 +21,7 @@ interface Setup {
 }
 
 async function put(server: TestServer, token: string, hash: string, body: Buffer, org = "acme") {
-  const res = await fetch(`${server.url}/api/v1/blobs/${hash}?org_id=${org}&kind=bundle`, {
+  const res = await fetch(`${server.url}/api/v1/blobs/${hash}?org_id=${org}&kind=build`, {
     method: "PUT",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
     body,
@@ -64,20 +64,20 @@ function suite(
       const { client } = await s.api("acme", ["submit", "read"]);
       const body = randomBytes(40_000);
       const f = file(body);
-      expect(await client.uploadBlob(f, { org_id: "acme" })).toEqual({
+      expect(await client.uploadBlob(f, { org_id: "acme", kind: "build" })).toEqual({
         sha256: f.sha256,
         size: body.length,
-        kind: "bundle",
+        kind: "build",
         uploaded: true,
       });
-      expect((await client.uploadBlob(f, { org_id: "acme" })).uploaded).toBe(false);
+      expect((await client.uploadBlob(f, { org_id: "acme", kind: "build" })).uploaded).toBe(false);
       const out = join(files, "download");
       await client.downloadBlob(f.sha256, out);
       expect(readFileSync(out).equals(body)).toBe(true);
       expect(await client.statBlob(f.sha256)).toEqual({
         sha256: f.sha256,
         size: body.length,
-        kind: "bundle",
+        kind: "build",
       });
     });
 
@@ -89,7 +89,7 @@ function suite(
       const again = await put(s.server, token, sha(body), Buffer.from("not read"));
       expect(again).toEqual({
         status: 200,
-        body: { sha256: sha(body), size: 1000, kind: "bundle" },
+        body: { sha256: sha(body), size: 1000, kind: "build" },
       });
     });
 
@@ -122,7 +122,7 @@ function suite(
       const globex = await s.api("globex", ["submit", "read", "agent"]);
       const body = randomBytes(5000);
       const f = file(body);
-      await acme.client.uploadBlob(f, { org_id: "acme" });
+      await acme.client.uploadBlob(f, { org_id: "acme", kind: "build" });
       expect(await globex.client.statBlob(f.sha256)).toBeNull();
       const read = await globex.client.downloadBlob(f.sha256, join(files, "y")).catch((e) => e);
       expect((read as ApiError).status).toBe(404);
@@ -137,11 +137,26 @@ function suite(
       expect(await globex.client.statBlob(f.sha256)).toMatchObject({ size: 5000 });
     });
 
+    it("takes an agent token's evidence, but not a build from it (403); a reader's nothing", async () => {
+      const agent = await s.api("acme", ["agent"]);
+      const reader = await s.api("acme", ["read"]);
+      const body = randomBytes(3000);
+      const f = file(body);
+      await agent.client.uploadBlob(f, { org_id: "acme", kind: "artifact" });
+      expect(await agent.client.statBlob(f.sha256)).toMatchObject({ size: 3000 });
+      const build = await put(s.server, agent.token, sha(randomBytes(10)), randomBytes(10));
+      expect(build.status).toBe(403);
+      expect(build.body.error.message).toBe("an agent token may upload evidence, not a build");
+      const read = await put(s.server, reader.token, f.sha256, body);
+      expect(read.status).toBe(403);
+      expect(read.body.error.message).toBe("this token lacks the 'submit' or 'agent' scope");
+    });
+
     it("serves byte ranges (206) and refuses one past the end (416)", async () => {
       const { client, token } = await s.api("acme", ["submit", "read"]);
       const body = randomBytes(10_000);
       const f = file(body);
-      await client.uploadBlob(f, { org_id: "acme" });
+      await client.uploadBlob(f, { org_id: "acme", kind: "build" });
       const out = join(files, "range");
       await client.downloadBlob(f.sha256, out, { range: { start: 100, end: 199 } });
       expect(readFileSync(out).equals(body.subarray(100, 200))).toBe(true);

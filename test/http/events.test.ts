@@ -108,6 +108,27 @@ describe("a run's event stream", () => {
     await api.post(`/api/v1/runs/${run.body.id}/cancel`);
   });
 
+  it("keeps every watcher's stream through a failed read of the run, to its end", async () => {
+    const run = await submit(api, { app_version_id: "ev-5", tests: ["a.spec.ts"] });
+    const watchers = await Promise.all(
+      Array.from({ length: 20 }, () => open(`/api/v1/runs/${run.body.id}/events`)),
+    );
+    for (const w of watchers) await take(w, (e) => e.event === "snapshot");
+    // The next reads fail, as when the database is busy or away for a moment.
+    const getRunPage = server.store.getRunPage.bind(server.store);
+    let failures = 3;
+    server.store.getRunPage = async (...args) => {
+      if (failures-- > 0) throw new Error("database is locked");
+      return getRunPage(...args);
+    };
+    await api.post(`/api/v1/runs/${run.body.id}/cancel`);
+    for (const w of watchers) {
+      const rest = await take(w, () => false);
+      expect(rest.at(-1)).toMatchObject({ event: "end" });
+    }
+    expect(failures).toBeLessThan(0);
+  });
+
   it("lets the typed client follow a whole run on one request", async () => {
     const run = await submit(api, { app_version_id: "ev-4", tests: ["a.spec.ts", "b.spec.ts"] });
     const watch = new RunWatch(new QgjobClient({ baseUrl: server.url }), run.body.id);

@@ -383,7 +383,9 @@ describe("cancel", () => {
 
     const beat = await api.post(`/api/v1/agents/${agent}/heartbeat`, { lease_id: lease.body.id });
     expect(beat.status).toBe(200);
-    expect(beat.body).toEqual({ lease_expires_at: null, cancel_job_ids: [job.id] });
+    // The lease stays the agent's while it kills the test: busy until it releases the lease.
+    expect(beat.body).toEqual({ lease_expires_at: expect.any(String), cancel_job_ids: [job.id] });
+    expect((await api.get(`/api/v1/agents/${agent}`)).body).toMatchObject({ state: "busy" });
     const late = await api.post(`/api/v1/leases/${lease.body.id}/jobs/${job.id}/result`, {
       attempt: 1,
       status: "passed",
@@ -394,6 +396,8 @@ describe("cancel", () => {
     expect((await api.get(`/api/v1/jobs/${job.id}`)).body.status).toBe("cancelled");
     // Cancelling again changes nothing and is not an error.
     expect((await api.post(`/api/v1/jobs/${job.id}/cancel`)).body.status).toBe("cancelled");
+    await api.post(`/api/v1/leases/${lease.body.id}/release`, {});
+    expect((await api.get(`/api/v1/agents/${agent}`)).body).toMatchObject({ state: "idle" });
   });
 });
 

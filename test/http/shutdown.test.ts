@@ -9,10 +9,12 @@ import { expect, it } from "vitest";
 import { loadConfig, storeOptions } from "../../app/config.js";
 import { DiskBlobStore } from "../../app/blobs/disk.js";
 import { Blobs } from "../../app/blobs/service.js";
+import { LinkSigner } from "../../app/evidence/links.js";
 import { Authenticator } from "../../app/http/auth.js";
 import { createMetrics } from "../../app/metrics.js";
 import { buildHttp } from "../../app/http/server.js";
 import { RunService } from "../../app/runs.js";
+import { TestService } from "../../app/tests.js";
 import { SqliteStore } from "../../app/store/sqlite/engine.js";
 import { tempDir } from "../harness.js";
 
@@ -27,10 +29,13 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
       auth: new Authenticator(store, true),
       metrics,
       runs: new RunService(store, metrics, Date.now),
+      tests: new TestService(store, Date.now),
       clock: Date.now,
       shutdown: new AbortController().signal,
       metricsPublic: false,
       tokenTtlMs: null,
+      links: new LinkSigner(undefined),
+      retentionMs: 30 * 86_400_000,
     },
     {
       logger: pino({ level: "silent" }),

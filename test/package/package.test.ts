@@ -84,6 +84,7 @@ describe("npm pack", () => {
       expect.arrayContaining([
         "package.json",
         "README.md",
+        "LICENSE",
         "dist/cli/main.js",
         "dist/app/server.js",
         "dist/agent/runners/appwright/stream-reporter.js",
@@ -93,7 +94,7 @@ describe("npm pack", () => {
     );
     const unexpected = packed.filter(
       (f) =>
-        !/^(package\.json|README\.md|dist\/(app|api|agent|cli|report)\/.+\.(js|sql|json))$/.test(
+        !/^(package\.json|README\.md|LICENSE|dist\/(app|api|agent|cli|report)\/.+\.(js|sql|json))$/.test(
           f,
         ) || /(\.test\.js|\/testing\.js|_snapshot\.json)$/.test(f),
     );

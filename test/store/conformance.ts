@@ -86,6 +86,91 @@ export function storeConformance(engine: Engine) {
       return store.reportResult(grant.lease.id, jobId, result({ ...body, attempt }), now);
     };
 
+    it("keeps what a device did per lease, finds it by lease and by run, and takes its installed versions", async () => {
+      const org = newOrg();
+      const { run } = await submit(org, { tests: ["a.spec.ts", "b.spec.ts"] });
+      const worker = await agent(org, "device-records");
+      const grant = await claim(worker.id);
+      for (const job of grant.jobs) await finish(grant, job.id);
+      const report = { installs: 1, sessions: 2, installMs: 4200, sessionMs: 1800 };
+      const first = await store.recordLeaseDevice(grant.lease.id, report, T0 + 2 * SECOND);
+      expect(first).toEqual({
+        first: true,
+        record: {
+          leaseId: grant.lease.id,
+          agentId: worker.id,
+          appVersionId: "v1",
+          ...report,
+          reportedAt: T0 + 2 * SECOND,
+        },
+      });
+      const again = { ...report, sessions: 3, installed: ["v1", "v0"] };
+      const second = await store.recordLeaseDevice(grant.lease.id, again, T0 + 3 * SECOND);
+      expect(second).toMatchObject({ first: false, record: { sessions: 3 } });
+      expect(await store.leaseDevices([grant.lease.id, "lse_nothere0000000"])).toEqual([
+        second!.record,
+      ]);
+      expect(await store.leaseDevices([])).toEqual([]);
+      expect(await store.runLeaseDevices(run.id)).toEqual([second!.record]);
+      expect((await store.getAgent(worker.id, { orgId: org }, T0))!.installed).toEqual([
+        "v1",
+        "v0",
+      ]);
+      expect(await store.recordLeaseDevice("lse_nothere0000000", report, T0)).toBeNull();
+    });
+
+    it("reads a run a page of jobs at a time, their results summarised, or its counts alone", async () => {
+      const org = newOrg();
+      const { run } = await submit(org, { tests: ["a.spec.ts", "b.spec.ts", "c.spec.ts"] });
+      const worker = await agent(org, "pager");
+      const failure = {
+        status: "failed" as const,
+        message: "\n  expected 1 to be 2\n  at tests/a.spec.ts:3\n" + "x".repeat(5000),
+        file: "tests/a.spec.ts",
+        line: 3,
+        log_tail: "output\n".repeat(1000),
+        artifacts: [
+          { name: "shot.png", sha256: "a".repeat(64), size: 10 },
+          { name: "trace.zip", sha256: "b".repeat(64), size: 20 },
+        ],
+      };
+      for (let done = 0; done < 3;) {
+        const grant = await claim(worker.id);
+        for (const job of grant.jobs) await finish(grant, job.id, failure);
+        done += grant.jobs.length;
+      }
+      const first = (await store.getRunPage(run.id, { orgId: org }, { limit: 2 }))!;
+      expect(first.jobs).toHaveLength(2);
+      expect(first.counts).toMatchObject({ total: 3, failed: 3 });
+      expect(first.jobs[0]!.result).toEqual({
+        message: "expected 1 to be 2",
+        file: "tests/a.spec.ts",
+        line: 3,
+        artifacts: [],
+        artifacts_count: 2,
+        truncated: true,
+      });
+      const second = (await store.getRunPage(
+        run.id,
+        { orgId: org },
+        { limit: 2, cursor: first.nextCursor! },
+      ))!;
+      expect(second.jobs).toHaveLength(1);
+      expect(second.nextCursor).toBeNull();
+      const ids = [...first.jobs, ...second.jobs].map((j) => j.id);
+      expect(ids).toEqual((await store.getRun(run.id, { orgId: org }))!.jobs.map((j) => j.id));
+      // The job view keeps the whole result.
+      expect((await store.getJob(ids[0]!, { orgId: org }))!.result!.log_tail).toBe(
+        failure.log_tail,
+      );
+
+      const counts = (await store.getRunView(run.id, { orgId: org }))!;
+      expect(counts.counts).toEqual(first.counts);
+      expect(counts.finishedAt).toBe(first.finishedAt);
+      expect(await store.getRunView(run.id, { orgId: newOrg() })).toBeNull();
+      expect(await store.getRunPage(run.id, { orgId: newOrg() }, { limit: 2 })).toBeNull();
+    });
+
     it("keeps tokens by hash, and knows whether any exist", async () => {
       expect(await store.hasTokens()).toBe(false);
       const token = {
@@ -368,8 +453,11 @@ export function storeConformance(engine: Engine) {
       const report = await store.reapExpired(now);
       expect(report.timedOut).toBe(1);
       expect((await store.getJob(job.id, { orgId: org }))?.status).toBe("timed_out");
-      expect((await store.getLease(grant.lease.id))?.endReason).toBe("completed");
+      // The agent still has to kill the test: its lease stays open until it releases it.
+      expect((await store.getLease(grant.lease.id))?.endedAt).toBeNull();
       expect((await store.heartbeat(a.id, grant.lease.id, now)).cancelJobIds).toEqual([job.id]);
+      await store.releaseLease(grant.lease.id, now);
+      expect((await store.getLease(grant.lease.id))?.endReason).toBe("released");
     });
 
     it("records a result once: a repeat is a duplicate, a different one a conflict", async () => {
@@ -484,6 +572,11 @@ export function storeConformance(engine: Engine) {
       expect(cancelled?.counts).toMatchObject({ total: 2, cancelled: 2 });
       const beat = await store.heartbeat(a.id, grant.lease.id, T0 + 2 * SECOND);
       expect(beat.cancelJobIds.sort()).toEqual(grant.jobs.map((j) => j.id).sort());
+      // Busy until its test's processes are gone: the lease is the agent's until it releases it.
+      const busy = (await store.listAgents({ orgId: org }, T0 + 2 * SECOND)).find(
+        (x) => x.id === a.id,
+      );
+      expect(busy?.leaseId).toBe(grant.lease.id);
       await expect(
         store.reportResult(
           grant.lease.id,
@@ -497,6 +590,51 @@ export function storeConformance(engine: Engine) {
       expect((await store.cancelJob(job.id, { orgId: org }, T0))?.status).toBe("cancelled");
       expect(await store.cancelJob(job.id, { orgId: newOrg() }, T0)).toBeNull();
       expect(await store.cancelRun(queuedRun.run.id, { orgId: newOrg() }, T0)).toBeNull();
+    });
+
+    it("supersedes the earlier unfinished runs of a branch on the same target and device", async () => {
+      const org = newOrg();
+      const branch = { repo: "acme/mobile", ref: "refs/heads/feature" };
+      const older = await submit(org, { ...branch, tests: ["a.spec.ts", "b.spec.ts"] });
+      const done = await submit(org, { ...branch, tests: ["done.spec.ts"] });
+      await store.cancelRun(done.run.id, { orgId: org }, T0);
+      const untouched = [
+        await submit(org, { ...branch, ref: "refs/heads/main" }),
+        await submit(org, { ...branch, repo: "acme/other" }),
+        await submit(org, { ...branch, target: "device" }),
+        await submit(org, { ...branch, device: "Pixel 7" }),
+        await submit(newOrg(), branch),
+      ];
+      const a = await agent(org, "a");
+      const grant = await claim(a.id);
+      expect(grant.jobs.map((j) => j.runId)).toContain(older.run.id);
+      await store.startJob(grant.lease.id, grant.jobs[0]!.id, 1, T0);
+      const later = await submit(org, branch, T0 + SECOND);
+      const superseding = {
+        runId: later.run.id,
+        orgId: org,
+        ...branch,
+        target: "emulator",
+      } as const;
+
+      expect(await store.supersedeEarlier({ ...superseding, device: null }, T0 + SECOND)).toEqual([
+        older.run.id,
+      ]);
+      const run = await store.getRun(older.run.id, { orgId: org });
+      expect(run).toMatchObject({ supersededBy: later.run.id, counts: { cancelled: 2 } });
+      // The agent hears of its started job like of any cancel.
+      const beat = await store.heartbeat(a.id, grant.lease.id, T0 + 2 * SECOND);
+      expect(beat.cancelJobIds).toContain(grant.jobs[0]!.id);
+      expect((await store.getRun(done.run.id, { orgId: org }))?.supersededBy).toBeNull();
+      for (const other of untouched) {
+        const view = await store.getRun(other.run.id, { orgId: null });
+        expect(view).toMatchObject({ supersededBy: null, counts: { cancelled: 0 } });
+      }
+      expect((await store.getRun(later.run.id, { orgId: org }))?.counts.queued).toBe(1);
+      // Nothing is left to supersede: a second call changes nothing.
+      expect(await store.supersedeEarlier({ ...superseding, device: null }, T0 + SECOND)).toEqual(
+        [],
+      );
     });
 
     it("releases a lease: unstarted jobs return without spending an attempt", async () => {

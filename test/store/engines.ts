@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { loadConfig, storeOptions } from "../../app/config.js";
 import { MIGRATIONS } from "../../app/store/postgres/database.js";
@@ -16,33 +17,42 @@ import { PostgresStore } from "../../app/store/postgres/engine.js";
 import { openPostgresStore } from "../../app/store/postgres/open.js";
 import * as schema from "../../app/store/postgres/schema.js";
 import { SqliteStore } from "../../app/store/sqlite/engine.js";
-import type { Store } from "../../app/store/store.js";
+import type { Store, StoreOptions } from "../../app/store/store.js";
 import { tempDir } from "../harness.js";
 
 export const POSTGRES_URL =
   process.env.QGJOB_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
+/** A row as the engine's driver returns it (SQLite booleans are 0/1, Postgres bigints strings). */
+export type RawRow = Record<string, unknown>;
+
 export interface OpenedStore {
   store: Store;
+  /** Reads the database directly, beside the store (for checks the Store API cannot express). */
+  rows(sql: string): Promise<RawRow[]>;
   /** Closes the store and removes its database. */
   dispose(): Promise<void>;
 }
 
 export interface Engine {
   name: string;
-  open(): Promise<OpenedStore>;
+  open(options?: StoreOptions): Promise<OpenedStore>;
 }
 
 export const testStoreOptions = () => storeOptions(loadConfig({}, {}));
 
 export const sqliteEngine: Engine = {
   name: "sqlite",
-  async open() {
+  async open(options = testStoreOptions()) {
     const dir = tempDir("qgjob-store-");
-    const store = new SqliteStore(join(dir, "qgjob.db"), testStoreOptions());
+    const file = join(dir, "qgjob.db");
+    const store = new SqliteStore(file, options);
+    const reader = new Database(file, { readonly: true });
     return {
       store,
+      rows: async (sql) => reader.prepare(sql).all() as RawRow[],
       async dispose() {
+        reader.close();
         await store.close();
         rmSync(dir, { recursive: true, force: true });
       },
@@ -52,15 +62,19 @@ export const sqliteEngine: Engine = {
 
 export const pgliteEngine: Engine = {
   name: "pglite",
-  async open() {
+  async open(options = testStoreOptions()) {
     const client = new PGlite();
     const db = drizzle(client, { schema });
     await migrate(db, { migrationsFolder: MIGRATIONS });
     const store = new PostgresStore(
       { db: db as unknown as PgExec, close: () => client.close() },
-      testStoreOptions(),
+      options,
     );
-    return { store, dispose: () => store.close() };
+    return {
+      store,
+      rows: async (sql) => (await client.query<RawRow>(sql)).rows,
+      dispose: () => store.close(),
+    };
   },
 };
 
@@ -92,15 +106,19 @@ export async function createTestSchema(): Promise<{ url: string; drop(): Promise
 
 export const postgresEngine: Engine = {
   name: "postgres",
-  async open() {
+  async open(options = testStoreOptions()) {
     const schemaRun = await createTestSchema();
     const store = await openPostgresStore(
       { url: schemaRun.url, poolMax: 5, statementTimeoutMs: 10_000 },
-      testStoreOptions(),
+      options,
     );
+    const reader = new pg.Client({ connectionString: schemaRun.url });
+    await reader.connect();
     return {
       store,
+      rows: async (sql) => (await reader.query<RawRow>(sql)).rows,
       async dispose() {
+        await reader.end();
         await store.close();
         await schemaRun.drop();
       },

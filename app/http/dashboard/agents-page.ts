@@ -1,7 +1,7 @@
 /** The agents: what each device is, has installed and is doing, and whether it is still there. */
 import type { Agent, Job } from "../../../api/schemas.js";
 import { isHeld } from "../../../api/status.js";
-import { duration, statusLabel, time } from "./format.js";
+import { duration, pathCode, statusLabel, time } from "./format.js";
 import { html, type Html } from "./html.js";
 import { live, page, type Viewer } from "./layout.js";
 
@@ -18,9 +18,29 @@ function leaseCell(agent: Agent, leaseJobs: Job[]): Html {
   return html`<code>${agent.lease_id}</code>${
       job &&
       html`<br />${job.status}
-        <a href="/runs/${job.run_id}#job-${job.id}"><code>${job.test_path}</code></a>
+        <a href="/runs/${job.run_id}#job-${job.id}">${pathCode(job.test_path)}</a>
         <span class="muted">(${open} open in this lease)</span>`
     }`;
+}
+
+/** Drained: unhealthy, with the errors that drained it (newest first) and how to end it. */
+function stateCell(agent: Agent): Html {
+  if (!agent.drained_at) return statusLabel(agent.state);
+  const errors = [...(agent.recent_errors ?? [])].reverse();
+  return html`${statusLabel("drained")}
+    <span class="muted"
+      >since ${time(agent.drained_at)}; takes no work until
+      <code>qgjob agents undrain ${agent.id}</code></span
+    >
+    <ul class="drain-errors">
+      ${errors.map(
+        (e) =>
+          html`<li>
+            ${time(e.at)}: ${e.message ?? "no message"}
+            <span class="muted">(job <code>${e.job_id}</code>)</span>
+          </li>`,
+      )}
+    </ul>`;
 }
 
 export function agentsPage(opts: {
@@ -51,7 +71,7 @@ export function agentsPage(opts: {
                   <td data-label="Agent">
                     ${a.name}${a.org_id === null ? html` <span class="tag">fleet</span>` : ""}
                   </td>
-                  <td data-label="State">${statusLabel(a.state)}</td>
+                  <td data-label="State">${stateCell(a)}</td>
                   <td data-label="Target">${a.target}</td>
                   <td data-label="Device">${a.device ?? "–"}</td>
                   <td data-label="Installed">

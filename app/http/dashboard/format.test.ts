@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fakeRun } from "../../../api/testing.js";
-import { countsText, duration, safeLink, statusLabel, time } from "./format.js";
+import { countsText, duration, pathCode, statusLabel, time, triesText } from "./format.js";
 
 describe("format", () => {
   it("labels a status with a word and a symbol, not colour alone", () => {
@@ -33,12 +33,18 @@ describe("format", () => {
     );
   });
 
-  it("links only http(s) artifacts; anything else stays text", () => {
-    expect(safeLink("https://bs.example/v.mp4", "video").text).toBe(
-      '<a href="https://bs.example/v.mp4">video</a>',
+  it("lets a test path wrap after a slash only", () => {
+    const markup = (path: string) => pathCode(path).text.replace(/\s+>/g, ">");
+    expect(markup("tests/a <b>/c.spec.ts")).toBe(
+      '<code class="path"><span>tests/</span><span>a &lt;b&gt;/</span><span>c.spec.ts</span></code>',
     );
-    const js = safeLink("javascript:alert(1)", "video").text;
-    expect(js).not.toContain("<a");
-    expect(js).toBe("video (javascript:alert(1))");
+    expect(markup("flat.spec.ts")).toBe('<code class="path"><span>flat.spec.ts</span></code>');
+  });
+
+  it("counts tries and retries, not tries against a limit", () => {
+    expect(triesText(0)).toBe("not tried");
+    expect(triesText(1)).toBe("1 try");
+    expect(triesText(2)).toBe("2 tries (1 retry)");
+    expect(triesText(3)).toBe("3 tries (2 retries)");
   });
 });

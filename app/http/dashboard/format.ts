@@ -15,6 +15,7 @@ const STATUS_MARK: Record<string, string> = {
   idle: "○",
   busy: "◑",
   lost: "!",
+  drained: "⊘",
 };
 
 export function statusLabel(status: string): Html {
@@ -50,6 +51,7 @@ const COUNT_ORDER = [
   "timed_out",
   "cancelled",
   "flaky",
+  "quarantined",
 ] as const;
 
 /** Only the non-zero counts: "3 passed · 1 failed · 1 flaky". */
@@ -60,7 +62,20 @@ export function countsText(counts: RunCounts): string {
   return parts.length > 0 ? parts.join(" · ") : "no jobs";
 }
 
-/** Only web links become anchors: an artifact URL is agent input and could be `javascript:`. */
-export function safeLink(url: string, label: string): Html {
-  return /^https?:\/\//i.test(url) ? html`<a href="${url}">${label}</a>` : html`${label} (${url})`;
+/**
+ * A test path that wraps only after a `/`: each segment is a box of its own (the line breaks
+ * between boxes, not at a hyphen inside one, unless the segment alone is wider than the line).
+ */
+export function pathCode(path: string): Html {
+  return html`<code class="path"
+    >${path.split(/(?<=\/)/).map((p) => html`<span>${p}</span>`)}</code
+  >`;
+}
+
+/** "1 try", "2 tries (1 retry)": the tries a job took, whatever the limit was. */
+export function triesText(attempts: number): string {
+  if (attempts === 0) return "not tried";
+  const tries = `${attempts} ${attempts === 1 ? "try" : "tries"}`;
+  const retries = attempts - 1;
+  return retries === 0 ? tries : `${tries} (${retries} ${retries === 1 ? "retry" : "retries"})`;
 }

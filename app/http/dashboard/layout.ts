@@ -1,7 +1,7 @@
 /** The page shell every dashboard page shares: head, navigation, who is looking. */
 import { html, type Html } from "./html.js";
 
-export type Section = "runs" | "queue" | "agents" | null;
+export type Section = "runs" | "tests" | "queue" | "agents" | null;
 
 export interface Viewer {
   /** The org the token is scoped to; null for fleet tokens and open mode. */
@@ -14,6 +14,7 @@ export interface Viewer {
 
 const NAV: { section: Exclude<Section, null>; href: string; label: string }[] = [
   { section: "runs", href: "/", label: "Runs" },
+  { section: "tests", href: "/tests", label: "Tests" },
   { section: "queue", href: "/queue", label: "Queue" },
   { section: "agents", href: "/agents", label: "Agents" },
 ];
@@ -70,6 +71,14 @@ export function page(opts: {
 /** A page region the live script refreshes in place; `id` must be unique on the page. */
 export function live(id: string, content: Html): Html {
   return html`<div id="${id}" data-live>${content}</div>`;
+}
+
+/**
+ * Where the live script hears of changes: an event stream of the page's run. Without one (or
+ * where the browser has no EventSource, or the stream is refused) it refetches every 2 s.
+ */
+export function liveEvents(href: string): Html {
+  return html`<div hidden data-events="${href}"></div>`;
 }
 
 export function errorPage(viewer: Viewer | null, title: string, message: string): Html {

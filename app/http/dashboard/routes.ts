@@ -4,11 +4,33 @@
  * by the API's bearer hook.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { IdParams, ListRunsQuery } from "../../../api/schemas.js";
+import { LogEventId } from "../../../api/logs.js";
+import {
+  Cursor,
+  IdParams,
+  ListRunsQuery,
+  ListTestsQuery,
+  QuarantineRequest,
+} from "../../../api/schemas.js";
+import type { LiveLogs } from "../../live-logs.js";
 import { QgjobError } from "../../errors.js";
+import { listEvidence, logTail } from "../../evidence/evidence.js";
 import { allows, type Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
-import { presentAgent, presentJob, presentQueue, presentRun } from "../../present.js";
+import { EventHeaders, openRunEvents } from "../routes/events.js";
+import { openJobLog } from "../routes/logs.js";
+import type { RunHub } from "../run-hub.js";
+import {
+  presentAgent,
+  presentJob,
+  presentLeaseDevice,
+  presentQueue,
+  presentRun,
+  presentRunPage,
+  presentTest,
+  presentTestDetail,
+} from "../../present.js";
+import { testPage, testsPage, type TestFilters } from "./tests-page.js";
 import { agentsPage } from "./agents-page.js";
 import { LIVE_SCRIPT, STYLESHEET } from "./assets.js";
 import type { Html } from "./html.js";
@@ -27,6 +49,10 @@ import {
 } from "./session.js";
 
 const PAGE_SIZE = 50;
+/** Jobs per page of a run's page. */
+const RUN_PAGE_SIZE = 200;
+/** A page's evidence links (images, videos, the trace viewer) work this long after it loads. */
+const PAGE_LINK_MS = 12 * 3600_000;
 const hidden = { schema: { hide: true } };
 
 declare module "fastify" {
@@ -43,7 +69,7 @@ function send(reply: FastifyReply, page: Html, status = 200) {
     .header("x-frame-options", "DENY")
     .header(
       "content-security-policy",
-      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; form-action 'self'",
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; frame-ancestors 'none'; form-action 'self'",
     )
     .send(page.text);
 }
@@ -53,7 +79,14 @@ function filled(query: Record<string, string | undefined>) {
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== ""));
 }
 
-export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
+/** The event streams the live pages follow (shared with the API's routes). */
+export interface PageStreams {
+  hub: RunHub;
+  logs: LiveLogs;
+  stallMs: number;
+}
+
+export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps, streams: PageStreams) {
   const { store, auth, clock } = deps;
 
   async function callerOf(req: FastifyRequest): Promise<Caller | null> {
@@ -64,6 +97,24 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
         return null;
       throw err;
     }
+  }
+
+  /**
+   * A signed link's visitor (a check run's or an Action summary's evidence link): the one job
+   * it was signed for, read-only, without a session. An expired link says so.
+   */
+  async function linkCaller(req: FastifyRequest): Promise<Caller | QgjobError | null> {
+    const params = IdParams.safeParse(req.params);
+    const { sig } = req.query as { sig?: unknown };
+    if (req.routeOptions.url !== "/jobs/:id" || !params.success || typeof sig !== "string")
+      return null;
+    try {
+      deps.links.verify(params.data.id, sig, clock());
+    } catch (err) {
+      return err instanceof QgjobError && err.code === "link_expired" ? err : null;
+    }
+    const job = await store.getJob(params.data.id, { orgId: null });
+    return job ? { orgId: job.orgId, tokenId: null, scopes: new Set(["read"]) } : null;
   }
 
   app.register(async (pages) => {
@@ -120,7 +171,11 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
     // Every page below needs a reader; the buttons also need `submit`.
     pages.register(async (readers) => {
       readers.addHook("onRequest", async (req, reply) => {
-        const caller = await callerOf(req);
+        const found = (await callerOf(req)) ?? (await linkCaller(req));
+        if (found instanceof QgjobError) {
+          return send(reply, errorPage(null, "Link expired", found.message), 401);
+        }
+        const caller = found;
         if (caller === null) {
           if (readCookie(req.headers.cookie, SESSION_COOKIE) !== undefined) {
             reply.header("set-cookie", clearedSessionCookie(req.protocol === "https"));
@@ -173,7 +228,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
 
       async function runOr404(req: FastifyRequest, reply: FastifyReply) {
         const params = IdParams.safeParse(req.params);
-        const run = params.success ? await store.getRun(params.data.id, req.caller) : null;
+        const run = params.success ? await store.getRunView(params.data.id, req.caller) : null;
         if (!run) {
           await send(reply, errorPage(req.viewer, "Not found", "There is no such run."), 404);
           return null;
@@ -182,16 +237,46 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
       }
 
       readers.get("/runs/:id", hidden, async (req, reply) => {
-        const run = await runOr404(req, reply);
-        if (!run) return reply;
-        const checks = await store.githubChecksOf({ runId: run.id });
+        const params = IdParams.safeParse(req.params);
+        const cursor = Cursor.optional().safeParse((req.query as { cursor?: unknown }).cursor);
+        if (!cursor.success) {
+          return send(
+            reply,
+            errorPage(
+              req.viewer,
+              "Bad link",
+              "That page of jobs is not one this server handed out.",
+            ),
+            400,
+          );
+        }
+        const run = params.success
+          ? await store.getRunPage(params.data.id, req.caller, {
+              limit: RUN_PAGE_SIZE,
+              cursor: cursor.data,
+            })
+          : null;
+        if (!run) {
+          return send(reply, errorPage(req.viewer, "Not found", "There is no such run."), 404);
+        }
+        const now = clock();
+        const [checks, history, agents] = await Promise.all([
+          store.githubChecksOf({ runId: run.id }),
+          deps.runs.rerunHistory(run.jobs, req.caller),
+          store.listAgents(req.caller, now),
+        ]);
         return send(
           reply,
           runPage({
             viewer: req.viewer,
-            run: { ...presentRun(run), jobs: run.jobs.map(presentJob) },
-            now: clock(),
+            run: presentRunPage(run),
+            now,
+            history: new Map([...history].map(([id, jobs]) => [id, jobs.map(presentJob)])),
+            agentNames: new Map(agents.map((a) => [a.id, a.name])),
             githubProblems: checks.flatMap((c) => (c.error ? [c.error] : [])),
+            laterPage: cursor.data !== undefined,
+            devices: (await store.runLeaseDevices(run.id)).map(presentLeaseDevice),
+            retentionMs: deps.retentionMs,
           }),
         );
       });
@@ -202,31 +287,79 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
         if (!job) {
           return send(reply, errorPage(req.viewer, "Not found", "There is no such job."), 404);
         }
-        const attempts = await store.listAttempts(job.id);
+        const now = clock();
+        const sig = deps.links.sign(job.id, now + PAGE_LINK_MS);
+        const evidence = await listEvidence(store, deps.blobs, job, {
+          sig,
+          retentionMs: deps.retentionMs,
+        });
+        const attempts = await Promise.all(
+          evidence.attempts.map(async (a) => {
+            const log = a.artifacts.find((f) => f.kind === "log" && f.url && f.sha256);
+            return {
+              ...a,
+              log: log
+                ? { ...(await logTail(deps.blobs, job.orgId, log.sha256!)), url: log.url! }
+                : null,
+            };
+          }),
+        );
         return send(reply, jobPage({ viewer: req.viewer, job: presentJob(job), attempts }));
       });
+
+      // The live regions' event streams: the API's, authorised by the session cookie
+      // (EventSource cannot send an Authorization header). An id the page did not get from
+      // this server starts the stream afresh.
+      readers.get("/runs/:id/events", hidden, async (req, reply) => {
+        const params = IdParams.safeParse(req.params);
+        const last = EventHeaders.safeParse(req.headers).data?.["last-event-id"];
+        const opened =
+          params.success &&
+          (await openRunEvents(streams.hub, deps, streams.stallMs, reply, {
+            runId: params.data.id,
+            caller: req.caller,
+            lastEventId: last === undefined ? null : Number(last),
+          }));
+        if (!opened) return reply.code(404).send();
+      });
+
+      readers.get("/jobs/:id/log/events", hidden, async (req, reply) => {
+        const params = IdParams.safeParse(req.params);
+        const last = LogEventId.safeParse(req.headers["last-event-id"]).data ?? null;
+        const opened =
+          params.success &&
+          (await openJobLog(deps, streams.logs, streams.stallMs, req, reply, {
+            jobId: params.data.id,
+            caller: req.caller,
+            lastEventId: last,
+          }));
+        if (!opened) return reply.code(404).send();
+      });
+
+      /** A form's POST is refused unless it comes from a page of this server with a `submit` token. */
+      function refuseForm(req: FastifyRequest, reply: FastifyReply) {
+        if (!sameOrigin(req.headers, req.host)) {
+          return send(
+            reply,
+            errorPage(req.viewer, "Refused", "This form must be sent from a page of this server."),
+            403,
+          );
+        }
+        if (!req.viewer.canSubmit) {
+          return send(
+            reply,
+            errorPage(req.viewer, "Not allowed", "Your token lacks the submit scope."),
+            403,
+          );
+        }
+        return null;
+      }
 
       /** A button's POST: same origin, a `submit` token, then back to the run page. */
       function runAction(path: string, act: (id: string, caller: Caller) => Promise<unknown>) {
         readers.post(path, hidden, async (req, reply) => {
-          if (!sameOrigin(req.headers, req.host)) {
-            return send(
-              reply,
-              errorPage(
-                req.viewer,
-                "Refused",
-                "This form must be sent from a page of this server.",
-              ),
-              403,
-            );
-          }
-          if (!req.viewer.canSubmit) {
-            return send(
-              reply,
-              errorPage(req.viewer, "Not allowed", "Your token lacks the submit scope."),
-              403,
-            );
-          }
+          const refused = refuseForm(req, reply);
+          if (refused) return refused;
           const run = await runOr404(req, reply);
           if (!run) return reply;
           await act(run.id, req.caller);
@@ -235,6 +368,100 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps) {
       }
       runAction("/runs/:id/cancel", (id, caller) => store.cancelRun(id, caller, clock()));
       runAction("/runs/:id/rerun-failed", (id, caller) => deps.runs.rerunFailed(caller, id));
+
+      readers.get("/tests", hidden, async (req, reply) => {
+        const raw = req.query as Record<string, string | undefined>;
+        const filters: TestFilters = {
+          org_id: raw.org_id,
+          repo: raw.repo,
+          target: raw.target,
+          path: raw.path,
+          flaky: raw.flaky,
+          quarantined: raw.quarantined,
+          sort: raw.sort,
+        };
+        const query = ListTestsQuery.safeParse({
+          ...filled({ ...filters, cursor: raw.cursor }),
+          limit: PAGE_SIZE,
+        });
+        if (!query.success) {
+          const issue = query.error.issues[0];
+          return send(
+            reply,
+            errorPage(req.viewer, "Bad filter", `${issue?.path.join(".")}: ${issue?.message}`),
+            400,
+          );
+        }
+        const list = await deps.tests.list(query.data, req.caller);
+        const next =
+          list.nextCursor === null
+            ? null
+            : `/tests?${new URLSearchParams({ ...filled(filters), cursor: list.nextCursor })}`;
+        return send(
+          reply,
+          testsPage({
+            viewer: req.viewer,
+            filters,
+            tests: list.items.map(presentTest),
+            nextHref: next,
+          }),
+        );
+      });
+
+      async function testOr404(req: FastifyRequest, reply: FastifyReply) {
+        const params = IdParams.safeParse(req.params);
+        const test = params.success
+          ? await store.getTest(params.data.id, req.caller, clock())
+          : null;
+        if (!test) {
+          send(reply, errorPage(req.viewer, "Not found", "No such test."), 404);
+          return null;
+        }
+        return test;
+      }
+
+      readers.get("/tests/:id", hidden, async (req, reply) => {
+        const test = await testOr404(req, reply);
+        if (!test) return reply;
+        return send(reply, testPage({ viewer: req.viewer, test: presentTestDetail(test) }));
+      });
+
+      /** A test page's form: same origin, a `submit` token, then back to the test's page. */
+      function testAction(
+        path: string,
+        act: (
+          test: { orgId: string; testPath: string },
+          form: Record<string, string>,
+          caller: Caller,
+        ) => Promise<unknown>,
+      ) {
+        readers.post(path, hidden, async (req, reply) => {
+          const refused = refuseForm(req, reply);
+          if (refused) return refused;
+          const test = await testOr404(req, reply);
+          if (!test) return reply;
+          await act(test, (req.body ?? {}) as Record<string, string>, req.caller);
+          return reply.redirect(`/tests/${test.id}`, 303);
+        });
+      }
+      testAction("/tests/:id/quarantine", (test, form, caller) => {
+        const days = Number(form.days);
+        const input = QuarantineRequest.safeParse({
+          org_id: test.orgId,
+          test_path: test.testPath,
+          reason: form.reason ?? "",
+          ...(form.owner ? { owner: form.owner } : {}),
+          expires_in_s: Number.isFinite(days) ? Math.round(days * 86_400) : -1,
+        });
+        if (!input.success) {
+          const issue = input.error.issues[0];
+          throw new QgjobError("invalid_request", `${issue?.path.join(".")}: ${issue?.message}`);
+        }
+        return deps.tests.quarantine(caller, input.data);
+      });
+      testAction("/tests/:id/quarantine/end", (test, _form, caller) =>
+        deps.tests.unquarantine(caller, test.orgId, test.testPath),
+      );
 
       readers.get("/queue", hidden, async (req, reply) => {
         const now = clock();

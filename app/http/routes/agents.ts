@@ -22,13 +22,15 @@ import {
   ResultResponse,
   StartJobRequest,
 } from "../../../api/schemas.js";
+import { LeaseDevice, LeaseDeviceRequest } from "../../../api/devices.js";
 import { notFound } from "../../errors.js";
-import type { AgentRecord } from "../../store/store.js";
+import { recordLeaseDevice } from "../../lease-devices.js";
+import type { LeaseHolder, LeaseHolderCheck } from "../../store/store.js";
 import { hashToken, newSecret } from "../../tokens.js";
 import type { Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
 import { longPoll } from "../long-poll.js";
-import { presentAgent, presentJob, presentLease } from "../../present.js";
+import { presentAgent, presentJob, presentLease, presentLeaseDevice } from "../../present.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
@@ -37,11 +39,25 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody,
  * could start, finish or release any other agent's lease. An agent registered before keys
  * existed (no hash yet) is let through until it registers again.
  */
-function holdsKey(agent: AgentRecord, req: FastifyRequest): boolean {
+function holdsKey(agent: LeaseHolder, req: FastifyRequest): boolean {
   if (agent.keyHash === null) return true;
   const sent = req.headers[AGENT_KEY_HEADER];
   if (typeof sent !== "string") return false;
   return timingSafeEqual(Buffer.from(hashToken(sent)), Buffer.from(agent.keyHash));
+}
+
+/** Whether the caller may act for a lease's agent: its org (or the fleet's), with its key. */
+const holderCheck =
+  (req: FastifyRequest): LeaseHolderCheck =>
+  (agent) =>
+    (req.caller.orgId === null || agent.orgId === req.caller.orgId) && holdsKey(agent, req);
+
+/** The lease, if the caller may act for its agent; otherwise it does not exist for them. */
+export async function leaseOfCaller(deps: RouteDeps, req: FastifyRequest, leaseId: string) {
+  const lease = await deps.store.getLease(leaseId);
+  const agent = lease ? await deps.store.getAgent(lease.agentId, req.caller, deps.clock()) : null;
+  if (!lease || !agent || !holderCheck(req)(agent)) throw notFound("lease", leaseId);
+  return lease;
 }
 
 export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
@@ -49,13 +65,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   const { store, clock, metrics, runs } = deps;
   const ttlMs = store.options.leaseTtlMs;
 
-  /** The lease, if the caller may act for its agent; otherwise it does not exist for them. */
-  async function leaseOf(req: FastifyRequest, leaseId: string) {
-    const lease = await store.getLease(leaseId);
-    const agent = lease ? await store.getAgent(lease.agentId, req.caller, clock()) : null;
-    if (!lease || !agent || !holdsKey(agent, req)) throw notFound("lease", leaseId);
-    return lease;
-  }
+  const leaseOf = (req: FastifyRequest, leaseId: string) => leaseOfCaller(deps, req, leaseId);
 
   async function agentOf(caller: Caller, agentId: string) {
     const agent = await store.getAgent(agentId, caller, clock());
@@ -76,6 +86,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "agent" },
       schema: {
         summary: "Register an agent (again under the same name after a restart)",
+        operationId: "registerAgent",
         tags: ["agents"],
         body: RegisterAgentRequest,
         response: { 200: RegisteredAgent, ...errors },
@@ -108,6 +119,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "List agents",
+        operationId: "listAgents",
         tags: ["agents"],
         response: { 200: z.object({ items: z.array(Agent) }), ...errors },
       },
@@ -127,6 +139,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "Get an agent",
+        operationId: "getAgent",
         tags: ["agents"],
         params: IdParams,
         response: { 200: Agent, ...errors },
@@ -139,11 +152,33 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
   );
 
   r.post(
+    "/api/v1/agents/:id/undrain",
+    {
+      config: { scope: "agent" },
+      schema: {
+        summary: "Undrain an agent: it takes leases again, its error count starts afresh",
+        operationId: "undrainAgent",
+        tags: ["agents"],
+        params: IdParams,
+        response: { 200: Agent, ...errors },
+      },
+    },
+    async (req) => {
+      const now = clock();
+      const agent = await store.undrainAgent(req.params.id, req.caller, now);
+      if (!agent) throw notFound("agent", req.params.id);
+      req.log.info({ agent_id: agent.id }, "agent undrained");
+      return presentAgent(agent, now, ttlMs);
+    },
+  );
+
+  r.post(
     "/api/v1/agents/:id/heartbeat",
     {
       config: { scope: "agent" },
       schema: {
         summary: "Keep the agent (and its lease) alive; learn which of its jobs to stop",
+        operationId: "heartbeatAgent",
         tags: ["agents"],
         params: IdParams,
         body: HeartbeatRequest,
@@ -166,6 +201,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "agent" },
       schema: {
         summary: "Ask for a batch of work; waits up to wait_s for some (204 when none came)",
+        operationId: "leaseJobs",
         tags: ["agents"],
         params: IdParams,
         body: LeaseRequest,
@@ -196,7 +232,8 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
         },
         "lease granted",
       );
-      return presentLease(grant, ttlMs / 3000);
+      const inputs = await store.runInputs([...new Set(grant.jobs.map((j) => j.runId))]);
+      return presentLease(grant, ttlMs / 3000, inputs);
     },
   );
 
@@ -206,6 +243,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "agent" },
       schema: {
         summary: "Mark a leased job as running",
+        operationId: "startJob",
         tags: ["leases"],
         params: LeaseJobParams,
         body: StartJobRequest,
@@ -213,9 +251,9 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      await leaseOf(req, req.params.lease_id);
+      const { lease_id, job_id } = req.params;
       return presentJob(
-        await store.startJob(req.params.lease_id, req.params.job_id, req.body.attempt, clock()),
+        await store.startJob(lease_id, job_id, req.body.attempt, clock(), holderCheck(req)),
       );
     },
   );
@@ -226,6 +264,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "agent" },
       schema: {
         summary: "Report one attempt's result; only the lease holding the job may",
+        operationId: "reportJobResult",
         tags: ["leases"],
         params: LeaseJobParams,
         body: ResultRequest,
@@ -233,9 +272,29 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      await leaseOf(req, req.params.lease_id);
-      const out = await runs.reportResult(req.params.lease_id, req.params.job_id, req.body);
+      const { lease_id, job_id } = req.params;
+      const out = await runs.reportResult(lease_id, job_id, req.body, holderCheck(req));
       return { job: presentJob(out.job), retry: out.retry };
+    },
+  );
+
+  r.post(
+    "/api/v1/leases/:lease_id/device",
+    {
+      config: { scope: "agent" },
+      schema: {
+        summary:
+          "Report what the device did for the lease (installs, sessions, setup time) and what it holds now",
+        operationId: "reportLeaseDevice",
+        tags: ["leases"],
+        params: LeaseParams,
+        body: LeaseDeviceRequest,
+        response: { 200: LeaseDevice, ...errors },
+      },
+    },
+    async (req) => {
+      const lease = await leaseOf(req, req.params.lease_id);
+      return presentLeaseDevice(await recordLeaseDevice(deps, lease, req.body));
     },
   );
 
@@ -245,6 +304,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "agent" },
       schema: {
         summary: "Give a lease back; unstarted jobs return to the queue at no cost",
+        operationId: "releaseLease",
         tags: ["leases"],
         params: LeaseParams,
         response: { 200: ReleaseResponse, ...errors },

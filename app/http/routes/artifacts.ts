@@ -4,32 +4,23 @@
  * seeking). Both take an API token with the read scope, or a signed link's `sig` for that job
  * (check runs and Action summaries link with one); another org's job is a 404 either way.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { ArtifactParams, JobArtifacts, SignedQuery } from "../../../api/artifacts.js";
 import { ErrorBody, IdParams } from "../../../api/schemas.js";
-import {
-  disposition,
-  findArtifact,
-  listEvidence,
-  type EvidenceBlobs,
-} from "../../evidence/evidence.js";
+import { disposition, findArtifact, listEvidence } from "../../evidence/evidence.js";
+import { evidenceExpiry } from "../../evidence/share.js";
 import { parseRange } from "../../blobs/service.js";
-import type { LinkSigner } from "../../evidence/links.js";
+import { downloadResponses } from "./blobs.js";
 import { notFound } from "../../errors.js";
 import type { JobRecord } from "../../store/store.js";
 import type { RouteDeps } from "../deps.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
-export interface EvidenceDeps {
-  blobs: EvidenceBlobs;
-  links: LinkSigner;
-}
-
 /** The job, for a signed link to it or for a caller with the read scope who may see it. */
 async function jobFor(
-  deps: RouteDeps & EvidenceDeps,
+  deps: RouteDeps,
   req: FastifyRequest,
   id: string,
   sig: string | undefined,
@@ -46,7 +37,7 @@ async function jobFor(
   return job;
 }
 
-export function artifactRoutes(app: FastifyInstance, deps: RouteDeps & EvidenceDeps) {
+export function artifactRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
@@ -54,6 +45,7 @@ export function artifactRoutes(app: FastifyInstance, deps: RouteDeps & EvidenceD
     {
       schema: {
         summary: "A job's evidence, per attempt (token, or a signed link's sig)",
+        operationId: "listJobArtifacts",
         tags: ["jobs"],
         params: IdParams,
         querystring: SignedQuery,
@@ -61,8 +53,14 @@ export function artifactRoutes(app: FastifyInstance, deps: RouteDeps & EvidenceD
       },
     },
     async (req) => {
-      const job = await jobFor(deps, req, req.params.id, req.query.sig);
-      return listEvidence(deps.store, deps.blobs, job, req.query.sig);
+      const { sig, share } = req.query;
+      const job = await jobFor(deps, req, req.params.id, sig);
+      const retentionMs = deps.retentionMs;
+      const signed =
+        share === "true" && sig === undefined
+          ? deps.links.sign(job.id, evidenceExpiry(job.finishedAt ?? deps.clock(), retentionMs))
+          : sig;
+      return listEvidence(deps.store, deps.blobs, job, { sig: signed, retentionMs });
     },
   );
 
@@ -71,9 +69,11 @@ export function artifactRoutes(app: FastifyInstance, deps: RouteDeps & EvidenceD
     {
       schema: {
         summary: "Download one artifact (streamed; Range supported)",
+        operationId: "downloadArtifact",
         tags: ["jobs"],
         params: ArtifactParams,
         querystring: SignedQuery,
+        response: { ...downloadResponses, ...errors, 416: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -81,7 +81,13 @@ export function artifactRoutes(app: FastifyInstance, deps: RouteDeps & EvidenceD
       const job = await jobFor(deps, req, id, req.query.sig);
       const { artifact, blob } = await findArtifact(deps.store, deps.blobs, job, attempt, index);
       const type = artifact.content_type ?? "application/octet-stream";
-      const range = parseRange(req.headers.range, blob.size);
+      let range;
+      try {
+        range = parseRange(req.headers.range, blob.size);
+      } catch (err) {
+        reply.header("content-range", `bytes */${blob.size}`);
+        throw err;
+      }
       reply
         .header("content-type", type)
         .header("content-disposition", disposition(artifact.name, type))
@@ -96,7 +102,8 @@ export function artifactRoutes(app: FastifyInstance, deps: RouteDeps & EvidenceD
       } else {
         reply.header("content-length", String(blob.size));
       }
-      return reply.send(await deps.blobs.open(blob, range ?? undefined));
+      // A stream is sent as it is, past the response schemas (which describe the errors).
+      return (reply as FastifyReply).send(await deps.blobs.open(blob, range ?? undefined));
     },
   );
 }

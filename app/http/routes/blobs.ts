@@ -3,42 +3,40 @@
  * and GET read it back (GET with one byte range). Bodies are never parsed or buffered.
  */
 import type { Readable } from "node:stream";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
-import { Blob, BlobParams, BlobUploadQuery } from "../../../api/blobs.js";
+import { z } from "zod";
+import { Blob, BlobParams, BlobUploadQuery, type BlobKind } from "../../../api/blobs.js";
 import { ErrorBody } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import type { BlobRecord } from "../../store/store.js";
 import { parseRange } from "../../blobs/service.js";
-import type { Caller } from "../auth.js";
+import { allows } from "../auth.js";
 import { requireOrg } from "../../runs.js";
 import type { RouteDeps } from "../deps.js";
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
+// For the OpenAPI document: a download answers bytes, which Fastify streams unserialised.
+const bytes = { "application/octet-stream": { schema: z.string() } };
+export const downloadResponses = {
+  200: { description: "The whole content", content: bytes },
+  206: { description: "The byte range asked for with Range", content: bytes },
+};
+
+/**
+ * Readers: people and tools (`read`), agents fetching bundles and builds (`agent`), and
+ * submitters asking whether their org holds a hash before uploading it (`submit`).
+ */
 const READ_SCOPES = ["read", "agent", "submit"] as const;
+/** Writers: submitters (bundles, builds) and agents (their attempts' evidence). */
+const WRITE_SCOPES = ["submit", "agent"] as const;
+/** What an agent may upload: evidence, never a test bundle or an app build. */
+const AGENT_KINDS: readonly BlobKind[] = ["artifact", "log"];
 
 const present = (b: BlobRecord): Blob => ({ sha256: b.sha256, size: b.size, kind: b.kind });
 
 export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
-  /**
-   * Readers: people and tools (`read`), agents fetching bundles and builds (`agent`), and
-   * submitters asking whether their org holds a hash before uploading it (`submit`).
-   */
-  async function reader(req: FastifyRequest): Promise<Caller> {
-    const [first, ...rest] = READ_SCOPES;
-    try {
-      return await deps.auth.caller(req, first);
-    } catch (err) {
-      if (!(err instanceof QgjobError && err.code === "forbidden")) throw err;
-      for (const scope of rest) {
-        const caller = await deps.auth.caller(req, scope).catch(() => null);
-        if (caller) return caller;
-      }
-      throw new QgjobError("forbidden", `this token lacks the 'read', 'agent' or 'submit' scope`);
-    }
-  }
-
   // Its own scope, so the pass-through parser applies to these routes only.
   void app.register(async (scope) => {
     scope.addContentTypeParser("application/octet-stream", (_req, payload, done) =>
@@ -49,9 +47,10 @@ export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
     r.put(
       "/api/v1/blobs/:sha256",
       {
-        config: { scope: "submit" },
+        config: { scope: WRITE_SCOPES },
         schema: {
           summary: "Upload a blob (a test bundle, an app build, evidence) named by its SHA-256",
+          operationId: "uploadBlob",
           description:
             "Streams the body (application/octet-stream). When the org already holds the hash it " +
             "answers 200 at once without reading the body. Otherwise the bytes are checked " +
@@ -71,6 +70,12 @@ export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
       async (req, reply) => {
         requireOrg(req.caller, req.query.org_id);
+        if (!allows(req.caller, "submit") && !AGENT_KINDS.includes(req.query.kind)) {
+          throw new QgjobError(
+            "forbidden",
+            `an agent token may upload evidence, not a ${req.query.kind}`,
+          );
+        }
         const length = req.headers["content-length"];
         const body = req.body as Readable | undefined;
         if (!body) {
@@ -101,11 +106,15 @@ export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
     {
       schema: {
         summary: "Whether a blob exists for the caller, and its size",
+        operationId: "headBlob",
         params: BlobParams,
       },
     },
     async (req, reply) => {
-      const blob = await deps.blobs.find(req.params.sha256, await reader(req));
+      const blob = await deps.blobs.find(
+        req.params.sha256,
+        await deps.auth.caller(req, READ_SCOPES),
+      );
       return reply
         .header("content-length", blob.size)
         .header("content-type", "application/octet-stream")
@@ -123,12 +132,16 @@ export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
       exposeHeadRoute: false,
       schema: {
         summary: "Download a blob; one byte range with Range: bytes=a-b",
+        operationId: "downloadBlob",
         params: BlobParams,
-        response: { ...errors, 416: ErrorBody },
+        response: { ...downloadResponses, ...errors, 416: ErrorBody },
       },
     },
     async (req, reply) => {
-      const blob = await deps.blobs.find(req.params.sha256, await reader(req));
+      const blob = await deps.blobs.find(
+        req.params.sha256,
+        await deps.auth.caller(req, READ_SCOPES),
+      );
       let range;
       try {
         range = parseRange(req.headers.range, blob.size);

@@ -37,6 +37,7 @@ export function compatRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "submit" },
       schema: {
         summary: "Submit one test (compatibility route: alias of POST /api/v1/jobs)",
+        operationId: "submitJobCompat",
         tags: [COMPAT_TAG.name],
         headers: IdempotencyHeaders,
         body: SubmitJobRequest,
@@ -56,6 +57,7 @@ export function compatRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "Get a job (compatibility route: alias of GET /api/v1/jobs/{id})",
+        operationId: "getJobStatusCompat",
         tags: [COMPAT_TAG.name],
         params: JobIdParams,
         response: { 200: CompatJob, ...errors },

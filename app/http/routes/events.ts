@@ -4,7 +4,7 @@
  * on Postgres carries every replica's changes, so the replica a request lands on does not matter.
  */
 import { setMaxListeners } from "node:events";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ErrorBody, IdParams, LeaseParams } from "../../../api/schemas.js";
@@ -46,6 +46,7 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, 
       config: { scope: "read" },
       schema: {
         summary: "Follow a run: server-sent events of its job changes, until it finishes",
+        operationId: "followRunEvents",
         description:
           "Events: `snapshot` (the run with its jobs, first), `job` (one job that changed), " +
           "`run` (the run's counts after a batch of job events; carries the event id), " +
@@ -58,16 +59,13 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, 
       },
     },
     async (req, reply) => {
-      // The hub's reader answers who may watch: 500 watchers joining cost one read, not 500.
-      const run = await hub.find(req.params.id);
-      if (!run || (req.caller.orgId !== null && run.org_id !== req.caller.orgId)) {
-        hub.refused(req.params.id);
-        throw notFound("run", req.params.id);
-      }
       const last = req.headers["last-event-id"];
-      reply.hijack();
-      const stream = new SseStream(reply.raw, { shutdown: deps.shutdown, stallMs });
-      hub.watch(run.id, stream, last === undefined ? null : Number(last));
+      const opened = await openRunEvents(hub, deps, stallMs, reply, {
+        runId: req.params.id,
+        caller: req.caller,
+        lastEventId: last === undefined ? null : Number(last),
+      });
+      if (!opened) throw notFound("run", req.params.id);
     },
   );
 
@@ -77,6 +75,7 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, 
       config: { scope: "agent" },
       schema: {
         summary: "The agent's push channel: cancels of its jobs and revocation of its lease",
+        operationId: "followLeaseEvents",
         description:
           "Events: `cancel` (`job_ids` ended on the server: stop them now), `revoked` (the " +
           "lease is no longer the agent's: stop everything; the stream closes), `end` (the " +
@@ -100,6 +99,29 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, 
       });
     },
   );
+}
+
+/**
+ * Streams a run's events into the response (the API route and the dashboard's); false, with
+ * nothing sent, when the run does not exist for this caller.
+ */
+export async function openRunEvents(
+  hub: RunHub,
+  deps: Pick<RouteDeps, "shutdown">,
+  stallMs: number,
+  reply: FastifyReply,
+  w: { runId: string; caller: { orgId: string | null }; lastEventId: number | null },
+): Promise<boolean> {
+  // The hub's reader answers who may watch: 500 watchers joining cost one read, not 500.
+  const run = await hub.find(w.runId);
+  if (!run || (w.caller.orgId !== null && run.org_id !== w.caller.orgId)) {
+    hub.refused(w.runId);
+    return false;
+  }
+  reply.hijack();
+  const stream = new SseStream(reply.raw, { shutdown: deps.shutdown, stallMs });
+  hub.watch(run.id, stream, w.lastEventId);
+  return true;
 }
 
 async function followLease(deps: RouteDeps, leaseId: string, stream: SseStream) {

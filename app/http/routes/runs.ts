@@ -12,6 +12,8 @@ import {
   RerunFailedRequest,
   RerunFailedResponse,
   Run,
+  RunJobsQuery,
+  RunWaitQuery,
   RunWithJobs,
   SubmitJobRequest,
   SubmitRunRequest,
@@ -24,7 +26,7 @@ import { runStatus } from "../../store/rules.js";
 import type { Caller } from "../auth.js";
 import type { RouteDeps } from "../deps.js";
 import { longPoll } from "../long-poll.js";
-import { presentJob, presentRun } from "../../present.js";
+import { presentJob, presentRun, presentRunPage, presentRunSummary } from "../../present.js";
 
 export const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -57,6 +59,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "submit" },
       schema: {
         summary: "Submit a run of one or more tests",
+        operationId: "submitRun",
         tags: ["runs"],
         headers: IdempotencyHeaders,
         body: SubmitRunRequest,
@@ -67,7 +70,9 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       const caller = req.caller;
       const out = await deps.runs.submit(caller, req.body, req.headers["idempotency-key"]);
       if (out.replayed) reply.header("idempotent-replayed", "true");
-      return reply.code(201).send({ ...presentRun(out.run), jobs: out.jobs.map(presentJob) });
+      const run = presentRunSummary({ ...out.run, jobs: out.jobs });
+      if (req.body.supersede) run.superseded_runs = out.superseded;
+      return reply.code(201).send(run);
     },
   );
 
@@ -77,6 +82,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "submit" },
       schema: {
         summary: "Submit one test (a run of one job)",
+        operationId: "submitJob",
         tags: ["jobs"],
         headers: IdempotencyHeaders,
         body: SubmitJobRequest,
@@ -96,6 +102,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "List runs, newest first",
+        operationId: "listRuns",
         tags: ["runs"],
         querystring: ListRunsQuery,
         response: { 200: Page(Run), ...errors },
@@ -113,17 +120,23 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     {
       config: { scope: "read" },
       schema: {
-        summary: "Get a run with its jobs",
+        summary:
+          "Get a run with a page of its jobs (results summarised: the job view has them whole)",
+        operationId: "getRun",
         tags: ["runs"],
         params: IdParams,
+        querystring: RunJobsQuery,
         response: { 200: RunWithJobs, ...errors },
       },
     },
     async (req) => {
-      const caller = req.caller;
-      const run = await store.getRun(req.params.id, caller);
+      const { jobs_limit, jobs_cursor } = req.query;
+      const run = await store.getRunPage(req.params.id, req.caller, {
+        limit: jobs_limit,
+        cursor: jobs_cursor,
+      });
       if (!run) throw notFound("run", req.params.id);
-      return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
+      return presentRunPage(run);
     },
   );
 
@@ -132,29 +145,39 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     {
       config: { scope: "read" },
       schema: {
-        summary: "Long-poll until the run ends or timeout_s passes; answers the run either way",
+        summary:
+          "Long-poll until the run ends or timeout_s passes; answers the run (a page of its jobs) either way",
+        operationId: "waitForRun",
         tags: ["runs"],
         params: IdParams,
-        querystring: WaitQuery,
+        querystring: RunWaitQuery,
         response: { 200: RunWithJobs, ...errors },
       },
     },
     async (req, reply) => {
       const caller = req.caller;
-      const run = await longPoll(
+      const { id } = req.params;
+      // Each wake-up re-reads the counts only; the jobs are read once, for the answer.
+      await longPoll(
         deps,
         reply.raw,
         req.query.timeout_s * 1000,
         async () => {
-          const run = await store.getRun(req.params.id, caller);
-          if (!run) throw notFound("run", req.params.id);
+          const run = await store.getRunView(id, caller);
+          if (!run) throw notFound("run", id);
           return run;
         },
         (run) => !isRunOpen(runStatus(run.counts)),
         (run) => `run:${run.id}`,
         () => deps.auth.recheck(req),
       );
-      return { ...presentRun(run), jobs: run.jobs.map(presentJob) };
+      const { jobs_limit, jobs_cursor } = req.query;
+      const run = await store.getRunPage(id, caller, {
+        limit: jobs_limit,
+        cursor: jobs_cursor,
+      });
+      if (!run) throw notFound("run", id);
+      return presentRunPage(run);
     },
   );
 
@@ -164,6 +187,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "submit" },
       schema: {
         summary: "Cancel every unfinished job of a run",
+        operationId: "cancelRun",
         tags: ["runs"],
         params: IdParams,
         response: { 200: Run, ...errors },
@@ -184,6 +208,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       schema: {
         summary:
           "Queue the run's failed, errored, timed-out and cancelled tests again (optionally of one target)",
+        operationId: "rerunFailedJobs",
         tags: ["runs"],
         params: IdParams,
         body: RerunFailedRequest,
@@ -193,11 +218,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req) => {
       const out = await deps.runs.rerunFailed(req.caller, req.params.id, req.body);
       if (!out) throw notFound("run", req.params.id);
-      return {
-        ...presentRun(out.run),
-        jobs: out.run.jobs.map(presentJob),
-        rerun_job_ids: out.rerun.map((j) => j.id),
-      };
+      return { ...presentRunSummary(out.run), rerun_job_ids: out.rerun.map((j) => j.id) };
     },
   );
 
@@ -207,6 +228,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "List jobs, newest first",
+        operationId: "listJobs",
         tags: ["jobs"],
         querystring: ListJobsQuery,
         response: { 200: Page(Job), ...errors },
@@ -225,6 +247,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "Get a job",
+        operationId: "getJob",
         tags: ["jobs"],
         params: IdParams,
         response: { 200: Job, ...errors },
@@ -239,6 +262,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "Long-poll until the job ends or timeout_s passes; answers the job either way",
+        operationId: "waitForJob",
         tags: ["jobs"],
         params: IdParams,
         querystring: WaitQuery,
@@ -270,6 +294,7 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "submit" },
       schema: {
         summary: "Cancel a job",
+        operationId: "cancelJob",
         tags: ["jobs"],
         params: IdParams,
         response: { 200: Job, ...errors },

@@ -47,6 +47,7 @@ export function systemRoutes(app: FastifyInstance, deps: RouteDeps) {
       config: { scope: "read" },
       schema: {
         summary: "Queued groups and per-target counts",
+        operationId: "getQueue",
         tags: ["overview"],
         response: { 200: QueueOverview, 401: ErrorBody, 403: ErrorBody },
       },

@@ -74,3 +74,12 @@ export async function listAgents(
 export async function getAgent(db: PgExec, id: string, scope: OrgScope, now: number) {
   return (await listAgents(db, scope, now, id))[0] ?? null;
 }
+
+export async function undrainAgent(db: PgExec, id: string, scope: OrgScope, now: number) {
+  const [found] = await db
+    .update(agents)
+    .set({ drainedAt: null, recentErrors: [] })
+    .where(and(eq(agents.id, id), scope.orgId === null ? undefined : eq(agents.orgId, scope.orgId)))
+    .returning({ id: agents.id });
+  return found ? getAgent(db, id, scope, now) : null;
+}

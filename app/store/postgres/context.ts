@@ -9,6 +9,8 @@ export type PgExec = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /** The channel every replica LISTENs on; the payload is the change-feed topic. */
 export const CHANGE_CHANNEL = "qgjob_changes";
+/** The channel of relayed messages (live log chunks); the payload is the message. */
+export const RELAY_CHANNEL = "qgjob_relay";
 
 export interface PgContext {
   db: PgExec;

@@ -8,10 +8,12 @@ import { OPEN_STATUSES } from "../../../api/status.js";
 import type {
   ListJobsQuery,
   ListRunsQuery,
+  ListTestsQuery,
   ResultInput,
   SubmitRunInput,
 } from "../../../api/schemas.js";
 import { LocalChangeFeed } from "../change-feed.js";
+import { LocalRelay } from "../relay.js";
 import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
@@ -19,25 +21,35 @@ import type {
   GithubChecksOf,
   GithubDeliveryPatch,
   RerunFilter,
+  Superseding,
   NewBlob,
   NewGithubCheck,
   OrgScope,
+  RunPageQuery,
+  QuarantineRecord,
+  Relay,
   Store,
   StoreMetrics,
   StoreOptions,
   SubmitOptions,
   TokenRecord,
+  LeaseHolderCheck,
+  LeaseDeviceInput,
 } from "../store.js";
 import type { AgentInput } from "../sqlite/agents.js";
-import { getAgent, listAgents, registerAgent } from "./agents.js";
+import { getAgent, listAgents, registerAgent, undrainAgent } from "./agents.js";
 import { unavailableIfLost, type PgContext, type PgExec } from "./context.js";
 import { ping } from "./database.js";
 import * as blobOps from "./blobs.js";
+import * as deviceOps from "./lease-devices.js";
+import { runInputs } from "./run-inputs.js";
 import * as githubOps from "./github.js";
+import * as historyOps from "./history.js";
 import * as leaseOps from "./leases.js";
 import { previewNextLeases } from "./preview.js";
 import { queuedJobs } from "./queued.js";
 import { listAttempts } from "./attempts.js";
+import * as runPages from "./run-pages.js";
 import * as runOps from "./runs.js";
 import * as stallOps from "./stalls.js";
 import * as tokenOps from "./tokens.js";
@@ -47,6 +59,8 @@ export interface PgConnection {
   db: PgExec;
   /** Tells other replicas of changes (a shared server); absent for an embedded database. */
   broadcast?: (topics: Iterable<string>) => void;
+  /** Messages to every replica; absent: this process only. */
+  relay?: Relay;
   close(): Promise<void>;
 }
 
@@ -57,6 +71,7 @@ const guard = <T>(work: PromiseLike<T>): Promise<T> =>
 export class PostgresStore implements Store {
   readonly engine = "postgres";
   readonly changes: LocalChangeFeed;
+  readonly relay: Relay;
   private readonly ctx: PgContext;
 
   constructor(
@@ -65,6 +80,7 @@ export class PostgresStore implements Store {
     feed = new LocalChangeFeed(),
   ) {
     this.changes = feed;
+    this.relay = connection.relay ?? new LocalRelay();
     this.ctx = { db: connection.db, feed, broadcast: connection.broadcast, options };
   }
 
@@ -104,6 +120,12 @@ export class PostgresStore implements Store {
   listRuns(query: ListRunsQuery, scope: OrgScope) {
     return guard(runOps.listRuns(this.ctx.db, query, scope));
   }
+  getRunView(id: string, scope: OrgScope) {
+    return guard(runPages.getRunView(this.ctx.db, id, scope));
+  }
+  getRunPage(id: string, scope: OrgScope, query: RunPageQuery) {
+    return guard(runPages.getRunPage(this.ctx.db, id, scope, query));
+  }
   getJob(id: string, scope: OrgScope) {
     return guard(runOps.getJob(this.ctx.db, id, scope));
   }
@@ -121,6 +143,9 @@ export class PostgresStore implements Store {
   }
   cancelRun(id: string, scope: OrgScope, now: number) {
     return guard(runOps.cancelRun(this.ctx, id, scope, now));
+  }
+  supersedeEarlier(later: Superseding, now: number) {
+    return guard(runOps.supersedeEarlier(this.ctx, later, now));
   }
   rerunFailed(id: string, scope: OrgScope, filter: RerunFilter, now: number) {
     return guard(runOps.rerunFailed(this.ctx, id, scope, filter, now));
@@ -143,17 +168,32 @@ export class PostgresStore implements Store {
   listAgents(scope: OrgScope, now: number) {
     return guard(listAgents(this.ctx.db, scope, now));
   }
+  undrainAgent(id: string, scope: OrgScope, now: number) {
+    return guard(undrainAgent(this.ctx.db, id, scope, now));
+  }
   heartbeat(agentId: string, leaseId: string | null, now: number) {
     return guard(leaseOps.heartbeat(this.ctx, agentId, leaseId, now));
   }
   claimLease(agentId: string, now: number) {
     return guard(leaseOps.claimLease(this.ctx, agentId, now));
   }
-  startJob(leaseId: string, jobId: string, attempt: number, now: number) {
-    return guard(leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now));
+  startJob(
+    leaseId: string,
+    jobId: string,
+    attempt: number,
+    now: number,
+    holder?: LeaseHolderCheck,
+  ) {
+    return guard(leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now, holder));
   }
-  reportResult(leaseId: string, jobId: string, result: ResultInput, now: number) {
-    return guard(leaseOps.reportResult(this.ctx, leaseId, jobId, result, now));
+  reportResult(
+    leaseId: string,
+    jobId: string,
+    result: ResultInput,
+    now: number,
+    holder?: LeaseHolderCheck,
+  ) {
+    return guard(leaseOps.reportResult(this.ctx, leaseId, jobId, result, now, holder));
   }
   releaseLease(leaseId: string, now: number) {
     return guard(leaseOps.releaseLease(this.ctx, leaseId, now));
@@ -204,6 +244,43 @@ export class PostgresStore implements Store {
   }
   async findBlob(sha256: string, scope: OrgScope) {
     return guard(blobOps.findBlob(this.ctx.db, sha256, scope));
+  }
+  async touchBlobs(orgId: string, sha256s: string[], now: number) {
+    await guard(blobOps.touchBlobs(this.ctx.db, orgId, sha256s, now));
+  }
+  async expireBlobs(before: number, limit: number) {
+    return guard(blobOps.expireBlobs(this.ctx, before, limit));
+  }
+  async blobUsage() {
+    return guard(blobOps.blobUsage(this.ctx.db));
+  }
+  async runInputs(runIds: string[]) {
+    return guard(runInputs(this.ctx.db, runIds));
+  }
+  recordLeaseDevice(leaseId: string, input: LeaseDeviceInput, now: number) {
+    return guard(deviceOps.recordLeaseDevice(this.ctx, leaseId, input, now));
+  }
+  leaseDevices(leaseIds: string[]) {
+    return guard(deviceOps.leaseDevicesOf(this.ctx.db, leaseIds));
+  }
+  runLeaseDevices(runId: string) {
+    return guard(deviceOps.runLeaseDevices(this.ctx.db, runId));
+  }
+
+  listTests(query: ListTestsQuery, scope: OrgScope, now: number) {
+    return guard(historyOps.listTests(this.ctx.db, query, scope, now));
+  }
+  getTest(id: string, scope: OrgScope, now: number) {
+    return guard(historyOps.getTest(this.ctx.db, id, scope, now));
+  }
+  quarantineTest(quarantine: QuarantineRecord) {
+    return guard(historyOps.quarantineTest(this.ctx.db, quarantine));
+  }
+  unquarantineTest(orgId: string, testPath: string, now: number) {
+    return guard(historyOps.unquarantineTest(this.ctx.db, orgId, testPath, now));
+  }
+  listQuarantines(scope: OrgScope, now: number) {
+    return guard(historyOps.listQuarantines(this.ctx.db, scope, now));
   }
 
   queueOverview(scope: OrgScope, now: number) {

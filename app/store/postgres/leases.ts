@@ -7,9 +7,11 @@
  * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
  * serves them; claims touch only queued jobs, which no lease holds.
  */
-import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
+import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
 import { and, asc, eq, getTableColumns, inArray, isNull, lt, notExists, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
+import { endedJob } from "../history.js";
+import { orderByHistory, recordTestHistory } from "./history.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
@@ -23,16 +25,25 @@ import {
 } from "../fleet.js";
 import { candidateRows, headsOf, runPlanAsync, type HeadQuery } from "../heads.js";
 import {
+  noteAgentError,
   observedDurationMs,
   decideStart,
   repeatedPost,
   requireHeld,
+  requireHolder,
   decideLostJob,
   decideResult,
   lostResult,
   toStoredResult,
 } from "../rules.js";
-import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
+import type {
+  JobRecord,
+  LeaseGrant,
+  LeaseHolderCheck,
+  LeaseRecord,
+  ReapReport,
+  ResultOutcome,
+} from "../store.js";
 import { transaction, type PgContext, type PgExec, type Publish } from "./context.js";
 import { headReads } from "./heads.js";
 import { groupForBatch } from "./queued.js";
@@ -59,13 +70,21 @@ async function lockedLease(tx: PgExec, leaseId: string): Promise<LeaseRecord | u
 
 /**
  * The lease, locked, with one of its jobs and that job's attempt, in one statement. Only the
- * lease row is locked: the job needs none of its own (see the locking discipline above). With
+ * lease row is locked: the job needs none of its own (see the locking discipline above). The
+ * lease's agent comes along for `requireHolder`. With
  * no such lease the job is not read; every caller then answers that the job was not found.
  */
 async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, attempt: number) {
   const [row] = await tx
-    .select({ lease: leases, job: jobs, attempt: jobAttempts })
+    .select({
+      lease: leases,
+      job: jobs,
+      attempt: jobAttempts,
+      // With the id: drizzle reads a left-joined object whose fields are all null as no row.
+      holder: { id: agents.id, orgId: agents.orgId, keyHash: agents.keyHash },
+    })
     .from(leases)
+    .leftJoin(agents, eq(agents.id, leases.agentId))
     .leftJoin(jobs, eq(jobs.id, jobId))
     .leftJoin(
       jobAttempts,
@@ -77,7 +96,12 @@ async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, att
     )
     .where(eq(leases.id, leaseId))
     .for("update", { of: leases });
-  return { lease: row?.lease, job: row?.job ?? undefined, attempt: row?.attempt ?? undefined };
+  return {
+    lease: row?.lease,
+    job: row?.job ?? undefined,
+    attempt: row?.attempt ?? undefined,
+    holder: row?.holder,
+  };
 }
 
 async function touchAgent(db: PgExec, agentId: string, now: number) {
@@ -223,6 +247,8 @@ export function claimLease(
     }
     // The batch's jobs are read FOR UPDATE SKIP LOCKED (decideFor): each job goes to exactly one
     // lease, no claim waits on another, and concurrent claims aiming at one group split it.
+    // A drained agent's polls are answered "no work" until it is undrained.
+    if (agent.drainedAt !== null) return null;
     const decision = await decideFor(tx, ctx, agent, now, { lock: true });
     if (!decision) return null;
 
@@ -270,7 +296,7 @@ export function claimLease(
     const order = new Map(decision.jobIds.map((id, i) => [id, i]));
     claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
     for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
-    return { lease, jobs: claimed, reason: decision.reason };
+    return { lease, jobs: await orderByHistory(tx, ctx, claimed), reason: decision.reason };
   });
 }
 
@@ -299,8 +325,8 @@ export async function heartbeat(
   if (leaseId === null) return { lease: null, cancelJobIds: [] };
   return transaction(ctx, async (tx) => {
     const ended = await lockedLease(tx, leaseId);
-    // A lease completed by cancelling its last jobs is not lost: the agent must still hear
-    // which tests to stop.
+    // A lease completed by its last result is not lost: its agent heartbeats it until it has
+    // released it.
     const completed = ended?.agentId === agentId && ended.endReason === "completed";
     if (!completed) {
       const lost = leaseLost(ended, leaseId, now, agentId);
@@ -333,9 +359,11 @@ export function startJob(
   jobId: string,
   attempt: number,
   now: number,
+  holder?: LeaseHolderCheck,
 ): Promise<JobRecord> {
   return transaction(ctx, async (tx, publish) => {
     const read = await lockedLeaseAndJob(tx, leaseId, jobId, attempt);
+    requireHolder(leaseId, read.holder, holder);
     const job = requireHeld(read.job, read.lease, leaseId, jobId, now);
     if (decideStart(job, attempt) === "already_running") return job;
     await tx
@@ -406,14 +434,20 @@ export function reportResult(
   jobId: string,
   result: ResultInput,
   now: number,
+  holder?: LeaseHolderCheck,
 ): Promise<ResultOutcome> {
   return transaction(ctx, async (tx, publish) => {
     const read = await lockedLeaseAndJob(tx, leaseId, jobId, result.attempt);
+    requireHolder(leaseId, read.holder, holder);
     const outcome = await applyResult(tx, read, leaseId, jobId, result, now);
     if (!outcome.duplicate) await completeLeaseIfDone(tx, leaseId, now);
     // Last, right before the commit: these rows are shared by every result of the test file and
     // of the org, so their locks are held for as short a time as possible.
     if (outcome.counted) await recordDuration(tx, ctx, outcome.job, result.duration_ms, now);
+    if (!outcome.duplicate && result.status === "error") {
+      await noteError(tx, ctx, read.lease!.agentId, jobId, result.message ?? null, now);
+    }
+    if (endedJob(outcome)) outcome.job = await recordTestHistory(tx, ctx, outcome.job, now);
     if (outcome.requeued) publish("work");
     if (!outcome.duplicate) publish(`run:${outcome.job.runId}`);
     const { job, retry, duplicate, requeued } = outcome;
@@ -433,6 +467,20 @@ export async function completeLeaseIfDone(db: PgExec, leaseId: string, now: numb
     .where(and(eq(leases.id, leaseId), isNull(leases.endedAt), notExists(open)));
 }
 
+async function noteError(
+  tx: PgExec,
+  ctx: PgContext,
+  agentId: string,
+  jobId: string,
+  message: string | null,
+  now: number,
+) {
+  const [agent] = await tx.select().from(agents).where(eq(agents.id, agentId)).for("update");
+  if (!agent) return;
+  const next = noteAgentError(agent, { at: now, jobId, message }, ctx.options.drainRule);
+  await tx.update(agents).set(next).where(eq(agents.id, agentId));
+}
+
 async function applyResult(
   tx: PgExec,
   read: Awaited<ReturnType<typeof lockedLeaseAndJob>>,
@@ -450,7 +498,7 @@ async function applyResult(
   const job = requireHeld(current, lease, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
   const stored = toStoredResult(result);
-  const closeAttempt = (status: string) =>
+  const closeAttempt = (status: JobStatus) =>
     tx
       .update(jobAttempts)
       .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
@@ -667,7 +715,6 @@ export function reapExpired(ctx: PgContext, now: number): Promise<ReapReport> {
         .update(jobAttempts)
         .set({ status: "timed_out", finishedAt: now })
         .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)));
-      await completeLeaseIfDone(tx, j.leaseId!, now);
     }
     return report;
   });

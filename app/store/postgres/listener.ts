@@ -7,7 +7,8 @@
 import type { Logger } from "pino";
 import pg from "pg";
 import type { LocalChangeFeed } from "../change-feed.js";
-import { CHANGE_CHANNEL } from "./context.js";
+import type { LocalRelay } from "../relay.js";
+import { CHANGE_CHANNEL, RELAY_CHANNEL } from "./context.js";
 
 const BACKOFF_MS = [100, 500, 1000, 2000, 5000];
 
@@ -21,6 +22,7 @@ export class ChangeListener {
     private readonly url: string,
     private readonly feed: LocalChangeFeed,
     private readonly log?: Pick<Logger, "warn" | "info">,
+    private readonly relay?: LocalRelay,
   ) {}
 
   /** Resolves once the first LISTEN is in place (or rejects when the database is unreachable). */
@@ -32,12 +34,14 @@ export class ChangeListener {
     const client = new pg.Client({ connectionString: this.url, application_name: "qgjob-listen" });
     client.on("notification", (msg) => {
       if (msg.channel === CHANGE_CHANNEL && msg.payload) this.feed.publish(msg.payload);
+      else if (msg.channel === RELAY_CHANNEL && msg.payload) this.relay?.deliver(msg.payload);
     });
     client.on("error", () => this.lost(client));
     client.on("end", () => this.lost(client));
     try {
       await client.connect();
       await client.query(`listen ${CHANGE_CHANNEL}`);
+      if (this.relay) await client.query(`listen ${RELAY_CHANNEL}`);
     } catch (err) {
       client.removeAllListeners("end");
       await client.end().catch(() => {});

@@ -7,6 +7,7 @@ import { PostgresStore } from "./engine.js";
 import { Broadcaster } from "./broadcast.js";
 import { regroupQueued } from "./heads.js";
 import { ChangeListener } from "./listener.js";
+import { PgRelay } from "./relay.js";
 
 export async function openPostgresStore(
   opts: PgPoolOptions,
@@ -15,7 +16,8 @@ export async function openPostgresStore(
 ): Promise<PostgresStore> {
   const { pool, db } = openPool(opts, logger);
   const feed = new LocalChangeFeed();
-  const listener = new ChangeListener(opts.url, feed, logger);
+  const relay = new PgRelay(db, logger);
+  const listener = new ChangeListener(opts.url, feed, logger, relay);
   try {
     await migratePostgres(pool);
     await regroupQueued(db, options.grouping);
@@ -30,9 +32,11 @@ export async function openPostgresStore(
     {
       db,
       broadcast: broadcaster.send,
+      relay,
       async close() {
         await listener.close();
         await broadcaster.close();
+        await relay.close();
         await pool.end();
       },
     },

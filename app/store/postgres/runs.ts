@@ -7,10 +7,17 @@ import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
-import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
-import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
+import { countJobs, rerunsOf, runStatus } from "../rules.js";
+import type {
+  JobRecord,
+  OrgScope,
+  RunRecord,
+  RunView,
+  SubmitOptions,
+  Superseding,
+} from "../store.js";
 import { sqlState, transaction, type PgContext, type PgExec, type Publish } from "./context.js";
-import { completeLeaseIfDone, lockLeases } from "./leases.js";
+import { lockLeases } from "./leases.js";
 import { jobAttempts, jobs, orgs, runs } from "./schema.js";
 
 // Postgres caps a statement at 65535 parameters; 27 columns x 1000 rows stays inside it.
@@ -52,6 +59,9 @@ export async function submitRun(
         idempotencyKey: opts.idempotencyKey ?? null,
         requestHash: opts.requestHash ?? null,
         createdAt: now,
+        bundle: opts.bundle ?? null,
+        build: opts.build ?? null,
+        failFast: input.fail_fast ?? null,
       });
       // Every job of a submission shares the columns a strategy groups by.
       const groupKey = groupKeyOf(ctx.options.grouping, {
@@ -75,7 +85,7 @@ export async function submitRun(
         testPath,
         tags: input.tags,
         priority: input.priority,
-        status: "queued",
+        status: "queued" as const,
         maxAttempts: input.max_attempts,
         retries: input.retries,
         timeoutS: input.timeout_s,
@@ -113,25 +123,19 @@ export async function getJob(db: PgExec, id: string, scope: OrgScope): Promise<J
   return job ?? null;
 }
 
-async function runView(db: PgExec, run: RunRecord): Promise<RunView> {
+export async function runView(db: PgExec, run: RunRecord): Promise<RunView> {
   const rows = await db
     .select({
       status: jobs.status,
       flaky: jobs.flaky,
+      quarantined: sql<boolean>`${jobs.quarantinedUntil} is not null`,
       n: sql<number>`count(*)::int`,
       finishedAt: sql<number | null>`max(${jobs.finishedAt})::float8`,
     })
     .from(jobs)
     .where(currentJobsOf(run.id))
-    .groupBy(jobs.status, jobs.flaky);
-  const counts = emptyCounts();
-  let finishedAt: number | null = null;
-  for (const row of rows) {
-    counts[row.status as keyof typeof counts] += row.n;
-    counts.total += row.n;
-    if (row.flaky) counts.flaky += row.n;
-    if (row.finishedAt !== null) finishedAt = Math.max(finishedAt ?? 0, row.finishedAt);
-  }
+    .groupBy(jobs.status, jobs.flaky, sql`${jobs.quarantinedUntil} is not null`);
+  const { counts, finishedAt } = countJobs(rows);
   const versions = await db
     .selectDistinct({ v: jobs.appVersionId })
     .from(jobs)
@@ -147,9 +151,10 @@ async function runView(db: PgExec, run: RunRecord): Promise<RunView> {
 }
 
 /** A run is made of its current jobs: a re-run job stands in for the one it superseded. */
-const currentJobsOf = (runId: string) => and(eq(jobs.runId, runId), isNull(jobs.supersededBy));
+export const currentJobsOf = (runId: string) =>
+  and(eq(jobs.runId, runId), isNull(jobs.supersededBy));
 
-const runColumns = {
+export const runColumns = {
   id: runs.id,
   orgId: runs.orgId,
   source: runs.source,
@@ -157,6 +162,10 @@ const runColumns = {
   sha: runs.sha,
   ref: runs.ref,
   createdAt: runs.createdAt,
+  bundle: runs.bundle,
+  build: runs.build,
+  failFast: runs.failFast,
+  supersededBy: runs.supersededBy,
 };
 
 export async function getRun(db: PgExec, id: string, scope: OrgScope) {
@@ -256,7 +265,6 @@ async function cancelJobs(tx: PgExec, where: SQL, now: number, publish: Publish)
     .where(and(where, open))
     .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId, leaseId: jobs.leaseId });
   for (const job of cancelled) {
-    if (job.leaseId) await completeLeaseIfDone(tx, job.leaseId, now);
     await tx
       .update(jobAttempts)
       .set({ status: "cancelled", finishedAt: now })
@@ -295,6 +303,38 @@ export async function cancelRun(ctx: PgContext, id: string, scope: OrgScope, now
   if (!found) return null;
   const run = await getRun(ctx.db, id, scope);
   return run && runView(ctx.db, run);
+}
+
+const onTargetOf = (later: Superseding) =>
+  and(
+    eq(jobs.target, later.target),
+    later.device === null ? isNull(jobs.device) : eq(jobs.device, later.device),
+  )!;
+
+export async function supersedeEarlier(ctx: PgContext, later: Superseding, now: number) {
+  return transaction(ctx, async (tx, publish) => {
+    const older = (
+      await tx
+        .selectDistinct({ id: runs.id })
+        .from(runs)
+        .innerJoin(jobs, eq(jobs.runId, runs.id))
+        .where(
+          and(
+            eq(runs.orgId, later.orgId),
+            eq(runs.repo, later.repo),
+            eq(runs.ref, later.ref),
+            lt(runs.id, later.runId),
+            inArray(jobs.status, [...OPEN_STATUSES]),
+            onTargetOf(later),
+          ),
+        )
+    ).map((r) => r.id);
+    if (older.length === 0) return [];
+    await cancelJobs(tx, and(inArray(jobs.runId, older), onTargetOf(later))!, now, publish);
+    await tx.update(runs).set({ supersededBy: later.runId }).where(inArray(runs.id, older));
+    for (const id of older) publish(`run:${id}`);
+    return older;
+  });
 }
 
 export async function rerunFailed(

@@ -3,9 +3,11 @@
  * milliseconds since the epoch (read as numbers); lists and results are jsonb.
  * drizzle-kit generates ./migrations from this file (`npm run db:generate:postgres`).
  */
+import type { JobStatus } from "../../../api/status.js";
 import type { RunSource } from "../../../api/types.js";
 import type { Target } from "../../../api/types.js";
-import type { StoredResult } from "../store.js";
+import type { RunBuild, RunBundle } from "../../../api/schemas.js";
+import type { AgentError, StoredResult, TestRunEntry } from "../store.js";
 import {
   bigint,
   boolean,
@@ -51,10 +53,19 @@ export const runs = pgTable(
     idempotencyKey: text("idempotency_key"),
     requestHash: text("request_hash"),
     createdAt: ms("created_at").notNull(),
+    /** The test bundle and app build the run carries (api/schemas.ts RunBundle, RunBuild). */
+    bundle: jsonb("bundle").$type<RunBundle>(),
+    build: jsonb("build").$type<RunBuild>(),
+    /** Failures after which the rest of the run is cancelled (null: it runs to the end). */
+    failFast: integer("fail_fast"),
+    /** The later run of the same repository, ref and target that cancelled this one's jobs. */
+    supersededBy: text("superseded_by"),
   },
   (t) => [
     uniqueIndex("runs_idempotency").on(t.orgId, t.idempotencyKey),
     index("runs_org").on(t.orgId, t.id),
+    // The earlier runs of a branch, which a new run with `supersede` cancels.
+    index("runs_branch").on(t.orgId, t.repo, t.ref, t.id),
   ],
 );
 
@@ -71,7 +82,7 @@ export const jobs = pgTable(
     testPath: text("test_path").notNull(),
     tags: jsonb("tags").$type<string[]>().notNull(),
     priority: integer("priority").notNull(),
-    status: text("status").notNull(),
+    status: text("status").$type<JobStatus>().notNull(),
     flaky: boolean("flaky").notNull().default(false),
     attempts: integer("attempts").notNull().default(0),
     maxAttempts: integer("max_attempts").notNull(),
@@ -92,12 +103,25 @@ export const jobs = pgTable(
     supersededBy: text("superseded_by"),
     /** The scheduling group, `<strategy>:<key>` (heads.ts), as on SQLite. */
     groupKey: text("group_key").notNull().default(""),
+    /** When the test's quarantine ended, if it was quarantined as this job finished (null: it
+     * was not): the run's verdict is decided by this, so it never changes after the fact. */
+    quarantinedUntil: ms("quarantined_until"),
   },
   (t) => [
     // A group's queued jobs by device and priority, oldest first: the claim's batch read, the
     // queue summary triggers' next-oldest lookup, and every lookup by status.
     index("jobs_group_queue").on(t.status, t.groupKey, t.device, t.priority, t.queuedAt),
     index("jobs_run").on(t.runId),
+    // A run's counts from the index alone: a result's bulk sits in the row (SQLite walks its
+    // overflow pages to reach the columns after it), and waiters re-read the counts on each change.
+    index("jobs_run_counts").on(
+      t.runId,
+      t.supersededBy,
+      t.status,
+      t.flaky,
+      t.quarantinedUntil,
+      t.finishedAt,
+    ),
     index("jobs_lease").on(t.leaseId),
     index("jobs_org").on(t.orgId, t.id),
   ],
@@ -110,7 +134,7 @@ export const jobAttempts = pgTable(
     attempt: integer("attempt").notNull(),
     leaseId: text("lease_id").notNull(),
     agentId: text("agent_id").notNull(),
-    status: text("status").notNull(),
+    status: text("status").$type<JobStatus>().notNull(),
     startedAt: ms("started_at"),
     finishedAt: ms("finished_at"),
     durationMs: integer("duration_ms"),
@@ -132,6 +156,8 @@ export const agents = pgTable(
     keyHash: text("key_hash"),
     registeredAt: ms("registered_at").notNull(),
     lastSeenAt: ms("last_seen_at").notNull(),
+    drainedAt: ms("drained_at"),
+    recentErrors: jsonb("recent_errors").$type<AgentError[]>().notNull().default([]),
   },
   (t) => [index("agents_name").on(t.name)],
 );
@@ -294,6 +320,77 @@ export const blobs = pgTable(
     kind: text("kind").notNull(),
     createdAt: ms("created_at").notNull(),
     lastReferencedAt: ms("last_referenced_at").notNull(),
+    /** A bundle's file paths, read from the tarball when it arrived (null for other kinds). */
+    files: jsonb("files").$type<string[]>(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.sha256] }), index("blobs_sha256").on(t.sha256)],
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.sha256] }),
+    index("blobs_sha256").on(t.sha256),
+    // Retention walks the least recently used first, a batch at a time.
+    index("blobs_last_referenced").on(t.lastReferencedAt),
+  ],
+);
+
+/** What a device did for a lease, as its agent reported it (the SQLite schema says more). */
+export const leaseDevices = pgTable("lease_devices", {
+  leaseId: text("lease_id").primaryKey(),
+  agentId: text("agent_id").notNull(),
+  appVersionId: text("app_version_id").notNull(),
+  installs: integer("installs").notNull(),
+  sessions: integer("sessions").notNull(),
+  installMs: bigint("install_ms", { mode: "number" }).notNull(),
+  sessionMs: bigint("session_ms", { mode: "number" }).notNull(),
+  reportedAt: ms("reported_at").notNull(),
+});
+
+/** Per-test history (the SQLite schema says more): one row per (org, repo, test file, target). */
+export const testHistory = pgTable(
+  "test_history",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    repo: text("repo").notNull(),
+    testPath: text("test_path").notNull(),
+    target: text("target").$type<Target>().notNull(),
+    runs: integer("runs").notNull(),
+    passed: integer("passed").notNull(),
+    failed: integer("failed").notNull(),
+    flaky: integer("flaky").notNull(),
+    errors: integer("errors").notNull(),
+    recent: text("recent").notNull(),
+    durations: jsonb("durations").$type<number[]>().notNull(),
+    flakeRate: doublePrecision("flake_rate").notNull(),
+    failureRate: doublePrecision("failure_rate").notNull(),
+    p50Ms: ms("p50_ms").notNull(),
+    p95Ms: ms("p95_ms").notNull(),
+    durationChangeMs: ms("duration_change_ms").notNull(),
+    firstSeenAt: ms("first_seen_at").notNull(),
+    lastRunAt: ms("last_run_at").notNull(),
+    lastPassedAt: ms("last_passed_at"),
+    lastFailedAt: ms("last_failed_at"),
+    recentRuns: jsonb("recent_runs").$type<TestRunEntry[]>().notNull(),
+    lastFailures: jsonb("last_failures").$type<TestRunEntry[]>().notNull(),
+  },
+  (t) => [
+    uniqueIndex("test_history_test").on(t.orgId, t.repo, t.testPath, t.target),
+    index("test_history_flake").on(t.orgId, t.flakeRate, t.id),
+    index("test_history_failure").on(t.orgId, t.failureRate, t.id),
+    index("test_history_p95").on(t.orgId, t.p95Ms, t.id),
+    index("test_history_change").on(t.orgId, t.durationChangeMs, t.id),
+  ],
+);
+
+/** Quarantined test files of an org (every target and repository): they run, but fail no verdict. */
+export const testQuarantines = pgTable(
+  "test_quarantines",
+  {
+    orgId: text("org_id").notNull(),
+    testPath: text("test_path").notNull(),
+    reason: text("reason").notNull(),
+    owner: text("owner"),
+    automatic: boolean("automatic").notNull(),
+    createdAt: ms("created_at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.testPath] })],
 );

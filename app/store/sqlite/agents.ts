@@ -73,3 +73,13 @@ export function listAgents(ctx: SqliteContext, scope: OrgScope, now: number): Ag
 export function getAgent(ctx: SqliteContext, id: string, scope: OrgScope, now: number) {
   return listAgents(ctx, scope, now).find((a) => a.id === id) ?? null;
 }
+
+export function undrainAgent(ctx: SqliteContext, id: string, scope: OrgScope, now: number) {
+  const found = ctx.db
+    .update(agents)
+    .set({ drainedAt: null, recentErrors: [] })
+    .where(and(eq(agents.id, id), scope.orgId === null ? undefined : eq(agents.orgId, scope.orgId)))
+    .returning({ id: agents.id })
+    .get();
+  return found ? getAgent(ctx, id, scope, now) : null;
+}

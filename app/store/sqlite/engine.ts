@@ -4,6 +4,7 @@ import { OPEN_STATUSES } from "../../../api/status.js";
 import type {
   ListJobsQuery,
   ListRunsQuery,
+  ListTestsQuery,
   ResultInput,
   SubmitRunInput,
 } from "../../../api/schemas.js";
@@ -15,20 +16,30 @@ import type {
   GithubChecksOf,
   GithubDeliveryPatch,
   RerunFilter,
+  Superseding,
   NewBlob,
   NewGithubCheck,
   OrgScope,
+  RunPageQuery,
+  QuarantineRecord,
   Store,
   StoreOptions,
   SubmitOptions,
   TokenRecord,
+  LeaseHolderCheck,
+  LeaseDeviceInput,
 } from "../store.js";
 import { listAttempts } from "./attempts.js";
-import { getAgent, listAgents, registerAgent, type AgentInput } from "./agents.js";
+import * as runPages from "./run-pages.js";
+import { getAgent, listAgents, registerAgent, undrainAgent, type AgentInput } from "./agents.js";
 import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
+import { LocalRelay } from "../relay.js";
 import * as blobOps from "./blobs.js";
+import * as deviceOps from "./lease-devices.js";
+import { runInputs } from "./run-inputs.js";
 import * as githubOps from "./github.js";
+import * as historyOps from "./history.js";
 import { regroupQueued } from "./heads.js";
 import * as leaseOps from "./leases.js";
 import * as runOps from "./runs.js";
@@ -41,6 +52,7 @@ import { jobs, leases } from "./schema.js";
 export class SqliteStore implements Store {
   readonly engine = "sqlite";
   readonly changes: LocalChangeFeed;
+  readonly relay = new LocalRelay();
   private readonly ctx: SqliteContext;
 
   constructor(
@@ -90,6 +102,12 @@ export class SqliteStore implements Store {
   async listRuns(query: ListRunsQuery, scope: OrgScope) {
     return runOps.listRuns(this.ctx, query, scope);
   }
+  async getRunView(id: string, scope: OrgScope) {
+    return runPages.getRunView(this.ctx, id, scope);
+  }
+  async getRunPage(id: string, scope: OrgScope, query: RunPageQuery) {
+    return runPages.getRunPage(this.ctx, id, scope, query);
+  }
   async getJob(id: string, scope: OrgScope) {
     return runOps.getJob(this.ctx, id, scope);
   }
@@ -108,6 +126,9 @@ export class SqliteStore implements Store {
   }
   async cancelRun(id: string, scope: OrgScope, now: number) {
     return runOps.cancelRun(this.ctx, id, scope, now);
+  }
+  async supersedeEarlier(later: Superseding, now: number) {
+    return runOps.supersedeEarlier(this.ctx, later, now);
   }
   async rerunFailed(id: string, scope: OrgScope, filter: RerunFilter, now: number) {
     return runOps.rerunFailed(this.ctx, id, scope, filter, now);
@@ -129,6 +150,9 @@ export class SqliteStore implements Store {
   async listAgents(scope: OrgScope, now: number) {
     return listAgents(this.ctx, scope, now);
   }
+  async undrainAgent(id: string, scope: OrgScope, now: number) {
+    return undrainAgent(this.ctx, id, scope, now);
+  }
   async heartbeat(agentId: string, leaseId: string | null, now: number) {
     return leaseOps.heartbeat(this.ctx, agentId, leaseId, now);
   }
@@ -139,11 +163,23 @@ export class SqliteStore implements Store {
         this.changes.publish(`run:${runId}`);
     return grant;
   }
-  async startJob(leaseId: string, jobId: string, attempt: number, now: number) {
-    return leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now);
+  async startJob(
+    leaseId: string,
+    jobId: string,
+    attempt: number,
+    now: number,
+    holder?: LeaseHolderCheck,
+  ) {
+    return leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now, holder);
   }
-  async reportResult(leaseId: string, jobId: string, result: ResultInput, now: number) {
-    return leaseOps.reportResult(this.ctx, leaseId, jobId, result, now);
+  async reportResult(
+    leaseId: string,
+    jobId: string,
+    result: ResultInput,
+    now: number,
+    holder?: LeaseHolderCheck,
+  ) {
+    return leaseOps.reportResult(this.ctx, leaseId, jobId, result, now, holder);
   }
   async releaseLease(leaseId: string, now: number) {
     return leaseOps.releaseLease(this.ctx, leaseId, now);
@@ -196,6 +232,43 @@ export class SqliteStore implements Store {
   }
   async findBlob(sha256: string, scope: OrgScope) {
     return blobOps.findBlob(this.ctx, sha256, scope);
+  }
+  async touchBlobs(orgId: string, sha256s: string[], now: number) {
+    blobOps.touchBlobs(this.ctx, orgId, sha256s, now);
+  }
+  async expireBlobs(before: number, limit: number) {
+    return blobOps.expireBlobs(this.ctx, before, limit);
+  }
+  async blobUsage() {
+    return blobOps.blobUsage(this.ctx);
+  }
+  async runInputs(runIds: string[]) {
+    return runInputs(this.ctx, runIds);
+  }
+  async recordLeaseDevice(leaseId: string, input: LeaseDeviceInput, now: number) {
+    return deviceOps.recordLeaseDevice(this.ctx, leaseId, input, now);
+  }
+  async leaseDevices(leaseIds: string[]) {
+    return deviceOps.leaseDevicesOf(this.ctx, leaseIds);
+  }
+  async runLeaseDevices(runId: string) {
+    return deviceOps.runLeaseDevices(this.ctx, runId);
+  }
+
+  async listTests(query: ListTestsQuery, scope: OrgScope, now: number) {
+    return historyOps.listTests(this.ctx, query, scope, now);
+  }
+  async getTest(id: string, scope: OrgScope, now: number) {
+    return historyOps.getTest(this.ctx, id, scope, now);
+  }
+  async quarantineTest(quarantine: QuarantineRecord) {
+    return historyOps.quarantineTest(this.ctx, quarantine);
+  }
+  async unquarantineTest(orgId: string, testPath: string, now: number) {
+    return historyOps.unquarantineTest(this.ctx, orgId, testPath, now);
+  }
+  async listQuarantines(scope: OrgScope, now: number) {
+    return historyOps.listQuarantines(this.ctx, scope, now);
   }
 
   async queueOverview(scope: OrgScope, now: number) {

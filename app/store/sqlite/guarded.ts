@@ -10,6 +10,8 @@ const READS = new Set([
   "findToken",
   "hasTokens",
   "getRun",
+  "getRunView",
+  "getRunPage",
   "listRuns",
   "getJob",
   "jobsOfLeases",
@@ -22,6 +24,8 @@ const READS = new Set([
   "queueOverview",
   "previewNextLeases",
   "metrics",
+  "leaseDevices",
+  "runLeaseDevices",
 ]);
 
 export function guardedStore(store: Store, guard: FileGuard, onClose: () => void): Store {

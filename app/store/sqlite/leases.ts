@@ -1,5 +1,5 @@
 /** Leases: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases). */
-import { HELD_STATUSES, SERVER_ENDED_STATUSES } from "../../../api/status.js";
+import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
 import { and, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
@@ -10,19 +10,30 @@ import { decayUsage, ewma } from "../../scheduler/usage.js";
 import { fleetView, usageView } from "../fleet.js";
 import { candidateRows, headsOf, runPlan, type HeadQuery } from "../heads.js";
 import {
+  noteAgentError,
   observedDurationMs,
   decideStart,
   repeatedPost,
   requireHeld,
+  requireHolder,
   decideLostJob,
   decideResult,
   lostResult,
   toStoredResult,
 } from "../rules.js";
-import type { JobRecord, LeaseGrant, LeaseRecord, ReapReport, ResultOutcome } from "../store.js";
+import type {
+  JobRecord,
+  LeaseGrant,
+  LeaseHolderCheck,
+  LeaseRecord,
+  ReapReport,
+  ResultOutcome,
+} from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
 import { headReads } from "./heads.js";
+import { endedJob } from "../history.js";
+import { orderByHistory, recordTestHistory } from "./history.js";
 import { groupForBatch, historyOfJob } from "./queued.js";
 import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
@@ -170,6 +181,8 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
           lease_id: held.id,
         });
       }
+      // A drained agent's polls are answered "no work" until it is undrained.
+      if (agent.drainedAt !== null) return null;
       const decision = decideFor(tx, ctx, agent, now);
       if (!decision) return null;
 
@@ -210,7 +223,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
             attempt: j.attempts,
             leaseId: lease.id,
             agentId,
-            status: "leased",
+            status: "leased" as const,
           })),
         )
         .run();
@@ -222,7 +235,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
 
       const order = new Map(decision.jobIds.map((id, i) => [id, i]));
       claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      return { lease, jobs: claimed, reason: decision.reason };
+      return { lease, jobs: orderByHistory(ctx, claimed), reason: decision.reason };
     },
     { behavior: "immediate" },
   );
@@ -258,8 +271,8 @@ export function heartbeat(
     (tx) => {
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
       const ended = lookups(ctx).lease.get({ id: leaseId });
-      // A lease completed by cancelling its last jobs is not lost: the agent must still hear
-      // which tests to stop.
+      // A lease completed by its last result is not lost: its agent heartbeats it until it has
+      // released it.
       const completed = ended?.agentId === agentId && ended.endReason === "completed";
       if (!completed) requireLiveLease(ctx, leaseId, now, agentId);
       const lease = completed
@@ -296,9 +309,11 @@ export function startJob(
   jobId: string,
   attempt: number,
   now: number,
+  holder?: LeaseHolderCheck,
 ) {
   const job = ctx.db.transaction(
     () => {
+      if (holder) requireHolder(leaseId, lookups(ctx).leaseHolder.get({ id: leaseId }), holder);
       const job = heldJob(ctx, leaseId, jobId, now);
       if (decideStart(job, attempt) === "already_running") return job;
       ctx.raw
@@ -310,7 +325,7 @@ export function startJob(
       ctx.raw
         .prepare("update jobs set status = 'running', started_at = ? where id = ?")
         .run(now, jobId);
-      return { ...job, status: "running", startedAt: now };
+      return { ...job, status: "running" as const, startedAt: now };
     },
     { behavior: "immediate" },
   );
@@ -370,11 +385,14 @@ export function reportResult(
   jobId: string,
   result: ResultInput,
   now: number,
+  holder?: LeaseHolderCheck,
 ): ResultOutcome {
   const outcome = ctx.db.transaction(
     (tx) => {
+      if (holder) requireHolder(leaseId, lookups(ctx).leaseHolder.get({ id: leaseId }), holder);
       const outcome = applyResult(tx, ctx, leaseId, jobId, result, now);
       if (!outcome.duplicate) completeLeaseIfDone(ctx, leaseId, now);
+      if (endedJob(outcome)) outcome.job = recordTestHistory(ctx, outcome.job, now);
       return outcome;
     },
     { behavior: "immediate" },
@@ -418,12 +436,13 @@ function applyResult(
   const job = heldJob(ctx, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
   const stored = toStoredResult(result);
-  const closeAttempt = (status: string) =>
-    tx
-      .update(jobAttempts)
+  const closeAttempt = (status: JobStatus) => {
+    tx.update(jobAttempts)
       .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
       .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)))
       .run();
+    if (status === "error") noteError(tx, ctx, job.agentId!, jobId, stored.message, now);
+  };
 
   switch (decision.kind) {
     case "duplicate":
@@ -489,6 +508,20 @@ function applyResult(
       return { job: updated, retry: false, duplicate: false, requeued: true };
     }
   }
+}
+
+function noteError(
+  tx: SqliteExec,
+  ctx: SqliteContext,
+  agentId: string,
+  jobId: string,
+  message: string | null,
+  now: number,
+) {
+  const agent = tx.select().from(agents).where(eq(agents.id, agentId)).get();
+  if (!agent) return;
+  const next = noteAgentError(agent, { at: now, jobId, message }, ctx.options.drainRule);
+  tx.update(agents).set(next).where(eq(agents.id, agentId)).run();
 }
 
 /**
@@ -620,7 +653,6 @@ export function reapExpired(ctx: SqliteContext, now: number): ReapReport {
           .set({ status: "timed_out", finishedAt: now })
           .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)))
           .run();
-        if (j.leaseId) completeLeaseIfDone(ctx, j.leaseId, now);
       }
       return { report, runIds };
     },

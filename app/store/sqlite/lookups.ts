@@ -6,7 +6,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { SqliteContext } from "./context.js";
-import { jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
 
 const byContext = new WeakMap<SqliteContext, ReturnType<typeof prepare>>();
 
@@ -21,6 +21,12 @@ function prepare(ctx: SqliteContext) {
     lease: db
       .select()
       .from(leases)
+      .where(eq(leases.id, sql.placeholder("id")))
+      .prepare(),
+    leaseHolder: db
+      .select({ orgId: agents.orgId, keyHash: agents.keyHash })
+      .from(leases)
+      .innerJoin(agents, eq(agents.id, leases.agentId))
       .where(eq(leases.id, sql.placeholder("id")))
       .prepare(),
     attempt: db

@@ -7,10 +7,16 @@ import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
-import { emptyCounts, rerunsOf, runStatus } from "../rules.js";
-import type { JobRecord, OrgScope, RunRecord, RunView, SubmitOptions } from "../store.js";
+import { countJobs, emptyCounts, rerunsOf, runStatus } from "../rules.js";
+import type {
+  JobRecord,
+  OrgScope,
+  RunRecord,
+  RunView,
+  SubmitOptions,
+  Superseding,
+} from "../store.js";
 import type { SqliteContext } from "./context.js";
-import { completeLeaseIfDone } from "./leases.js";
 import { jobAttempts, jobs, runs } from "./schema.js";
 
 export function submitRun(
@@ -46,6 +52,10 @@ export function submitRun(
         sha: input.sha ?? null,
         ref: input.ref ?? null,
         createdAt: now,
+        bundle: opts.bundle ?? null,
+        build: opts.build ?? null,
+        failFast: input.fail_fast ?? null,
+        supersededBy: null,
       };
       const queued = input.tests.map((testPath) => queuedJob(ctx, input, run.id, testPath, now));
       insertSubmission(ctx, run, opts, queued);
@@ -85,7 +95,7 @@ function queuedJob(
     testPath,
     tags: input.tags,
     priority: input.priority,
-    status: "queued",
+    status: "queued" as const,
     flaky: false,
     attempts: 0,
     maxAttempts: input.max_attempts,
@@ -104,6 +114,7 @@ function queuedJob(
     result: null,
     rerunOf: null,
     supersededBy: null,
+    quarantinedUntil: null,
   };
   return { ...job, groupKey: groupKeyOf(ctx.options.grouping, job) };
 }
@@ -123,8 +134,9 @@ function insertSubmission(
     .run(run.orgId, run.createdAt);
   ctx.raw
     .prepare(
-      `insert into runs (id, org_id, source, repo, sha, ref, idempotency_key, request_hash, created_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `insert into runs (id, org_id, source, repo, sha, ref, idempotency_key, request_hash,
+         created_at, bundle, build, fail_fast)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(
       run.id,
@@ -136,6 +148,9 @@ function insertSubmission(
       opts.idempotencyKey ?? null,
       opts.requestHash ?? null,
       run.createdAt,
+      run.bundle && JSON.stringify(run.bundle),
+      run.build && JSON.stringify(run.build),
+      run.failFast,
     );
   const insertJob = ctx.raw.prepare(
     `insert into jobs (id, run_id, org_id, app_version_id, target, device, repo, test_path, tags,
@@ -180,26 +195,22 @@ export function getJob(ctx: SqliteContext, id: string, scope: OrgScope): JobReco
   );
 }
 
-function runView(ctx: SqliteContext, run: RunRecord): RunView {
+export function runView(ctx: SqliteContext, run: RunRecord): RunView {
   const rows = ctx.db
     .select({
       status: jobs.status,
       flaky: jobs.flaky,
+      quarantined: sql<number>`${jobs.quarantinedUntil} is not null`,
       n: sql<number>`count(*)`,
       finishedAt: sql<number | null>`max(${jobs.finishedAt})`,
     })
     .from(jobs)
     .where(currentJobsOf(run.id))
-    .groupBy(jobs.status, jobs.flaky)
+    .groupBy(jobs.status, jobs.flaky, sql`${jobs.quarantinedUntil} is not null`)
     .all();
-  const counts = emptyCounts();
-  let finishedAt: number | null = null;
-  for (const row of rows) {
-    counts[row.status as keyof typeof counts] += row.n;
-    counts.total += row.n;
-    if (row.flaky) counts.flaky += row.n;
-    if (row.finishedAt !== null) finishedAt = Math.max(finishedAt ?? 0, row.finishedAt);
-  }
+  const { counts, finishedAt } = countJobs(
+    rows.map((r) => ({ ...r, quarantined: r.quarantined === 1 })),
+  );
   const versions = ctx.db
     .selectDistinct({ v: jobs.appVersionId })
     .from(jobs)
@@ -211,9 +222,10 @@ function runView(ctx: SqliteContext, run: RunRecord): RunView {
 }
 
 /** A run is made of its current jobs: a re-run job stands in for the one it superseded. */
-const currentJobsOf = (runId: string) => and(eq(jobs.runId, runId), isNull(jobs.supersededBy));
+export const currentJobsOf = (runId: string) =>
+  and(eq(jobs.runId, runId), isNull(jobs.supersededBy));
 
-const runColumns = {
+export const runColumns = {
   id: runs.id,
   orgId: runs.orgId,
   source: runs.source,
@@ -221,6 +233,10 @@ const runColumns = {
   sha: runs.sha,
   ref: runs.ref,
   createdAt: runs.createdAt,
+  bundle: runs.bundle,
+  build: runs.build,
+  failFast: runs.failFast,
+  supersededBy: runs.supersededBy,
 };
 
 export function getRun(ctx: SqliteContext, id: string, scope: OrgScope) {
@@ -303,7 +319,8 @@ export function listRuns(ctx: SqliteContext, q: ListRunsQuery, scope: OrgScope) 
 }
 
 /** Ends the given jobs as cancelled: queued ones at once, leased ones too (the agent hears of it
- * on its next heartbeat and stops the test). Terminal jobs are left as they are. */
+ * and stops the test; its lease stays open until it releases it, once the test's processes are
+ * gone, so the agent shows busy meanwhile). Terminal jobs are left as they are. */
 function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
   const cancelled = ctx.db
     .update(jobs)
@@ -312,7 +329,6 @@ function cancelJobs(ctx: SqliteContext, where: SQL, now: number): string[] {
     .returning({ id: jobs.id, attempts: jobs.attempts, runId: jobs.runId, leaseId: jobs.leaseId })
     .all();
   for (const job of cancelled) {
-    if (job.leaseId) completeLeaseIfDone(ctx, job.leaseId, now);
     ctx.db
       .update(jobAttempts)
       .set({ status: "cancelled", finishedAt: now })
@@ -360,6 +376,43 @@ export function cancelRun(ctx: SqliteContext, id: string, scope: OrgScope, now: 
   ctx.feed.publish(`run:${id}`);
   const run = getRun(ctx, id, scope);
   return run && runView(ctx, run);
+}
+
+/** The jobs on the superseding run's target and device. */
+const onTargetOf = (later: Superseding) =>
+  and(
+    eq(jobs.target, later.target),
+    later.device === null ? isNull(jobs.device) : eq(jobs.device, later.device),
+  )!;
+
+export function supersedeEarlier(ctx: SqliteContext, later: Superseding, now: number) {
+  const superseded = ctx.db.transaction(
+    (tx) => {
+      const older = tx
+        .selectDistinct({ id: runs.id })
+        .from(runs)
+        .innerJoin(jobs, eq(jobs.runId, runs.id))
+        .where(
+          and(
+            eq(runs.orgId, later.orgId),
+            eq(runs.repo, later.repo),
+            eq(runs.ref, later.ref),
+            lt(runs.id, later.runId),
+            inArray(jobs.status, [...OPEN_STATUSES]),
+            onTargetOf(later),
+          ),
+        )
+        .all()
+        .map((r) => r.id);
+      if (older.length === 0) return [];
+      cancelJobs({ ...ctx, db: tx }, and(inArray(jobs.runId, older), onTargetOf(later))!, now);
+      tx.update(runs).set({ supersededBy: later.runId }).where(inArray(runs.id, older)).run();
+      return older;
+    },
+    { behavior: "immediate" },
+  );
+  for (const id of superseded) ctx.feed.publish(`run:${id}`);
+  return superseded;
 }
 
 // SQLite caps bound parameters per statement; 29 columns x 500 rows stays well inside it.

@@ -2,9 +2,11 @@
  * SQLite tables. Times are integer milliseconds since the epoch; lists are JSON text.
  * drizzle-kit generates ./migrations from this file (`npm run db:generate`).
  */
+import type { JobStatus } from "../../../api/status.js";
 import type { RunSource } from "../../../api/types.js";
 import type { Target } from "../../../api/types.js";
-import type { StoredResult } from "../store.js";
+import type { RunBuild, RunBundle } from "../../../api/schemas.js";
+import type { AgentError, StoredResult, TestRunEntry } from "../store.js";
 import { sql } from "drizzle-orm";
 import {
   index,
@@ -48,10 +50,19 @@ export const runs = sqliteTable(
     idempotencyKey: text("idempotency_key"),
     requestHash: text("request_hash"),
     createdAt: integer("created_at").notNull(),
+    /** The test bundle and app build the run carries (api/schemas.ts RunBundle, RunBuild). */
+    bundle: text("bundle", { mode: "json" }).$type<RunBundle>(),
+    build: text("build", { mode: "json" }).$type<RunBuild>(),
+    /** Failures after which the rest of the run is cancelled (null: it runs to the end). */
+    failFast: integer("fail_fast"),
+    /** The later run of the same repository, ref and target that cancelled this one's jobs. */
+    supersededBy: text("superseded_by"),
   },
   (t) => [
     uniqueIndex("runs_idempotency").on(t.orgId, t.idempotencyKey),
     index("runs_org").on(t.orgId, t.id),
+    // The earlier runs of a branch, which a new run with `supersede` cancels.
+    index("runs_branch").on(t.orgId, t.repo, t.ref, t.id),
   ],
 );
 
@@ -68,7 +79,7 @@ export const jobs = sqliteTable(
     testPath: text("test_path").notNull(),
     tags: text("tags", { mode: "json" }).$type<string[]>().notNull(),
     priority: integer("priority").notNull(),
-    status: text("status").notNull(),
+    status: text("status").$type<JobStatus>().notNull(),
     flaky: integer("flaky", { mode: "boolean" }).notNull().default(false),
     attempts: integer("attempts").notNull().default(0),
     maxAttempts: integer("max_attempts").notNull(),
@@ -95,9 +106,22 @@ export const jobs = sqliteTable(
      * so the queue summaries below are kept by group whatever the strategy reads.
      */
     groupKey: text("group_key").notNull().default(""),
+    /** When the test's quarantine ended, if it was quarantined as this job finished (null: it
+     * was not): the run's verdict is decided by this, so it never changes after the fact. */
+    quarantinedUntil: integer("quarantined_until"),
   },
   (t) => [
     index("jobs_run").on(t.runId),
+    // A run's counts from the index alone: a result's bulk sits in the row (SQLite walks its
+    // overflow pages to reach the columns after it), and waiters re-read the counts on each change.
+    index("jobs_run_counts").on(
+      t.runId,
+      t.supersededBy,
+      t.status,
+      t.flaky,
+      t.quarantinedUntil,
+      t.finishedAt,
+    ),
     index("jobs_lease").on(t.leaseId),
     index("jobs_org").on(t.orgId, t.id),
     // A group's queued jobs by device and priority, oldest first: the claim reads the chosen
@@ -115,7 +139,7 @@ export const jobAttempts = sqliteTable(
     attempt: integer("attempt").notNull(),
     leaseId: text("lease_id").notNull(),
     agentId: text("agent_id").notNull(),
-    status: text("status").notNull(),
+    status: text("status").$type<JobStatus>().notNull(),
     startedAt: integer("started_at"),
     finishedAt: integer("finished_at"),
     durationMs: integer("duration_ms"),
@@ -140,6 +164,13 @@ export const agents = sqliteTable(
     keyHash: text("key_hash"),
     registeredAt: integer("registered_at").notNull(),
     lastSeenAt: integer("last_seen_at").notNull(),
+    /** Set: drained by the drain rule (app/store/rules.ts, noteAgentError); takes no leases. */
+    drainedAt: integer("drained_at"),
+    /** The agent's latest infrastructure errors, oldest first, as the drain rule counts them. */
+    recentErrors: text("recent_errors", { mode: "json" })
+      .$type<AgentError[]>()
+      .notNull()
+      .default([]),
   },
   (t) => [index("agents_name").on(t.name)],
 );
@@ -313,6 +344,87 @@ export const blobs = sqliteTable(
     kind: text("kind").notNull(),
     createdAt: integer("created_at").notNull(),
     lastReferencedAt: integer("last_referenced_at").notNull(),
+    /** A bundle's file paths, read from the tarball when it arrived (null for other kinds). */
+    files: text("files", { mode: "json" }).$type<string[]>(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.sha256] }), index("blobs_sha256").on(t.sha256)],
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.sha256] }),
+    index("blobs_sha256").on(t.sha256),
+    // Retention walks the least recently used first, a batch at a time.
+    index("blobs_last_referenced").on(t.lastReferencedAt),
+  ],
+);
+
+/**
+ * What a device did for a lease (api/devices.ts), as its agent reported it: one row per lease,
+ * replaced by a later report. `app_version_id` is the lease's, kept here for the run summaries.
+ */
+export const leaseDevices = sqliteTable("lease_devices", {
+  leaseId: text("lease_id").primaryKey(),
+  agentId: text("agent_id").notNull(),
+  appVersionId: text("app_version_id").notNull(),
+  installs: integer("installs").notNull(),
+  sessions: integer("sessions").notNull(),
+  installMs: integer("install_ms").notNull(),
+  sessionMs: integer("session_ms").notNull(),
+  reportedAt: integer("reported_at").notNull(),
+});
+
+/**
+ * Per-test history, one row per (org, repository, test file, target), updated in the
+ * transaction of each job's final result (app/store/history.ts folds it), so the Tests pages
+ * read one row per test instead of every job. `repo` is "" when the runs named none.
+ */
+export const testHistory = sqliteTable(
+  "test_history",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    repo: text("repo").notNull(),
+    testPath: text("test_path").notNull(),
+    target: text("target").$type<Target>().notNull(),
+    runs: integer("runs").notNull(),
+    passed: integer("passed").notNull(),
+    failed: integer("failed").notNull(),
+    flaky: integer("flaky").notNull(),
+    errors: integer("errors").notNull(),
+    /** The last outcomes, oldest first, one letter each (history.ts: OUTCOME_CODES). */
+    recent: text("recent").notNull(),
+    /** The last run times (ms), oldest first: the sample p50 and p95 are taken from. */
+    durations: text("durations", { mode: "json" }).$type<number[]>().notNull(),
+    flakeRate: real("flake_rate").notNull(),
+    failureRate: real("failure_rate").notNull(),
+    p50Ms: integer("p50_ms").notNull(),
+    p95Ms: integer("p95_ms").notNull(),
+    durationChangeMs: integer("duration_change_ms").notNull(),
+    firstSeenAt: integer("first_seen_at").notNull(),
+    lastRunAt: integer("last_run_at").notNull(),
+    lastPassedAt: integer("last_passed_at"),
+    lastFailedAt: integer("last_failed_at"),
+    recentRuns: text("recent_runs", { mode: "json" }).$type<TestRunEntry[]>().notNull(),
+    lastFailures: text("last_failures", { mode: "json" }).$type<TestRunEntry[]>().notNull(),
+  },
+  (t) => [
+    uniqueIndex("test_history_test").on(t.orgId, t.repo, t.testPath, t.target),
+    index("test_history_flake").on(t.orgId, t.flakeRate, t.id),
+    index("test_history_failure").on(t.orgId, t.failureRate, t.id),
+    index("test_history_p95").on(t.orgId, t.p95Ms, t.id),
+    index("test_history_change").on(t.orgId, t.durationChangeMs, t.id),
+  ],
+);
+
+/** Quarantined test files of an org (every target and repository): they run, but fail no verdict. */
+export const testQuarantines = sqliteTable(
+  "test_quarantines",
+  {
+    orgId: text("org_id").notNull(),
+    testPath: text("test_path").notNull(),
+    reason: text("reason").notNull(),
+    owner: text("owner"),
+    /** Set by the automatic flake rule rather than by a person. */
+    automatic: integer("automatic", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.testPath] })],
 );

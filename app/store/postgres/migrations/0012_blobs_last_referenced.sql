@@ -1,0 +1,1 @@
+CREATE INDEX "blobs_last_referenced" ON "blobs" USING btree ("last_referenced_at");

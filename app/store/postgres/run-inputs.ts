@@ -1,0 +1,14 @@
+/** The bundle and build each run carries, on Postgres (read for the jobs of a lease). */
+import { inArray } from "drizzle-orm";
+import type { RunInputs } from "../store.js";
+import type { PgExec } from "./context.js";
+import { runs } from "./schema.js";
+
+export async function runInputs(db: PgExec, runIds: string[]): Promise<Map<string, RunInputs>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await db
+    .select({ id: runs.id, bundle: runs.bundle, build: runs.build })
+    .from(runs)
+    .where(inArray(runs.id, runIds));
+  return new Map(rows.map((r) => [r.id, { bundle: r.bundle, build: r.build }]));
+}

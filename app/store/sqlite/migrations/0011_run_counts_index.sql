@@ -1,0 +1,1 @@
+CREATE INDEX `jobs_run_counts` ON `jobs` (`run_id`,`superseded_by`,`status`,`flaky`,`finished_at`);

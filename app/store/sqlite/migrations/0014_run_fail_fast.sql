@@ -1,0 +1,1 @@
+ALTER TABLE `runs` ADD `fail_fast` integer;

@@ -1,0 +1,97 @@
+/**
+ * A job's evidence as a person sees it in headless Chromium: the failing attempt's screenshot
+ * inline, its video in a player, the passing attempt's log with the terminal's colours (and no
+ * markup from the log), and the trace opening in the Playwright trace viewer this server serves.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedFlakyEvidence, type SeededEvidence } from "../evidence.js";
+import { startTestServer, tempDir, type TestServer } from "../harness.js";
+import { launchChromium, SCREENSHOTS, screenshots } from "./chromium.js";
+
+describe("the job page's evidence", () => {
+  let server: TestServer;
+  let browser: Browser;
+  let seeded: SeededEvidence;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchChromium();
+    // A real screenshot and a real Playwright trace of a page that says what it is.
+    const dir = tempDir("qgjob-trace-");
+    const context = await browser.newContext();
+    await context.tracing.start({ snapshots: true, screenshots: true });
+    const app = await context.newPage();
+    await app.setContent("<h1>Login screen</h1><button>Sign in</button>");
+    await app.getByRole("button", { name: "Sign in" }).click();
+    const screenshot = await app.screenshot();
+    await context.tracing.stop({ path: join(dir, "trace.zip") });
+    await context.close();
+    // The log says <script> in red: it must show as red text, never run.
+    seeded = await seedFlakyEvidence(server.url, undefined, {
+      screenshot,
+      trace: readFileSync(join(dir, "trace.zip")),
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("shows the screenshot inline, the video player and the coloured log, attempt by attempt", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/jobs/${seeded.jobId}`);
+    const first = page.locator("#attempt-1");
+    const img = first.locator(".media img");
+    await img.waitFor();
+    // Loaded and decoded: the browser knows its size.
+    await expect
+      .poll(() => img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth))
+      .toBeGreaterThan(0);
+    const video = first.locator("video");
+    expect(await video.getAttribute("src")).toMatch(/\/attempts\/1\/artifacts\/1\?sig=/);
+    const red = page.locator("#attempt-2 pre.log .ansi-fg-1");
+    expect(await red.textContent()).toBe("Error: expected 2, got 1");
+    expect(
+      await red.evaluate(
+        (el) =>
+          (
+            globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }
+          ).getComputedStyle(el).color,
+      ),
+    ).toBe("rgb(255, 123, 114)");
+    expect(await first.textContent()).toContain("pending: not uploaded yet");
+    await screenshots(page, "job-evidence");
+  });
+
+  it("opens the trace in the trace viewer served by this server", async () => {
+    const page = await browser.newPage();
+    const outside: string[] = [];
+    page.context().on("request", (r) => {
+      if (!r.url().startsWith(server.url) && !r.url().startsWith("data:")) outside.push(r.url());
+    });
+    await page.goto(`${server.url}/jobs/${seeded.jobId}`);
+    const [viewer] = await Promise.all([
+      page.context().waitForEvent("page"),
+      page.getByRole("link", { name: "open in the trace viewer" }).click(),
+    ]);
+    expect(viewer.url()).toContain(`${server.url}/trace/index.html?trace=`);
+    // The viewer lists the trace's actions: the click on "Sign in".
+    await viewer.getByText(/Click/).first().waitFor({ timeout: 60_000 });
+    expect(await viewer.locator("body").textContent()).toContain("Sign in");
+    // Playwright's own layout, not ours: one picture, without the phone-width check.
+    await viewer.screenshot({ path: join(SCREENSHOTS, "trace-viewer.png") });
+    expect(outside).toEqual([]);
+  }, 90_000);
+
+  it("refuses to open a trace from anywhere but this server's artifacts", async () => {
+    const res = await fetch(
+      `${server.url}/trace/index.html?trace=${encodeURIComponent("https://example.invalid/t.zip")}`,
+    );
+    expect(res.status).toBe(400);
+    expect((await fetch(`${server.url}/trace/../../package.json`)).status).toBe(404);
+    expect((await fetch(`${server.url}/trace/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
+  });
+});
