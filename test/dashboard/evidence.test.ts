@@ -42,7 +42,33 @@ describe("the job page's evidence", () => {
 
   it("shows the screenshot inline, the video player and the coloured log, attempt by attempt", async () => {
     const page = await browser.newPage();
-    await page.goto(`${server.url}/jobs/${seeded.jobId}`);
+    const url = `${server.url}/jobs/${seeded.jobId}`;
+    // Counts the media the page's live refresh pulls out from under the viewer.
+    await page.addInitScript(() => {
+      const w = globalThis as unknown as { removedMedia: number };
+      w.removedMedia = 0;
+      type N = { nodeName: string; querySelector?(s: string): unknown };
+      new (
+        globalThis as unknown as {
+          MutationObserver: new (cb: (ms: { removedNodes: N[] }[]) => void) => {
+            observe(target: unknown, opts: object): void;
+          };
+        }
+      ).MutationObserver((ms) => {
+        for (const m of ms)
+          for (const n of m.removedNodes)
+            if (n.nodeName === "VIDEO" || n.nodeName === "IMG" || n.querySelector?.("video, img"))
+              w.removedMedia++;
+      }).observe((globalThis as unknown as { document: unknown }).document, {
+        subtree: true,
+        childList: true,
+      });
+    });
+    // The run has ended: its event stream says so at once and the page refreshes itself once.
+    const refreshed = page.waitForResponse(
+      (r) => r.url() === url && r.request().resourceType() === "fetch",
+    );
+    await page.goto(url);
     const first = page.locator("#attempt-1");
     const img = first.locator(".media img");
     await img.waitFor();
@@ -52,17 +78,23 @@ describe("the job page's evidence", () => {
       .toBeGreaterThan(0);
     const video = first.locator("video");
     expect(await video.getAttribute("src")).toMatch(/\/attempts\/1\/artifacts\/1\?sig=/);
-    const red = page.locator("#attempt-2 pre.log .ansi-fg-1");
-    expect(await red.textContent()).toBe("Error: expected 2, got 1");
-    expect(
-      await red.evaluate(
-        (el) =>
-          (
-            globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }
-          ).getComputedStyle(el).color,
-      ),
-    ).toBe("rgb(255, 123, 114)");
+    // Read in one step: text and colour of the same element.
+    const red = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        document: { querySelector(s: string): { textContent: string } | null };
+        getComputedStyle(e: unknown): { color: string };
+      };
+      const el = g.document.querySelector("#attempt-2 pre.log .ansi-fg-1");
+      return el && { text: el.textContent, color: g.getComputedStyle(el).color };
+    });
+    expect(red).toEqual({ text: "Error: expected 2, got 1", color: "rgb(255, 123, 114)" });
     expect(await first.textContent()).toContain("pending: not uploaded yet");
+    // The refresh rendered the same links: nothing reloads, a playing video keeps playing.
+    await refreshed;
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 200)));
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { removedMedia: number }).removedMedia),
+    ).toBe(0);
     await screenshots(page, "job-evidence");
   });
 

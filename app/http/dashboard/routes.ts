@@ -51,8 +51,13 @@ import {
 const PAGE_SIZE = 50;
 /** Jobs per page of a run's page. */
 const RUN_PAGE_SIZE = 200;
-/** A page's evidence links (images, videos, the trace viewer) work this long after it loads. */
+/**
+ * A page's evidence links (images, videos, the trace viewer) work at least this long after it
+ * loads. Their expiry is rounded up to the hour so that the page's live refreshes within an hour
+ * render the same links: a changed link would swap the region and restart a playing video.
+ */
 const PAGE_LINK_MS = 12 * 3600_000;
+const HOUR_MS = 3600_000;
 const hidden = { schema: { hide: true } };
 
 declare module "fastify" {
@@ -288,7 +293,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: RouteDeps, streams: 
           return send(reply, errorPage(req.viewer, "Not found", "There is no such job."), 404);
         }
         const now = clock();
-        const sig = deps.links.sign(job.id, now + PAGE_LINK_MS);
+        const sig = deps.links.sign(job.id, Math.ceil((now + PAGE_LINK_MS) / HOUR_MS) * HOUR_MS);
         const evidence = await listEvidence(store, deps.blobs, job, {
           sig,
           retentionMs: deps.retentionMs,
