@@ -49,7 +49,8 @@ beforeAll(async () => {
   await run("sh", [join(ROOT, "scripts/install-package.sh"), join(dir, tarball), installDir], dir);
 }, INSTALL_TIMEOUT_MS);
 afterEach(killAll);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The install holds thousands of files: removing them is slow on a busy disk.
+afterAll(() => rmSync(dir, { recursive: true, force: true }), INSTALL_TIMEOUT_MS);
 
 function npx(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
   return spawnProcess("npx", ["qgjob", ...args], {
