@@ -17,12 +17,12 @@ import {
 } from "../harness.js";
 
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 let seeded: SeededEvidence;
 
 beforeAll(async () => {
   server = await startTestServer();
-  api = client(server.url);
+  api = client<"untyped">(server.url);
   seeded = await seedFlakyEvidence(server.url, undefined);
 });
 afterAll(() => server.close());

@@ -17,10 +17,10 @@ import {
 const text = (html: string) => html.replace(/<[^>]+>/g, "").replace(/\s+/g, " ");
 
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 beforeAll(async () => {
   server = await startTestServer();
-  api = client(server.url);
+  api = client<"untyped">(server.url);
 });
 afterAll(() => server.close());
 

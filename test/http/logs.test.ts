@@ -19,10 +19,10 @@ import {
 import { createTestSchema, enginesUnderTest } from "../store/engines.js";
 
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 beforeAll(async () => {
   server = await startTestServer();
-  api = client(server.url);
+  api = client<"untyped">(server.url);
 });
 afterAll(() => server.close());
 
@@ -156,7 +156,7 @@ describe.runIf(postgres)("a live log across Postgres replicas", () => {
       startTestServer({ databaseUrl: schema.url }),
     ]);
     try {
-      const onA = client(a.url);
+      const onA = client<"untyped">(a.url);
       const run = await submit(onA, { app_version_id: "log-pg", tests: ["a.spec.ts"] });
       const agent = await registerAgent(onA, "live-pg");
       const lease = (await onA.post(`/api/v1/agents/${agent}/lease`, {})).body;

@@ -115,7 +115,7 @@ for (const suite of suites) {
     });
 
     it("runs 2,000 jobs through eight agents, survives losing a replica, and ends each job once", async () => {
-      const api: Client = client(replicas[0]!.url);
+      const api: Client<"untyped"> = client<"untyped">(replicas[0]!.url);
       const tests = Array.from(
         { length: JOBS },
         (_, i) => `tests/t${String(i).padStart(4, "0")}.spec.ts`,
@@ -131,7 +131,7 @@ for (const suite of suites) {
 
       for (let i = 0; i < AGENTS; i++) startAgent(`agent-${i}`, replicas[i % 3]!);
       const progress = () =>
-        client(replicas[1]!.url)
+        client<"untyped">(replicas[1]!.url)
           .get(`/api/v1/runs/${runId}`)
           .then((r) => r.body.counts as { passed: number; total: number });
 
