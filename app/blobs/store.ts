@@ -38,4 +38,6 @@ export interface BlobStore {
   /** The bytes (or one range of them); null when the blob is not stored. */
   get(sha256: string, range?: ByteRange): Promise<Readable | null>;
   delete(sha256: string): Promise<void>;
+  /** The volume the bytes are on, for engines that have one (a bucket has no free space). */
+  space?(): Promise<{ free: number; size: number }>;
 }
