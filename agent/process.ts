@@ -57,29 +57,26 @@ export interface RunProcessOptions {
 /** Longest line kept for the tail and `onLine`; the rest of it is left out. */
 const MAX_LINE_CHARS = 64 * 1024;
 
-export function runProcess(
-  command: string,
-  args: string[],
-  opts: RunProcessOptions = {},
-): Promise<ProcessResult> {
-  const started = performance.now();
+/**
+ * The tail of a process's output as lines: both streams interleaved, and stderr alone. Each
+ * line also goes to `onLine`; every byte to `output`.
+ */
+function outputTail(opts: RunProcessOptions) {
   const tailLines = opts.tailLines ?? 40;
   const lines: string[] = [];
   const errLines: string[] = [];
-  const spawnOpts: SpawnOptions = {
-    cwd: opts.cwd,
-    env: opts.env ?? process.env,
-    detached: true, // a new process group, led by the child: kill(-pid) reaches all of it
-    stdio: ["ignore", "pipe", "pipe"],
-  };
-  const child = spawn(command, args, spawnOpts);
-  const pgid = child.pid;
-  if (pgid !== undefined) tracker?.add(pgid);
-  let timedOut = false;
-  let stopped = false;
   let partial = { out: "", err: "" };
   const skipping = { out: false, err: false };
 
+  const keep = (key: "out" | "err", line: string) => {
+    lines.push(line);
+    if (lines.length > tailLines) lines.shift();
+    if (key === "err") {
+      errLines.push(line);
+      if (errLines.length > tailLines) errLines.shift();
+    }
+    opts.onLine?.(line);
+  };
   const collect = (key: "out" | "err") => (chunk: Buffer) => {
     opts.output?.write(chunk);
     let text = chunk.toString("utf8");
@@ -100,18 +97,44 @@ export function runProcess(
       skipping[key] = true;
     }
     partial = { ...partial, [key]: rest };
-    for (const line of parts) {
-      lines.push(line);
-      if (lines.length > tailLines) lines.shift();
-      if (key === "err") {
-        errLines.push(line);
-        if (errLines.length > tailLines) errLines.shift();
-      }
-      opts.onLine?.(line);
-    }
+    for (const line of parts) keep(key, line);
   };
-  child.stdout!.on("data", collect("out"));
-  child.stderr!.on("data", collect("err"));
+  return {
+    collect,
+    /** A line of the agent's own (the spawn failed). */
+    note: (line: string) => lines.push(line),
+    /** The tails, unfinished last lines included. */
+    end() {
+      for (const rest of [partial.out, partial.err]) if (rest) lines.push(rest);
+      if (partial.err) errLines.push(partial.err);
+      return {
+        tail: lines.slice(-tailLines).join("\n"),
+        errTail: errLines.slice(-tailLines).join("\n"),
+      };
+    },
+  };
+}
+
+export function runProcess(
+  command: string,
+  args: string[],
+  opts: RunProcessOptions = {},
+): Promise<ProcessResult> {
+  const started = performance.now();
+  const spawnOpts: SpawnOptions = {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: true, // a new process group, led by the child: kill(-pid) reaches all of it
+    stdio: ["ignore", "pipe", "pipe"],
+  };
+  const child = spawn(command, args, spawnOpts);
+  const pgid = child.pid;
+  if (pgid !== undefined) tracker?.add(pgid);
+  let timedOut = false;
+  let stopped = false;
+  const output = outputTail(opts);
+  child.stdout!.on("data", output.collect("out"));
+  child.stderr!.on("data", output.collect("err"));
 
   const killGroup = (why: "timeout" | "stop") => {
     if (why === "timeout") timedOut = true;
@@ -133,20 +156,17 @@ export function runProcess(
       if (pgid !== undefined) tracker?.remove(pgid);
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
-      for (const rest of [partial.out, partial.err]) if (rest) lines.push(rest);
-      if (partial.err) errLines.push(partial.err);
       resolve({
         exitCode: exit?.code ?? null,
         signal: exit?.signal ?? null,
-        tail: lines.slice(-tailLines).join("\n"),
-        errTail: errLines.slice(-tailLines).join("\n"),
+        ...output.end(),
         durationMs: Math.round(performance.now() - started),
         timedOut,
         stopped,
       });
     };
     child.on("error", (err) => {
-      lines.push(`${command}: ${err.message}`);
+      output.note(`${command}: ${err.message}`);
       finish();
     });
     child.on("exit", (code, signal) => {
