@@ -74,8 +74,17 @@ function check<T>(schema: z.ZodType<T>, value: string, flag: string): T {
 }
 
 export function submitCommand(): Command {
-  return clientCommand("submit")
-    .description("Submit AppWright tests as one run, and optionally wait for the outcome.")
+  const command = clientCommand("submit").description(
+    "Submit AppWright tests as one run, and optionally wait for the outcome.",
+  );
+  return withBundleOptions(withRunOptions(command))
+    .addHelpText("after", SUBMIT_HELP)
+    .action(submit);
+}
+
+/** What the run is: its org, build, tests, where and how they run. */
+function withRunOptions(command: Command): Command {
+  return command
     .requiredOption("--org-id <id>", "the org the run belongs to")
     .requiredOption("--app-version-id <id>", "the app build to test")
     .requiredOption(
@@ -100,7 +109,12 @@ export function submitCommand(): Command {
     .option("--tag <tag>", "a tag such as @smoke; repeatable", collect)
     .option("--test-timeout <duration>", "time limit per test (server default 15m)")
     .option("--wait", "wait for the run to end, with live progress, and exit with its outcome")
-    .option("--timeout <duration>", "with --wait: give up after this long (30m, 90s, or seconds)")
+    .option("--timeout <duration>", "with --wait: give up after this long (30m, 90s, or seconds)");
+}
+
+/** What travels with the run (project, build) and which branch it stands for. */
+function withBundleOptions(command: Command): Command {
+  return command
     .option(
       "--project-dir <dir>",
       "the test project packed and sent with the run (default: the current directory when it " +
@@ -126,78 +140,83 @@ export function submitCommand(): Command {
     .option(
       "--idempotency-key <key>",
       "reuse a key to make a resubmission return the first run (default: a fresh UUID)",
-    )
-    .addHelpText(
-      "after",
-      "\nExamples:\n" +
-        "  qgjob submit --org-id=qualgent --app-version-id=xyz123 --test=tests/onboarding.spec.js\n" +
-        "  qgjob submit --org-id qualgent --app-version-id xyz123 \\\n" +
-        "      --test 'tests/**/*.spec.js' --target browserstack --priority 8 --wait --timeout 30m\n" +
-        "  qgjob submit --org-id qualgent --app-version-id xyz123 --test tests/a.spec.js \\\n" +
-        "      --test tests/b.spec.js --tag @smoke --retries 1 --json\n" +
-        "\nTests: quote a glob ('tests/**/*.spec.js') to have qgjob expand it here, relative to the\n" +
-        "project directory (node_modules and .git are skipped); a glob matching nothing is an\n" +
-        "error. Paths are sent relative, with forward slashes.\n" +
-        "\nBundle: the project directory is packed (deterministically, without node_modules) and\n" +
-        "uploaded, and agents run exactly those files; a path not in it is refused\n" +
-        "(test_not_in_bundle). Re-submitting the same files uploads nothing. Without\n" +
-        "--project-dir the current directory is packed when it holds an appwright.config.* or a\n" +
-        ".qgjobignore, else nothing is sent. With --no-bundle agents run their own checkout.\n" +
-        "\nSupersede: with --supersede this run stops the earlier unfinished runs of its repo and\n" +
-        "branch on the same target and device (a new push makes their results moot); the repo\n" +
-        "and branch come from --repo/--ref, else from git in the project directory.\n" +
-        "Every submission is one run, also for one test: follow it with\n" +
-        "`qgjob status --run-id <id>` or `qgjob wait --run-id <id>`.\n" +
-        CONNECTION_HELP,
-    )
-    .action(async (opts: SubmitOptions) => {
-      if (opts.timeout !== undefined && !opts.wait) {
-        throw new CliError(
-          "--timeout is how long --wait waits: add --wait (or use --test-timeout for a per-test limit)",
-          EXIT.usage,
-        );
-      }
-      const timeoutMs = parseTimeoutOption(opts.timeout);
-      const testTimeoutMs = parseTimeoutOption(opts.testTimeout, "--test-timeout");
-      const key = opts.idempotencyKey ?? randomUUID();
-      if (!IdempotencyKey.safeParse(key).success) {
-        throw new CliError("--idempotency-key: 1-255 visible ASCII characters", EXIT.usage);
-      }
-      const request: SubmitRunRequest = {
-        org_id: check(OrgId, opts.orgId, "--org-id"),
-        app_version_id: check(AppVersionId, opts.appVersionId, "--app-version-id"),
-        tests: await expandTests(opts.test, resolve(opts.projectDir ?? ".")),
-        target: opts.target,
-        device: opts.device === undefined ? undefined : check(DeviceName, opts.device, "--device"),
-        priority: opts.priority,
-        retries: opts.retries,
-        fail_fast: opts.failFast,
-        tags: opts.tag?.map((t) => check(Tag, t, "--tag")),
-        timeout_s: testTimeoutMs === undefined ? undefined : Math.ceil(testTimeoutMs / 1000),
-        source: "cli",
-        ...branchOf(opts),
-      };
-      if (request.tests.length > MAX_TESTS) {
-        throw new CliError(
-          `--test: ${request.tests.length} tests, more than ${MAX_TESTS} in one run; split them`,
-          EXIT.usage,
-        );
-      }
+    );
+}
 
-      const client = connect(opts);
-      await attachInputs(client, request, opts);
-      const run = await client.submitRun(request, key);
-      const page = dashboardLinks(resolveUrl(opts), run.id).run;
-      if (!opts.wait) {
-        process.stdout.write(
-          opts.json ? JSON.stringify(run, null, 2) + "\n" : formatSubmitted(run, page),
-        );
-        return;
-      }
-      if (!opts.json) process.stdout.write(formatSubmitted(run, page));
-      const target = { kind: "run", id: run.id } as const;
-      await waitAndReport(client, target, { json: opts.json === true, timeoutMs });
-    });
+const SUBMIT_HELP =
+  "\nExamples:\n" +
+  "  qgjob submit --org-id=qualgent --app-version-id=xyz123 --test=tests/onboarding.spec.js\n" +
+  "  qgjob submit --org-id qualgent --app-version-id xyz123 \\\n" +
+  "      --test 'tests/**/*.spec.js' --target browserstack --priority 8 --wait --timeout 30m\n" +
+  "  qgjob submit --org-id qualgent --app-version-id xyz123 --test tests/a.spec.js \\\n" +
+  "      --test tests/b.spec.js --tag @smoke --retries 1 --json\n" +
+  "\nTests: quote a glob ('tests/**/*.spec.js') to have qgjob expand it here, relative to the\n" +
+  "project directory (node_modules and .git are skipped); a glob matching nothing is an\n" +
+  "error. Paths are sent relative, with forward slashes.\n" +
+  "\nBundle: the project directory is packed (deterministically, without node_modules) and\n" +
+  "uploaded, and agents run exactly those files; a path not in it is refused\n" +
+  "(test_not_in_bundle). Re-submitting the same files uploads nothing. Without\n" +
+  "--project-dir the current directory is packed when it holds an appwright.config.* or a\n" +
+  ".qgjobignore, else nothing is sent. With --no-bundle agents run their own checkout.\n" +
+  "\nSupersede: with --supersede this run stops the earlier unfinished runs of its repo and\n" +
+  "branch on the same target and device (a new push makes their results moot); the repo\n" +
+  "and branch come from --repo/--ref, else from git in the project directory.\n" +
+  "Every submission is one run, also for one test: follow it with\n" +
+  "`qgjob status --run-id <id>` or `qgjob wait --run-id <id>`.\n" +
+  CONNECTION_HELP;
+
+async function submit(opts: SubmitOptions) {
+  const { request, key, timeoutMs } = await submitRequest(opts);
+  const client = connect(opts);
+  await attachInputs(client, request, opts);
+  const run = await client.submitRun(request, key);
+  const page = dashboardLinks(resolveUrl(opts), run.id).run;
+  if (!opts.wait) {
+    process.stdout.write(
+      opts.json ? JSON.stringify(run, null, 2) + "\n" : formatSubmitted(run, page),
+    );
+    return;
+  }
+  if (!opts.json) process.stdout.write(formatSubmitted(run, page));
+  const target = { kind: "run", id: run.id } as const;
+  await waitAndReport(client, target, { json: opts.json === true, timeoutMs });
+}
+
+/** The request the flags describe, checked here so a mistake is a usage error (exit 2). */
+async function submitRequest(opts: SubmitOptions) {
+  if (opts.timeout !== undefined && !opts.wait) {
+    throw new CliError(
+      "--timeout is how long --wait waits: add --wait (or use --test-timeout for a per-test limit)",
+      EXIT.usage,
+    );
+  }
+  const timeoutMs = parseTimeoutOption(opts.timeout);
+  const testTimeoutMs = parseTimeoutOption(opts.testTimeout, "--test-timeout");
+  const key = opts.idempotencyKey ?? randomUUID();
+  if (!IdempotencyKey.safeParse(key).success) {
+    throw new CliError("--idempotency-key: 1-255 visible ASCII characters", EXIT.usage);
+  }
+  const request: SubmitRunRequest = {
+    org_id: check(OrgId, opts.orgId, "--org-id"),
+    app_version_id: check(AppVersionId, opts.appVersionId, "--app-version-id"),
+    tests: await expandTests(opts.test, resolve(opts.projectDir ?? ".")),
+    target: opts.target,
+    device: opts.device === undefined ? undefined : check(DeviceName, opts.device, "--device"),
+    priority: opts.priority,
+    retries: opts.retries,
+    fail_fast: opts.failFast,
+    tags: opts.tag?.map((t) => check(Tag, t, "--tag")),
+    timeout_s: testTimeoutMs === undefined ? undefined : Math.ceil(testTimeoutMs / 1000),
+    source: "cli",
+    ...branchOf(opts),
+  };
+  if (request.tests.length > MAX_TESTS) {
+    throw new CliError(
+      `--test: ${request.tests.length} tests, more than ${MAX_TESTS} in one run; split them`,
+      EXIT.usage,
+    );
+  }
+  return { request, key, timeoutMs };
 }
 
 /** The run's repo and ref: as given, else with --supersede from git; refused when unknown. */
