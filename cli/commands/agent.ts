@@ -117,10 +117,17 @@ function runnerFrom(
 }
 
 export function agentCommand(): Command {
-  return clientCommand("agent")
-    .description(
-      "Run tests on one device: lease work from the server, run it, report every result.",
-    )
+  const command = clientCommand("agent").description(
+    "Run tests on one device: lease work from the server, run it, report every result.",
+  );
+  return withDeviceSessionOptions(withAgentOptions(command))
+    .addHelpText("after", AGENT_HELP)
+    .action(runAgent);
+}
+
+/** What the agent is, how it runs tests and where it keeps its files. */
+function withAgentOptions(command: Command): Command {
+  return command
     .addOption(
       new Option("--target <target>", "what this device is").choices(TARGETS).makeOptionMandatory(),
     )
@@ -167,7 +174,12 @@ export function agentCommand(): Command {
       "results and evidence waiting for the server (default: one per server and agent name)",
     )
     .option("--logcat", "android: attach the device log (adb logcat) of each test's time window")
-    .option("--verbose", "also log the tests' output")
+    .option("--verbose", "also log the tests' output");
+}
+
+/** An Appium session of the agent's own on one device (appwright with --udid). */
+function withDeviceSessionOptions(command: Command): Command {
+  return command
     .option("--udid <udid>", "appwright: the device (adb serial) this agent owns its session on")
     .option(
       "--appium-port <port>",
@@ -186,99 +198,106 @@ export function agentCommand(): Command {
         .default("clear"),
     )
     .option("--system-port <port>", "UiAutomator2 systemPort (default: appium port + 3477)")
-    .option("--wda-local-port <port>", "XCUITest wdaLocalPort (default: appium port + 3377)")
-    .addHelpText(
-      "after",
-      "\nExamples:\n" +
-        "  qgjob agent --target emulator --device Pixel_7 --runner appwright --project android-emu \\\n" +
-        "      --project-dir ./e2e --build './builds/{app_version_id}.apk'\n" +
-        "  qgjob agent --target browserstack --project browserstack --project-dir ./e2e\n" +
-        "  qgjob agent --target emulator --runner command --command 'npx jest {test}'\n" +
-        "\nSIGTERM or SIGINT drains: no new lease, the running test may finish within --drain-grace,\n" +
-        "the rest goes back to the queue.\n" +
-        "\nServer and token come from --url / QGJOB_URL and --token / QGJOB_TOKEN.\n" +
-        "Exit codes: 0 stopped after draining, 2 usage error or a token the server refuses.",
-    )
-    .action(async (flags: AgentFlags, cmd: Command) => {
-      const target = flags.target as Target;
-      const device =
-        flags.device === undefined ? null : check("--device", DeviceName, flags.device);
-      for (const l of flags.label) check("--label", Tag, l);
-      for (const v of flags.installed) check("--installed", AppVersionId, v);
-      checkSetup(flags);
-      await checkAppwrightProject(flags, cmd.getOptionValueSource("projectDir") !== "default");
-      const name =
-        flags.name ??
-        [hostname(), target, device]
-          .filter(Boolean)
-          .join("-")
-          .replace(/[^A-Za-z0-9._:-]/g, "_");
-      // At least a second: a zero wait would turn the long poll into a busy loop.
-      const leaseWaitS = Math.min(
-        60,
-        Math.max(1, Math.round(seconds("--lease-wait", flags.leaseWait) / 1000)),
-      );
-      const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
-      const blobCacheMb = Number(flags.blobCacheSize);
-      if (!Number.isInteger(blobCacheMb) || blobCacheMb < 1)
-        throw new CliError(
-          `--blob-cache-size: expected a whole number of MB, got '${flags.blobCacheSize}'`,
-          EXIT.usage,
-        );
-      const blobCacheBytes = blobCacheMb * 1024 * 1024;
-      const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
-      const onLine = (line: string) => logger.debug({ out: line }, "test output");
-      // Before the device session and registering: a test or Appium server an earlier agent of
-      // this name left running still holds the device (and the Appium port).
-      const { supervisor, killed } = await GroupSupervisor.start(
-        join(resolve(flags.stateDir), `${name}.groups`),
-      );
-      if (killed > 0)
-        logger.warn({ groups: killed }, "killed test processes a previous agent left");
-      logger.debug({ watchdog: supervisor.watchdogPid }, "test processes supervised");
-      const session = await deviceSessionFrom(flags, onLine).catch((err: unknown) => {
-        supervisor.stop();
-        throw err;
-      });
-      const runner = runnerFrom(flags, session, onLine);
-      const baseUrl = resolveUrl(flags);
-      const token = resolveToken(flags);
-      const client = new QgjobClient({
-        baseUrl,
-        token,
-        userAgent: `qgjob-agent/${VERSION}`,
-        onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error.message }, "retrying"),
-      });
-      const agent = new DeviceAgent({
-        client,
-        name,
-        target,
-        device,
-        labels: flags.label,
-        installed: [...new Set([...(session?.installedVersions() ?? []), ...flags.installed])],
-        installedNow: session && (() => session.installedVersions()),
-        runner,
-        builds: new BuildResolver({ template: flags.build ?? null, cacheDir: flags.cacheDir }),
-        bundles: new BundleWorkspaces({
-          blobs: new BlobCache(client, join(resolve(flags.cacheDir), "blobs"), blobCacheBytes),
-          depsDir: join(resolve(flags.cacheDir), "deps"),
-          logger,
-        }),
-        logger,
-        leaseWaitS,
-        drainGraceMs,
-        blobs: httpBlobSink({ baseUrl, token }),
-        spoolDir: flags.spoolDir ?? defaultSpoolDir(baseUrl, name),
-        logcat: flags.logcat ? { device } : null,
-      });
-      const stop = () => void agent.stop();
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
-      try {
-        await agent.run();
-      } finally {
-        supervisor.stop();
-        await session?.stop();
-      }
-    });
+    .option("--wda-local-port <port>", "XCUITest wdaLocalPort (default: appium port + 3377)");
+}
+
+const AGENT_HELP =
+  "\nExamples:\n" +
+  "  qgjob agent --target emulator --device Pixel_7 --runner appwright --project android-emu \\\n" +
+  "      --project-dir ./e2e --build './builds/{app_version_id}.apk'\n" +
+  "  qgjob agent --target browserstack --project browserstack --project-dir ./e2e\n" +
+  "  qgjob agent --target emulator --runner command --command 'npx jest {test}'\n" +
+  "\nSIGTERM or SIGINT drains: no new lease, the running test may finish within --drain-grace,\n" +
+  "the rest goes back to the queue.\n" +
+  "\nServer and token come from --url / QGJOB_URL and --token / QGJOB_TOKEN.\n" +
+  "Exit codes: 0 stopped after draining, 2 usage error or a token the server refuses.";
+
+/** The flags checked (a mistake is a usage error, exit 2) and turned into the agent's settings. */
+async function agentSettings(flags: AgentFlags, cmd: Command) {
+  const target = flags.target as Target;
+  const device = flags.device === undefined ? null : check("--device", DeviceName, flags.device);
+  for (const l of flags.label) check("--label", Tag, l);
+  for (const v of flags.installed) check("--installed", AppVersionId, v);
+  checkSetup(flags);
+  await checkAppwrightProject(flags, cmd.getOptionValueSource("projectDir") !== "default");
+  const name =
+    flags.name ??
+    [hostname(), target, device]
+      .filter(Boolean)
+      .join("-")
+      .replace(/[^A-Za-z0-9._:-]/g, "_");
+  // At least a second: a zero wait would turn the long poll into a busy loop.
+  const leaseWaitS = Math.min(
+    60,
+    Math.max(1, Math.round(seconds("--lease-wait", flags.leaseWait) / 1000)),
+  );
+  const drainGraceMs = seconds("--drain-grace", flags.drainGrace);
+  const blobCacheMb = Number(flags.blobCacheSize);
+  if (!Number.isInteger(blobCacheMb) || blobCacheMb < 1)
+    throw new CliError(
+      `--blob-cache-size: expected a whole number of MB, got '${flags.blobCacheSize}'`,
+      EXIT.usage,
+    );
+  const blobCacheBytes = blobCacheMb * 1024 * 1024;
+  return { target, device, name, leaseWaitS, drainGraceMs, blobCacheBytes };
+}
+
+async function runAgent(flags: AgentFlags, cmd: Command) {
+  const { target, device, name, leaseWaitS, drainGraceMs, blobCacheBytes } = await agentSettings(
+    flags,
+    cmd,
+  );
+  const logger = commandLogger(flags.json === true, flags.verbose ? "debug" : "info");
+  const onLine = (line: string) => logger.debug({ out: line }, "test output");
+  // Before the device session and registering: a test or Appium server an earlier agent of
+  // this name left running still holds the device (and the Appium port).
+  const { supervisor, killed } = await GroupSupervisor.start(
+    join(resolve(flags.stateDir), `${name}.groups`),
+  );
+  if (killed > 0) logger.warn({ groups: killed }, "killed test processes a previous agent left");
+  logger.debug({ watchdog: supervisor.watchdogPid }, "test processes supervised");
+  const session = await deviceSessionFrom(flags, onLine).catch((err: unknown) => {
+    supervisor.stop();
+    throw err;
+  });
+  const runner = runnerFrom(flags, session, onLine);
+  const baseUrl = resolveUrl(flags);
+  const token = resolveToken(flags);
+  const client = new QgjobClient({
+    baseUrl,
+    token,
+    userAgent: `qgjob-agent/${VERSION}`,
+    onRetry: ({ attempt, error }) => logger.debug({ attempt, err: error.message }, "retrying"),
+  });
+  const agent = new DeviceAgent({
+    client,
+    name,
+    target,
+    device,
+    labels: flags.label,
+    installed: [...new Set([...(session?.installedVersions() ?? []), ...flags.installed])],
+    installedNow: session && (() => session.installedVersions()),
+    runner,
+    builds: new BuildResolver({ template: flags.build ?? null, cacheDir: flags.cacheDir }),
+    bundles: new BundleWorkspaces({
+      blobs: new BlobCache(client, join(resolve(flags.cacheDir), "blobs"), blobCacheBytes),
+      depsDir: join(resolve(flags.cacheDir), "deps"),
+      logger,
+    }),
+    logger,
+    leaseWaitS,
+    drainGraceMs,
+    blobs: httpBlobSink({ baseUrl, token }),
+    spoolDir: flags.spoolDir ?? defaultSpoolDir(baseUrl, name),
+    logcat: flags.logcat ? { device } : null,
+  });
+  const stop = () => void agent.stop();
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  try {
+    await agent.run();
+  } finally {
+    supervisor.stop();
+    await session?.stop();
+  }
 }
