@@ -64,6 +64,7 @@ describe("inputs", () => {
       timeoutMinutes: 60,
       failOnFlaky: false,
       junitPath: "qgjob-junit.xml",
+      junitAttachments: false,
       appBuild: undefined,
       bundle: true,
       cancelInProgress: false,
@@ -82,6 +83,7 @@ describe("inputs", () => {
       "fail-on-flaky": "TRUE",
       "working-directory": "examples/demo",
       "junit-path": "reports/junit.xml",
+      "junit-attachments": "true",
       "max-attempts": "1",
       "test-timeout": "1h30m",
       tags: "@smoke, @login\n@fast",
@@ -106,6 +108,7 @@ describe("inputs", () => {
       failOnFlaky: true,
       workingDirectory: "examples/demo",
       junitPath: "reports/junit.xml",
+      junitAttachments: true,
     });
   });
 

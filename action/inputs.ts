@@ -25,6 +25,7 @@ export const INPUT_DEFAULTS = {
   "timeout-minutes": "60",
   "fail-on-flaky": "false",
   "junit-path": "qgjob-junit.xml",
+  "junit-attachments": "false",
 } as const;
 
 /** Every input action.yml declares, in its order. */
@@ -50,6 +51,7 @@ export const INPUT_NAMES = [
   "timeout-minutes",
   "fail-on-flaky",
   "junit-path",
+  "junit-attachments",
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -88,6 +90,8 @@ export interface ActionInputs extends SubmissionInputs {
   failOnFlaky: boolean;
   /** As given (relative to the workspace, or absolute). */
   junitPath: string;
+  /** Download failed and flaky tests' evidence beside the report, as its attachments. */
+  junitAttachments: boolean;
 }
 
 /** Bad or missing inputs; the message is one line naming each. */
@@ -134,6 +138,7 @@ export function readInputs(
     timeoutMinutes: r.minutes("timeout-minutes"),
     failOnFlaky: r.boolean("fail-on-flaky"),
     junitPath: r.get("junit-path"),
+    junitAttachments: r.boolean("junit-attachments"),
   };
   r.finish();
   return inputs;

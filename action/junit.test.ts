@@ -50,7 +50,7 @@ describe("JUnit report", () => {
       run: "https://q.example/runs/run_0000000001",
       job: (id: string) => `https://q.example/jobs/${id}`,
     };
-    const xml = junitXml(run, root, links);
+    const xml = junitXml(run, root, { links });
     // Jenkins' schema has no `skipped` on testsuites: only on testsuite.
     expect(xml).toMatch(
       /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="qgjob" tests="6" failures="1" errors="2" time="[\d.]+">\n/,
@@ -67,16 +67,17 @@ describe("JUnit report", () => {
     );
     // type: an exception name the message starts with, never the job's status.
     expect(xml).toContain(
-      `<failure message="Error: expect(received).toBe(expected)" type="Error">Error: expect(received).toBe(expected)\n\nExpected: &lt;2&gt;\nReceived: "1" &amp; more\n\nat examples/demo/tests/fail.spec.ts:6\n\n--- output (last lines) ---\n`,
+      `<failure message="Error: expect(received).toBe(expected)" type="Error">Error: expect(received).toBe(expected)\n\nExpected: &lt;2&gt;\nReceived: "1" &amp; more\n\nat examples/demo/tests/fail.spec.ts:6</failure>`,
     );
     expect(xml).toContain(
       `<error message="agent lost">agent lost\n\nat examples/demo/tests/crash.spec.ts</error>`,
     );
     expect(xml).toContain(`<error message="timed out">`);
     expect(xml).toContain(`<skipped message="cancelled"/>`);
-    // The job's page in every testcase's system-out; a flaky pass says so, with its output.
+    // The job's page in every testcase's system-out; a failure's output is there (Jenkins'
+    // "Standard Output"), not in its stack trace; a flaky pass says so, with its output.
     expect(xml).toContain(
-      `<system-out>qgjob job ${run.jobs[1]!.id}: https://q.example/jobs/${run.jobs[1]!.id}\nattempts: 1</system-out>`,
+      `<system-out>qgjob job ${run.jobs[1]!.id}: https://q.example/jobs/${run.jobs[1]!.id}\nattempts: 1\n--- output (last lines) ---\nError: expect(received).toBe(expected)\n\nExpected: &lt;2&gt;\nReceived: "1" &amp; more\nmore output</system-out>`,
     );
     expect(xml).toContain(
       `attempts: 2\nflaky: failed, then passed on attempt 2\n--- output (last lines) ---\nfirst try failed</system-out>`,
@@ -147,9 +148,9 @@ describe("JUnit report", () => {
         { label: "trace.zip (trace viewer)", url: "https://q.example/trace/?trace=t" },
       ],
     };
-    const xml = junitXml(run, root, null, new Map([[id, shared]]));
+    const xml = junitXml(run, root, { evidence: new Map([[id, shared]]) });
     expect(xml).toContain(
-      `<system-out>qgjob job ${id}\nevidence (signed links):\n  output.log: https://q.example/api/v1/jobs/${id}/attempts/1/artifacts/0?sig=s&amp;x=1\n  trace.zip (trace viewer): https://q.example/trace/?trace=t\nattempts: 1</system-out>`,
+      `<system-out>qgjob job ${id}\nevidence (signed links):\n  output.log: https://q.example/api/v1/jobs/${id}/attempts/1/artifacts/0?sig=s&amp;x=1\n  trace.zip (trace viewer): https://q.example/trace/?trace=t\nattempts: 1\n--- output (last lines) ---\nboom\nmore output</system-out>`,
     );
   });
 

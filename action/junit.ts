@@ -1,8 +1,9 @@
 /**
  * The run as a JUnit XML report, for test reporters and artifact uploads. One testsuite for the
  * run, one testcase per job (a test file): failures carry the message, the file and line AppWright
- * reported, and the output's last lines; every testcase links its job's page and names its
- * evidence. Flaky passes say so in their system-out.
+ * reported; every testcase links its job's page and names its evidence, and a failed or flaky
+ * one carries the output's last lines in its system-out (Jenkins' "Standard Output"), with its
+ * evidence as `[[ATTACHMENT|path]]` lines when it was downloaded beside the report.
  *
  * - failed -> <failure>; error, timed_out -> <error>; cancelled or unfinished -> <skipped>.
  * - Text is escaped for XML, colour codes are stripped, and characters XML 1.0 cannot carry
@@ -10,6 +11,7 @@
  *   than none.
  */
 import type { Links } from "../report/links.js";
+import type { Attached } from "./attachments.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Job, RunWithJobs } from "../api/schemas.js";
@@ -64,7 +66,7 @@ function outcomeElement(job: Job, root: TestRoot): string {
   if (isFailed(job)) {
     const tag = job.status === "failed" ? "failure" : "error";
     const message = firstLine(job.result?.message ?? "") || statusLabel(job.status);
-    const body = failureBody(job, root);
+    const body = failureBody(job, root, { output: false });
     return `      <${tag}${attrs({ message, type: errorType(message) })}>${xmlText(body)}</${tag}>\n`;
   }
   if (job.status === "passed") return "";
@@ -95,25 +97,43 @@ function evidenceLines(job: Job, shared: SharedEvidence | undefined): string {
   return held.length > 0 ? `evidence: ${held.join(", ")} (${how})` : "";
 }
 
-/** What readers show under a test: its job page and evidence, a flaky pass said so, the output's tail. */
-function systemOut(job: Job, links: Links | null, shared: SharedEvidence | undefined): string {
+export interface JunitExtras {
+  links?: Links | null;
+  /** Signed links to a failure's evidence, by job id. */
+  evidence?: ReadonlyMap<string, SharedEvidence>;
+  /** Evidence files on the local disk, by job id, as attachment readers resolve them. */
+  attachments?: ReadonlyMap<string, Attached>;
+}
+
+/**
+ * What readers show under a test: its job page and evidence, a flaky pass said so, a failed or
+ * flaky test's output. Each attachment on a line of its own, as junit-attachments requires.
+ */
+function systemOut(job: Job, extras: JunitExtras): string {
+  const { links } = extras;
   const tail = job.result?.log_tail?.trim();
   const lines = [
     links ? `qgjob job ${job.id}: ${links.job(job.id)}` : `qgjob job ${job.id}`,
-    evidenceLines(job, shared),
+    evidenceLines(job, extras.evidence?.get(job.id)),
     `attempts: ${job.attempts}`,
     job.flaky ? `flaky: failed, then passed on attempt ${job.attempts}` : "",
-    job.flaky && tail ? `--- output (last lines) ---\n${tail}` : "",
+    ...attachmentLines(extras.attachments?.get(job.id)),
+    (job.flaky || isFailed(job)) && tail ? `--- output (last lines) ---\n${tail}` : "",
   ];
   return `      <system-out>${xmlText(lines.filter(Boolean).join("\n"))}</system-out>\n`;
 }
 
-function testcase(
-  job: Job,
-  root: TestRoot,
-  links: Links | null,
-  shared: SharedEvidence | undefined,
-): string {
+function attachmentLines(attached: Attached | undefined): string[] {
+  if (!attached) return [];
+  const left = attached.left.map((l) => `  ${l}`);
+  return [
+    ...attached.paths.map((path) => `[[ATTACHMENT|${path}]]`),
+    ...(left.length > 0 ? ["not attached:", ...left] : []),
+  ];
+}
+
+function testcase(job: Job, root: TestRoot, extras: JunitExtras): string {
+  const { links } = extras;
   const { file, line } = jobLocation(job, root);
   const head = `    <testcase${attrs({
     name: repoPath(root, job.test_path),
@@ -123,7 +143,7 @@ function testcase(
     time: seconds(job.duration_ms),
     url: links?.job(job.id),
   })}`;
-  return `${head}>\n${outcomeElement(job, root)}${systemOut(job, links, shared)}    </testcase>\n`;
+  return `${head}>\n${outcomeElement(job, root)}${systemOut(job, extras)}    </testcase>\n`;
 }
 
 /**
@@ -132,12 +152,8 @@ function testcase(
  * attempts and flakiness go in its system-out, which every reader shows), names are
  * repository paths like `file`.
  */
-export function junitXml(
-  run: RunWithJobs,
-  root: TestRoot,
-  links: Links | null = null,
-  evidence: ReadonlyMap<string, SharedEvidence> = new Map(),
-): string {
+export function junitXml(run: RunWithJobs, root: TestRoot, extras: JunitExtras = {}): string {
+  const { links } = extras;
   const jobs = run.jobs;
   const failures = jobs.filter((j) => j.status === "failed").length;
   const errors = jobs.filter((j) => j.status === "error" || j.status === "timed_out").length;
@@ -163,7 +179,7 @@ export function junitXml(
     if (value) out += `      <property${attrs({ name, value })}/>\n`;
   }
   out += "    </properties>\n";
-  for (const job of jobs) out += testcase(job, root, links, evidence.get(job.id));
+  for (const job of jobs) out += testcase(job, root, extras);
   out += "  </testsuite>\n</testsuites>\n";
   return out;
 }

@@ -32,7 +32,10 @@ function setup(junitPath = "out/junit.xml") {
     root: testRoot(workspace, "."),
     io,
     // No summary here, so no evidence links are asked for.
-    client: { listArtifacts: () => Promise.reject(new Error("not asked")) },
+    client: {
+      listArtifacts: () => Promise.reject(new Error("not asked")),
+      downloadArtifact: () => Promise.reject(new Error("not asked")),
+    },
   };
   return { workspace, plan, log, outputs, annotations, failures };
 }

@@ -5,13 +5,14 @@
  * Reporting problems (a summary or JUnit file that cannot be written) are warnings: the verdict
  * is what matters.
  */
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { QgjobClient } from "../api/client.js";
 import type { Job } from "../api/schemas.js";
 import { isFailed, isQuarantined } from "../api/status.js";
 import { failureBody } from "../report/failure.js";
 import { quarantinedLabel, statusLabel } from "../report/text.js";
 import { annotate } from "./annotations.js";
+import { ATTACHMENTS_DIR, downloadAttachments } from "./attachments.js";
 import { failureEvidence } from "./evidence.js";
 import type { Log } from "./log.js";
 import { junitXml, writeJunit } from "./junit.js";
@@ -24,7 +25,7 @@ import { verdict, type Outcome, type Verdict } from "./verdict.js";
 
 export async function report(
   plan: Pick<Plan, "inputs" | "ctx" | "root" | "io"> & {
-    client: Pick<QgjobClient, "listArtifacts">;
+    client: Pick<QgjobClient, "listArtifacts" | "downloadArtifact">;
   },
   outcome: Outcome,
 ): Promise<Verdict> {
@@ -33,9 +34,17 @@ export async function report(
   // Signed links to the failures' evidence, for the JUnit report and the summary alike.
   const evidence = await failureEvidence(plan.client, outcome.run.jobs, inputs.serverUrl, io.log);
   let junitPath: string | null = resolve(ctx.workspace, inputs.junitPath);
+  const attachments = inputs.junitAttachments
+    ? await downloadAttachments(
+        plan.client,
+        outcome.run.jobs,
+        join(dirname(junitPath), ATTACHMENTS_DIR),
+        { workspace: ctx.workspace, log: io.log },
+      )
+    : undefined;
   try {
     const links = inputs.serverUrl ? dashboardLinks(inputs.serverUrl, outcome.run.id) : null;
-    writeJunit(junitPath, junitXml(outcome.run, root, links, evidence));
+    writeJunit(junitPath, junitXml(outcome.run, root, { links, evidence, attachments }));
     io.log.info(`qgjob: JUnit report written to ${junitPath}`);
   } catch (err) {
     io.log.warning(`qgjob: could not write the JUnit report: ${(err as Error).message}`);

@@ -22,14 +22,17 @@ export function describeFailure(job: Job, root: RepoPrefix): Failure {
   };
 }
 
-/** The failure in full, for logs and JUnit: the message, where, and the last lines printed. */
-export function failureBody(job: Job, root: RepoPrefix): string {
+/**
+ * The failure in full, for logs and JUnit: the message, where, and the last lines printed
+ * (unless `output` is false: JUnit puts them in the test's system-out).
+ */
+export function failureBody(job: Job, root: RepoPrefix, opts = { output: true }): string {
   const { file, line } = jobLocation(job, root);
   const tail = stripAnsi(job.result?.log_tail ?? "").trim();
   return [
     stripAnsi(job.result?.message ?? "").trim() || statusLabel(job.status),
     `at ${line !== null ? `${file}:${line}` : file}`,
-    tail ? `--- output (last lines) ---\n${tail}` : "",
+    opts.output && tail ? `--- output (last lines) ---\n${tail}` : "",
   ]
     .filter(Boolean)
     .join("\n\n");

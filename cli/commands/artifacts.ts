@@ -1,8 +1,6 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { ArtifactMismatch, saveArtifact } from "../../api/artifact-files.js";
 import type { JobArtifacts, StoredArtifact } from "../../api/artifacts.js";
 import {
   clientCommand,
@@ -29,21 +27,6 @@ interface Saved {
   missing: string | null;
   /** An external artifact's address (kept by the device provider). */
   url: string | null;
-}
-
-/**
- * Where a listed name lands under `dir`: the name comes from an agent, so `..`, `.` and empty
- * segments are dropped (an absolute or climbing name stays inside `dir`).
- */
-export function localPath(dir: string, attempt: number, name: string): string {
-  const parts = name.split(/[\\/]+/).filter((p) => p !== "" && p !== "." && p !== "..");
-  return resolve(dir, `attempt-${attempt}`, ...(parts.length > 0 ? parts : ["artifact"]));
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 function pickAttempts(list: JobArtifacts, attempt: string | undefined) {
@@ -108,23 +91,15 @@ export function artifactsCommand(): Command {
             url: art.state === "external" ? art.url : null,
           };
           if (art.state === "stored") {
-            const path = localPath(dir, a.attempt, art.name);
-            await mkdir(dirname(path), { recursive: true });
-            // A partial download never sits under the real name.
-            const partial = `${path}.part`;
-            await client.downloadArtifact(
-              { jobId: id, attempt: a.attempt, index: art.index },
-              partial,
-            );
-            if (art.sha256 && (await sha256Of(partial)) !== art.sha256) {
-              await rm(partial, { force: true });
-              throw new CliError(
-                `${art.name}: the download does not match its SHA-256`,
-                EXIT.server,
-              );
-            }
-            await rename(partial, path);
-            entry.path = path;
+            entry.path = await saveArtifact(
+              client,
+              { jobId: id, attempt: a.attempt },
+              art,
+              dir,
+            ).catch((err: unknown) => {
+              if (err instanceof ArtifactMismatch) throw new CliError(err.message, EXIT.server);
+              throw err;
+            });
           }
           saved.push(entry);
           if (!opts.json) process.stdout.write(line(entry));

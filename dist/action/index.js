@@ -49864,6 +49864,7 @@ const INPUT_DEFAULTS = {
     "timeout-minutes": "60",
     "fail-on-flaky": "false",
     "junit-path": "qgjob-junit.xml",
+    "junit-attachments": "false",
 };
 /** Every input action.yml declares, in its order. */
 const INPUT_NAMES = (/* unused pure expression or super */ null && ([
@@ -49888,6 +49889,7 @@ const INPUT_NAMES = (/* unused pure expression or super */ null && ([
     "timeout-minutes",
     "fail-on-flaky",
     "junit-path",
+    "junit-attachments",
 ]));
 /** Bad or missing inputs; the message is one line naming each. */
 class InputError extends ActionError {
@@ -49926,6 +49928,7 @@ function readInputs(read, env, mask) {
         timeoutMinutes: r.minutes("timeout-minutes"),
         failOnFlaky: r.boolean("fail-on-flaky"),
         junitPath: r.get("junit-path"),
+        junitAttachments: r.boolean("junit-attachments"),
     };
     r.finish();
     return inputs;
@@ -51860,14 +51863,17 @@ function describeFailure(job, root) {
         line,
     };
 }
-/** The failure in full, for logs and JUnit: the message, where, and the last lines printed. */
-function failureBody(job, root) {
+/**
+ * The failure in full, for logs and JUnit: the message, where, and the last lines printed
+ * (unless `output` is false: JUnit puts them in the test's system-out).
+ */
+function failureBody(job, root, opts = { output: true }) {
     const { file, line } = jobLocation(job, root);
     const tail = stripAnsi(job.result?.log_tail ?? "").trim();
     return [
         stripAnsi(job.result?.message ?? "").trim() || statusLabel(job.status),
         `at ${line !== null ? `${file}:${line}` : file}`,
-        tail ? `--- output (last lines) ---\n${tail}` : "",
+        opts.output && tail ? `--- output (last lines) ---\n${tail}` : "",
     ]
         .filter(Boolean)
         .join("\n\n");
@@ -51948,6 +51954,49 @@ function annotate(jobs, root, emit, log) {
     return failed.length;
 }
 
+;// CONCATENATED MODULE: ./api/artifact-files.ts
+/**
+ * A job's evidence saved to local files, byte-identical to what the agent uploaded: for
+ * `qgjob artifacts` and for the Action's JUnit attachments alike.
+ */
+
+
+
+
+/**
+ * Where a listed name lands under `dir`: the name comes from an agent, so `..`, `.` and empty
+ * segments are dropped (an absolute or climbing name stays inside `dir`).
+ */
+function localPath(dir, attempt, name) {
+    const parts = name.split(/[\\/]+/).filter((p) => p !== "" && p !== "." && p !== "..");
+    return (0,external_node_path_namespaceObject.resolve)(dir, `attempt-${attempt}`, ...(parts.length > 0 ? parts : ["artifact"]));
+}
+async function sha256Of(path) {
+    const hash = (0,external_node_crypto_.createHash)("sha256");
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path))
+        hash.update(chunk);
+    return hash.digest("hex");
+}
+class ArtifactMismatch extends Error {
+    name = "ArtifactMismatch";
+}
+/**
+ * Downloads one stored artifact of `jobId`'s attempt to `localPath(dir, …)` and returns that
+ * path. A partial or corrupt download never sits under the real name.
+ */
+async function saveArtifact(client, ref, art, dir) {
+    const path = localPath(dir, ref.attempt, art.name);
+    await (0,external_node_fs_promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true });
+    const partial = `${path}.part`;
+    await client.downloadArtifact({ ...ref, index: art.index }, partial);
+    if (art.sha256 && (await sha256Of(partial)) !== art.sha256) {
+        await (0,external_node_fs_promises_namespaceObject.rm)(partial, { force: true });
+        throw new ArtifactMismatch(`${art.name}: the download does not match its SHA-256`);
+    }
+    await (0,external_node_fs_promises_namespaceObject.rename)(partial, path);
+    return path;
+}
+
 ;// CONCATENATED MODULE: ./report/evidence.ts
 /**
  * A failed job's evidence for people who read about it outside the dashboard (a check run, an
@@ -52005,6 +52054,74 @@ async function failureEvidence(client, jobs, serverUrl, log) {
     return linked;
 }
 
+;// CONCATENATED MODULE: ./action/attachments.ts
+/**
+ * A failed or flaky test's evidence, downloaded next to the JUnit report (input
+ * junit-attachments) so the report can name it as `[[ATTACHMENT|path]]`: Jenkins'
+ * junit-attachments plugin and GitLab read such paths from the local disk (relative to the
+ * workspace, or absolute) and keep the files with the test; a link into the server would expire
+ * with the evidence.
+ */
+
+
+
+
+/** The evidence folder, beside the report. */
+const ATTACHMENTS_DIR = "qgjob-evidence";
+/** How long the report waits, all jobs together, for uploads the agents have not finished. */
+const UPLOAD_WAIT_MS = 30_000;
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Downloads every attempt's stored evidence of the failed and flaky jobs (at most
+ * LINKED_FAILURES of them) under `dir/<job id>/attempt-<n>/`, and returns each job's files as
+ * the report names them. A download that fails is a warning: the report is still written.
+ */
+async function downloadAttachments(client, jobs, dir, opts) {
+    const deadline = Date.now() + (opts.waitMs ?? UPLOAD_WAIT_MS);
+    const attached = new Map();
+    const wanted = jobs.filter((j) => isFailed(j) || j.flaky).slice(0, LINKED_FAILURES);
+    for (const job of wanted) {
+        try {
+            const list = await settledListing(client, job.id, deadline, opts.sleep ?? pause);
+            const found = { paths: [], left: [] };
+            for (const attempt of list.attempts) {
+                for (const art of attempt.artifacts) {
+                    if (art.state !== "stored") {
+                        const why = art.state === "pending" ? "not uploaded yet" : (art.missing ?? art.url);
+                        found.left.push(`${art.name} (attempt ${attempt.attempt}): ${why}`);
+                        continue;
+                    }
+                    const ref = { jobId: job.id, attempt: attempt.attempt };
+                    const path = await saveArtifact(client, ref, art, (0,external_node_path_namespaceObject.join)(dir, job.id));
+                    found.paths.push(reportPath(opts.workspace, path));
+                }
+            }
+            attached.set(job.id, found);
+        }
+        catch (err) {
+            opts.log.warning(`qgjob: evidence of ${job.test_path} not attached: ${errorText(err)}`);
+        }
+    }
+    return attached;
+}
+/** The listing once no upload is pending, or as it is when the deadline passes. */
+async function settledListing(client, jobId, deadline, sleep) {
+    for (;;) {
+        const list = await client.listArtifacts(jobId);
+        const pending = list.attempts.some((a) => a.artifacts.some((x) => x.state === "pending"));
+        if (!pending || Date.now() >= deadline)
+            return list;
+        await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+    }
+}
+function reportPath(workspace, path) {
+    const rel = (0,external_node_path_namespaceObject.relative)(workspace, path);
+    if (rel.startsWith("..") || (0,external_node_path_namespaceObject.isAbsolute)(rel))
+        return path;
+    return rel.split(external_node_path_namespaceObject.sep).join("/");
+}
+const errorText = (err) => (err instanceof Error ? err.message : String(err));
+
 ;// CONCATENATED MODULE: ./action/junit.ts
 
 
@@ -52046,7 +52163,7 @@ function outcomeElement(job, root) {
     if (isFailed(job)) {
         const tag = job.status === "failed" ? "failure" : "error";
         const message = firstLine(job.result?.message ?? "") || statusLabel(job.status);
-        const body = failureBody(job, root);
+        const body = failureBody(job, root, { output: false });
         return `      <${tag}${attrs({ message, type: errorType(message) })}>${xmlText(body)}</${tag}>\n`;
     }
     if (job.status === "passed")
@@ -52074,19 +52191,34 @@ function evidenceLines(job, shared) {
     const held = result.artifacts.filter((a) => !a.missing).map((a) => a.name);
     return held.length > 0 ? `evidence: ${held.join(", ")} (${how})` : "";
 }
-/** What readers show under a test: its job page and evidence, a flaky pass said so, the output's tail. */
-function systemOut(job, links, shared) {
+/**
+ * What readers show under a test: its job page and evidence, a flaky pass said so, a failed or
+ * flaky test's output. Each attachment on a line of its own, as junit-attachments requires.
+ */
+function systemOut(job, extras) {
+    const { links } = extras;
     const tail = job.result?.log_tail?.trim();
     const lines = [
         links ? `qgjob job ${job.id}: ${links.job(job.id)}` : `qgjob job ${job.id}`,
-        evidenceLines(job, shared),
+        evidenceLines(job, extras.evidence?.get(job.id)),
         `attempts: ${job.attempts}`,
         job.flaky ? `flaky: failed, then passed on attempt ${job.attempts}` : "",
-        job.flaky && tail ? `--- output (last lines) ---\n${tail}` : "",
+        ...attachmentLines(extras.attachments?.get(job.id)),
+        (job.flaky || isFailed(job)) && tail ? `--- output (last lines) ---\n${tail}` : "",
     ];
     return `      <system-out>${xmlText(lines.filter(Boolean).join("\n"))}</system-out>\n`;
 }
-function testcase(job, root, links, shared) {
+function attachmentLines(attached) {
+    if (!attached)
+        return [];
+    const left = attached.left.map((l) => `  ${l}`);
+    return [
+        ...attached.paths.map((path) => `[[ATTACHMENT|${path}]]`),
+        ...(left.length > 0 ? ["not attached:", ...left] : []),
+    ];
+}
+function testcase(job, root, extras) {
+    const { links } = extras;
     const { file, line } = jobLocation(job, root);
     const head = `    <testcase${attrs({
         name: repoPath(root, job.test_path),
@@ -52096,7 +52228,7 @@ function testcase(job, root, links, shared) {
         time: junit_seconds(job.duration_ms),
         url: links?.job(job.id),
     })}`;
-    return `${head}>\n${outcomeElement(job, root)}${systemOut(job, links, shared)}    </testcase>\n`;
+    return `${head}>\n${outcomeElement(job, root)}${systemOut(job, extras)}    </testcase>\n`;
 }
 /**
  * Valid against Jenkins' JUnit schema (xunit-plugin junit-10.xsd; test/action/junit-jenkins.xsd
@@ -52104,7 +52236,8 @@ function testcase(job, root, links, shared) {
  * attempts and flakiness go in its system-out, which every reader shows), names are
  * repository paths like `file`.
  */
-function junitXml(run, root, links = null, evidence = new Map()) {
+function junitXml(run, root, extras = {}) {
+    const { links } = extras;
     const jobs = run.jobs;
     const failures = jobs.filter((j) => j.status === "failed").length;
     const errors = jobs.filter((j) => j.status === "error" || j.status === "timed_out").length;
@@ -52132,7 +52265,7 @@ function junitXml(run, root, links = null, evidence = new Map()) {
     }
     out += "    </properties>\n";
     for (const job of jobs)
-        out += testcase(job, root, links, evidence.get(job.id));
+        out += testcase(job, root, extras);
     out += "  </testsuite>\n</testsuites>\n";
     return out;
 }
@@ -52465,15 +52598,19 @@ function verdict(outcome, opts) {
 
 
 
+
 async function report_report(plan, outcome) {
     const { inputs, ctx, root, io } = plan;
     const result = verdict(outcome, inputs);
     // Signed links to the failures' evidence, for the JUnit report and the summary alike.
     const evidence = await failureEvidence(plan.client, outcome.run.jobs, inputs.serverUrl, io.log);
     let junitPath = (0,external_node_path_namespaceObject.resolve)(ctx.workspace, inputs.junitPath);
+    const attachments = inputs.junitAttachments
+        ? await downloadAttachments(plan.client, outcome.run.jobs, (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(junitPath), ATTACHMENTS_DIR), { workspace: ctx.workspace, log: io.log })
+        : undefined;
     try {
         const links = inputs.serverUrl ? dashboardLinks(inputs.serverUrl, outcome.run.id) : null;
-        writeJunit(junitPath, junitXml(outcome.run, root, links, evidence));
+        writeJunit(junitPath, junitXml(outcome.run, root, { links, evidence, attachments }));
         io.log.info(`qgjob: JUnit report written to ${junitPath}`);
     }
     catch (err) {

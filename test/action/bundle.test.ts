@@ -298,7 +298,9 @@ describe.each([
   });
 
   it("a failing run: exit 1, an annotation on the failed test, one line saying which", async () => {
-    const res = await runStep(step(node(), { tests: "tests/pass-1.sh\ntests/fail.sh" }));
+    const res = await runStep(
+      step(node(), { tests: "tests/pass-1.sh\ntests/fail.sh", "junit-attachments": "true" }),
+    );
     expect(res.code).toBe(1);
     const runId = res.outputs["run-id"]!;
     expect(res.outputs).toMatchObject({ status: "failed", passed: "1", failed: "1", flaky: "0" });
@@ -345,6 +347,10 @@ describe.each([
     const page = await fetch(links["job page"]!, { redirect: "manual" });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("expected 1 to be 2");
+    // junit-attachments: the log downloaded beside the report, named as an attachment.
+    const attached = `qgjob-evidence/${failedJob.id}/attempt-1/output.log`;
+    expect(junit.split("\n")).toContain(`[[ATTACHMENT|${attached}]]`);
+    expect(readFileSync(join(workspace, attached), "utf8")).toBe(log);
   });
 
   it("a quarantined test's failure passes: exit 0, a warning saying until when, listed in the summary", async () => {
@@ -430,8 +436,11 @@ describe.each([
     );
     expect(junit).toContain(
       '<failure message="Expected &lt;b&gt; &amp; &quot;c&quot;">Expected &lt;b&gt; &amp; "c"\n' +
-        "Received: 1, at 100%\n\nat app/tests/ui/login.spec.ts:12\n\n--- output (last lines) ---\n" +
-        "step 1\nstep 2 &lt;failed&gt;</failure>",
+        "Received: 1, at 100%\n\nat app/tests/ui/login.spec.ts:12</failure>",
+    );
+    // The output in the test's system-out (Jenkins' "Standard Output").
+    expect(junit).toContain(
+      "--- output (last lines) ---\nstep 1\nstep 2 &lt;failed&gt;</system-out>",
     );
     expect(junit).not.toContain("\x1b");
     expect(await jenkinsJunitErrors(junit)).toEqual([]);
