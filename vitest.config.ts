@@ -7,7 +7,9 @@ export default defineConfig({
     include: ["**/*.test.ts"],
     // test/faults runs on its own: npm run test:faults (vitest.faults.config.ts).
     exclude: ["**/node_modules/**", "dist/**", "test/faults/**"],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Timeouts catch a hang, they do not measure speed: CI's two cores, shared by spawned servers,
+    // agents and Playwright, can make a 10 s test take 30.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

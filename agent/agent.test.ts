@@ -71,7 +71,7 @@ function startAgent(over: Partial<AgentOptions> & { dir: string; build?: string 
   return agent;
 }
 
-const api = () => client(server.url);
+const api = () => client<"untyped">(server.url);
 
 async function submitRun(body: Record<string, unknown>) {
   const res = await api().post("/api/v1/runs", { org_id: "acme", app_version_id: "v1", ...body });

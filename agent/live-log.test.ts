@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { QgjobClient } from "../api/client.js";
 import { LogEvent } from "../api/logs.js";
 import type { SseEvent } from "../api/sse.js";
-import { client, startTestServer, tempDir, type TestServer } from "../test/harness.js";
+import { client, startTestServer, tempDir, type Client, type TestServer } from "../test/harness.js";
 import { DeviceAgent } from "./agent.js";
 import { BuildResolver } from "./build.js";
 import { httpBlobSink } from "./evidence/http-sink.js";
@@ -54,7 +54,7 @@ async function start(script: string) {
     spoolDir: null,
   });
   running = agent.run();
-  const api = client(server.url);
+  const api = client<"untyped">(server.url);
   const run = await api.post("/api/v1/runs", {
     org_id: "acme",
     app_version_id: "v1",
@@ -65,7 +65,7 @@ async function start(script: string) {
 }
 
 /** Follows the job's log to its end; each chunk with the job's status when it arrived. */
-async function follow(jobId: string, api: ReturnType<typeof client>) {
+async function follow(jobId: string, api: Client<"untyped">) {
   const events: { e: SseEvent; status: string }[] = [];
   const stream = await new QgjobClient({ baseUrl: server.url }).jobLogEvents(jobId);
   for await (const e of stream) {

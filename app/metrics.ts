@@ -1,14 +1,16 @@
 /** Prometheus metrics. One registry per server, so tests can run several side by side. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { TARGETS } from "../api/schemas.js";
+import type { BlobStore } from "./blobs/store.js";
 import type { Store } from "./store/store.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics(store: Store) {
+export function createMetrics(store: Store, blobs?: Pick<BlobStore, "space">) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "qgjob_process_" });
   const registers = [registry];
+  if (blobs?.space) volumeGauges(registry, blobs.space.bind(blobs));
   // One count per scrape for both blob gauges, not one each.
   let counted: { at: number; value: Promise<{ blobs: number; bytes: number }> } | null = null;
   const usage = () => {
@@ -133,4 +135,30 @@ export function createMetrics(store: Store) {
       },
     }),
   };
+}
+
+/** The blob store's volume, so an alert fires before uploads fail with a full disk. */
+function volumeGauges(registry: Registry, space: () => Promise<{ free: number; size: number }>) {
+  // One statfs per scrape for both gauges.
+  let read: { at: number; value: Promise<{ free: number; size: number }> } | null = null;
+  const current = () => {
+    if (!read || Date.now() - read.at > 1000) read = { at: Date.now(), value: space() };
+    return read.value;
+  };
+  new Gauge({
+    name: "qgjob_blob_disk_free_bytes",
+    help: "Free bytes on the blob store's volume (disk engine), as the server may use them",
+    registers: [registry],
+    async collect() {
+      this.set((await current()).free);
+    },
+  });
+  new Gauge({
+    name: "qgjob_blob_disk_size_bytes",
+    help: "Size in bytes of the blob store's volume (disk engine)",
+    registers: [registry],
+    async collect() {
+      this.set((await current()).size);
+    },
+  });
 }

@@ -63,7 +63,8 @@ export async function startServer(
     });
     const clock = () => pauses.now();
     const shutdown = new AbortController();
-    const metrics = createMetrics(store);
+    const blobBytes = await openBlobStore({ blobUrl: config.blobUrl, blobDir: blobDir(config) });
+    const metrics = createMetrics(store, blobBytes);
     const evidence = {
       links: new LinkSigner(config.linkSecret),
       retentionMs: config.retentionDays * 86_400_000,
@@ -72,11 +73,7 @@ export async function startServer(
       messageMax: config.resultMessageMax,
       logTailMax: config.resultLogTailMax,
     });
-    const blobs = new Blobs(
-      store,
-      await openBlobStore({ blobUrl: config.blobUrl, blobDir: blobDir(config) }),
-      config.blobMaxBytes,
-    );
+    const blobs = new Blobs(store, blobBytes, config.blobMaxBytes);
     const app = await buildHttp(
       {
         store,

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Client } from "./harness.js";
+import type { Bodies, Client } from "./harness.js";
 
 /** True while a process whose command line contains `pattern` runs (pgrep -f). */
 export function alive(pattern: string): boolean {
@@ -63,8 +63,8 @@ export interface CancelTiming {
  */
 export async function timeCancel(
   dir: string,
-  submitVia: Client,
-  cancelVia: Client,
+  submitVia: Client<Bodies>,
+  cancelVia: Client<Bodies>,
   name: string,
   boundMs: number,
 ): Promise<CancelTiming> {

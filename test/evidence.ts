@@ -40,7 +40,7 @@ export async function seedFlakyEvidence(
       { org_id: org, kind: "artifact" },
     );
   }
-  const api = client(url, token);
+  const api = client<"untyped">(url, token);
   const run = await api.post("/api/v1/runs", {
     org_id: org,
     app_version_id: "v1",

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, mkdirSync } from "node:fs";
-import { mkdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, rename, rm, stat, statfs, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -69,5 +69,11 @@ export class DiskBlobStore implements BlobStore {
 
   async delete(sha256: string) {
     await rm(this.path(sha256), { force: true });
+  }
+
+  /** Free: what this process may still write (blocks kept for root excluded). */
+  async space() {
+    const fs = await statfs(this.root);
+    return { free: fs.bavail * fs.bsize, size: fs.blocks * fs.bsize };
   }
 }

@@ -46,7 +46,7 @@ export class Blobs {
     const check = input.kind === "bundle" ? new BundleCheck() : null;
     const body = check ? input.body.pipe(check) : input.body;
     if (check) input.body.once("error", (err) => check.destroy(err));
-    const { size } = await this.bytes.put(input.sha256, body, this.maxBytes);
+    const { size } = await this.bytes.put(input.sha256, body, this.maxBytes, input.declaredBytes);
     const blob = {
       orgId: input.orgId,
       sha256: input.sha256,

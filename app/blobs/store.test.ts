@@ -58,6 +58,39 @@ function contract(name: string, open: () => Promise<{ store: BlobStore; close():
       expect(part.equals(body.subarray(10, 20))).toBe(true);
     });
 
+    it("stores a body of a declared length, larger than one streamed part", async () => {
+      const body = randomBytes(16 * 1024 * 1024 + 123);
+      const h = sha(body);
+      expect(await store.put(h, stream(body), 20 * 1024 * 1024, body.length)).toEqual({
+        size: body.length,
+        created: true,
+      });
+      expect((await bytes(await store.get(h))).equals(body)).toBe(true);
+      const empty = Buffer.alloc(0);
+      expect(await store.put(sha(empty), stream(empty), 100, 0)).toEqual({
+        size: 0,
+        created: true,
+      });
+      expect(await store.stat(sha(empty))).toEqual({ size: 0 });
+    });
+
+    it("stores nothing when a declared body is wrong, shorter or over the cap", async () => {
+      const body = randomBytes(200_000);
+      const h = sha(body);
+      const wrong = Buffer.from(body);
+      wrong[150_000] = wrong[150_000]! ^ 1;
+      expect(await refusal(store.put(h, stream(wrong), 1_000_000, wrong.length))).toBe(
+        "hash_mismatch",
+      );
+      await expect(
+        store.put(h, stream(body.subarray(0, 100_000)), 1_000_000, body.length),
+      ).rejects.toThrow();
+      expect(await refusal(store.put(h, stream(body), 100_000, body.length))).toBe(
+        "payload_too_large",
+      );
+      expect(await store.stat(h)).toBeNull();
+    });
+
     it("verifies a second upload of the same bytes and keeps one copy", async () => {
       const body = Buffer.from("same bytes twice");
       const h = sha(body);

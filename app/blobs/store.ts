@@ -25,11 +25,19 @@ export interface BlobStore {
    * Stores `body` as `sha256`. The bytes are hashed and counted on the way in: more than
    * `maxBytes` throws payload_too_large, a digest other than `sha256` throws hash_mismatch, and
    * either way nothing is stored under that name (a partial write stays under a temporary name
-   * and is removed, or an unfinished multipart upload is aborted).
+   * and is removed, or an unfinished multipart upload is aborted). `declaredBytes`: the body's
+   * length when the client said it (an engine may stream by it).
    */
-  put(sha256: string, body: Readable, maxBytes: number): Promise<PutOutcome>;
+  put(
+    sha256: string,
+    body: Readable,
+    maxBytes: number,
+    declaredBytes?: number,
+  ): Promise<PutOutcome>;
   stat(sha256: string): Promise<{ size: number } | null>;
   /** The bytes (or one range of them); null when the blob is not stored. */
   get(sha256: string, range?: ByteRange): Promise<Readable | null>;
   delete(sha256: string): Promise<void>;
+  /** The volume the bytes are on, for engines that have one (a bucket has no free space). */
+  space?(): Promise<{ free: number; size: number }>;
 }

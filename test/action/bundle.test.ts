@@ -35,7 +35,7 @@ let actionToken: string;
 let agentToken: string;
 let workspace: string;
 let api: QgjobClient;
-let agentApi: Client;
+let agentApi: Client<"untyped">;
 /** The commit checked out in the workspace. */
 let checkedOut: string;
 const runtimes: Record<string, string> = {};
@@ -51,7 +51,7 @@ beforeAll(async () => {
   actionToken = await issue("acme", ["submit", "read"], "action");
   agentToken = await issue(null, ["agent"], "agent");
   api = new QgjobClient({ baseUrl: server.url, token: actionToken });
-  agentApi = client(server.url, agentToken);
+  agentApi = client<"untyped">(server.url, agentToken);
 
   workspace = tempDir("qgjob-action-ws-");
   const tests = join(workspace, "app/tests");

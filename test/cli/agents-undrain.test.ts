@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
 import { runCli } from "./cli-process.js";
 
-const suite = serverPerSuite({ drainErrors: 1 });
+const suite = serverPerSuite<"untyped">({ drainErrors: 1 });
 const qgjob = (args: string[]) => runCli(args, { QGJOB_URL: suite.server.url });
 
 describe("qgjob agents undrain", () => {

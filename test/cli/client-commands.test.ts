@@ -31,12 +31,12 @@ interface Out {
 }
 
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 const dirs: string[] = [];
 
 beforeEach(async () => {
   server = await startTestServer();
-  api = client(server.url);
+  api = client<"untyped">(server.url);
 });
 afterEach(async () => {
   await server.close();

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { serverPerSuite, submit } from "../harness.js";
 import { runCli } from "./cli-process.js";
 
-const suite = serverPerSuite();
+const suite = serverPerSuite<"untyped">();
 const qgjob = (args: string[]) => runCli(args, { QGJOB_URL: suite.server.url });
 
 // Each test starts CLI processes (a second or more each on a loaded machine).

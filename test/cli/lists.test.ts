@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { registerAgent, serverPerSuite, submit } from "../harness.js";
 import { CLI, runCli } from "./cli-process.js";
 
-const suite = serverPerSuite();
+const suite = serverPerSuite<"untyped">();
 const qgjob = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   runCli(args, { QGJOB_URL: suite.server.url, ...env });
 

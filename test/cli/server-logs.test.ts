@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { client, tempDir } from "../harness.js";
+import { client, tempDir, expectStatus } from "../harness.js";
 import { killAll, spawnServer } from "../processes.js";
 import { CLI } from "./cli-process.js";
 
@@ -77,7 +77,7 @@ describe("qgjob server logs", { timeout: 60_000 }, () => {
       org_id: "acme",
       scopes: ["read"],
     });
-    expect(made.status).toBe(201);
+    expectStatus(made, 201);
     // The next request finds the server closed; it is refused and the log says open mode ended.
     expect((await client(url!).get("/api/v1/runs")).status).toBe(401);
     await server.waitFor(/INFO open mode ended/);

@@ -40,9 +40,12 @@ describe("qgjob token create", () => {
     expect({ org_id, scopes }).toEqual({ org_id: "acme", scopes: ["submit", "read"] });
 
     const server = await spawnServer(["--db", db]);
-    const anonymous = await submit(client(server.url), { org_id: "acme", tests: ["a.spec.js"] });
+    const anonymous = await submit(client<"untyped">(server.url), {
+      org_id: "acme",
+      tests: ["a.spec.js"],
+    });
     expect(anonymous.status).toBe(401);
-    const authed = await submit(client(server.url, token), {
+    const authed = await submit(client<"untyped">(server.url, token), {
       org_id: "acme",
       tests: ["a.spec.js"],
     });
@@ -78,7 +81,7 @@ describe("qgjob server", () => {
   it("answers in-flight long polls on SIGTERM, exits 0, and keeps every job for the next start", async () => {
     const db = dbFile();
     const first = await spawnServer(["--db", db]);
-    const api = client(first.url);
+    const api = client<"untyped">(first.url);
     const run = await submit(api, { tests: ["a.spec.js", "b.spec.js"] });
     const agent = await registerAgent(api, "idle-agent", { target: "browserstack" });
     const polling = api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 30 });
@@ -91,7 +94,7 @@ describe("qgjob server", () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
 
     const second = await spawnServer(["--db", db]);
-    const again = await client(second.url).get(`/api/v1/runs/${run.body.id}`);
+    const again = await client<"untyped">(second.url).get(`/api/v1/runs/${run.body.id}`);
     expect(again.body.jobs.map((j: any) => j.id)).toEqual(run.body.jobs.map((j: any) => j.id));
     expect(again.body.status).toBe("queued");
   });

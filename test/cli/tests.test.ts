@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
 import { runCli } from "./cli-process.js";
 
-const suite = serverPerSuite();
+const suite = serverPerSuite<"untyped">();
 const qgjob = (args: string[]) => runCli(args, { QGJOB_URL: suite.server.url });
 
 /** One run of these tests, each ended as given; answers the run id. */

@@ -1,15 +1,54 @@
 /**
  * A job's evidence as a person sees it in headless Chromium: the failing attempt's screenshot
  * inline, its video in a player, the passing attempt's log with the terminal's colours (and no
- * markup from the log), and the trace opening in the Playwright trace viewer this server serves.
+ * markup from the log), and the trace opening in the Playwright trace viewer this server serves:
+ * on a server without tokens, and from the signed link a check run carries (tokens, no session).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QgjobClient } from "../../api/client.js";
+import { issueToken } from "../../app/tokens.js";
 import { seedFlakyEvidence, type SeededEvidence } from "../evidence.js";
 import { startTestServer, tempDir, type TestServer } from "../harness.js";
 import { launchChromium, SCREENSHOTS, screenshots } from "./chromium.js";
+
+/** A real screenshot and a real Playwright trace of a page that says what it is. */
+async function recordTrace(browser: Browser): Promise<{ screenshot: Buffer; trace: Buffer }> {
+  const dir = tempDir("qgjob-trace-");
+  const context = await browser.newContext();
+  await context.tracing.start({ snapshots: true, screenshots: true });
+  const app = await context.newPage();
+  await app.setContent("<h1>Login screen</h1><button>Sign in</button>");
+  await app.getByRole("button", { name: "Sign in" }).click();
+  const screenshot = await app.screenshot();
+  await context.tracing.stop({ path: join(dir, "trace.zip") });
+  await context.close();
+  return { screenshot, trace: readFileSync(join(dir, "trace.zip")) };
+}
+
+/**
+ * Opens the job page at `pageUrl` in a fresh context (no cookies) and its trace link, and
+ * returns the viewer once it lists the trace's click on "Sign in", fetched from `server` alone.
+ */
+async function openTrace(browser: Browser, server: string, pageUrl: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  const outside: string[] = [];
+  page.context().on("request", (r) => {
+    if (!r.url().startsWith(server) && !r.url().startsWith("data:")) outside.push(r.url());
+  });
+  await page.goto(pageUrl);
+  const [viewer] = await Promise.all([
+    page.context().waitForEvent("page"),
+    page.getByRole("link", { name: "open in the trace viewer" }).click(),
+  ]);
+  expect(viewer.url()).toContain(`${server}/trace/index.html?trace=`);
+  await viewer.getByText(/Click/).first().waitFor({ timeout: 60_000 });
+  expect(await viewer.locator("body").textContent()).toContain("Sign in");
+  expect(outside).toEqual([]);
+  return viewer;
+}
 
 describe("the job page's evidence", () => {
   let server: TestServer;
@@ -19,21 +58,8 @@ describe("the job page's evidence", () => {
   beforeAll(async () => {
     server = await startTestServer();
     browser = await launchChromium();
-    // A real screenshot and a real Playwright trace of a page that says what it is.
-    const dir = tempDir("qgjob-trace-");
-    const context = await browser.newContext();
-    await context.tracing.start({ snapshots: true, screenshots: true });
-    const app = await context.newPage();
-    await app.setContent("<h1>Login screen</h1><button>Sign in</button>");
-    await app.getByRole("button", { name: "Sign in" }).click();
-    const screenshot = await app.screenshot();
-    await context.tracing.stop({ path: join(dir, "trace.zip") });
-    await context.close();
     // The log says <script> in red: it must show as red text, never run.
-    seeded = await seedFlakyEvidence(server.url, undefined, {
-      screenshot,
-      trace: readFileSync(join(dir, "trace.zip")),
-    });
+    seeded = await seedFlakyEvidence(server.url, undefined, await recordTrace(browser));
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -99,24 +125,35 @@ describe("the job page's evidence", () => {
   });
 
   it("opens the trace in the trace viewer served by this server", async () => {
-    const page = await browser.newPage();
-    const outside: string[] = [];
-    page.context().on("request", (r) => {
-      if (!r.url().startsWith(server.url) && !r.url().startsWith("data:")) outside.push(r.url());
-    });
-    await page.goto(`${server.url}/jobs/${seeded.jobId}`);
-    const [viewer] = await Promise.all([
-      page.context().waitForEvent("page"),
-      page.getByRole("link", { name: "open in the trace viewer" }).click(),
-    ]);
-    expect(viewer.url()).toContain(`${server.url}/trace/index.html?trace=`);
-    // The viewer lists the trace's actions: the click on "Sign in".
-    await viewer.getByText(/Click/).first().waitFor({ timeout: 60_000 });
-    expect(await viewer.locator("body").textContent()).toContain("Sign in");
+    const viewer = await openTrace(browser, server.url, `${server.url}/jobs/${seeded.jobId}`);
     // Playwright's own layout, not ours: one picture, without the phone-width check.
     await viewer.screenshot({ path: join(SCREENSHOTS, "trace-viewer.png") });
-    expect(outside).toEqual([]);
   }, 90_000);
+
+  describe("behind tokens, from the signed link a check run carries", () => {
+    let guarded: TestServer;
+    let signedPage: string;
+
+    beforeAll(async () => {
+      guarded = await startTestServer();
+      const { token } = await issueToken(
+        guarded.store,
+        { orgId: "acme", scopes: ["agent", "submit", "read"], name: "ci" },
+        Date.now(),
+      );
+      const job = await seedFlakyEvidence(guarded.url, token, await recordTrace(browser));
+      const api = new QgjobClient({ baseUrl: guarded.url, token, retries: 0 });
+      signedPage = guarded.url + (await api.listArtifacts(job.jobId, { share: true })).page;
+    }, 120_000);
+    afterAll(() => guarded?.close());
+
+    it("opens the trace with no session, and the page without the link's token is refused", async () => {
+      expect(signedPage).toMatch(/\/jobs\/job_\w+\?sig=/);
+      const unsigned = await fetch(signedPage.replace(/\?sig=.*$/, ""), { redirect: "manual" });
+      expect([unsigned.status, unsigned.headers.get("location")]).toEqual([303, "/login"]);
+      await openTrace(browser, guarded.url, signedPage);
+    }, 90_000);
+  });
 
   it("refuses to open a trace from anywhere but this server's artifacts", async () => {
     const res = await fetch(

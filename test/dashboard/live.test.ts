@@ -18,12 +18,12 @@ import {
 import { launchChromium } from "./chromium.js";
 
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 let browser: Browser;
 
 beforeAll(async () => {
   server = await startTestServer();
-  api = client(server.url);
+  api = client<"untyped">(server.url);
   browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {

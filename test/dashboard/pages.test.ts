@@ -21,7 +21,7 @@ describe("open mode", () => {
   afterAll(() => server.close());
 
   it("shows the lease the scheduler then really hands the next idle agent, claiming nothing", async () => {
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     await submit(api, { org_id: "acme", app_version_id: "v1", tests: ["a.spec.ts", "b.spec.ts"] });
     await submit(api, {
       org_id: "globex",
@@ -48,7 +48,7 @@ describe("open mode", () => {
   });
 
   it("filters runs by app version, on the page and in the API", async () => {
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const v3 = (await submit(api, { app_version_id: "v3", tests: ["x.spec.ts"] })).body.id;
     const v4 = (await submit(api, { app_version_id: "v4", tests: ["x.spec.ts"] })).body.id;
     const body = (await page(server, "/?app_version_id=v3&status=&org_id=")).body;
@@ -69,7 +69,7 @@ describe("open mode", () => {
   });
 
   it("shows a flaky job attempt by attempt: the failing try's message and evidence next to the pass", async () => {
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const run = await submit(api, { app_version_id: "v9", tests: ["flaky.spec.ts"], retries: 1 });
     const agentId = await registerAgent(api, "pixel-9", { installed: ["v9"] });
     const lease = (await api.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 0 })).body;
@@ -116,7 +116,7 @@ describe("open mode", () => {
   });
 
   it("refuses a cancel posted from another site or with no origin at all", async () => {
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const run = (await submit(api, { app_version_id: "csrf", tests: ["x.spec.ts"] })).body.id;
     const refused: Record<string, string>[] = [{ origin: "http://evil.example" }, {}];
     for (const headers of refused) {
@@ -134,7 +134,7 @@ describe("open mode", () => {
   });
 
   it("keeps the pages out of the OpenAPI document", async () => {
-    const doc = await client(server.url).get("/api/v1/openapi.json");
+    const doc = await client<"untyped">(server.url).get("/api/v1/openapi.json");
     const paths = Object.keys(doc.body.paths);
     // Outside /api/v1 only the seed's compatibility routes are documented.
     expect(paths.filter((p) => !p.startsWith("/api/v1/")).sort()).toEqual([

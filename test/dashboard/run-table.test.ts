@@ -25,7 +25,7 @@ const MESSAGE =
   'Error: expect(received).toBe(expected) // Object.is equality: Expected: "Your refund of 12.00 EUR is on its way to the card ending 4242" Received: "Something went wrong while contacting the payment service, please try again later"\n\n  at tests/checkout/payment/refund.spec.ts:14:5';
 
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 let browser: Browser;
 let runId: string;
 
@@ -57,7 +57,7 @@ function lines(page: Page, selector: string): Promise<string[]> {
 
 beforeAll(async () => {
   server = await startTestServer();
-  api = client(server.url);
+  api = client<"untyped">(server.url);
   const run = await submit(api, {
     org_id: "acme",
     app_version_id: "v1",

@@ -142,7 +142,7 @@ interface JobView {
  * is not retried elsewhere: the test sees it) and answers its job once it has ended.
  */
 async function runOn(device: string, version: string, test: string): Promise<JobView> {
-  const api = client(url);
+  const api = client<"untyped">(url);
   const run = await submit(api, {
     app_version_id: version,
     tests: [test],

@@ -45,7 +45,7 @@ const pct = (xs: number[], p: number) =>
 
 /** Submits the slow test on `submitVia` and follows its log with the CLI on `followVia`. */
 async function followOnce(submitVia: string, followVia: string, tag: string) {
-  const api = client(submitVia);
+  const api = client<"untyped">(submitVia);
   const run = await api.post("/api/v1/runs", {
     org_id: "acme",
     app_version_id: "v1",
@@ -86,7 +86,7 @@ describe("qgjob logs", () => {
     startAgent(server.url, "dev-1");
     const jobId = await followOnce(server.url, server.url, "sqlite");
     // The finished job: its stored output.log, once the agent's upload is in.
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     for (let i = 0; i < 100; i++) {
       const list = await api.get(`/api/v1/jobs/${jobId}/artifacts`);
       const log = list.body.attempts?.[0]?.artifacts.find(

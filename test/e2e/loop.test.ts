@@ -84,7 +84,9 @@ afterAll(() => {
   if (scripts) rmSync(scripts, { recursive: true, force: true });
 });
 
-describe("submit, run on AppWright, watch it finish", () => {
+// Each test runs real Playwright processes and waits up to its own --timeout; the suite default
+// (20 s) is too short for them on a loaded 2-core machine.
+describe("submit, run on AppWright, watch it finish", { timeout: 120_000 }, () => {
   it("exits 0 when every test passes", async () => {
     const res = await cli(
       "submit",
@@ -129,7 +131,7 @@ describe("submit, run on AppWright, watch it finish", () => {
   });
 });
 
-describe("retries", () => {
+describe("retries", { timeout: 120_000 }, () => {
   it("reruns a flaky AppWright test on the same device and reports it flaky, exit 0", async () => {
     const res = await cli(
       "submit",
@@ -147,7 +149,7 @@ describe("retries", () => {
   });
 });
 
-describe("faults", () => {
+describe("faults", { timeout: 120_000 }, () => {
   it("finishes a SIGKILLed agent's jobs on the other agent once its lease expires", async () => {
     const first = startAgent("crashy", shellAgent());
     const run = await json(

@@ -37,7 +37,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 describe("a frozen agent", () => {
   let dir: string;
   let url: string;
-  let api: Client;
+  let api: Client<"untyped">;
 
   let agents: Spawned[] = [];
   /** An agent of its own device, so agents left from another test cannot take this one's job. */
@@ -64,7 +64,7 @@ describe("a frozen agent", () => {
       QGJOB_REAP_INTERVAL_S: "0.3",
     });
     url = server.url;
-    api = client(url);
+    api = client<"untyped">(url);
   });
   // Each test gets its own agents; the server lives for the whole file.
   afterEach(() => {

@@ -11,7 +11,7 @@ export interface HeldLease {
 
 /** Registers an agent of its own device, submits one test for it and takes its lease. */
 export async function holdLease(
-  api: Client,
+  api: Client<"untyped">,
   device: string,
   opts: { start: boolean },
 ): Promise<HeldLease> {
@@ -37,7 +37,7 @@ export async function holdLease(
 }
 
 /** Heartbeats every `everyMs` until stopped; remembers each answer's status. */
-export function heartbeating(api: Client, held: HeldLease, everyMs: number) {
+export function heartbeating(api: Client<"untyped">, held: HeldLease, everyMs: number) {
   const statuses: number[] = [];
 
   const timer = setInterval(() => {

@@ -20,7 +20,7 @@ describe("a result with too many attachments", () => {
 
   it("keeps the result and 50 attachments, and counts the rest as dropped", async () => {
     server = await startTestServer();
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const held = await holdLease(api, "screenshots", { start: true });
     const artifacts = Array.from({ length: 120 }, (_, i) => ({
       name: `step-${i}.png`,
@@ -54,7 +54,7 @@ describe("a result with too many attachments", () => {
       'cd "$QGJOB_ARTIFACTS_DIR" && i=0; while [ $i -lt 10000 ]; do echo $i > "f$i.txt"; i=$((i+1)); done\n' +
         "echo 'expected 3 items, got 10000'\nexit 1\n",
     );
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const run = await submit(api, {
       org_id: "acme",
       app_version_id: "v1",

@@ -27,7 +27,7 @@ it("keeps the result when the blob disk is full, and uploads the evidence once t
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount]);
   try {
     const server = await startTestServer({ blobDir: mount }, join(dir, "data"));
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     // The disk is full before the upload starts: even the log cannot be written.
     const ballast = join(mount, "ballast");
     try {

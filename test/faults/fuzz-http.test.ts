@@ -252,7 +252,7 @@ describe("HTTP input fuzzing", () => {
     const token = (
       await issueToken(server.store, { orgId: "acme", scopes: ["admin"], name: "fuzz" }, Date.now())
     ).token;
-    const api = client(server.url, token);
+    const api = client<"untyped">(server.url, token);
     const run = await submit(api, { org_id: "acme", tests: ["a.spec.js", "b.spec.js"] });
     await submit(api, { org_id: "acme", target: "browserstack", tests: ["q.spec.js"] });
     const agent = await api.post("/api/v1/agents", { name: "fuzz-agent", target: "emulator" });

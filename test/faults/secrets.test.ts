@@ -8,7 +8,14 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { client, registerAgent, submit, tempDir, type Client, type Reply } from "../harness.js";
+import {
+  client,
+  registerAgent,
+  submit,
+  tempDir,
+  type Client,
+  type UntypedReply,
+} from "../harness.js";
 import { killAll, qgjob, spawnServer } from "../processes.js";
 import { dumpDatabase } from "./snapshot.js";
 
@@ -37,13 +44,13 @@ describe("tokens", () => {
       QGJOB_RATE_LIMIT_BURST: "40",
       QGJOB_BODY_LIMIT_BYTES: "4096",
     });
-    const answers: Reply[] = [];
-    const seen = async (p: Promise<Reply>) => {
+    const answers: UntypedReply[] = [];
+    const seen = async (p: Promise<UntypedReply>) => {
       const r = await p;
       answers.push(r);
       return r;
     };
-    const as = (t: string) => client(server.url, t);
+    const as = (t: string) => client<"untyped">(server.url, t);
     const sub = as(submitter);
     const agentApi = as(agentToken);
 
@@ -76,7 +83,11 @@ describe("tokens", () => {
       "/api/v1/openapi.json",
     ];
     for (const t of tokens) for (const path of reads) await seen(as(t).get(path));
-    const odd: Client[] = tokens.flatMap((t) => [as(`${t}x`), as(t.slice(0, -1)), as(`${t} ${t}`)]);
+    const odd: Client<"untyped">[] = tokens.flatMap((t) => [
+      as(`${t}x`),
+      as(t.slice(0, -1)),
+      as(`${t} ${t}`),
+    ]);
     for (const c of odd) await seen(c.get("/api/v1/runs"));
     for (const t of tokens) {
       await seen(sub.get("/api/v1/runs", { authorization: `Basic ${t}` }));

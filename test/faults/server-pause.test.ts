@@ -29,7 +29,7 @@ describe.each(["sqlite", "postgres"] as const)(
             ...(schema ? { DATABASE_URL: schema.url } : {}),
           },
         );
-        const api = client(server.url);
+        const api = client<"untyped">(server.url);
         const healthy = [];
         const beats = [];
         for (let i = 0; i < HEALTHY; i++) {

@@ -22,7 +22,7 @@ describe("SIGTERM", () => {
   it("on the server: answers in-flight requests, exits 0, and leaves no WAL to recover", async () => {
     const db = join(dir, "server.db");
     const server = await spawnServer(["--db", db]);
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const waiting = await submit(api, { tests: ["w.spec.js"] });
     const agent = await registerAgent(api, "idle", { target: "browserstack" });
     const polls = [
@@ -66,7 +66,7 @@ describe("SIGTERM", () => {
     writeFileSync(join(project, "slow.sh"), "sleep 2\n");
     writeFileSync(join(project, "next.sh"), "exit 0\n");
     const server = await spawnServer(["--db", join(dir, "agent.db")]);
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const run = await submit(api, { tests: ["slow.sh", "next.sh"] });
     const agent = spawnQgjob([
       ...["agent", "--url", server.url, "--name", "draining", "--target", "emulator"],

@@ -12,7 +12,7 @@ describe("a lease whose agent starts nothing", () => {
 
   it("gives its job back to the queue after the lease-start bound", async () => {
     server = await startTestServer({ leaseTtlS: 2, reapIntervalS: 0.2, leaseStartS: 1 });
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const leasedAt = Date.now();
     const idle = await holdLease(api, "idle", { start: false });
     const busy = await holdLease(api, "busy", { start: true });

@@ -37,7 +37,7 @@ const PUBLIC_URL = "https://qgjob.example.com";
 
 let github: FakeGithub;
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 let scripts: string;
 let delivery = 0;
 
@@ -112,7 +112,7 @@ beforeAll(async () => {
   // The agents' own checkout holds no tests: they run what each commit's bundle holds.
   scripts = mkdtempSync(join(tmpdir(), "qgjob-github-"));
   server = await startTestServer(githubConfig);
-  api = client(server.url);
+  api = client<"untyped">(server.url);
 });
 
 afterEach(() => killAll());
@@ -656,7 +656,7 @@ describe("a server restart", () => {
 
     const again = await startTestServer(githubConfig, dir);
     try {
-      const http = client(again.url);
+      const http = client<"untyped">(again.url);
       const agent = await registerAgent(http, "after-restart", { target: "device" });
       const lease = await http.post(`/api/v1/agents/${agent}/lease`, {});
       for (const job of lease.body.jobs) {

@@ -25,7 +25,7 @@ const installation = (id: number) => ({ id, node_id: `inst-${id}` });
 
 let github: FakeGithub;
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 let delivery = 0;
 
 async function deliver(event: string, payload: unknown, id = `limits-${++delivery}`) {
@@ -80,7 +80,7 @@ beforeAll(async () => {
     githubUpdateIntervalS: 0.2,
     githubRequestTimeoutS: 2,
   });
-  api = client(server.url);
+  api = client<"untyped">(server.url);
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@ import {
   submit,
   tempDir,
   type Client,
-  type Reply,
+  type UntypedReply,
   type TestServer,
 } from "../harness.js";
 
@@ -33,7 +33,7 @@ async function newToken(
   return (await issueToken(server.store, { orgId, scopes, name }, Date.now())).token;
 }
 
-function expectError(res: Reply, status: number, code: string) {
+function expectError(res: UntypedReply, status: number, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.error.code).toBe(code);
   expect(typeof res.body.error.message).toBe("string");
@@ -44,11 +44,11 @@ const MISSING_LEASE = "lse_01JD0000000000000000000000";
 
 describe("open mode on loopback", () => {
   let server: TestServer;
-  let anonymous: Client;
+  let anonymous: Client<"untyped">;
 
   beforeAll(async () => {
     server = await startTestServer();
-    anonymous = client(server.url);
+    anonymous = client<"untyped">(server.url);
   });
   afterAll(() => server.close());
 
@@ -61,7 +61,11 @@ describe("open mode on loopback", () => {
   });
 
   it("still refuses a token it does not know, even while open", async () => {
-    expectError(await client(server.url, "qgj_bogus").get("/api/v1/runs"), 401, "unauthorized");
+    expectError(
+      await client<"untyped">(server.url, "qgj_bogus").get("/api/v1/runs"),
+      401,
+      "unauthorized",
+    );
   });
 
   it("closes as soon as a token exists", async () => {
@@ -73,9 +77,13 @@ describe("open mode on loopback", () => {
       401,
       "unauthorized",
     );
-    expectError(await client(server.url, "qgj_bogus").get("/api/v1/runs"), 401, "unauthorized");
     expectError(
-      await client(server.url, `qgj_${"A".repeat(43)}`).get("/api/v1/runs"),
+      await client<"untyped">(server.url, "qgj_bogus").get("/api/v1/runs"),
+      401,
+      "unauthorized",
+    );
+    expectError(
+      await client<"untyped">(server.url, `qgj_${"A".repeat(43)}`).get("/api/v1/runs"),
       401,
       "unauthorized",
     );
@@ -85,7 +93,7 @@ describe("open mode on loopback", () => {
       "unauthorized",
     );
 
-    const reader = client(server.url, token);
+    const reader = client<"untyped">(server.url, token);
     const runs = await reader.get("/api/v1/runs");
     expect(runs.status).toBe(200);
     // The run submitted while open belongs to acme and is still there for acme's token.
@@ -108,7 +116,7 @@ describe("on a non-loopback address", () => {
       // The refused start did not break the database: a loopback server opens it and works.
       const local = await startTestServer({}, dir);
       try {
-        const api = client(local.url);
+        const api = client<"untyped">(local.url);
         expect((await api.get("/readyz")).status).toBe(200);
         expect((await submit(api, { org_id: ORG_A, tests: ["a.spec.js"] })).status).toBe(201);
       } finally {
@@ -127,8 +135,8 @@ describe("on a non-loopback address", () => {
     try {
       const url = server.url.replace("0.0.0.0", "127.0.0.1");
       // Reached over loopback, but bound to a public address: a token is required.
-      expectError(await client(url).get("/api/v1/runs"), 401, "unauthorized");
-      expect((await client(url, token).get("/api/v1/runs")).status).toBe(200);
+      expectError(await client<"untyped">(url).get("/api/v1/runs"), 401, "unauthorized");
+      expect((await client<"untyped">(url, token).get("/api/v1/runs")).status).toBe(200);
     } finally {
       await server.close();
     }
@@ -137,7 +145,7 @@ describe("on a non-loopback address", () => {
 
 describe("scopes", () => {
   let server: TestServer;
-  const api: Record<string, Client> = {};
+  const api: Record<string, Client<"untyped">> = {};
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -148,9 +156,9 @@ describe("scopes", () => {
       admin: ["admin"],
     };
     for (const [name, s] of Object.entries(scopes)) {
-      api[name] = client(server.url, await newToken(server, ORG_A, s));
+      api[name] = client<"untyped">(server.url, await newToken(server, ORG_A, s));
     }
-    api.fleetAdmin = client(server.url, await newToken(server, null, ["admin"]));
+    api.fleetAdmin = client<"untyped">(server.url, await newToken(server, null, ["admin"]));
   });
   afterAll(() => server.close());
 
@@ -251,11 +259,11 @@ interface Probe {
   query?: (w: World) => string;
   body?: (w: World) => unknown;
   /** Defaults to: 404 not_found. */
-  check?: (res: Reply, w: World, b: Client) => void | Promise<void>;
+  check?: (res: UntypedReply, w: World, b: Client<"untyped">) => void | Promise<void>;
 }
 
 /** Asserts that a list answer holds nothing of org A. */
-const seesNoneOfA = (items: (body: any) => any[]) => (res: Reply, w: World) => {
+const seesNoneOfA = (items: (body: any) => any[]) => (res: UntypedReply, w: World) => {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   for (const item of items(res.body)) {
     expect(item.org_id).not.toBe(ORG_A);
@@ -532,8 +540,8 @@ function requestOf(operation: string, probe: Probe, w: World) {
 
 describe("org isolation on every route", () => {
   let server: TestServer;
-  let a: Client;
-  let b: Client;
+  let a: Client<"untyped">;
+  let b: Client<"untyped">;
   let w: World;
   let before: { runA: any; queuedRunA: any; agentsA: any };
   let operations: string[];
@@ -542,11 +550,11 @@ describe("org isolation on every route", () => {
     server = await startTestServer();
     const scopes: Scope[] = ["submit", "read", "agent"];
     const tokenA = await issueToken(server.store, { orgId: ORG_A, scopes, name: "a" }, Date.now());
-    a = client(server.url, tokenA.token);
+    a = client<"untyped">(server.url, tokenA.token);
     // B may manage its own org's tokens: the token routes are probed as an org admin.
-    b = client(server.url, await newToken(server, ORG_B, [...scopes, "admin"]));
+    b = client<"untyped">(server.url, await newToken(server, ORG_B, [...scopes, "admin"]));
 
-    const doc = await client(server.url).get("/api/v1/openapi.json");
+    const doc = await client<"untyped">(server.url).get("/api/v1/openapi.json");
     expect(doc.status).toBe(200);
     operations = Object.entries<Record<string, unknown>>(doc.body.paths).flatMap(([path, ops]) =>
       Object.keys(ops)
@@ -704,13 +712,13 @@ describe("fleet tokens", () => {
     server = await startTestServer();
     const orgs = { [ORG_A]: "", [ORG_B]: "" };
     for (const org of Object.keys(orgs)) {
-      const api = client(server.url, await newToken(server, org, ["submit", "read"]));
+      const api = client<"untyped">(server.url, await newToken(server, org, ["submit", "read"]));
       expect(
         (await submit(api, { org_id: org, app_version_id: "v1", tests: [`${org}.spec.js`] }))
           .status,
       ).toBe(201);
     }
-    const fleet = client(server.url, await newToken(server, null, ["agent"]));
+    const fleet = client<"untyped">(server.url, await newToken(server, null, ["agent"]));
     const registered = await fleet.post("/api/v1/agents", {
       name: "shared-device",
       target: "emulator",
@@ -743,7 +751,9 @@ describe("token storage", () => {
       ];
       // The tokens work, so the server can match them without storing them.
       for (const token of tokens) {
-        expect((await client(server.url, token).get("/api/v1/queue")).status).not.toBe(401);
+        expect((await client<"untyped">(server.url, token).get("/api/v1/queue")).status).not.toBe(
+          401,
+        );
       }
 
       const db = new Database(server.db, { readonly: true });

@@ -4,7 +4,7 @@
  * on the disk engine and on a real local S3 server.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, QgjobClient } from "../../api/client.js";
@@ -32,6 +32,7 @@ async function put(server: TestServer, token: string, hash: string, body: Buffer
 function suite(
   name: string,
   start: () => Promise<{ server: TestServer; cleanup?: () => Promise<void> }>,
+  volume: (server: TestServer) => string | null,
 ) {
   describe(`blob routes: ${name}`, () => {
     const s = {} as Setup & { cleanup?: () => Promise<void> };
@@ -59,6 +60,31 @@ function suite(
       writeFileSync(path, bytes);
       return { path, sha256: sha(bytes), bytes: bytes.length };
     }
+
+    it("reports the free space of the blob store's volume in /metrics (a disk has one)", async () => {
+      // /metrics covers every org: a fleet token's.
+      const { token } = await issueToken(
+        s.server.store,
+        { orgId: null, scopes: ["read"], name: "scraper" },
+        Date.now(),
+      );
+      const res = await fetch(`${s.server.url}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const text = await res.text();
+      const gauge = (name: string) =>
+        Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
+      const dir = volume(s.server);
+      if (dir === null) {
+        expect(text).not.toContain("qgjob_blob_disk_");
+        return;
+      }
+      const fs = statfsSync(dir);
+      expect(gauge("qgjob_blob_disk_size_bytes")).toBe(fs.blocks * fs.bsize);
+      const free = gauge("qgjob_blob_disk_free_bytes");
+      expect(free).toBeGreaterThan(0);
+      expect(free).toBeLessThanOrEqual(fs.blocks * fs.bsize);
+    });
 
     it("uploads once; the same org's re-upload sends nothing; downloads are byte-identical", async () => {
       const { client } = await s.api("acme", ["submit", "read"]);
@@ -189,27 +215,35 @@ function suite(
   });
 }
 
-suite("disk", async () => {
-  const server = await startTestServer({ blobMaxBytes: MAX });
-  return {
-    server,
-    async cleanup() {
-      // The data directory holds the blobs, and nothing of the refused uploads.
-      expect(readdirSync(join(server.dir, "blobs", ".incoming"))).toEqual([]);
-    },
-  };
-});
+suite(
+  "disk",
+  async () => {
+    const server = await startTestServer({ blobMaxBytes: MAX });
+    return {
+      server,
+      async cleanup() {
+        // The data directory holds the blobs, and nothing of the refused uploads.
+        expect(readdirSync(join(server.dir, "blobs", ".incoming"))).toEqual([]);
+      },
+    };
+  },
+  (server) => join(server.dir, "blobs"),
+);
 
 let s3: LocalS3;
-suite("s3 (s3rver)", async () => {
-  s3 = await startLocalS3();
-  Object.assign(process.env, s3.env);
-  const server = await startTestServer({ blobMaxBytes: MAX, blobUrl: `s3://${s3.bucket}/qgjob` });
-  return {
-    server,
-    async cleanup() {
-      for (const k of Object.keys(s3.env)) delete process.env[k];
-      await s3.close();
-    },
-  };
-});
+suite(
+  "s3 (s3rver)",
+  async () => {
+    s3 = await startLocalS3();
+    Object.assign(process.env, s3.env);
+    const server = await startTestServer({ blobMaxBytes: MAX, blobUrl: `s3://${s3.bucket}/qgjob` });
+    return {
+      server,
+      async cleanup() {
+        for (const k of Object.keys(s3.env)) delete process.env[k];
+        await s3.close();
+      },
+    };
+  },
+  () => null,
+);

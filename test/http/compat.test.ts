@@ -20,10 +20,10 @@ const SEED_BODY = {
 
 describe("compatibility routes in open mode", () => {
   let server: TestServer;
-  let api: Client;
+  let api: Client<"untyped">;
   beforeAll(async () => {
     server = await startTestServer();
-    api = client(server.url);
+    api = client<"untyped">(server.url);
   });
   afterAll(() => server.close());
 
@@ -100,26 +100,31 @@ describe("compatibility routes in open mode", () => {
 
 describe("compatibility routes with tokens", () => {
   let server: TestServer;
-  let acmeSubmit: Client;
-  let acmeRead: Client;
-  let globex: Client;
+  let acmeSubmit: Client<"untyped">;
+  let acmeRead: Client<"untyped">;
+  let globex: Client<"untyped">;
   let acmeJob: string;
   beforeAll(async () => {
     server = await startTestServer();
     const token = async (orgId: string, scopes: ("submit" | "read")[]) =>
       (await issueToken(server.store, { orgId, scopes, name: orgId }, Date.now())).token;
-    acmeSubmit = client(server.url, await token("acme", ["submit"]));
-    acmeRead = client(server.url, await token("acme", ["read"]));
-    globex = client(server.url, await token("globex", ["submit", "read"]));
+    acmeSubmit = client<"untyped">(server.url, await token("acme", ["submit"]));
+    acmeRead = client<"untyped">(server.url, await token("acme", ["read"]));
+    globex = client<"untyped">(server.url, await token("globex", ["submit", "read"]));
     acmeJob = (await acmeSubmit.post("/submit-job", { ...SEED_BODY, org_id: "acme" })).body.job_id;
   });
   afterAll(() => server.close());
 
   it.each([
-    { name: "no token", call: () => client(server.url).get(`/status/${acmeJob}`), status: 401 },
+    {
+      name: "no token",
+      call: () => client<"untyped">(server.url).get(`/status/${acmeJob}`),
+      status: 401,
+    },
     {
       name: "no token on submit",
-      call: () => client(server.url).post("/submit-job", { ...SEED_BODY, org_id: "acme" }),
+      call: () =>
+        client<"untyped">(server.url).post("/submit-job", { ...SEED_BODY, org_id: "acme" }),
       status: 401,
     },
     { name: "a token without read", call: () => acmeSubmit.get(`/status/${acmeJob}`), status: 403 },

@@ -12,13 +12,13 @@ import {
   startTestServer,
   submit,
   type Client,
-  type Reply,
+  type UntypedReply,
   type TestServer,
 } from "../harness.js";
 
 const ORG = "acme";
 
-function expectError(res: Reply, status: number, code: string) {
+function expectError(res: UntypedReply, status: number, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.error.code).toBe(code);
 }
@@ -26,12 +26,12 @@ function expectError(res: Reply, status: number, code: string) {
 describe("agent drain over HTTP", () => {
   let server: TestServer;
   const token = async (orgId: string | null, scopes: Scope[]) =>
-    client(
+    client<"untyped">(
       server.url,
       (await issueToken(server.store, { orgId, scopes, name: `${orgId}-${scopes}` }, Date.now()))
         .token,
     );
-  let agentApi: Client;
+  let agentApi: Client<"untyped">;
   let agentId: string;
 
   beforeAll(async () => {

@@ -19,7 +19,7 @@ afterEach(async () => server?.close());
 
 async function setup(config: Parameters<typeof startTestServer>[0] = {}) {
   server = await startTestServer(config);
-  return client(server.url);
+  return client<"untyped">(server.url);
 }
 
 async function orgClient(orgId: string) {
@@ -28,7 +28,7 @@ async function orgClient(orgId: string) {
     { orgId, scopes: ["admin"], name: orgId },
     Date.now(),
   );
-  return client(server.url, token);
+  return client<"untyped">(server.url, token);
 }
 
 describe("terminal states never change", () => {

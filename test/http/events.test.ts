@@ -20,7 +20,7 @@ import {
 } from "../harness.js";
 
 let server: TestServer;
-let api: Client;
+let api: Client<"untyped">;
 
 // A server per test: a lease takes any queued group, so tests must not see each other's jobs.
 // Every watcher here comes from 127.0.0.1, as from behind one balancer: above the default cap of
@@ -28,7 +28,7 @@ let api: Client;
 const MANY = { maxConnectionsPerAddress: 2000 };
 beforeEach(async () => {
   server = await startTestServer({ leaseTtlS: 2, reapIntervalS: 0.2, ...MANY });
-  api = client(server.url);
+  api = client<"untyped">(server.url);
 });
 afterEach(() => server.close());
 
@@ -181,7 +181,7 @@ describe("bounded streams", () => {
   it("drops a client that never reads, while another watcher of the run keeps flowing", async () => {
     await server.close();
     server = await startTestServer({ sseStallS: 1, ...MANY });
-    api = client(server.url);
+    api = client<"untyped">(server.url);
     const tests = Array.from({ length: 4000 }, (_, i) => `tests/t${i}.spec.ts`);
     const run = await submit(api, { app_version_id: "ev-5", tests });
     const path = `/api/v1/runs/${run.body.id}/events`;

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
 
-const suite = serverPerSuite();
+const suite = serverPerSuite<"untyped">();
 
 async function leaseOf(agent: string) {
   const { api } = suite;

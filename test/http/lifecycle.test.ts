@@ -18,7 +18,7 @@ afterEach(async () => server?.close());
 
 async function setup(config: Parameters<typeof startTestServer>[0] = {}) {
   server = await startTestServer(config);
-  return client(server.url);
+  return client<"untyped">(server.url);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -557,7 +557,7 @@ describe("restart", () => {
 
     await server.stop();
     server = await startTestServer({}, server.dir);
-    api = client(server.url);
+    api = client<"untyped">(server.url);
     const after = await api.get(`/api/v1/runs/${run.body.id}`);
     expect(after.body).toEqual(before);
     // The lease survived too: the agent carries on where it was.

@@ -8,7 +8,7 @@ import { client, startTestServer, submit, type Client, type TestServer } from ".
 
 const BURST = 5;
 
-async function spend(api: Client, n: number) {
+async function spend(api: Client<"untyped">, n: number) {
   const statuses: number[] = [];
   for (let i = 0; i < n; i++) statuses.push((await api.get("/api/v1/runs")).status);
   return statuses;
@@ -16,8 +16,8 @@ async function spend(api: Client, n: number) {
 
 describe("with tokens", () => {
   let server: TestServer;
-  let first: Client;
-  let second: Client;
+  let first: Client<"untyped">;
+  let second: Client<"untyped">;
 
   beforeAll(async () => {
     // A slow refill so the test sees an empty bucket stay empty.
@@ -30,8 +30,8 @@ describe("with tokens", () => {
           Date.now(),
         )
       ).token;
-    first = client(server.url, await token("first"));
-    second = client(server.url, await token("second"));
+    first = client<"untyped">(server.url, await token("first"));
+    second = client<"untyped">(server.url, await token("second"));
   });
   afterAll(() => server.close());
 
@@ -52,7 +52,7 @@ describe("with tokens", () => {
     expect(await spend(second, BURST - 1)).toEqual(Array(BURST - 1).fill(200));
     expect((await first.get("/healthz")).status).toBe(200);
     expect((await first.get("/api/v1/openapi.json")).status).toBe(200);
-    const stranger = client(server.url, "qgj_unknown");
+    const stranger = client<"untyped">(server.url, "qgj_unknown");
     expect((await stranger.get("/api/v1/runs")).status).toBe(401);
     expect((await first.get("/api/v1/runs")).status).toBe(429);
   });
@@ -66,7 +66,7 @@ describe("in open mode", () => {
   afterAll(() => server.close());
 
   it("counts requests per client address", async () => {
-    const local = client(server.url);
+    const local = client<"untyped">(server.url);
     expect(await spend(local, BURST + 1)).toEqual([...Array(BURST).fill(200), 429]);
   });
 });
@@ -79,7 +79,7 @@ describe("the default limit", () => {
   afterAll(() => server.close());
 
   it("lets an agent's register, lease polls and heartbeats through back to back", async () => {
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const agent = (await api.post("/api/v1/agents", { name: "a", target: "emulator" })).body.id;
     const statuses = new Set<number>();
     for (let i = 0; i < 300; i++) {

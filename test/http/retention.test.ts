@@ -44,7 +44,7 @@ describe("retention", () => {
     expect(onDisk(old)).toBe(true);
 
     // Runs keep naming the build, past the retention of both.
-    const http = client(server.url);
+    const http = client<"untyped">(server.url);
     const deadline = Date.now() + (RETENTION_S + 2) * 1000;
     let submitted = 0;
     while (Date.now() < deadline) {
@@ -83,7 +83,7 @@ describe("retention", () => {
     // A server of its own: the runs above are still queued.
     const own = await startTestServer({ retentionDays: 7 });
     const { runId } = await seedFlakyEvidence(own.url, undefined);
-    const run = (await client(own.url).get(`/api/v1/runs/${runId}`)).body;
+    const run = (await client<"untyped">(own.url).get(`/api/v1/runs/${runId}`)).body;
     const until = new Date(Date.parse(run.finished_at) + 7 * 86_400_000).toISOString();
     const page = await (await fetch(`${own.url}/runs/${runId}`)).text();
     await own.close();

@@ -17,7 +17,7 @@ const failure = {
 };
 
 describe("reading a run a page at a time", () => {
-  const suite = serverPerSuite({ resultMessageMax: 300, resultLogTailMax: 400 });
+  const suite = serverPerSuite<"untyped">({ resultMessageMax: 300, resultLogTailMax: 400 });
 
   /** A run of `n` tests, every one failed with `failure`. */
   async function failedRun(n: number) {

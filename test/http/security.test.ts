@@ -14,7 +14,7 @@ import {
   startTestServer,
   submit,
   type Client,
-  type Reply,
+  type UntypedReply,
   type TestServer,
 } from "../harness.js";
 
@@ -28,7 +28,7 @@ async function newToken(
     .token;
 }
 
-function expectError(res: Reply, status: number, code: string) {
+function expectError(res: UntypedReply, status: number, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.error.code).toBe(code);
 }
@@ -62,11 +62,11 @@ function raw(
 
 describe("token lifecycle", () => {
   let server: TestServer;
-  let admin: Client;
+  let admin: Client<"untyped">;
 
   beforeAll(async () => {
     server = await startTestServer();
-    admin = client(server.url, await newToken(server, "acme", ["admin"]));
+    admin = client<"untyped">(server.url, await newToken(server, "acme", ["admin"]));
   });
   afterAll(() => server.close());
 
@@ -80,7 +80,7 @@ describe("token lifecycle", () => {
     expect(created.body.token).toMatch(/^qgj_/);
     expect(created.body.org_id).toBe("acme");
     expect(Date.parse(created.body.expires_at) - Date.now()).toBeGreaterThan(89 * 86_400_000);
-    const reader = client(server.url, created.body.token);
+    const reader = client<"untyped">(server.url, created.body.token);
     expect((await reader.get("/api/v1/runs")).status).toBe(200);
 
     const listed = await admin.get("/api/v1/tokens");
@@ -114,13 +114,19 @@ describe("token lifecycle", () => {
       Date.now(),
     );
     expectError(await admin.post(`/api/v1/tokens/${other.record.id}/revoke`, {}), 404, "not_found");
-    expect((await client(server.url, other.token).get("/api/v1/runs")).status).toBe(200);
-    const reader = client(server.url, await newToken(server, "acme", ["read", "submit"]));
+    expect((await client<"untyped">(server.url, other.token).get("/api/v1/runs")).status).toBe(200);
+    const reader = client<"untyped">(
+      server.url,
+      await newToken(server, "acme", ["read", "submit"]),
+    );
     expectError(await reader.get("/api/v1/tokens"), 403, "forbidden");
   });
 
   it("refuses an expired token with a message that says so", async () => {
-    const expired = client(server.url, await newToken(server, "acme", ["read"], Date.now() - 1));
+    const expired = client<"untyped">(
+      server.url,
+      await newToken(server, "acme", ["read"], Date.now() - 1),
+    );
     const res = await expired.get("/api/v1/runs");
     expectError(res, 401, "unauthorized");
     expect(res.body.error.message).toMatch(/expired/);
@@ -132,7 +138,7 @@ describe("token lifecycle", () => {
       { orgId: "acme", scopes: ["read", "submit"], name: "w" },
       Date.now(),
     );
-    const waiter = client(server.url, token);
+    const waiter = client<"untyped">(server.url, token);
     const run = await submit(waiter, { org_id: "acme", tests: ["wait.spec.ts"] });
     expect(run.status).toBe(201);
     const waiting = waiter.get(`/api/v1/runs/${run.body.id}/wait?timeout_s=30`);
@@ -181,7 +187,7 @@ describe("open mode", () => {
   });
 
   it("refuses a state change a web page could send cross-site (no body, or a form or text body)", async () => {
-    const api = client(server.url);
+    const api = client<"untyped">(server.url);
     const run = await submit(api, { org_id: "acme", tests: ["open.spec.ts"] });
     const path = `/api/v1/runs/${run.body.id}/cancel`;
     const simple: Record<string, string>[] = [
@@ -203,11 +209,11 @@ describe("open mode", () => {
   });
 
   it("a lease poll started while open gets 401, not another org's job, once tokens exist", async () => {
-    const open = client(server.url);
+    const open = client<"untyped">(server.url);
     const agent = await registerAgent(open, "open-agent");
     const polling = open.post(`/api/v1/agents/${agent}/lease`, { wait_s: 20 });
     await new Promise((r) => setTimeout(r, 300));
-    const submitter = client(server.url, await newToken(server, "globex", ["submit"]));
+    const submitter = client<"untyped">(server.url, await newToken(server, "globex", ["submit"]));
     expect(
       (
         await submit(submitter, {
@@ -225,10 +231,13 @@ describe("open mode", () => {
 
 describe("leases bound to their agent", () => {
   let server: TestServer;
-  let fleet: Client;
+  let fleet: Client<"untyped">;
   beforeAll(async () => {
     server = await startTestServer();
-    fleet = client(server.url, await newToken(server, null, ["agent", "submit", "read"]));
+    fleet = client<"untyped">(
+      server.url,
+      await newToken(server, null, ["agent", "submit", "read"]),
+    );
   });
   afterAll(() => server.close());
 
@@ -324,19 +333,21 @@ describe("metrics, proxies and paths", () => {
   afterAll(() => server.close());
 
   it("serves /metrics to a fleet token only (unless QGJOB_METRICS_PUBLIC)", async () => {
-    expectError(await client(server.url).get("/metrics"), 401, "unauthorized");
+    expectError(await client<"untyped">(server.url).get("/metrics"), 401, "unauthorized");
     expectError(
-      await client(server.url, await newToken(server, "acme", ["read"])).get("/metrics"),
+      await client<"untyped">(server.url, await newToken(server, "acme", ["read"])).get("/metrics"),
       403,
       "forbidden",
     );
-    const ok = await client(server.url, await newToken(server, null, ["read"])).get("/metrics");
+    const ok = await client<"untyped">(server.url, await newToken(server, null, ["read"])).get(
+      "/metrics",
+    );
     expect(ok.status).toBe(200);
     expect(String(ok.body)).toContain("qgjob_");
     const open = await startTestServer({ metricsPublic: true });
     try {
       await newToken(open, "acme", ["read"]);
-      expect((await client(open.url).get("/metrics")).status).toBe(200);
+      expect((await client<"untyped">(open.url).get("/metrics")).status).toBe(200);
     } finally {
       await open.close();
     }
@@ -362,7 +373,7 @@ describe("metrics, proxies and paths", () => {
   });
 
   it("refuses test paths that would read as options", async () => {
-    const api = client(server.url, await newToken(server, "acme", ["submit"]));
+    const api = client<"untyped">(server.url, await newToken(server, "acme", ["submit"]));
     const res = await submit(api, { org_id: "acme", tests: ["-rf.spec.ts"] });
     expectError(res, 400, "invalid_request");
     expect(JSON.stringify(res.body)).toMatch(/must not start with '-'/);

@@ -5,11 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { finishJob, registerAgent, serverPerSuite, submit, type Client } from "../harness.js";
 
-const suite = serverPerSuite();
+const suite = serverPerSuite<"untyped">();
 
 /** Submits one run of these tests and ends each with the given status; answers the run. */
 async function runOnce(
-  api: Client,
+  api: Client<"untyped">,
   org: string,
   agent: string,
   outcomes: Record<string, "passed" | "failed" | "error">,

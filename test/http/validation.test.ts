@@ -200,7 +200,7 @@ const CASES: Case[] = [
 ];
 
 /** What the server holds, as a client can see it. */
-async function stored(api: Client) {
+async function stored(api: Client<"untyped">) {
   const [jobs, runs, agents] = await Promise.all([
     api.get("/api/v1/jobs"),
     api.get("/api/v1/runs"),
@@ -210,7 +210,7 @@ async function stored(api: Client) {
 }
 
 describe("malformed requests", () => {
-  const suite = serverPerSuite();
+  const suite = serverPerSuite<"untyped">();
 
   it.each(CASES.map((c) => [c.name, c] as const))("%s -> 4xx", async (_name, c) => {
     const res = await suite.api.call(
@@ -235,7 +235,7 @@ describe("malformed requests", () => {
 });
 
 describe("odd but legal inputs", () => {
-  const suite = serverPerSuite();
+  const suite = serverPerSuite<"untyped">();
 
   const ODD_PATHS = [
     "tests/ünï cödé/a b.spec.ts",

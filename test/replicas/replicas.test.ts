@@ -1,14 +1,20 @@
 /**
  * Scale-out for real: three `qgjob server` processes on one Postgres database (a schema of its
- * own), eight `qgjob agent` processes spread across them running a real command per test, and
+ * own) and one S3 bucket (s3rver). Evidence uploaded through one replica is served by the
+ * others, and a link one signed opens on another. Then eight `qgjob agent` processes spread across them running a real command per test, and
  * 2,000 jobs. Midway one replica is killed with SIGKILL; its agents are restarted against the
  * surviving replicas under the same names (what a load balancer does for them), which settles
  * the leases they held. The database's own history then shows every job ended once, no job held
  * by two live leases at a time, and every result recorded once.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, type Client } from "../harness.js";
+import { QgjobClient } from "../../api/client.js";
+import { seedFlakyEvidence, sha256 } from "../evidence.js";
+import { client, tempDir, type Client } from "../harness.js";
+import { startLocalS3, type LocalS3 } from "../s3rver.js";
 import { killAll, spawnQgjob, spawnServer, type Spawned } from "../processes.js";
 import { createTestSchema, enginesUnderTest } from "../store/engines.js";
 
@@ -35,6 +41,7 @@ async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms: num
 for (const suite of suites) {
   suite("three replicas on one Postgres database", () => {
     let schema: Awaited<ReturnType<typeof createTestSchema>>;
+    let s3: LocalS3;
     const replicas: Replica[] = [];
     const agents = new Map<string, Spawned>();
 
@@ -49,23 +56,66 @@ for (const suite of suites) {
 
     beforeAll(async () => {
       schema = await createTestSchema();
+      s3 = await startLocalS3();
       const env = {
+        ...s3.env,
+        QGJOB_BLOB_URL: `s3://${s3.bucket}/replicas`,
+        // Links signed by one replica are checked by another.
+        QGJOB_LINK_SECRET: "replicas-share-this-link-secret",
         DATABASE_URL: schema.url,
         QGJOB_REAP_INTERVAL_S: "0.5",
         QGJOB_PG_POOL_MAX: "5",
       };
       // Started together: the migration runs once, under the advisory lock.
-      const started = await Promise.all([0, 1, 2].map(() => spawnServer([], env)));
+      // Each with a disk of its own, as on separate machines: only the bucket is shared.
+      const started = await Promise.all(
+        [0, 1, 2].map(() =>
+          spawnServer([], { ...env, QGJOB_BLOB_DIR: tempDir("qgjob-replica-disk-") }),
+        ),
+      );
       for (const s of started) replicas.push({ url: s.url, process: s });
     }, 120_000);
 
     afterAll(async () => {
       killAll();
       await schema?.drop();
+      await s3?.close();
+    });
+
+    it("serves evidence uploaded through one replica from the others, and their signed links", async () => {
+      const [one, two, three] = replicas.map((r) => r.url) as [string, string, string];
+      const seeded = await seedFlakyEvidence(one, undefined);
+      const dir = tempDir("qgjob-replica-evidence-");
+      const other = new QgjobClient({ baseUrl: two, retries: 0 });
+      const listed = await other.listArtifacts(seeded.jobId);
+      const first = listed.attempts[0]!.artifacts;
+      for (const [name, bytes] of [
+        ["test-failed-1.png", seeded.screenshot],
+        ["video.webm", seeded.video],
+      ] as const) {
+        const path = join(dir, name);
+        const index = first.find((a) => a.name === name)!.index;
+        await other.downloadArtifact({ jobId: seeded.jobId, attempt: 1, index }, path);
+        expect(sha256(readFileSync(path))).toBe(sha256(bytes));
+      }
+      // Links the first replica signed (as for a check run) open on the third, with no token.
+      const shared = await new QgjobClient({ baseUrl: one, retries: 0 }).listArtifacts(
+        seeded.jobId,
+        { share: true },
+      );
+      const video = shared.attempts[0]!.artifacts.find((a) => a.name === "video.webm")!;
+      const res = await fetch(three + video.url!, { headers: { range: "bytes=100-199" } });
+      expect(res.status).toBe(206);
+      expect(Buffer.from(await res.arrayBuffer()).equals(seeded.video.subarray(100, 200))).toBe(
+        true,
+      );
+      const page = await fetch(three + shared.page);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("video.webm");
     });
 
     it("runs 2,000 jobs through eight agents, survives losing a replica, and ends each job once", async () => {
-      const api: Client = client(replicas[0]!.url);
+      const api: Client<"untyped"> = client<"untyped">(replicas[0]!.url);
       const tests = Array.from(
         { length: JOBS },
         (_, i) => `tests/t${String(i).padStart(4, "0")}.spec.ts`,
@@ -81,7 +131,7 @@ for (const suite of suites) {
 
       for (let i = 0; i < AGENTS; i++) startAgent(`agent-${i}`, replicas[i % 3]!);
       const progress = () =>
-        client(replicas[1]!.url)
+        client<"untyped">(replicas[1]!.url)
           .get(`/api/v1/runs/${runId}`)
           .then((r) => r.body.counts as { passed: number; total: number });
 
