@@ -3,29 +3,18 @@
  * byte, an attempt whose log never arrived, usage errors, and a running job's live output
  * (what the server holds; with --follow, until the job ends).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/program.js";
 import { seedFlakyEvidence, type SeededEvidence } from "../evidence.js";
 import { killAll, spawnQgjob } from "../processes.js";
-import {
-  client,
-  registerAgent,
-  startTestServer,
-  submit,
-  type Client,
-  type TestServer,
-} from "../harness.js";
+import { registerAgent, serverPerSuite, submit } from "../harness.js";
 
-let server: TestServer;
-let api: Client<"untyped">;
+const suite = serverPerSuite<"untyped">();
 let seeded: SeededEvidence;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  api = client<"untyped">(server.url);
-  seeded = await seedFlakyEvidence(server.url, undefined);
+  seeded = await seedFlakyEvidence(suite.server.url, undefined);
 });
-afterAll(() => server.close());
 afterEach(killAll);
 
 async function logs(args: string[]) {
@@ -36,7 +25,7 @@ async function logs(args: string[]) {
   process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof out;
   process.stderr.write = ((c: string) => ((stderr += c), true)) as typeof err;
   try {
-    const code = await runCli(["logs", ...args, "--url", server.url]);
+    const code = await runCli(["logs", ...args, "--url", suite.server.url]);
     return { code, stdout, stderr };
   } finally {
     process.stdout.write = out;
@@ -46,21 +35,22 @@ async function logs(args: string[]) {
 
 /** A job of its own app version, leased and started: its log posts and its result. */
 async function runningJob(appVersion: string) {
-  await submit(api, { app_version_id: appVersion, tests: ["a.spec.ts"] });
-  const agent = await registerAgent(api, appVersion);
-  const lease = (await api.post(`/api/v1/agents/${agent}/lease`, {})).body;
+  await submit(suite.api, { app_version_id: appVersion, tests: ["a.spec.ts"] });
+  const agent = await registerAgent(suite.api, appVersion);
+  const lease = (await suite.api.post(`/api/v1/agents/${agent}/lease`, {})).body;
   const job = lease.jobs[0];
   const at = `/api/v1/leases/${lease.id}/jobs/${job.id}`;
-  await api.post(`${at}/start`, { attempt: 1 });
+  await suite.api.post(`${at}/start`, { attempt: 1 });
   return {
     job,
     post: (seq: number, text: string) =>
-      api.post(`${at}/log`, {
+      suite.api.post(`${at}/log`, {
         attempt: 1,
         dropped_bytes: 0,
         chunks: [{ seq, data: Buffer.from(text).toString("base64") }],
       }),
-    finish: (status: string) => api.post(`${at}/result`, { attempt: 1, status, duration_ms: 5 }),
+    finish: (status: string) =>
+      suite.api.post(`${at}/result`, { attempt: 1, status, duration_ms: 5 }),
   };
 }
 
@@ -100,7 +90,14 @@ describe("qgjob logs", () => {
   it("with --follow, the command exits once the job ends", async () => {
     const { job, post, finish } = await runningJob("logs-exit");
     await post(0, "running\n");
-    const following = spawnQgjob(["logs", "--url", server.url, "--job-id", job.id, "--follow"]);
+    const following = spawnQgjob([
+      "logs",
+      "--url",
+      suite.server.url,
+      "--job-id",
+      job.id,
+      "--follow",
+    ]);
     // A process start can take seconds on a loaded machine: end the job once it follows.
     for (let i = 0; i < 300 && !following.output().includes("running"); i++) {
       await new Promise((r) => setTimeout(r, 100));

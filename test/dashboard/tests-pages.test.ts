@@ -3,49 +3,35 @@
  * sparkline is server-rendered SVG with one bar per outcome, and a quarantine set from the test's
  * page is the API's quarantine.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  client,
-  finishJob,
-  registerAgent,
-  startTestServer,
-  submit,
-  type Client,
-  type TestServer,
-} from "../harness.js";
+import { describe, expect, it } from "vitest";
+import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
 
 const text = (html: string) => html.replace(/<[^>]+>/g, "").replace(/\s+/g, " ");
 
-let server: TestServer;
-let api: Client<"untyped">;
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client<"untyped">(server.url);
-});
-afterAll(() => server.close());
+const suite = serverPerSuite<"untyped">();
 
 async function page(path: string, init: RequestInit = {}) {
-  const res = await fetch(server.url + path, { redirect: "manual", ...init });
+  const res = await fetch(suite.server.url + path, { redirect: "manual", ...init });
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
 const form = (fields: Record<string, string>) => ({
   method: "POST",
-  headers: { "content-type": "application/x-www-form-urlencoded", origin: server.url },
+  headers: { "content-type": "application/x-www-form-urlencoded", origin: suite.server.url },
   body: new URLSearchParams(fields).toString(),
 });
 
 async function runOnce(agent: string, test: string, status: "passed" | "failed") {
-  await submit(api, { org_id: "pages", tests: [test], max_attempts: 1 });
-  const lease = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 });
-  await finishJob(api, lease.body.id, lease.body.jobs[0], status, {
+  await submit(suite.api, { org_id: "pages", tests: [test], max_attempts: 1 });
+  const lease = await suite.api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 });
+  await finishJob(suite.api, lease.body.id, lease.body.jobs[0], status, {
     ...(status === "failed" ? { message: "expected <Login> button" } : {}),
   });
 }
 
 describe("the Tests pages", () => {
   it("list tests with a sparkline of their outcomes; a test's page shows its runs and quarantines it", async () => {
-    const agent = await registerAgent(api, "pages-pixel");
+    const agent = await registerAgent(suite.api, "pages-pixel");
     for (const status of ["passed", "failed", "passed"] as const) {
       await runOnce(agent, "tests/login.spec.ts", status);
     }
@@ -74,7 +60,7 @@ describe("the Tests pages", () => {
 
     const put = await page(`${href}/quarantine`, form({ reason: "login race", days: "7" }));
     expect(put.status).toBe(303);
-    const [q] = (await api.get("/api/v1/quarantines")).body.items;
+    const [q] = (await suite.api.get("/api/v1/quarantines")).body.items;
     expect(q).toMatchObject({ org_id: "pages", test_path: "tests/login.spec.ts" });
     expect(Date.parse(q.expires_at) - Date.parse(q.created_at)).toBe(7 * 86_400_000);
     expect(text((await page(href)).body)).toContain("quarantined until");
@@ -84,7 +70,7 @@ describe("the Tests pages", () => {
     expect(bad.status).toBe(400);
     const ended = await page(`${href}/quarantine/end`, form({}));
     expect(ended.status).toBe(303);
-    expect((await api.get("/api/v1/quarantines")).body.items).toEqual([]);
+    expect((await suite.api.get("/api/v1/quarantines")).body.items).toEqual([]);
   });
 
   it("answers a bad filter or a missing test with a page that says so", async () => {

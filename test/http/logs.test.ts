@@ -5,39 +5,32 @@
  * neither duplicate nor grow without bound; bad posts get a 4xx.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readSse, type SseEvent } from "../../api/sse.js";
 import {
-  client,
   finishJob,
+  client,
   registerAgent,
+  serverPerSuite,
   startTestServer,
   submit,
-  type Client,
-  type TestServer,
 } from "../harness.js";
 import { createTestSchema, enginesUnderTest } from "../store/engines.js";
 
-let server: TestServer;
-let api: Client<"untyped">;
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client<"untyped">(server.url);
-});
-afterAll(() => server.close());
+const suite = serverPerSuite<"untyped">();
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
 
 async function leasedJob(name: string) {
-  await submit(api, { app_version_id: `log-${name}`, tests: ["a.spec.ts"] });
-  const agent = await registerAgent(api, name);
-  const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
+  await submit(suite.api, { app_version_id: `log-${name}`, tests: ["a.spec.ts"] });
+  const agent = await registerAgent(suite.api, name);
+  const lease = await suite.api.post(`/api/v1/agents/${agent}/lease`, {});
   expect(lease.status).toBe(200);
   const body = lease.body as { id: string; jobs: { id: string; attempt: number }[] };
   const job = body.jobs[0]!;
-  await api.post(`/api/v1/leases/${body.id}/jobs/${job.id}/start`, { attempt: job.attempt });
+  await suite.api.post(`/api/v1/leases/${body.id}/jobs/${job.id}/start`, { attempt: job.attempt });
   const post = (chunks: { seq: number; data: string }[], dropped = 0) =>
-    api.post(`/api/v1/leases/${body.id}/jobs/${job.id}/log`, {
+    suite.api.post(`/api/v1/leases/${body.id}/jobs/${job.id}/log`, {
       attempt: job.attempt,
       dropped_bytes: dropped,
       chunks,
@@ -46,7 +39,7 @@ async function leasedJob(name: string) {
 }
 
 async function open(path: string, headers: Record<string, string> = {}) {
-  const res = await fetch(server.url + path, { headers });
+  const res = await fetch(suite.server.url + path, { headers });
   expect(res.status).toBe(200);
   return readSse(res.body!);
 }
@@ -79,7 +72,7 @@ describe("a job's live log", () => {
     expect(texts(live)).toEqual(["line 2\n", "line 3 ✓\n"]);
     expect(JSON.parse(live.at(-1)!.data)).toMatchObject({ dropped_bytes: 17 });
 
-    await finishJob(api, leaseId, job, "passed");
+    await finishJob(suite.api, leaseId, job, "passed");
     const rest = await take(events, () => false);
     expect(rest.at(-1)).toMatchObject({ event: "end" });
     expect(JSON.parse(rest.at(-1)!.data)).toEqual({ status: "passed", attempt: job.attempt });
@@ -130,20 +123,20 @@ describe("a job's live log", () => {
     expect((await post([{ seq: 0, data: b64("x".repeat(4097)) }])).status).toBe(400);
     expect((await post([])).status).toBe(400);
     const other = await leasedJob("live-5");
-    const wrong = await api.post(`/api/v1/leases/${leaseId}/jobs/${other.job.id}/log`, {
+    const wrong = await suite.api.post(`/api/v1/leases/${leaseId}/jobs/${other.job.id}/log`, {
       attempt: 1,
       dropped_bytes: 0,
       chunks: [{ seq: 0, data: b64("not mine") }],
     });
     expect(wrong.status).toBe(404);
     expect(wrong.body.error.code).toBe("not_found");
-    const bad = await fetch(`${server.url}/api/v1/jobs/${job.id}/log/events`, {
+    const bad = await fetch(`${suite.server.url}/api/v1/jobs/${job.id}/log/events`, {
       headers: { "last-event-id": "garbage" },
     });
     expect(bad.status).toBe(400);
-    expect((await fetch(`${server.url}/api/v1/jobs/job_0000000000nope/log/events`)).status).toBe(
-      404,
-    );
+    expect(
+      (await fetch(`${suite.server.url}/api/v1/jobs/job_0000000000nope/log/events`)).status,
+    ).toBe(404);
   });
 });
 
