@@ -30,7 +30,10 @@ describe("JUnit attachments", () => {
   afterAll(() => server.close());
 
   /** The report for `seed`'s run written under `workspace/reports/`, with its evidence. */
-  async function reportOf(seed: SeededEvidence, opts: { waitMs: number; late?: () => void }) {
+  async function reportOf(
+    seed: SeededEvidence,
+    opts: { waitMs: number; late?: () => Promise<unknown> },
+  ) {
     const workspace = tempDir("qgjob-attach-ws-");
     const run = { ...(await api.getRun(seed.runId)), jobs: [await api.getJob(seed.jobId)] };
     const log = memoryLog();
@@ -42,7 +45,8 @@ describe("JUnit attachments", () => {
         workspace,
         log,
         waitMs: opts.waitMs,
-        sleep: async () => opts.late?.(),
+        // The report's pause between listings: the late upload lands during it.
+        sleep: async () => void (await opts.late?.()),
       },
     );
     const xml = junitXml(run, testRoot(workspace, "."), { attachments });
@@ -52,19 +56,19 @@ describe("JUnit attachments", () => {
   it("downloads every attempt's files beside the report and names them as attachments", async () => {
     const seed = await seedFlakyEvidence(server.url, undefined, { org: "acme" });
     let uploaded: Promise<unknown> | null = null;
-    // The agent's upload of attempt 1's log lands while the report waits for it.
-    const late = () => {
-      const path = join(tempDir("qgjob-late-"), "output.log");
-      writeFileSync(path, LATE_LOG);
-      uploaded ??= api.uploadBlob(
-        { path, sha256: sha256(LATE_LOG), bytes: LATE_LOG.length },
-        { org_id: "acme", kind: "artifact" },
-      );
-      return uploaded;
-    };
+    // The agent's upload of attempt 1's log lands while the report waits for it (once).
+    const late = () =>
+      (uploaded ??= (async () => {
+        const path = join(tempDir("qgjob-late-"), "output.log");
+        writeFileSync(path, LATE_LOG);
+        return api.uploadBlob(
+          { path, sha256: sha256(LATE_LOG), bytes: LATE_LOG.length },
+          { org_id: "acme", kind: "artifact" },
+        );
+      })());
     const { workspace, xml, log } = await reportOf(seed, {
       waitMs: 60_000,
-      late: () => void late(),
+      late,
     });
     expect(log.lines).toEqual([]);
     const dir = `reports/qgjob-evidence/${seed.jobId}`;
