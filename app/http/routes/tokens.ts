@@ -38,6 +38,12 @@ function orgOfNewToken(caller: Caller, body: z.output<typeof CreateTokenRequest>
   return orgId;
 }
 
+/** When a new token expires: in the days asked (0: never), else after the server's default. */
+function expiryOf(days: number | undefined, defaultTtlMs: number | null, now: number) {
+  if (days === undefined) return defaultTtlMs === null ? null : now + defaultTtlMs;
+  return days === 0 ? null : now + Math.round(days * DAY_MS);
+}
+
 export function tokenRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { store, clock } = deps;
@@ -71,20 +77,9 @@ export function tokenRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req, reply) => {
       const now = clock();
       const orgId = orgOfNewToken(req.caller, req.body);
-      const days = req.body.expires_in_days;
-      const expiresAt =
-        days === undefined
-          ? deps.tokenTtlMs === null
-            ? null
-            : now + deps.tokenTtlMs
-          : days === 0
-            ? null
-            : now + Math.round(days * DAY_MS);
-      const { token, record } = await issueToken(
-        store,
-        { orgId, scopes: req.body.scopes, name: req.body.name, expiresAt },
-        now,
-      );
+      const { scopes, name, expires_in_days: days } = req.body;
+      const expiresAt = expiryOf(days, deps.tokenTtlMs, now);
+      const { token, record } = await issueToken(store, { orgId, scopes, name, expiresAt }, now);
       req.log.info({ token_id: record.id, org: orgId, scopes: record.scopes }, "token created");
       return reply.code(201).send({ ...presentToken(record), token });
     },
