@@ -157,8 +157,15 @@ export class RunService {
    * null when the run is not there.
    */
   async rerunFailed(scope: OrgScope, runId: string, filter: RerunFilter = {}) {
-    const out = await this.store.rerunFailed(runId, scope, filter, this.clock());
-    if (out && out.rerun.length > 0) this.metrics.submitted.inc(out.rerun.length);
+    const now = this.clock();
+    const out = await this.store.rerunFailed(runId, scope, filter, now);
+    if (out && out.rerun.length > 0) {
+      this.metrics.submitted.inc(out.rerun.length);
+      // A re-run uses its run's bundle and build again: retention keeps them while it runs.
+      const inputs = (await this.store.runInputs([runId])).get(runId);
+      const used = [inputs?.bundle?.sha256, inputs?.build?.sha256].filter((h) => h !== undefined);
+      await this.store.touchBlobs(out.run.orgId, used, now);
+    }
     return out;
   }
 

@@ -79,6 +79,34 @@ describe("retention", () => {
     expect(onDisk(old)).toBe(true);
   });
 
+  it("keeps a build while re-runs of its run go on using it", async () => {
+    const api = new QgjobClient({ baseUrl: server.url, retries: 0 });
+    const bytes = randomBytes(30_000);
+    const path = join(tempDir("qgjob-retention-"), sha(bytes));
+    writeFileSync(path, bytes);
+    await api.uploadBlob(
+      { path, sha256: sha(bytes), bytes: bytes.length },
+      { org_id: "acme", kind: "build" },
+    );
+    const http = client<"untyped">(server.url);
+    const run = await http.post("/api/v1/runs", {
+      org_id: "acme",
+      app_version_id: "rerun-1",
+      tests: ["tests/a.spec.ts"],
+      build: { sha256: sha(bytes), name: "app.apk" },
+    });
+    expect(run.status).toBe(201);
+    // The run is stopped and re-run, again and again, past the retention of its build.
+    const deadline = Date.now() + (RETENTION_S + 2) * 1000;
+    while (Date.now() < deadline) {
+      expect((await http.post(`/api/v1/runs/${run.body.id}/cancel`, {})).status).toBe(200);
+      const rerun = await http.post(`/api/v1/runs/${run.body.id}/rerun-failed`, {});
+      expect(rerun.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(await api.statBlob(sha(bytes))).toMatchObject({ size: 30_000 });
+  });
+
   it("says on a finished run's page until when its evidence is kept", async () => {
     // A server of its own: the runs above are still queued.
     const own = await startTestServer({ retentionDays: 7 });
