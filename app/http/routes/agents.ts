@@ -61,25 +61,32 @@ export async function leaseOfCaller(deps: RouteDeps, req: FastifyRequest, leaseI
   return lease;
 }
 
+async function agentOf(deps: RouteDeps, caller: Caller, agentId: string) {
+  const agent = await deps.store.getAgent(agentId, caller, deps.clock());
+  if (!agent) throw notFound("agent", agentId);
+  return agent;
+}
+
+/** The agent, for a call made as that agent: with the key its registration was given. */
+async function asAgent(deps: RouteDeps, req: FastifyRequest, agentId: string) {
+  const agent = await agentOf(deps, req.caller, agentId);
+  if (!holdsKey(agent, req)) throw notFound("agent", agentId);
+  return agent;
+}
+
 export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
+  registerRoute(app, deps);
+  agentReadRoutes(app, deps);
+  agentStateRoutes(app, deps);
+  leaseGrantRoute(app, deps);
+  leasedJobRoutes(app, deps);
+  leaseRoutes(app, deps);
+}
+
+function registerRoute(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { store, clock, metrics, runs } = deps;
+  const { store, clock } = deps;
   const ttlMs = store.options.leaseTtlMs;
-
-  const leaseOf = (req: FastifyRequest, leaseId: string) => leaseOfCaller(deps, req, leaseId);
-
-  async function agentOf(caller: Caller, agentId: string) {
-    const agent = await store.getAgent(agentId, caller, clock());
-    if (!agent) throw notFound("agent", agentId);
-    return agent;
-  }
-
-  /** The agent, for a call made as that agent: with the key its registration was given. */
-  async function asAgent(req: FastifyRequest, agentId: string) {
-    const agent = await agentOf(req.caller, agentId);
-    if (!holdsKey(agent, req)) throw notFound("agent", agentId);
-    return agent;
-  }
 
   r.post(
     "/api/v1/agents",
@@ -113,6 +120,12 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       return { ...presentAgent(agent, now, ttlMs), key };
     },
   );
+}
+
+function agentReadRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, clock } = deps;
+  const ttlMs = store.options.leaseTtlMs;
 
   r.get(
     "/api/v1/agents",
@@ -148,9 +161,15 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     async (req) => {
       const caller = req.caller;
-      return presentAgent(await agentOf(caller, req.params.id), clock(), ttlMs);
+      return presentAgent(await agentOf(deps, caller, req.params.id), clock(), ttlMs);
     },
   );
+}
+
+function agentStateRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, clock } = deps;
+  const ttlMs = store.options.leaseTtlMs;
 
   r.post(
     "/api/v1/agents/:id/undrain",
@@ -187,7 +206,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      await asAgent(req, req.params.id);
+      await asAgent(deps, req, req.params.id);
       const beat = await store.heartbeat(req.params.id, req.body.lease_id ?? null, clock());
       return {
         lease_expires_at: beat.lease ? new Date(beat.lease.expiresAt).toISOString() : null,
@@ -195,6 +214,12 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       };
     },
   );
+}
+
+function leaseGrantRoute(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, clock, metrics } = deps;
+  const ttlMs = store.options.leaseTtlMs;
 
   r.post(
     "/api/v1/agents/:id/lease",
@@ -246,6 +271,11 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       return presentLease(grant, ttlMs / 3000, inputs);
     },
   );
+}
+
+function leasedJobRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, clock, runs } = deps;
 
   r.post(
     "/api/v1/leases/:lease_id/jobs/:job_id/start",
@@ -287,6 +317,11 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       return { job: presentJob(out.job), retry: out.retry };
     },
   );
+}
+
+function leaseRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { runs } = deps;
 
   r.post(
     "/api/v1/leases/:lease_id/device",
@@ -303,7 +338,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      const lease = await leaseOf(req, req.params.lease_id);
+      const lease = await leaseOfCaller(deps, req, req.params.lease_id);
       return presentLeaseDevice(await recordLeaseDevice(deps, lease, req.body));
     },
   );
@@ -321,7 +356,7 @@ export function agentRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req) => {
-      await leaseOf(req, req.params.lease_id);
+      await leaseOfCaller(deps, req, req.params.lease_id);
       return { requeued: await runs.releaseLease(req.params.lease_id) };
     },
   );

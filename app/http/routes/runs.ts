@@ -50,8 +50,16 @@ export async function readJob(deps: RouteDeps, caller: Caller, id: string): Prom
 }
 
 export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
+  submitRoutes(app, deps);
+  runReadRoutes(app, deps);
+  runWaitRoute(app, deps);
+  runActionRoutes(app, deps);
+  jobReadRoutes(app, deps);
+  jobWaitAndCancelRoutes(app, deps);
+}
+
+function submitRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { store, clock } = deps;
 
   r.post(
     "/api/v1/runs",
@@ -95,6 +103,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       return reply.code(201).send(out.job);
     },
   );
+}
+
+function runReadRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store } = deps;
 
   r.get(
     "/api/v1/runs",
@@ -139,6 +152,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       return presentRunPage(run);
     },
   );
+}
+
+function runWaitRoute(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store } = deps;
 
   r.get(
     "/api/v1/runs/:id/wait",
@@ -180,6 +198,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       return presentRunPage(run);
     },
   );
+}
+
+function runActionRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, clock } = deps;
 
   r.post(
     "/api/v1/runs/:id/cancel",
@@ -221,6 +244,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
       return { ...presentRunSummary(out.run), rerun_job_ids: out.rerun.map((j) => j.id) };
     },
   );
+}
+
+function jobReadRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store } = deps;
 
   r.get(
     "/api/v1/jobs",
@@ -255,6 +283,11 @@ export function runRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     async (req) => readJob(deps, req.caller, req.params.id),
   );
+}
+
+function jobWaitAndCancelRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, clock } = deps;
 
   r.get(
     "/api/v1/jobs/:id/wait",
