@@ -4,10 +4,17 @@
  * page with the error that did it), undrain gives it work again, bad input exits 2.
  */
 import { describe, expect, it } from "vitest";
-import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
+import {
+  bodyOf,
+  expectStatus,
+  finishJob,
+  registerAgent,
+  serverPerSuite,
+  submit,
+} from "../harness.js";
 import { runCli } from "./cli-process.js";
 
-const suite = serverPerSuite<"untyped">({ drainErrors: 1 });
+const suite = serverPerSuite({ drainErrors: 1 });
 const qgjob = (args: string[]) => runCli(args, { QGJOB_URL: suite.server.url });
 
 describe("qgjob agents undrain", () => {
@@ -16,9 +23,12 @@ describe("qgjob agents undrain", () => {
     const agent = await registerAgent(api, "cli-drained");
     await submit(api, { org_id: "cli", tests: ["a.spec.js"], max_attempts: 1 });
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 });
-    await finishJob(api, lease.body.id, lease.body.jobs[0], "error", { message: "install failed" });
+    expectStatus(lease, 200);
+    await finishJob(api, lease.body.id, lease.body.jobs[0]!, "error", {
+      message: "install failed",
+    });
 
-    const dashboard = (await api.get("/agents")).body as string;
+    const dashboard = bodyOf(await api.get("/agents"));
     expect(dashboard).toContain("drained</span");
     expect(dashboard).toContain("install failed");
     expect(dashboard).toContain(`qgjob agents undrain ${agent}`);

@@ -4,17 +4,17 @@
  * when a run id is given as a job id.
  */
 import { describe, expect, it } from "vitest";
-import { serverPerSuite, submit } from "../harness.js";
+import { bodyOf, serverPerSuite, submit } from "../harness.js";
 import { runCli } from "./cli-process.js";
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 const qgjob = (args: string[]) => runCli(args, { QGJOB_URL: suite.server.url });
 
 // Each test starts CLI processes (a second or more each on a loaded machine).
 describe("ids, URLs and typos", { timeout: 60_000 }, () => {
   it("takes a positional id and tells a run from a job by its prefix", async () => {
-    const run = (await submit(suite.api, { tests: ["tests/a.spec.ts"] })).body;
-    const jobId = run.jobs[0].id;
+    const run = bodyOf(await submit(suite.api, { tests: ["tests/a.spec.ts"] }));
+    const jobId = run.jobs[0]!.id;
     const [byRun, byJob, waited] = await Promise.all([
       qgjob(["status", run.id]),
       qgjob(["status", jobId, "--json"]),
@@ -28,7 +28,7 @@ describe("ids, URLs and typos", { timeout: 60_000 }, () => {
   });
 
   it("says a run id given as --job-id is a run id, instead of the server's 404", async () => {
-    const run = (await submit(suite.api, { tests: ["tests/a.spec.ts"] })).body;
+    const run = bodyOf(await submit(suite.api, { tests: ["tests/a.spec.ts"] }));
     const out = await qgjob(["status", `--job-id=${run.id}`]);
     expect(out.code).toBe(2);
     expect(out.stderr).toBe(
@@ -39,7 +39,7 @@ describe("ids, URLs and typos", { timeout: 60_000 }, () => {
   });
 
   it("does not double /api/v1 when the URL is given with it", async () => {
-    const run = (await submit(suite.api, { tests: ["tests/a.spec.ts"] })).body;
+    const run = bodyOf(await submit(suite.api, { tests: ["tests/a.spec.ts"] }));
     const out = await runCli(["status", run.id, "--url", `${suite.server.url}/api/v1/`]);
     expect(out.stderr).toBe("");
     expect(out).toMatchObject({ code: 0, stdout: expect.stringContaining(run.id) });

@@ -3,10 +3,17 @@
  * agent over HTTP: a quarantined failure leaves `qgjob wait` at exit 0 and lists it apart.
  */
 import { describe, expect, it } from "vitest";
-import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
+import {
+  bodyOf,
+  expectStatus,
+  finishJob,
+  registerAgent,
+  serverPerSuite,
+  submit,
+} from "../harness.js";
 import { runCli } from "./cli-process.js";
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 const qgjob = (args: string[]) => runCli(args, { QGJOB_URL: suite.server.url });
 
 /** One run of these tests, each ended as given; answers the run id. */
@@ -16,14 +23,15 @@ async function runOnce(agent: string, outcomes: Record<string, "passed" | "faile
   const run = await submit(api, { org_id: "cli", tests, max_attempts: 1 });
   for (let left = tests.length; left > 0;) {
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 });
+    expectStatus(lease, 200);
     for (const job of lease.body.jobs) {
-      await finishJob(api, lease.body.id, job, outcomes[job.test_path], {
+      await finishJob(api, lease.body.id, job, outcomes[job.test_path]!, {
         ...(outcomes[job.test_path] === "failed" ? { message: "expected #home" } : {}),
       });
       left--;
     }
   }
-  return run.body.id as string;
+  return bodyOf(run).id;
 }
 
 describe("qgjob tests", () => {

@@ -4,11 +4,18 @@
  * page is the API's quarantine.
  */
 import { describe, expect, it } from "vitest";
-import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
+import {
+  bodyOf,
+  expectStatus,
+  finishJob,
+  registerAgent,
+  serverPerSuite,
+  submit,
+} from "../harness.js";
 
 const text = (html: string) => html.replace(/<[^>]+>/g, "").replace(/\s+/g, " ");
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 
 async function page(path: string, init: RequestInit = {}) {
   const res = await fetch(suite.server.url + path, { redirect: "manual", ...init });
@@ -24,7 +31,8 @@ const form = (fields: Record<string, string>) => ({
 async function runOnce(agent: string, test: string, status: "passed" | "failed") {
   await submit(suite.api, { org_id: "pages", tests: [test], max_attempts: 1 });
   const lease = await suite.api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 });
-  await finishJob(suite.api, lease.body.id, lease.body.jobs[0], status, {
+  expectStatus(lease, 200);
+  await finishJob(suite.api, lease.body.id, lease.body.jobs[0]!, status, {
     ...(status === "failed" ? { message: "expected <Login> button" } : {}),
   });
 }
@@ -60,9 +68,9 @@ describe("the Tests pages", () => {
 
     const put = await page(`${href}/quarantine`, form({ reason: "login race", days: "7" }));
     expect(put.status).toBe(303);
-    const [q] = (await suite.api.get("/api/v1/quarantines")).body.items;
+    const [q] = bodyOf(await suite.api.get("/api/v1/quarantines")).items;
     expect(q).toMatchObject({ org_id: "pages", test_path: "tests/login.spec.ts" });
-    expect(Date.parse(q.expires_at) - Date.parse(q.created_at)).toBe(7 * 86_400_000);
+    expect(Date.parse(q!.expires_at) - Date.parse(q!.created_at)).toBe(7 * 86_400_000);
     expect(text((await page(href)).body)).toContain("quarantined until");
     expect(text((await page("/tests?quarantined=true")).body)).toContain("tests/login.spec.ts");
 
@@ -70,7 +78,7 @@ describe("the Tests pages", () => {
     expect(bad.status).toBe(400);
     const ended = await page(`${href}/quarantine/end`, form({}));
     expect(ended.status).toBe(303);
-    expect((await suite.api.get("/api/v1/quarantines")).body.items).toEqual([]);
+    expect(bodyOf(await suite.api.get("/api/v1/quarantines")).items).toEqual([]);
   });
 
   it("answers a bad filter or a missing test with a page that says so", async () => {

@@ -7,31 +7,32 @@ import type { Scope } from "../../api/types.js";
 import { issueToken } from "../../app/tokens.js";
 import {
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
   submit,
   type Client,
-  type UntypedReply,
+  type Reply,
   type TestServer,
 } from "../harness.js";
 
 const ORG = "acme";
 
-function expectError(res: UntypedReply, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
+function expectError(res: Reply, status: 403 | 404, code: string) {
+  expectStatus(res, status);
   expect(res.body.error.code).toBe(code);
 }
 
 describe("agent drain over HTTP", () => {
   let server: TestServer;
   const token = async (orgId: string | null, scopes: Scope[]) =>
-    client<"untyped">(
+    client(
       server.url,
       (await issueToken(server.store, { orgId, scopes, name: `${orgId}-${scopes}` }, Date.now()))
         .token,
     );
-  let agentApi: Client<"untyped">;
+  let agentApi: Client;
   let agentId: string;
 
   beforeAll(async () => {
@@ -49,8 +50,8 @@ describe("agent drain over HTTP", () => {
         (await submit(agentApi, { org_id: ORG, tests: [`t${i}.spec.js`], max_attempts: 1 })).status,
       ).toBe(201);
       const granted = await lease();
-      expect(granted.status).toBe(200);
-      const job = granted.body.jobs[0];
+      expectStatus(granted, 200);
+      const job = granted.body.jobs[0]!;
       const res = await finishJob(agentApi, granted.body.id, job, "error", {
         message: "adb: failed to install app.apk: INSTALL_FAILED_INSUFFICIENT_STORAGE",
       });
@@ -60,12 +61,13 @@ describe("agent drain over HTTP", () => {
     expect((await lease()).status).toBe(204);
 
     const shown = await agentApi.get(`/api/v1/agents/${agentId}`);
+    expectStatus(shown, 200);
     expect(shown.body.drained_at).not.toBeNull();
     expect(shown.body.recent_errors).toHaveLength(2);
-    expect(shown.body.recent_errors[1].message).toContain("INSTALL_FAILED_INSUFFICIENT_STORAGE");
+    expect(shown.body.recent_errors?.[1]?.message).toContain("INSTALL_FAILED_INSUFFICIENT_STORAGE");
 
     const undrained = await agentApi.post(`/api/v1/agents/${agentId}/undrain`);
-    expect(undrained.status).toBe(200);
+    expectStatus(undrained, 200);
     expect(undrained.body.drained_at).toBeNull();
     expect((await lease()).status).toBe(200);
   });

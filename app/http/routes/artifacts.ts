@@ -38,6 +38,11 @@ async function jobFor(
 }
 
 export function artifactRoutes(app: FastifyInstance, deps: RouteDeps) {
+  artifactListRoute(app, deps);
+  artifactDownloadRoute(app, deps);
+}
+
+function artifactListRoute(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
@@ -63,6 +68,10 @@ export function artifactRoutes(app: FastifyInstance, deps: RouteDeps) {
       return listEvidence(deps.store, deps.blobs, job, { sig: signed, retentionMs });
     },
   );
+}
+
+function artifactDownloadRoute(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
     "/api/v1/jobs/:id/attempts/:attempt/artifacts/:index",

@@ -11,7 +11,7 @@ import { ErrorBody } from "../../../api/schemas.js";
 import { QgjobError } from "../../errors.js";
 import type { BlobRecord } from "../../store/store.js";
 import { parseRange } from "../../blobs/service.js";
-import { allows } from "../auth.js";
+import { allows, type Caller } from "../auth.js";
 import { requireOrg } from "../../runs.js";
 import type { RouteDeps } from "../deps.js";
 
@@ -36,7 +36,28 @@ const AGENT_KINDS: readonly BlobKind[] = ["artifact", "log"];
 
 const present = (b: BlobRecord): Blob => ({ sha256: b.sha256, size: b.size, kind: b.kind });
 
+/** An upload's body, once the caller may store this kind of blob for the org. */
+function uploadBody(caller: Caller, orgId: string, kind: BlobKind, body: unknown): Readable {
+  requireOrg(caller, orgId);
+  if (!allows(caller, "submit") && !AGENT_KINDS.includes(kind)) {
+    throw new QgjobError("forbidden", `an agent token may upload evidence, not a ${kind}`);
+  }
+  if (!body) {
+    throw new QgjobError(
+      "unsupported_media_type",
+      "send the blob as an application/octet-stream body",
+    );
+  }
+  return body as Readable;
+}
+
 export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
+  blobUploadRoute(app, deps);
+  blobHeadRoute(app, deps);
+  blobDownloadRoute(app, deps);
+}
+
+function blobUploadRoute(app: FastifyInstance, deps: RouteDeps) {
   // Its own scope, so the pass-through parser applies to these routes only.
   void app.register(async (scope) => {
     scope.addContentTypeParser("application/octet-stream", (_req, payload, done) =>
@@ -69,21 +90,8 @@ export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
         },
       },
       async (req, reply) => {
-        requireOrg(req.caller, req.query.org_id);
-        if (!allows(req.caller, "submit") && !AGENT_KINDS.includes(req.query.kind)) {
-          throw new QgjobError(
-            "forbidden",
-            `an agent token may upload evidence, not a ${req.query.kind}`,
-          );
-        }
+        const body = uploadBody(req.caller, req.query.org_id, req.query.kind, req.body);
         const length = req.headers["content-length"];
-        const body = req.body as Readable | undefined;
-        if (!body) {
-          throw new QgjobError(
-            "unsupported_media_type",
-            "send the blob as an application/octet-stream body",
-          );
-        }
         const { blob, fresh } = await deps.blobs.upload(
           {
             orgId: req.query.org_id,
@@ -98,9 +106,10 @@ export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
       },
     );
   });
+}
 
+function blobHeadRoute(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-
   r.head(
     "/api/v1/blobs/:sha256",
     {
@@ -124,7 +133,10 @@ export function blobRoutes(app: FastifyInstance, deps: RouteDeps) {
         .send();
     },
   );
+}
 
+function blobDownloadRoute(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     "/api/v1/blobs/:sha256",
     {

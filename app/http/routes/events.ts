@@ -35,10 +35,14 @@ function revoked(lease: LeaseRecord | null, now: number): string | null {
 }
 
 export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, stallMs: number) {
-  const r = app.withTypeProvider<ZodTypeProvider>();
-  const { store, clock } = deps;
   // Every open stream listens for the server's shutdown.
   setMaxListeners(0, deps.shutdown);
+  runEventsRoute(app, deps, hub, stallMs);
+  leaseEventsRoute(app, deps, stallMs);
+}
+
+function runEventsRoute(app: FastifyInstance, deps: RouteDeps, hub: RunHub, stallMs: number) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
     "/api/v1/runs/:id/events",
@@ -68,6 +72,11 @@ export function eventRoutes(app: FastifyInstance, deps: RouteDeps, hub: RunHub, 
       if (!opened) throw notFound("run", req.params.id);
     },
   );
+}
+
+function leaseEventsRoute(app: FastifyInstance, deps: RouteDeps, stallMs: number) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { store, clock } = deps;
 
   r.get(
     "/api/v1/leases/:lease_id/events",

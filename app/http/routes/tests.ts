@@ -19,6 +19,11 @@ import { presentQuarantine, presentTest, presentTestDetail } from "../../present
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
 export function testRoutes(app: FastifyInstance, deps: RouteDeps) {
+  testReadRoutes(app, deps);
+  quarantineRoutes(app, deps);
+}
+
+function testReadRoutes(app: FastifyInstance, deps: RouteDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { tests } = deps;
 
@@ -54,6 +59,11 @@ export function testRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     async (req) => presentTestDetail(await tests.get(req.params.id, req.caller)),
   );
+}
+
+function quarantineRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { tests } = deps;
 
   r.get(
     "/api/v1/quarantines",
