@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { client, registerAgent, submit, tempDir } from "../harness.js";
+import { bodyOf, client, expectStatus, registerAgent, submit, tempDir } from "../harness.js";
 import { killAll, spawnQgjob, spawnServer } from "../processes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,13 +22,14 @@ describe("SIGTERM", () => {
   it("on the server: answers in-flight requests, exits 0, and leaves no WAL to recover", async () => {
     const db = join(dir, "server.db");
     const server = await spawnServer(["--db", db]);
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     const waiting = await submit(api, { tests: ["w.spec.js"] });
+    expectStatus(waiting, 201);
     const agent = await registerAgent(api, "idle", { target: "browserstack" });
     const polls = [
       api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 30 }),
       api.get(`/api/v1/runs/${waiting.body.id}/wait?timeout_s=30`),
-    ];
+    ] as const;
     await sleep(300);
     // Submissions racing the shutdown: each is answered 201 (and kept), or 503 unavailable (a
     // client retries it), or never accepted at all.
@@ -37,23 +38,23 @@ describe("SIGTERM", () => {
     );
     server.child.kill("SIGTERM");
     const [lease, wait] = await Promise.all(polls);
-    expect(lease!.status).toBe(204);
-    expect(wait!.status).toBe(200);
-    expect(wait!.body.status).toBe("queued");
+    expect(lease.status).toBe(204);
+    expectStatus(wait, 200);
+    expect(wait.body.status).toBe("queued");
     expect(await server.exited).toBe(0);
     const answered = (await Promise.all(racing)).filter((r) => r !== null);
     for (const r of answered) {
       if (r.status === 503) expect(r.body.error.code).toBe("unavailable");
       else expect(r.status).toBe(201);
     }
-    const accepted = answered.filter((r) => r.status === 201);
+    const accepted = answered.flatMap((r) => (r.status === 201 ? [r.body.id] : []));
 
     expect(existsSync(`${db}-wal`)).toBe(false);
     const reopened = new Database(db, { readonly: true });
     try {
       expect(reopened.pragma("integrity_check", { simple: true })).toBe("ok");
       const stored = new Set(reopened.prepare("SELECT id FROM runs").pluck().all());
-      for (const r of [waiting, ...accepted]) expect(stored.has(r.body.id)).toBe(true);
+      for (const id of [waiting.body.id, ...accepted]) expect(stored.has(id)).toBe(true);
     } finally {
       reopened.close();
     }
@@ -66,18 +67,17 @@ describe("SIGTERM", () => {
     writeFileSync(join(project, "slow.sh"), "sleep 2\n");
     writeFileSync(join(project, "next.sh"), "exit 0\n");
     const server = await spawnServer(["--db", join(dir, "agent.db")]);
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     const run = await submit(api, { tests: ["slow.sh", "next.sh"] });
+    expectStatus(run, 201);
     const agent = spawnQgjob([
       ...["agent", "--url", server.url, "--name", "draining", "--target", "emulator"],
       ...["--runner", "command", "--command", "sh {test}", "--project-dir", project],
       ...["--drain-grace", "20s", "--lease-wait", "1s"],
     ]);
     const job = async (path: string) =>
-      (await api.get(`/api/v1/runs/${run.body.id}`)).body.jobs.find(
-        (j: any) => j.test_path === path,
-      );
-    while ((await job("slow.sh")).status !== "running") await sleep(100);
+      bodyOf(await api.get(`/api/v1/runs/${run.body.id}`)).jobs.find((j) => j.test_path === path);
+    while ((await job("slow.sh"))!.status !== "running") await sleep(100);
 
     agent.child.kill("SIGTERM");
     expect(await agent.exited).toBe(0);
