@@ -7,9 +7,9 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/program.js";
 import { seedFlakyEvidence, type SeededEvidence } from "../evidence.js";
 import { killAll, spawnQgjob } from "../processes.js";
-import { registerAgent, serverPerSuite, submit } from "../harness.js";
+import { expectStatus, registerAgent, serverPerSuite, submit } from "../harness.js";
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 let seeded: SeededEvidence;
 
 beforeAll(async () => {
@@ -37,9 +37,10 @@ async function logs(args: string[]) {
 async function runningJob(appVersion: string) {
   await submit(suite.api, { app_version_id: appVersion, tests: ["a.spec.ts"] });
   const agent = await registerAgent(suite.api, appVersion);
-  const lease = (await suite.api.post(`/api/v1/agents/${agent}/lease`, {})).body;
-  const job = lease.jobs[0];
-  const at = `/api/v1/leases/${lease.id}/jobs/${job.id}`;
+  const lease = await suite.api.post(`/api/v1/agents/${agent}/lease`, {});
+  expectStatus(lease, 200);
+  const job = lease.body.jobs[0]!;
+  const at = `/api/v1/leases/${lease.body.id}/jobs/${job.id}`;
   await suite.api.post(`${at}/start`, { attempt: 1 });
   return {
     job,

@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { client, registerAgent, submit, tempDir } from "../harness.js";
+import { client, expectStatus, registerAgent, submit, tempDir } from "../harness.js";
 import { killAll, qgjob, spawnServer } from "../processes.js";
 
 const dirs: string[] = [];
@@ -40,12 +40,12 @@ describe("qgjob token create", () => {
     expect({ org_id, scopes }).toEqual({ org_id: "acme", scopes: ["submit", "read"] });
 
     const server = await spawnServer(["--db", db]);
-    const anonymous = await submit(client<"untyped">(server.url), {
+    const anonymous = await submit(client(server.url), {
       org_id: "acme",
       tests: ["a.spec.js"],
     });
     expect(anonymous.status).toBe(401);
-    const authed = await submit(client<"untyped">(server.url, token), {
+    const authed = await submit(client(server.url, token), {
       org_id: "acme",
       tests: ["a.spec.js"],
     });
@@ -81,8 +81,9 @@ describe("qgjob server", () => {
   it("answers in-flight long polls on SIGTERM, exits 0, and keeps every job for the next start", async () => {
     const db = dbFile();
     const first = await spawnServer(["--db", db]);
-    const api = client<"untyped">(first.url);
+    const api = client(first.url);
     const run = await submit(api, { tests: ["a.spec.js", "b.spec.js"] });
+    expectStatus(run, 201);
     const agent = await registerAgent(api, "idle-agent", { target: "browserstack" });
     const polling = api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 30 });
     await new Promise((r) => setTimeout(r, 300));
@@ -94,8 +95,9 @@ describe("qgjob server", () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
 
     const second = await spawnServer(["--db", db]);
-    const again = await client<"untyped">(second.url).get(`/api/v1/runs/${run.body.id}`);
-    expect(again.body.jobs.map((j: any) => j.id)).toEqual(run.body.jobs.map((j: any) => j.id));
+    const again = await client(second.url).get(`/api/v1/runs/${run.body.id}`);
+    expectStatus(again, 200);
+    expect(again.body.jobs.map((j) => j.id)).toEqual(run.body.jobs.map((j) => j.id));
     expect(again.body.status).toBe("queued");
   });
 });

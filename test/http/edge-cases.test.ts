@@ -6,7 +6,9 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { issueToken } from "../../app/tokens.js";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -19,7 +21,7 @@ afterEach(async () => server?.close());
 
 async function setup(config: Parameters<typeof startTestServer>[0] = {}) {
   server = await startTestServer(config);
-  return client<"untyped">(server.url);
+  return client(server.url);
 }
 
 async function orgClient(orgId: string) {
@@ -28,7 +30,7 @@ async function orgClient(orgId: string) {
     { orgId, scopes: ["admin"], name: orgId },
     Date.now(),
   );
-  return client<"untyped">(server.url, token);
+  return client(server.url, token);
 }
 
 describe("terminal states never change", () => {
@@ -36,18 +38,20 @@ describe("terminal states never change", () => {
     const api = await setup();
     // Two jobs, so the lease stays live after the first one ends.
     const run = await submit(api, { tests: ["a.spec.js", "b.spec.js"] });
+    expectStatus(run, 201);
     const agent = await registerAgent(api, "pixel-7");
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
-    const [job] = lease.body.jobs;
+    expectStatus(lease, 200);
+    const job = lease.body.jobs[0]!;
     const done = await finishJob(api, lease.body.id, job, "passed");
-    expect(done.body.job.status).toBe("passed");
+    expect(bodyOf(done)).toMatchObject({ job: { status: "passed" } });
 
     // A retried or confused agent posts `start` again for the attempt it already reported.
     const restart = await api.post(`/api/v1/leases/${lease.body.id}/jobs/${job.id}/start`, {
       attempt: 1,
     });
     expect(restart.status).toBe(409);
-    expect((await api.get(`/api/v1/jobs/${job.id}`)).body.status).toBe("passed");
+    expect(bodyOf(await api.get(`/api/v1/jobs/${job.id}`)).status).toBe("passed");
 
     // ...and can then overwrite the recorded pass with a failure.
     const overwrite = await api.post(`/api/v1/leases/${lease.body.id}/jobs/${job.id}/result`, {
@@ -60,7 +64,7 @@ describe("terminal states never change", () => {
       status: "passed",
       result: { message: null },
     });
-    expect((await api.get(`/api/v1/runs/${run.body.id}`)).body.counts).toMatchObject({
+    expect(bodyOf(await api.get(`/api/v1/runs/${run.body.id}`)).counts).toMatchObject({
       passed: 1,
       failed: 0,
       running: 0,
@@ -74,6 +78,7 @@ describe("reachable inputs never answer 500", () => {
     // 30 submissions of 5000 tests reach this state over HTTP (measured: about 15 s); the rows are
     // seeded directly here to keep the test fast. They copy the job the API stored.
     const run = await submit(api, { tests: ["seed.spec.js"] });
+    expectStatus(run, 201);
     const db = new Database(server.db);
     try {
       db.prepare(
@@ -86,14 +91,14 @@ describe("reachable inputs never answer 500", () => {
            j.priority, j.status, j.flaky, j.attempts, j.max_attempts, j.retries,
            j.test_failures, j.timeout_s, j.queued_at, j.created_at
          from n, jobs j where j.id = ?`,
-      ).run(run.body.jobs[0].id);
+      ).run(run.body.jobs[0]!.id);
     } finally {
       db.close();
     }
 
     const agent = await registerAgent(api, "pixel-7");
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
-    expect(lease.status, JSON.stringify(lease.body)).toBe(200);
+    expectStatus(lease, 200);
     expect(lease.body.jobs.length).toBeGreaterThan(0);
     const queue = await api.get("/api/v1/queue");
     expect(queue.status, JSON.stringify(queue.body)).toBe(200);
@@ -112,7 +117,7 @@ describe("scheduler inputs", () => {
     expect((await submit(acme, { org_id: "acme", tests })).status).toBe(201);
 
     const lease = await acme.post(`/api/v1/agents/${agent}/lease`, {});
-    expect(lease.status).toBe(200);
+    expectStatus(lease, 200);
     // With one agent able to run the group it stays whole: one install, one AppWright invocation.
     expect(lease.body.jobs).toHaveLength(20);
   });

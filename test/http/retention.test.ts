@@ -10,7 +10,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QgjobClient } from "../../api/client.js";
 import { seedFlakyEvidence } from "../evidence.js";
-import { client, startTestServer, tempDir, type TestServer } from "../harness.js";
+import {
+  bodyOf,
+  client,
+  expectStatus,
+  startTestServer,
+  tempDir,
+  type TestServer,
+} from "../harness.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const RETENTION_S = 3;
@@ -44,7 +51,7 @@ describe("retention", () => {
     expect(onDisk(old)).toBe(true);
 
     // Runs keep naming the build, past the retention of both.
-    const http = client<"untyped">(server.url);
+    const http = client(server.url);
     const deadline = Date.now() + (RETENTION_S + 2) * 1000;
     let submitted = 0;
     while (Date.now() < deadline) {
@@ -62,7 +69,7 @@ describe("retention", () => {
     expect(await api.statBlob(used)).toMatchObject({ size: 25_000 });
     expect(onDisk(used)).toBe(true);
 
-    const metrics = (await http.get("/metrics")).body as string;
+    const metrics = bodyOf(await http.get("/metrics"));
     console.log(
       `retention (${RETENTION_S} s): ${submitted} runs kept the build; ` +
         metrics
@@ -88,14 +95,14 @@ describe("retention", () => {
       { path, sha256: sha(bytes), bytes: bytes.length },
       { org_id: "acme", kind: "build" },
     );
-    const http = client<"untyped">(server.url);
+    const http = client(server.url);
     const run = await http.post("/api/v1/runs", {
       org_id: "acme",
       app_version_id: "rerun-1",
       tests: ["tests/a.spec.ts"],
       build: { sha256: sha(bytes), name: "app.apk" },
     });
-    expect(run.status).toBe(201);
+    expectStatus(run, 201);
     // The run is stopped and re-run, again and again, past the retention of its build.
     const deadline = Date.now() + (RETENTION_S + 2) * 1000;
     while (Date.now() < deadline) {
@@ -111,8 +118,8 @@ describe("retention", () => {
     // A server of its own: the runs above are still queued.
     const own = await startTestServer({ retentionDays: 7 });
     const { runId } = await seedFlakyEvidence(own.url, undefined);
-    const run = (await client<"untyped">(own.url).get(`/api/v1/runs/${runId}`)).body;
-    const until = new Date(Date.parse(run.finished_at) + 7 * 86_400_000).toISOString();
+    const run = bodyOf(await client(own.url).get(`/api/v1/runs/${runId}`));
+    const until = new Date(Date.parse(run.finished_at!) + 7 * 86_400_000).toISOString();
     const page = await (await fetch(`${own.url}/runs/${runId}`)).text();
     await own.close();
     expect(page).toContain("Evidence kept until");

@@ -6,7 +6,14 @@
 import { describe, expect, it } from "vitest";
 import { QgjobClient } from "../../api/client.js";
 import { RunWithJobs } from "../../api/schemas.js";
-import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
+import {
+  bodyOf,
+  expectStatus,
+  finishJob,
+  registerAgent,
+  serverPerSuite,
+  submit,
+} from "../harness.js";
 
 const failure = {
   message: `expected the banner\n${"at line\n".repeat(200)}`,
@@ -17,24 +24,24 @@ const failure = {
 };
 
 describe("reading a run a page at a time", () => {
-  const suite = serverPerSuite<"untyped">({ resultMessageMax: 300, resultLogTailMax: 400 });
+  const suite = serverPerSuite({ resultMessageMax: 300, resultLogTailMax: 400 });
 
   /** A run of `n` tests, every one failed with `failure`. */
   async function failedRun(n: number) {
     const { api } = suite;
     const tests = Array.from({ length: n }, (_, i) => `tests/t${i}.spec.ts`);
-    const run = (await submit(api, { org_id: "pages", tests })).body;
+    const run = bodyOf(await submit(api, { org_id: "pages", tests }));
     const agent = await registerAgent(api, `pager-${run.id}`);
     for (let done = 0; done < n;) {
       const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
-      expect(lease.status).toBe(200);
+      expectStatus(lease, 200);
       for (const job of lease.body.jobs) {
         const res = await finishJob(api, lease.body.id, job, "failed", failure);
         expect(res.status).toBe(200);
       }
       done += lease.body.jobs.length;
     }
-    return run.id as string;
+    return run.id;
   }
 
   it("answers pages of summarised jobs, and the whole result from the job view, cut to the caps", async () => {
@@ -89,7 +96,7 @@ describe("reading a run a page at a time", () => {
       { length: 201 },
       (_, i) => `tests/p${String(i).padStart(3, "0")}.spec.ts`,
     );
-    const id = (await submit(api, { org_id: "pages", tests })).body.id;
+    const id = bodyOf(await submit(api, { org_id: "pages", tests })).id;
     const first = await fetch(`${server.url}/runs/${id}`);
     const html = await first.text();
     // Test paths are set in a box per segment (they wrap at a slash): read the page's text.
