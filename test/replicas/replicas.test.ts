@@ -152,8 +152,10 @@ for (const suite of suites) {
       const db = new pg.Client({ connectionString: schema.url });
       await db.connect();
       try {
+        // This run's jobs only: the evidence test before this one left a run of its own.
         const { rows: jobs } = await db.query<{ status: string; n: number }>(
-          "select status, count(*)::int as n from jobs group by status",
+          "select status, count(*)::int as n from jobs where run_id = $1 group by status",
+          [runId],
         );
         expect(jobs).toEqual([{ status: "passed", n: JOBS }]);
         // Every result recorded once: one passing attempt per job, and no attempt left open.
@@ -161,7 +163,8 @@ for (const suite of suites) {
           `select count(*) filter (where status = 'passed')::int as passes,
                   count(*) filter (where status in ('leased', 'running'))::int as open,
                   count(distinct job_id)::int as jobs
-             from job_attempts`,
+             from job_attempts where job_id in (select id from jobs where run_id = $1)`,
+          [runId],
         );
         expect(results[0]).toEqual({ passes: JOBS, open: 0, jobs: JOBS });
         const { rows: doubles } = await db.query(
