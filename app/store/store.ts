@@ -244,8 +244,6 @@ export interface LeaseRecord {
 export interface LeaseGrant {
   lease: LeaseRecord;
   jobs: JobRecord[];
-  /** The bundle and build of each of the jobs' runs, read by the claim itself. */
-  inputs: Map<string, RunInputs>;
   reason: string;
 }
 

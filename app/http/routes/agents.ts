@@ -267,7 +267,8 @@ function leaseGrantRoute(app: FastifyInstance, deps: RouteDeps) {
         },
         "lease granted",
       );
-      return presentLease(grant, ttlMs / 3000, grant.inputs);
+      const inputs = await store.runInputs([...new Set(grant.jobs.map((j) => j.runId))]);
+      return presentLease(grant, ttlMs / 3000, inputs);
     },
   );
 }
