@@ -1,5 +1,4 @@
 /** Runs and jobs as users see them: submit, read, list, cancel. */
-import { workTopics } from "../change-feed.js";
 import type { RerunFilter } from "../store.js";
 import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
@@ -69,7 +68,7 @@ export function submitRun(
     if (!run) throw new Error(`run ${outcome.replayedRunId} vanished after commit`);
     return { run, jobs: run.jobs, replayed: true };
   }
-  for (const topic of workTopics(outcome.jobs)) ctx.feed.publish(topic);
+  ctx.feed.publish("work");
   // A new run is exactly what was written: answer from it rather than reading it back.
   const counts = emptyCounts();
   counts.queued = counts.total = outcome.jobs.length;
@@ -445,7 +444,7 @@ export function rerunFailed(
   );
   if (rerun === null) return null;
   if (rerun.length > 0) {
-    for (const topic of workTopics(rerun)) ctx.feed.publish(topic);
+    ctx.feed.publish("work");
     ctx.feed.publish(`run:${id}`);
   }
   const run = getRun(ctx, id, scope);
