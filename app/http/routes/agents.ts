@@ -234,7 +234,7 @@ function leaseGrantRoute(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      await asAgent(req, req.params.id);
+      await asAgent(deps, req, req.params.id);
       const grant = await longPoll(
         deps,
         reply.raw,
