@@ -1,13 +1,19 @@
 /**
- * Statements (round trips) a Postgres server sends per request of the lease cycle, counted at
- * the driver: every query of every pg client in this process (pool, transactions, NOTIFY).
- * The server runs in process on a fresh schema; one agent leases one-job groups, then starts
- * and reports each job, over HTTP as agents do.
+ * Statements a server runs per request of the lease cycle, counted at the driver. On Postgres
+ * each is a round trip: every query of every pg client in this process (pool, transactions,
+ * NOTIFY). On SQLite, every run, get, all or iterate of a prepared statement (in process, so
+ * no round trips: the count shows the engines' shapes side by side). The server runs in process
+ * on a fresh schema or file; one agent leases one-job groups, then starts and reports each job,
+ * over HTTP as agents do.
  *
- *   npx tsx bench/statements.ts [--cycles 20]
+ *   npx tsx bench/statements.ts [--cycles 20] [--engine postgres|sqlite]
  */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
 import pg from "pg";
+import { tempDir } from "../test/harness.js";
 import { createTestSchema } from "../test/store/engines.js";
 import { loadConfig } from "../app/config.js";
 import { startServer } from "../app/server.js";
@@ -25,11 +31,28 @@ export interface StatementCounts {
 }
 
 let count = 0;
-const query = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  count++;
-  return (query as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof query;
+function counting<T extends object>(proto: T, names: (keyof T)[]) {
+  for (const name of names) {
+    const original = proto[name] as (...a: unknown[]) => unknown;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      count++;
+      return original.apply(this, args);
+    } as T[keyof T];
+  }
+}
+counting(pg.Client.prototype, ["query"]);
+{
+  const probe = new Database(":memory:");
+  counting(Object.getPrototypeOf(probe.prepare("select 1")) as Database.Statement, [
+    "run",
+    "get",
+    "all",
+    "iterate",
+  ]);
+  probe.close();
+}
+
+export type Engine = "postgres" | "sqlite";
 
 async function counted<T>(work: () => Promise<T>): Promise<{ value: T; statements: number }> {
   const before = count;
@@ -39,10 +62,25 @@ async function counted<T>(work: () => Promise<T>): Promise<{ value: T; statement
   return { value, statements: count - before };
 }
 
-export async function statementsPerCycle(cycles: number): Promise<StatementCounts> {
-  const schema = await createTestSchema();
+async function database(engine: Engine) {
+  if (engine === "postgres") {
+    const schema = await createTestSchema();
+    return { config: { databaseUrl: schema.url }, drop: () => schema.drop() };
+  }
+  const dir = tempDir("qgjob-statements-");
+  return {
+    config: { db: join(dir, "q.db") },
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function statementsPerCycle(
+  cycles: number,
+  engine: Engine = "postgres",
+): Promise<StatementCounts> {
+  const schema = await database(engine);
   const server = await startServer(
-    loadConfig({ port: 0, databaseUrl: schema.url, logLevel: "warn", rateLimitPerS: 0 }, {}),
+    loadConfig({ port: 0, ...schema.config, logLevel: "warn", rateLimitPerS: 0 }, {}),
   );
   try {
     const api = `${server.url}/api/v1`;
@@ -86,6 +124,12 @@ export async function statementsPerCycle(cycles: number): Promise<StatementCount
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { cycles: { type: "string", default: "20" } } });
-  console.log(JSON.stringify(await statementsPerCycle(Number(values.cycles))));
+  const { values } = parseArgs({
+    options: {
+      cycles: { type: "string", default: "20" },
+      engine: { type: "string", default: "postgres" },
+    },
+  });
+  const engine = values.engine as Engine;
+  console.log(JSON.stringify(await statementsPerCycle(Number(values.cycles), engine)));
 }

@@ -22,10 +22,14 @@ export class LocalChangeFeed implements ChangeFeed {
     return this.seq;
   }
 
+  firedSince(topic: string, since: number): boolean {
+    return (this.last.get(topic) ?? 0) > since;
+  }
+
   wait(topic: string, timeoutMs: number, signal?: AbortSignal, since?: number): Promise<boolean> {
     if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
     // Published while the caller was reading: it may have read before the change.
-    if (since !== undefined && (this.last.get(topic) ?? 0) > since) return Promise.resolve(true);
+    if (since !== undefined && this.firedSince(topic, since)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const finish = (fired: boolean) => {
         clearTimeout(timer);

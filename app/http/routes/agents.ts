@@ -234,12 +234,12 @@ function leaseGrantRoute(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      await asAgent(deps, req, req.params.id);
       const grant = await longPoll(
         deps,
         reply.raw,
         req.body.wait_s * 1000,
-        () => store.claimLease(req.params.id, clock()),
+        // The agent and the caller's right to act for it are checked in the claim's own write.
+        () => store.claimLease(req.params.id, clock(), holderCheck(req)),
         (grant) => grant !== null,
         () => "work",
         () => deps.auth.recheck(req),

@@ -167,10 +167,16 @@ export function decideFor(
   }
 }
 
-export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {
+export function claimLease(
+  ctx: SqliteContext,
+  agentId: string,
+  now: number,
+  holder?: LeaseHolderCheck,
+): LeaseGrant | null {
   return ctx.db.transaction(
     (tx) => {
       const agent = touchAgent(tx, agentId, now);
+      if (holder && !holder(agent)) throw notFound("agent", agentId);
       const held = tx
         .select({ id: leases.id })
         .from(leases)
