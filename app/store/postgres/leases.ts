@@ -7,6 +7,7 @@
  * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
  * serves them; claims touch only queued jobs, which no lease holds.
  */
+import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
 import { and, asc, eq, getTableColumns, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
@@ -468,7 +469,7 @@ export function reportResult(
       const quarantine = read.quarantinedUntil;
       outcome.job = await recordTestHistory(tx, ctx, outcome.job, now, quarantine, last);
     } else if (last.length) await inOneStatement(tx, last);
-    if (outcome.requeued) publish("work");
+    if (outcome.requeued) for (const topic of workTopics([outcome.job])) publish(topic);
     if (!outcome.duplicate) publish(`run:${outcome.job.runId}`);
     const { job, retry, duplicate, requeued } = outcome;
     return { job, retry, duplicate, requeued };

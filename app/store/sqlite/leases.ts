@@ -1,4 +1,5 @@
 /** Leases: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases). */
+import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
 import { and, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
@@ -403,7 +404,7 @@ export function reportResult(
     },
     { behavior: "immediate" },
   );
-  if (outcome.requeued) ctx.feed.publish("work");
+  if (outcome.requeued) for (const topic of workTopics([outcome.job])) ctx.feed.publish(topic);
   if (!outcome.duplicate) ctx.feed.publish(`run:${outcome.job.runId}`);
   const { job, retry, duplicate, requeued } = outcome;
   return { job, retry, duplicate, requeued };
