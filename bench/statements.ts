@@ -26,6 +26,8 @@ export interface StatementCounts {
   cycle: number;
   /** An empty poll (nothing queued). */
   emptyPoll: number;
+  /** Of 10 empty polls in a row by one agent, how many wrote to the database. */
+  idleWrites: number;
   /** A submission of one job. */
   submit: number;
 }
@@ -62,16 +64,50 @@ async function counted<T>(work: () => Promise<T>): Promise<{ value: T; statement
   return { value, statements: count - before };
 }
 
+/**
+ * The database, and `version()`: a value that changes whenever a write commits (the agent rows'
+ * versions on Postgres, where only they are written by an empty poll; SQLite's data_version).
+ */
 async function database(engine: Engine) {
   if (engine === "postgres") {
     const schema = await createTestSchema();
-    return { config: { databaseUrl: schema.url }, drop: () => schema.drop() };
+    const reader = new pg.Client({ connectionString: schema.url });
+    await reader.connect();
+    return {
+      config: { databaseUrl: schema.url },
+      version: async () =>
+        (await reader.query("select string_agg(xmin::text, ',') as v from agents")).rows[0].v,
+      drop: async () => {
+        await reader.end();
+        await schema.drop();
+      },
+    };
   }
   const dir = tempDir("qgjob-statements-");
+  const file = join(dir, "q.db");
+  let reader: Database.Database | undefined;
   return {
-    config: { db: join(dir, "q.db") },
-    drop: async () => rmSync(dir, { recursive: true, force: true }),
+    config: { db: file },
+    version: async () => {
+      reader ??= new Database(file, { readonly: true });
+      return reader.pragma("data_version", { simple: true });
+    },
+    drop: async () => {
+      reader?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+/** Of `polls` empty polls in a row, how many wrote (each measured alone, outside any count). */
+async function idleWrites(poll: () => Promise<unknown>, version: () => Promise<unknown>, polls = 10) {
+  let writes = 0;
+  for (let i = 0; i < polls; i++) {
+    const before = await version();
+    await poll();
+    if ((await version()) !== before) writes++;
+  }
+  return writes;
 }
 
 export async function statementsPerCycle(
@@ -85,7 +121,9 @@ export async function statementsPerCycle(
   try {
     const api = `${server.url}/api/v1`;
     const agent = (await post(`${api}/agents`, { name: "counted", target: "browserstack" })).json;
-    const empty = await counted(() => post(`${api}/agents/${agent.id}/lease`, { wait_s: 0 }));
+    const poll = () => post(`${api}/agents/${agent.id}/lease`, { wait_s: 0 });
+    const empty = await counted(poll);
+    const idle = await idleWrites(poll, schema.version);
     const sums = { lease: 0, start: 0, result: 0, submit: 0 };
     for (let i = 0; i < cycles; i++) {
       const submit = await counted(() =>
@@ -115,6 +153,7 @@ export async function statementsPerCycle(
       result: per(sums.result),
       cycle: per(sums.lease + sums.start + sums.result),
       emptyPoll: empty.statements,
+      idleWrites: idle,
       submit: per(sums.submit),
     };
   } finally {

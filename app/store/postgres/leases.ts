@@ -19,6 +19,7 @@ import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput } from "../../scheduler/types.js";
 import {
   fleetView,
+  staleSeenAt,
   usageView,
   type LiveAgentRow,
   type LiveLeaseRow,
@@ -121,14 +122,22 @@ async function lockedLeaseAndJob(
   };
 }
 
-async function touchAgent(db: PgExec, agentId: string, now: number) {
-  const [agent] = await db
-    .update(agents)
-    .set({ lastSeenAt: now })
-    .where(eq(agents.id, agentId))
-    .returning();
+/**
+ * Rewrites the agent's `last_seen_at` once it is stale (fleet.ts `staleSeenAt`), so most polls
+ * and heartbeats of a live agent write nothing.
+ */
+function seenWrite(ctx: PgContext, agentId: string, now: number) {
+  return sql`update agents set last_seen_at = ${now}
+    where id = ${agentId} and last_seen_at <= ${staleSeenAt(now, ctx.options.leaseTtlMs)}`;
+}
+
+async function touchAgent(ctx: PgContext, agentId: string, now: number) {
+  const [agent] = await ctx.db
+    .with(...ctes(ctx.db, [seenWrite(ctx, agentId, now)]))
+    .select({ id: agents.id })
+    .from(agents)
+    .where(eq(agents.id, agentId));
   if (!agent) throw notFound("agent", agentId);
-  return agent;
 }
 
 /** A job that just failed on this agent for infrastructure reasons tries others first. */
@@ -246,17 +255,18 @@ export function claimLease(
   holder?: LeaseHolderCheck,
 ): Promise<LeaseGrant | null> {
   return transaction(ctx, async (tx, publish) => {
-    // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
-    // the second sees the first one's lease below.
+    // The agent's advisory lock: two claims by one agent (on two replicas) run in turn. Unlike
+    // its row lock it writes nothing, so an empty poll by a recently seen agent is read-only.
     const [agent] = await tx
-      .update(agents)
-      .set({ lastSeenAt: now })
-      .where(eq(agents.id, agentId))
-      .returning({
+      .with(...ctes(tx, [seenWrite(ctx, agentId, now)]))
+      .select({
         ...getTableColumns(agents),
         held: sql<string | null>`(select id from leases where agent_id = ${agentId}
           and ended_at is null and expires_at > ${now} limit 1)`,
-      });
+        locked: sql`pg_advisory_xact_lock(hashtext(${`qgjob:claim:${agentId}`}))`,
+      })
+      .from(agents)
+      .where(eq(agents.id, agentId));
     if (!agent || (holder && !holder(agent))) throw notFound("agent", agentId);
     if (agent.held) {
       throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
@@ -342,7 +352,7 @@ export async function heartbeat(
   now: number,
 ) {
   // The agent is alive even when its lease is not: record that before the lease check can refuse.
-  await touchAgent(ctx.db, agentId, now);
+  await touchAgent(ctx, agentId, now);
   if (leaseId === null) return { lease: null, cancelJobIds: [] };
   return transaction(ctx, async (tx) => {
     const ended = await lockedLease(tx, leaseId);

@@ -8,7 +8,7 @@ import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
-import { fleetView, usageView } from "../fleet.js";
+import { fleetView, staleSeenAt, usageView } from "../fleet.js";
 import { candidateRows, headsOf, runPlan, type HeadQuery } from "../heads.js";
 import {
   noteAgentError,
@@ -43,15 +43,13 @@ const INSTALLED_KEPT = 20;
 
 const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
 
-function touchAgent(db: SqliteExec, agentId: string, now: number) {
-  const agent = db
-    .update(agents)
-    .set({ lastSeenAt: now })
-    .where(eq(agents.id, agentId))
-    .returning()
-    .get();
+/** The agent, its `last_seen_at` rewritten only once stale (fleet.ts `staleSeenAt`). */
+function touchAgent(db: SqliteExec, ctx: SqliteContext, agentId: string, now: number) {
+  const agent = db.select().from(agents).where(eq(agents.id, agentId)).get();
   if (!agent) throw notFound("agent", agentId);
-  return agent;
+  if (agent.lastSeenAt > staleSeenAt(now, ctx.options.leaseTtlMs)) return agent;
+  db.update(agents).set({ lastSeenAt: now }).where(eq(agents.id, agentId)).run();
+  return { ...agent, lastSeenAt: now };
 }
 
 /** The agent fields scheduling looks at. */
@@ -176,7 +174,7 @@ export function claimLease(
 ): LeaseGrant | null {
   return ctx.db.transaction(
     (tx) => {
-      const agent = touchAgent(tx, agentId, now);
+      const agent = touchAgent(tx, ctx, agentId, now);
       if (holder && !holder(agent)) throw notFound("agent", agentId);
       const held = tx
         .select({ id: leases.id })
@@ -273,7 +271,7 @@ export function heartbeat(
   now: number,
 ) {
   // The agent is alive even when its lease is not: record that before the lease check can refuse.
-  touchAgent(ctx.db, agentId, now);
+  touchAgent(ctx.db, ctx, agentId, now);
   return ctx.db.transaction(
     (tx) => {
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
