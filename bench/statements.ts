@@ -100,7 +100,11 @@ async function database(engine: Engine) {
 }
 
 /** Of `polls` empty polls in a row, how many wrote (each measured alone, outside any count). */
-async function idleWrites(poll: () => Promise<unknown>, version: () => Promise<unknown>, polls = 10) {
+async function idleWrites(
+  poll: () => Promise<unknown>,
+  version: () => Promise<unknown>,
+  polls = 10,
+) {
   let writes = 0;
   for (let i = 0; i < polls; i++) {
     const before = await version();
