@@ -244,6 +244,8 @@ export interface LeaseRecord {
 export interface LeaseGrant {
   lease: LeaseRecord;
   jobs: JobRecord[];
+  /** The bundle and build of each of the jobs' runs, read by the claim itself. */
+  inputs: Map<string, RunInputs>;
   reason: string;
 }
 

@@ -267,8 +267,7 @@ function leaseGrantRoute(app: FastifyInstance, deps: RouteDeps) {
         },
         "lease granted",
       );
-      const inputs = await store.runInputs([...new Set(grant.jobs.map((j) => j.runId))]);
-      return presentLease(grant, ttlMs / 3000, inputs);
+      return presentLease(grant, ttlMs / 3000, grant.inputs);
     },
   );
 }

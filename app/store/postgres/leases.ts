@@ -55,6 +55,8 @@ import {
   type Publish,
 } from "./context.js";
 import { headReads } from "./heads.js";
+import { splitRunInputs } from "../run-inputs.js";
+import { runInputsOfJob } from "./run-inputs.js";
 import { groupForBatch } from "./queued.js";
 import { agents, jobAttempts, jobs, leases, testQuarantines } from "./schema.js";
 
@@ -300,7 +302,7 @@ export function claimLease(
     const ids = JSON.stringify(decision.jobIds);
     // The lease, its attempts, the agent's installed versions and the jobs: one statement. Its
     // CTEs read the jobs as they were before it (queued, and locked by this claim's read).
-    const claimed = await tx
+    const rows = await tx
       .with(
         ...ctes(tx, [
           sql`insert into leases (id, agent_id, org_id, app_version_id, target, group_key, install,
@@ -322,12 +324,15 @@ export function claimLease(
         avoidAgentId: null,
       })
       .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
-      .returning();
+      // The runs' bundles and builds the agent needs come back with the jobs: no read after.
+      .returning({ ...getTableColumns(jobs), ...runInputsOfJob });
 
+    const { jobs: claimed, inputs } = splitRunInputs(rows);
     const order = new Map(decision.jobIds.map((id, i) => [id, i]));
     claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-    for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
-    return { lease, jobs: await orderByHistory(tx, ctx, claimed), reason: decision.reason };
+    for (const runId of inputs.keys()) publish(`run:${runId}`);
+    const ordered = await orderByHistory(tx, ctx, claimed);
+    return { lease, jobs: ordered, inputs, reason: decision.reason };
   });
 }
 

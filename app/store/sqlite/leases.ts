@@ -1,7 +1,7 @@
 /** Leases: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases). */
 import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
-import { and, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
@@ -33,6 +33,8 @@ import type {
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
 import { headReads } from "./heads.js";
+import { splitRunInputs } from "../run-inputs.js";
+import { runInputsOfJob } from "./run-inputs.js";
 import { endedJob } from "../history.js";
 import { orderByHistory, recordTestHistory } from "./history.js";
 import { groupForBatch, historyOfJob } from "./queued.js";
@@ -207,7 +209,7 @@ export function claimLease(
       tx.insert(leases).values(lease).run();
       // The claim itself: one compare-and-set statement. `status = 'queued'` guards every row,
       // and BEGIN IMMEDIATE has already serialised writers, so no job can be claimed twice.
-      const claimed = tx
+      const rows = tx
         .update(jobs)
         .set({
           status: "leased",
@@ -219,8 +221,10 @@ export function claimLease(
         // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
         // walk jobs_partition_queue, every queued job, to find these few.
         .where(and(inArray(jobs.id, decision.jobIds), sql`+${jobs.status} = 'queued'`))
-        .returning()
+        // The runs' bundles and builds the agent needs come back with the jobs: no read after.
+        .returning({ ...getTableColumns(jobs), ...runInputsOfJob })
         .all();
+      const { jobs: claimed, inputs } = splitRunInputs(rows);
       tx.insert(jobAttempts)
         .values(
           claimed.map((j) => ({
@@ -240,7 +244,7 @@ export function claimLease(
 
       const order = new Map(decision.jobIds.map((id, i) => [id, i]));
       claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      return { lease, jobs: orderByHistory(ctx, claimed), reason: decision.reason };
+      return { lease, jobs: orderByHistory(ctx, claimed), inputs, reason: decision.reason };
     },
     { behavior: "immediate" },
   );
