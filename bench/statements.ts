@@ -68,7 +68,7 @@ async function counted<T>(work: () => Promise<T>): Promise<{ value: T; statement
  * The database, and `version()`: a value that changes whenever a write commits (the agent rows'
  * versions on Postgres, where only they are written by an empty poll; SQLite's data_version).
  */
-async function database(engine: Engine) {
+export async function database(engine: Engine) {
   if (engine === "postgres") {
     const schema = await createTestSchema();
     const reader = new pg.Client({ connectionString: schema.url });
