@@ -250,11 +250,42 @@ export async function decideFor(
   }
 }
 
-export function claimLease(
+/**
+ * Whether a claim's lease broke leases_agent_live: another claim by the same agent (a second
+ * poll, on this replica or another) committed a lease after this one checked for none.
+ */
+function secondLiveLease(err: unknown): boolean {
+  for (
+    let e = err as { constraint?: unknown; cause?: unknown } | undefined;
+    e;
+    e = e.cause as never
+  ) {
+    if (e.constraint === "leases_agent_live") return true;
+  }
+  return false;
+}
+
+export async function claimLease(
   ctx: PgContext,
   agentId: string,
   now: number,
   holder?: LeaseHolderCheck,
+): Promise<LeaseGrant | null> {
+  try {
+    return await claimOnce(ctx, agentId, now, holder);
+  } catch (err) {
+    // That poll is answered with the lease; this one found no work (its next read says
+    // lease_active), and its rolled-back claim left the jobs queued.
+    if (secondLiveLease(err)) return null;
+    throw err;
+  }
+}
+
+function claimOnce(
+  ctx: PgContext,
+  agentId: string,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
 ): Promise<LeaseGrant | null> {
   return transaction(ctx, async (tx, publish) => {
     // The agent's advisory lock: two claims by one agent (on two replicas) run in turn. Unlike
