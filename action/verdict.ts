@@ -42,24 +42,46 @@ export function verdict(
 ): Verdict {
   const { run } = outcome;
   const t = tally(run.jobs);
-  const counts = formatTally(t);
-  const what = `run ${run.id}`;
+  const said = { what: `run ${run.id}`, counts: formatTally(t) };
+  return (
+    stepStopped(outcome, opts.timeoutMinutes, said) ??
+    runFailed(run, t.total, said) ??
+    runPassed(run, opts.failOnFlaky, said)
+  );
+}
+
+/** How every line names the run and sums up its jobs. */
+interface Said {
+  what: string;
+  counts: string;
+}
+
+/** The step ended before the run did: timeout-minutes ran out or it was stopped. */
+function stepStopped(
+  outcome: Outcome,
+  timeoutMinutes: number,
+  { what, counts }: Said,
+): Verdict | null {
   if (outcome.timedOut) {
     return {
       ok: false,
       status: "timed_out",
       headline: "timed out",
-      message: `${what} did not finish within timeout-minutes (${opts.timeoutMinutes}); cancelled it on the server (${counts})`,
+      message: `${what} did not finish within timeout-minutes (${timeoutMinutes}); cancelled it on the server (${counts})`,
     };
   }
   if (outcome.signal) {
     return {
       ok: false,
-      status: run.status,
+      status: outcome.run.status,
       headline: "cancelled",
       message: `${what} cancelled: the step was stopped (${outcome.signal}), so the run was cancelled on the server (${counts})`,
     };
   }
+  return null;
+}
+
+function runFailed(run: RunWithJobs, total: number, { what, counts }: Said): Verdict | null {
   const failed = run.jobs.filter(failsRun);
   if (failed.length > 0) {
     const label = failed.every((j) => j.status === "failed") ? "failed" : "failed or could not run";
@@ -67,7 +89,7 @@ export function verdict(
       ok: false,
       status: run.status,
       headline: `${failed.length} failed`,
-      message: `${plural(failed.length, "test")} of ${t.total} ${label} in ${what}: ${listTests(failed.map((j) => j.test_path))}`,
+      message: `${plural(failed.length, "test")} of ${total} ${label} in ${what}: ${listTests(failed.map((j) => j.test_path))}`,
     };
   }
   if (run.status === "cancelled") {
@@ -86,13 +108,18 @@ export function verdict(
       message: `${what} ended ${run.status} (${counts})`,
     };
   }
+  return null;
+}
+
+/** A passed run: failed by its flaky tests when fail-on-flaky is set; its quarantines listed. */
+function runPassed(run: RunWithJobs, failOnFlaky: boolean, { what, counts }: Said): Verdict {
   const flaky = run.jobs.filter((j) => j.flaky);
   const quarantined = run.jobs.filter(isQuarantined);
   const excused =
     quarantined.length === 0
       ? ""
       : `; quarantined (failing no run): ${quarantined.map((j) => `${j.test_path} failed, quarantined until ${quarantineEnd(j.quarantined_until ?? "")}`).join(", ")}`;
-  if (flaky.length > 0 && opts.failOnFlaky) {
+  if (flaky.length > 0 && failOnFlaky) {
     return {
       ok: false,
       status: run.status,

@@ -556,6 +556,29 @@ export class QgjobClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const where = url.toString();
+    const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: this.headers(accept, opts),
+        body: opts.upload
+          ? // An async iterable: fetch pulls it as it sends, so a large file is never queued whole.
+            opts.upload.open()
+          : opts.body === undefined
+            ? undefined
+            : JSON.stringify(opts.body),
+        signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
+        ...(opts.upload ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (err) {
+      throw unanswered(err, method, where, opts.signal, timeoutMs);
+    }
+    if (res.ok) return { res, where };
+    throw await refusal(res, method, where);
+  }
+
+  private headers(accept: string, opts: CallOptions): Record<string, string> {
     const headers: Record<string, string> = {
       accept,
       "user-agent": this.opts.userAgent ?? "qgjob-client",
@@ -568,76 +591,75 @@ export class QgjobClient {
       headers["content-type"] = "application/octet-stream";
       headers["content-length"] = String(opts.upload.bytes);
     }
+    return headers;
+  }
+}
 
-    const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: opts.upload
-          ? // An async iterable: fetch pulls it as it sends, so a large file is never queued whole.
-            opts.upload.open()
-          : opts.body === undefined
-            ? undefined
-            : JSON.stringify(opts.body),
-        signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
-        ...(opts.upload ? { duplex: "half" } : {}),
-      } as RequestInit);
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      if (opts.signal?.aborted) {
-        throw new ApiError("aborted", method, where, null, "aborted", "the call was given up");
-      }
-      if (e.name === "TimeoutError") {
-        throw new ApiError(
-          "timeout",
-          method,
-          where,
-          null,
-          "timeout",
-          `no answer within ${timeoutMs} ms`,
-        );
-      }
-      const cause = e.cause?.code ?? e.cause?.message ?? e.message;
-      throw new ApiError(
-        "network",
-        method,
-        where,
-        null,
-        "unreachable",
-        `cannot reach the server (${cause})`,
-        undefined,
-        cause,
-      );
-    }
-    if (res.ok) return { res, where };
-    const text = await res.text();
-    const body = ErrorBody.safeParse(parseJson(text));
-    if (body.success) {
-      const { code, message, details } = body.data.error;
-      throw new ApiError("http", method, where, res.status, code, message, details);
-    }
-    const headed = res.headers.get(ERROR_HEADERS.code);
-    if (method === "HEAD" && headed) {
-      const raw = res.headers.get(ERROR_HEADERS.message) ?? "";
-      let message = raw;
-      try {
-        message = decodeURIComponent(raw);
-      } catch {
-        // kept as sent
-      }
-      throw new ApiError("http", method, where, res.status, headed, message || res.statusText);
-    }
-    throw new ApiError(
-      "http",
+/** A call that got no answer: given up by the caller, timed out, or the server not reached. */
+function unanswered(
+  err: unknown,
+  method: string,
+  where: string,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | null,
+): ApiError {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (signal?.aborted) {
+    return new ApiError("aborted", method, where, null, "aborted", "the call was given up");
+  }
+  if (e.name === "TimeoutError") {
+    return new ApiError(
+      "timeout",
       method,
       where,
-      res.status,
-      `http_${res.status}`,
-      text.slice(0, 200) || res.statusText,
+      null,
+      "timeout",
+      `no answer within ${timeoutMs} ms`,
     );
   }
+  const cause = e.cause?.code ?? e.cause?.message ?? e.message;
+  return new ApiError(
+    "network",
+    method,
+    where,
+    null,
+    "unreachable",
+    `cannot reach the server (${cause})`,
+    undefined,
+    cause,
+  );
+}
+
+/**
+ * An error answer as an ApiError: the error format when the body has it; for HEAD (no body) the
+ * error headers; otherwise the start of whatever came (a proxy's page).
+ */
+async function refusal(res: Response, method: string, where: string): Promise<ApiError> {
+  const text = await res.text();
+  const body = ErrorBody.safeParse(parseJson(text));
+  if (body.success) {
+    const { code, message, details } = body.data.error;
+    return new ApiError("http", method, where, res.status, code, message, details);
+  }
+  const headed = res.headers.get(ERROR_HEADERS.code);
+  if (method === "HEAD" && headed) {
+    const raw = res.headers.get(ERROR_HEADERS.message) ?? "";
+    let message = raw;
+    try {
+      message = decodeURIComponent(raw);
+    } catch {
+      // kept as sent
+    }
+    return new ApiError("http", method, where, res.status, headed, message || res.statusText);
+  }
+  return new ApiError(
+    "http",
+    method,
+    where,
+    res.status,
+    `http_${res.status}`,
+    text.slice(0, 200) || res.statusText,
+  );
 }
 
 function parseJson(text: string): unknown {

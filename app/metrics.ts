@@ -6,21 +6,26 @@ import type { Store } from "./store/store.js";
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+type Registers = Registry[];
+
 export function createMetrics(store: Store, blobs?: Pick<BlobStore, "space">) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "qgjob_process_" });
   const registers = [registry];
   if (blobs?.space) volumeGauges(registry, blobs.space.bind(blobs));
-  // One count per scrape for both blob gauges, not one each.
-  let counted: { at: number; value: Promise<{ blobs: number; bytes: number }> } | null = null;
-  const usage = () => {
-    if (!counted || Date.now() - counted.at > 1000) {
-      counted = { at: Date.now(), value: store.blobUsage() };
-    }
-    return counted.value;
-  };
   return {
     registry,
+    ...requestMetrics(registers),
+    ...jobMetrics(registers),
+    ...leaseMetrics(registers),
+    ...deviceMetrics(registers),
+    ...blobMetrics(registers, store),
+    ...stateGauges(registers, store),
+  };
+}
+
+function requestMetrics(registers: Registers) {
+  return {
     // By route pattern, not URL: ids would make a series per run. What a watcher costs is read here.
     httpRequests: new Counter({
       name: "qgjob_http_requests_total",
@@ -28,6 +33,12 @@ export function createMetrics(store: Store, blobs?: Pick<BlobStore, "space">) {
       labelNames: ["method", "route"] as const,
       registers,
     }),
+  };
+}
+
+/** Jobs in, jobs out, and jobs sent back to the queue. */
+function jobMetrics(registers: Registers) {
+  return {
     submitted: new Counter({
       name: "qgjob_jobs_submitted_total",
       help: "Jobs accepted by submissions",
@@ -39,6 +50,22 @@ export function createMetrics(store: Store, blobs?: Pick<BlobStore, "space">) {
       labelNames: ["status"] as const,
       registers,
     }),
+    requeues: new Counter({
+      name: "qgjob_jobs_requeued_total",
+      help: "Jobs put back in the queue after an infrastructure failure or a lost agent",
+      registers,
+    }),
+    released: new Counter({
+      name: "qgjob_jobs_released_total",
+      help: "Jobs put back in the queue by an agent releasing its lease",
+      registers,
+    }),
+  };
+}
+
+/** What the scheduler decided: the leases it granted and the installs they cost. */
+function leaseMetrics(registers: Registers) {
+  return {
     leases: new Counter({
       name: "qgjob_leases_granted_total",
       help: "Leases granted, by target and the objective that chose the group",
@@ -51,6 +78,12 @@ export function createMetrics(store: Store, blobs?: Pick<BlobStore, "space">) {
       labelNames: ["target"] as const,
       registers,
     }),
+  };
+}
+
+/** What devices reported doing, as opposed to what the scheduler expected of them. */
+function deviceMetrics(registers: Registers) {
+  return {
     deviceInstalls: new Counter({
       name: "qgjob_device_installs_total",
       help: "App installs devices reported doing (agents owning their device session), by target",
@@ -70,16 +103,19 @@ export function createMetrics(store: Store, blobs?: Pick<BlobStore, "space">) {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
       registers,
     }),
-    requeues: new Counter({
-      name: "qgjob_jobs_requeued_total",
-      help: "Jobs put back in the queue after an infrastructure failure or a lost agent",
-      registers,
-    }),
-    released: new Counter({
-      name: "qgjob_jobs_released_total",
-      help: "Jobs put back in the queue by an agent releasing its lease",
-      registers,
-    }),
+  };
+}
+
+function blobMetrics(registers: Registers, store: Store) {
+  // One count per scrape for both blob gauges, not one each.
+  let counted: { at: number; value: Promise<{ blobs: number; bytes: number }> } | null = null;
+  const usage = () => {
+    if (!counted || Date.now() - counted.at > 1000) {
+      counted = { at: Date.now(), value: store.blobUsage() };
+    }
+    return counted.value;
+  };
+  return {
     blobsRemoved: new Counter({
       name: "qgjob_blobs_removed_total",
       help: "Blobs removed by retention (no run used them for QGJOB_RETENTION_DAYS)",
@@ -101,6 +137,12 @@ export function createMetrics(store: Store, blobs?: Pick<BlobStore, "space">) {
         this.set((await usage()).blobs);
       },
     }),
+  };
+}
+
+/** The queue and the fleet as the store holds them, read at each scrape. */
+function stateGauges(registers: Registers, store: Store) {
+  return {
     queueDepth: new Gauge({
       name: "qgjob_queue_depth",
       help: "Queued jobs per target",

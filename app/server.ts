@@ -53,73 +53,16 @@ export async function startServer(
   const store = await openStore(config, logger, { server: true });
   let githubApp: GithubApp | null = null;
   try {
-    const loopback = isLoopback(config.host);
-    const startedOpen = await checkOpenMode(store, config.host, loopback, logger);
-    const pauses = new PauseWatch(store, {
-      tickMs: 250,
-      thresholdMs: 1000,
-      clock: Date.now,
-      logger,
-    });
-    const clock = () => pauses.now();
-    const shutdown = new AbortController();
-    const blobBytes = await openBlobStore({ blobUrl: config.blobUrl, blobDir: blobDir(config) });
-    const metrics = createMetrics(store, blobBytes);
-    const evidence = {
-      links: new LinkSigner(config.linkSecret),
-      retentionMs: config.retentionDays * 86_400_000,
-    };
-    const runs = new RunService(store, metrics, clock, {
-      messageMax: config.resultMessageMax,
-      logTailMax: config.resultLogTailMax,
-    });
-    const blobs = new Blobs(store, blobBytes, config.blobMaxBytes);
-    const app = await buildHttp(
-      {
-        store,
-        blobs,
-        auth: new Authenticator(store, loopback, Date.now, () => {
-          if (startedOpen)
-            logger.info("open mode ended: a token exists, so every request now needs one");
-        }),
-        metricsPublic: config.metricsPublic,
-        tokenTtlMs: config.tokenTtlDays > 0 ? config.tokenTtlDays * 86_400_000 : null,
-        ...evidence,
-        metrics,
-        runs,
-        tests: new TestService(store, clock),
-        clock,
-        shutdown: shutdown.signal,
-      },
-      httpOptions(config, logger),
-    );
-    app.addHook("preClose", async () => shutdown.abort());
-
+    const services = await buildServices(config, store, logger);
+    const { app, runs, blobs, evidence } = services;
     githubApp = await startGithub(app, config, { store, runs, blobs, evidence }, logger);
-
-    const reaper = startReaper(store, pauses, {
-      intervalMs: config.reapIntervalS * 1000,
-      leaseStartMs: config.leaseStartS * 1000,
-      clock,
-      logger,
-      onRequeued: (n) => metrics.requeues.inc(n),
-    });
-    const retention = new RetentionSweeper(store, blobs.bytes, metrics.blobsRemoved, {
-      retentionMs: evidence.retentionMs,
-      intervalMs: config.retentionSweepS * 1000,
-      clock,
-      logger,
-    });
-    retention.start();
-
+    const background = startBackground(config, store, services, logger);
     const url = await listen(app, config, store, logger);
     return {
       url,
       store,
       async close() {
-        reaper.stop();
-        await retention.stop();
-        pauses.stop();
+        await background.stop();
         await githubApp?.stop();
         await app.close();
         await store.close();
@@ -131,6 +74,80 @@ export async function startServer(
     await store.close();
     throw err;
   }
+}
+
+type Services = Awaited<ReturnType<typeof buildServices>>;
+
+/** The services over the store, and the HTTP app that serves them (not listening yet). */
+async function buildServices(config: Config, store: Store, logger: Logger) {
+  const loopback = isLoopback(config.host);
+  const startedOpen = await checkOpenMode(store, config.host, loopback, logger);
+  const pauses = new PauseWatch(store, {
+    tickMs: 250,
+    thresholdMs: 1000,
+    clock: Date.now,
+    logger,
+  });
+  const clock = () => pauses.now();
+  const shutdown = new AbortController();
+  const blobBytes = await openBlobStore({ blobUrl: config.blobUrl, blobDir: blobDir(config) });
+  const metrics = createMetrics(store, blobBytes);
+  const evidence = {
+    links: new LinkSigner(config.linkSecret),
+    retentionMs: config.retentionDays * 86_400_000,
+  };
+  const runs = new RunService(store, metrics, clock, {
+    messageMax: config.resultMessageMax,
+    logTailMax: config.resultLogTailMax,
+  });
+  const blobs = new Blobs(store, blobBytes, config.blobMaxBytes);
+  const app = await buildHttp(
+    {
+      store,
+      blobs,
+      auth: new Authenticator(store, loopback, Date.now, () => {
+        if (startedOpen)
+          logger.info("open mode ended: a token exists, so every request now needs one");
+      }),
+      metricsPublic: config.metricsPublic,
+      tokenTtlMs: config.tokenTtlDays > 0 ? config.tokenTtlDays * 86_400_000 : null,
+      ...evidence,
+      metrics,
+      runs,
+      tests: new TestService(store, clock),
+      clock,
+      shutdown: shutdown.signal,
+    },
+    httpOptions(config, logger),
+  );
+  app.addHook("preClose", async () => shutdown.abort());
+  return { app, pauses, clock, metrics, evidence, runs, blobs };
+}
+
+/** The timers that run beside the requests: the reaper, retention and the pause watch. */
+function startBackground(config: Config, store: Store, services: Services, logger: Logger) {
+  const { pauses, clock, metrics, blobs, evidence } = services;
+  const reaper = startReaper(store, pauses, {
+    intervalMs: config.reapIntervalS * 1000,
+    leaseStartMs: config.leaseStartS * 1000,
+    clock,
+    logger,
+    onRequeued: (n) => metrics.requeues.inc(n),
+  });
+  const retention = new RetentionSweeper(store, blobs.bytes, metrics.blobsRemoved, {
+    retentionMs: evidence.retentionMs,
+    intervalMs: config.retentionSweepS * 1000,
+    clock,
+    logger,
+  });
+  retention.start();
+  return {
+    async stop() {
+      reaper.stop();
+      await retention.stop();
+      pauses.stop();
+    },
+  };
 }
 
 /**

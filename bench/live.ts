@@ -96,7 +96,9 @@ export async function liveSection(opts: { cancels: number; watchS: number }): Pr
 
 /** Requests to the run routes (GET /api/v1/runs/...) the server has counted so far. */
 async function runRequests(api: Client): Promise<number> {
-  const text: string = (await api.get("/metrics")).body;
+  const metrics = await api.get("/metrics");
+  if (metrics.status !== 200) throw new Error(`/metrics answered ${metrics.status}`);
+  const text = metrics.body;
   let n = 0;
   for (const m of text.matchAll(/^qgjob_http_requests_total\{([^}]*)\} (\d+)/gm)) {
     if (/method="GET"/.test(m[1]!) && /route="\/api\/v1\/runs\//.test(m[1]!)) n += Number(m[2]);

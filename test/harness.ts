@@ -90,8 +90,11 @@ type Successes<T> =
 export type Reply<T = unknown, E = ErrorBody> =
   Successes<T> | { status: FailureStatus; body: E; headers: Headers };
 
-/** The API answers errors as `ErrorBody`; pages and /metrics answer text either way. */
-export type ReplyTo<M extends string, P extends string> = P extends ApiPath
+/**
+ * The API answers errors as `ErrorBody`, and so does /metrics (its text is the success only);
+ * pages answer text either way.
+ */
+export type ReplyTo<M extends string, P extends string> = P extends ApiPath | "/metrics"
   ? Reply<Answer<M, P>>
   : Reply<Answer<M, P>, Answer<M, P>>;
 

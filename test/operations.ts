@@ -1,7 +1,8 @@
 /**
  * What each API operation answers on success, by method and path pattern, in api/schemas' types:
  * the harness's client types a reply's body by the path a test calls (see `Answer`). The patterns
- * are the paths of the server's OpenAPI document (GET /api/v1/openapi.json).
+ * are the paths of the server's OpenAPI document (GET /api/v1/openapi.json, listed here too
+ * though the document leaves itself out).
  */
 import type { JobArtifacts } from "../api/artifacts.js";
 import type { Blob } from "../api/blobs.js";
@@ -51,6 +52,7 @@ export interface Operations {
     "/api/v1/blobs/{sha256}": string;
     "/api/v1/queue": QueueOverview;
     "/api/v1/tokens": { items: Token[] };
+    "/api/v1/openapi.json": OpenApiDocument;
     "/status/{job_id}": CompatJob;
   };
   POST: {
@@ -86,6 +88,12 @@ export interface ByStatus<S> {
 
 /** Paths that answer JSON, errors as `ErrorBody`. */
 export type ApiPath = `/api/${string}` | "/submit-job" | `/status/${string}`;
+
+/** The OpenAPI document, as far as tests read it: operations by path and method, and tags. */
+interface OpenApiDocument {
+  paths: Record<string, Record<string, { tags?: string[] }>>;
+  tags: { name: string }[];
+}
 
 /** The seed's routes answer a job with its id again under `job_id`. */
 type CompatJob = Job & { job_id: string };

@@ -8,6 +8,8 @@ import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { CLI } from "./built.js";
+import { until } from "./cancel-probe.js";
+import type { Bodies, Client } from "./harness.js";
 
 export { CLI };
 
@@ -96,4 +98,19 @@ export function listening(p: Spawned): Promise<Spawned & { url: string }> {
     });
     void p.exited.then((code) => reject(new Error(`server exited ${code}: ${p.output()}`)));
   });
+}
+
+/**
+ * Resolves once the server has received `count` requests to `route` (its pattern, e.g.
+ * `POST /api/v1/agents/:id/lease`), as its /metrics counts them on arrival: those requests are
+ * then in flight there, which a signal sent next must find.
+ */
+export async function untilReceived(api: Client<Bodies>, route: string, count = 1) {
+  const [method, pattern] = route.split(" ");
+  const series = `qgjob_http_requests_total{method="${method}",route="${pattern}"} `;
+  await until(async () => {
+    const text = String((await api.get("/metrics")).body);
+    const line = text.split("\n").find((l) => l.startsWith(series));
+    return line !== undefined && Number(line.slice(series.length)) >= count;
+  }, 30_000);
 }

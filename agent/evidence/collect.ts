@@ -99,21 +99,9 @@ export async function collectEvidence(
     }
     const missing = (why: string) =>
       out.push({ name, kind, content_type: contentType, missing: why });
-    const stat = await lstat(file.path).catch(() => null);
-    if (!stat) {
-      missing("the file was gone before the agent could read it");
-      continue;
-    }
-    if (!stat.isFile()) {
-      missing(stat.isSymbolicLink() ? "a symbolic link (not followed)" : "not a regular file");
-      continue;
-    }
-    if (stat.size > limits.maxFileBytes) {
-      missing(`${mb(stat.size)}, over the ${mb(limits.maxFileBytes)} cap per file`);
-      continue;
-    }
-    if (bytes + stat.size > limits.maxAttemptBytes) {
-      missing(`over the ${mb(limits.maxAttemptBytes)} cap per attempt`);
+    const refused = await whyNotKept(file.path, limits, bytes);
+    if (refused) {
+      missing(refused);
       continue;
     }
     try {
@@ -127,17 +115,37 @@ export async function collectEvidence(
       );
     }
   }
-  if (dropped.length > 0) {
-    const named = dropped.slice(0, NAMED_DROPS).join(", ");
-    const more = dropped.length > NAMED_DROPS ? ` and ${dropped.length - NAMED_DROPS} more` : "";
-    out.push({
-      name: `${dropped.length} more files`,
-      kind: "file",
-      missing: `over the cap of ${limits.maxFiles} files per attempt: ${named}${more}`.slice(
-        0,
-        500,
-      ),
-    });
-  }
+  if (dropped.length > 0) out.push(droppedEntry(dropped, limits.maxFiles));
   return out;
+}
+
+/** Why the file at `file` cannot be kept, or null; `bytes` is what the attempt keeps so far. */
+async function whyNotKept(
+  file: string,
+  limits: EvidenceLimits,
+  bytes: number,
+): Promise<string | null> {
+  const stat = await lstat(file).catch(() => null);
+  if (!stat) return "the file was gone before the agent could read it";
+  if (!stat.isFile()) {
+    return stat.isSymbolicLink() ? "a symbolic link (not followed)" : "not a regular file";
+  }
+  if (stat.size > limits.maxFileBytes) {
+    return `${mb(stat.size)}, over the ${mb(limits.maxFileBytes)} cap per file`;
+  }
+  if (bytes + stat.size > limits.maxAttemptBytes) {
+    return `over the ${mb(limits.maxAttemptBytes)} cap per attempt`;
+  }
+  return null;
+}
+
+/** The files past the count cap, as one entry naming the first few. */
+function droppedEntry(dropped: string[], maxFiles: number): Artifact {
+  const named = dropped.slice(0, NAMED_DROPS).join(", ");
+  const more = dropped.length > NAMED_DROPS ? ` and ${dropped.length - NAMED_DROPS} more` : "";
+  return {
+    name: `${dropped.length} more files`,
+    kind: "file",
+    missing: `over the cap of ${maxFiles} files per attempt: ${named}${more}`.slice(0, 500),
+  };
 }

@@ -16,6 +16,7 @@ import {
   BundleError,
   packBundle,
   removePacked,
+  type PackedBundle,
   unpackBundle,
 } from "../../api/bundle.js";
 import type { BundleRef } from "../../api/schemas.js";
@@ -56,58 +57,81 @@ export async function bundleCommit(
   const work = await mkdtemp(join(tmpdir(), "qgjob-github-bundle-"));
   const project = join(work, "project");
   try {
-    const res = await octokit.rest.repos.downloadTarballArchive({
-      owner: commit.owner,
-      repo: commit.repo,
-      ref: commit.sha,
-      // The body is streamed to disk, never held whole, and may take longer than an API call.
-      request: { parseSuccessResponseBody: false, signal: AbortSignal.timeout(ARCHIVE_TIMEOUT_MS) },
-    });
-    const body = Readable.fromWeb(res.data as unknown as ReadableStream<Uint8Array>);
-    const capped = new ByteCap(BUNDLE_MAX_UNPACKED_BYTES);
-    // A lost connection is GitHub's moment (the delivery is tried again), not the project's fault.
-    let lost: Error | null = null;
-    body.on("error", (err) => capped.destroy((lost = err)));
-    try {
-      await unpackBundle(body.pipe(capped), project, { select: rootSelector(root) });
-    } catch (err) {
-      body.destroy();
-      if (lost) throw lost;
-      if (err instanceof BundleError) return unusable(root, err.message);
-      throw err;
-    }
+    const refused = await unpackCommit(octokit, commit, root, project);
+    if (refused) return unusable(root, refused.message);
     const packed = await packBundle(project).catch((err: unknown) => {
       if (err instanceof BundleError) return err;
       throw err;
     });
     if (packed instanceof BundleError) return unusable(root, packed.message);
     try {
-      const { blob } = await blobs.upload(
-        {
-          orgId,
-          sha256: packed.sha256,
-          kind: "bundle",
-          declaredBytes: packed.size,
-          body: createReadStream(packed.file),
-        },
-        now,
-      );
-      return {
-        ok: true,
-        bundle: { sha256: blob.sha256, source_sha: commit.sha },
-        files: packed.files.length,
-        bytes: blob.size,
-      };
-    } catch (err) {
-      if (err instanceof QgjobError && PROBLEMS.has(err.code)) {
-        return unusable(root, err.message);
-      }
-      throw err;
+      return await storeBundle(blobs, packed, commit, root, orgId, now);
     } finally {
       await removePacked(packed);
     }
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Streams the commit's archive into `project`, `root` only; a BundleError is the project's. */
+async function unpackCommit(
+  octokit: Octokit,
+  commit: CommitRef,
+  root: string,
+  project: string,
+): Promise<BundleError | null> {
+  const res = await octokit.rest.repos.downloadTarballArchive({
+    owner: commit.owner,
+    repo: commit.repo,
+    ref: commit.sha,
+    // The body is streamed to disk, never held whole, and may take longer than an API call.
+    request: { parseSuccessResponseBody: false, signal: AbortSignal.timeout(ARCHIVE_TIMEOUT_MS) },
+  });
+  const body = Readable.fromWeb(res.data as unknown as ReadableStream<Uint8Array>);
+  const capped = new ByteCap(BUNDLE_MAX_UNPACKED_BYTES);
+  // A lost connection is GitHub's moment (the delivery is tried again), not the project's fault.
+  let lost: Error | null = null;
+  body.on("error", (err) => capped.destroy((lost = err)));
+  try {
+    await unpackBundle(body.pipe(capped), project, { select: rootSelector(root) });
+    return null;
+  } catch (err) {
+    body.destroy();
+    if (lost) throw lost;
+    if (err instanceof BundleError) return err;
+    throw err;
+  }
+}
+
+async function storeBundle(
+  blobs: Blobs,
+  packed: PackedBundle,
+  commit: CommitRef,
+  root: string,
+  orgId: string,
+  now: number,
+): Promise<CommitBundle> {
+  try {
+    const { blob } = await blobs.upload(
+      {
+        orgId,
+        sha256: packed.sha256,
+        kind: "bundle",
+        declaredBytes: packed.size,
+        body: createReadStream(packed.file),
+      },
+      now,
+    );
+    return {
+      ok: true,
+      bundle: { sha256: blob.sha256, source_sha: commit.sha },
+      files: packed.files.length,
+      bytes: blob.size,
+    };
+  } catch (err) {
+    if (err instanceof QgjobError && PROBLEMS.has(err.code)) return unusable(root, err.message);
+    throw err;
   }
 }
 

@@ -202,7 +202,7 @@ describe("CheckReporter", () => {
     await submit(["a.spec.ts"]);
     await reporter().tick(T0);
     const created = github.calls[0]!.checkRunId;
-    await store.updateGithubCheck(check.id, { checkRunId: null, sentStatus: "creating" });
+    await store.updateGithubCheck(check, { checkRunId: null, sentStatus: "creating" });
     await work(T0 + 10, () => "passed");
     await reporter().tick(T0 + INTERVAL);
     expect(sent()).toEqual(["POST queued", "PATCH completed"]);

@@ -169,7 +169,7 @@ export class CheckReporter {
       try {
         if (lane.blockedUntil > now) {
           // GitHub asked this installation to wait: the row goes back until then.
-          await this.store.updateGithubCheck(row.id, { nextUpdateAt: lane.blockedUntil });
+          await this.store.updateGithubCheck(row, { nextUpdateAt: lane.blockedUntil });
           continue;
         }
         await this.sync(row, now);
@@ -193,14 +193,14 @@ export class CheckReporter {
         { ...where, retryInMs: failure.until - now, error: failure.reason },
         "GitHub rate limit: this installation's check runs wait",
       );
-      await this.store.updateGithubCheck(row.id, { nextUpdateAt: failure.until });
+      await this.store.updateGithubCheck(row, { nextUpdateAt: failure.until });
       return;
     }
     const failures = row.failures + 1;
     if (failure.kind === "refused" && failures >= MAX_REFUSALS) {
       const error = `GitHub refused the check run ${row.name} (${failure.reason})`;
       this.log.error({ ...where, failures, error }, "GitHub check run given up");
-      await this.store.updateGithubCheck(row.id, { failures, finished: true, error });
+      await this.store.updateGithubCheck(row, { failures, finished: true, error });
       return;
     }
     const waitMs = Math.min(this.opts.minIntervalMs * 2 ** failures, MAX_BACKOFF_MS);
@@ -208,7 +208,7 @@ export class CheckReporter {
       { ...where, failures, retryInMs: waitMs, error: failure.reason },
       "GitHub check run update failed",
     );
-    await this.store.updateGithubCheck(row.id, { failures, nextUpdateAt: now + waitMs });
+    await this.store.updateGithubCheck(row, { failures, nextUpdateAt: now + waitMs });
   }
   private async sync(row: GithubCheckRecord, now: number) {
     // Armed before the load: a change during it marks the run again.
@@ -216,7 +216,7 @@ export class CheckReporter {
     this.watch(row.runId);
     const stored = await this.store.getRun(row.runId, { orgId: row.orgId });
     if (!stored) {
-      await this.store.updateGithubCheck(row.id, { finished: true });
+      await this.store.updateGithubCheck(row, { finished: true });
       return;
     }
     const run = { ...presentRun(stored), jobs: stored.jobs.map(presentJob) };
@@ -260,7 +260,7 @@ export class CheckReporter {
   }
 
   private save(row: GithubCheckRecord, patch: GithubCheckPatch) {
-    return this.store.updateGithubCheck(row.id, { failures: 0, ...patch });
+    return this.store.updateGithubCheck(row, { failures: 0, ...patch });
   }
 
   /** Creates the check run or updates its state, with the first 50 annotations. */

@@ -26,7 +26,7 @@ export async function rerunCheck(
   });
   if (!res || res.rerun.length === 0) return 0;
   // The old check run id stays: a check run made for this row has a newer one (see findCreated).
-  await store.updateGithubCheck(check.id, {
+  await store.restartGithubCheck(check.id, {
     sentStatus: CREATING,
     sentDigest: null,
     annotationsSent: 0,

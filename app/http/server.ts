@@ -1,4 +1,5 @@
 /** The Fastify instance: validation and serialisation from the zod schemas, routes, errors. */
+import type { Duplex } from "node:stream";
 import fastifySwagger from "@fastify/swagger";
 import Fastify, {
   LogController,
@@ -49,7 +50,27 @@ export interface HttpOptions {
 }
 
 export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+  const app = createFastify(opts);
+  installConnectionLimits(app.server, opts.connections);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+  installClosingGuard(app);
+  installJsonBody(app);
+  installAuth(app, deps.auth);
+  installRateLimit(app, new TokenBuckets(opts.rateLimit), deps.clock);
+  // A POST with no body at all means "no options" (heartbeats, lease requests, release).
+  app.addHook("preValidation", async (req) => {
+    if (req.method === "POST" && req.body == null && !req.headers["content-type"]) req.body = {};
+  });
+  await registerOpenApi(app, opts.version);
+  installRequestMetrics(app, deps);
+  registerRoutes(app, deps, opts);
+  return app;
+}
+
+function createFastify(opts: HttpOptions): FastifyInstance {
+  return Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
     requestTimeout: opts.requestTimeoutMs,
@@ -65,38 +86,30 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
         .code(err.statusCode ?? 400)
         .send({ error: { code: "invalid_request", message: err.message } });
     },
-    // Node's HTTP parser refuses some requests (huge headers) before Fastify sees them.
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
-      const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-      const body = JSON.stringify({ error: { code: "invalid_request", message: err.message } });
-      if (socket.writable) {
-        socket.end(
-          `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
-            `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-        );
-      } else {
-        socket.destroy(err);
-      }
-    },
+    clientErrorHandler: answerClientError,
   });
-  installConnectionLimits(app.server, opts.connections);
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorHandlers(app);
-  installClosingGuard(app);
-  installJsonBody(app);
-  installAuth(app, deps.auth);
-  installRateLimit(app, new TokenBuckets(opts.rateLimit), deps.clock);
-  // A POST with no body at all means "no options" (heartbeats, lease requests, release).
-  app.addHook("preValidation", async (req) => {
-    if (req.method === "POST" && req.body == null && !req.headers["content-type"]) req.body = {};
-  });
+}
 
+/** Node's HTTP parser refuses some requests (huge headers) before Fastify sees them. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex) {
+  const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+  const body = JSON.stringify({ error: { code: "invalid_request", message: err.message } });
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  } else {
+    socket.destroy(err);
+  }
+}
+
+async function registerOpenApi(app: FastifyInstance, version: string) {
   await app.register(fastifySwagger, {
     openapi: {
       info: {
         title: "qgjob",
-        version: opts.version,
+        version,
         description: "Queue and schedule AppWright test jobs.",
         license: { name: "MIT", url: "https://spdx.org/licenses/MIT.html" },
       },
@@ -110,7 +123,9 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
     },
     transform: jsonSchemaTransform,
   });
+}
 
+function installRequestMetrics(app: FastifyInstance, deps: RouteDeps) {
   // On arrival: event streams are hijacked and never reach onResponse.
   app.addHook("onRequest", async (req) => {
     deps.metrics.httpRequests.inc({ method: req.method, route: req.routeOptions.url ?? "none" });
@@ -119,7 +134,9 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
     if (reply.statusCode >= 500)
       req.log.warn({ url: req.url, status: reply.statusCode }, "request failed");
   });
+}
 
+function registerRoutes(app: FastifyInstance, deps: RouteDeps, opts: HttpOptions) {
   runRoutes(app, deps);
   testRoutes(app, deps);
   agentRoutes(app, deps);
@@ -138,5 +155,4 @@ export async function buildHttp(deps: RouteDeps, opts: HttpOptions): Promise<Fas
   tokenRoutes(app, deps);
   dashboardRoutes(app, deps, streams);
   compatRoutes(app, deps);
-  return app;
 }

@@ -83,37 +83,8 @@ export function foldTestResult(
   const outcome = testOutcome(job);
   if (outcome === null) return prior;
   const at = job.finishedAt ?? now;
-  const row: TestHistoryRecord = prior ?? {
-    id,
-    ...historyKey(job),
-    runs: 0,
-    passed: 0,
-    failed: 0,
-    flaky: 0,
-    errors: 0,
-    recent: "",
-    durations: [],
-    flakeRate: 0,
-    failureRate: 0,
-    p50Ms: 0,
-    p95Ms: 0,
-    durationChangeMs: 0,
-    firstSeenAt: at,
-    lastRunAt: at,
-    lastPassedAt: null,
-    lastFailedAt: null,
-    recentRuns: [],
-    lastFailures: [],
-  };
-  const entry: TestRunEntry = {
-    jobId: job.id,
-    runId: job.runId,
-    outcome,
-    finishedAt: at,
-    durationMs: job.durationMs,
-    message: outcome === "passed" ? null : (job.result?.message?.slice(0, MESSAGE_KEPT) ?? null),
-    quarantinedUntil: job.quarantinedUntil,
-  };
+  const row = prior ?? firstRow(id, job, at);
+  const entry = runEntry(job, outcome, at);
   const recent = (row.recent + OUTCOME_CODES[outcome]).slice(-HISTORY_WINDOW);
   const durations =
     outcome === "error" || job.durationMs === null
@@ -141,6 +112,44 @@ export function foldTestResult(
       outcome === "failed"
         ? [entry, ...row.lastFailures].slice(0, LAST_FAILURES_KEPT)
         : row.lastFailures,
+  };
+}
+
+/** A test's row before its first run is folded in. */
+function firstRow(id: string, job: JobRecord, at: number): TestHistoryRecord {
+  return {
+    id,
+    ...historyKey(job),
+    runs: 0,
+    passed: 0,
+    failed: 0,
+    flaky: 0,
+    errors: 0,
+    recent: "",
+    durations: [],
+    flakeRate: 0,
+    failureRate: 0,
+    p50Ms: 0,
+    p95Ms: 0,
+    durationChangeMs: 0,
+    firstSeenAt: at,
+    lastRunAt: at,
+    lastPassedAt: null,
+    lastFailedAt: null,
+    recentRuns: [],
+    lastFailures: [],
+  };
+}
+
+function runEntry(job: JobRecord, outcome: TestOutcome, at: number): TestRunEntry {
+  return {
+    jobId: job.id,
+    runId: job.runId,
+    outcome,
+    finishedAt: at,
+    durationMs: job.durationMs,
+    message: outcome === "passed" ? null : (job.result?.message?.slice(0, MESSAGE_KEPT) ?? null),
+    quarantinedUntil: job.quarantinedUntil,
   };
 }
 

@@ -434,6 +434,8 @@ export interface GithubCheckRecord {
   failures: number;
   /** Why the reporter gave up on it (GitHub refused it for good), or null. */
   error: string | null;
+  /** Counts the row's re-runs: a reporter's write about an earlier one is dropped. */
+  generation: number;
   createdAt: number;
 }
 
@@ -469,6 +471,7 @@ export type NewGithubCheck = Omit<
   | "nextUpdateAt"
   | "failures"
   | "error"
+  | "generation"
   | "createdAt"
 >;
 
@@ -609,7 +612,16 @@ export interface Store {
    */
   claimDueGithubChecks(now: number, limit: number, holdMs: number): Promise<GithubCheckRecord[]>;
   findGithubCheck(installationId: number, checkRunId: number): Promise<GithubCheckRecord | null>;
-  updateGithubCheck(id: string, patch: GithubCheckPatch): Promise<void>;
+  /**
+   * Writes what the reporter sent for `check` as it read it: nothing when the row was restarted
+   * since (a re-run landed while its check run was on its way to GitHub), so the re-run is kept.
+   */
+  updateGithubCheck(
+    check: Pick<GithubCheckRecord, "id" | "generation">,
+    patch: GithubCheckPatch,
+  ): Promise<void>;
+  /** Starts the row over for a re-run: the patch, and the next generation. */
+  restartGithubCheck(id: string, patch: GithubCheckPatch): Promise<void>;
   githubChecksOf(which: GithubChecksOf): Promise<GithubCheckRecord[]>;
   /**
    * Records a webhook delivery to process, due now; false when the id is known already (a

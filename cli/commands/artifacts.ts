@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { ArtifactMismatch, saveArtifact } from "../../api/artifact-files.js";
 import type { JobArtifacts, StoredArtifact } from "../../api/artifacts.js";
+import type { QgjobClient } from "../../api/client.js";
 import {
   clientCommand,
   connect,
@@ -70,49 +71,56 @@ export function artifactsCommand(): Command {
         "  qgjob artifacts --job-id job_01JD8ZK3V4QH6T2X0M9B5C7R1E --attempt 1 --out ./evidence\n" +
         CONNECTION_HELP,
     )
-    .action(async (opts: ArtifactsOptions) => {
-      if (opts.jobId === undefined) throw new CliError("give --job-id <id>", EXIT.usage);
-      const { id } = pickTarget({ jobId: opts.jobId });
-      const client = connect(opts);
-      const list = await client.listArtifacts(id);
-      const attempts = pickAttempts(list, opts.attempt);
-      const dir = opts.out ?? join("qgjob-artifacts", id);
-      const saved: Saved[] = [];
-      for (const a of attempts) {
-        for (const art of a.artifacts) {
-          const entry: Saved = {
-            attempt: a.attempt,
-            name: art.name,
-            kind: art.kind,
-            state: art.state,
-            size: art.size,
-            path: null,
-            missing: art.missing,
-            url: art.state === "external" ? art.url : null,
-          };
-          if (art.state === "stored") {
-            entry.path = await saveArtifact(
-              client,
-              { jobId: id, attempt: a.attempt },
-              art,
-              dir,
-            ).catch((err: unknown) => {
-              if (err instanceof ArtifactMismatch) throw new CliError(err.message, EXIT.server);
-              throw err;
-            });
-          }
-          saved.push(entry);
-          if (!opts.json) process.stdout.write(line(entry));
-        }
-      }
-      if (opts.json) {
-        process.stdout.write(JSON.stringify({ job_id: id, files: saved }, null, 2) + "\n");
-      } else if (saved.length === 0) {
-        process.stdout.write(
-          `job ${id} has no evidence${opts.attempt ? ` in attempt ${opts.attempt}` : ""}\n`,
-        );
-      }
+    .action(downloadArtifacts);
+}
+
+async function downloadArtifacts(opts: ArtifactsOptions) {
+  if (opts.jobId === undefined) throw new CliError("give --job-id <id>", EXIT.usage);
+  const { id } = pickTarget({ jobId: opts.jobId });
+  const client = connect(opts);
+  const list = await client.listArtifacts(id);
+  const dir = opts.out ?? join("qgjob-artifacts", id);
+  const saved: Saved[] = [];
+  for (const a of pickAttempts(list, opts.attempt)) {
+    for (const art of a.artifacts) {
+      const entry = await saveOne(client, { jobId: id, attempt: a.attempt }, art, dir);
+      saved.push(entry);
+      if (!opts.json) process.stdout.write(line(entry));
+    }
+  }
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ job_id: id, files: saved }, null, 2) + "\n");
+  } else if (saved.length === 0) {
+    process.stdout.write(
+      `job ${id} has no evidence${opts.attempt ? ` in attempt ${opts.attempt}` : ""}\n`,
+    );
+  }
+}
+
+/** Downloads one artifact when the server holds it; either way, says what became of it. */
+async function saveOne(
+  client: QgjobClient,
+  ref: { jobId: string; attempt: number },
+  art: StoredArtifact,
+  dir: string,
+): Promise<Saved> {
+  const entry: Saved = {
+    attempt: ref.attempt,
+    name: art.name,
+    kind: art.kind,
+    state: art.state,
+    size: art.size,
+    path: null,
+    missing: art.missing,
+    url: art.state === "external" ? art.url : null,
+  };
+  if (art.state === "stored") {
+    entry.path = await saveArtifact(client, ref, art, dir).catch((err: unknown) => {
+      if (err instanceof ArtifactMismatch) throw new CliError(err.message, EXIT.server);
+      throw err;
     });
+  }
+  return entry;
 }
 
 function line(e: Saved): string {

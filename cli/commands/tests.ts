@@ -53,6 +53,41 @@ function listAction(opts: TestsOptions) {
   );
 }
 
+function printTests(tests: TestSummary[], json: boolean | undefined) {
+  printList(tests, json, {
+    header: [
+      "TEST",
+      "TARGET",
+      "RUNS",
+      "FLAKY",
+      "FAILING",
+      "P50",
+      "P95",
+      "CHANGE",
+      "LAST RUNS",
+      "QUARANTINED",
+      "LAST RUN",
+    ],
+    empty: "no test history yet",
+    row: (t, style) => [
+      t.repo ? `${t.test_path} (${t.repo})` : t.test_path,
+      t.target,
+      String(t.runs),
+      percent(t.flake_rate),
+      percent(t.failure_rate),
+      formatDuration(t.p50_ms),
+      formatDuration(t.p95_ms),
+      signed(t.duration_change_ms),
+      t.recent
+        .slice(-SPARK_RUNS)
+        .map((o) => MARK[o])
+        .join(""),
+      quarantineCell(t),
+      when(style, t.last_run_at),
+    ],
+  });
+}
+
 function quarantineCommand(): Command {
   return clientCommand("quarantine")
     .description(
@@ -148,41 +183,7 @@ export function testsCommand(): Command {
           "  qgjob tests --sort duration_change --repo acme/app --json\n" +
           CONNECTION_HELP,
       )
-      .action(async (opts: TestsOptions) => {
-        const tests = await listAction(opts);
-        printList(tests, opts.json, {
-          header: [
-            "TEST",
-            "TARGET",
-            "RUNS",
-            "FLAKY",
-            "FAILING",
-            "P50",
-            "P95",
-            "CHANGE",
-            "LAST RUNS",
-            "QUARANTINED",
-            "LAST RUN",
-          ],
-          empty: "no test history yet",
-          row: (t, style) => [
-            t.repo ? `${t.test_path} (${t.repo})` : t.test_path,
-            t.target,
-            String(t.runs),
-            percent(t.flake_rate),
-            percent(t.failure_rate),
-            formatDuration(t.p50_ms),
-            formatDuration(t.p95_ms),
-            signed(t.duration_change_ms),
-            t.recent
-              .slice(-SPARK_RUNS)
-              .map((o) => MARK[o])
-              .join(""),
-            quarantineCell(t),
-            when(style, t.last_run_at),
-          ],
-        });
-      })
+      .action(async (opts: TestsOptions) => printTests(await listAction(opts), opts.json))
       // `tests quarantine x --org-id a`: the subcommand's own options, not the list's.
       .enablePositionalOptions()
       .addCommand(quarantineCommand())

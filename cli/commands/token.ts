@@ -94,51 +94,53 @@ function createCommand(): Command {
       "after",
       "\nExamples:\n  qgjob token create --org-id qualgent --scope submit,read --expires 90d\n  qgjob token create --fleet --scope agent --name device-lab",
     )
-    .action(
-      async (
-        opts: DbFlags & {
-          orgId?: string;
-          org?: string;
-          fleet?: boolean;
-          scope: string;
-          name: string;
-          expires: string;
-          json?: boolean;
-        },
-      ) => {
-        const orgId = opts.orgId ?? opts.org;
-        if (!orgId && !opts.fleet) throw new CliError("give --org-id <id> or --fleet", EXIT.usage);
-        const org = orgId === undefined ? null : OrgId.safeParse(orgId);
-        if (org && !org.success)
-          throw new CliError(`--org-id: ${org.error.issues[0]?.message}`, EXIT.usage);
-        const scopes = Scopes.safeParse(opts.scope);
-        if (!scopes.success) {
-          throw new CliError(
-            `--scope: expected a list of submit, read, agent, admin; got '${opts.scope}'`,
-            EXIT.usage,
-          );
-        }
-        const now = Date.now();
-        const expiresAt = parseExpiry(opts.expires, now);
-        const { issueToken } = await import("../../app/tokens.js");
-        const { token, record } = await withStore(opts, (store) =>
-          issueToken(
-            store,
-            { orgId: org ? org.data : null, scopes: scopes.data, name: opts.name, expiresAt },
-            now,
-          ),
-        );
-        if (opts.json) {
-          process.stdout.write(JSON.stringify({ token, ...tokenJson(record, now) }) + "\n");
-        } else {
-          process.stdout.write(`${token}\n`);
-          const until = expiresAt === null ? "" : `, expires ${when(expiresAt)} UTC`;
-          process.stderr.write(
-            `token ${record.id} for ${record.orgId ?? "every org"} (${record.scopes.join(",")}${until}): shown once, store it now\n`,
-          );
-        }
-      },
+    .action(createToken);
+}
+
+type CreateOptions = DbFlags & {
+  orgId?: string;
+  org?: string;
+  fleet?: boolean;
+  scope: string;
+  name: string;
+  expires: string;
+  json?: boolean;
+};
+
+async function createToken(opts: CreateOptions) {
+  const { orgId, scopes } = grantOf(opts);
+  const now = Date.now();
+  const expiresAt = parseExpiry(opts.expires, now);
+  const { issueToken } = await import("../../app/tokens.js");
+  const { token, record } = await withStore(opts, (store) =>
+    issueToken(store, { orgId, scopes, name: opts.name, expiresAt }, now),
+  );
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ token, ...tokenJson(record, now) }) + "\n");
+  } else {
+    process.stdout.write(`${token}\n`);
+    const until = expiresAt === null ? "" : `, expires ${when(expiresAt)} UTC`;
+    process.stderr.write(
+      `token ${record.id} for ${record.orgId ?? "every org"} (${record.scopes.join(",")}${until}): shown once, store it now\n`,
     );
+  }
+}
+
+/** Who the token acts for and what it may do, checked before the database is opened. */
+function grantOf(opts: CreateOptions) {
+  const orgId = opts.orgId ?? opts.org;
+  if (!orgId && !opts.fleet) throw new CliError("give --org-id <id> or --fleet", EXIT.usage);
+  const org = orgId === undefined ? null : OrgId.safeParse(orgId);
+  if (org && !org.success)
+    throw new CliError(`--org-id: ${org.error.issues[0]?.message}`, EXIT.usage);
+  const scopes = Scopes.safeParse(opts.scope);
+  if (!scopes.success) {
+    throw new CliError(
+      `--scope: expected a list of submit, read, agent, admin; got '${opts.scope}'`,
+      EXIT.usage,
+    );
+  }
+  return { orgId: org ? org.data : null, scopes: scopes.data };
 }
 
 function listCommand(): Command {

@@ -49660,6 +49660,30 @@ class QgjobClient {
                 url.searchParams.set(k, String(v));
         }
         const where = url.toString();
+        const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
+        let res;
+        try {
+            res = await fetch(url, {
+                method,
+                headers: this.headers(accept, opts),
+                body: opts.upload
+                    ? // An async iterable: fetch pulls it as it sends, so a large file is never queued whole.
+                        opts.upload.open()
+                    : opts.body === undefined
+                        ? undefined
+                        : JSON.stringify(opts.body),
+                signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
+                ...(opts.upload ? { duplex: "half" } : {}),
+            });
+        }
+        catch (err) {
+            throw unanswered(err, method, where, opts.signal, timeoutMs);
+        }
+        if (res.ok)
+            return { res, where };
+        throw await refusal(res, method, where);
+    }
+    headers(accept, opts) {
         const headers = {
             accept,
             "user-agent": this.opts.userAgent ?? "qgjob-client",
@@ -49675,55 +49699,45 @@ class QgjobClient {
             headers["content-type"] = "application/octet-stream";
             headers["content-length"] = String(opts.upload.bytes);
         }
-        const signals = [opts.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)];
-        let res;
-        try {
-            res = await fetch(url, {
-                method,
-                headers,
-                body: opts.upload
-                    ? // An async iterable: fetch pulls it as it sends, so a large file is never queued whole.
-                        opts.upload.open()
-                    : opts.body === undefined
-                        ? undefined
-                        : JSON.stringify(opts.body),
-                signal: AbortSignal.any(signals.filter((s) => s !== undefined)),
-                ...(opts.upload ? { duplex: "half" } : {}),
-            });
-        }
-        catch (err) {
-            const e = err;
-            if (opts.signal?.aborted) {
-                throw new ApiError("aborted", method, where, null, "aborted", "the call was given up");
-            }
-            if (e.name === "TimeoutError") {
-                throw new ApiError("timeout", method, where, null, "timeout", `no answer within ${timeoutMs} ms`);
-            }
-            const cause = e.cause?.code ?? e.cause?.message ?? e.message;
-            throw new ApiError("network", method, where, null, "unreachable", `cannot reach the server (${cause})`, undefined, cause);
-        }
-        if (res.ok)
-            return { res, where };
-        const text = await res.text();
-        const body = ErrorBody.safeParse(parseJson(text));
-        if (body.success) {
-            const { code, message, details } = body.data.error;
-            throw new ApiError("http", method, where, res.status, code, message, details);
-        }
-        const headed = res.headers.get(ERROR_HEADERS.code);
-        if (method === "HEAD" && headed) {
-            const raw = res.headers.get(ERROR_HEADERS.message) ?? "";
-            let message = raw;
-            try {
-                message = decodeURIComponent(raw);
-            }
-            catch {
-                // kept as sent
-            }
-            throw new ApiError("http", method, where, res.status, headed, message || res.statusText);
-        }
-        throw new ApiError("http", method, where, res.status, `http_${res.status}`, text.slice(0, 200) || res.statusText);
+        return headers;
     }
+}
+/** A call that got no answer: given up by the caller, timed out, or the server not reached. */
+function unanswered(err, method, where, signal, timeoutMs) {
+    const e = err;
+    if (signal?.aborted) {
+        return new ApiError("aborted", method, where, null, "aborted", "the call was given up");
+    }
+    if (e.name === "TimeoutError") {
+        return new ApiError("timeout", method, where, null, "timeout", `no answer within ${timeoutMs} ms`);
+    }
+    const cause = e.cause?.code ?? e.cause?.message ?? e.message;
+    return new ApiError("network", method, where, null, "unreachable", `cannot reach the server (${cause})`, undefined, cause);
+}
+/**
+ * An error answer as an ApiError: the error format when the body has it; for HEAD (no body) the
+ * error headers; otherwise the start of whatever came (a proxy's page).
+ */
+async function refusal(res, method, where) {
+    const text = await res.text();
+    const body = ErrorBody.safeParse(parseJson(text));
+    if (body.success) {
+        const { code, message, details } = body.data.error;
+        return new ApiError("http", method, where, res.status, code, message, details);
+    }
+    const headed = res.headers.get(ERROR_HEADERS.code);
+    if (method === "HEAD" && headed) {
+        const raw = res.headers.get(ERROR_HEADERS.message) ?? "";
+        let message = raw;
+        try {
+            message = decodeURIComponent(raw);
+        }
+        catch {
+            // kept as sent
+        }
+        return new ApiError("http", method, where, res.status, headed, message || res.statusText);
+    }
+    return new ApiError("http", method, where, res.status, `http_${res.status}`, text.slice(0, 200) || res.statusText);
 }
 function parseJson(text) {
     if (!text)
@@ -52510,24 +52524,32 @@ function listTests(paths, max = 3) {
 function verdict(outcome, opts) {
     const { run } = outcome;
     const t = tally(run.jobs);
-    const counts = formatTally(t);
-    const what = `run ${run.id}`;
+    const said = { what: `run ${run.id}`, counts: formatTally(t) };
+    return (stepStopped(outcome, opts.timeoutMinutes, said) ??
+        runFailed(run, t.total, said) ??
+        runPassed(run, opts.failOnFlaky, said));
+}
+/** The step ended before the run did: timeout-minutes ran out or it was stopped. */
+function stepStopped(outcome, timeoutMinutes, { what, counts }) {
     if (outcome.timedOut) {
         return {
             ok: false,
             status: "timed_out",
             headline: "timed out",
-            message: `${what} did not finish within timeout-minutes (${opts.timeoutMinutes}); cancelled it on the server (${counts})`,
+            message: `${what} did not finish within timeout-minutes (${timeoutMinutes}); cancelled it on the server (${counts})`,
         };
     }
     if (outcome.signal) {
         return {
             ok: false,
-            status: run.status,
+            status: outcome.run.status,
             headline: "cancelled",
             message: `${what} cancelled: the step was stopped (${outcome.signal}), so the run was cancelled on the server (${counts})`,
         };
     }
+    return null;
+}
+function runFailed(run, total, { what, counts }) {
     const failed = run.jobs.filter(failsRun);
     if (failed.length > 0) {
         const label = failed.every((j) => j.status === "failed") ? "failed" : "failed or could not run";
@@ -52535,7 +52557,7 @@ function verdict(outcome, opts) {
             ok: false,
             status: run.status,
             headline: `${failed.length} failed`,
-            message: `${plural(failed.length, "test")} of ${t.total} ${label} in ${what}: ${listTests(failed.map((j) => j.test_path))}`,
+            message: `${plural(failed.length, "test")} of ${total} ${label} in ${what}: ${listTests(failed.map((j) => j.test_path))}`,
         };
     }
     if (run.status === "cancelled") {
@@ -52554,12 +52576,16 @@ function verdict(outcome, opts) {
             message: `${what} ended ${run.status} (${counts})`,
         };
     }
+    return null;
+}
+/** A passed run: failed by its flaky tests when fail-on-flaky is set; its quarantines listed. */
+function runPassed(run, failOnFlaky, { what, counts }) {
     const flaky = run.jobs.filter((j) => j.flaky);
     const quarantined = run.jobs.filter(isQuarantined);
     const excused = quarantined.length === 0
         ? ""
         : `; quarantined (failing no run): ${quarantined.map((j) => `${j.test_path} failed, quarantined until ${quarantineEnd(j.quarantined_until ?? "")}`).join(", ")}`;
-    if (flaky.length > 0 && opts.failOnFlaky) {
+    if (flaky.length > 0 && failOnFlaky) {
         return {
             ok: false,
             status: run.status,

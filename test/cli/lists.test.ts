@@ -5,10 +5,10 @@
  */
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { registerAgent, serverPerSuite, submit } from "../harness.js";
+import { bodyOf, registerAgent, serverPerSuite, submit } from "../harness.js";
 import { CLI, runCli } from "./cli-process.js";
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 const qgjob = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   runCli(args, { QGJOB_URL: suite.server.url, ...env });
 
@@ -38,10 +38,10 @@ const ESC = "\u001b[";
 describe("list commands", { timeout: 60_000 }, () => {
   it("runs list: newest first as a table, --json, --status and --limit", async () => {
     const org = "lists-runs";
-    const a = (await submit(suite.api, { org_id: org, tests: ["tests/a.spec.ts"] })).body;
-    const b = (
-      await submit(suite.api, { org_id: org, tests: ["tests/b.spec.ts", "tests/c.spec.ts"] })
-    ).body;
+    const a = bodyOf(await submit(suite.api, { org_id: org, tests: ["tests/a.spec.ts"] }));
+    const b = bodyOf(
+      await submit(suite.api, { org_id: org, tests: ["tests/b.spec.ts", "tests/c.spec.ts"] }),
+    );
     await suite.api.post(`/api/v1/runs/${a.id}/cancel`, {});
     const [table, json, cancelled] = await Promise.all([
       qgjob(["runs", "list", "--org-id", org]),
@@ -64,12 +64,12 @@ describe("list commands", { timeout: 60_000 }, () => {
   });
 
   it("jobs list --run-id: the run's jobs; a bad filter is a usage error", async () => {
-    const run = (
+    const run = bodyOf(
       await submit(suite.api, {
         org_id: "lists-jobs",
         tests: ["tests/x.spec.ts", "tests/y.spec.ts"],
-      })
-    ).body;
+      }),
+    );
     const [jobs, bad] = await Promise.all([
       qgjob(["jobs", "list", "--run-id", run.id]),
       qgjob(["jobs", "list", "--status", "finished"]),
@@ -110,7 +110,9 @@ describe("list commands", { timeout: 60_000 }, () => {
   });
 
   it("colours status words and says times relatively on a terminal only, as NO_COLOR and FORCE_COLOR say", async () => {
-    const run = (await submit(suite.api, { org_id: "lists-tty", tests: ["tests/t.spec.ts"] })).body;
+    const run = bodyOf(
+      await submit(suite.api, { org_id: "lists-tty", tests: ["tests/t.spec.ts"] }),
+    );
     const args = ["runs", "list", "--org-id", "lists-tty"];
     const [tty, noColor, piped, forced] = await Promise.all([
       onTerminal(args),

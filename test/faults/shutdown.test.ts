@@ -8,7 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { bodyOf, client, expectStatus, registerAgent, submit, tempDir } from "../harness.js";
-import { killAll, spawnQgjob, spawnServer } from "../processes.js";
+import { killAll, spawnQgjob, spawnServer, untilReceived } from "../processes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +30,8 @@ describe("SIGTERM", () => {
       api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 30 }),
       api.get(`/api/v1/runs/${waiting.body.id}/wait?timeout_s=30`),
     ] as const;
-    await sleep(300);
+    await untilReceived(api, "POST /api/v1/agents/:id/lease");
+    await untilReceived(api, "GET /api/v1/runs/:id/wait");
     // Submissions racing the shutdown: each is answered 201 (and kept), or 503 unavailable (a
     // client retries it), or never accepted at all.
     const racing = Array.from({ length: 40 }, (_, i) =>

@@ -359,6 +359,35 @@ describe("re-runs", () => {
     }
   }, 60_000);
 
+  it("a re-run asked for while the completion is still on its way to GitHub opens a new check run", async () => {
+    const sha = "f4".repeat(20);
+    repoWith(sha, "app_version: build-7\ntests: ['a.spec.ts']\ntargets: [device]\n", ["a.spec.ts"]);
+    await deliver("push", pushPayload(OWNER, REPO, sha));
+    await until("the check run", () => posts(sha)[0]);
+    // GitHub takes the completion at once but answers it late: the re-run lands in between.
+    github.rules.push({
+      match: (a) => a.method === "PATCH" && a.sha === sha,
+      times: 100,
+      status: 200,
+      body: {},
+      done: true,
+      delayMs: 1500,
+    });
+    await runAll("device", () => ({ status: "failed", message: "no #login" }));
+    await until("the completion", completedCall(sha));
+    const before = github.calls.length;
+    await deliver("check_suite", checkSuitePayload(OWNER, REPO, sha));
+    const [run] = await runsOf(sha);
+    await until("the re-queued job", async () => {
+      const jobs = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs;
+      return jobs.some((j: any) => j.status === "queued");
+    });
+    const reopened = await until("the new check run", () =>
+      github.calls.slice(before).find((c) => c.method === "POST"),
+    );
+    expect(reopened.body).toMatchObject({ name: "qgjob (device)", status: "queued" });
+  }, 60_000);
+
   it("re-running the config-problem check run reads the config again", async () => {
     const sha = "a4".repeat(20);
     repoWith(

@@ -7,16 +7,20 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Agent, RunWithJobs } from "../../api/schemas.js";
 import type { Scope } from "../../api/types.js";
 import { issueToken } from "../../app/tokens.js";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
   submit,
   tempDir,
   type Client,
+  type Reply,
   type UntypedReply,
   type TestServer,
 } from "../harness.js";
@@ -33,7 +37,8 @@ async function newToken(
   return (await issueToken(server.store, { orgId, scopes, name }, Date.now())).token;
 }
 
-function expectError(res: UntypedReply, status: number, code: string) {
+/** Takes the isolation probes' untyped replies too: a probe's route is data (see below). */
+function expectError(res: Reply | UntypedReply, status: 401 | 403 | 404, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.error.code).toBe(code);
   expect(typeof res.body.error.message).toBe("string");
@@ -44,11 +49,11 @@ const MISSING_LEASE = "lse_01JD0000000000000000000000";
 
 describe("open mode on loopback", () => {
   let server: TestServer;
-  let anonymous: Client<"untyped">;
+  let anonymous: Client;
 
   beforeAll(async () => {
     server = await startTestServer();
-    anonymous = client<"untyped">(server.url);
+    anonymous = client(server.url);
   });
   afterAll(() => server.close());
 
@@ -61,11 +66,7 @@ describe("open mode on loopback", () => {
   });
 
   it("still refuses a token it does not know, even while open", async () => {
-    expectError(
-      await client<"untyped">(server.url, "qgj_bogus").get("/api/v1/runs"),
-      401,
-      "unauthorized",
-    );
+    expectError(await client(server.url, "qgj_bogus").get("/api/v1/runs"), 401, "unauthorized");
   });
 
   it("closes as soon as a token exists", async () => {
@@ -77,13 +78,9 @@ describe("open mode on loopback", () => {
       401,
       "unauthorized",
     );
+    expectError(await client(server.url, "qgj_bogus").get("/api/v1/runs"), 401, "unauthorized");
     expectError(
-      await client<"untyped">(server.url, "qgj_bogus").get("/api/v1/runs"),
-      401,
-      "unauthorized",
-    );
-    expectError(
-      await client<"untyped">(server.url, `qgj_${"A".repeat(43)}`).get("/api/v1/runs"),
+      await client(server.url, `qgj_${"A".repeat(43)}`).get("/api/v1/runs"),
       401,
       "unauthorized",
     );
@@ -93,11 +90,11 @@ describe("open mode on loopback", () => {
       "unauthorized",
     );
 
-    const reader = client<"untyped">(server.url, token);
+    const reader = client(server.url, token);
     const runs = await reader.get("/api/v1/runs");
-    expect(runs.status).toBe(200);
+    expectStatus(runs, 200);
     // The run submitted while open belongs to acme and is still there for acme's token.
-    expect(runs.body.items.map((r: any) => r.org_id)).toEqual([ORG_A]);
+    expect(runs.body.items.map((r) => r.org_id)).toEqual([ORG_A]);
   });
 
   it("keeps /healthz and the OpenAPI document reachable without a token", async () => {
@@ -116,7 +113,7 @@ describe("on a non-loopback address", () => {
       // The refused start did not break the database: a loopback server opens it and works.
       const local = await startTestServer({}, dir);
       try {
-        const api = client<"untyped">(local.url);
+        const api = client(local.url);
         expect((await api.get("/readyz")).status).toBe(200);
         expect((await submit(api, { org_id: ORG_A, tests: ["a.spec.js"] })).status).toBe(201);
       } finally {
@@ -135,8 +132,8 @@ describe("on a non-loopback address", () => {
     try {
       const url = server.url.replace("0.0.0.0", "127.0.0.1");
       // Reached over loopback, but bound to a public address: a token is required.
-      expectError(await client<"untyped">(url).get("/api/v1/runs"), 401, "unauthorized");
-      expect((await client<"untyped">(url, token).get("/api/v1/runs")).status).toBe(200);
+      expectError(await client(url).get("/api/v1/runs"), 401, "unauthorized");
+      expect((await client(url, token).get("/api/v1/runs")).status).toBe(200);
     } finally {
       await server.close();
     }
@@ -145,7 +142,7 @@ describe("on a non-loopback address", () => {
 
 describe("scopes", () => {
   let server: TestServer;
-  const api: Record<string, Client<"untyped">> = {};
+  const api: Record<string, Client> = {};
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -156,9 +153,9 @@ describe("scopes", () => {
       admin: ["admin"],
     };
     for (const [name, s] of Object.entries(scopes)) {
-      api[name] = client<"untyped">(server.url, await newToken(server, ORG_A, s));
+      api[name] = client(server.url, await newToken(server, ORG_A, s));
     }
-    api.fleetAdmin = client<"untyped">(server.url, await newToken(server, null, ["admin"]));
+    api.fleetAdmin = client(server.url, await newToken(server, null, ["admin"]));
   });
   afterAll(() => server.close());
 
@@ -166,17 +163,19 @@ describe("scopes", () => {
   const agentBody = { name: "scoped-agent", target: "emulator" };
 
   it.each(
-    [
-      { token: "read", method: "POST", path: "/api/v1/runs", body: runBody, status: 403 },
-      { token: "read", method: "POST", path: "/api/v1/agents", body: agentBody, status: 403 },
-      { token: "read", method: "GET", path: "/api/v1/runs", body: undefined, status: 200 },
-      { token: "submit", method: "POST", path: "/api/v1/agents", body: agentBody, status: 403 },
-      { token: "submit", method: "GET", path: "/api/v1/jobs", body: undefined, status: 403 },
-      { token: "submit", method: "POST", path: "/api/v1/runs", body: runBody, status: 201 },
-      { token: "agent", method: "POST", path: "/api/v1/runs", body: runBody, status: 403 },
-      { token: "agent", method: "GET", path: "/api/v1/queue", body: undefined, status: 403 },
-      { token: "agent", method: "POST", path: "/api/v1/agents", body: agentBody, status: 200 },
-    ].map((c) => [`${c.token} token: ${c.method} ${c.path} -> ${c.status}`, c] as const),
+    (
+      [
+        { token: "read", method: "POST", path: "/api/v1/runs", body: runBody, status: 403 },
+        { token: "read", method: "POST", path: "/api/v1/agents", body: agentBody, status: 403 },
+        { token: "read", method: "GET", path: "/api/v1/runs", body: undefined, status: 200 },
+        { token: "submit", method: "POST", path: "/api/v1/agents", body: agentBody, status: 403 },
+        { token: "submit", method: "GET", path: "/api/v1/jobs", body: undefined, status: 403 },
+        { token: "submit", method: "POST", path: "/api/v1/runs", body: runBody, status: 201 },
+        { token: "agent", method: "POST", path: "/api/v1/runs", body: runBody, status: 403 },
+        { token: "agent", method: "GET", path: "/api/v1/queue", body: undefined, status: 403 },
+        { token: "agent", method: "POST", path: "/api/v1/agents", body: agentBody, status: 200 },
+      ] as const
+    ).map((c) => [`${c.token} token: ${c.method} ${c.path} -> ${c.status}`, c] as const),
   )("%s", async (_label, { token, method, path, body, status }) => {
     const res = await api[token]!.call(method, path, body);
     if (status === 403) expectError(res, 403, "forbidden");
@@ -192,7 +191,7 @@ describe("scopes", () => {
       target: "device",
       tests: ["a.spec.js", "b.spec.js"],
     });
-    expect(run.status).toBe(201);
+    expectStatus(run, 201);
     expect((await admin.get(`/api/v1/runs/${run.body.id}`)).status).toBe(200);
     expect((await admin.get("/api/v1/jobs")).status).toBe(200);
     expect((await admin.get("/api/v1/queue")).status).toBe(200);
@@ -200,8 +199,8 @@ describe("scopes", () => {
     const agentId = await registerAgent(admin, "admin-agent", { target: "device" });
     expect((await admin.get(`/api/v1/agents/${agentId}`)).status).toBe(200);
     const lease = await admin.post(`/api/v1/agents/${agentId}/lease`, {});
-    expect(lease.status).toBe(200);
-    const [first] = lease.body.jobs;
+    expectStatus(lease, 200);
+    const first = lease.body.jobs[0]!;
     expect((await finishJob(admin, lease.body.id, first)).status).toBe(200);
     expect(
       (await admin.post(`/api/v1/agents/${agentId}/heartbeat`, { lease_id: lease.body.id })).status,
@@ -209,22 +208,22 @@ describe("scopes", () => {
     expect((await admin.post(`/api/v1/leases/${lease.body.id}/release`)).status).toBe(200);
     expect((await admin.post(`/api/v1/runs/${run.body.id}/cancel`)).status).toBe(200);
     expect((await admin.post(`/api/v1/jobs/${first.id}/cancel`)).status).toBe(200);
-    const after = await admin.get(`/api/v1/runs/${run.body.id}`);
-    expect(after.body.counts).toMatchObject({ total: 2, passed: 1, cancelled: 1 });
+    const after = bodyOf(await admin.get(`/api/v1/runs/${run.body.id}`));
+    expect(after.counts).toMatchObject({ total: 2, passed: 1, cancelled: 1 });
   });
 
   it.each(["submit", "admin"])(
     "%s token of one org submitting for another org: 404, nothing stored",
     async (token) => {
-      for (const path of ["/api/v1/runs", "/api/v1/jobs"]) {
+      for (const path of ["/api/v1/runs", "/api/v1/jobs"] as const) {
         const body =
           path === "/api/v1/runs"
             ? { org_id: ORG_B, app_version_id: "v1", tests: ["x.spec.js"] }
             : { org_id: ORG_B, app_version_id: "v1", test_path: "x.spec.js" };
         expectError(await api[token]!.post(path, body), 404, "not_found");
       }
-      const runs = await api.fleetAdmin!.get(`/api/v1/runs?org_id=${ORG_B}`);
-      expect(runs.body.items).toEqual([]);
+      const runs = bodyOf(await api.fleetAdmin!.get(`/api/v1/runs?org_id=${ORG_B}`));
+      expect(runs.items).toEqual([]);
     },
   );
 });
@@ -540,23 +539,27 @@ function requestOf(operation: string, probe: Probe, w: World) {
 
 describe("org isolation on every route", () => {
   let server: TestServer;
-  let a: Client<"untyped">;
-  let b: Client<"untyped">;
+  let a: Client;
+  let b: Client;
+  /** B as the probes call: untyped, since a probe's method and path are data. */
+  let probing: Client<"untyped">;
   let w: World;
-  let before: { runA: any; queuedRunA: any; agentsA: any };
+  let before: { runA: RunWithJobs; queuedRunA: RunWithJobs; agentsA: { items: Agent[] } };
   let operations: string[];
 
   beforeAll(async () => {
     server = await startTestServer();
     const scopes: Scope[] = ["submit", "read", "agent"];
     const tokenA = await issueToken(server.store, { orgId: ORG_A, scopes, name: "a" }, Date.now());
-    a = client<"untyped">(server.url, tokenA.token);
+    a = client(server.url, tokenA.token);
     // B may manage its own org's tokens: the token routes are probed as an org admin.
-    b = client<"untyped">(server.url, await newToken(server, ORG_B, [...scopes, "admin"]));
+    const tokenB = await newToken(server, ORG_B, [...scopes, "admin"]);
+    b = client(server.url, tokenB);
+    probing = client<"untyped">(server.url, tokenB);
 
-    const doc = await client<"untyped">(server.url).get("/api/v1/openapi.json");
-    expect(doc.status).toBe(200);
-    operations = Object.entries<Record<string, unknown>>(doc.body.paths).flatMap(([path, ops]) =>
+    const doc = await client(server.url).get("/api/v1/openapi.json");
+    expectStatus(doc, 200);
+    operations = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
       Object.keys(ops)
         .filter((m) => ["get", "post", "put", "patch", "delete"].includes(m))
         .map((m) => `${m.toUpperCase()} ${path}`),
@@ -564,22 +567,27 @@ describe("org isolation on every route", () => {
 
     // Org A: a run being worked on by its own agent (one job running, the rest leased) and a
     // browserstack run nobody can take yet.
-    const runA = await submit(a, {
-      org_id: ORG_A,
-      app_version_id: "v1",
-      tests: ["a1.spec.js", "a2.spec.js", "a3.spec.js"],
-    });
-    const queuedRunA = await submit(a, {
-      org_id: ORG_A,
-      app_version_id: "v2",
-      target: "browserstack",
-      tests: ["q.spec.js"],
-    });
+    const runA = bodyOf(
+      await submit(a, {
+        org_id: ORG_A,
+        app_version_id: "v1",
+        tests: ["a1.spec.js", "a2.spec.js", "a3.spec.js"],
+      }),
+    );
+    const queuedRunA = bodyOf(
+      await submit(a, {
+        org_id: ORG_A,
+        app_version_id: "v2",
+        target: "browserstack",
+        tests: ["q.spec.js"],
+      }),
+    );
     const agentA = await registerAgent(a, "shared-name");
     const leaseA = await a.post(`/api/v1/agents/${agentA}/lease`, {});
-    expect(leaseA.status).toBe(200);
+    expectStatus(leaseA, 200);
     expect(leaseA.body.jobs.length).toBeGreaterThanOrEqual(2);
-    const [running, leased] = leaseA.body.jobs;
+    const running = leaseA.body.jobs[0]!;
+    const leased = leaseA.body.jobs[1]!;
     const started = await a.post(`/api/v1/leases/${leaseA.body.id}/jobs/${running.id}/start`, {
       attempt: running.attempt,
     });
@@ -597,25 +605,28 @@ describe("org isolation on every route", () => {
 
     // Org A's test history: a device job finished by a device agent (the emulator agent above
     // holds its lease), then its test quarantined.
-    const historyRun = await submit(a, {
-      org_id: ORG_A,
-      app_version_id: "v3",
-      target: "device",
-      tests: ["h.spec.js"],
-    });
+    const historyRun = bodyOf(
+      await submit(a, {
+        org_id: ORG_A,
+        app_version_id: "v3",
+        target: "device",
+        tests: ["h.spec.js"],
+      }),
+    );
     const deviceA = await registerAgent(a, "a-device", { target: "device" });
     const historyLease = await a.post(`/api/v1/agents/${deviceA}/lease`, {});
-    expect(historyLease.body.jobs.map((j: any) => j.test_path)).toEqual(["h.spec.js"]);
-    expect((await finishJob(a, historyLease.body.id, historyLease.body.jobs[0])).status).toBe(200);
-    const testsA = await a.get(`/api/v1/tests?org_id=${ORG_A}`);
-    expect(testsA.body.items).toHaveLength(1);
-    const testA = { id: testsA.body.items[0].id, path: "h.spec.js" };
+    expectStatus(historyLease, 200);
+    expect(historyLease.body.jobs.map((j) => j.test_path)).toEqual(["h.spec.js"]);
+    expect((await finishJob(a, historyLease.body.id, historyLease.body.jobs[0]!)).status).toBe(200);
+    const testsA = bodyOf(await a.get(`/api/v1/tests?org_id=${ORG_A}`));
+    expect(testsA.items).toHaveLength(1);
+    const testA = { id: testsA.items[0]!.id, path: "h.spec.js" };
     const quarantined = await a.post("/api/v1/quarantines", {
       org_id: ORG_A,
       test_path: testA.path,
       reason: "flaky on A's devices",
     });
-    expect(quarantined.status, JSON.stringify(quarantined.body)).toBe(201);
+    expectStatus(quarantined, 201);
 
     // Org B: its own agent holding its own lease on its own job.
     expect(
@@ -623,12 +634,12 @@ describe("org isolation on every route", () => {
     ).toBe(201);
     const agentB = await registerAgent(b, "b-agent");
     const leaseB = await b.post(`/api/v1/agents/${agentB}/lease`, {});
-    expect(leaseB.status).toBe(200);
+    expectStatus(leaseB, 200);
     expect(leaseB.body.org_id).toBe(ORG_B);
 
     w = {
-      runA: runA.body.id,
-      queuedRunA: queuedRunA.body.id,
+      runA: runA.id,
+      queuedRunA: queuedRunA.id,
       jobRunning: running.id,
       jobLeased: leased.id,
       agentA,
@@ -641,22 +652,22 @@ describe("org isolation on every route", () => {
       idsOfA: new Set([
         tokenA.record.id,
         testA.id,
-        historyRun.body.id,
-        historyRun.body.jobs[0].id,
+        historyRun.id,
+        historyRun.jobs[0]!.id,
         deviceA,
         historyLease.body.id,
-        runA.body.id,
-        queuedRunA.body.id,
-        ...runA.body.jobs.map((j: any) => j.id),
-        ...queuedRunA.body.jobs.map((j: any) => j.id),
+        runA.id,
+        queuedRunA.id,
+        ...runA.jobs.map((j) => j.id),
+        ...queuedRunA.jobs.map((j) => j.id),
         agentA,
         leaseA.body.id,
       ]),
     };
     before = {
-      runA: (await a.get(`/api/v1/runs/${w.runA}`)).body,
-      queuedRunA: (await a.get(`/api/v1/runs/${w.queuedRunA}`)).body,
-      agentsA: (await a.get("/api/v1/agents")).body,
+      runA: bodyOf(await a.get(`/api/v1/runs/${w.runA}`)),
+      queuedRunA: bodyOf(await a.get(`/api/v1/runs/${w.queuedRunA}`)),
+      agentsA: bodyOf(await a.get("/api/v1/agents")),
     };
   });
   afterAll(() => server.close());
@@ -668,8 +679,8 @@ describe("org isolation on every route", () => {
 
   it.each(PROBE_ROWS)("%s", async (_label, { operation, probe }) => {
     const req = requestOf(operation, probe, w);
-    const res = await b.call(req.method, req.path, req.body);
-    if (probe.check) await probe.check(res, w, b);
+    const res = await probing.call(req.method, req.path, req.body);
+    if (probe.check) await probe.check(res, w, probing);
     else expectError(res, 404, "not_found");
     // Whatever the answer, it carries nothing of org A beyond what B itself sent.
     const sent = JSON.stringify(req);
@@ -679,27 +690,27 @@ describe("org isolation on every route", () => {
   });
 
   it("left org A's data as it was", async () => {
-    const statuses = (run: any) =>
-      Object.fromEntries(run.jobs.map((j: any) => [j.id, [j.status, j.attempts, j.lease_id]]));
+    const statuses = (run: RunWithJobs) =>
+      Object.fromEntries(run.jobs.map((j) => [j.id, [j.status, j.attempts, j.lease_id]]));
     const runA = await a.get(`/api/v1/runs/${w.runA}`);
-    expect(runA.status).toBe(200);
+    expectStatus(runA, 200);
     expect(statuses(runA.body)).toEqual(statuses(before.runA));
     expect(runA.body.counts).toEqual(before.runA.counts);
-    const queuedRunA = await a.get(`/api/v1/runs/${w.queuedRunA}`);
-    expect(statuses(queuedRunA.body)).toEqual(statuses(before.queuedRunA));
+    const queuedRunA = bodyOf(await a.get(`/api/v1/runs/${w.queuedRunA}`));
+    expect(statuses(queuedRunA)).toEqual(statuses(before.queuedRunA));
     expect((await a.get("/api/v1/agents")).body).toEqual(before.agentsA);
-    const quarantines = await a.get("/api/v1/quarantines");
-    expect(quarantines.body.items).toMatchObject([
+    const quarantines = bodyOf(await a.get("/api/v1/quarantines"));
+    expect(quarantines.items).toMatchObject([
       { org_id: ORG_A, test_path: w.testA.path, reason: "flaky on A's devices" },
     ]);
 
     // A's lease is still live and still A's: its agent can keep it and finish the running job.
     const beat = await a.post(`/api/v1/agents/${w.agentA}/heartbeat`, { lease_id: w.leaseA });
-    expect(beat.status, JSON.stringify(beat.body)).toBe(200);
+    expectStatus(beat, 200);
     expect(beat.body.lease_expires_at).not.toBeNull();
     expect(beat.body.cancel_job_ids).toEqual([]);
     const result = await a.post(`/api/v1/leases/${w.leaseA}/jobs/${w.jobRunning}/result`, RESULT);
-    expect(result.status, JSON.stringify(result.body)).toBe(200);
+    expectStatus(result, 200);
     expect(result.body.job.status).toBe("passed");
   });
 });
@@ -712,24 +723,25 @@ describe("fleet tokens", () => {
     server = await startTestServer();
     const orgs = { [ORG_A]: "", [ORG_B]: "" };
     for (const org of Object.keys(orgs)) {
-      const api = client<"untyped">(server.url, await newToken(server, org, ["submit", "read"]));
+      const api = client(server.url, await newToken(server, org, ["submit", "read"]));
       expect(
         (await submit(api, { org_id: org, app_version_id: "v1", tests: [`${org}.spec.js`] }))
           .status,
       ).toBe(201);
     }
-    const fleet = client<"untyped">(server.url, await newToken(server, null, ["agent"]));
+    const fleet = client(server.url, await newToken(server, null, ["agent"]));
     const registered = await fleet.post("/api/v1/agents", {
       name: "shared-device",
       target: "emulator",
     });
-    expect(registered.status).toBe(200);
+    expectStatus(registered, 200);
     expect(registered.body.org_id).toBeNull();
+    const agentId = registered.body.id;
 
     const served: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const lease = await fleet.post(`/api/v1/agents/${registered.body.id}/lease`, {});
-      expect(lease.status, JSON.stringify(lease.body)).toBe(200);
+      const lease = await fleet.post(`/api/v1/agents/${agentId}/lease`, {});
+      expectStatus(lease, 200);
       served.push(lease.body.org_id);
       // Finishing every job of a lease ends it, so the agent may lease again.
       for (const job of lease.body.jobs) {
@@ -737,7 +749,7 @@ describe("fleet tokens", () => {
       }
     }
     expect(served.sort()).toEqual([ORG_A, ORG_B].sort());
-    expect((await fleet.post(`/api/v1/agents/${registered.body.id}/lease`, {})).status).toBe(204);
+    expect((await fleet.post(`/api/v1/agents/${agentId}/lease`, {})).status).toBe(204);
   });
 });
 
@@ -751,9 +763,7 @@ describe("token storage", () => {
       ];
       // The tokens work, so the server can match them without storing them.
       for (const token of tokens) {
-        expect((await client<"untyped">(server.url, token).get("/api/v1/queue")).status).not.toBe(
-          401,
-        );
+        expect((await client(server.url, token).get("/api/v1/queue")).status).not.toBe(401);
       }
 
       const db = new Database(server.db, { readonly: true });

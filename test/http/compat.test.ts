@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../app/tokens.js";
 import {
+  bodyOf,
   client,
+  expectStatus,
   registerAgent,
   startTestServer,
   type Client,
@@ -20,16 +22,16 @@ const SEED_BODY = {
 
 describe("compatibility routes in open mode", () => {
   let server: TestServer;
-  let api: Client<"untyped">;
+  let api: Client;
   beforeAll(async () => {
     server = await startTestServer();
-    api = client<"untyped">(server.url);
+    api = client(server.url);
   });
   afterAll(() => server.close());
 
   it("submits the seed's body and answers the job id, a job /api/v1 and agents see", async () => {
     const res = await api.post("/submit-job", { ...SEED_BODY, priority: 7, target: "device" });
-    expect(res.status).toBe(201);
+    expectStatus(res, 201);
     expect(res.body.job_id).toMatch(/^job_/);
     expect(res.body).toMatchObject({
       id: res.body.job_id,
@@ -43,9 +45,10 @@ describe("compatibility routes in open mode", () => {
 
     const agent = await registerAgent(api, "pixel", { target: "device" });
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
-    expect(lease.body.jobs.map((j: { id: string }) => j.id)).toEqual([res.body.job_id]);
+    expectStatus(lease, 200);
+    expect(lease.body.jobs.map((j) => j.id)).toEqual([res.body.job_id]);
     const status = await api.get(`/status/${res.body.job_id}`);
-    expect(status.status).toBe(200);
+    expectStatus(status, 200);
     expect(status.body).toMatchObject({ job_id: res.body.job_id, status: "leased" });
   });
 
@@ -58,7 +61,8 @@ describe("compatibility routes in open mode", () => {
     const headers = { "idempotency-key": "seed-retry-1" };
     const first = await api.post("/submit-job", SEED_BODY, headers);
     const again = await api.post("/submit-job", SEED_BODY, headers);
-    expect(again.status).toBe(201);
+    expectStatus(first, 201);
+    expectStatus(again, 201);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.body.job_id).toBe(first.body.job_id);
   });
@@ -71,7 +75,7 @@ describe("compatibility routes in open mode", () => {
     { name: "an unknown field", body: { ...SEED_BODY, job_name: "x" } },
   ])("refuses $name with the error format of /api/v1", async ({ body }) => {
     const res = await api.post("/submit-job", body);
-    expect(res.status).toBe(400);
+    expectStatus(res, 400);
     expect(res.body.error).toMatchObject({ code: "invalid_request" });
     expect(typeof res.body.error.message).toBe("string");
   });
@@ -84,47 +88,46 @@ describe("compatibility routes in open mode", () => {
       code: "not_found",
     },
     { name: "a malformed id", id: "42", status: 400, code: "invalid_request" },
-  ])("answers $name on /status with $status", async ({ id, status, code }) => {
+  ] as const)("answers $name on /status with $status", async ({ id, status, code }) => {
     const res = await api.get(`/status/${id}`);
-    expect(res.status).toBe(status);
+    expectStatus(res, status);
     expect(res.body.error.code).toBe(code);
   });
 
   it("lists both routes in the OpenAPI document as compatibility routes", async () => {
-    const doc = (await api.get("/api/v1/openapi.json")).body;
-    expect(doc.paths["/submit-job"].post.tags).toEqual(["compatibility"]);
-    expect(doc.paths["/status/{job_id}"].get.tags).toEqual(["compatibility"]);
+    const doc = bodyOf(await api.get("/api/v1/openapi.json"));
+    expect(doc.paths["/submit-job"]?.post?.tags).toEqual(["compatibility"]);
+    expect(doc.paths["/status/{job_id}"]?.get?.tags).toEqual(["compatibility"]);
     expect(doc.tags).toContainEqual(expect.objectContaining({ name: "compatibility" }));
   });
 });
 
 describe("compatibility routes with tokens", () => {
   let server: TestServer;
-  let acmeSubmit: Client<"untyped">;
-  let acmeRead: Client<"untyped">;
-  let globex: Client<"untyped">;
+  let acmeSubmit: Client;
+  let acmeRead: Client;
+  let globex: Client;
   let acmeJob: string;
   beforeAll(async () => {
     server = await startTestServer();
     const token = async (orgId: string, scopes: ("submit" | "read")[]) =>
       (await issueToken(server.store, { orgId, scopes, name: orgId }, Date.now())).token;
-    acmeSubmit = client<"untyped">(server.url, await token("acme", ["submit"]));
-    acmeRead = client<"untyped">(server.url, await token("acme", ["read"]));
-    globex = client<"untyped">(server.url, await token("globex", ["submit", "read"]));
-    acmeJob = (await acmeSubmit.post("/submit-job", { ...SEED_BODY, org_id: "acme" })).body.job_id;
+    acmeSubmit = client(server.url, await token("acme", ["submit"]));
+    acmeRead = client(server.url, await token("acme", ["read"]));
+    globex = client(server.url, await token("globex", ["submit", "read"]));
+    acmeJob = bodyOf(await acmeSubmit.post("/submit-job", { ...SEED_BODY, org_id: "acme" })).job_id;
   });
   afterAll(() => server.close());
 
   it.each([
     {
       name: "no token",
-      call: () => client<"untyped">(server.url).get(`/status/${acmeJob}`),
+      call: () => client(server.url).get(`/status/${acmeJob}`),
       status: 401,
     },
     {
       name: "no token on submit",
-      call: () =>
-        client<"untyped">(server.url).post("/submit-job", { ...SEED_BODY, org_id: "acme" }),
+      call: () => client(server.url).post("/submit-job", { ...SEED_BODY, org_id: "acme" }),
       status: 401,
     },
     { name: "a token without read", call: () => acmeSubmit.get(`/status/${acmeJob}`), status: 403 },
@@ -139,21 +142,21 @@ describe("compatibility routes with tokens", () => {
       call: () => globex.post("/submit-job", { ...SEED_BODY, org_id: "acme" }),
       status: 404,
     },
-  ])("refuses $name with $status, as /api/v1 does", async ({ call, status }) => {
+  ] as const)("refuses $name with $status, as /api/v1 does", async ({ call, status }) => {
     const res = await call();
-    expect(res.status, JSON.stringify(res.body)).toBe(status);
+    expectStatus(res, status);
     expect(typeof res.body.error.code).toBe("string");
   });
 
   it("shows the org its own job", async () => {
     const res = await acmeRead.get(`/status/${acmeJob}`);
-    expect(res.status).toBe(200);
+    expectStatus(res, 200);
     expect(res.body).toMatchObject({ job_id: acmeJob, org_id: "acme" });
   });
 
   it("keeps another org's refused submission out of the store", async () => {
-    const before = (await acmeRead.get("/api/v1/jobs?org_id=acme")).body.items.length;
+    const before = bodyOf(await acmeRead.get("/api/v1/jobs?org_id=acme")).items.length;
     await globex.post("/submit-job", { ...SEED_BODY, org_id: "acme" });
-    expect((await acmeRead.get("/api/v1/jobs?org_id=acme")).body.items.length).toBe(before);
+    expect(bodyOf(await acmeRead.get("/api/v1/jobs?org_id=acme")).items.length).toBe(before);
   });
 });

@@ -10,7 +10,9 @@ import { QgjobClient } from "../../api/client.js";
 import { RunWatch } from "../../api/run-watch.js";
 import { readSse, type SseEvent } from "../../api/sse.js";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -20,7 +22,7 @@ import {
 } from "../harness.js";
 
 let server: TestServer;
-let api: Client<"untyped">;
+let api: Client;
 
 // A server per test: a lease takes any queued group, so tests must not see each other's jobs.
 // Every watcher here comes from 127.0.0.1, as from behind one balancer: above the default cap of
@@ -28,7 +30,7 @@ let api: Client<"untyped">;
 const MANY = { maxConnectionsPerAddress: 2000 };
 beforeEach(async () => {
   server = await startTestServer({ leaseTtlS: 2, reapIntervalS: 0.2, ...MANY });
-  api = client<"untyped">(server.url);
+  api = client(server.url);
 });
 afterEach(() => server.close());
 
@@ -53,14 +55,16 @@ async function take(events: AsyncGenerator<SseEvent>, stop: (e: SseEvent) => boo
 async function leaseAll(name: string) {
   const agent = await registerAgent(api, name);
   const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
-  expect(lease.status).toBe(200);
-  return lease.body as { id: string; jobs: { id: string; attempt: number }[] };
+  expectStatus(lease, 200);
+  return lease.body;
 }
 
 describe("a run's event stream", () => {
   it("sends a snapshot, then each job change as it happens, and closes when the run ends", async () => {
-    const run = await submit(api, { app_version_id: "ev-1", tests: ["a.spec.ts", "b.spec.ts"] });
-    const events = await open(`/api/v1/runs/${run.body.id}/events`);
+    const run = bodyOf(
+      await submit(api, { app_version_id: "ev-1", tests: ["a.spec.ts", "b.spec.ts"] }),
+    );
+    const events = await open(`/api/v1/runs/${run.id}/events`);
     const [snapshot] = await take(events, () => true);
     expect(snapshot).toMatchObject({ event: "snapshot" });
     expect(JSON.parse(snapshot!.data).jobs).toHaveLength(2);
@@ -77,14 +81,16 @@ describe("a run's event stream", () => {
   });
 
   it("resumes from Last-Event-ID with what changed since, without a snapshot", async () => {
-    const run = await submit(api, { app_version_id: "ev-2", tests: ["a.spec.ts", "b.spec.ts"] });
-    const first = await open(`/api/v1/runs/${run.body.id}/events`);
+    const run = bodyOf(
+      await submit(api, { app_version_id: "ev-2", tests: ["a.spec.ts", "b.spec.ts"] }),
+    );
+    const first = await open(`/api/v1/runs/${run.id}/events`);
     const [snapshot] = await take(first, () => true);
     await first.return(undefined);
     const lease = await leaseAll("ev-agent-2");
     await finishJob(api, lease.id, lease.jobs[0]!, "failed");
 
-    const resumed = await open(`/api/v1/runs/${run.body.id}/events`, {
+    const resumed = await open(`/api/v1/runs/${run.id}/events`, {
       "last-event-id": snapshot!.id!,
     });
     const batch = await take(resumed, (e) => e.event === "run");
@@ -93,25 +99,25 @@ describe("a run's event stream", () => {
     const jobs = batch.filter((e) => e.event === "job").map((e) => JSON.parse(e.data));
     expect(jobs.find((j) => j.id === lease.jobs[0]!.id)).toMatchObject({ status: "failed" });
     expect(JSON.parse(batch.at(-1)!.data).counts).toMatchObject({ failed: 1, leased: 1 });
-    await api.post(`/api/v1/runs/${run.body.id}/cancel`);
+    await api.post(`/api/v1/runs/${run.id}/cancel`);
   });
 
   it("answers 404 for a run that does not exist and 400 for a bad Last-Event-ID", async () => {
     const missing = await api.get("/api/v1/runs/run_01JD8ZK3V4QH6T2X0M9B5C7R1E/events");
     expect(missing.status).toBe(404);
-    const run = await submit(api, { app_version_id: "ev-3", tests: ["a.spec.ts"] });
-    const bad = await api.get(`/api/v1/runs/${run.body.id}/events`, {
+    const run = bodyOf(await submit(api, { app_version_id: "ev-3", tests: ["a.spec.ts"] }));
+    const bad = await api.get(`/api/v1/runs/${run.id}/events`, {
       "last-event-id": "yesterday",
     });
-    expect(bad.status).toBe(400);
+    expectStatus(bad, 400);
     expect(bad.body.error.code).toBe("invalid_request");
-    await api.post(`/api/v1/runs/${run.body.id}/cancel`);
+    await api.post(`/api/v1/runs/${run.id}/cancel`);
   });
 
   it("keeps every watcher's stream through a failed read of the run, to its end", async () => {
-    const run = await submit(api, { app_version_id: "ev-5", tests: ["a.spec.ts"] });
+    const run = bodyOf(await submit(api, { app_version_id: "ev-5", tests: ["a.spec.ts"] }));
     const watchers = await Promise.all(
-      Array.from({ length: 20 }, () => open(`/api/v1/runs/${run.body.id}/events`)),
+      Array.from({ length: 20 }, () => open(`/api/v1/runs/${run.id}/events`)),
     );
     for (const w of watchers) await take(w, (e) => e.event === "snapshot");
     // The next reads fail, as when the database is busy or away for a moment.
@@ -121,7 +127,7 @@ describe("a run's event stream", () => {
       if (failures-- > 0) throw new Error("database is locked");
       return getRunPage(...args);
     };
-    await api.post(`/api/v1/runs/${run.body.id}/cancel`);
+    await api.post(`/api/v1/runs/${run.id}/cancel`);
     for (const w of watchers) {
       const rest = await take(w, () => false);
       expect(rest.at(-1)).toMatchObject({ event: "end" });
@@ -130,8 +136,10 @@ describe("a run's event stream", () => {
   });
 
   it("lets the typed client follow a whole run on one request", async () => {
-    const run = await submit(api, { app_version_id: "ev-4", tests: ["a.spec.ts", "b.spec.ts"] });
-    const watch = new RunWatch(new QgjobClient({ baseUrl: server.url }), run.body.id);
+    const run = bodyOf(
+      await submit(api, { app_version_id: "ev-4", tests: ["a.spec.ts", "b.spec.ts"] }),
+    );
+    const watch = new RunWatch(new QgjobClient({ baseUrl: server.url }), run.id);
     expect((await watch.next(1)).status).toBe("queued");
     const lease = await leaseAll("ev-agent-4");
     for (const job of lease.jobs) await finishJob(api, lease.id, job, "passed");
@@ -148,8 +156,10 @@ describe("a run's event stream", () => {
 
 describe("bounded streams", () => {
   it("serves 500 watchers of one run from one reader", async () => {
-    const run = await submit(api, { app_version_id: "ev-7", tests: ["a.spec.ts", "b.spec.ts"] });
-    const path = `/api/v1/runs/${run.body.id}/events`;
+    const run = bodyOf(
+      await submit(api, { app_version_id: "ev-7", tests: ["a.spec.ts", "b.spec.ts"] }),
+    );
+    const path = `/api/v1/runs/${run.id}/events`;
     let reconnects = 0;
     /** As a client must: a stream that closed without `end` is opened again where it left. */
     async function watchToEnd(first: AsyncGenerator<SseEvent>) {
@@ -167,7 +177,7 @@ describe("bounded streams", () => {
     const heapBefore = process.memoryUsage().heapUsed;
     const ends = watchers.map(watchToEnd);
     // (No lease here: with 500 streams open, the test's 2 s lease TTL could run out.)
-    await api.post(`/api/v1/runs/${run.body.id}/cancel`);
+    await api.post(`/api/v1/runs/${run.id}/cancel`);
     for (const events of await Promise.all(ends)) {
       expect(events.at(-1)).toMatchObject({ event: "end" });
       expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ status: "cancelled" });
@@ -181,17 +191,17 @@ describe("bounded streams", () => {
   it("drops a client that never reads, while another watcher of the run keeps flowing", async () => {
     await server.close();
     server = await startTestServer({ sseStallS: 1, ...MANY });
-    api = client<"untyped">(server.url);
+    api = client(server.url);
     const tests = Array.from({ length: 4000 }, (_, i) => `tests/t${i}.spec.ts`);
-    const run = await submit(api, { app_version_id: "ev-5", tests });
-    const path = `/api/v1/runs/${run.body.id}/events`;
+    const run = bodyOf(await submit(api, { app_version_id: "ev-5", tests }));
+    const path = `/api/v1/runs/${run.id}/events`;
     // Sends its request, then never reads a byte: the snapshot alone fills its socket.
     const stuck = connect(Number(new URL(server.url).port), "127.0.0.1");
     stuck.write(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: text/event-stream\r\n\r\n`);
     stuck.pause();
     const reader = await open(path);
     await take(reader, (e) => e.event === "snapshot");
-    await api.post(`/api/v1/runs/${run.body.id}/cancel`);
+    await api.post(`/api/v1/runs/${run.id}/cancel`);
     const rest = await take(reader, (e) => e.event === "end");
     expect(rest.filter((e) => e.event === "job")).toHaveLength(4000);
     // Past the stall limit (1 s here) the server has hung up on it: reading now finds the

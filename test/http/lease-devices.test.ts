@@ -5,14 +5,21 @@
  * device holds, not what an earlier lease granted.
  */
 import { describe, expect, it } from "vitest";
-import { finishJob, registerAgent, serverPerSuite, submit } from "../harness.js";
+import {
+  bodyOf,
+  expectStatus,
+  finishJob,
+  registerAgent,
+  serverPerSuite,
+  submit,
+} from "../harness.js";
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 
 async function leaseOf(agent: string) {
   const { api } = suite;
   const res = await api.post(`/api/v1/agents/${agent}/lease`, {});
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expectStatus(res, 200);
   return res.body;
 }
 
@@ -21,7 +28,7 @@ describe("device records", () => {
     const { api } = suite;
     const agent = await registerAgent(api, "dev-records");
     const run = await submit(api, { app_version_id: "v1", tests: ["a.spec.js", "b.spec.js"] });
-    expect(run.status).toBe(201);
+    expectStatus(run, 201);
     const lease = await leaseOf(agent);
     expect(lease.install).toBe(true);
     for (const job of lease.jobs) await finishJob(api, lease.id, job);
@@ -32,7 +39,7 @@ describe("device records", () => {
       installed: ["v1"],
     };
     const posted = await api.post(`/api/v1/leases/${lease.id}/device`, record);
-    expect(posted.status, JSON.stringify(posted.body)).toBe(200);
+    expectStatus(posted, 200);
     expect(posted.body).toMatchObject({
       lease_id: lease.id,
       agent_id: agent,
@@ -44,8 +51,8 @@ describe("device records", () => {
     // An agent that lost the answer posts again: kept once, counted once.
     expect((await api.post(`/api/v1/leases/${lease.id}/device`, record)).status).toBe(200);
 
-    const evidence = await api.get(`/api/v1/jobs/${lease.jobs[0].id}/artifacts`);
-    expect(evidence.status).toBe(200);
+    const evidence = await api.get(`/api/v1/jobs/${lease.jobs[0]!.id}/artifacts`);
+    expectStatus(evidence, 200);
     expect(evidence.body.attempts[0]).toMatchObject({
       lease_id: lease.id,
       device: { installs: 1, sessions: 2, setup_ms: { install: 4200, session: 1800 } },
@@ -56,7 +63,7 @@ describe("device records", () => {
     expect(page).toMatch(/1 installs · 2 sessions · setup\s+6\.0s\s+\(3\.0s per session\)/);
     expect(page).toContain(`<code>${lease.id}</code>`);
 
-    const metrics = (await api.get("/metrics")).body as string;
+    const metrics = (await api.get("/metrics")).body;
     expect(metrics).toContain('qgjob_device_installs_total{target="emulator"} 1');
     expect(metrics).toContain('qgjob_device_sessions_total{target="emulator"} 2');
     expect(metrics).toContain('qgjob_device_setup_seconds_count{step="install"} 1');
@@ -69,9 +76,10 @@ describe("device records", () => {
     const agent = await registerAgent(api, "no-device");
     await submit(api, { app_version_id: "v9", tests: ["c.spec.js"] });
     const lease = await leaseOf(agent);
-    await finishJob(api, lease.id, lease.jobs[0]);
-    const evidence = await api.get(`/api/v1/jobs/${lease.jobs[0].id}/artifacts`);
-    expect(evidence.body.attempts[0]).toMatchObject({ lease_id: lease.id, device: null });
+    const job = lease.jobs[0]!;
+    await finishJob(api, lease.id, job);
+    const evidence = bodyOf(await api.get(`/api/v1/jobs/${job.id}/artifacts`));
+    expect(evidence.attempts[0]).toMatchObject({ lease_id: lease.id, device: null });
   });
 
   it("the next lease installs by what the device holds, not by what was granted", async () => {
@@ -80,16 +88,16 @@ describe("device records", () => {
     await submit(api, { app_version_id: "v2", tests: ["d.spec.js"] });
     const first = await leaseOf(agent);
     expect(first.install).toBe(true);
-    await finishJob(api, first.id, first.jobs[0], "error");
+    await finishJob(api, first.id, first.jobs[0]!, "error");
     // The install failed on the device: it holds nothing, though v2 was granted.
     const failed = { installs: 0, sessions: 0, setup_ms: { install: 0, session: 0 } };
     await api.post(`/api/v1/leases/${first.id}/device`, { ...failed, installed: [] });
-    expect((await api.get(`/api/v1/agents/${agent}`)).body.installed).toEqual([]);
+    expect(bodyOf(await api.get(`/api/v1/agents/${agent}`)).installed).toEqual([]);
     await submit(api, { app_version_id: "v2", tests: ["e.spec.js"] });
     const second = await leaseOf(agent);
     expect(second.app_version_id).toBe("v2");
     expect(second.install).toBe(true);
-    await finishJob(api, second.id, second.jobs[0]);
+    await finishJob(api, second.id, second.jobs[0]!);
     // The device holds v3 too (installed by hand, or by an earlier agent): v3 needs no install.
     await api.post(`/api/v1/leases/${second.id}/device`, {
       ...failed,
@@ -112,14 +120,14 @@ describe("device records", () => {
       sessions: 0,
       setup_ms: { install: 0, session: 0 },
     });
-    expect(bad.status).toBe(400);
+    expectStatus(bad, 400);
     expect(bad.body.error.code).toBeTypeOf("string");
     const missing = await api.post("/api/v1/leases/lse_01JD0000000000000000000000/device", {
       installs: 0,
       sessions: 0,
       setup_ms: { install: 0, session: 0 },
     });
-    expect(missing.status).toBe(404);
+    expectStatus(missing, 404);
     expect(missing.body.error.code).toBe("not_found");
   });
 });

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { readSse, type SseEvent } from "../../api/sse.js";
 import {
+  expectStatus,
   finishJob,
   client,
   registerAgent,
@@ -17,7 +18,7 @@ import {
 } from "../harness.js";
 import { createTestSchema, enginesUnderTest } from "../store/engines.js";
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
 
@@ -25,8 +26,8 @@ async function leasedJob(name: string) {
   await submit(suite.api, { app_version_id: `log-${name}`, tests: ["a.spec.ts"] });
   const agent = await registerAgent(suite.api, name);
   const lease = await suite.api.post(`/api/v1/agents/${agent}/lease`, {});
-  expect(lease.status).toBe(200);
-  const body = lease.body as { id: string; jobs: { id: string; attempt: number }[] };
+  expectStatus(lease, 200);
+  const body = lease.body;
   const job = body.jobs[0]!;
   await suite.api.post(`/api/v1/leases/${body.id}/jobs/${job.id}/start`, { attempt: job.attempt });
   const post = (chunks: { seq: number; data: string }[], dropped = 0) =>
@@ -128,7 +129,7 @@ describe("a job's live log", () => {
       dropped_bytes: 0,
       chunks: [{ seq: 0, data: b64("not mine") }],
     });
-    expect(wrong.status).toBe(404);
+    expectStatus(wrong, 404);
     expect(wrong.body.error.code).toBe("not_found");
     const bad = await fetch(`${suite.server.url}/api/v1/jobs/${job.id}/log/events`, {
       headers: { "last-event-id": "garbage" },
@@ -149,12 +150,15 @@ describe.runIf(postgres)("a live log across Postgres replicas", () => {
       startTestServer({ databaseUrl: schema.url }),
     ]);
     try {
-      const onA = client<"untyped">(a.url);
+      const onA = client(a.url);
       const run = await submit(onA, { app_version_id: "log-pg", tests: ["a.spec.ts"] });
+      expectStatus(run, 201);
       const agent = await registerAgent(onA, "live-pg");
-      const lease = (await onA.post(`/api/v1/agents/${agent}/lease`, {})).body;
-      const job = lease.jobs[0];
-      expect(run.body.jobs[0].id).toBe(job.id);
+      const leased = await onA.post(`/api/v1/agents/${agent}/lease`, {});
+      expectStatus(leased, 200);
+      const lease = leased.body;
+      const job = lease.jobs[0]!;
+      expect(run.body.jobs[0]?.id).toBe(job.id);
       await onA.post(`/api/v1/leases/${lease.id}/jobs/${job.id}/start`, { attempt: 1 });
       const res = await fetch(`${b.url}/api/v1/jobs/${job.id}/log/events`);
       const events = readSse(res.body!);

@@ -5,16 +5,18 @@
  */
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AGENT_KEY_HEADER } from "../../api/schemas.js";
+import { AGENT_KEY_HEADER, type ErrorBody } from "../../api/schemas.js";
 import type { Scope } from "../../api/types.js";
 import { issueToken } from "../../app/tokens.js";
 import {
+  bodyOf,
   client,
+  expectStatus,
   registerAgent,
   startTestServer,
   submit,
   type Client,
-  type UntypedReply,
+  type Reply,
   type TestServer,
 } from "../harness.js";
 
@@ -28,9 +30,11 @@ async function newToken(
     .token;
 }
 
-function expectError(res: UntypedReply, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
+/** Checks a refusal's status and code, and answers its error for further checks. */
+function expectError(res: Reply, status: 400 | 401 | 403 | 404, code: string): ErrorBody["error"] {
+  expectStatus(res, status);
   expect(res.body.error.code).toBe(code);
+  return res.body.error;
 }
 
 /** A request with headers fetch will not let us choose (Host above all). */
@@ -62,11 +66,11 @@ function raw(
 
 describe("token lifecycle", () => {
   let server: TestServer;
-  let admin: Client<"untyped">;
+  let admin: Client;
 
   beforeAll(async () => {
     server = await startTestServer();
-    admin = client<"untyped">(server.url, await newToken(server, "acme", ["admin"]));
+    admin = client(server.url, await newToken(server, "acme", ["admin"]));
   });
   afterAll(() => server.close());
 
@@ -76,25 +80,24 @@ describe("token lifecycle", () => {
       scopes: ["read"],
       expires_in_days: 90,
     });
-    expect(created.status).toBe(201);
+    expectStatus(created, 201);
     expect(created.body.token).toMatch(/^qgj_/);
     expect(created.body.org_id).toBe("acme");
-    expect(Date.parse(created.body.expires_at) - Date.now()).toBeGreaterThan(89 * 86_400_000);
-    const reader = client<"untyped">(server.url, created.body.token);
+    expect(Date.parse(created.body.expires_at!) - Date.now()).toBeGreaterThan(89 * 86_400_000);
+    const reader = client(server.url, created.body.token);
     expect((await reader.get("/api/v1/runs")).status).toBe(200);
 
     const listed = await admin.get("/api/v1/tokens");
-    expect(listed.status).toBe(200);
-    const mine = listed.body.items.find((t: { id: string }) => t.id === created.body.id);
+    expectStatus(listed, 200);
+    const mine = listed.body.items.find((t) => t.id === created.body.id);
     expect(mine).toMatchObject({ name: "ci", scopes: ["read"], revoked_at: null });
     expect(JSON.stringify(listed.body)).not.toContain(created.body.token);
 
     const revoked = await admin.post(`/api/v1/tokens/${created.body.id}/revoke`, {});
-    expect(revoked.status).toBe(200);
+    expectStatus(revoked, 200);
     expect(revoked.body.revoked_at).not.toBeNull();
-    const refused = await reader.get("/api/v1/runs");
-    expectError(refused, 401, "unauthorized");
-    expect(refused.body.error.message).toMatch(/revoked/);
+    const refused = expectError(await reader.get("/api/v1/runs"), 401, "unauthorized");
+    expect(refused.message).toMatch(/revoked/);
   });
 
   it("keeps an org admin to its own org: no fleet tokens, no other org's tokens", async () => {
@@ -114,22 +117,15 @@ describe("token lifecycle", () => {
       Date.now(),
     );
     expectError(await admin.post(`/api/v1/tokens/${other.record.id}/revoke`, {}), 404, "not_found");
-    expect((await client<"untyped">(server.url, other.token).get("/api/v1/runs")).status).toBe(200);
-    const reader = client<"untyped">(
-      server.url,
-      await newToken(server, "acme", ["read", "submit"]),
-    );
+    expect((await client(server.url, other.token).get("/api/v1/runs")).status).toBe(200);
+    const reader = client(server.url, await newToken(server, "acme", ["read", "submit"]));
     expectError(await reader.get("/api/v1/tokens"), 403, "forbidden");
   });
 
   it("refuses an expired token with a message that says so", async () => {
-    const expired = client<"untyped">(
-      server.url,
-      await newToken(server, "acme", ["read"], Date.now() - 1),
-    );
-    const res = await expired.get("/api/v1/runs");
-    expectError(res, 401, "unauthorized");
-    expect(res.body.error.message).toMatch(/expired/);
+    const expired = client(server.url, await newToken(server, "acme", ["read"], Date.now() - 1));
+    const refused = expectError(await expired.get("/api/v1/runs"), 401, "unauthorized");
+    expect(refused.message).toMatch(/expired/);
   });
 
   it("ends a waiting long poll when its token is revoked, and the dashboard cookie with it", async () => {
@@ -138,9 +134,9 @@ describe("token lifecycle", () => {
       { orgId: "acme", scopes: ["read", "submit"], name: "w" },
       Date.now(),
     );
-    const waiter = client<"untyped">(server.url, token);
+    const waiter = client(server.url, token);
     const run = await submit(waiter, { org_id: "acme", tests: ["wait.spec.ts"] });
-    expect(run.status).toBe(201);
+    expectStatus(run, 201);
     const waiting = waiter.get(`/api/v1/runs/${run.body.id}/wait?timeout_s=30`);
     await new Promise((r) => setTimeout(r, 300));
     await admin.post(`/api/v1/tokens/${record.id}/revoke`, {});
@@ -187,9 +183,9 @@ describe("open mode", () => {
   });
 
   it("refuses a state change a web page could send cross-site (no body, or a form or text body)", async () => {
-    const api = client<"untyped">(server.url);
-    const run = await submit(api, { org_id: "acme", tests: ["open.spec.ts"] });
-    const path = `/api/v1/runs/${run.body.id}/cancel`;
+    const api = client(server.url);
+    const run = bodyOf(await submit(api, { org_id: "acme", tests: ["open.spec.ts"] }));
+    const path = `/api/v1/runs/${run.id}/cancel`;
     const simple: Record<string, string>[] = [
       {},
       { "content-type": "text/plain" },
@@ -204,16 +200,16 @@ describe("open mode", () => {
       });
       expect(res.status, JSON.stringify(headers)).toBe(415);
     }
-    expect((await api.get(`/api/v1/runs/${run.body.id}`)).body.status).toBe("queued");
+    expect(bodyOf(await api.get(`/api/v1/runs/${run.id}`)).status).toBe("queued");
     expect((await api.post(path, {})).status).toBe(200);
   });
 
   it("a lease poll started while open gets 401, not another org's job, once tokens exist", async () => {
-    const open = client<"untyped">(server.url);
+    const open = client(server.url);
     const agent = await registerAgent(open, "open-agent");
     const polling = open.post(`/api/v1/agents/${agent}/lease`, { wait_s: 20 });
     await new Promise((r) => setTimeout(r, 300));
-    const submitter = client<"untyped">(server.url, await newToken(server, "globex", ["submit"]));
+    const submitter = client(server.url, await newToken(server, "globex", ["submit"]));
     expect(
       (
         await submit(submitter, {
@@ -231,26 +227,25 @@ describe("open mode", () => {
 
 describe("leases bound to their agent", () => {
   let server: TestServer;
-  let fleet: Client<"untyped">;
+  let fleet: Client;
   beforeAll(async () => {
     server = await startTestServer();
-    fleet = client<"untyped">(
-      server.url,
-      await newToken(server, null, ["agent", "submit", "read"]),
-    );
+    fleet = client(server.url, await newToken(server, null, ["agent", "submit", "read"]));
   });
   afterAll(() => server.close());
 
   it("gives each registration a key; another agent (same fleet token) cannot touch its lease", async () => {
     const reg = await fleet.post("/api/v1/agents", { name: "pixel-a", target: "emulator" });
+    expectStatus(reg, 200);
     expect(reg.body.key).toMatch(/^qga_/);
     await registerAgent(fleet, "pixel-b");
     const other = await fleet.post("/api/v1/agents", { name: "pixel-c", target: "emulator" });
+    expectStatus(other, 200);
     const asOther = { [AGENT_KEY_HEADER]: other.body.key };
     await submit(fleet, { org_id: "acme", tests: ["bound.spec.ts"] });
     const lease = await fleet.post(`/api/v1/agents/${reg.body.id}/lease`, {});
-    expect(lease.status).toBe(200);
-    const job = lease.body.jobs[0].id;
+    expectStatus(lease, 200);
+    const job = lease.body.jobs[0]!.id;
     const l = lease.body.id;
     expectError(
       await fleet.post(`/api/v1/leases/${l}/jobs/${job}/start`, { attempt: 1 }, asOther),
@@ -293,6 +288,8 @@ describe("leases bound to their agent", () => {
   it("a new registration under the same name retires the old key", async () => {
     const first = await fleet.post("/api/v1/agents", { name: "restarted", target: "emulator" });
     const second = await fleet.post("/api/v1/agents", { name: "restarted", target: "emulator" });
+    expectStatus(first, 200);
+    expectStatus(second, 200);
     expect(second.body.id).toBe(first.body.id);
     expect(second.body.key).not.toBe(first.body.key);
     const beat = (key: string) =>
@@ -305,7 +302,8 @@ describe("leases bound to their agent", () => {
     await submit(fleet, { org_id: "clamp", app_version_id: "c1", tests: ["quick.spec.ts"] });
     const agent = await registerAgent(fleet, "clamper");
     const lease = await fleet.post(`/api/v1/agents/${agent}/lease`, {});
-    const job = lease.body.jobs[0].id;
+    expectStatus(lease, 200);
+    const job = lease.body.jobs[0]!.id;
     await fleet.post(`/api/v1/leases/${lease.body.id}/jobs/${job}/start`, { attempt: 1 });
     const week = 7 * 86_400_000;
     expect(
@@ -318,9 +316,9 @@ describe("leases bound to their agent", () => {
       ).status,
     ).toBe(200);
     await submit(fleet, { org_id: "clamp", app_version_id: "c1", tests: ["quick.spec.ts"] });
-    const overview = await fleet.get("/api/v1/queue");
-    const group = overview.body.groups.find((g: { org_id: string }) => g.org_id === "clamp");
-    expect(group.expected_work_s).toBeLessThan(60);
+    const overview = bodyOf(await fleet.get("/api/v1/queue"));
+    const group = overview.groups.find((g) => g.org_id === "clamp");
+    expect(group?.expected_work_s).toBeLessThan(60);
   });
 });
 
@@ -333,21 +331,19 @@ describe("metrics, proxies and paths", () => {
   afterAll(() => server.close());
 
   it("serves /metrics to a fleet token only (unless QGJOB_METRICS_PUBLIC)", async () => {
-    expectError(await client<"untyped">(server.url).get("/metrics"), 401, "unauthorized");
+    expectError(await client(server.url).get("/metrics"), 401, "unauthorized");
     expectError(
-      await client<"untyped">(server.url, await newToken(server, "acme", ["read"])).get("/metrics"),
+      await client(server.url, await newToken(server, "acme", ["read"])).get("/metrics"),
       403,
       "forbidden",
     );
-    const ok = await client<"untyped">(server.url, await newToken(server, null, ["read"])).get(
-      "/metrics",
-    );
+    const ok = await client(server.url, await newToken(server, null, ["read"])).get("/metrics");
     expect(ok.status).toBe(200);
     expect(String(ok.body)).toContain("qgjob_");
     const open = await startTestServer({ metricsPublic: true });
     try {
       await newToken(open, "acme", ["read"]);
-      expect((await client<"untyped">(open.url).get("/metrics")).status).toBe(200);
+      expect((await client(open.url).get("/metrics")).status).toBe(200);
     } finally {
       await open.close();
     }
@@ -373,7 +369,7 @@ describe("metrics, proxies and paths", () => {
   });
 
   it("refuses test paths that would read as options", async () => {
-    const api = client<"untyped">(server.url, await newToken(server, "acme", ["submit"]));
+    const api = client(server.url, await newToken(server, "acme", ["submit"]));
     const res = await submit(api, { org_id: "acme", tests: ["-rf.spec.ts"] });
     expectError(res, 400, "invalid_request");
     expect(JSON.stringify(res.body)).toMatch(/must not start with '-'/);

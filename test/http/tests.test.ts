@@ -3,24 +3,32 @@
  * sorts, a test's page, quarantining by API, and a quarantined failure leaving its run passed.
  */
 import { describe, expect, it } from "vitest";
-import { finishJob, registerAgent, serverPerSuite, submit, type Client } from "../harness.js";
+import {
+  bodyOf,
+  expectStatus,
+  finishJob,
+  registerAgent,
+  serverPerSuite,
+  submit,
+  type Client,
+} from "../harness.js";
 
-const suite = serverPerSuite<"untyped">();
+const suite = serverPerSuite();
 
 /** Submits one run of these tests and ends each with the given status; answers the run. */
 async function runOnce(
-  api: Client<"untyped">,
+  api: Client,
   org: string,
   agent: string,
   outcomes: Record<string, "passed" | "failed" | "error">,
 ) {
   const tests = Object.keys(outcomes);
   const run = await submit(api, { org_id: org, tests, max_attempts: 1 });
-  expect(run.status).toBe(201);
+  expectStatus(run, 201);
   let left = tests.length;
   while (left > 0) {
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 });
-    expect(lease.status).toBe(200);
+    expectStatus(lease, 200);
     for (const job of lease.body.jobs) {
       const ended = await finishJob(api, lease.body.id, job, outcomes[job.test_path], {
         duration_ms: 1000 * (tests.indexOf(job.test_path) + 1),
@@ -30,7 +38,7 @@ async function runOnce(
       left--;
     }
   }
-  return (await api.get(`/api/v1/runs/${run.body.id}`)).body;
+  return bodyOf(await api.get(`/api/v1/runs/${run.body.id}`));
 }
 
 describe("GET /api/v1/tests", () => {
@@ -41,26 +49,26 @@ describe("GET /api/v1/tests", () => {
     await runOnce(api, "history", agent, { "a.spec.js": "passed", "b.spec.js": "passed" });
 
     const byFailure = await api.get("/api/v1/tests?org_id=history&sort=failure_rate");
-    expect(byFailure.status).toBe(200);
-    expect(byFailure.body.items.map((t: any) => [t.test_path, t.failure_rate, t.recent])).toEqual([
+    expectStatus(byFailure, 200);
+    expect(byFailure.body.items.map((t) => [t.test_path, t.failure_rate, t.recent])).toEqual([
       ["b.spec.js", 0.5, ["failed", "passed"]],
       ["a.spec.js", 0, ["passed", "passed"]],
     ]);
-    const slowest = await api.get("/api/v1/tests?org_id=history&sort=duration&limit=1");
-    expect(slowest.body.items.map((t: any) => [t.test_path, t.p95_ms])).toEqual([
-      ["b.spec.js", 2000],
-    ]);
-    expect(slowest.body.next_cursor).toEqual(expect.any(String));
-    const next = await api.get(
-      `/api/v1/tests?org_id=history&sort=duration&limit=1&cursor=${slowest.body.next_cursor}`,
+    const slowest = bodyOf(await api.get("/api/v1/tests?org_id=history&sort=duration&limit=1"));
+    expect(slowest.items.map((t) => [t.test_path, t.p95_ms])).toEqual([["b.spec.js", 2000]]);
+    expect(slowest.next_cursor).toEqual(expect.any(String));
+    const next = bodyOf(
+      await api.get(
+        `/api/v1/tests?org_id=history&sort=duration&limit=1&cursor=${slowest.next_cursor}`,
+      ),
     );
-    expect(next.body.items.map((t: any) => t.test_path)).toEqual(["a.spec.js"]);
+    expect(next.items.map((t) => t.test_path)).toEqual(["a.spec.js"]);
 
-    const b = byFailure.body.items[0];
+    const b = byFailure.body.items[0]!;
     const detail = await api.get(`/api/v1/tests/${b.id}`);
-    expect(detail.status).toBe(200);
+    expectStatus(detail, 200);
     expect(detail.body).toMatchObject({ runs: 2, failed: 1, passed: 1, quarantine: null });
-    expect(detail.body.recent_runs.map((r: any) => r.outcome)).toEqual(["passed", "failed"]);
+    expect(detail.body.recent_runs.map((r) => r.outcome)).toEqual(["passed", "failed"]);
     expect(detail.body.last_failures).toEqual([
       expect.objectContaining({ outcome: "failed", message: "no #login" }),
     ]);
@@ -69,15 +77,15 @@ describe("GET /api/v1/tests", () => {
   it("answers bad input with 4xx and a code, never 500", async () => {
     const { api } = suite;
     expect((await api.get("/api/v1/tests?sort=slowness")).status).toBe(400);
-    expect((await api.get("/api/v1/tests?cursor=bm90IG91cnM")).body.error.code).toBe(
-      "invalid_request",
-    );
+    const badCursor = await api.get("/api/v1/tests?cursor=bm90IG91cnM");
+    expectStatus(badCursor, 400);
+    expect(badCursor.body.error.code).toBe("invalid_request");
     expect((await api.get("/api/v1/tests/tst_01JD0000000000000000000000")).status).toBe(404);
     const fleetWithoutOrg = await api.post("/api/v1/quarantines", {
       test_path: "a.spec.js",
       reason: "flaky",
     });
-    expect(fleetWithoutOrg.status).toBe(400);
+    expectStatus(fleetWithoutOrg, 400);
     expect(fleetWithoutOrg.body.error.code).toBe("invalid_request");
     const tooLong = await api.post("/api/v1/quarantines", {
       org_id: "history",
@@ -105,7 +113,7 @@ describe("quarantine", () => {
       owner: "qa",
       expires_in_s: 14 * 86_400,
     });
-    expect(put.status).toBe(201);
+    expectStatus(put, 201);
     expect(put.body).toMatchObject({ automatic: false, owner: "qa" });
 
     const run = await runOnce(api, "quarantine", agent, {
@@ -114,14 +122,14 @@ describe("quarantine", () => {
     });
     expect(run.status).toBe("passed");
     expect(run.counts).toMatchObject({ failed: 1, quarantined: 1, passed: 1 });
-    const login = run.jobs.find((j: any) => j.test_path === "login.spec.js");
+    const login = run.jobs.find((j) => j.test_path === "login.spec.js");
     expect(login).toMatchObject({ status: "failed", quarantined_until: put.body.expires_at });
 
-    const listed = await api.get("/api/v1/tests?org_id=quarantine&quarantined=true");
-    expect(listed.body.items.map((t: any) => [t.test_path, t.quarantine?.reason])).toEqual([
+    const listed = bodyOf(await api.get("/api/v1/tests?org_id=quarantine&quarantined=true"));
+    expect(listed.items.map((t) => [t.test_path, t.quarantine?.reason])).toEqual([
       ["login.spec.js", "flaky since the new keyboard"],
     ]);
-    expect((await api.get("/api/v1/quarantines")).body.items).toEqual([
+    expect(bodyOf(await api.get("/api/v1/quarantines")).items).toEqual([
       expect.objectContaining({ org_id: "quarantine", test_path: "login.spec.js" }),
     ]);
 
@@ -134,7 +142,7 @@ describe("quarantine", () => {
     expect(again.status).toBe("failed");
     expect(again.counts.quarantined).toBe(0);
     // The first run's verdict was the job's own mark: it stays passed.
-    expect((await api.get(`/api/v1/runs/${run.id}`)).body.status).toBe("passed");
+    expect(bodyOf(await api.get(`/api/v1/runs/${run.id}`)).status).toBe("passed");
   });
 });
 
@@ -143,18 +151,19 @@ describe("fail_fast", () => {
     const { api } = suite;
     const tests = ["f1.spec.js", "f2.spec.js", "f3.spec.js", "f4.spec.js", "f5.spec.js"];
     const run = await submit(api, { org_id: "fast", tests, max_attempts: 1, fail_fast: 2 });
-    expect(run.status).toBe(201);
+    expectStatus(run, 201);
     expect(run.body.fail_fast).toBe(2);
     const agent = await registerAgent(api, "pixel-fast");
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 1 });
-    const jobs = lease.body.jobs as { id: string; attempt: number; test_path: string }[];
+    expectStatus(lease, 200);
+    const jobs = lease.body.jobs;
     expect(jobs.length).toBeGreaterThanOrEqual(3);
     await finishJob(api, lease.body.id, jobs[0]!, "failed");
     await finishJob(api, lease.body.id, jobs[1]!, "passed");
-    expect((await api.get(`/api/v1/runs/${run.body.id}`)).body.status).toBe("running");
+    expect(bodyOf(await api.get(`/api/v1/runs/${run.body.id}`)).status).toBe("running");
     await finishJob(api, lease.body.id, jobs[2]!, "failed");
 
-    const after = (await api.get(`/api/v1/runs/${run.body.id}`)).body;
+    const after = bodyOf(await api.get(`/api/v1/runs/${run.body.id}`));
     expect(after.status).toBe("failed");
     expect(after.counts).toMatchObject({ failed: 2, passed: 1, cancelled: 2, queued: 0 });
     // A job of the lease not yet started is not started any more.

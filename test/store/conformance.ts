@@ -847,6 +847,7 @@ export function storeConformance(engine: Engine) {
         finished: false,
         nextUpdateAt: T0,
         failures: 0,
+        generation: 0,
         createdAt: T0,
       });
       // Adding again (a redelivered webhook) returns the rows already there.
@@ -871,13 +872,49 @@ export function storeConformance(engine: Engine) {
         nextUpdateAt: T0 + 10 * SECOND,
         failures: 2,
       };
-      await store.updateGithubCheck(emulator.id, sent);
-      await store.updateGithubCheck(device.id, { finished: true });
+      await store.updateGithubCheck(emulator, sent);
+      await store.updateGithubCheck(device, { finished: true });
       expect(await store.findGithubCheck(42, checkRunId)).toEqual({ ...emulator, ...sent });
       expect(await store.findGithubCheck(43, checkRunId)).toBeNull();
       // Finished rows are never due; the others in order of their next update.
       expect(await ours(T0 + 5 * SECOND)).toEqual([]);
       expect((await ours(T0 + 10 * SECOND)).map((c) => c.id)).toEqual([emulator.id]);
+    });
+
+    it("keeps a re-run's restart of a GitHub check row over a reporter's write about the run before", async () => {
+      const { run } = await submit(newOrg(), {});
+      const [row] = await store.addGithubChecks(
+        [
+          {
+            installationId: 44,
+            owner: "acme",
+            repo: "app",
+            sha: "def456",
+            name: "qgjob (emulator)",
+            target: "emulator",
+            runId: run.id,
+            orgId: run.orgId,
+            testRoot: "",
+          },
+        ],
+        T0,
+      );
+      await store.updateGithubCheck(row!, { checkRunId: 9, sentStatus: "in_progress" });
+      await store.restartGithubCheck(row!.id, {
+        sentStatus: "creating",
+        nextUpdateAt: T0 + SECOND,
+      });
+      // The reporter read the row before the re-run: its completion must not end the new one.
+      await store.updateGithubCheck(row!, { sentStatus: "completed", finished: true });
+      const [now] = await store.githubChecksOf({ runId: run.id });
+      expect(now).toMatchObject({
+        checkRunId: 9,
+        sentStatus: "creating",
+        finished: false,
+        generation: 1,
+      });
+      await store.updateGithubCheck(now!, { sentStatus: "queued" });
+      expect((await store.githubChecksOf({ runId: run.id }))[0]!.sentStatus).toBe("queued");
     });
 
     it("hands each due GitHub check row to one of several concurrent reporters", async () => {

@@ -18,6 +18,7 @@ import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
+  GithubCheckRecord,
   GithubChecksOf,
   GithubDeliveryPatch,
   RerunFilter,
@@ -225,8 +226,11 @@ export class PostgresStore implements Store {
   findGithubCheck(installationId: number, checkRunId: number) {
     return guard(githubOps.findGithubCheck(this.ctx.db, installationId, checkRunId));
   }
-  updateGithubCheck(id: string, patch: GithubCheckPatch) {
-    return guard(githubOps.updateGithubCheck(this.ctx.db, id, patch));
+  updateGithubCheck(check: Pick<GithubCheckRecord, "id" | "generation">, patch: GithubCheckPatch) {
+    return guard(githubOps.updateGithubCheck(this.ctx.db, check, patch));
+  }
+  restartGithubCheck(id: string, patch: GithubCheckPatch) {
+    return guard(githubOps.restartGithubCheck(this.ctx.db, id, patch));
   }
   githubChecksOf(which: GithubChecksOf) {
     return guard(githubOps.githubChecksOf(this.ctx.db, which));

@@ -1,5 +1,5 @@
 /** The GitHub App's state on Postgres: check rows for the reporter and webhook deliveries to process. */
-import { and, asc, eq, inArray, isNotNull, isNull, lt, lte } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
 import { newId } from "../../ids.js";
 import type {
   GithubCheckPatch,
@@ -80,8 +80,22 @@ export async function findGithubCheck(db: PgExec, installationId: number, checkR
   return row ?? null;
 }
 
-export async function updateGithubCheck(db: PgExec, id: string, patch: GithubCheckPatch) {
-  await db.update(githubChecks).set(patch).where(eq(githubChecks.id, id));
+export async function updateGithubCheck(
+  db: PgExec,
+  check: Pick<GithubCheckRecord, "id" | "generation">,
+  patch: GithubCheckPatch,
+) {
+  await db
+    .update(githubChecks)
+    .set(patch)
+    .where(and(eq(githubChecks.id, check.id), eq(githubChecks.generation, check.generation)));
+}
+
+export async function restartGithubCheck(db: PgExec, id: string, patch: GithubCheckPatch) {
+  await db
+    .update(githubChecks)
+    .set({ ...patch, generation: sql`${githubChecks.generation} + 1` })
+    .where(eq(githubChecks.id, id));
 }
 
 export function githubChecksOf(db: PgExec, which: GithubChecksOf) {

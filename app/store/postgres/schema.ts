@@ -287,6 +287,8 @@ export const githubChecks = pgTable(
     failures: integer("failures").notNull().default(0),
     /** Why the reporter gave up on this check run (GitHub refused it for good); shown on the run page. */
     error: text("error"),
+    /** Bumped by each re-run: the reporter writes only to the generation it read. */
+    generation: integer("generation").notNull().default(0),
     createdAt: ms("created_at").notNull(),
   },
   (t) => [

@@ -13,6 +13,7 @@ import { queueOverview } from "../overview.js";
 import type {
   AgentRecord,
   GithubCheckPatch,
+  GithubCheckRecord,
   GithubChecksOf,
   GithubDeliveryPatch,
   RerunFilter,
@@ -209,8 +210,14 @@ export class SqliteStore implements Store {
   async findGithubCheck(installationId: number, checkRunId: number) {
     return githubOps.findGithubCheck(this.ctx, installationId, checkRunId);
   }
-  async updateGithubCheck(id: string, patch: GithubCheckPatch) {
-    githubOps.updateGithubCheck(this.ctx, id, patch);
+  async updateGithubCheck(
+    check: Pick<GithubCheckRecord, "id" | "generation">,
+    patch: GithubCheckPatch,
+  ) {
+    githubOps.updateGithubCheck(this.ctx, check, patch);
+  }
+  async restartGithubCheck(id: string, patch: GithubCheckPatch) {
+    githubOps.restartGithubCheck(this.ctx, id, patch);
   }
   async githubChecksOf(which: GithubChecksOf) {
     return githubOps.githubChecksOf(this.ctx, which);

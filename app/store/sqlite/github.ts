@@ -1,5 +1,5 @@
 /** The GitHub App's state: check rows for the reporter and webhook deliveries to process. */
-import { and, asc, eq, inArray, isNotNull, isNull, lt, lte } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
 import { newId } from "../../ids.js";
 import type {
   GithubCheckPatch,
@@ -83,8 +83,24 @@ export function findGithubCheck(ctx: SqliteContext, installationId: number, chec
   );
 }
 
-export function updateGithubCheck(ctx: SqliteContext, id: string, patch: GithubCheckPatch) {
-  ctx.db.update(githubChecks).set(patch).where(eq(githubChecks.id, id)).run();
+export function updateGithubCheck(
+  ctx: SqliteContext,
+  check: Pick<GithubCheckRecord, "id" | "generation">,
+  patch: GithubCheckPatch,
+) {
+  ctx.db
+    .update(githubChecks)
+    .set(patch)
+    .where(and(eq(githubChecks.id, check.id), eq(githubChecks.generation, check.generation)))
+    .run();
+}
+
+export function restartGithubCheck(ctx: SqliteContext, id: string, patch: GithubCheckPatch) {
+  ctx.db
+    .update(githubChecks)
+    .set({ ...patch, generation: sql`${githubChecks.generation} + 1` })
+    .where(eq(githubChecks.id, id))
+    .run();
 }
 
 export function githubChecksOf(ctx: SqliteContext, which: GithubChecksOf) {

@@ -1,0 +1,1 @@
+ALTER TABLE "github_checks" ADD COLUMN "generation" integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE `github_checks` ADD `generation` integer DEFAULT 0 NOT NULL;
