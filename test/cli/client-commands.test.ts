@@ -11,7 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { issueToken } from "../../app/tokens.js";
 import { CLI } from "../built.js";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -31,12 +33,12 @@ interface Out {
 }
 
 let server: TestServer;
-let api: Client<"untyped">;
+let api: Client;
 const dirs: string[] = [];
 
 beforeEach(async () => {
   server = await startTestServer();
-  api = client<"untyped">(server.url);
+  api = client(server.url);
 });
 afterEach(async () => {
   await server.close();
@@ -279,8 +281,8 @@ describe("qgjob submit --wait and qgjob wait", () => {
   it(
     "wait --timeout 2s on a run nobody runs exits 4 after about two seconds",
     async () => {
-      const run = await submit(api, { tests: ["tests/a.spec.js"] });
-      const out = await qgjob(["wait", "--run-id", run.body.id, "--timeout", "2s"]);
+      const run = bodyOf(await submit(api, { tests: ["tests/a.spec.js"] }));
+      const out = await qgjob(["wait", "--run-id", run.id, "--timeout", "2s"]);
       expect(out.code).toBe(4);
       expect(out.ms).toBeGreaterThanOrEqual(2000);
       expect(out.ms).toBeLessThan(10_000);
@@ -296,18 +298,18 @@ describe("qgjob cancel", () => {
   it(
     "cancels a run and a job; a cancelled run reads as not passed (exit 1)",
     async () => {
-      const run = await submit(api, { tests: ["tests/a.spec.js", "tests/b.spec.js"] });
-      const other = await submit(api, { tests: ["tests/c.spec.js"] });
+      const run = bodyOf(await submit(api, { tests: ["tests/a.spec.js", "tests/b.spec.js"] }));
+      const other = bodyOf(await submit(api, { tests: ["tests/c.spec.js"] }));
       const [byRun, byJob] = await Promise.all([
-        qgjob(["cancel", "--run-id", run.body.id]),
-        qgjob(["cancel", "--job-id", other.body.jobs[0].id, "--json"]),
+        qgjob(["cancel", "--run-id", run.id]),
+        qgjob(["cancel", "--job-id", other.jobs[0]!.id, "--json"]),
       ]);
       expect(byRun.code).toBe(0);
-      expect(byRun.stdout).toMatch(new RegExp(`^run ${run.body.id}  cancelled .*2 cancelled`));
+      expect(byRun.stdout).toMatch(new RegExp(`^run ${run.id}  cancelled .*2 cancelled`));
       expect(byJob.code).toBe(0);
       expect(JSON.parse(byJob.stdout)).toMatchObject({ status: "cancelled" });
 
-      const status = await qgjob(["status", "--run-id", run.body.id]);
+      const status = await qgjob(["status", "--run-id", run.id]);
       expect(status.code).toBe(1);
       expect(status.stdout).toMatch(/tests\/a\.spec\.js\s+cancelled/);
     },
@@ -319,23 +321,26 @@ describe("qgjob rerun", () => {
   it(
     "queues a run's failed test again and, with --wait, exits with the new outcome",
     async () => {
-      const run = await submit(api, { tests: ["tests/a.spec.js", "tests/b.spec.js"] });
+      const run = bodyOf(await submit(api, { tests: ["tests/a.spec.js", "tests/b.spec.js"] }));
       const agent = await registerAgent(api, "pixel-7");
       const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
+      expectStatus(lease, 200);
       const [a, b] = lease.body.jobs;
+      if (!a || !b) throw new Error(`the lease holds ${lease.body.jobs.length} jobs, not 2`);
       await finishJob(api, lease.body.id, a, "passed");
       await finishJob(api, lease.body.id, b, "failed", { message: "boom" });
 
-      const waiting = qgjob(["rerun", "--run-id", run.body.id, "--wait"]);
+      const waiting = qgjob(["rerun", "--run-id", run.id, "--wait"]);
       let second = await api.post(`/api/v1/agents/${agent}/lease`, {});
       while (second.status === 204) second = await api.post(`/api/v1/agents/${agent}/lease`, {});
-      expect(second.body.jobs.map((j: any) => j.test_path)).toEqual([b.test_path]);
-      await finishJob(api, second.body.id, second.body.jobs[0], "passed");
+      expectStatus(second, 200);
+      expect(second.body.jobs.map((j) => j.test_path)).toEqual([b.test_path]);
+      await finishJob(api, second.body.id, second.body.jobs[0]!, "passed");
       const out = await waiting;
       expect(out.code).toBe(0);
-      expect(out.stdout).toMatch(new RegExp(`^run ${run.body.id}  1 test queued again`));
+      expect(out.stdout).toMatch(new RegExp(`^run ${run.id}  1 test queued again`));
 
-      const again = await qgjob(["rerun", "--run-id", run.body.id, "--json"]);
+      const again = await qgjob(["rerun", "--run-id", run.id, "--json"]);
       expect(again.code).toBe(0);
       expect(JSON.parse(again.stdout)).toMatchObject({ status: "passed", rerun_job_ids: [] });
     },

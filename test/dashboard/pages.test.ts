@@ -4,7 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../app/tokens.js";
-import { client, registerAgent, startTestServer, submit, type TestServer } from "../harness.js";
+import {
+  bodyOf,
+  client,
+  expectStatus,
+  registerAgent,
+  startTestServer,
+  submit,
+  type TestServer,
+} from "../harness.js";
 
 const text = (html: string) => html.replace(/<[^>]+>/g, "").replace(/\s+/g, " ");
 
@@ -21,7 +29,7 @@ describe("open mode", () => {
   afterAll(() => server.close());
 
   it("shows the lease the scheduler then really hands the next idle agent, claiming nothing", async () => {
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     await submit(api, { org_id: "acme", app_version_id: "v1", tests: ["a.spec.ts", "b.spec.ts"] });
     await submit(api, {
       org_id: "globex",
@@ -40,6 +48,7 @@ describe("open mode", () => {
     expect(text((await page(server, "/queue")).body)).toContain("gets 3 jobs of org globex");
 
     const lease = await api.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 0 });
+    expectStatus(lease, 200);
     expect(lease.body).toMatchObject({ org_id: "globex", app_version_id: "v2", install: true });
     expect(lease.body.jobs).toHaveLength(3);
     expect(text((await page(server, "/queue")).body)).toContain(
@@ -48,14 +57,14 @@ describe("open mode", () => {
   });
 
   it("filters runs by app version, on the page and in the API", async () => {
-    const api = client<"untyped">(server.url);
-    const v3 = (await submit(api, { app_version_id: "v3", tests: ["x.spec.ts"] })).body.id;
-    const v4 = (await submit(api, { app_version_id: "v4", tests: ["x.spec.ts"] })).body.id;
+    const api = client(server.url);
+    const v3 = bodyOf(await submit(api, { app_version_id: "v3", tests: ["x.spec.ts"] })).id;
+    const v4 = bodyOf(await submit(api, { app_version_id: "v4", tests: ["x.spec.ts"] })).id;
     const body = (await page(server, "/?app_version_id=v3&status=&org_id=")).body;
     expect(body).toContain(v3);
     expect(body).not.toContain(v4);
-    const listed = await api.get("/api/v1/runs?app_version_id=v4");
-    expect(listed.body.items.map((r: { id: string }) => r.id)).toEqual([v4]);
+    const listed = bodyOf(await api.get("/api/v1/runs?app_version_id=v4"));
+    expect(listed.items.map((r) => r.id)).toEqual([v4]);
   });
 
   it("answers a bad filter or run id with a page that says so", async () => {
@@ -69,11 +78,13 @@ describe("open mode", () => {
   });
 
   it("shows a flaky job attempt by attempt: the failing try's message and evidence next to the pass", async () => {
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     const run = await submit(api, { app_version_id: "v9", tests: ["flaky.spec.ts"], retries: 1 });
     const agentId = await registerAgent(api, "pixel-9", { installed: ["v9"] });
-    const lease = (await api.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 0 })).body;
-    const job = lease.jobs[0];
+    const leased = await api.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 0 });
+    expectStatus(leased, 200);
+    const lease = leased.body;
+    const job = lease.jobs[0]!;
     const post = async (attempt: number, body: Record<string, unknown>) => {
       await api.post(`/api/v1/leases/${lease.id}/jobs/${job.id}/start`, { attempt });
       return api.post(`/api/v1/leases/${lease.id}/jobs/${job.id}/result`, {
@@ -116,26 +127,26 @@ describe("open mode", () => {
   });
 
   it("refuses a cancel posted from another site or with no origin at all", async () => {
-    const api = client<"untyped">(server.url);
-    const run = (await submit(api, { app_version_id: "csrf", tests: ["x.spec.ts"] })).body.id;
+    const api = client(server.url);
+    const run = bodyOf(await submit(api, { app_version_id: "csrf", tests: ["x.spec.ts"] })).id;
     const refused: Record<string, string>[] = [{ origin: "http://evil.example" }, {}];
     for (const headers of refused) {
       const res = await page(server, `/runs/${run}/cancel`, { method: "POST", headers });
       expect(res.status).toBe(403);
     }
-    expect((await api.get(`/api/v1/runs/${run}`)).body.status).toBe("queued");
+    expect(bodyOf(await api.get(`/api/v1/runs/${run}`)).status).toBe("queued");
     const ok = await page(server, `/runs/${run}/cancel`, {
       method: "POST",
       headers: { origin: server.url },
     });
     expect(ok.status).toBe(303);
     expect(ok.headers.get("location")).toBe(`/runs/${run}`);
-    expect((await api.get(`/api/v1/runs/${run}`)).body.status).toBe("cancelled");
+    expect(bodyOf(await api.get(`/api/v1/runs/${run}`)).status).toBe("cancelled");
   });
 
   it("keeps the pages out of the OpenAPI document", async () => {
-    const doc = await client<"untyped">(server.url).get("/api/v1/openapi.json");
-    const paths = Object.keys(doc.body.paths);
+    const doc = await client(server.url).get("/api/v1/openapi.json");
+    const paths = Object.keys(bodyOf(doc).paths);
     // Outside /api/v1 only the seed's compatibility routes are documented.
     expect(paths.filter((p) => !p.startsWith("/api/v1/")).sort()).toEqual([
       "/status/{job_id}",

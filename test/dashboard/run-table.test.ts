@@ -8,7 +8,9 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -25,7 +27,7 @@ const MESSAGE =
   'Error: expect(received).toBe(expected) // Object.is equality: Expected: "Your refund of 12.00 EUR is on its way to the card ending 4242" Received: "Something went wrong while contacting the payment service, please try again later"\n\n  at tests/checkout/payment/refund.spec.ts:14:5';
 
 let server: TestServer;
-let api: Client<"untyped">;
+let api: Client;
 let browser: Browser;
 let runId: string;
 
@@ -55,19 +57,23 @@ function lines(page: Page, selector: string): Promise<string[]> {
     });
 }
 
+/** The agent's next lease, taken at once: the tests queue its work first. */
+async function leaseOf(agent: string) {
+  const res = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 0 });
+  expectStatus(res, 200);
+  return res.body;
+}
+
 beforeAll(async () => {
   server = await startTestServer();
-  api = client<"untyped">(server.url);
-  const run = await submit(api, {
-    org_id: "acme",
-    app_version_id: "v1",
-    tests: [SHORT, LONG],
-    retries: 1,
-  });
-  runId = run.body.id;
+  api = client(server.url);
+  const run = bodyOf(
+    await submit(api, { org_id: "acme", app_version_id: "v1", tests: [SHORT, LONG], retries: 1 }),
+  );
+  runId = run.id;
   const agent = await registerAgent(api, "pixel-7-lab-2", { installed: ["v1"] });
-  const lease = (await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 0 })).body;
-  for (const job of lease.jobs as { id: string; test_path: string }[]) {
+  const lease = await leaseOf(agent);
+  for (const job of lease.jobs) {
     // Both fail once; the short one passes on its retry (flaky), the long one fails again.
     await finishJob(api, lease.id, { id: job.id, attempt: 1 }, "failed", { message: MESSAGE });
     const second = job.test_path === SHORT ? "passed" : "failed";
@@ -75,11 +81,12 @@ beforeAll(async () => {
   }
   // The long one is re-run, and fails again on another lease: one earlier run under it.
   expect((await api.post(`/api/v1/runs/${runId}/rerun-failed`, {})).status).toBe(200);
-  const again = (await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 0 })).body;
-  await finishJob(api, again.id, { id: again.jobs[0].id, attempt: 1 }, "failed", {
+  const again = await leaseOf(agent);
+  const rerun = again.jobs[0]!;
+  await finishJob(api, again.id, { id: rerun.id, attempt: 1 }, "failed", {
     message: MESSAGE,
   });
-  await finishJob(api, again.id, { id: again.jobs[0].id, attempt: 2 }, "failed", {
+  await finishJob(api, again.id, { id: rerun.id, attempt: 2 }, "failed", {
     message: MESSAGE,
   });
   browser = await launchChromium();
@@ -123,11 +130,7 @@ describe("a run's job table", () => {
   it("names each job's id and agent, counts tries as tries and retries, and keeps a re-run's history", async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await page.goto(`${server.url}/runs/${runId}`);
-    const jobs = (await api.get(`/api/v1/jobs?run_id=${runId}`)).body.items as {
-      id: string;
-      test_path: string;
-      superseded_by: string | null;
-    }[];
+    const jobs = bodyOf(await api.get(`/api/v1/jobs?run_id=${runId}`)).items;
     const current = jobs.find((j) => j.test_path === LONG && j.superseded_by === null)!;
     const superseded = jobs.find((j) => j.test_path === LONG && j.superseded_by !== null)!;
     const row = page.locator(`#job-${current.id}`);
@@ -149,15 +152,13 @@ describe("a run's job table", () => {
 
 describe("the agents page", () => {
   it("shows an agent busy while it stops a cancelled test, idle once it released the lease", async () => {
-    const run = await submit(api, {
-      org_id: "acme",
-      app_version_id: "v2",
-      tests: ["slow.spec.ts"],
-    });
+    const run = bodyOf(
+      await submit(api, { org_id: "acme", app_version_id: "v2", tests: ["slow.spec.ts"] }),
+    );
     const agent = await registerAgent(api, "pixel-8", { installed: ["v2"] });
-    const lease = (await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 0 })).body;
-    await api.post(`/api/v1/leases/${lease.id}/jobs/${lease.jobs[0].id}/start`, { attempt: 1 });
-    await api.post(`/api/v1/runs/${run.body.id}/cancel`, {});
+    const lease = await leaseOf(agent);
+    await api.post(`/api/v1/leases/${lease.id}/jobs/${lease.jobs[0]!.id}/start`, { attempt: 1 });
+    await api.post(`/api/v1/runs/${run.id}/cancel`, {});
     const stateOf = async () => {
       const html = await (await fetch(`${server.url}/agents`)).text();
       const row = html.slice(html.indexOf("pixel-8"));

@@ -19,7 +19,8 @@ import {
   stubAndroid,
   type StubAndroid,
 } from "../appwright-env.js";
-import { client, submit } from "../harness.js";
+import type { Job } from "../../api/schemas.js";
+import { bodyOf, client, expectStatus, submit } from "../harness.js";
 import { killAll, qgjob, spawnQgjob, spawnServer, type Spawned } from "../processes.js";
 
 let url: string;
@@ -90,25 +91,20 @@ describe("two devices on one host", () => {
     for (const finished of agents.map(leases))
       expect(finished).toEqual([expect.objectContaining({ installs: 1, sessions: 2 })]);
     // The server has what each device did, on the attempt, and what each device holds.
-    const jobs = (await (await fetch(`${url}/api/v1/jobs?org_id=qualgent`)).json()) as {
-      items: { id: string; app_version_id: string; agent_id: string }[];
-    };
+    const api = client(url);
+    const jobs = bodyOf(await api.get("/api/v1/jobs?org_id=qualgent"));
     expect(jobs.items).toHaveLength(2);
     for (const job of jobs.items) {
-      const evidence = (await (await fetch(`${url}/api/v1/jobs/${job.id}/artifacts`)).json()) as {
-        attempts: { device: Record<string, unknown> | null }[];
-      };
+      const evidence = bodyOf(await api.get(`/api/v1/jobs/${job.id}/artifacts`));
       expect(evidence.attempts[0]!.device).toMatchObject({
         app_version_id: job.app_version_id,
         installs: 1,
         sessions: 2,
       });
-      const agent = (await (await fetch(`${url}/api/v1/agents/${job.agent_id}`)).json()) as {
-        installed: string[];
-      };
+      const agent = bodyOf(await api.get(`/api/v1/agents/${job.agent_id}`));
       expect(agent.installed).toEqual([job.app_version_id]);
     }
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const metrics = bodyOf(await api.get("/metrics"));
     expect(metrics).toContain('qgjob_device_installs_total{target="emulator"} 2');
     expect(metrics).toContain('qgjob_device_sessions_total{target="emulator"} 4');
   }, 400_000);
@@ -131,18 +127,12 @@ describe("two devices on one host", () => {
   }, 120_000);
 });
 
-interface JobView {
-  status: string;
-  attempts: number;
-  result: { message: string | null } | null;
-}
-
 /**
  * Submits one test of a version to the device `device` with one attempt (an infrastructure error
  * is not retried elsewhere: the test sees it) and answers its job once it has ended.
  */
-async function runOn(device: string, version: string, test: string): Promise<JobView> {
-  const api = client<"untyped">(url);
+async function runOn(device: string, version: string, test: string): Promise<Job> {
+  const api = client(url);
   const run = await submit(api, {
     app_version_id: version,
     tests: [test],
@@ -150,11 +140,11 @@ async function runOn(device: string, version: string, test: string): Promise<Job
     device,
     max_attempts: 1,
   });
-  expect(run.status, JSON.stringify(run.body)).toBe(201);
-  const id = run.body.jobs[0].id as string;
+  expectStatus(run, 201);
+  const id = run.body.jobs[0]!.id;
   const deadline = Date.now() + 300_000;
   for (;;) {
-    const job = (await api.get(`/api/v1/jobs/${id}`)).body as JobView;
+    const job = bodyOf(await api.get(`/api/v1/jobs/${id}`));
     if (["passed", "failed", "error", "timed_out", "cancelled"].includes(job.status)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
     await new Promise((r) => setTimeout(r, 200));

@@ -9,7 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, tempDir } from "../harness.js";
+import { client, expectStatus, tempDir } from "../harness.js";
 import { killAll, qgjob, spawnQgjob, spawnServer } from "../processes.js";
 import { createTestSchema, enginesUnderTest } from "../store/engines.js";
 
@@ -45,15 +45,15 @@ const pct = (xs: number[], p: number) =>
 
 /** Submits the slow test on `submitVia` and follows its log with the CLI on `followVia`. */
 async function followOnce(submitVia: string, followVia: string, tag: string) {
-  const api = client<"untyped">(submitVia);
+  const api = client(submitVia);
   const run = await api.post("/api/v1/runs", {
     org_id: "acme",
     app_version_id: "v1",
     target: "device",
     tests: ["tests/slow.sh"],
   });
-  expect(run.status).toBe(201);
-  const jobId = run.body.jobs[0].id as string;
+  expectStatus(run, 201);
+  const jobId = run.body.jobs[0]!.id;
   const follow = spawnQgjob(["logs", "--url", followVia, "--job-id", jobId, "--follow"]);
   const arrivals: { line: string; latency: number; jobStatus: Promise<string> }[] = [];
   createInterface({ input: follow.child.stdout! }).on("line", (line) => {
@@ -62,7 +62,9 @@ async function followOnce(submitVia: string, followVia: string, tag: string) {
     arrivals.push({
       line,
       latency: Date.now() - Number(m[2]),
-      jobStatus: api.get(`/api/v1/jobs/${jobId}`).then((r) => r.body.status as string),
+      jobStatus: api
+        .get(`/api/v1/jobs/${jobId}`)
+        .then((r) => (r.status === 200 ? r.body.status : `HTTP ${r.status}`)),
     });
   });
   expect(await follow.exited).toBe(0);
@@ -86,12 +88,13 @@ describe("qgjob logs", () => {
     startAgent(server.url, "dev-1");
     const jobId = await followOnce(server.url, server.url, "sqlite");
     // The finished job: its stored output.log, once the agent's upload is in.
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     for (let i = 0; i < 100; i++) {
       const list = await api.get(`/api/v1/jobs/${jobId}/artifacts`);
-      const log = list.body.attempts?.[0]?.artifacts.find(
-        (a: { name: string }) => a.name === "output.log",
-      );
+      const log =
+        list.status === 200
+          ? list.body.attempts[0]?.artifacts.find((a) => a.name === "output.log")
+          : undefined;
       if (log?.state === "stored") break;
       await new Promise((r) => setTimeout(r, 100));
     }
