@@ -10,7 +10,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { QgjobClient } from "../api/client.js";
 import { LogEvent } from "../api/logs.js";
 import type { SseEvent } from "../api/sse.js";
-import { client, startTestServer, tempDir, type Client, type TestServer } from "../test/harness.js";
+import {
+  bodyOf,
+  client,
+  expectStatus,
+  startTestServer,
+  tempDir,
+  type Client,
+  type TestServer,
+} from "../test/harness.js";
 import { DeviceAgent } from "./agent.js";
 import { BuildResolver } from "./build.js";
 import { httpBlobSink } from "./evidence/http-sink.js";
@@ -54,22 +62,22 @@ async function start(script: string) {
     spoolDir: null,
   });
   running = agent.run();
-  const api = client<"untyped">(server.url);
+  const api = client(server.url);
   const run = await api.post("/api/v1/runs", {
     org_id: "acme",
     app_version_id: "v1",
     tests: ["t.sh"],
   });
-  expect(run.status).toBe(201);
-  return { jobId: run.body.jobs[0].id as string, logLines, api };
+  expectStatus(run, 201);
+  return { jobId: run.body.jobs[0]!.id, logLines, api };
 }
 
 /** Follows the job's log to its end; each chunk with the job's status when it arrived. */
-async function follow(jobId: string, api: Client<"untyped">) {
+async function follow(jobId: string, api: Client) {
   const events: { e: SseEvent; status: string }[] = [];
   const stream = await new QgjobClient({ baseUrl: server.url }).jobLogEvents(jobId);
   for await (const e of stream) {
-    const status = e.event === "log" ? (await api.get(`/api/v1/jobs/${jobId}`)).body.status : "";
+    const status = e.event === "log" ? bodyOf(await api.get(`/api/v1/jobs/${jobId}`)).status : "";
     events.push({ e, status });
   }
   return events;
@@ -110,7 +118,7 @@ describe("the agent's live log", () => {
     expect(held).toBeLessThanOrEqual(256 * 1024);
     expect(Math.max(...logLines.map((l) => l.length))).toBeLessThan(100 * 1024);
     expect(logLines.at(-1)).toBe("after");
-    const job = (await api.get(`/api/v1/jobs/${jobId}`)).body;
+    const job = bodyOf(await api.get(`/api/v1/jobs/${jobId}`));
     expect(job.status).toBe("passed");
   }, 60_000);
 });

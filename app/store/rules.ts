@@ -25,6 +25,24 @@ import type {
 } from "./store.js";
 
 /**
+ * A submission whose Idempotency-Key made a run before: the same body replays that run (its id
+ * is answered); another body is refused, since answering with the first run would hide that.
+ */
+export function replayOf(
+  prior: { id: string; requestHash: string | null },
+  requestHash: string | null,
+): string {
+  if (prior.requestHash !== requestHash) {
+    throw new QgjobError(
+      "idempotency_mismatch",
+      "this Idempotency-Key was used for a different request body",
+      { run_id: prior.id },
+    );
+  }
+  return prior.id;
+}
+
+/**
  * A lease whose agent the caller may not act for does not exist for them (404). Checked inside
  * the write's transaction, against the agent row read with the lease, so the route need not read
  * the lease and its agent first.

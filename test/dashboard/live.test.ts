@@ -7,7 +7,9 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -18,12 +20,12 @@ import {
 import { launchChromium } from "./chromium.js";
 
 let server: TestServer;
-let api: Client<"untyped">;
+let api: Client;
 let browser: Browser;
 
 beforeAll(async () => {
   server = await startTestServer();
-  api = client<"untyped">(server.url);
+  api = client(server.url);
   browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
@@ -32,13 +34,14 @@ afterAll(async () => {
 });
 
 async function leasedRun(name: string) {
-  const run = await submit(api, { app_version_id: `live-${name}`, tests: ["a.spec.ts"] });
+  const run = bodyOf(await submit(api, { app_version_id: `live-${name}`, tests: ["a.spec.ts"] }));
   const agent = await registerAgent(api, name);
   return {
-    runId: run.body.id as string,
+    runId: run.id,
     lease: async () => {
-      const lease = (await api.post(`/api/v1/agents/${agent}/lease`, {})).body;
-      return { leaseId: lease.id as string, job: lease.jobs[0] as { id: string; attempt: number } };
+      const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
+      expectStatus(lease, 200);
+      return { leaseId: lease.body.id, job: lease.body.jobs[0]! };
     },
   };
 }

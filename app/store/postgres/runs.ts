@@ -3,12 +3,11 @@ import { workTopics } from "../change-feed.js";
 import type { RerunFilter } from "../store.js";
 import { and, desc, eq, inArray, isNull, isNotNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
-import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
-import { countJobs, rerunsOf, runStatus } from "../rules.js";
+import { countJobs, replayOf, rerunsOf, runStatus } from "../rules.js";
 import type {
   JobRecord,
   OrgScope,
@@ -32,67 +31,12 @@ export async function submitRun(
 ) {
   const attempt = () =>
     transaction(ctx, async (tx, publish) => {
-      if (opts.idempotencyKey) {
-        const [prior] = await tx
-          .select()
-          .from(runs)
-          .where(and(eq(runs.orgId, input.org_id), eq(runs.idempotencyKey, opts.idempotencyKey)));
-        if (prior) {
-          if (prior.requestHash !== (opts.requestHash ?? null)) {
-            throw new QgjobError(
-              "idempotency_mismatch",
-              "this Idempotency-Key was used for a different request body",
-              { run_id: prior.id },
-            );
-          }
-          return { runId: prior.id, replayed: true };
-        }
-      }
+      const prior = await priorRun(tx, input.org_id, opts);
+      if (prior) return { runId: prior, replayed: true };
       await tx.insert(orgs).values({ id: input.org_id, createdAt: now }).onConflictDoNothing();
       const runId = newId("run", now);
-      await tx.insert(runs).values({
-        id: runId,
-        orgId: input.org_id,
-        source: input.source,
-        repo: input.repo ?? null,
-        sha: input.sha ?? null,
-        ref: input.ref ?? null,
-        idempotencyKey: opts.idempotencyKey ?? null,
-        requestHash: opts.requestHash ?? null,
-        createdAt: now,
-        bundle: opts.bundle ?? null,
-        build: opts.build ?? null,
-        failFast: input.fail_fast ?? null,
-      });
-      // Every job of a submission shares the columns a strategy groups by.
-      const groupKey = groupKeyOf(ctx.options.grouping, {
-        orgId: input.org_id,
-        appVersionId: input.app_version_id,
-        target: input.target,
-        device: input.device ?? null,
-        repo: input.repo ?? null,
-        tags: input.tags,
-        priority: input.priority,
-      });
-      const rows = input.tests.map((testPath) => ({
-        groupKey,
-        id: newId("job", now),
-        runId,
-        orgId: input.org_id,
-        appVersionId: input.app_version_id,
-        target: input.target,
-        device: input.device ?? null,
-        repo: input.repo ?? null,
-        testPath,
-        tags: input.tags,
-        priority: input.priority,
-        status: "queued" as const,
-        maxAttempts: input.max_attempts,
-        retries: input.retries,
-        timeoutS: input.timeout_s,
-        queuedAt: now,
-        createdAt: now,
-      }));
+      await tx.insert(runs).values(runRow(runId, input, opts, now));
+      const rows = jobRows(ctx, runId, input, now);
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await tx.insert(jobs).values(rows.slice(i, i + INSERT_CHUNK));
       }
@@ -111,6 +55,66 @@ export async function submitRun(
   const run = await getRun(ctx.db, outcome.runId, { orgId: null });
   if (!run) throw new Error(`run ${outcome.runId} vanished after commit`);
   return { run, jobs: run.jobs, replayed: outcome.replayed };
+}
+
+/** The run an earlier submission with the same Idempotency-Key made, if any. */
+async function priorRun(tx: PgExec, orgId: string, opts: SubmitOptions): Promise<string | null> {
+  if (!opts.idempotencyKey) return null;
+  const [prior] = await tx
+    .select()
+    .from(runs)
+    .where(and(eq(runs.orgId, orgId), eq(runs.idempotencyKey, opts.idempotencyKey)));
+  return prior ? replayOf(prior, opts.requestHash ?? null) : null;
+}
+
+function runRow(runId: string, input: SubmitRunInput, opts: SubmitOptions, now: number) {
+  return {
+    id: runId,
+    orgId: input.org_id,
+    source: input.source,
+    repo: input.repo ?? null,
+    sha: input.sha ?? null,
+    ref: input.ref ?? null,
+    idempotencyKey: opts.idempotencyKey ?? null,
+    requestHash: opts.requestHash ?? null,
+    createdAt: now,
+    bundle: opts.bundle ?? null,
+    build: opts.build ?? null,
+    failFast: input.fail_fast ?? null,
+  };
+}
+
+/** The submission's jobs, queued. */
+function jobRows(ctx: PgContext, runId: string, input: SubmitRunInput, now: number) {
+  // Every job of a submission shares the columns a strategy groups by.
+  const groupKey = groupKeyOf(ctx.options.grouping, {
+    orgId: input.org_id,
+    appVersionId: input.app_version_id,
+    target: input.target,
+    device: input.device ?? null,
+    repo: input.repo ?? null,
+    tags: input.tags,
+    priority: input.priority,
+  });
+  return input.tests.map((testPath) => ({
+    groupKey,
+    id: newId("job", now),
+    runId,
+    orgId: input.org_id,
+    appVersionId: input.app_version_id,
+    target: input.target,
+    device: input.device ?? null,
+    repo: input.repo ?? null,
+    testPath,
+    tags: input.tags,
+    priority: input.priority,
+    status: "queued" as const,
+    maxAttempts: input.max_attempts,
+    retries: input.retries,
+    timeoutS: input.timeout_s,
+    queuedAt: now,
+    createdAt: now,
+  }));
 }
 
 const orgFilter = (column: typeof jobs.orgId | typeof runs.orgId, scope: OrgScope) =>

@@ -29,6 +29,7 @@ import type {
   LeaseRecord,
   ReapReport,
   ResultOutcome,
+  StoredResult,
 } from "../store.js";
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
@@ -444,15 +445,7 @@ function applyResult(
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
   const job = heldJob(ctx, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
-  const stored = toStoredResult(result);
-  const closeAttempt = (status: JobStatus) => {
-    tx.update(jobAttempts)
-      .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
-      .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)))
-      .run();
-    if (status === "error") noteError(tx, ctx, job.agentId!, jobId, stored.message, now);
-  };
-
+  const reported: Reported = { tx, ctx, job, result, stored: toStoredResult(result), now };
   switch (decision.kind) {
     case "duplicate":
     case "conflict":
@@ -463,60 +456,92 @@ function applyResult(
           job_status: job.status,
         },
       );
-    case "final": {
-      closeAttempt(result.status);
-      if (result.status !== "error") recordDuration(ctx, job, result.duration_ms, now);
-      const updated = tx
-        .update(jobs)
-        .set({
-          status: decision.status,
-          flaky: decision.flaky,
-          finishedAt: now,
-          durationMs: result.duration_ms,
-          result: stored,
-          // Only a test failure is one; an infrastructure error is not the test's doing.
-          testFailures:
-            result.status === "failed" || result.status === "timed_out"
-              ? job.testFailures + 1
-              : job.testFailures,
-        })
-        .where(eq(jobs.id, jobId))
-        .returning()
-        .get()!;
-      return { job: updated, retry: false, duplicate: false, requeued: false };
-    }
-    case "retry": {
-      closeAttempt(result.status);
-      recordDuration(ctx, job, result.duration_ms, now);
-      const updated = tx
-        .update(jobs)
-        .set({
-          status: "leased",
-          attempts: job.attempts + 1,
-          testFailures: job.testFailures + 1,
-          result: stored,
-        })
-        .where(eq(jobs.id, jobId))
-        .returning()
-        .get()!;
-      tx.insert(jobAttempts)
-        .values({
-          jobId,
-          attempt: updated.attempts,
-          leaseId,
-          agentId: job.agentId!,
-          status: "leased",
-        })
-        .run();
-      return { job: updated, retry: true, duplicate: false, requeued: false };
-    }
+    case "final":
+      return {
+        job: finishJob(reported, decision),
+        retry: false,
+        duplicate: false,
+        requeued: false,
+      };
+    case "retry":
+      return { job: retryJob(reported, leaseId), retry: true, duplicate: false, requeued: false };
     case "requeue": {
-      closeAttempt("error");
+      closeAttempt(reported, "error");
       requeue(tx, job, now);
       const updated = lookups(ctx).job.get({ id: jobId })!;
       return { job: updated, retry: false, duplicate: false, requeued: true };
     }
   }
+}
+
+/** One attempt's result as it is written: the job as its lease held it, what the agent sent. */
+interface Reported {
+  tx: SqliteExec;
+  ctx: SqliteContext;
+  job: JobRecord;
+  result: ResultInput;
+  stored: StoredResult;
+  now: number;
+}
+
+function closeAttempt({ tx, ctx, job, result, stored, now }: Reported, status: JobStatus) {
+  tx.update(jobAttempts)
+    .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
+    .where(and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.attempt, result.attempt)))
+    .run();
+  if (status === "error") noteError(tx, ctx, job.agentId!, job.id, stored.message, now);
+}
+
+/** The job's last attempt: it ends with the decided status. */
+function finishJob(reported: Reported, decision: { status: JobStatus; flaky: boolean }) {
+  const { tx, ctx, job, result, stored, now } = reported;
+  closeAttempt(reported, result.status);
+  if (result.status !== "error") recordDuration(ctx, job, result.duration_ms, now);
+  return tx
+    .update(jobs)
+    .set({
+      status: decision.status,
+      flaky: decision.flaky,
+      finishedAt: now,
+      durationMs: result.duration_ms,
+      result: stored,
+      // Only a test failure is one; an infrastructure error is not the test's doing.
+      testFailures:
+        result.status === "failed" || result.status === "timed_out"
+          ? job.testFailures + 1
+          : job.testFailures,
+    })
+    .where(eq(jobs.id, job.id))
+    .returning()
+    .get()!;
+}
+
+/** A failed attempt with retries left: the next attempt is leased to the same agent at once. */
+function retryJob(reported: Reported, leaseId: string) {
+  const { tx, ctx, job, result, stored, now } = reported;
+  closeAttempt(reported, result.status);
+  recordDuration(ctx, job, result.duration_ms, now);
+  const updated = tx
+    .update(jobs)
+    .set({
+      status: "leased",
+      attempts: job.attempts + 1,
+      testFailures: job.testFailures + 1,
+      result: stored,
+    })
+    .where(eq(jobs.id, job.id))
+    .returning()
+    .get()!;
+  tx.insert(jobAttempts)
+    .values({
+      jobId: job.id,
+      attempt: updated.attempts,
+      leaseId,
+      agentId: job.agentId!,
+      status: "leased",
+    })
+    .run();
+  return updated;
 }
 
 function noteError(

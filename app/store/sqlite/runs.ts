@@ -3,12 +3,11 @@ import { workTopics } from "../change-feed.js";
 import type { RerunFilter } from "../store.js";
 import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
-import { QgjobError } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
-import { countJobs, emptyCounts, rerunsOf, runStatus } from "../rules.js";
+import { countJobs, emptyCounts, replayOf, rerunsOf, runStatus } from "../rules.js";
 import type {
   JobRecord,
   OrgScope,
@@ -34,16 +33,7 @@ export function submitRun(
           .from(runs)
           .where(and(eq(runs.orgId, input.org_id), eq(runs.idempotencyKey, opts.idempotencyKey)))
           .get();
-        if (prior) {
-          if (prior.requestHash !== (opts.requestHash ?? null)) {
-            throw new QgjobError(
-              "idempotency_mismatch",
-              "this Idempotency-Key was used for a different request body",
-              { run_id: prior.id },
-            );
-          }
-          return { replayedRunId: prior.id };
-        }
+        if (prior) return { replayedRunId: replayOf(prior, opts.requestHash ?? null) };
       }
       const run: RunRecord = {
         id: newId("run", now),
