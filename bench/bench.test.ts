@@ -5,6 +5,7 @@ import { liveSection } from "./live.js";
 import { queueSpeed } from "./queue.js";
 import { scale } from "./scale.js";
 import { summary } from "./table.js";
+import { waitingSection } from "./waiting.js";
 
 // Tiny runs of each measured section, so that the benchmark cannot rot. Speed is not asserted.
 describe("bench sections (smoke)", () => {
@@ -31,6 +32,18 @@ describe("bench sections (smoke)", () => {
       expect(r.qgjobPerSecond, r.workload).toBeGreaterThan(0);
       expect(r.plainjobPerSecond, r.workload).toBeGreaterThan(0);
     }
+  }, 60_000);
+
+  it("times submissions with none and with N agents long-polling, on both engines", async () => {
+    const rows = await waitingSection({ waiting: 3, samples: 2 });
+    expect(rows.map((r) => [r.engine, r.waiting])).toEqual([
+      ["sqlite", 0],
+      ["sqlite", 3],
+      ["postgres", 0],
+      ["postgres", 3],
+    ]);
+    for (const r of rows)
+      expect(r.p99Ms, `${r.engine} ${r.waiting}`).toBeGreaterThanOrEqual(r.p50Ms);
   }, 60_000);
 
   it("dispatches with qgjob (both engines, in process and over HTTP) beside its peers", async () => {

@@ -92,15 +92,19 @@ function remember(url: string, status: number, json: any) {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bench reads loosely-typed JSON
-export function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
+export function post(
+  url: string,
+  body: unknown,
+  via: http.Agent = agent,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bench reads loosely-typed JSON
+): Promise<{ status: number; json: any }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
       {
         method: "POST",
-        agent,
+        agent: via,
         headers: {
           "content-type": "application/json",
           "content-length": Buffer.byteLength(payload),

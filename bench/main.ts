@@ -3,7 +3,7 @@
  * baseline measured in the same run. Prints each section's table, then one summary table of
  * the targets, and writes everything to bench/results.json. bench/README.md explains it.
  *
- *   npm run bench -- [--grouping app_version] [--sections scheduling,http,queue,scale,dispatch,live]
+ *   npm run bench -- [--grouping app_version] [--sections scheduling,http,queue,scale,dispatch,waiting,live]
  *                    [--seconds 3] [--reps 3] [--scale 10000,100000,1000000] [--quick]
  *                    [--cancels 50] [--watch-seconds 9]
  *
@@ -20,6 +20,7 @@ import { queueSpeed } from "./queue.js";
 import { scale } from "./scale.js";
 import { schedulingQuality } from "./sim/scheduling.js";
 import { w1, w2 } from "./sim/workloads.js";
+import { waitingSection } from "./waiting.js";
 import {
   printDispatch,
   printLive,
@@ -32,7 +33,7 @@ import {
 const { values } = parseArgs({
   options: {
     grouping: { type: "string", default: "app_version" },
-    sections: { type: "string", default: "scheduling,http,queue,scale,dispatch,live" },
+    sections: { type: "string", default: "scheduling,http,queue,scale,dispatch,waiting,live" },
     seconds: { type: "string", default: "3" },
     reps: { type: "string", default: "3" },
     scale: { type: "string", default: "10000,100000,1000000" },
@@ -121,6 +122,17 @@ try {
     });
     printDispatch(dispatch, workers);
     results.dispatch = dispatch;
+  }
+  if (sections.has("waiting")) {
+    const rows = await waitingSection({ waiting: quick ? 20 : 200, samples: quick ? 5 : 50 });
+    console.log("\n### Submit a 1-job run with agents long-polling an empty queue (HTTP)\n");
+    console.log(
+      table(
+        ["engine", "waiting polls", "submit p50 ms", "submit p99 ms", "p50 vs none waiting"],
+        rows.map((r) => [r.engine, r.waiting, r.p50Ms, r.p99Ms, `${r.ratio}x`]),
+      ),
+    );
+    results.waiting = rows;
   }
   if (sections.has("live")) {
     const live = await liveSection({

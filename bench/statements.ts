@@ -1,13 +1,19 @@
 /**
- * Statements (round trips) a Postgres server sends per request of the lease cycle, counted at
- * the driver: every query of every pg client in this process (pool, transactions, NOTIFY).
- * The server runs in process on a fresh schema; one agent leases one-job groups, then starts
- * and reports each job, over HTTP as agents do.
+ * Statements a server runs per request of the lease cycle, counted at the driver. On Postgres
+ * each is a round trip: every query of every pg client in this process (pool, transactions,
+ * NOTIFY). On SQLite, every run, get, all or iterate of a prepared statement (in process, so
+ * no round trips: the count shows the engines' shapes side by side). The server runs in process
+ * on a fresh schema or file; one agent leases one-job groups, then starts and reports each job,
+ * over HTTP as agents do.
  *
- *   npx tsx bench/statements.ts [--cycles 20]
+ *   npx tsx bench/statements.ts [--cycles 20] [--engine postgres|sqlite]
  */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
 import pg from "pg";
+import { tempDir } from "../test/harness.js";
 import { createTestSchema } from "../test/store/engines.js";
 import { loadConfig } from "../app/config.js";
 import { startServer } from "../app/server.js";
@@ -20,16 +26,35 @@ export interface StatementCounts {
   cycle: number;
   /** An empty poll (nothing queued). */
   emptyPoll: number;
+  /** Of 10 empty polls in a row by one agent, how many wrote to the database. */
+  idleWrites: number;
   /** A submission of one job. */
   submit: number;
 }
 
 let count = 0;
-const query = pg.Client.prototype.query;
-pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  count++;
-  return (query as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof query;
+function counting<T extends object>(proto: T, names: (keyof T)[]) {
+  for (const name of names) {
+    const original = proto[name] as (...a: unknown[]) => unknown;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      count++;
+      return original.apply(this, args);
+    } as T[keyof T];
+  }
+}
+counting(pg.Client.prototype, ["query"]);
+{
+  const probe = new Database(":memory:");
+  counting(Object.getPrototypeOf(probe.prepare("select 1")) as Database.Statement, [
+    "run",
+    "get",
+    "all",
+    "iterate",
+  ]);
+  probe.close();
+}
+
+export type Engine = "postgres" | "sqlite";
 
 async function counted<T>(work: () => Promise<T>): Promise<{ value: T; statements: number }> {
   const before = count;
@@ -39,15 +64,70 @@ async function counted<T>(work: () => Promise<T>): Promise<{ value: T; statement
   return { value, statements: count - before };
 }
 
-export async function statementsPerCycle(cycles: number): Promise<StatementCounts> {
-  const schema = await createTestSchema();
+/**
+ * The database, and `version()`: a value that changes whenever a write commits (the agent rows'
+ * versions on Postgres, where only they are written by an empty poll; SQLite's data_version).
+ */
+export async function database(engine: Engine) {
+  if (engine === "postgres") {
+    const schema = await createTestSchema();
+    const reader = new pg.Client({ connectionString: schema.url });
+    await reader.connect();
+    return {
+      config: { databaseUrl: schema.url },
+      version: async () =>
+        (await reader.query("select string_agg(xmin::text, ',') as v from agents")).rows[0].v,
+      drop: async () => {
+        await reader.end();
+        await schema.drop();
+      },
+    };
+  }
+  const dir = tempDir("qgjob-statements-");
+  const file = join(dir, "q.db");
+  let reader: Database.Database | undefined;
+  return {
+    config: { db: file },
+    version: async () => {
+      reader ??= new Database(file, { readonly: true });
+      return reader.pragma("data_version", { simple: true });
+    },
+    drop: async () => {
+      reader?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Of `polls` empty polls in a row, how many wrote (each measured alone, outside any count). */
+async function idleWrites(
+  poll: () => Promise<unknown>,
+  version: () => Promise<unknown>,
+  polls = 10,
+) {
+  let writes = 0;
+  for (let i = 0; i < polls; i++) {
+    const before = await version();
+    await poll();
+    if ((await version()) !== before) writes++;
+  }
+  return writes;
+}
+
+export async function statementsPerCycle(
+  cycles: number,
+  engine: Engine = "postgres",
+): Promise<StatementCounts> {
+  const schema = await database(engine);
   const server = await startServer(
-    loadConfig({ port: 0, databaseUrl: schema.url, logLevel: "warn", rateLimitPerS: 0 }, {}),
+    loadConfig({ port: 0, ...schema.config, logLevel: "warn", rateLimitPerS: 0 }, {}),
   );
   try {
     const api = `${server.url}/api/v1`;
     const agent = (await post(`${api}/agents`, { name: "counted", target: "browserstack" })).json;
-    const empty = await counted(() => post(`${api}/agents/${agent.id}/lease`, { wait_s: 0 }));
+    const poll = () => post(`${api}/agents/${agent.id}/lease`, { wait_s: 0 });
+    const empty = await counted(poll);
+    const idle = await idleWrites(poll, schema.version);
     const sums = { lease: 0, start: 0, result: 0, submit: 0 };
     for (let i = 0; i < cycles; i++) {
       const submit = await counted(() =>
@@ -77,6 +157,7 @@ export async function statementsPerCycle(cycles: number): Promise<StatementCount
       result: per(sums.result),
       cycle: per(sums.lease + sums.start + sums.result),
       emptyPoll: empty.statements,
+      idleWrites: idle,
       submit: per(sums.submit),
     };
   } finally {
@@ -86,6 +167,12 @@ export async function statementsPerCycle(cycles: number): Promise<StatementCount
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { cycles: { type: "string", default: "20" } } });
-  console.log(JSON.stringify(await statementsPerCycle(Number(values.cycles))));
+  const { values } = parseArgs({
+    options: {
+      cycles: { type: "string", default: "20" },
+      engine: { type: "string", default: "postgres" },
+    },
+  });
+  const engine = values.engine as Engine;
+  console.log(JSON.stringify(await statementsPerCycle(Number(values.cycles), engine)));
 }

@@ -24,8 +24,17 @@ const OPEN_CALLER: Caller = {
 /** Last use is recorded at most this often per token: a polling agent must not write per call. */
 const TOUCH_EVERY_MS = 60_000;
 
+/**
+ * An open server asks the database again this often at most. A token created through this
+ * server ends open mode at once (its "tokens" change); one created on another replica, whose
+ * change may be lost, within this long.
+ */
+const OPEN_RECHECK_MS = 1_000;
+
 export class Authenticator {
   private closed = false;
+  /** When the database last answered "no tokens", and the change-feed mark taken before. */
+  private openSeen: { mark: number; at: number } | null = null;
   private readonly touched = new Map<string, number>();
 
   constructor(
@@ -39,7 +48,19 @@ export class Authenticator {
   /** Open until the first token exists; once closed, it stays closed (revoking does not reopen). */
   async isOpen(): Promise<boolean> {
     if (this.closed || !this.loopback) return false;
+    const { changes } = this.store;
+    const seen = this.openSeen;
+    if (
+      seen &&
+      this.clock() - seen.at < OPEN_RECHECK_MS &&
+      !changes.firedSince("tokens", seen.mark)
+    ) {
+      return true;
+    }
+    const mark = changes.mark();
+    const at = this.clock();
     this.closed = await this.store.hasTokens();
+    this.openSeen = this.closed ? null : { mark, at };
     if (this.closed) this.onClosed();
     return !this.closed;
   }

@@ -67,3 +67,11 @@ export function usageView(
   for (const row of inFlight) view.set(row.orgId, (view.get(row.orgId) ?? 0) + row.ms);
   return view;
 }
+
+/**
+ * The `last_seen_at` below which an agent's poll or heartbeat rewrites it. Liveness allows a
+ * whole lease TTL, so a row a tenth of that old (at most 5 s) is still current; an idle fleet
+ * polling an empty queue then writes nothing on most polls.
+ */
+export const staleSeenAt = (now: number, leaseTtlMs: number) =>
+  now - Math.min(5_000, Math.floor(leaseTtlMs / 10));

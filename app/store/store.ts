@@ -244,6 +244,8 @@ export interface LeaseRecord {
 export interface LeaseGrant {
   lease: LeaseRecord;
   jobs: JobRecord[];
+  /** The bundle and build of each of the jobs' runs, read by the claim itself. */
+  inputs: Map<string, RunInputs>;
   reason: string;
 }
 
@@ -378,10 +380,15 @@ export interface StoreOptions {
   failedFirst?: boolean;
 }
 
-/** Wake-ups for long polls. Topics: "work" (jobs became claimable), `run:<id>` (a job changed). */
+/**
+ * Wake-ups for long polls. Topics: "work" (jobs became claimable), `run:<id>` (a job changed),
+ * "tokens" (a token was created).
+ */
 export interface ChangeFeed {
   /** A mark to pass to `wait` as `since`: take it before reading what the wait is for. */
   mark(): number;
+  /** Whether the topic fired since the mark (false may be stale once many topics fired since). */
+  firedSince(topic: string, since: number): boolean;
   /**
    * Resolves true when the topic fired (since `since`, if given: at once when it already did),
    * false on timeout or abort.
@@ -562,8 +569,11 @@ export interface Store {
     leaseId: string | null,
     now: number,
   ): Promise<{ lease: LeaseRecord | null; cancelJobIds: string[] }>;
-  /** Chooses a group with the scheduler and claims a batch of it, atomically. */
-  claimLease(agentId: string, now: number): Promise<LeaseGrant | null>;
+  /**
+   * Chooses a group with the scheduler and claims a batch of it, atomically. `holder`: who may
+   * act for the agent, checked in the claim (an agent refused is not found).
+   */
+  claimLease(agentId: string, now: number, holder?: LeaseHolderCheck): Promise<LeaseGrant | null>;
   /** `holder`: who may act on the lease, checked in the write (the HTTP routes pass one). */
   startJob(
     leaseId: string,

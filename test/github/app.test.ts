@@ -9,7 +9,9 @@ import { join } from "node:path";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -37,7 +39,7 @@ const PUBLIC_URL = "https://qgjob.example.com";
 
 let github: FakeGithub;
 let server: TestServer;
-let api: Client<"untyped">;
+let api: Client;
 let scripts: string;
 let delivery = 0;
 
@@ -75,7 +77,7 @@ const theRun = (sha: string) => until("the run", async () => (await runsOf(sha))
 
 async function runsOf(sha: string) {
   const res = await api.get(`/api/v1/runs?org_id=${OWNER}`);
-  return (res.body.items as any[]).filter((r) => r.sha === sha);
+  return bodyOf(res).items.filter((r) => r.sha === sha);
 }
 
 const CONFIG = `
@@ -112,7 +114,7 @@ beforeAll(async () => {
   // The agents' own checkout holds no tests: they run what each commit's bundle holds.
   scripts = mkdtempSync(join(tmpdir(), "qgjob-github-"));
   server = await startTestServer(githubConfig);
-  api = client<"untyped">(server.url);
+  api = client(server.url);
 });
 
 afterEach(() => killAll());
@@ -166,8 +168,8 @@ describe("push -> run -> check runs", () => {
     expect(done.body.output.summary).toContain("<code>tests/fail.sh</code>");
     expect(done.body.output.text).toContain("expected onboarding screen");
     // The failure links to its evidence on the dashboard, signed: its page and its full log.
-    const failedJob = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs.find(
-      (j: any) => j.test_path === "tests/fail.sh",
+    const failedJob = bodyOf(await api.get(`/api/v1/runs/${run.id}`)).jobs.find(
+      (j) => j.test_path === "tests/fail.sh",
     );
     const evidence = /^Evidence: (.*)$/m.exec(done.body.output.text)?.[1] ?? "";
     const links = Object.fromEntries(
@@ -175,7 +177,7 @@ describe("push -> run -> check runs", () => {
     );
     expect(Object.keys(links)).toEqual(["job page", "output.log"]);
     expect(links["job page"]).toMatch(
-      new RegExp(`^${PUBLIC_URL}/jobs/${failedJob.id}\\?sig=\\d+\\.[\\w-]+$`),
+      new RegExp(`^${PUBLIC_URL}/jobs/${failedJob!.id}\\?sig=\\d+\\.[\\w-]+$`),
     );
     const local = (url: string) => url.replace(PUBLIC_URL, server.url);
     const log = await until("the uploaded log", async () => {
@@ -197,7 +199,7 @@ describe("push -> run -> check runs", () => {
     ]);
     expect(done.body.actions).toEqual([expect.objectContaining({ identifier: "rerun_failed" })]);
     // The job times, not the times of sending.
-    const jobs = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs as any[];
+    const jobs = bodyOf(await api.get(`/api/v1/runs/${run.id}`)).jobs;
     expect(done.body.started_at).toBe(jobs.map((j) => j.started_at).sort()[0]);
     expect(done.body.completed_at).toBe(
       jobs
@@ -210,7 +212,7 @@ describe("push -> run -> check runs", () => {
   it("re-runs the target in full on check_run.rerequested, in a new check run of the same name", async () => {
     // The previous test's agent is gone, but its last long poll (1 s) could still claim work.
     await new Promise((r) => setTimeout(r, 1200));
-    const [run] = await runsOf(sha);
+    const run = (await runsOf(sha))[0]!;
     const first = github.callsFor(sha)[0]!;
     const before = github.calls.length;
     const res = await deliver(
@@ -236,9 +238,9 @@ describe("push -> run -> check runs", () => {
     });
     expect(reopened.body.output.title).toBe("2 queued");
     expect(reopened.checkRunId).not.toBe(first.checkRunId);
-    const after = await api.get(`/api/v1/runs/${run.id}`);
+    const after = bodyOf(await api.get(`/api/v1/runs/${run.id}`));
     for (const path of ["tests/fail.sh", "tests/pass.sh"]) {
-      expect(after.body.jobs.find((j: any) => j.test_path === path)).toMatchObject({
+      expect(after.jobs.find((j) => j.test_path === path)).toMatchObject({
         status: "queued",
         rerun_of: expect.any(String),
       });
@@ -252,7 +254,7 @@ describe("push -> run -> check runs", () => {
     );
     expect(done.body.conclusion).toBe("failure");
     expect(done.body.output.title).toBe("1 failed, 1 passed");
-    expect((await api.get(`/api/v1/runs/${run.id}`)).body.counts.total).toBe(2);
+    expect(bodyOf(await api.get(`/api/v1/runs/${run.id}`)).counts.total).toBe(2);
   });
 
   it("creates nothing new for a redelivered push", async () => {
@@ -296,7 +298,7 @@ describe("the commit's own tests: the run's bundle is its tarball", () => {
     await deliver("push", pushPayload(OWNER, REPO, shaA, "refs/heads/feature-a"));
     await deliver("push", pushPayload(OWNER, REPO, shaB, "refs/heads/feature-b"));
     const [runA, runB] = [await theRun(shaA), await theRun(shaB)];
-    const viewA = (await api.get(`/api/v1/runs/${runA.id}`)).body;
+    const viewA = bodyOf(await api.get(`/api/v1/runs/${runA.id}`));
     // The e2e folder only, with the project's .qgjobignore applied.
     expect(viewA.bundle).toMatchObject({ files: 2, source_sha: shaA });
     expect(github.archiveReads.get(shaA)).toBe(1);
@@ -309,16 +311,13 @@ describe("the commit's own tests: the run's bundle is its tarball", () => {
     }
     const packed = await packBundle(join(checkout, "e2e"));
     await removePacked(packed);
-    expect(viewA.bundle.sha256).toBe(packed.sha256);
+    expect(viewA.bundle?.sha256).toBe(packed.sha256);
 
     startShellAgent("bundle-agent");
     await until("both check runs", () => completed(shaA)() && completed(shaB)(), 60_000);
     const outcomes = async (id: string) =>
       Object.fromEntries(
-        ((await api.get(`/api/v1/runs/${id}`)).body.jobs as any[]).map((j) => [
-          j.test_path,
-          j.status,
-        ]),
+        bodyOf(await api.get(`/api/v1/runs/${id}`)).jobs.map((j) => [j.test_path, j.status]),
       );
     expect(await outcomes(runA.id)).toEqual({ "tests/login.sh": "passed" });
     expect(await outcomes(runB.id)).toEqual({
@@ -358,7 +357,7 @@ describe("the commit's own tests: the run's bundle is its tarball", () => {
     });
     await deliver("push", pushPayload(OWNER, REPO, sha));
     const run = await theRun(sha);
-    expect((await api.get(`/api/v1/runs/${run.id}`)).body.bundle).toBeNull();
+    expect(bodyOf(await api.get(`/api/v1/runs/${run.id}`)).bundle).toBeNull();
     expect(github.archiveReads.get(sha)).toBeUndefined();
   });
 });
@@ -375,7 +374,7 @@ describe("a push supersedes its branch's earlier run", () => {
     const olderRun = await theRun(older);
     startShellAgent("supersede-agent");
     await until("the older test running", async () => {
-      const run = (await api.get(`/api/v1/runs/${olderRun.id}`)).body;
+      const run = bodyOf(await api.get(`/api/v1/runs/${olderRun.id}`));
       return run.counts.running === 1;
     });
     await deliver("push", pushPayload(OWNER, REPO, newer, "refs/heads/release"));
@@ -502,7 +501,7 @@ describe("signatures", () => {
 
   it("keeps the webhook route out of the OpenAPI document", async () => {
     const doc = await api.get("/api/v1/openapi.json");
-    expect(doc.status).toBe(200);
+    expectStatus(doc, 200);
     expect(Object.keys(doc.body.paths)).not.toContain("/api/github/webhooks");
   });
 
@@ -635,8 +634,8 @@ describe("many failures", () => {
     );
     expect(reopened.body).toMatchObject({ name: "qgjob (emulator)", status: "queued" });
     expect(reopened.body.output.title).toBe("120 queued");
-    const after = await api.get(`/api/v1/runs/${run.id}`);
-    expect(after.body.counts).toMatchObject({ total: 120, queued: 120, failed: 0 });
+    const after = bodyOf(await api.get(`/api/v1/runs/${run.id}`));
+    expect(after.counts).toMatchObject({ total: 120, queued: 120, failed: 0 });
   });
 });
 
@@ -656,9 +655,10 @@ describe("a server restart", () => {
 
     const again = await startTestServer(githubConfig, dir);
     try {
-      const http = client<"untyped">(again.url);
+      const http = client(again.url);
       const agent = await registerAgent(http, "after-restart", { target: "device" });
       const lease = await http.post(`/api/v1/agents/${agent}/lease`, {});
+      expectStatus(lease, 200);
       for (const job of lease.body.jobs) {
         await finishJob(
           http,
@@ -689,12 +689,13 @@ describe("a quarantined test", () => {
       reason: "onboarding screen race",
       expires_in_s: 7 * 86_400,
     });
-    expect(q.status).toBe(201);
+    expectStatus(q, 201);
     try {
       expect((await deliver("push", pushPayload(OWNER, REPO, sha))).status).toBe(202);
       await theRun(sha);
       const agent = await registerAgent(api, "quarantine-agent", { target: "device" });
       const lease = await api.post(`/api/v1/agents/${agent}/lease`, { wait_s: 5 });
+      expectStatus(lease, 200);
       for (const job of lease.body.jobs) {
         const fails = job.test_path === "tests/fail.sh";
         await finishJob(api, lease.body.id, job, fails ? "failed" : "passed", {
@@ -702,7 +703,7 @@ describe("a quarantined test", () => {
         });
       }
       const done = await until("completion", completed(sha));
-      const until_ = (q.body.expires_at as string).slice(0, 10);
+      const until_ = q.body.expires_at!.slice(0, 10);
       expect(done.body.conclusion).toBe("success");
       expect(done.body.output.title).toBe("1 quarantined, 1 passed");
       expect(done.body.output.summary).toContain(`🔕 quarantined: failed (until ${until_})`);

@@ -1,7 +1,10 @@
 /**
- * A request that reaches the server while it shuts down gets 503 `unavailable` in the error
- * format every client parses (and retries), never Fastify's own body.
+ * Shutting down: a request that reaches the server meanwhile gets 503 `unavailable` in the error
+ * format every client parses (and retries), never Fastify's own body; and no client holds the
+ * close, not even one whose connection never sends a request.
  */
+import { once } from "node:events";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { pino } from "pino";
@@ -16,10 +19,10 @@ import { buildHttp } from "../../app/http/server.js";
 import { RunService } from "../../app/runs.js";
 import { TestService } from "../../app/tests.js";
 import { SqliteStore } from "../../app/store/sqlite/engine.js";
-import { tempDir } from "../harness.js";
+import { startTestServer, tempDir } from "../harness.js";
 
-it("answers a request arriving during shutdown with 503 unavailable in the error format", async () => {
-  const dir = tempDir();
+/** The HTTP app alone, so a test can add close hooks of its own before it listens. */
+async function buildApp(dir: string) {
   const store = new SqliteStore(join(dir, "qgjob.db"), storeOptions(loadConfig({}, {})));
   const metrics = createMetrics(store);
   const app = await buildHttp(
@@ -47,6 +50,21 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
       trustProxy: false,
     },
   );
+  return { app, store };
+}
+
+/** A raw connection that sends nothing; resolves once connected, with its close to await. */
+async function silentConnection(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  const closed = once(socket, "close");
+  await once(socket, "connect");
+  return { socket, closed };
+}
+
+it("answers a request arriving during shutdown with 503 unavailable in the error format", async () => {
+  const dir = tempDir();
+  const { app, store } = await buildApp(dir);
   let during: { status: number; body: any; headers: Headers } | undefined;
   // The listening socket is still open while close hooks run: a client can still get in.
   app.addHook("preClose", async () => {
@@ -62,6 +80,37 @@ it("answers a request arriving during shutdown with 503 unavailable in the error
     expect(typeof during?.body.error.message).toBe("string");
     expect(during?.headers.get("retry-after")).toBe("1");
   } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Node's fetch leaves such a connection behind when a call in flight is aborted (an agent that
+// stops during its long poll): if it lands before the close, the close used to wait for ever.
+it("closes while a client holds a connection on which it never sent a request", async () => {
+  const server = await startTestServer();
+  const silent = await silentConnection(server.url);
+  try {
+    await server.close();
+    await silent.closed;
+  } finally {
+    silent.socket.destroy();
+  }
+});
+
+it("drops a connection made during shutdown that sends nothing", async () => {
+  const dir = tempDir();
+  const { app, store } = await buildApp(dir);
+  let silent: Awaited<ReturnType<typeof silentConnection>> | undefined;
+  app.addHook("preClose", async () => {
+    silent = await silentConnection(url);
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  try {
+    await app.close();
+    await silent?.closed;
+  } finally {
+    silent?.socket.destroy();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -24,6 +24,7 @@ import {
 } from "../../../api/schemas.js";
 import { LeaseDevice, LeaseDeviceRequest } from "../../../api/devices.js";
 import { notFound } from "../../errors.js";
+import { workWait } from "../../store/change-feed.js";
 import { recordLeaseDevice } from "../../lease-devices.js";
 import type { LeaseHolder, LeaseHolderCheck } from "../../store/store.js";
 import { hashToken, newSecret } from "../../tokens.js";
@@ -234,14 +235,23 @@ function leaseGrantRoute(app: FastifyInstance, deps: RouteDeps) {
       },
     },
     async (req, reply) => {
-      await asAgent(deps, req, req.params.id);
+      // Until it is known whom the poll waits as, any work wakes it.
+      let waitFor: string | null = null;
       const grant = await longPoll(
         deps,
         reply.raw,
         req.body.wait_s * 1000,
-        () => store.claimLease(req.params.id, clock()),
+        async () => {
+          // The agent and the caller's right to act for it are checked in the claim's own write.
+          const claimed = await store.claimLease(req.params.id, clock(), holderCheck(req));
+          if (claimed || waitFor !== null || req.body.wait_s === 0) return claimed;
+          // It will wait: only for work this agent could take (change-feed.ts, workWait).
+          const agent = await store.getAgent(req.params.id, req.caller, clock());
+          waitFor = agent ? workWait(agent) : "work";
+          return claimed;
+        },
         (grant) => grant !== null,
-        () => "work",
+        () => waitFor ?? "work",
         () => deps.auth.recheck(req),
       );
       if (!grant) return reply.code(204).send(null);
@@ -257,8 +267,7 @@ function leaseGrantRoute(app: FastifyInstance, deps: RouteDeps) {
         },
         "lease granted",
       );
-      const inputs = await store.runInputs([...new Set(grant.jobs.map((j) => j.runId))]);
-      return presentLease(grant, ttlMs / 3000, inputs);
+      return presentLease(grant, ttlMs / 3000, grant.inputs);
     },
   );
 }

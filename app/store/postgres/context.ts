@@ -1,3 +1,4 @@
+import { sql, type SQL } from "drizzle-orm";
 import { QgjobError } from "../../errors.js";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { LocalChangeFeed } from "../change-feed.js";
@@ -100,4 +101,18 @@ export async function transaction<T>(
       unavailableIfLost(err);
     }
   }
+}
+
+/**
+ * Writes that return nothing, as CTEs another statement carries (`db.with(...ctes)`): one round
+ * trip instead of one each. Every CTE sees the rows as they were before the statement.
+ */
+export const ctes = (db: PgExec, writes: SQL[]) =>
+  writes.map((write, i) => db.$with(`w${i}`, {}).as(write));
+
+/** Writes that return nothing, in one statement (the last carries the others as CTEs). */
+export async function inOneStatement(db: PgExec, writes: SQL[]) {
+  const head = writes.slice(0, -1).map((write, i) => sql`${sql.raw(`w${i}`)} as (${write})`);
+  const last = writes.at(-1)!;
+  await db.execute(head.length ? sql`with ${sql.join(head, sql`, `)} ${last}` : last);
 }

@@ -93,8 +93,10 @@ export class PostgresStore implements Store {
     await this.connection.close();
   }
 
-  createToken(token: TokenRecord & { hash: string }) {
-    return guard(tokenOps.createToken(this.ctx.db, token));
+  async createToken(token: TokenRecord & { hash: string }) {
+    await guard(tokenOps.createToken(this.ctx.db, token));
+    this.changes.publish("tokens");
+    this.ctx.broadcast?.(["tokens"]);
   }
   findToken(hash: string) {
     return guard(tokenOps.findToken(this.ctx.db, hash));
@@ -175,8 +177,8 @@ export class PostgresStore implements Store {
   heartbeat(agentId: string, leaseId: string | null, now: number) {
     return guard(leaseOps.heartbeat(this.ctx, agentId, leaseId, now));
   }
-  claimLease(agentId: string, now: number) {
-    return guard(leaseOps.claimLease(this.ctx, agentId, now));
+  claimLease(agentId: string, now: number, holder?: LeaseHolderCheck) {
+    return guard(leaseOps.claimLease(this.ctx, agentId, now, holder));
   }
   startJob(
     leaseId: string,

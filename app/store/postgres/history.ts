@@ -17,7 +17,7 @@ import type {
   TestHistoryRecord,
   TestView,
 } from "../store.js";
-import type { PgContext, PgExec } from "./context.js";
+import { ctes, inOneStatement, type PgContext, type PgExec } from "./context.js";
 import { jobs, testHistory, testQuarantines } from "./schema.js";
 
 const inForce = (now: number) => gt(testQuarantines.expiresAt, now);
@@ -59,47 +59,70 @@ async function quarantineOf(db: PgExec, orgId: string, testPath: string, now: nu
   return row ?? null;
 }
 
+/** Joins a job to its test's quarantine in force at `now`. */
+export const quarantineOfJob = (now: number) =>
+  and(
+    eq(testQuarantines.orgId, jobs.orgId),
+    eq(testQuarantines.testPath, jobs.testPath),
+    inForce(now),
+  );
+
 /**
  * Folds a job's final result into its test's history, in the result's transaction (see the
- * SQLite module). The row is created if missing and then locked, so results of one test posted
- * at once on several replicas fold one after the other.
+ * SQLite module). `quarantinedUntil`: the test's quarantine in force, read with the job. The
+ * row is locked (or created) before it is folded, so results of one test posted at once on
+ * several replicas fold one after the other. `alsoWrite` rides on the last statement.
  */
 export async function recordTestHistory(
   tx: PgExec,
   ctx: PgContext,
   job: JobRecord,
   now: number,
+  quarantinedUntil: number | null,
+  alsoWrite: SQL[] = [],
 ): Promise<JobRecord> {
-  const quarantine = await quarantineOf(tx, job.orgId, job.testPath, now);
-  if (quarantine) {
-    await tx
-      .update(jobs)
-      .set({ quarantinedUntil: quarantine.expiresAt })
-      .where(eq(jobs.id, job.id));
-    job = { ...job, quarantinedUntil: quarantine.expiresAt };
+  const writes = [...alsoWrite];
+  if (quarantinedUntil !== null) {
+    writes.push(tx.update(jobs).set({ quarantinedUntil }).where(eq(jobs.id, job.id)).getSQL());
+    job = { ...job, quarantinedUntil };
   }
   const key = historyKey(job);
-  const fresh = foldTestResult(null, job, newId("tst", now), now);
-  if (!fresh) return job;
-  const [created] = await tx.insert(testHistory).values(fresh).onConflictDoNothing().returning();
-  let row: TestHistoryRecord = fresh;
-  if (!created) {
-    const [prior] = await tx
-      .select()
-      .from(testHistory)
-      .where(
-        and(
-          eq(testHistory.orgId, key.orgId),
-          eq(testHistory.repo, key.repo),
-          eq(testHistory.testPath, key.testPath),
-          eq(testHistory.target, key.target),
-        ),
-      )
-      .for("update");
-    row = foldTestResult(prior!, job, prior!.id, now)!;
-    await tx.update(testHistory).set(row).where(eq(testHistory.id, row.id));
+  const [prior] = await tx
+    .select()
+    .from(testHistory)
+    .where(
+      and(
+        eq(testHistory.orgId, key.orgId),
+        eq(testHistory.repo, key.repo),
+        eq(testHistory.testPath, key.testPath),
+        eq(testHistory.target, key.target),
+      ),
+    )
+    .for("update");
+  const row = foldTestResult(prior ?? null, job, prior?.id ?? newId("tst", now), now);
+  if (!row) {
+    if (writes.length) await inOneStatement(tx, writes);
+    return job;
   }
-  const auto = quarantine ? null : ruleQuarantine(row, ctx.options.quarantineRule, now);
+  const others = ctes(tx, writes);
+  if (prior) {
+    await tx
+      .with(...others)
+      .update(testHistory)
+      .set(row)
+      .where(eq(testHistory.id, row.id));
+  } else {
+    const [created] = await tx
+      .with(...others)
+      .insert(testHistory)
+      .values(row)
+      .onConflictDoNothing()
+      .returning({ id: testHistory.id });
+    // Another result of the test created the row after the read: fold into that one.
+    if (!created) return recordTestHistory(tx, ctx, job, now, quarantinedUntil);
+  }
+  const auto =
+    quarantinedUntil !== null ? null : ruleQuarantine(row, ctx.options.quarantineRule, now);
   if (auto) await putQuarantine(tx, auto);
   return job;
 }

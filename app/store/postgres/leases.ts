@@ -7,17 +7,19 @@
  * heartbeat, release, cancel, reaping) therefore run one after another whichever replica
  * serves them; claims touch only queued jobs, which no lease holds.
  */
+import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
-import { and, asc, eq, getTableColumns, inArray, isNull, lt, notExists, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { endedJob } from "../history.js";
-import { orderByHistory, recordTestHistory } from "./history.js";
+import { orderByHistory, quarantineOfJob, recordTestHistory } from "./history.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput } from "../../scheduler/types.js";
 import {
   fleetView,
+  staleSeenAt,
   usageView,
   type LiveAgentRow,
   type LiveLeaseRow,
@@ -44,10 +46,19 @@ import type {
   ReapReport,
   ResultOutcome,
 } from "../store.js";
-import { transaction, type PgContext, type PgExec, type Publish } from "./context.js";
+import {
+  ctes,
+  inOneStatement,
+  transaction,
+  type PgContext,
+  type PgExec,
+  type Publish,
+} from "./context.js";
 import { headReads } from "./heads.js";
+import { splitRunInputs } from "../run-inputs.js";
+import { runInputsOfJob } from "./run-inputs.js";
 import { groupForBatch } from "./queued.js";
-import { agents, jobAttempts, jobs, leases } from "./schema.js";
+import { agents, jobAttempts, jobs, leases, testQuarantines } from "./schema.js";
 
 const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
@@ -74,7 +85,13 @@ async function lockedLease(tx: PgExec, leaseId: string): Promise<LeaseRecord | u
  * lease's agent comes along for `requireHolder`. With
  * no such lease the job is not read; every caller then answers that the job was not found.
  */
-async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, attempt: number) {
+async function lockedLeaseAndJob(
+  tx: PgExec,
+  leaseId: string,
+  jobId: string,
+  attempt: number,
+  now: number,
+) {
   const [row] = await tx
     .select({
       lease: leases,
@@ -82,6 +99,7 @@ async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, att
       attempt: jobAttempts,
       // With the id: drizzle reads a left-joined object whose fields are all null as no row.
       holder: { id: agents.id, orgId: agents.orgId, keyHash: agents.keyHash },
+      quarantinedUntil: testQuarantines.expiresAt,
     })
     .from(leases)
     .leftJoin(agents, eq(agents.id, leases.agentId))
@@ -94,6 +112,7 @@ async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, att
         eq(jobAttempts.leaseId, leaseId),
       ),
     )
+    .leftJoin(testQuarantines, quarantineOfJob(now))
     .where(eq(leases.id, leaseId))
     .for("update", { of: leases });
   return {
@@ -101,17 +120,26 @@ async function lockedLeaseAndJob(tx: PgExec, leaseId: string, jobId: string, att
     job: row?.job ?? undefined,
     attempt: row?.attempt ?? undefined,
     holder: row?.holder,
+    quarantinedUntil: row?.quarantinedUntil ?? null,
   };
 }
 
-async function touchAgent(db: PgExec, agentId: string, now: number) {
-  const [agent] = await db
-    .update(agents)
-    .set({ lastSeenAt: now })
-    .where(eq(agents.id, agentId))
-    .returning();
+/**
+ * Rewrites the agent's `last_seen_at` once it is stale (fleet.ts `staleSeenAt`), so most polls
+ * and heartbeats of a live agent write nothing.
+ */
+function seenWrite(ctx: PgContext, agentId: string, now: number) {
+  return sql`update agents set last_seen_at = ${now}
+    where id = ${agentId} and last_seen_at <= ${staleSeenAt(now, ctx.options.leaseTtlMs)}`;
+}
+
+async function touchAgent(ctx: PgContext, agentId: string, now: number) {
+  const [agent] = await ctx.db
+    .with(...ctes(ctx.db, [seenWrite(ctx, agentId, now)]))
+    .select({ id: agents.id })
+    .from(agents)
+    .where(eq(agents.id, agentId));
   if (!agent) throw notFound("agent", agentId);
-  return agent;
 }
 
 /** A job that just failed on this agent for infrastructure reasons tries others first. */
@@ -222,24 +250,57 @@ export async function decideFor(
   }
 }
 
-export function claimLease(
+/**
+ * Whether a claim's lease broke leases_agent_live: another claim by the same agent (a second
+ * poll, on this replica or another) committed a lease after this one checked for none.
+ */
+function secondLiveLease(err: unknown): boolean {
+  for (
+    let e = err as { constraint?: unknown; cause?: unknown } | undefined;
+    e;
+    e = e.cause as never
+  ) {
+    if (e.constraint === "leases_agent_live") return true;
+  }
+  return false;
+}
+
+export async function claimLease(
   ctx: PgContext,
   agentId: string,
   now: number,
+  holder?: LeaseHolderCheck,
+): Promise<LeaseGrant | null> {
+  try {
+    return await claimOnce(ctx, agentId, now, holder);
+  } catch (err) {
+    // That poll is answered with the lease; this one found no work (its next read says
+    // lease_active), and its rolled-back claim left the jobs queued.
+    if (secondLiveLease(err)) return null;
+    throw err;
+  }
+}
+
+function claimOnce(
+  ctx: PgContext,
+  agentId: string,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
 ): Promise<LeaseGrant | null> {
   return transaction(ctx, async (tx, publish) => {
-    // Updating the agent row locks it: two claims by one agent (on two replicas) run in turn, so
-    // the second sees the first one's lease below.
+    // The agent's advisory lock: two claims by one agent (on two replicas) run in turn. Unlike
+    // its row lock it writes nothing, so an empty poll by a recently seen agent is read-only.
     const [agent] = await tx
-      .update(agents)
-      .set({ lastSeenAt: now })
-      .where(eq(agents.id, agentId))
-      .returning({
+      .with(...ctes(tx, [seenWrite(ctx, agentId, now)]))
+      .select({
         ...getTableColumns(agents),
         held: sql<string | null>`(select id from leases where agent_id = ${agentId}
           and ended_at is null and expires_at > ${now} limit 1)`,
-      });
-    if (!agent) throw notFound("agent", agentId);
+        locked: sql`pg_advisory_xact_lock(hashtext(${`qgjob:claim:${agentId}`}))`,
+      })
+      .from(agents)
+      .where(eq(agents.id, agentId));
+    if (!agent || (holder && !holder(agent))) throw notFound("agent", agentId);
     if (agent.held) {
       throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
         lease_id: agent.held,
@@ -265,7 +326,26 @@ export function claimLease(
       endedAt: null,
       endReason: null,
     };
-    const claimed = await tx
+    const installed = [
+      decision.appVersionId,
+      ...agent.installed.filter((v) => v !== decision.appVersionId),
+    ].slice(0, INSTALLED_KEPT);
+    const ids = JSON.stringify(decision.jobIds);
+    // The lease, its attempts, the agent's installed versions and the jobs: one statement. Its
+    // CTEs read the jobs as they were before it (queued, and locked by this claim's read).
+    const rows = await tx
+      .with(
+        ...ctes(tx, [
+          sql`insert into leases (id, agent_id, org_id, app_version_id, target, group_key, install,
+              created_at, expires_at)
+            values (${lease.id}, ${agentId}, ${lease.orgId}, ${lease.appVersionId}, ${lease.target},
+              ${lease.groupKey}, ${lease.install}, ${lease.createdAt}, ${lease.expiresAt})`,
+          sql`update agents set installed = ${JSON.stringify(installed)}::jsonb where id = ${agentId}`,
+          sql`insert into job_attempts (job_id, attempt, lease_id, agent_id, status)
+            select id, attempts + 1, ${lease.id}, ${agentId}, 'leased' from jobs
+            where id in (select jsonb_array_elements_text(${ids}::jsonb)) and status = 'queued'`,
+        ]),
+      )
       .update(jobs)
       .set({
         status: "leased",
@@ -275,28 +355,15 @@ export function claimLease(
         avoidAgentId: null,
       })
       .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
-      .returning();
-    const installed = [
-      decision.appVersionId,
-      ...agent.installed.filter((v) => v !== decision.appVersionId),
-    ].slice(0, INSTALLED_KEPT);
-    const attempts = claimed.map((j) => ({ job_id: j.id, attempt: j.attempts }));
-    // The lease, its attempts and the agent's installed versions: one statement.
-    await tx.execute(sql`with lease as (
-        insert into leases (id, agent_id, org_id, app_version_id, target, group_key, install,
-          created_at, expires_at)
-        values (${lease.id}, ${agentId}, ${lease.orgId}, ${lease.appVersionId}, ${lease.target},
-          ${lease.groupKey}, ${lease.install}, ${lease.createdAt}, ${lease.expiresAt})),
-      installed as (
-        update agents set installed = ${JSON.stringify(installed)}::jsonb where id = ${agentId})
-      insert into job_attempts (job_id, attempt, lease_id, agent_id, status)
-      select a.job_id, a.attempt, ${lease.id}, ${agentId}, 'leased'
-      from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb) as a(job_id text, attempt int)`);
+      // The runs' bundles and builds the agent needs come back with the jobs: no read after.
+      .returning({ ...getTableColumns(jobs), ...runInputsOfJob });
 
+    const { jobs: claimed, inputs } = splitRunInputs(rows);
     const order = new Map(decision.jobIds.map((id, i) => [id, i]));
     claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-    for (const runId of new Set(claimed.map((j) => j.runId))) publish(`run:${runId}`);
-    return { lease, jobs: await orderByHistory(tx, ctx, claimed), reason: decision.reason };
+    for (const runId of inputs.keys()) publish(`run:${runId}`);
+    const ordered = await orderByHistory(tx, ctx, claimed);
+    return { lease, jobs: ordered, inputs, reason: decision.reason };
   });
 }
 
@@ -321,7 +388,7 @@ export async function heartbeat(
   now: number,
 ) {
   // The agent is alive even when its lease is not: record that before the lease check can refuse.
-  await touchAgent(ctx.db, agentId, now);
+  await touchAgent(ctx, agentId, now);
   if (leaseId === null) return { lease: null, cancelJobIds: [] };
   return transaction(ctx, async (tx) => {
     const ended = await lockedLease(tx, leaseId);
@@ -362,11 +429,12 @@ export function startJob(
   holder?: LeaseHolderCheck,
 ): Promise<JobRecord> {
   return transaction(ctx, async (tx, publish) => {
-    const read = await lockedLeaseAndJob(tx, leaseId, jobId, attempt);
+    const read = await lockedLeaseAndJob(tx, leaseId, jobId, attempt, now);
     requireHolder(leaseId, read.holder, holder);
     const job = requireHeld(read.job, read.lease, leaseId, jobId, now);
     if (decideStart(job, attempt) === "already_running") return job;
-    await tx
+    // The attempt and the job in one statement: the job's update returns the row answered.
+    const attemptRunning = tx
       .update(jobAttempts)
       .set({ status: "running", startedAt: now })
       .where(
@@ -377,6 +445,7 @@ export function startJob(
         ),
       );
     const [started] = await tx
+      .with(...ctes(tx, [attemptRunning.getSQL()]))
       .update(jobs)
       .set({ status: "running", startedAt: now })
       .where(eq(jobs.id, jobId))
@@ -388,33 +457,29 @@ export function startJob(
 
 /**
  * Folds a finished run time into the test's EWMA and the org's usage (usage.ts's `ewma` and
- * `decayUsage`, in SQL) in one statement. Each upsert updates its row from the row's newest
- * version under its lock, so results posted at once on several replicas each count.
+ * `decayUsage`, in SQL): two upserts for the caller's last statement. Each updates its row from
+ * the row's newest version under its lock, so results posted at once on several replicas each
+ * count.
  */
-async function recordDuration(
-  tx: PgExec,
-  ctx: PgContext,
-  job: JobRecord,
-  reportedMs: number,
-  now: number,
-) {
+function durationWrites(ctx: PgContext, job: JobRecord, reportedMs: number, now: number): SQL[] {
   const ms = observedDurationMs(reportedMs, job.startedAt, now);
   const { ewmaAlpha, usageHalfLifeMs } = ctx.options.scheduler;
-  await tx.execute(sql`with duration as (
-      insert into test_durations as d (org_id, test_path, target, ewma_ms, samples, updated_at)
+  return [
+    sql`insert into test_durations as d (org_id, test_path, target, ewma_ms, samples, updated_at)
       values (${job.orgId}, ${job.testPath}, ${job.target}, ${ms}, 1, ${now})
       on conflict (org_id, test_path, target) do update
       set ewma_ms = d.ewma_ms + ${ewmaAlpha}::float8 * (excluded.ewma_ms - d.ewma_ms),
-        samples = d.samples + 1, updated_at = excluded.updated_at)
-    insert into org_usage as u (org_id, usage_ms, updated_at) values (${job.orgId}, ${ms}, ${now})
-    on conflict (org_id) do update
-    set usage_ms = u.usage_ms * power(0.5, greatest(excluded.updated_at - u.updated_at, 0)::float8
-        / ${usageHalfLifeMs}) + excluded.usage_ms,
-      updated_at = excluded.updated_at`);
+        samples = d.samples + 1, updated_at = excluded.updated_at`,
+    sql`insert into org_usage as u (org_id, usage_ms, updated_at) values (${job.orgId}, ${ms}, ${now})
+      on conflict (org_id) do update
+      set usage_ms = u.usage_ms * power(0.5, greatest(excluded.updated_at - u.updated_at, 0)::float8
+          / ${usageHalfLifeMs}) + excluded.usage_ms,
+        updated_at = excluded.updated_at`,
+  ];
 }
 
 /** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */
-function requeue(db: PgExec, job: JobRecord, now: number) {
+function requeue(db: Pick<PgExec, "update">, job: JobRecord, now: number) {
   return db
     .update(jobs)
     .set({
@@ -437,34 +502,39 @@ export function reportResult(
   holder?: LeaseHolderCheck,
 ): Promise<ResultOutcome> {
   return transaction(ctx, async (tx, publish) => {
-    const read = await lockedLeaseAndJob(tx, leaseId, jobId, result.attempt);
+    const read = await lockedLeaseAndJob(tx, leaseId, jobId, result.attempt, now);
     requireHolder(leaseId, read.holder, holder);
     const outcome = await applyResult(tx, read, leaseId, jobId, result, now);
-    if (!outcome.duplicate) await completeLeaseIfDone(tx, leaseId, now);
-    // Last, right before the commit: these rows are shared by every result of the test file and
-    // of the org, so their locks are held for as short a time as possible.
-    if (outcome.counted) await recordDuration(tx, ctx, outcome.job, result.duration_ms, now);
     if (!outcome.duplicate && result.status === "error") {
       await noteError(tx, ctx, read.lease!.agentId, jobId, result.message ?? null, now);
     }
-    if (endedJob(outcome)) outcome.job = await recordTestHistory(tx, ctx, outcome.job, now);
-    if (outcome.requeued) publish("work");
+    // Last, in the transaction's last statement: these rows are shared by every result of the
+    // test file and of the org, so their locks are held for as short a time as possible.
+    const last = outcome.counted ? durationWrites(ctx, outcome.job, result.duration_ms, now) : [];
+    if (endedJob(outcome)) {
+      const quarantine = read.quarantinedUntil;
+      outcome.job = await recordTestHistory(tx, ctx, outcome.job, now, quarantine, last);
+    } else if (last.length) await inOneStatement(tx, last);
+    if (outcome.requeued) for (const topic of workTopics([outcome.job])) publish(topic);
     if (!outcome.duplicate) publish(`run:${outcome.job.runId}`);
     const { job, retry, duplicate, requeued } = outcome;
     return { job, retry, duplicate, requeued };
   });
 }
 
-/** A lease ends by itself once none of its jobs is left to run: the agent may lease again. */
-export async function completeLeaseIfDone(db: PgExec, leaseId: string, now: number) {
-  const open = db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(eq(jobs.leaseId, leaseId), inArray(jobs.status, OPEN_JOB)));
-  await db
-    .update(leases)
-    .set({ endedAt: now, endReason: "completed" })
-    .where(and(eq(leases.id, leaseId), isNull(leases.endedAt), notExists(open)));
+/**
+ * The lease's completion as one write; `settled`: a job whose leaving is written by the same
+ * statement (its row still reads as open there, so it is not counted).
+ */
+function leaseCompletion(leaseId: string, now: number, settled?: string): SQL {
+  return sql`update leases set ended_at = ${now}, end_reason = 'completed'
+    where id = ${leaseId} and ended_at is null and not exists (
+      select 1 from jobs where lease_id = ${leaseId}
+        and status in (${sql.join(
+          OPEN_JOB.map((s) => sql`${s}`),
+          sql`, `,
+        )})
+        and id <> ${settled ?? ""})`;
 }
 
 async function noteError(
@@ -503,6 +573,9 @@ async function applyResult(
       .update(jobAttempts)
       .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
       .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)));
+  // The job leaves the lease: closing its attempt and completing the lease go with its update.
+  const leaving = (status: JobStatus) =>
+    tx.with(...ctes(tx, [closeAttempt(status).getSQL(), leaseCompletion(leaseId, now, jobId)]));
 
   switch (decision.kind) {
     case "duplicate":
@@ -513,8 +586,7 @@ async function applyResult(
         { job_status: job.status },
       );
     case "final": {
-      await closeAttempt(result.status);
-      const [updated] = await tx
+      const [updated] = await leaving(result.status)
         .update(jobs)
         .set({
           status: decision.status,
@@ -560,8 +632,7 @@ async function applyResult(
       return { job: updated!, retry: true, duplicate: false, requeued: false, counted: true };
     }
     case "requeue": {
-      await closeAttempt("error");
-      const [updated] = await requeue(tx, job, now);
+      const [updated] = await requeue(leaving("error"), job, now);
       return { job: updated!, retry: false, duplicate: false, requeued: true };
     }
   }

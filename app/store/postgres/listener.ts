@@ -20,6 +20,8 @@ export class ChangeListener {
 
   constructor(
     private readonly url: string,
+    /** This replica's name in its own payloads (broadcast.ts), which it drops. */
+    private readonly origin: string,
     private readonly feed: LocalChangeFeed,
     private readonly log?: Pick<Logger, "warn" | "info">,
     private readonly relay?: LocalRelay,
@@ -33,7 +35,7 @@ export class ChangeListener {
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url, application_name: "qgjob-listen" });
     client.on("notification", (msg) => {
-      if (msg.channel === CHANGE_CHANNEL && msg.payload) this.feed.publish(msg.payload);
+      if (msg.channel === CHANGE_CHANNEL && msg.payload) this.heard(msg.payload);
       else if (msg.channel === RELAY_CHANNEL && msg.payload) this.relay?.deliver(msg.payload);
     });
     client.on("error", () => this.lost(client));
@@ -56,6 +58,13 @@ export class ChangeListener {
     this.failures = 0;
     // Work may have arrived while no one listened: let every long poll look again.
     this.feed.publish("work");
+  }
+
+  /** A payload of broadcast.ts: the sender, then its topics. */
+  private heard(payload: string) {
+    const [origin, ...topics] = payload.split("\n");
+    if (origin === this.origin) return;
+    for (const topic of topics) this.feed.publish(topic);
   }
 
   private lost(client: pg.Client) {

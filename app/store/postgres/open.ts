@@ -1,4 +1,5 @@
 /** A Postgres store for a server replica: pool, migrations, and the LISTEN connection. */
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { LocalChangeFeed } from "../change-feed.js";
 import type { StoreOptions } from "../store.js";
@@ -17,7 +18,8 @@ export async function openPostgresStore(
   const { pool, db } = openPool(opts, logger);
   const feed = new LocalChangeFeed();
   const relay = new PgRelay(db, logger);
-  const listener = new ChangeListener(opts.url, feed, logger, relay);
+  const origin = randomUUID();
+  const listener = new ChangeListener(opts.url, origin, feed, logger, relay);
   try {
     await migratePostgres(pool);
     await regroupQueued(db, options.grouping);
@@ -27,7 +29,7 @@ export async function openPostgresStore(
     await pool.end();
     throw err;
   }
-  const broadcaster = new Broadcaster(db, logger);
+  const broadcaster = new Broadcaster(db, origin, logger);
   return new PostgresStore(
     {
       db,

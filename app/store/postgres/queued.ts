@@ -19,6 +19,17 @@ export async function queuedJobs(
   where: SQL | undefined,
   first?: { orderBy: SQL[]; limit: number; lock: boolean },
 ): Promise<QueuedJob[]> {
+  const rows = await queuedRows(db, where, first, sql<null>`null`);
+  return rows.map((row) => queuedJob(row, scheduler));
+}
+
+/** The queued jobs' rows, each with `also` (an expression over no row of its own). */
+function queuedRows<T>(
+  db: PgExec,
+  where: SQL | undefined,
+  first: { orderBy: SQL[]; limit: number; lock: boolean } | undefined,
+  also: SQL<T>,
+) {
   const query = db
     .select({
       id: jobs.id,
@@ -32,20 +43,23 @@ export async function queuedJobs(
       priority: jobs.priority,
       queuedAt: jobs.queuedAt,
       ewmaMs: testDurations.ewmaMs,
+      also,
     })
     .from(jobs)
     .leftJoin(testDurations, historyOfJob)
     .where(and(eq(jobs.status, "queued"), where))
     .$dynamic();
   const ordered = first && query.orderBy(...first.orderBy).limit(first.limit);
-  const rows = await (ordered && first.lock
+  return ordered && first.lock
     ? ordered.for("update", { of: jobs, skipLocked: true })
-    : (ordered ?? query));
-  return rows.map(({ ewmaMs, ...job }) => ({
-    ...job,
-    target: job.target,
-    expectedMs: expectedDuration(ewmaMs, scheduler),
-  }));
+    : (ordered ?? query);
+}
+
+function queuedJob(
+  { ewmaMs, also: _also, ...job }: Awaited<ReturnType<typeof queuedRows>>[number],
+  scheduler: SchedulerConfig,
+): QueuedJob {
+  return { ...job, expectedMs: expectedDuration(ewmaMs, scheduler) };
 }
 
 /**
@@ -70,23 +84,27 @@ export async function groupForBatch(
     where,
   );
   const expected = sql<number>`coalesce(${testDurations.ewmaMs}, ${scheduler.defaultTestMs})`;
-  const first = await queuedJobs(db, scheduler, claimable, {
-    orderBy: [
-      desc(sql`${jobs.queuedAt} <= ${starvingSince}`),
-      desc(jobs.priority),
-      desc(expected),
-      asc(jobs.queuedAt),
-      asc(jobs.id),
-    ],
-    limit: scheduler.maxBatchJobs,
-    lock,
-  });
-  if (first.length === 0) return null;
-  const [total] = await db
-    .select({ workMs: sql<number>`sum(${expected})::float8` })
-    .from(jobs)
-    .leftJoin(testDurations, historyOfJob)
-    .where(claimable);
+  // The group's whole work rides on the batch's read: a subquery whose own FROM hides the outer
+  // one's tables refers to none of its rows, so Postgres computes it once.
+  const workMs = sql<number>`(select sum(${expected})::float8 from ${jobs}
+    left join ${testDurations} on ${historyOfJob} where ${claimable})`;
+  const rows = await queuedRows(
+    db,
+    claimable,
+    {
+      orderBy: [
+        desc(sql`${jobs.queuedAt} <= ${starvingSince}`),
+        desc(jobs.priority),
+        desc(expected),
+        asc(jobs.queuedAt),
+        asc(jobs.id),
+      ],
+      limit: scheduler.maxBatchJobs,
+      lock,
+    },
+    workMs,
+  );
+  if (rows.length === 0) return null;
   const { storedKey: _storedKey, ...group } = head;
-  return { ...group, jobs: first, workMs: total!.workMs };
+  return { ...group, jobs: rows.map((row) => queuedJob(row, scheduler)), workMs: rows[0]!.also };
 }

@@ -1,8 +1,8 @@
 /** The bundle and build each run carries, on Postgres (read for the jobs of a lease). */
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { RunInputs } from "../store.js";
 import type { PgExec } from "./context.js";
-import { runs } from "./schema.js";
+import { jobs, runs } from "./schema.js";
 
 export async function runInputs(db: PgExec, runIds: string[]): Promise<Map<string, RunInputs>> {
   if (runIds.length === 0) return new Map();
@@ -12,3 +12,13 @@ export async function runInputs(db: PgExec, runIds: string[]): Promise<Map<strin
     .where(inArray(runs.id, runIds));
   return new Map(rows.map((r) => [r.id, { bundle: r.bundle, build: r.build }]));
 }
+
+/** A returned job row's run bundle and build, read in the statement that returns the job. */
+export const runInputsOfJob = {
+  runBundle: sql<
+    RunInputs["bundle"]
+  >`(select ${runs.bundle} from ${runs} where ${runs.id} = ${jobs.runId})`.mapWith(runs.bundle),
+  runBuild: sql<
+    RunInputs["build"]
+  >`(select ${runs.build} from ${runs} where ${runs.id} = ${jobs.runId})`.mapWith(runs.build),
+};

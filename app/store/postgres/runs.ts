@@ -1,4 +1,5 @@
 /** Runs and jobs as users see them: submit, read, list, cancel, re-run. */
+import { workTopics } from "../change-feed.js";
 import type { RerunFilter } from "../store.js";
 import { and, desc, eq, inArray, isNull, isNotNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
@@ -39,7 +40,7 @@ export async function submitRun(
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         await tx.insert(jobs).values(rows.slice(i, i + INSERT_CHUNK));
       }
-      publish("work");
+      for (const topic of workTopics(rows)) publish(topic);
       return { runId, replayed: false };
     });
   let outcome;
@@ -365,7 +366,7 @@ export async function rerunFailed(
       await tx.update(jobs).set({ supersededBy: job.id }).where(eq(jobs.id, job.rerunOf!));
     }
     if (fresh.length > 0) {
-      publish("work");
+      for (const topic of workTopics(fresh)) publish(topic);
       publish(`run:${id}`);
     }
     return fresh;

@@ -20,6 +20,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 
 const ms = (name: string) => bigint(name, { mode: "number" });
 
@@ -177,7 +178,14 @@ export const leases = pgTable(
     endedAt: ms("ended_at"),
     endReason: text("end_reason"),
   },
-  (t) => [index("leases_live").on(t.endedAt, t.expiresAt), index("leases_agent").on(t.agentId)],
+  (t) => [
+    index("leases_live").on(t.endedAt, t.expiresAt),
+    index("leases_agent").on(t.agentId),
+    // One live lease per agent, whatever two claims racing on two replicas each saw.
+    uniqueIndex("leases_agent_live")
+      .on(t.agentId)
+      .where(sql`${t.endedAt} is null`),
+  ],
 );
 
 export const testDurations = pgTable(

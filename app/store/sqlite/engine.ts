@@ -77,6 +77,7 @@ export class SqliteStore implements Store {
 
   async createToken(token: TokenRecord & { hash: string }) {
     tokenOps.createToken(this.ctx, token);
+    this.changes.publish("tokens");
   }
   async findToken(hash: string) {
     return tokenOps.findToken(this.ctx, hash);
@@ -157,8 +158,8 @@ export class SqliteStore implements Store {
   async heartbeat(agentId: string, leaseId: string | null, now: number) {
     return leaseOps.heartbeat(this.ctx, agentId, leaseId, now);
   }
-  async claimLease(agentId: string, now: number) {
-    const grant = leaseOps.claimLease(this.ctx, agentId, now);
+  async claimLease(agentId: string, now: number, holder?: LeaseHolderCheck) {
+    const grant = leaseOps.claimLease(this.ctx, agentId, now, holder);
     if (grant)
       for (const runId of new Set(grant.jobs.map((j) => j.runId)))
         this.changes.publish(`run:${runId}`);

@@ -1,13 +1,14 @@
 /** Leases: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases). */
+import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
-import { and, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
 import type { Decision, SchedulingInput, Target } from "../../scheduler/types.js";
 import { decayUsage, ewma } from "../../scheduler/usage.js";
-import { fleetView, usageView } from "../fleet.js";
+import { fleetView, staleSeenAt, usageView } from "../fleet.js";
 import { candidateRows, headsOf, runPlan, type HeadQuery } from "../heads.js";
 import {
   noteAgentError,
@@ -33,6 +34,8 @@ import type {
 import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
 import { headReads } from "./heads.js";
+import { splitRunInputs } from "../run-inputs.js";
+import { runInputsOfJob } from "./run-inputs.js";
 import { endedJob } from "../history.js";
 import { orderByHistory, recordTestHistory } from "./history.js";
 import { groupForBatch, historyOfJob } from "./queued.js";
@@ -43,15 +46,13 @@ const INSTALLED_KEPT = 20;
 
 const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
 
-function touchAgent(db: SqliteExec, agentId: string, now: number) {
-  const agent = db
-    .update(agents)
-    .set({ lastSeenAt: now })
-    .where(eq(agents.id, agentId))
-    .returning()
-    .get();
+/** The agent, its `last_seen_at` rewritten only once stale (fleet.ts `staleSeenAt`). */
+function touchAgent(db: SqliteExec, ctx: SqliteContext, agentId: string, now: number) {
+  const agent = db.select().from(agents).where(eq(agents.id, agentId)).get();
   if (!agent) throw notFound("agent", agentId);
-  return agent;
+  if (agent.lastSeenAt > staleSeenAt(now, ctx.options.leaseTtlMs)) return agent;
+  db.update(agents).set({ lastSeenAt: now }).where(eq(agents.id, agentId)).run();
+  return { ...agent, lastSeenAt: now };
 }
 
 /** The agent fields scheduling looks at. */
@@ -168,10 +169,16 @@ export function decideFor(
   }
 }
 
-export function claimLease(ctx: SqliteContext, agentId: string, now: number): LeaseGrant | null {
+export function claimLease(
+  ctx: SqliteContext,
+  agentId: string,
+  now: number,
+  holder?: LeaseHolderCheck,
+): LeaseGrant | null {
   return ctx.db.transaction(
     (tx) => {
-      const agent = touchAgent(tx, agentId, now);
+      const agent = touchAgent(tx, ctx, agentId, now);
+      if (holder && !holder(agent)) throw notFound("agent", agentId);
       const held = tx
         .select({ id: leases.id })
         .from(leases)
@@ -203,7 +210,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
       tx.insert(leases).values(lease).run();
       // The claim itself: one compare-and-set statement. `status = 'queued'` guards every row,
       // and BEGIN IMMEDIATE has already serialised writers, so no job can be claimed twice.
-      const claimed = tx
+      const rows = tx
         .update(jobs)
         .set({
           status: "leased",
@@ -215,8 +222,10 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
         // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
         // walk jobs_partition_queue, every queued job, to find these few.
         .where(and(inArray(jobs.id, decision.jobIds), sql`+${jobs.status} = 'queued'`))
-        .returning()
+        // The runs' bundles and builds the agent needs come back with the jobs: no read after.
+        .returning({ ...getTableColumns(jobs), ...runInputsOfJob })
         .all();
+      const { jobs: claimed, inputs } = splitRunInputs(rows);
       tx.insert(jobAttempts)
         .values(
           claimed.map((j) => ({
@@ -236,7 +245,7 @@ export function claimLease(ctx: SqliteContext, agentId: string, now: number): Le
 
       const order = new Map(decision.jobIds.map((id, i) => [id, i]));
       claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      return { lease, jobs: orderByHistory(ctx, claimed), reason: decision.reason };
+      return { lease, jobs: orderByHistory(ctx, claimed), inputs, reason: decision.reason };
     },
     { behavior: "immediate" },
   );
@@ -267,7 +276,7 @@ export function heartbeat(
   now: number,
 ) {
   // The agent is alive even when its lease is not: record that before the lease check can refuse.
-  touchAgent(ctx.db, agentId, now);
+  touchAgent(ctx.db, ctx, agentId, now);
   return ctx.db.transaction(
     (tx) => {
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
@@ -398,7 +407,7 @@ export function reportResult(
     },
     { behavior: "immediate" },
   );
-  if (outcome.requeued) ctx.feed.publish("work");
+  if (outcome.requeued) for (const topic of workTopics([outcome.job])) ctx.feed.publish(topic);
   if (!outcome.duplicate) ctx.feed.publish(`run:${outcome.job.runId}`);
   const { job, retry, duplicate, requeued } = outcome;
   return { job, retry, duplicate, requeued };

@@ -1,4 +1,5 @@
 /** Runs and jobs as users see them: submit, read, list, cancel. */
+import { workTopics } from "../change-feed.js";
 import type { RerunFilter } from "../store.js";
 import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
@@ -58,7 +59,7 @@ export function submitRun(
     if (!run) throw new Error(`run ${outcome.replayedRunId} vanished after commit`);
     return { run, jobs: run.jobs, replayed: true };
   }
-  ctx.feed.publish("work");
+  for (const topic of workTopics(outcome.jobs)) ctx.feed.publish(topic);
   // A new run is exactly what was written: answer from it rather than reading it back.
   const counts = emptyCounts();
   counts.queued = counts.total = outcome.jobs.length;
@@ -434,7 +435,7 @@ export function rerunFailed(
   );
   if (rerun === null) return null;
   if (rerun.length > 0) {
-    ctx.feed.publish("work");
+    for (const topic of workTopics(rerun)) ctx.feed.publish(topic);
     ctx.feed.publish(`run:${id}`);
   }
   const run = getRun(ctx, id, scope);

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "leases_agent_live" ON "leases" USING btree ("agent_id") WHERE "leases"."ended_at" is null;
