@@ -41,6 +41,9 @@ function requestSignal(
   shutdown: AbortSignal,
 ): AbortSignal {
   const controller = new AbortController();
+  // Let in before the server began closing, but reaching its poll after: it must not hold the
+  // close for its whole wait (an abort event already sent is not sent again).
+  if (shutdown.aborted) controller.abort();
   const abort = () => controller.abort();
   shutdown.addEventListener("abort", abort, { once: true });
   raw.once("close", () => {
