@@ -6,9 +6,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect } from "vitest";
 import { QgjobClient } from "../api/client.js";
-import { client, tempDir } from "./harness.js";
+import { bodyOf, client, expectStatus, tempDir } from "./harness.js";
 
 export const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -40,21 +39,21 @@ export async function seedFlakyEvidence(
       { org_id: org, kind: "artifact" },
     );
   }
-  const api = client<"untyped">(url, token);
+  const api = client(url, token);
   const run = await api.post("/api/v1/runs", {
     org_id: org,
     app_version_id: "v1",
     tests: ["tests/login.spec.ts"],
     retries: 1,
   });
-  expect(run.status).toBe(201);
-  const agent = await api.post("/api/v1/agents", {
-    name: "pixel",
-    target: "emulator",
-    installed: ["v1"],
-  });
-  const lease = (await api.post(`/api/v1/agents/${agent.body.id}/lease`, { wait_s: 0 })).body;
-  const jobId: string = lease.jobs[0].id;
+  expectStatus(run, 201);
+  const agent = bodyOf(
+    await api.post("/api/v1/agents", { name: "pixel", target: "emulator", installed: ["v1"] }),
+  );
+  const leased = await api.post(`/api/v1/agents/${agent.id}/lease`, { wait_s: 0 });
+  expectStatus(leased, 200);
+  const lease = leased.body;
+  const jobId = lease.jobs[0]!.id;
   const post = async (attempt: number, body: Record<string, unknown>) => {
     await api.post(`/api/v1/leases/${lease.id}/jobs/${jobId}/start`, { attempt });
     const res = await api.post(`/api/v1/leases/${lease.id}/jobs/${jobId}/result`, {
@@ -62,7 +61,7 @@ export async function seedFlakyEvidence(
       duration_ms: 10,
       ...body,
     });
-    expect(res.status).toBe(200);
+    expectStatus(res, 200);
   };
   const art = (name: string, kind: string, content_type: string, bytes: Buffer) => ({
     name,
