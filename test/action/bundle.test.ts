@@ -11,11 +11,13 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { QgjobClient } from "../../api/client.js";
+import type { Lease } from "../../api/schemas.js";
 import type { Scope } from "../../api/types.js";
 import { issueToken } from "../../app/tokens.js";
 import {
   client,
   closedPort,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -35,7 +37,7 @@ let actionToken: string;
 let agentToken: string;
 let workspace: string;
 let api: QgjobClient;
-let agentApi: Client<"untyped">;
+let agentApi: Client;
 /** The commit checked out in the workspace. */
 let checkedOut: string;
 const runtimes: Record<string, string> = {};
@@ -51,7 +53,7 @@ beforeAll(async () => {
   actionToken = await issue("acme", ["submit", "read"], "action");
   agentToken = await issue(null, ["agent"], "agent");
   api = new QgjobClient({ baseUrl: server.url, token: actionToken });
-  agentApi = client<"untyped">(server.url, agentToken);
+  agentApi = client(server.url, agentToken);
 
   workspace = tempDir("qgjob-action-ws-");
   const tests = join(workspace, "app/tests");
@@ -138,10 +140,11 @@ async function fakeAgent(
   const agentId = await registerAgent(agentApi, name, { target: "device", device });
   let ended = 0;
   for (let i = 0; i < 200 && ended < count; i++) {
-    const lease = (await agentApi.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 1 })).body;
-    for (const job of lease?.jobs ?? []) {
+    const lease = await agentApi.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 1 });
+    if (lease.status !== 200) continue;
+    for (const job of lease.body.jobs) {
       const [status, extra] = outcome(job);
-      await finishJob(agentApi, lease.id, job, status, extra);
+      await finishJob(agentApi, lease.body.id, job, status, extra);
       ended++;
     }
   }
@@ -404,20 +407,24 @@ describe.each([
       target: "device",
       device,
     });
-    let lease: any = null;
+    let lease: Lease | undefined;
     for (let i = 0; i < 40 && !lease; i++) {
-      lease = (await agentApi.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 1 })).body;
+      const res = await agentApi.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 1 });
+      if (res.status === 204) continue;
+      expectStatus(res, 200);
+      lease = res.body;
     }
     expect(lease?.jobs).toHaveLength(2);
-    const byPath = Object.fromEntries(lease.jobs.map((j: any) => [j.test_path, j]));
+    const { id: leaseId, jobs } = lease!;
+    const byPath = Object.fromEntries(jobs.map((j) => [j.test_path, j]));
     const message = 'Expected <b> & "c"\n\x1b[31mReceived: 1\x1b[39m, at 100%';
-    await finishJob(agentApi, lease.id, byPath["tests/ui/login.spec.ts"], "failed", {
+    await finishJob(agentApi, leaseId, byPath["tests/ui/login.spec.ts"]!, "failed", {
       message,
       file: "tests/ui/login.spec.ts",
       line: 12,
       log_tail: "step 1\nstep 2 <failed>",
     });
-    await finishJob(agentApi, lease.id, byPath["tests/ui/cart.spec.ts"], "passed");
+    await finishJob(agentApi, leaseId, byPath["tests/ui/cart.spec.ts"]!, "passed");
     const res = await running.done;
 
     expect(res.code).toBe(1);
