@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { client, closedPort, tempDir } from "../harness.js";
+import { bodyOf, client, closedPort, tempDir } from "../harness.js";
 import { killAll, listening, spawnProcess, type Spawned } from "../processes.js";
 import { imageOf, readStages } from "./dockerfile.js";
 
@@ -146,10 +146,10 @@ describe("the installed package, through npx", () => {
         "--command",
         "echo running {test}",
       ]);
-      const api = client<"untyped">(server.url);
+      const api = client(server.url);
       const registered = await eventually(async () => {
-        const agents = await api.get("/api/v1/agents");
-        return agents.body.items.find((a: { name: string }) => a.name === "packaged-agent");
+        const agents = bodyOf(await api.get("/api/v1/agents"));
+        return agents.items.find((a) => a.name === "packaged-agent");
       }, `the agent to register (its output: ${agent.output()})`);
       expect(registered).toMatchObject({ target: "emulator", state: "idle" });
 
@@ -239,8 +239,8 @@ describe("the Dockerfile's image, run on the same install", () => {
       const health = await healthcheck();
       expect(health.code, health.output).toBe(0);
       const url = `http://127.0.0.1:${port}`;
-      expect((await client<"untyped">(url).get("/api/v1/runs")).status).toBe(401);
-      expect((await client<"untyped">(url, token).get("/api/v1/runs")).status).toBe(200);
+      expect((await client(url).get("/api/v1/runs")).status).toBe(401);
+      expect((await client(url, token).get("/api/v1/runs")).status).toBe(200);
     },
     PROCESS_TEST_TIMEOUT_MS,
   );
