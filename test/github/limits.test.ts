@@ -7,7 +7,9 @@
 import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  bodyOf,
   client,
+  expectStatus,
   finishJob,
   registerAgent,
   startTestServer,
@@ -25,7 +27,7 @@ const installation = (id: number) => ({ id, node_id: `inst-${id}` });
 
 let github: FakeGithub;
 let server: TestServer;
-let api: Client<"untyped">;
+let api: Client;
 let delivery = 0;
 
 async function deliver(event: string, payload: unknown, id = `limits-${++delivery}`) {
@@ -34,7 +36,7 @@ async function deliver(event: string, payload: unknown, id = `limits-${++deliver
 
 async function runsOf(sha: string) {
   const res = await api.get(`/api/v1/runs?org_id=${OWNER}&limit=100`);
-  return (res.body.items as any[]).filter((r) => r.sha === sha);
+  return bodyOf(res).items.filter((r) => r.sha === sha);
 }
 const theRun = (sha: string) => until("the run", async () => (await runsOf(sha))[0]);
 const posts = (sha: string) => github.callsFor(sha).filter((c) => c.method === "POST");
@@ -44,12 +46,16 @@ const completedCall = (sha: string) => () =>
 /** An agent over the HTTP API: runs every queued job of `target`, with the result `outcome` says. */
 async function runAll(
   target: string,
-  outcome: (job: any) => { status: "passed" | "failed"; message?: string; line?: number },
+  outcome: (job: { test_path: string }) => {
+    status: "passed" | "failed";
+    message?: string;
+    line?: number;
+  },
 ) {
   const agent = await registerAgent(api, `agent-${target}-${++delivery}`, { target });
   for (;;) {
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
-    if (lease.status !== 200 || !lease.body) return;
+    if (lease.status !== 200) return;
     for (const job of lease.body.jobs) {
       const o = outcome(job);
       const r = await finishJob(api, lease.body.id, job, o.status, {
@@ -80,7 +86,7 @@ beforeAll(async () => {
     githubUpdateIntervalS: 0.2,
     githubRequestTimeoutS: 2,
   });
-  api = client<"untyped">(server.url);
+  api = client(server.url);
 });
 
 afterAll(async () => {
@@ -110,6 +116,7 @@ describe("GitHub's byte limits", () => {
     const message = "ログイン画面が表示されませんでした：要素 #login が見つかりません。".repeat(40);
     const agent = await registerAgent(api, "agent-bytes", { target: "browserstack" });
     const lease = await api.post(`/api/v1/agents/${agent}/lease`, {});
+    expectStatus(lease, 200);
     expect(lease.body.jobs).toHaveLength(50);
     for (const job of lease.body.jobs) {
       await finishJob(api, lease.body.id, job, "failed", { message, file: job.test_path, line: 7 });
@@ -334,7 +341,7 @@ describe("re-runs", () => {
     repoWith(sha, config, ["a.spec.ts", "b.spec.ts"]);
     await deliver("push", pushPayload(OWNER, REPO, sha));
     await until("two check runs", () => posts(sha).length === 2);
-    const outcome = (job: any) =>
+    const outcome = (job: { test_path: string }) =>
       job.test_path === "a.spec.ts"
         ? { status: "failed" as const, message: "no #login" }
         : { status: "passed" as const };
@@ -352,10 +359,10 @@ describe("re-runs", () => {
     });
     expect(reopened.map((c) => c.body.output.title)).toEqual(["2 queued", "2 queued"]);
     for (const run of await runsOf(sha)) {
-      const jobs = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs.filter(
-        (j: any) => j.superseded_by === null,
+      const jobs = bodyOf(await api.get(`/api/v1/runs/${run.id}`)).jobs.filter(
+        (j) => j.superseded_by === null,
       );
-      expect(jobs.map((j: any) => j.status)).toEqual(["queued", "queued"]);
+      expect(jobs.map((j) => j.status)).toEqual(["queued", "queued"]);
     }
   }, 60_000);
 
@@ -377,10 +384,10 @@ describe("re-runs", () => {
     await until("the completion", completedCall(sha));
     const before = github.calls.length;
     await deliver("check_suite", checkSuitePayload(OWNER, REPO, sha));
-    const [run] = await runsOf(sha);
+    const run = (await runsOf(sha))[0]!;
     await until("the re-queued job", async () => {
-      const jobs = (await api.get(`/api/v1/runs/${run.id}`)).body.jobs;
-      return jobs.some((j: any) => j.status === "queued");
+      const jobs = bodyOf(await api.get(`/api/v1/runs/${run.id}`)).jobs;
+      return jobs.some((j) => j.status === "queued");
     });
     const reopened = await until("the new check run", () =>
       github.calls.slice(before).find((c) => c.method === "POST"),
