@@ -9,7 +9,14 @@ import Database from "better-sqlite3";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { QgjobClient } from "../api/client.js";
-import { client, startTestServer, tempDir, type TestServer } from "../test/harness.js";
+import {
+  bodyOf,
+  client,
+  expectStatus,
+  startTestServer,
+  tempDir,
+  type TestServer,
+} from "../test/harness.js";
 import { DeviceAgent, type AgentOptions } from "./agent.js";
 import { BuildResolver } from "./build.js";
 import { httpBlobSink } from "./evidence/http-sink.js";
@@ -71,21 +78,21 @@ function startAgent(over: Partial<AgentOptions> & { dir: string; build?: string 
   return agent;
 }
 
-const api = () => client<"untyped">(server.url);
+const api = () => client(server.url);
 
 async function submitRun(body: Record<string, unknown>) {
   const res = await api().post("/api/v1/runs", { org_id: "acme", app_version_id: "v1", ...body });
-  expect(res.status).toBe(201);
+  expectStatus(res, 201);
   return res.body;
 }
 
 async function waitRun(id: string) {
-  return (await api().get(`/api/v1/runs/${id}/wait?timeout_s=20`)).body;
+  return bodyOf(await api().get(`/api/v1/runs/${id}/wait?timeout_s=20`));
 }
 
 /** The job view: its result whole (a run's view summarises each job's result). */
 async function jobOf(id: string) {
-  return (await api().get(`/api/v1/jobs/${id}`)).body;
+  return bodyOf(await api().get(`/api/v1/jobs/${id}`));
 }
 
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
@@ -112,24 +119,24 @@ describe("device agent", () => {
     const run = await submitRun({ tests: ["pass.sh", "fail.sh"] });
     const done = await waitRun(run.id);
     expect(done.status).toBe("failed");
-    const byPath = Object.fromEntries(done.jobs.map((j: any) => [j.test_path, j]));
+    const byPath = Object.fromEntries(done.jobs.map((j) => [j.test_path, j]));
     expect(byPath["pass.sh"]).toMatchObject({ status: "passed", attempts: 1 });
     expect(byPath["fail.sh"]).toMatchObject({ status: "failed" });
-    const failed = await jobOf(byPath["fail.sh"].id);
-    expect(failed.result.message).toContain("expected 1 to be 2");
-    expect(failed.result.log_tail).toContain("expected 1 to be 2");
+    const failed = await jobOf(byPath["fail.sh"]!.id);
+    expect(failed.result?.message).toContain("expected 1 to be 2");
+    expect(failed.result?.log_tail).toContain("expected 1 to be 2");
   });
 
   it("posts a failure's whole stderr diff, its full log and the files of QGJOB_ARTIFACTS_DIR", async () => {
     server = await startTestServer();
     startAgent({ dir: project("m-diff") });
     const run = await submitRun({ tests: ["diff.sh"] });
-    const job = await jobOf((await waitRun(run.id)).jobs[0].id);
+    const job = await jobOf((await waitRun(run.id)).jobs[0]!.id);
     expect(job.status).toBe("failed");
-    expect(job.result.message).toBe(
+    expect(job.result?.message).toBe(
       "exit 1: at diff.sh:5\n\nAssertionError: values differ\n- expected: 2\n+ received: 1\n    at diff.sh:5",
     );
-    expect(job.result.artifacts).toEqual([
+    expect(job.result?.artifacts).toEqual([
       expect.objectContaining({ name: "output.log", kind: "log", sha256: expect.any(String) }),
       expect.objectContaining({ name: "screen.png", kind: "screenshot", size: 3 }),
     ]);
@@ -144,8 +151,8 @@ describe("device agent", () => {
     const first = startAgent({ dir, spoolDir });
     const run = await submitRun({ tests: ["gate.sh"], max_attempts: 1 });
     await until(
-      () => api().get(`/api/v1/runs/${run.id}`),
-      (r) => r.body.jobs[0].status === "running",
+      async () => bodyOf(await api().get(`/api/v1/runs/${run.id}`)),
+      (r) => r.jobs[0]!.status === "running",
     );
     await server.stop();
     writeFileSync(`${marker}.go`, ""); // the test ends with the server away
@@ -161,7 +168,7 @@ describe("device agent", () => {
     startAgent({ dir, spoolDir });
     const done = await waitRun(run.id);
     expect(done.jobs[0]).toMatchObject({ status: "failed", attempts: 1 });
-    expect(done.jobs[0].result.message).toMatch(/gated/);
+    expect(done.jobs[0]!.result?.message).toMatch(/gated/);
     const left = () => Promise.resolve(readdirSync(join(spoolDir, "results")).length);
     expect(await until(left, (n) => n === 0)).toBe(0); // removed once acknowledged
   }, 30_000); // the first agent gives up posting 10 s after its drain grace
@@ -182,10 +189,10 @@ describe("device agent", () => {
 
     startAgent({ dir: work });
     const done = await waitRun(run.id);
-    const byPath = Object.fromEntries(done.jobs.map((j: any) => [j.test_path, j]));
+    const byPath = Object.fromEntries(done.jobs.map((j) => [j.test_path, j]));
     expect(byPath["pass.sh"]).toMatchObject({ status: "passed" });
     expect(byPath["../outside.sh"]).toMatchObject({ status: "failed" });
-    expect(byPath["../outside.sh"].result.message).toMatch(/refused to run/);
+    expect(byPath["../outside.sh"]!.result?.message).toMatch(/refused to run/);
     expect(existsSync(join(root, "ran"))).toBe(false);
   });
 
@@ -214,7 +221,7 @@ describe("device agent", () => {
     ).toBe(false);
     const next = await submitRun({ app_version_id: "v2", tests: ["pass.sh"] });
     expect((await waitRun(next.id)).status).toBe("passed");
-    expect((await api().get(`/api/v1/runs/${run.id}`)).body.status).toBe("cancelled");
+    expect(bodyOf(await api().get(`/api/v1/runs/${run.id}`)).status).toBe("cancelled");
   });
 
   it("ends a test that outlives its timeout as timed_out", async () => {
@@ -236,9 +243,9 @@ describe("device agent", () => {
     await agent.stop();
     await Promise.all(running.splice(0));
     expect(alive(marker)).toBe(false);
-    const after = (await api().get(`/api/v1/runs/${run.id}`)).body;
+    const after = bodyOf(await api().get(`/api/v1/runs/${run.id}`));
     // Both are back in the queue; only the interrupted one spent an attempt.
-    const byPath = Object.fromEntries(after.jobs.map((j: any) => [j.test_path, j]));
+    const byPath = Object.fromEntries(after.jobs.map((j) => [j.test_path, j]));
     expect(byPath["slow.sh"]).toMatchObject({ status: "queued", attempts: 1 });
     expect(byPath["pass.sh"]).toMatchObject({ status: "queued", attempts: 0 });
   });
@@ -249,8 +256,8 @@ describe("device agent", () => {
     startAgent({ dir, build: join(dir, "builds/{app_version_id}.apk") });
     const run = await submitRun({ tests: ["pass.sh"], max_attempts: 1 });
     const done = await waitRun(run.id);
-    expect(done.jobs[0].status).toBe("error");
-    expect(done.jobs[0].result.message).toMatch(/build for v1 not found/);
+    expect(done.jobs[0]!.status).toBe("error");
+    expect(done.jobs[0]!.result?.message).toMatch(/build for v1 not found/);
   });
 
   it("passes the prepared build to the test and prepares it once per lease", async () => {
@@ -273,8 +280,8 @@ describe("device agent", () => {
     const port = new URL(server.url).port;
     startAgent({ dir: project("m7") });
     await until(
-      () => api().get("/api/v1/agents"),
-      (r) => r.body.items.length === 1,
+      async () => bodyOf(await api().get("/api/v1/agents")),
+      (r) => r.items.length === 1,
     );
     await server.stop();
     await new Promise((r) => setTimeout(r, 500)); // the agent's polls fail meanwhile
