@@ -789,57 +789,66 @@ export function reapExpired(ctx: PgContext, now: number): Promise<ReapReport> {
       report.requeued += settled.requeued;
       report.failed += settled.failed;
     }
-
-    const overdue = and(
-      eq(jobs.status, "running"),
-      sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
-    );
-    const overdueLeases = await tx.selectDistinct({ id: jobs.leaseId }).from(jobs).where(overdue);
-    // Same discipline: the lease first (skipping one another transaction holds), then its jobs.
-    const locked = overdueLeases.length
-      ? await tx
-          .select({ id: leases.id })
-          .from(leases)
-          .where(
-            inArray(
-              leases.id,
-              overdueLeases.map((l) => l.id!),
-            ),
-          )
-          .orderBy(asc(leases.id))
-          .for("update", { skipLocked: true })
-      : [];
-    if (locked.length === 0) return report;
-    const timedOut = await tx
-      .update(jobs)
-      .set({
-        status: "timed_out",
-        finishedAt: now,
-        result: lostResult("exceeded its timeout and the agent did not report"),
-      })
-      .where(
-        and(
-          overdue,
-          inArray(
-            jobs.leaseId,
-            locked.map((l) => l.id),
-          ),
-        ),
-      )
-      .returning({
-        id: jobs.id,
-        attempts: jobs.attempts,
-        runId: jobs.runId,
-        leaseId: jobs.leaseId,
-      });
-    report.timedOut = timedOut.length;
-    for (const j of timedOut) {
-      publish(`run:${j.runId}`);
-      await tx
-        .update(jobAttempts)
-        .set({ status: "timed_out", finishedAt: now })
-        .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)));
-    }
+    report.timedOut = await timeOutOverdue(tx, ctx, now, publish);
     return report;
   });
+}
+
+/** Ends the running jobs far past their own timeout as timed out; answers how many. */
+async function timeOutOverdue(
+  tx: PgExec,
+  ctx: PgContext,
+  now: number,
+  publish: Publish,
+): Promise<number> {
+  const overdue = and(
+    eq(jobs.status, "running"),
+    sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
+  );
+  const overdueLeases = await tx.selectDistinct({ id: jobs.leaseId }).from(jobs).where(overdue);
+  // Same discipline: the lease first (skipping one another transaction holds), then its jobs.
+  const locked = overdueLeases.length
+    ? await tx
+        .select({ id: leases.id })
+        .from(leases)
+        .where(
+          inArray(
+            leases.id,
+            overdueLeases.map((l) => l.id!),
+          ),
+        )
+        .orderBy(asc(leases.id))
+        .for("update", { skipLocked: true })
+    : [];
+  if (locked.length === 0) return 0;
+  const timedOut = await tx
+    .update(jobs)
+    .set({
+      status: "timed_out",
+      finishedAt: now,
+      result: lostResult("exceeded its timeout and the agent did not report"),
+    })
+    .where(
+      and(
+        overdue,
+        inArray(
+          jobs.leaseId,
+          locked.map((l) => l.id),
+        ),
+      ),
+    )
+    .returning({
+      id: jobs.id,
+      attempts: jobs.attempts,
+      runId: jobs.runId,
+      leaseId: jobs.leaseId,
+    });
+  for (const j of timedOut) {
+    publish(`run:${j.runId}`);
+    await tx
+      .update(jobAttempts)
+      .set({ status: "timed_out", finishedAt: now })
+      .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)));
+  }
+  return timedOut.length;
 }
