@@ -160,9 +160,15 @@ describe("the Appium server of a killed agent", () => {
 
   async function withAppium(port: number) {
     const a = agent(port);
+    let code: number | null | undefined;
+    void a.exited.then((c) => (code = c));
     await until(
       "the agent registers, its Appium up",
-      () => a.output().includes('"registered"'),
+      () => {
+        // An agent that gave up says why: fail with its words, not after the whole wait.
+        if (code !== undefined) throw new Error(`the agent exited (${code}):\n${a.output()}`);
+        return a.output().includes('"registered"');
+      },
       180_000,
     );
     expect(appium(port)).toHaveLength(1);
