@@ -35,7 +35,10 @@ import {
   requireHolder,
   decideLostJob,
   decideResult,
+  finalFields,
+  leaseActive,
   lostResult,
+  retryFields,
   toStoredResult,
 } from "../rules.js";
 import type {
@@ -346,9 +349,7 @@ async function claimingAgent(
     .where(eq(agents.id, agentId));
   if (!agent || (holder && !holder(agent))) throw notFound("agent", agentId);
   if (agent.held) {
-    throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
-      lease_id: agent.held,
-    });
+    throw leaseActive(agent.held);
   }
   return agent;
 }
@@ -650,18 +651,7 @@ async function finishJob(reported: Reported, decision: { status: JobStatus; flak
   const { job, result, stored, now } = reported;
   const [updated] = await leaving(reported, result.status)
     .update(jobs)
-    .set({
-      status: decision.status,
-      flaky: decision.flaky,
-      finishedAt: now,
-      durationMs: result.duration_ms,
-      result: stored,
-      // Only a test failure is one; an infrastructure error is not the test's doing.
-      testFailures:
-        result.status === "failed" || result.status === "timed_out"
-          ? job.testFailures + 1
-          : job.testFailures,
-    })
+    .set(finalFields(job, decision, result, stored, now))
     .where(eq(jobs.id, job.id))
     .returning();
   return updated!;
@@ -673,12 +663,7 @@ async function retryJob(reported: Reported) {
   await closeAttempt(reported, result.status);
   const [updated] = await tx
     .update(jobs)
-    .set({
-      status: "leased",
-      attempts: job.attempts + 1,
-      testFailures: job.testFailures + 1,
-      result: stored,
-    })
+    .set(retryFields(job, stored))
     .where(eq(jobs.id, job.id))
     .returning();
   await tx.insert(jobAttempts).values({

@@ -19,7 +19,10 @@ import {
   requireHolder,
   decideLostJob,
   decideResult,
+  finalFields,
+  leaseActive,
   lostResult,
+  retryFields,
   toStoredResult,
 } from "../rules.js";
 import type {
@@ -227,9 +230,7 @@ function claimingAgent(
     .where(and(eq(leases.agentId, agentId), liveLease(now)))
     .get();
   if (held) {
-    throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
-      lease_id: held.id,
-    });
+    throw leaseActive(held.id);
   }
   return agent;
 }
@@ -517,18 +518,7 @@ function finishJob(reported: Reported, decision: { status: JobStatus; flaky: boo
   if (result.status !== "error") recordDuration(ctx, job, result.duration_ms, now);
   return tx
     .update(jobs)
-    .set({
-      status: decision.status,
-      flaky: decision.flaky,
-      finishedAt: now,
-      durationMs: result.duration_ms,
-      result: stored,
-      // Only a test failure is one; an infrastructure error is not the test's doing.
-      testFailures:
-        result.status === "failed" || result.status === "timed_out"
-          ? job.testFailures + 1
-          : job.testFailures,
-    })
+    .set(finalFields(job, decision, result, stored, now))
     .where(eq(jobs.id, job.id))
     .returning()
     .get()!;
@@ -541,12 +531,7 @@ function retryJob(reported: Reported, leaseId: string) {
   recordDuration(ctx, job, result.duration_ms, now);
   const updated = tx
     .update(jobs)
-    .set({
-      status: "leased",
-      attempts: job.attempts + 1,
-      testFailures: job.testFailures + 1,
-      result: stored,
-    })
+    .set(retryFields(job, stored))
     .where(eq(jobs.id, job.id))
     .returning()
     .get()!;
