@@ -27,10 +27,4 @@ export default tseslint.config(
       "max-lines-per-function": ["error", { max: 60, skipBlankLines: true, skipComments: true }],
     },
   },
-  {
-    // The lease cycle's claim, result and reap are being rewritten on both engines (fewer
-    // statements per lease); they are split once that lands, not twice.
-    files: ["app/store/postgres/leases.ts", "app/store/sqlite/leases.ts"],
-    rules: { "max-lines-per-function": "off" },
-  },
 );

@@ -254,6 +254,45 @@ export function decideLostJob(job: JobRecord): "requeue" | "error" {
 /** Attachments kept per result; more are counted as dropped rather than refusing the result. */
 export const MAX_ARTIFACTS = 50;
 
+/** A job's fields after its last attempt, as `decideResult` ended it ("final"). */
+export function finalFields(
+  job: JobRecord,
+  decision: { status: JobStatus; flaky: boolean },
+  result: ResultInput,
+  stored: StoredResult,
+  now: number,
+) {
+  return {
+    status: decision.status,
+    flaky: decision.flaky,
+    finishedAt: now,
+    durationMs: result.duration_ms,
+    result: stored,
+    // Only a test failure is one; an infrastructure error is not the test's doing.
+    testFailures:
+      result.status === "failed" || result.status === "timed_out"
+        ? job.testFailures + 1
+        : job.testFailures,
+  };
+}
+
+/** A job's fields once a failed attempt is retried: the next attempt, leased as the last was. */
+export function retryFields(job: JobRecord, stored: StoredResult) {
+  return {
+    status: "leased" as const,
+    attempts: job.attempts + 1,
+    testFailures: job.testFailures + 1,
+    result: stored,
+  };
+}
+
+/** A claim by an agent that holds a live lease: one lease per agent at a time. */
+export function leaseActive(leaseId: string): QgjobError {
+  return new QgjobError("lease_active", "this agent already holds a lease: release it first", {
+    lease_id: leaseId,
+  });
+}
+
 export function toStoredResult(result: ResultInput): StoredResult {
   const dropped = result.artifacts.length - MAX_ARTIFACTS;
   return {

@@ -35,7 +35,10 @@ import {
   requireHolder,
   decideLostJob,
   decideResult,
+  finalFields,
+  leaseActive,
   lostResult,
+  retryFields,
   toStoredResult,
 } from "../rules.js";
 import type {
@@ -45,6 +48,7 @@ import type {
   LeaseRecord,
   ReapReport,
   ResultOutcome,
+  StoredResult,
 } from "../store.js";
 import {
   ctes,
@@ -288,24 +292,7 @@ function claimOnce(
   holder: LeaseHolderCheck | undefined,
 ): Promise<LeaseGrant | null> {
   return transaction(ctx, async (tx, publish) => {
-    // The agent's advisory lock: two claims by one agent (on two replicas) run in turn. Unlike
-    // its row lock it writes nothing, so an empty poll by a recently seen agent is read-only.
-    const [agent] = await tx
-      .with(...ctes(tx, [seenWrite(ctx, agentId, now)]))
-      .select({
-        ...getTableColumns(agents),
-        held: sql<string | null>`(select id from leases where agent_id = ${agentId}
-          and ended_at is null and expires_at > ${now} limit 1)`,
-        locked: sql`pg_advisory_xact_lock(hashtext(${`qgjob:claim:${agentId}`}))`,
-      })
-      .from(agents)
-      .where(eq(agents.id, agentId));
-    if (!agent || (holder && !holder(agent))) throw notFound("agent", agentId);
-    if (agent.held) {
-      throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
-        lease_id: agent.held,
-      });
-    }
+    const agent = await claimingAgent(tx, ctx, agentId, now, holder);
     // The batch's jobs are read FOR UPDATE SKIP LOCKED (decideFor): each job goes to exactly one
     // lease, no claim waits on another, and concurrent claims aiming at one group split it.
     // A drained agent's polls are answered "no work" until it is undrained.
@@ -330,34 +317,7 @@ function claimOnce(
       decision.appVersionId,
       ...agent.installed.filter((v) => v !== decision.appVersionId),
     ].slice(0, INSTALLED_KEPT);
-    const ids = JSON.stringify(decision.jobIds);
-    // The lease, its attempts, the agent's installed versions and the jobs: one statement. Its
-    // CTEs read the jobs as they were before it (queued, and locked by this claim's read).
-    const rows = await tx
-      .with(
-        ...ctes(tx, [
-          sql`insert into leases (id, agent_id, org_id, app_version_id, target, group_key, install,
-              created_at, expires_at)
-            values (${lease.id}, ${agentId}, ${lease.orgId}, ${lease.appVersionId}, ${lease.target},
-              ${lease.groupKey}, ${lease.install}, ${lease.createdAt}, ${lease.expiresAt})`,
-          sql`update agents set installed = ${JSON.stringify(installed)}::jsonb where id = ${agentId}`,
-          sql`insert into job_attempts (job_id, attempt, lease_id, agent_id, status)
-            select id, attempts + 1, ${lease.id}, ${agentId}, 'leased' from jobs
-            where id in (select jsonb_array_elements_text(${ids}::jsonb)) and status = 'queued'`,
-        ]),
-      )
-      .update(jobs)
-      .set({
-        status: "leased",
-        leaseId: lease.id,
-        agentId,
-        attempts: sql`${jobs.attempts} + 1`,
-        avoidAgentId: null,
-      })
-      .where(and(inArray(jobs.id, decision.jobIds), eq(jobs.status, "queued")))
-      // The runs' bundles and builds the agent needs come back with the jobs: no read after.
-      .returning({ ...getTableColumns(jobs), ...runInputsOfJob });
-
+    const rows = await writeClaim(tx, lease, installed, decision.jobIds);
     const { jobs: claimed, inputs } = splitRunInputs(rows);
     const order = new Map(decision.jobIds.map((id, i) => [id, i]));
     claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
@@ -365,6 +325,68 @@ function claimOnce(
     const ordered = await orderByHistory(tx, ctx, claimed);
     return { lease, jobs: ordered, inputs, reason: decision.reason };
   });
+}
+
+/** The claiming agent, seen now and locked for its claim; refused when it holds a lease. */
+async function claimingAgent(
+  tx: PgExec,
+  ctx: PgContext,
+  agentId: string,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
+) {
+  // The agent's advisory lock: two claims by one agent (on two replicas) run in turn. Unlike
+  // its row lock it writes nothing, so an empty poll by a recently seen agent is read-only.
+  const [agent] = await tx
+    .with(...ctes(tx, [seenWrite(ctx, agentId, now)]))
+    .select({
+      ...getTableColumns(agents),
+      held: sql<string | null>`(select id from leases where agent_id = ${agentId}
+        and ended_at is null and expires_at > ${now} limit 1)`,
+      locked: sql`pg_advisory_xact_lock(hashtext(${`qgjob:claim:${agentId}`}))`,
+    })
+    .from(agents)
+    .where(eq(agents.id, agentId));
+  if (!agent || (holder && !holder(agent))) throw notFound("agent", agentId);
+  if (agent.held) {
+    throw leaseActive(agent.held);
+  }
+  return agent;
+}
+
+/**
+ * The lease, its attempts, the agent's installed versions and the jobs: one statement. Its CTEs
+ * read the jobs as they were before it (queued, and locked by the claim's read). Answers the
+ * jobs it leased with their runs' inputs.
+ */
+function writeClaim(tx: PgExec, lease: LeaseRecord, installed: string[], jobIds: string[]) {
+  const ids = JSON.stringify(jobIds);
+  return (
+    tx
+      .with(
+        ...ctes(tx, [
+          sql`insert into leases (id, agent_id, org_id, app_version_id, target, group_key, install,
+              created_at, expires_at)
+            values (${lease.id}, ${lease.agentId}, ${lease.orgId}, ${lease.appVersionId}, ${lease.target},
+              ${lease.groupKey}, ${lease.install}, ${lease.createdAt}, ${lease.expiresAt})`,
+          sql`update agents set installed = ${JSON.stringify(installed)}::jsonb where id = ${lease.agentId}`,
+          sql`insert into job_attempts (job_id, attempt, lease_id, agent_id, status)
+            select id, attempts + 1, ${lease.id}, ${lease.agentId}, 'leased' from jobs
+            where id in (select jsonb_array_elements_text(${ids}::jsonb)) and status = 'queued'`,
+        ]),
+      )
+      .update(jobs)
+      .set({
+        status: "leased",
+        leaseId: lease.id,
+        agentId: lease.agentId,
+        attempts: sql`${jobs.attempts} + 1`,
+        avoidAgentId: null,
+      })
+      .where(and(inArray(jobs.id, jobIds), eq(jobs.status, "queued")))
+      // The runs' bundles and builds the agent needs come back with the jobs: no read after.
+      .returning({ ...getTableColumns(jobs), ...runInputsOfJob })
+  );
 }
 
 function leaseLost(lease: LeaseRecord | undefined, leaseId: string, now: number, agentId?: string) {
@@ -567,16 +589,7 @@ async function applyResult(
   // ...anything else needs the lease to still hold the job, and a 409 that says why not.
   const job = requireHeld(current, lease, leaseId, jobId, now);
   const decision = decideResult(job, recorded, result);
-  const stored = toStoredResult(result);
-  const closeAttempt = (status: JobStatus) =>
-    tx
-      .update(jobAttempts)
-      .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
-      .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.attempt, result.attempt)));
-  // The job leaves the lease: closing its attempt and completing the lease go with its update.
-  const leaving = (status: JobStatus) =>
-    tx.with(...ctes(tx, [closeAttempt(status).getSQL(), leaseCompletion(leaseId, now, jobId)]));
-
+  const reported: Reported = { tx, job, leaseId, result, stored: toStoredResult(result), now };
   switch (decision.kind) {
     case "duplicate":
     case "conflict":
@@ -585,57 +598,82 @@ async function applyResult(
         decision.kind === "conflict" ? decision.why : "already reported",
         { job_status: job.status },
       );
-    case "final": {
-      const [updated] = await leaving(result.status)
-        .update(jobs)
-        .set({
-          status: decision.status,
-          flaky: decision.flaky,
-          finishedAt: now,
-          durationMs: result.duration_ms,
-          result: stored,
-          // Only a test failure is one; an infrastructure error is not the test's doing.
-          testFailures:
-            result.status === "failed" || result.status === "timed_out"
-              ? job.testFailures + 1
-              : job.testFailures,
-        })
-        .where(eq(jobs.id, jobId))
-        .returning();
+    case "final":
       return {
-        job: updated!,
+        job: await finishJob(reported, decision),
         retry: false,
         duplicate: false,
         requeued: false,
         counted: result.status !== "error",
       };
-    }
-    case "retry": {
-      await closeAttempt(result.status);
-      const [updated] = await tx
-        .update(jobs)
-        .set({
-          status: "leased",
-          attempts: job.attempts + 1,
-          testFailures: job.testFailures + 1,
-          result: stored,
-        })
-        .where(eq(jobs.id, jobId))
-        .returning();
-      await tx.insert(jobAttempts).values({
-        jobId,
-        attempt: updated!.attempts,
-        leaseId,
-        agentId: job.agentId!,
-        status: "leased",
-      });
-      return { job: updated!, retry: true, duplicate: false, requeued: false, counted: true };
-    }
+    case "retry":
+      return {
+        job: await retryJob(reported),
+        retry: true,
+        duplicate: false,
+        requeued: false,
+        counted: true,
+      };
     case "requeue": {
-      const [updated] = await requeue(leaving("error"), job, now);
+      const [updated] = await requeue(leaving(reported, "error"), job, now);
       return { job: updated!, retry: false, duplicate: false, requeued: true };
     }
   }
+}
+
+/** One attempt's result as it is written: the job as its lease held it, what the agent sent. */
+interface Reported {
+  tx: PgExec;
+  job: JobRecord;
+  leaseId: string;
+  result: ResultInput;
+  stored: StoredResult;
+  now: number;
+}
+
+function closeAttempt({ tx, job, result, stored, now }: Reported, status: JobStatus) {
+  return tx
+    .update(jobAttempts)
+    .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
+    .where(and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.attempt, result.attempt)));
+}
+
+/** The job leaves the lease: closing its attempt and completing the lease go with its update. */
+function leaving(reported: Reported, status: JobStatus) {
+  const { tx, job, leaseId, now } = reported;
+  return tx.with(
+    ...ctes(tx, [closeAttempt(reported, status).getSQL(), leaseCompletion(leaseId, now, job.id)]),
+  );
+}
+
+/** The job's last attempt: it ends with the decided status. */
+async function finishJob(reported: Reported, decision: { status: JobStatus; flaky: boolean }) {
+  const { job, result, stored, now } = reported;
+  const [updated] = await leaving(reported, result.status)
+    .update(jobs)
+    .set(finalFields(job, decision, result, stored, now))
+    .where(eq(jobs.id, job.id))
+    .returning();
+  return updated!;
+}
+
+/** A failed attempt with retries left: the next attempt is leased to the same agent at once. */
+async function retryJob(reported: Reported) {
+  const { tx, job, leaseId, result, stored } = reported;
+  await closeAttempt(reported, result.status);
+  const [updated] = await tx
+    .update(jobs)
+    .set(retryFields(job, stored))
+    .where(eq(jobs.id, job.id))
+    .returning();
+  await tx.insert(jobAttempts).values({
+    jobId: job.id,
+    attempt: updated!.attempts,
+    leaseId,
+    agentId: job.agentId!,
+    status: "leased",
+  });
+  return updated!;
 }
 
 /**
@@ -736,57 +774,66 @@ export function reapExpired(ctx: PgContext, now: number): Promise<ReapReport> {
       report.requeued += settled.requeued;
       report.failed += settled.failed;
     }
-
-    const overdue = and(
-      eq(jobs.status, "running"),
-      sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
-    );
-    const overdueLeases = await tx.selectDistinct({ id: jobs.leaseId }).from(jobs).where(overdue);
-    // Same discipline: the lease first (skipping one another transaction holds), then its jobs.
-    const locked = overdueLeases.length
-      ? await tx
-          .select({ id: leases.id })
-          .from(leases)
-          .where(
-            inArray(
-              leases.id,
-              overdueLeases.map((l) => l.id!),
-            ),
-          )
-          .orderBy(asc(leases.id))
-          .for("update", { skipLocked: true })
-      : [];
-    if (locked.length === 0) return report;
-    const timedOut = await tx
-      .update(jobs)
-      .set({
-        status: "timed_out",
-        finishedAt: now,
-        result: lostResult("exceeded its timeout and the agent did not report"),
-      })
-      .where(
-        and(
-          overdue,
-          inArray(
-            jobs.leaseId,
-            locked.map((l) => l.id),
-          ),
-        ),
-      )
-      .returning({
-        id: jobs.id,
-        attempts: jobs.attempts,
-        runId: jobs.runId,
-        leaseId: jobs.leaseId,
-      });
-    report.timedOut = timedOut.length;
-    for (const j of timedOut) {
-      publish(`run:${j.runId}`);
-      await tx
-        .update(jobAttempts)
-        .set({ status: "timed_out", finishedAt: now })
-        .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)));
-    }
+    report.timedOut = await timeOutOverdue(tx, ctx, now, publish);
     return report;
   });
+}
+
+/** Ends the running jobs far past their own timeout as timed out; answers how many. */
+async function timeOutOverdue(
+  tx: PgExec,
+  ctx: PgContext,
+  now: number,
+  publish: Publish,
+): Promise<number> {
+  const overdue = and(
+    eq(jobs.status, "running"),
+    sql`${jobs.startedAt} + ${jobs.timeoutS} * 1000 + ${ctx.options.timeoutGraceMs} < ${now}`,
+  );
+  const overdueLeases = await tx.selectDistinct({ id: jobs.leaseId }).from(jobs).where(overdue);
+  // Same discipline: the lease first (skipping one another transaction holds), then its jobs.
+  const locked = overdueLeases.length
+    ? await tx
+        .select({ id: leases.id })
+        .from(leases)
+        .where(
+          inArray(
+            leases.id,
+            overdueLeases.map((l) => l.id!),
+          ),
+        )
+        .orderBy(asc(leases.id))
+        .for("update", { skipLocked: true })
+    : [];
+  if (locked.length === 0) return 0;
+  const timedOut = await tx
+    .update(jobs)
+    .set({
+      status: "timed_out",
+      finishedAt: now,
+      result: lostResult("exceeded its timeout and the agent did not report"),
+    })
+    .where(
+      and(
+        overdue,
+        inArray(
+          jobs.leaseId,
+          locked.map((l) => l.id),
+        ),
+      ),
+    )
+    .returning({
+      id: jobs.id,
+      attempts: jobs.attempts,
+      runId: jobs.runId,
+      leaseId: jobs.leaseId,
+    });
+  for (const j of timedOut) {
+    publish(`run:${j.runId}`);
+    await tx
+      .update(jobAttempts)
+      .set({ status: "timed_out", finishedAt: now })
+      .where(and(eq(jobAttempts.jobId, j.id), eq(jobAttempts.attempt, j.attempts)));
+  }
+  return timedOut.length;
 }

@@ -19,7 +19,10 @@ import {
   requireHolder,
   decideLostJob,
   decideResult,
+  finalFields,
+  leaseActive,
   lostResult,
+  retryFields,
   toStoredResult,
 } from "../rules.js";
 import type {
@@ -177,18 +180,7 @@ export function claimLease(
 ): LeaseGrant | null {
   return ctx.db.transaction(
     (tx) => {
-      const agent = touchAgent(tx, ctx, agentId, now);
-      if (holder && !holder(agent)) throw notFound("agent", agentId);
-      const held = tx
-        .select({ id: leases.id })
-        .from(leases)
-        .where(and(eq(leases.agentId, agentId), liveLease(now)))
-        .get();
-      if (held) {
-        throw new QgjobError("lease_active", "this agent already holds a lease: release it first", {
-          lease_id: held.id,
-        });
-      }
+      const agent = claimingAgent(tx, ctx, agentId, now, holder);
       // A drained agent's polls are answered "no work" until it is undrained.
       if (agent.drainedAt !== null) return null;
       const decision = decideFor(tx, ctx, agent, now);
@@ -207,36 +199,7 @@ export function claimLease(
         endedAt: null,
         endReason: null,
       };
-      tx.insert(leases).values(lease).run();
-      // The claim itself: one compare-and-set statement. `status = 'queued'` guards every row,
-      // and BEGIN IMMEDIATE has already serialised writers, so no job can be claimed twice.
-      const rows = tx
-        .update(jobs)
-        .set({
-          status: "leased",
-          leaseId: lease.id,
-          agentId,
-          attempts: sql`${jobs.attempts} + 1`,
-          avoidAgentId: null,
-        })
-        // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
-        // walk jobs_partition_queue, every queued job, to find these few.
-        .where(and(inArray(jobs.id, decision.jobIds), sql`+${jobs.status} = 'queued'`))
-        // The runs' bundles and builds the agent needs come back with the jobs: no read after.
-        .returning({ ...getTableColumns(jobs), ...runInputsOfJob })
-        .all();
-      const { jobs: claimed, inputs } = splitRunInputs(rows);
-      tx.insert(jobAttempts)
-        .values(
-          claimed.map((j) => ({
-            jobId: j.id,
-            attempt: j.attempts,
-            leaseId: lease.id,
-            agentId,
-            status: "leased" as const,
-          })),
-        )
-        .run();
+      const { jobs: claimed, inputs } = writeClaim(tx, lease, decision.jobIds);
       const installed = [
         decision.appVersionId,
         ...agent.installed.filter((v) => v !== decision.appVersionId),
@@ -249,6 +212,62 @@ export function claimLease(
     },
     { behavior: "immediate" },
   );
+}
+
+/** The claiming agent, seen now; refused when it holds a lease. */
+function claimingAgent(
+  tx: SqliteExec,
+  ctx: SqliteContext,
+  agentId: string,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
+) {
+  const agent = touchAgent(tx, ctx, agentId, now);
+  if (holder && !holder(agent)) throw notFound("agent", agentId);
+  const held = tx
+    .select({ id: leases.id })
+    .from(leases)
+    .where(and(eq(leases.agentId, agentId), liveLease(now)))
+    .get();
+  if (held) {
+    throw leaseActive(held.id);
+  }
+  return agent;
+}
+
+/** The lease, its jobs and their attempts; answers the jobs it leased with their runs' inputs. */
+function writeClaim(tx: SqliteExec, lease: LeaseRecord, jobIds: string[]) {
+  tx.insert(leases).values(lease).run();
+  // The claim itself: one compare-and-set statement. `status = 'queued'` guards every row,
+  // and BEGIN IMMEDIATE has already serialised writers, so no job can be claimed twice.
+  const rows = tx
+    .update(jobs)
+    .set({
+      status: "leased",
+      leaseId: lease.id,
+      agentId: lease.agentId,
+      attempts: sql`${jobs.attempts} + 1`,
+      avoidAgentId: null,
+    })
+    // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
+    // walk jobs_partition_queue, every queued job, to find these few.
+    .where(and(inArray(jobs.id, jobIds), sql`+${jobs.status} = 'queued'`))
+    // The runs' bundles and builds the agent needs come back with the jobs: no read after.
+    .returning({ ...getTableColumns(jobs), ...runInputsOfJob })
+    .all();
+  const claimed = splitRunInputs(rows);
+  tx.insert(jobAttempts)
+    .values(
+      claimed.jobs.map((j) => ({
+        jobId: j.id,
+        attempt: j.attempts,
+        leaseId: lease.id,
+        agentId: lease.agentId,
+        status: "leased" as const,
+      })),
+    )
+    .run();
+  return claimed;
 }
 
 /** The live lease `leaseId` of this agent, or lease_lost. */
@@ -499,18 +518,7 @@ function finishJob(reported: Reported, decision: { status: JobStatus; flaky: boo
   if (result.status !== "error") recordDuration(ctx, job, result.duration_ms, now);
   return tx
     .update(jobs)
-    .set({
-      status: decision.status,
-      flaky: decision.flaky,
-      finishedAt: now,
-      durationMs: result.duration_ms,
-      result: stored,
-      // Only a test failure is one; an infrastructure error is not the test's doing.
-      testFailures:
-        result.status === "failed" || result.status === "timed_out"
-          ? job.testFailures + 1
-          : job.testFailures,
-    })
+    .set(finalFields(job, decision, result, stored, now))
     .where(eq(jobs.id, job.id))
     .returning()
     .get()!;
@@ -523,12 +531,7 @@ function retryJob(reported: Reported, leaseId: string) {
   recordDuration(ctx, job, result.duration_ms, now);
   const updated = tx
     .update(jobs)
-    .set({
-      status: "leased",
-      attempts: job.attempts + 1,
-      testFailures: job.testFailures + 1,
-      result: stored,
-    })
+    .set(retryFields(job, stored))
     .where(eq(jobs.id, job.id))
     .returning()
     .get()!;
