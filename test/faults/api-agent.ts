@@ -1,6 +1,5 @@
 /** A device agent played over the HTTP API by the test itself, for faults of the server. */
-import { expect } from "vitest";
-import { registerAgent, submit, type Client } from "../harness.js";
+import { expectStatus, registerAgent, submit, type Client } from "../harness.js";
 
 export interface HeldLease {
   agentId: string;
@@ -11,7 +10,7 @@ export interface HeldLease {
 
 /** Registers an agent of its own device, submits one test for it and takes its lease. */
 export async function holdLease(
-  api: Client<"untyped">,
+  api: Client,
   device: string,
   opts: { start: boolean },
 ): Promise<HeldLease> {
@@ -23,21 +22,21 @@ export async function holdLease(
     device,
     tests: [`${device}.spec.ts`],
   });
-  expect(run.status).toBe(201);
+  expectStatus(run, 201);
   const lease = await api.post(`/api/v1/agents/${agentId}/lease`, { wait_s: 5 });
-  expect(lease.status).toBe(200);
-  const job = lease.body.jobs[0];
+  expectStatus(lease, 200);
+  const job = lease.body.jobs[0]!;
   if (opts.start) {
     const started = await api.post(`/api/v1/leases/${lease.body.id}/jobs/${job.id}/start`, {
       attempt: job.attempt,
     });
-    expect(started.status).toBe(200);
+    expectStatus(started, 200);
   }
   return { agentId, leaseId: lease.body.id, job, runId: run.body.id };
 }
 
 /** Heartbeats every `everyMs` until stopped; remembers each answer's status. */
-export function heartbeating(api: Client<"untyped">, held: HeldLease, everyMs: number) {
+export function heartbeating(api: Client, held: HeldLease, everyMs: number) {
   const statuses: number[] = [];
 
   const timer = setInterval(() => {

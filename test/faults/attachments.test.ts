@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { client, startTestServer, submit, tempDir, type TestServer } from "../harness.js";
+import { bodyOf, client, startTestServer, submit, tempDir, type TestServer } from "../harness.js";
 import { killAll, spawnQgjob } from "../processes.js";
 import { holdLease, until } from "./api-agent.js";
 
@@ -20,7 +20,7 @@ describe("a result with too many attachments", () => {
 
   it("keeps the result and 50 attachments, and counts the rest as dropped", async () => {
     server = await startTestServer();
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     const held = await holdLease(api, "screenshots", { start: true });
     const artifacts = Array.from({ length: 120 }, (_, i) => ({
       name: `step-${i}.png`,
@@ -33,7 +33,7 @@ describe("a result with too many attachments", () => {
       duration_ms: 1200,
       artifacts,
     });
-    const job = (await api.get(`/api/v1/jobs/${held.job.id}`)).body;
+    const job = bodyOf(await api.get(`/api/v1/jobs/${held.job.id}`));
     console.log(
       `attachments: a result with 120 answered ${res.status}; job ${job.status} after ` +
         `${job.attempts} attempt(s), ${job.result?.artifacts?.length ?? 0} kept, ` +
@@ -41,8 +41,8 @@ describe("a result with too many attachments", () => {
     );
     expect(res.status).toBe(200);
     expect(job).toMatchObject({ status: "passed", attempts: 1 });
-    expect(job.result.artifacts).toEqual(artifacts.slice(0, 50));
-    expect(job.result.artifacts_dropped).toBe(70);
+    expect(job.result?.artifacts).toEqual(artifacts.slice(0, 50));
+    expect(job.result?.artifacts_dropped).toBe(70);
   });
 
   it("a real agent whose test leaves 10,000 tiny files: 40 kept (the log first), the rest reported, the result whole", async () => {
@@ -54,14 +54,16 @@ describe("a result with too many attachments", () => {
       'cd "$QGJOB_ARTIFACTS_DIR" && i=0; while [ $i -lt 10000 ]; do echo $i > "f$i.txt"; i=$((i+1)); done\n' +
         "echo 'expected 3 items, got 10000'\nexit 1\n",
     );
-    const api = client<"untyped">(server.url);
-    const run = await submit(api, {
-      org_id: "acme",
-      app_version_id: "v1",
-      tests: ["tests/many.sh"],
-      target: "device",
-    });
-    const jobId: string = run.body.jobs[0].id;
+    const api = client(server.url);
+    const run = bodyOf(
+      await submit(api, {
+        org_id: "acme",
+        app_version_id: "v1",
+        tests: ["tests/many.sh"],
+        target: "device",
+      }),
+    );
+    const jobId = run.jobs[0]!.id;
     spawnQgjob([
       ...["agent", "--url", server.url, "--name", "many-files", "--target", "device"],
       ...["--lease-wait", "1s", "--runner", "command", "--command", "sh {test}"],
@@ -69,26 +71,29 @@ describe("a result with too many attachments", () => {
     ]);
     await until(
       "the result",
-      async () => (await api.get(`/api/v1/jobs/${jobId}`)).body.status === "failed",
+      async () => {
+        const job = await api.get(`/api/v1/jobs/${jobId}`);
+        return job.status === 200 && job.body.status === "failed";
+      },
       60_000,
     );
-    const attempt = (await api.get(`/api/v1/jobs/${jobId}/artifacts`)).body.attempts[0];
-    const kept = attempt.artifacts.filter((a: any) => a.sha256);
-    const summary = attempt.artifacts.at(-1);
+    const attempt = bodyOf(await api.get(`/api/v1/jobs/${jobId}/artifacts`)).attempts[0]!;
+    const kept = attempt.artifacts.filter((a) => a.sha256);
+    const summary = attempt.artifacts.at(-1)!;
     console.log(
-      `10,000 files from one attempt: ${kept.length} kept, then "${summary.name}: ${summary.missing.slice(0, 80)}…"`,
+      `10,000 files from one attempt: ${kept.length} kept, then "${summary.name}: ${summary.missing?.slice(0, 80)}…"`,
     );
     expect(attempt.message).toContain("expected 3 items, got 10000");
     expect(kept).toHaveLength(40);
-    expect(kept[0].name).toBe("output.log");
+    expect(kept[0]?.name).toBe("output.log");
     expect(summary).toMatchObject({ name: "9961 more files", state: "missing" });
     expect(summary.missing).toMatch(/^over the cap of 40 files per attempt: /);
     await until(
       "the kept files uploaded",
       async () =>
-        (await api.get(`/api/v1/jobs/${jobId}/artifacts`)).body.attempts[0].artifacts
-          .filter((a: any) => a.sha256)
-          .every((a: any) => a.state === "stored"),
+        bodyOf(await api.get(`/api/v1/jobs/${jobId}/artifacts`))
+          .attempts[0]!.artifacts.filter((a) => a.sha256)
+          .every((a) => a.state === "stored"),
       60_000,
     );
   });

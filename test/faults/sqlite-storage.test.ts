@@ -8,13 +8,13 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, renameSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { client, startTestServer, submit, tempDir, type Client } from "../harness.js";
+import { bodyOf, client, startTestServer, submit, tempDir, type Client } from "../harness.js";
 import { holdLease, until } from "./api-agent.js";
 
 /** Submits `n` runs; answers the acknowledged run ids and the refusals' status and code. */
-async function submitMany(api: Client<"untyped">, n: number, tag: string) {
+async function submitMany(api: Client, n: number, tag: string) {
   const acked: string[] = [];
-  const refused: { status: number; code: string; retryAfter: string | null }[] = [];
+  const refused: { status: number; code: string | undefined; retryAfter: string | null }[] = [];
   for (let i = 0; i < n; i++) {
     const res = await submit(api, {
       org_id: "acme",
@@ -25,14 +25,14 @@ async function submitMany(api: Client<"untyped">, n: number, tag: string) {
     else
       refused.push({
         status: res.status,
-        code: res.body?.error?.code,
+        code: "error" in res.body ? res.body.error.code : undefined,
         retryAfter: res.headers.get("retry-after"),
       });
   }
   return { acked, refused };
 }
 
-async function stored(api: Client<"untyped">, ids: string[]) {
+async function stored(api: Client, ids: string[]) {
   let found = 0;
   for (const id of ids) if ((await api.get(`/api/v1/runs/${id}`)).status === 200) found++;
   return found;
@@ -48,7 +48,7 @@ describe("the SQLite file under a running server", () => {
     const dir = tempDir("qgjob-faults-moved-");
     dirs.push(dir);
     const server = await startTestServer({}, dir);
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     const before = await submitMany(api, 5, "before");
     renameSync(server.db, `${server.db}.moved`);
     const during = await submitMany(api, 20, "during");
@@ -59,7 +59,7 @@ describe("the SQLite file under a running server", () => {
     await server.stop();
 
     const again = await startTestServer({}, dir);
-    const api2 = client<"untyped">(again.url);
+    const api2 = client(again.url);
     const acked = [...before.acked, ...during.acked, ...after.acked];
     const found = await stored(api2, acked);
     await again.stop();
@@ -87,7 +87,7 @@ describe("the SQLite file under a running server", () => {
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount]);
     try {
       const server = await startTestServer({}, mount);
-      const api = client<"untyped">(server.url);
+      const api = client(server.url);
       const held = await holdLease(api, "full-disk", { start: true });
       // Fill the disk but for a little room: the database grows into it. The room is measured,
       // not assumed: the database's own size grows with every migration.
@@ -111,12 +111,12 @@ describe("the SQLite file under a running server", () => {
       const afterFull = await submitMany(api, 10, "after-full");
       // The agent retries its 503: the result lands, the job passes on its first attempt.
       const retried = await postResult();
-      const job = (await api.get(`/api/v1/jobs/${held.job.id}`)).body;
+      const job = bodyOf(await api.get(`/api/v1/jobs/${held.job.id}`));
 
       const acked = [...full.acked, ...afterFull.acked];
       await server.stop();
       const again = await startTestServer({}, mount);
-      const found = await stored(client<"untyped">(again.url), acked);
+      const found = await stored(client(again.url), acked);
       await again.stop();
 
       const codes = new Set(full.refused.map((r) => `${r.status} ${r.code}`));
