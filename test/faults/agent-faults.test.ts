@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { client, submit, tempDir, type Client } from "../harness.js";
+import { bodyOf, client, expectStatus, submit, tempDir, type Client } from "../harness.js";
 import { killAll, spawnQgjob, spawnServer, type Spawned } from "../processes.js";
 
 const MARKER = `qgjob-faults-${process.pid}`;
@@ -37,7 +37,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 describe("a frozen agent", () => {
   let dir: string;
   let url: string;
-  let api: Client<"untyped">;
+  let api: Client;
 
   let agents: Spawned[] = [];
   /** An agent of its own device, so agents left from another test cannot take this one's job. */
@@ -64,7 +64,7 @@ describe("a frozen agent", () => {
       QGJOB_REAP_INTERVAL_S: "0.3",
     });
     url = server.url;
-    api = client<"untyped">(url);
+    api = client(url);
   });
   // Each test gets its own agents; the server lives for the whole file.
   afterEach(() => {
@@ -93,17 +93,17 @@ describe("a frozen agent", () => {
       device: test,
       tests: [test],
     });
-    expect(run.status).toBe(201);
-    const jobId: string = run.body.jobs[0].id;
+    expectStatus(run, 201);
+    const jobId = run.body.jobs[0]!.id;
     await until("the first attempt runs", () => alive(`${MARKER}-${test}`));
 
     frozen.child.kill("SIGSTOP");
     agent(`steady-${test}`, test);
     await until("the job passes on the other agent", async () => {
-      const job = (await api.get(`/api/v1/jobs/${jobId}`)).body;
-      return job.status === "passed";
+      const job = await api.get(`/api/v1/jobs/${jobId}`);
+      return job.status === 200 && job.body.status === "passed";
     });
-    const finished = (await api.get(`/api/v1/jobs/${jobId}`)).body;
+    const finished = bodyOf(await api.get(`/api/v1/jobs/${jobId}`));
     expect(finished).toMatchObject({ status: "passed", attempts: 2 });
     const firstAttemptRunning = alive(`${MARKER}-${test}`);
     if (resume === "after the test ended") {
@@ -116,7 +116,7 @@ describe("a frozen agent", () => {
 
   async function expectUnchanged(f: Awaited<ReturnType<typeof freezeThrough>>) {
     expect((await api.get(`/api/v1/jobs/${f.jobId}`)).body).toEqual(f.finished);
-    const counts = (await api.get(`/api/v1/runs/${f.run.id}`)).body.counts;
+    const counts = bodyOf(await api.get(`/api/v1/runs/${f.run.id}`)).counts;
     expect(counts).toMatchObject({ total: 1, passed: 1, failed: 0, error: 0 });
     // The resumed agent is still alive and serving.
     expect(f.frozen.child.exitCode).toBeNull();
@@ -147,22 +147,24 @@ describe("a frozen agent", () => {
 
   it("finishes a SIGKILLed agent's job on another agent once the lease expires", async () => {
     const crashing = agent("crashing", "crash.sh");
-    const run = await submit(api, {
-      org_id: "acme",
-      app_version_id: "crash.sh",
-      target: "device",
-      device: "crash.sh",
-      tests: ["crash.sh"],
-    });
+    const run = bodyOf(
+      await submit(api, {
+        org_id: "acme",
+        app_version_id: "crash.sh",
+        target: "device",
+        device: "crash.sh",
+        tests: ["crash.sh"],
+      }),
+    );
     await until("the first attempt runs", () => alive(`${MARKER}-crash.sh`));
     crashing.child.kill("SIGKILL");
     faults.killed++;
     agent("after-crash", "crash.sh");
     await until("the job passes on the other agent", async () => {
-      const job = (await api.get(`/api/v1/runs/${run.body.id}`)).body.jobs[0];
+      const job = bodyOf(await api.get(`/api/v1/runs/${run.id}`)).jobs[0]!;
       return job.status === "passed";
     });
-    const job = (await api.get(`/api/v1/runs/${run.body.id}`)).body.jobs[0];
+    const job = bodyOf(await api.get(`/api/v1/runs/${run.id}`)).jobs[0];
     expect(job).toMatchObject({ status: "passed", attempts: 2 });
   });
 });
