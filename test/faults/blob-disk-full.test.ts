@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { client, startTestServer, submit, tempDir } from "../harness.js";
+import { bodyOf, client, expectStatus, startTestServer, submit, tempDir } from "../harness.js";
 import { killAll, spawnQgjob } from "../processes.js";
 import { until } from "./api-agent.js";
 
@@ -27,7 +27,7 @@ it("keeps the result when the blob disk is full, and uploads the evidence once t
   execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount]);
   try {
     const server = await startTestServer({ blobDir: mount }, join(dir, "data"));
-    const api = client<"untyped">(server.url);
+    const api = client(server.url);
     // The disk is full before the upload starts: even the log cannot be written.
     const ballast = join(mount, "ballast");
     try {
@@ -49,48 +49,46 @@ it("keeps the result when the blob disk is full, and uploads the evidence once t
       tests: ["tests/fail.sh"],
       target: "device",
     });
-    expect(run.status).toBe(201);
+    expectStatus(run, 201);
     spawnQgjob([
       ...["agent", "--url", server.url, "--name", "full-disk", "--target", "device"],
       ...["--lease-wait", "1s", "--runner", "command", "--command", "sh {test}"],
       ...["--project-dir", project],
     ]);
-    const jobId: string = run.body.jobs[0].id;
+    const jobId = run.body.jobs[0]!.id;
     await until("the result", async () => {
-      const job = (await api.get(`/api/v1/jobs/${jobId}`)).body;
-      return job.status === "failed";
+      const job = await api.get(`/api/v1/jobs/${jobId}`);
+      return job.status === 200 && job.body.status === "failed";
     });
-    const listed = (await api.get(`/api/v1/jobs/${jobId}/artifacts`)).body;
-    const dump = listed.attempts[0].artifacts.find((a: any) => a.name === "dump.txt");
-    expect(listed.attempts[0].message).toContain("expected 1 to be 2");
+    const listed = bodyOf(await api.get(`/api/v1/jobs/${jobId}/artifacts`)).attempts[0]!;
+    const dump = listed.artifacts.find((a) => a.name === "dump.txt")!;
+    expect(listed.message).toContain("expected 1 to be 2");
     expect(dump).toMatchObject({ state: "pending", size: 200_000 });
 
     // The refusal the agent gets: 503 with a code, never a 500.
     const body = Buffer.alloc(2000, 1);
     const sha = createHash("sha256").update(body).digest("hex");
-    const refused = await fetch(`${server.url}/api/v1/blobs/${sha}?org_id=acme&kind=artifact`, {
-      method: "PUT",
-      headers: { "content-type": "application/octet-stream" },
-      body,
+    const refused = await api.call("PUT", `/api/v1/blobs/${sha}?org_id=acme&kind=artifact`, body, {
+      "content-type": "application/octet-stream",
     });
-    expect(refused.status).toBe(503);
-    expect(((await refused.json()) as any).error.code).toBe("storage_unavailable");
+    expectStatus(refused, 503);
+    expect(refused.body.error.code).toBe("storage_unavailable");
 
     rmSync(ballast, { force: true });
     await until(
       "the upload, retried",
       async () => {
-        const now = (await api.get(`/api/v1/jobs/${jobId}/artifacts`)).body;
-        return now.attempts[0].artifacts.every((a: any) => a.state === "stored");
+        const now = bodyOf(await api.get(`/api/v1/jobs/${jobId}/artifacts`));
+        return now.attempts[0]!.artifacts.every((a) => a.state === "stored");
       },
       60_000,
     );
     const res = await fetch(
-      `${server.url}/api/v1/jobs/${jobId}/attempts/1/artifacts/${listed.attempts[0].artifacts.indexOf(dump)}`,
+      `${server.url}/api/v1/jobs/${jobId}/attempts/1/artifacts/${listed.artifacts.indexOf(dump)}`,
     );
     expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.alloc(200_000, "x"))).toBe(true);
     console.log(
-      `full blob disk: result kept at once (${listed.attempts[0].status}), upload answered ` +
+      `full blob disk: result kept at once (${listed.status}), upload answered ` +
         `${refused.status} storage_unavailable, stored after room was made`,
     );
     killAll();
