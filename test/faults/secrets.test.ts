@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   client,
+  expectStatus,
   registerAgent,
   submit,
   tempDir,
   type Client,
-  type UntypedReply,
+  type Reply,
 } from "../harness.js";
 import { killAll, qgjob, spawnServer } from "../processes.js";
 import { dumpDatabase } from "./snapshot.js";
@@ -44,21 +45,21 @@ describe("tokens", () => {
       QGJOB_RATE_LIMIT_BURST: "40",
       QGJOB_BODY_LIMIT_BYTES: "4096",
     });
-    const answers: UntypedReply[] = [];
-    const seen = async (p: Promise<UntypedReply>) => {
+    const answers: Reply<unknown, unknown>[] = [];
+    const seen = async <R extends Reply<unknown, unknown>>(p: Promise<R>) => {
       const r = await p;
       answers.push(r);
       return r;
     };
-    const as = (t: string) => client<"untyped">(server.url, t);
+    const as = (t: string) => client(server.url, t);
     const sub = as(submitter);
     const agentApi = as(agentToken);
 
     const run = await seen(submit(sub, { org_id: "acme", tests: ["a.spec.js", "b.spec.js"] }));
-    expect(run.status).toBe(201);
+    expectStatus(run, 201);
     const agent = await registerAgent(agentApi, "secret-agent");
     const lease = await seen(agentApi.post(`/api/v1/agents/${agent}/lease`, {}));
-    expect(lease.status).toBe(200);
+    expectStatus(lease, 200);
 
     // Scopes: an agent token cannot submit, a read token cannot cancel.
     const agentSubmits = await seen(submit(agentApi, { org_id: "acme", tests: ["x.spec.js"] }));
@@ -66,7 +67,7 @@ describe("tokens", () => {
     const readerCancels = await seen(as(reader).post(`/api/v1/runs/${run.body.id}/cancel`));
     expect(readerCancels.status).toBe(403);
     const readerCancelsJob = await seen(
-      as(reader).post(`/api/v1/jobs/${run.body.jobs[0].id}/cancel`),
+      as(reader).post(`/api/v1/jobs/${run.body.jobs[0]!.id}/cancel`),
     );
     expect(readerCancelsJob.status).toBe(403);
 
@@ -75,7 +76,7 @@ describe("tokens", () => {
       "/api/v1/runs",
       `/api/v1/runs/${run.body.id}`,
       "/api/v1/jobs",
-      `/api/v1/jobs/${run.body.jobs[0].id}`,
+      `/api/v1/jobs/${run.body.jobs[0]!.id}`,
       "/api/v1/agents",
       `/api/v1/agents/${agent}`,
       "/api/v1/queue",
@@ -83,11 +84,7 @@ describe("tokens", () => {
       "/api/v1/openapi.json",
     ];
     for (const t of tokens) for (const path of reads) await seen(as(t).get(path));
-    const odd: Client<"untyped">[] = tokens.flatMap((t) => [
-      as(`${t}x`),
-      as(t.slice(0, -1)),
-      as(`${t} ${t}`),
-    ]);
+    const odd: Client[] = tokens.flatMap((t) => [as(`${t}x`), as(t.slice(0, -1)), as(`${t} ${t}`)]);
     for (const c of odd) await seen(c.get("/api/v1/runs"));
     for (const t of tokens) {
       await seen(sub.get("/api/v1/runs", { authorization: `Basic ${t}` }));
