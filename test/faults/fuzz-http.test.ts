@@ -8,7 +8,14 @@ import { isUtf8 } from "node:buffer";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../app/tokens.js";
-import { client, startTestServer, submit, type TestServer } from "../harness.js";
+import {
+  bodyOf,
+  client,
+  expectStatus,
+  startTestServer,
+  submit,
+  type TestServer,
+} from "../harness.js";
 import { dumpDatabase } from "./snapshot.js";
 import { HOSTILE, invalidJson, invalidText, validJson, type JsonSchema } from "./malformed.js";
 
@@ -252,22 +259,24 @@ describe("HTTP input fuzzing", () => {
     const token = (
       await issueToken(server.store, { orgId: "acme", scopes: ["admin"], name: "fuzz" }, Date.now())
     ).token;
-    const api = client<"untyped">(server.url, token);
-    const run = await submit(api, { org_id: "acme", tests: ["a.spec.js", "b.spec.js"] });
+    const api = client(server.url, token);
+    const run = bodyOf(await submit(api, { org_id: "acme", tests: ["a.spec.js", "b.spec.js"] }));
     await submit(api, { org_id: "acme", target: "browserstack", tests: ["q.spec.js"] });
-    const agent = await api.post("/api/v1/agents", { name: "fuzz-agent", target: "emulator" });
-    const lease = await api.post(`/api/v1/agents/${agent.body.id}/lease`, {});
-    const job = lease.body.jobs[0];
+    const agent = bodyOf(
+      await api.post("/api/v1/agents", { name: "fuzz-agent", target: "emulator" }),
+    );
+    const lease = await api.post(`/api/v1/agents/${agent.id}/lease`, {});
+    expectStatus(lease, 200);
+    const job = lease.body.jobs[0]!;
     const started = await api.post(`/api/v1/leases/${lease.body.id}/jobs/${job.id}/start`, {
       attempt: job.attempt,
     });
-    expect(started.status).toBe(200);
-    w = {
-      token,
-      ids: { run: run.body.id, job: job.id, agent: agent.body.id, lease: lease.body.id },
-    };
+    expectStatus(started, 200);
+    w = { token, ids: { run: run.id, job: job.id, agent: agent.id, lease: lease.body.id } };
 
-    const doc = (await api.get("/api/v1/openapi.json")).body;
+    // The harness types only the document's tags: a parameter's and a body's schemas are read
+    // as the JSON they are.
+    const doc = bodyOf(await api.get("/api/v1/openapi.json"));
     operations = Object.entries<Record<string, any>>(doc.paths).flatMap(([template, ops]) =>
       Object.entries(ops).map(([method, op]) => ({
         method: method.toUpperCase(),
