@@ -13,7 +13,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QgjobClient } from "../../api/client.js";
 import { seedFlakyEvidence, sha256 } from "../evidence.js";
-import { client, tempDir, type Client } from "../harness.js";
+import { bodyOf, client, expectStatus, tempDir } from "../harness.js";
 import { startLocalS3, type LocalS3 } from "../s3rver.js";
 import { killAll, spawnQgjob, spawnServer, type Spawned } from "../processes.js";
 import { createTestSchema, enginesUnderTest } from "../store/engines.js";
@@ -115,7 +115,7 @@ for (const suite of suites) {
     });
 
     it("runs 2,000 jobs through eight agents, survives losing a replica, and ends each job once", async () => {
-      const api: Client<"untyped"> = client<"untyped">(replicas[0]!.url);
+      const api = client(replicas[0]!.url);
       const tests = Array.from(
         { length: JOBS },
         (_, i) => `tests/t${String(i).padStart(4, "0")}.spec.ts`,
@@ -126,14 +126,14 @@ for (const suite of suites) {
         tests,
         max_attempts: 5,
       });
-      expect(submitted.status).toBe(201);
-      const runId: string = submitted.body.id;
+      expectStatus(submitted, 201);
+      const runId = submitted.body.id;
 
       for (let i = 0; i < AGENTS; i++) startAgent(`agent-${i}`, replicas[i % 3]!);
       const progress = () =>
-        client<"untyped">(replicas[1]!.url)
+        client(replicas[1]!.url)
           .get(`/api/v1/runs/${runId}`)
-          .then((r) => r.body.counts as { passed: number; total: number });
+          .then((r) => bodyOf(r).counts);
 
       await until(progress, (c) => c.passed >= JOBS / 4, 240_000);
       // SIGKILL: no drain, transactions in flight die with their connections.
@@ -146,8 +146,8 @@ for (const suite of suites) {
 
       const counts = await until(progress, (c) => c.passed === JOBS, 300_000);
       expect(counts).toMatchObject({ total: JOBS, passed: JOBS });
-      const run = await api.get(`/api/v1/runs/${runId}`);
-      expect(run.body.status).toBe("passed");
+      const run = bodyOf(await api.get(`/api/v1/runs/${runId}`));
+      expect(run.status).toBe("passed");
 
       const db = new pg.Client({ connectionString: schema.url });
       await db.connect();
