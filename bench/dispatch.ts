@@ -138,7 +138,8 @@ function inProcess(engine: Engine): Contender {
   };
 }
 
-async function withServer<T>(engine: Engine, body: (api: string) => Promise<T>): Promise<T> {
+/** A server process of its own on a fresh database, as agents and submitters see it. */
+export async function withServer<T>(engine: Engine, body: (api: string) => Promise<T>): Promise<T> {
   const db = await database(engine);
   const server = await spawnServer(db.path, db.env);
   try {

@@ -4,16 +4,17 @@
  * engine (server in process). A submission wakes at most its job count of matching polls; the
  * woken agent finishes its job and polls again before the next submission, so every sample
  * sees the same number waiting. With none waiting, an agent takes each job at once, so both
- * cases submit to an empty queue.
+ * cases submit to an empty queue. The server runs in a process of its own, as it does for real
+ * submitters and agents: in this one, a reply would be read only after whatever the server does
+ * next on the shared thread (on SQLite, the woken poll's claim).
  *
  *   npx tsx bench/waiting.ts [--waiting 200] [--samples 50]
  */
 import http from "node:http";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../app/config.js";
-import { startServer } from "../app/server.js";
+import { withServer } from "./dispatch.js";
 import { finishLease, percentile, post } from "./load.js";
-import { database, type Engine } from "./statements.js";
+import type { Engine } from "./statements.js";
 
 export interface WaitingRow {
   engine: Engine;
@@ -86,13 +87,8 @@ async function submitLatencies(api: string, waiting: number, samples: number, i0
 
 export async function waitingSection(opts: { waiting: number; samples: number }) {
   const rows: WaitingRow[] = [];
-  for (const engine of ["sqlite", "postgres"] as const) {
-    const db = await database(engine);
-    const server = await startServer(
-      loadConfig({ port: 0, ...db.config, logLevel: "warn", rateLimitPerS: 0 }, {}),
-    );
-    try {
-      const api = `${server.url}/api/v1`;
+  for (const engine of ["sqlite", "postgres"] as const satisfies Engine[]) {
+    await withServer(engine, async (api) => {
       let base = NaN;
       for (const waiting of [0, opts.waiting]) {
         const ms = await submitLatencies(api, waiting, opts.samples, waiting * opts.samples);
@@ -107,10 +103,7 @@ export async function waitingSection(opts: { waiting: number; samples: number })
           ratio: Math.round((p50 / base) * 100) / 100,
         });
       }
-    } finally {
-      await server.close();
-      await db.drop();
-    }
+    });
   }
   return rows;
 }

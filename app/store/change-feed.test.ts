@@ -90,4 +90,24 @@ describe("work offers", () => {
     feed.publish("work");
     await Promise.all(polls.waits);
   });
+
+  it("answers a woken poll after the publishing request's own continuation, and counts it as taken at once", async () => {
+    const feed = new LocalChangeFeed();
+    const order: string[] = [];
+    const polls = park(feed, [emulator(null), emulator(null)]);
+    void polls.waits[0]!.then(() => order.push("poll answered"));
+    const job = { target: "emulator", orgId: null, device: null };
+    // A submission publishes its job, then its route goes on to write the reply (a few awaits).
+    const submission = (async () => {
+      for (const topic of workTopics([job])) feed.publish(topic);
+      for (let i = 0; i < 10; i++) await null;
+      order.push("reply written");
+    })();
+    // A second one-job submission in the same turn wakes the other poll, not the first again.
+    for (const topic of workTopics([job])) feed.publish(topic);
+    await submission;
+    await Promise.all(polls.waits);
+    expect(order).toEqual(["reply written", "poll answered"]);
+    expect(polls.woken).toEqual([true, true]);
+  });
 });

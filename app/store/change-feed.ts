@@ -107,12 +107,18 @@ export class LocalChangeFeed implements ChangeFeed {
     if (polls) this.wake(polls, (p) => takes(p.waiter, offer), offer.count);
   }
 
+  /**
+   * Unparks at once (a later offer counts only polls still waiting) but answers on the next turn
+   * of the event loop: on SQLite the woken poll's claim runs on this thread, and the request that
+   * published (a submission) should have its reply written before that claim, not after.
+   */
   private wake(polls: Set<Parked>, fits = (_: Parked) => true, count = Infinity) {
     for (const poll of polls) {
       if (count <= 0) break;
       if (!fits(poll)) continue;
       count--;
-      poll.wake();
+      polls.delete(poll);
+      setImmediate(poll.wake);
     }
   }
 
