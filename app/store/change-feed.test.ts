@@ -96,7 +96,7 @@ describe("work offers", () => {
     const order: string[] = [];
     const polls = park(feed, [emulator(null), emulator(null)]);
     void polls.waits[0]!.then(() => order.push("poll answered"));
-    const job = { target: "emulator", orgId: null, device: null };
+    const job = { target: "emulator", orgId: "acme", device: null };
     // A submission publishes its job, then its route goes on to write the reply (a few awaits).
     const submission = (async () => {
       for (const topic of workTopics([job])) feed.publish(topic);
