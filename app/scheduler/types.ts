@@ -58,7 +58,10 @@ export interface SchedulingInput {
   orgUsageMs: ReadonlyMap<string, number>;
   /** Live agents of this target with no lease, counting the one asking. */
   idleAgents: IdleAgents;
-  /** The fleet's devices of this target and whom they work for now (objective 3 and 5). */
+  /**
+   * The fleet's devices of this target and whom they work for now: read for starving orgs below
+   * their fair share, and for how far a batch spreads.
+   */
   fleet: FleetShare;
 }
 
