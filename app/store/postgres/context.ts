@@ -73,6 +73,12 @@ export function sqlState(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Wakes this process's long polls on `topics` at once and tells the other replicas. */
+export function announce(ctx: PgContext, topics: ReadonlySet<string>) {
+  for (const topic of topics) ctx.feed.publish(topic);
+  if (topics.size > 0) ctx.broadcast?.(topics);
+}
+
 /**
  * Runs `work` in one READ COMMITTED transaction. Topics it publishes are announced once it has
  * committed: to this process's long polls at once, and to the other replicas (broadcast.ts).
@@ -89,8 +95,7 @@ export async function transaction<T>(
         began = true;
         return work(tx, (topic) => topics.add(topic));
       });
-      for (const topic of topics) ctx.feed.publish(topic);
-      if (topics.size > 0) ctx.broadcast?.(topics);
+      announce(ctx, topics);
       return value;
     } catch (err) {
       const code = sqlState(err);

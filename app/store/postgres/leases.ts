@@ -9,10 +9,10 @@
  */
 import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
-import { and, asc, eq, getTableColumns, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { endedJob } from "../history.js";
-import { orderByHistory, quarantineOfJob, recordTestHistory } from "./history.js";
+import { orderByHistory, recordTestHistory } from "./history.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
 import { chooseGroup, decideBatch } from "../../scheduler/policy.js";
@@ -28,7 +28,6 @@ import {
 import { candidateRows, headsOf, runPlanAsync, type HeadQuery } from "../heads.js";
 import {
   noteAgentError,
-  observedDurationMs,
   decideStart,
   repeatedPost,
   requireHeld,
@@ -59,10 +58,13 @@ import {
   type Publish,
 } from "./context.js";
 import { headReads } from "./heads.js";
+import { guardedResult, guardedStart } from "./guarded-reports.js";
+import { leaseAndJob, type LeaseAndJob } from "./lease-reads.js";
+import { durationWrites, leaseCompletion } from "./report-writes.js";
 import { splitRunInputs } from "../run-inputs.js";
 import { runInputsOfJob } from "./run-inputs.js";
 import { groupForBatch } from "./queued.js";
-import { agents, jobAttempts, jobs, leases, testQuarantines } from "./schema.js";
+import { agents, jobAttempts, jobs, leases } from "./schema.js";
 
 const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
@@ -81,51 +83,6 @@ export async function lockLeases(tx: PgExec, ids: string[]) {
 async function lockedLease(tx: PgExec, leaseId: string): Promise<LeaseRecord | undefined> {
   const [lease] = await tx.select().from(leases).where(eq(leases.id, leaseId)).for("update");
   return lease;
-}
-
-/**
- * The lease, locked, with one of its jobs and that job's attempt, in one statement. Only the
- * lease row is locked: the job needs none of its own (see the locking discipline above). The
- * lease's agent comes along for `requireHolder`. With
- * no such lease the job is not read; every caller then answers that the job was not found.
- */
-async function lockedLeaseAndJob(
-  tx: PgExec,
-  leaseId: string,
-  jobId: string,
-  attempt: number,
-  now: number,
-) {
-  const [row] = await tx
-    .select({
-      lease: leases,
-      job: jobs,
-      attempt: jobAttempts,
-      // With the id: drizzle reads a left-joined object whose fields are all null as no row.
-      holder: { id: agents.id, orgId: agents.orgId, keyHash: agents.keyHash },
-      quarantinedUntil: testQuarantines.expiresAt,
-    })
-    .from(leases)
-    .leftJoin(agents, eq(agents.id, leases.agentId))
-    .leftJoin(jobs, eq(jobs.id, jobId))
-    .leftJoin(
-      jobAttempts,
-      and(
-        eq(jobAttempts.jobId, jobId),
-        eq(jobAttempts.attempt, attempt),
-        eq(jobAttempts.leaseId, leaseId),
-      ),
-    )
-    .leftJoin(testQuarantines, quarantineOfJob(now))
-    .where(eq(leases.id, leaseId))
-    .for("update", { of: leases });
-  return {
-    lease: row?.lease,
-    job: row?.job ?? undefined,
-    attempt: row?.attempt ?? undefined,
-    holder: row?.holder,
-    quarantinedUntil: row?.quarantinedUntil ?? null,
-  };
 }
 
 /**
@@ -442,7 +399,8 @@ export async function heartbeat(
   });
 }
 
-export function startJob(
+/** One guarded statement after a read (guarded-reports.ts); the locked transaction if it misses. */
+export async function startJob(
   ctx: PgContext,
   leaseId: string,
   jobId: string,
@@ -450,8 +408,22 @@ export function startJob(
   now: number,
   holder?: LeaseHolderCheck,
 ): Promise<JobRecord> {
+  return (
+    (await guardedStart(ctx, leaseId, jobId, attempt, now, holder)) ??
+    lockedStart(ctx, leaseId, jobId, attempt, now, holder)
+  );
+}
+
+function lockedStart(
+  ctx: PgContext,
+  leaseId: string,
+  jobId: string,
+  attempt: number,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
+): Promise<JobRecord> {
   return transaction(ctx, async (tx, publish) => {
-    const read = await lockedLeaseAndJob(tx, leaseId, jobId, attempt, now);
+    const read = await leaseAndJob(tx, leaseId, jobId, attempt, now, true);
     requireHolder(leaseId, read.holder, holder);
     const job = requireHeld(read.job, read.lease, leaseId, jobId, now);
     if (decideStart(job, attempt) === "already_running") return job;
@@ -477,29 +449,6 @@ export function startJob(
   });
 }
 
-/**
- * Folds a finished run time into the test's EWMA and the org's usage (usage.ts's `ewma` and
- * `decayUsage`, in SQL): two upserts for the caller's last statement. Each updates its row from
- * the row's newest version under its lock, so results posted at once on several replicas each
- * count.
- */
-function durationWrites(ctx: PgContext, job: JobRecord, reportedMs: number, now: number): SQL[] {
-  const ms = observedDurationMs(reportedMs, job.startedAt, now);
-  const { ewmaAlpha, usageHalfLifeMs } = ctx.options.scheduler;
-  return [
-    sql`insert into test_durations as d (org_id, test_path, target, ewma_ms, samples, updated_at)
-      values (${job.orgId}, ${job.testPath}, ${job.target}, ${ms}, 1, ${now})
-      on conflict (org_id, test_path, target) do update
-      set ewma_ms = d.ewma_ms + ${ewmaAlpha}::float8 * (excluded.ewma_ms - d.ewma_ms),
-        samples = d.samples + 1, updated_at = excluded.updated_at`,
-    sql`insert into org_usage as u (org_id, usage_ms, updated_at) values (${job.orgId}, ${ms}, ${now})
-      on conflict (org_id) do update
-      set usage_ms = u.usage_ms * power(0.5, greatest(excluded.updated_at - u.updated_at, 0)::float8
-          / ${usageHalfLifeMs}) + excluded.usage_ms,
-        updated_at = excluded.updated_at`,
-  ];
-}
-
 /** Puts a job back in the queue after an infrastructure failure, away from the agent that had it. */
 function requeue(db: Pick<PgExec, "update">, job: JobRecord, now: number) {
   return db
@@ -515,7 +464,8 @@ function requeue(db: Pick<PgExec, "update">, job: JobRecord, now: number) {
     .returning();
 }
 
-export function reportResult(
+/** A result that ends the job is one guarded statement after a read (guarded-reports.ts). */
+export async function reportResult(
   ctx: PgContext,
   leaseId: string,
   jobId: string,
@@ -523,8 +473,22 @@ export function reportResult(
   now: number,
   holder?: LeaseHolderCheck,
 ): Promise<ResultOutcome> {
+  return (
+    (await guardedResult(ctx, leaseId, jobId, result, now, holder)) ??
+    lockedResult(ctx, leaseId, jobId, result, now, holder)
+  );
+}
+
+function lockedResult(
+  ctx: PgContext,
+  leaseId: string,
+  jobId: string,
+  result: ResultInput,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
+): Promise<ResultOutcome> {
   return transaction(ctx, async (tx, publish) => {
-    const read = await lockedLeaseAndJob(tx, leaseId, jobId, result.attempt, now);
+    const read = await leaseAndJob(tx, leaseId, jobId, result.attempt, now, true);
     requireHolder(leaseId, read.holder, holder);
     const outcome = await applyResult(tx, read, leaseId, jobId, result, now);
     if (!outcome.duplicate && result.status === "error") {
@@ -544,21 +508,6 @@ export function reportResult(
   });
 }
 
-/**
- * The lease's completion as one write; `settled`: a job whose leaving is written by the same
- * statement (its row still reads as open there, so it is not counted).
- */
-function leaseCompletion(leaseId: string, now: number, settled?: string): SQL {
-  return sql`update leases set ended_at = ${now}, end_reason = 'completed'
-    where id = ${leaseId} and ended_at is null and not exists (
-      select 1 from jobs where lease_id = ${leaseId}
-        and status in (${sql.join(
-          OPEN_JOB.map((s) => sql`${s}`),
-          sql`, `,
-        )})
-        and id <> ${settled ?? ""})`;
-}
-
 async function noteError(
   tx: PgExec,
   ctx: PgContext,
@@ -575,7 +524,7 @@ async function noteError(
 
 async function applyResult(
   tx: PgExec,
-  read: Awaited<ReturnType<typeof lockedLeaseAndJob>>,
+  read: LeaseAndJob,
   leaseId: string,
   jobId: string,
   result: ResultInput,

@@ -1,0 +1,167 @@
+/**
+ * A start or a result on Postgres in two statements and no transaction: the lease and job are
+ * read without a lock and decided on by the same rules as the locked path (rules.ts), then one
+ * statement writes everything, guarded by what the decision read. Its guard locks the lease,
+ * then the job (and the test's history row), in the order of leases.ts's locking discipline,
+ * and holds only if they are still as read; otherwise the statement writes nothing and the
+ * caller runs the locked transaction, which reads and decides again.
+ *
+ * Why: each statement is a round trip, and the locked path spends four (a start) or six (a
+ * result), BEGIN and COMMIT among them. A refusal decided on the unlocked read is one the locked
+ * path would have given for a request arriving at the moment of the read: a lease, job or
+ * attempt never goes back to a state that would have been accepted.
+ */
+import { and, eq, sql, type SQL } from "drizzle-orm";
+import type { ResultInput } from "../../../api/schemas.js";
+import { testOutcome } from "../../../api/status.js";
+import { foldTestResult, ruleQuarantine } from "../history.js";
+import {
+  decideResult,
+  decideStart,
+  finalFields,
+  repeatedPost,
+  requireHeld,
+  requireHolder,
+  toStoredResult,
+} from "../rules.js";
+import type { JobRecord, LeaseHolderCheck, ResultOutcome } from "../store.js";
+import { notFound } from "../../errors.js";
+import { announce, sqlState, unavailableIfLost, type PgContext } from "./context.js";
+import { leaseAndJob } from "./lease-reads.js";
+import { durationWrites, leaseCompletion } from "./report-writes.js";
+import { jobs, testHistory } from "./schema.js";
+
+/** The guard as read: the job's state, and the history row's run count when it is folded. */
+interface Expected {
+  leaseId: string;
+  job: JobRecord;
+  now: number;
+  history?: { id: string; runs: number };
+}
+
+/**
+ * A row when the lease is live and the job is as read, both then locked (lease first); with
+ * `history`, that row too, unchanged since it was read (every fold adds a run).
+ */
+function guardOf({ leaseId, job, now, history }: Expected) {
+  const withHistory = history
+    ? sql`, test_history h where h.id = ${history.id} and h.runs = ${history.runs} and`
+    : sql` where`;
+  return sql`select 1 from leases l, jobs j${withHistory}
+    l.id = ${leaseId} and l.ended_at is null and l.expires_at > ${now}
+    and j.id = ${job.id} and j.lease_id = ${leaseId} and j.status = ${job.status}
+    and j.attempts = ${job.attempts}
+    for update of l, j${history ? sql`, h` : sql``}`;
+}
+
+const GUARD_HELD = sql`exists (select 1 from guard)`;
+
+/** Runs the guarded write: null when the guard did not hold or the database chose it to lose. */
+async function guarded(write: () => Promise<JobRecord[]>): Promise<JobRecord | null> {
+  try {
+    return (await write())[0] ?? null;
+  } catch (err) {
+    // A deadlock or serialization failure rolled the statement back: the locked path retries.
+    if (sqlState(err) === "40P01" || sqlState(err) === "40001") return null;
+    return unavailableIfLost(err);
+  }
+}
+
+/**
+ * Starts the job: the started job, or null when the caller must run the locked start. Throws
+ * the refusals the read already decides.
+ */
+export async function guardedStart(
+  ctx: PgContext,
+  leaseId: string,
+  jobId: string,
+  attempt: number,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
+): Promise<JobRecord | null> {
+  const read = await leaseAndJob(ctx.db, leaseId, jobId, attempt, now, false).catch(
+    unavailableIfLost,
+  );
+  requireHolder(leaseId, read.holder, holder);
+  const job = requireHeld(read.job, read.lease, leaseId, jobId, now);
+  if (decideStart(job, attempt) === "already_running") return job;
+  const { db } = ctx;
+  const started = await guarded(() =>
+    db
+      .with(
+        db.$with("guard", {}).as(guardOf({ leaseId, job, now })),
+        db.$with("attempt", {}).as(
+          sql`update job_attempts set status = 'running', started_at = ${now}
+            where job_id = ${jobId} and attempt = ${attempt} and status = 'leased' and ${GUARD_HELD}`,
+        ),
+      )
+      .update(jobs)
+      .set({ status: "running", startedAt: now })
+      .where(and(eq(jobs.id, jobId), GUARD_HELD))
+      .returning(),
+  );
+  if (started) announce(ctx, new Set([`run:${job.runId}`]));
+  return started;
+}
+
+/**
+ * Records a result that ends the job (passed, failed or timed out with no retry left): the
+ * outcome, or null when the caller must run the locked path. That path also takes what this one
+ * leaves to it: repeated posts, retries, infrastructure errors (they count against the agent),
+ * a test's first run and an automatic quarantine. Throws the refusals the read already decides.
+ */
+export async function guardedResult(
+  ctx: PgContext,
+  leaseId: string,
+  jobId: string,
+  result: ResultInput,
+  now: number,
+  holder: LeaseHolderCheck | undefined,
+): Promise<ResultOutcome | null> {
+  if (result.status === "error") return null;
+  const read = await leaseAndJob(ctx.db, leaseId, jobId, result.attempt, now, false).catch(
+    unavailableIfLost,
+  );
+  requireHolder(leaseId, read.holder, holder);
+  const { lease, job: current, attempt: recorded, history, quarantinedUntil } = read;
+  if (!current || current.orgId !== lease?.orgId) throw notFound("job", jobId);
+  if (!history || repeatedPost(current, recorded, result, leaseId)) return null;
+  const job = requireHeld(current, lease, leaseId, jobId, now);
+  const decision = decideResult(job, recorded, result);
+  if (decision.kind !== "final") return null;
+  const stored = toStoredResult(result);
+  const fields = { ...finalFields(job, decision, result, stored, now), quarantinedUntil };
+  const folded = foldTestResult(history, { ...job, ...fields }, history.id, now);
+  if (!folded || testOutcome({ ...job, ...fields }) === null) return null;
+  if (quarantinedUntil === null && ruleQuarantine(folded, ctx.options.quarantineRule, now)) {
+    return null;
+  }
+  const expected = { leaseId, job, now, history: { id: history.id, runs: history.runs } };
+  const writes: SQL[] = [
+    sql`update job_attempts set status = ${result.status}, finished_at = ${now},
+      duration_ms = ${result.duration_ms}, result = ${JSON.stringify(stored)}::jsonb
+      where job_id = ${jobId} and attempt = ${result.attempt} and ${GUARD_HELD}`,
+    leaseCompletion(leaseId, now, jobId, GUARD_HELD),
+    ctx.db
+      .update(testHistory)
+      .set(folded)
+      .where(and(eq(testHistory.id, history.id), GUARD_HELD))
+      .getSQL(),
+    ...durationWrites(ctx, job, result.duration_ms, now, GUARD_HELD),
+  ];
+  const { db } = ctx;
+  const finished = await guarded(() =>
+    db
+      .with(
+        db.$with("guard", {}).as(guardOf(expected)),
+        ...writes.map((write, i) => db.$with(`w${i}`, {}).as(write)),
+      )
+      .update(jobs)
+      .set(fields)
+      .where(and(eq(jobs.id, jobId), GUARD_HELD))
+      .returning(),
+  );
+  if (!finished) return null;
+  announce(ctx, new Set([`run:${job.runId}`]));
+  return { job: finished, retry: false, duplicate: false, requeued: false };
+}
