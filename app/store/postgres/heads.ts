@@ -44,6 +44,15 @@ export function headReads(db: PgExec): HeadReads<Promise<HeadRow[]>> {
         where target = ${target} and device_key = ${deviceKey} and org_id = orgs.org
           and app_version_id <> all(installed.versions)
         order by ${sql.raw(orderBy)} limit ${limit})`;
+      // The installed versions' groups, one index lookup each (queue_groups_version): as a
+      // filter over the target's groups, the planner may scan every one of them.
+      const ofInstalled = query.installed.length
+        ? sql`union all
+          select c.* from jsonb_array_elements_text(${JSON.stringify(query.installed)}::jsonb) v(version),
+          lateral (select ${COLUMNS} from queue_groups where app_version_id = v.version
+            and target = ${target} and device_key = ${deviceKey}
+            and (${orgId}::text is null or org_id = ${orgId})) c`
+        : sql``;
       return rows(
         db,
         sql`with recursive orgs(org) as (${orgs}), installed as (select ${list(query.installed)} as versions)
@@ -52,10 +61,7 @@ export function headReads(db: PgExec): HeadReads<Promise<HeadRow[]>> {
           union all
           ${perOrg("priority desc nulls last, oldest_queued_at, group_key")}
         ) c where orgs.org is not null
-        union all
-        select ${COLUMNS} from queue_groups, installed
-        where app_version_id = any(installed.versions) and target = ${target}
-          and device_key = ${deviceKey} and (${orgId}::text is null or org_id = ${orgId})`,
+        ${ofInstalled}`,
       );
     },
     all: (query, deviceKey) =>
