@@ -21,6 +21,8 @@ import type {
   LeaseHolderCheck,
   LeaseRecord,
   RunCounts,
+  RunRecord,
+  RunView,
   StoredResult,
 } from "./store.js";
 
@@ -349,6 +351,14 @@ export function countJobs(rows: readonly CountRow[]) {
     if (row.finishedAt !== null) finishedAt = Math.max(finishedAt ?? 0, row.finishedAt);
   }
   return { counts, finishedAt };
+}
+
+/** A new run is exactly what was written: its view comes from that, not from reading it back. */
+export function submittedRun(run: RunRecord, jobs: readonly JobRecord[]): RunView {
+  const counts = emptyCounts();
+  counts.queued = counts.total = jobs.length;
+  const appVersionIds = [...new Set(jobs.map((j) => j.appVersionId))].sort();
+  return { ...run, counts, appVersionIds, finishedAt: null };
 }
 
 /** A run's status is derived from its jobs', never stored, so it cannot drift from them. */

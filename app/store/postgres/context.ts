@@ -109,6 +109,22 @@ export async function transaction<T>(
 }
 
 /**
+ * Runs one statement on its own (it commits by itself): as `transaction` does, a deadlock or a
+ * serialization failure runs it again, and a lost connection is a 503.
+ */
+export async function statement<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const code = sqlState(err);
+      if (attempt < TRIES && code !== undefined && RETRYABLE.has(code)) continue;
+      unavailableIfLost(err);
+    }
+  }
+}
+
+/**
  * Writes that return nothing, as CTEs another statement carries (`db.with(...ctes)`): one round
  * trip instead of one each. Every CTE sees the rows as they were before the statement.
  */

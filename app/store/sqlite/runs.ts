@@ -7,7 +7,7 @@ import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
 import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
-import { countJobs, emptyCounts, replayOf, rerunsOf, runStatus } from "../rules.js";
+import { countJobs, replayOf, rerunsOf, runStatus, submittedRun } from "../rules.js";
 import type {
   JobRecord,
   OrgScope,
@@ -60,11 +60,7 @@ export function submitRun(
     return { run, jobs: run.jobs, replayed: true };
   }
   for (const topic of workTopics(outcome.jobs)) ctx.feed.publish(topic);
-  // A new run is exactly what was written: answer from it rather than reading it back.
-  const counts = emptyCounts();
-  counts.queued = counts.total = outcome.jobs.length;
-  const run = { ...outcome.run, counts, appVersionIds: [input.app_version_id], finishedAt: null };
-  return { run, jobs: outcome.jobs, replayed: false };
+  return { run: submittedRun(outcome.run, outcome.jobs), jobs: outcome.jobs, replayed: false };
 }
 
 /** A job as submitted: queued, never tried. */
