@@ -29,6 +29,7 @@ const ConfigSchema = z.object({
     .optional(),
   pgPoolMax: z.coerce.number().int().min(1).max(1000).default(10),
   pgStatementTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+  pgPrepare: Flag.default(true),
   leaseTtlS: Seconds.default(120),
   reapIntervalS: Seconds.default(5),
   /** A lease whose agent starts nothing for this long gives its jobs back (build, install). */
@@ -131,6 +132,7 @@ const ENV: Record<keyof Config, string[]> = {
   databaseUrl: ["DATABASE_URL"],
   pgPoolMax: ["QGJOB_PG_POOL_MAX"],
   pgStatementTimeoutMs: ["QGJOB_PG_STATEMENT_TIMEOUT_MS"],
+  pgPrepare: ["QGJOB_PG_PREPARE"],
   leaseTtlS: ["QGJOB_LEASE_TTL_S"],
   reapIntervalS: ["QGJOB_REAP_INTERVAL_S"],
   leaseStartS: ["QGJOB_LEASE_START_S"],

@@ -28,6 +28,7 @@ export async function openStore(
         url: config.databaseUrl,
         poolMax: config.pgPoolMax,
         statementTimeoutMs: config.pgStatementTimeoutMs,
+        prepare: config.pgPrepare,
       },
       storeOptions(config),
       logger,

@@ -9,6 +9,7 @@ import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import type { Logger } from "pino";
 import { connectionLost, type PgExec } from "./context.js";
+import { preparingClient } from "./prepared.js";
 import * as schema from "./schema.js";
 
 export const MIGRATIONS = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -19,6 +20,8 @@ export interface PgPoolOptions {
   poolMax: number;
   /** A statement running longer than this is cancelled by the server. */
   statementTimeoutMs: number;
+  /** Frequent statements go as prepared statements (prepared.ts); default true. */
+  prepare?: boolean;
 }
 
 /**
@@ -45,6 +48,7 @@ export function openPool(
   log?: Pick<Logger, "warn">,
 ): { pool: pg.Pool; db: PgExec } {
   const pool = new RecoveringPool({
+    ...(opts.prepare === false ? {} : { Client: preparingClient() }),
     connectionString: opts.url,
     max: opts.poolMax,
     connectionTimeoutMillis: 10_000,
