@@ -126,6 +126,23 @@ export const postgresEngine: Engine = {
   },
 };
 
+/** Backends waiting on the reader connection's locks, directly or behind one that does. */
+const WAITING = `with first as (
+    select pid from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid)))
+  select (select count(*) from first)
+    + (select count(*) from pg_stat_activity a
+       where exists (select 1 from first f where f.pid = any(pg_blocking_pids(a.pid))))::int as n`;
+
+/**
+ * Waits until `n` backends wait on locks the store's reader holds (in a transaction it began
+ * with `opened.rows("begin")`): how a test holds concurrent operations at a chosen point.
+ */
+export async function waitingOnReader(opened: OpenedStore, n: number) {
+  while (Number((await opened.rows(WAITING))[0]!.n) < n) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Whether the real server answers; the reason when it does not. */
 export async function postgresReachable(): Promise<string | null> {
   const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });

@@ -5,16 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SubmitRunRequest } from "../../api/schemas.js";
 import type { LeaseGrant, Store } from "../../app/store/store.js";
-import { enginesUnderTest, type OpenedStore } from "./engines.js";
+import { enginesUnderTest, waitingOnReader, type OpenedStore } from "./engines.js";
 
 const T0 = Date.UTC(2026, 11, 7, 12);
-
-/** Backends waiting on `blocker`'s locks, directly or behind one that does. */
-const WAITING = `with first as (
-    select pid from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid)))
-  select (select count(*) from first)
-    + (select count(*) from pg_stat_activity a
-       where exists (select 1 from first f where f.pid = any(pg_blocking_pids(a.pid))))::int as n`;
 
 for (const engine of (await enginesUnderTest()).filter((e) => e.name === "postgres")) {
   describe(`one live lease per agent: ${engine.name}`, () => {
@@ -45,9 +38,7 @@ for (const engine of (await enginesUnderTest()).filter((e) => e.name === "postgr
       await opened.rows("begin");
       await opened.rows("lock table leases in share mode");
       const claims = [store.claimLease(agent.id, T0), store.claimLease(agent.id, T0)];
-      while (Number((await opened.rows(WAITING))[0]!.n) < 2) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitingOnReader(opened, 2);
       await opened.rows("commit");
 
       const grants = (await Promise.all(claims)).filter((g): g is LeaseGrant => g !== null);
