@@ -138,7 +138,11 @@ const WAITING = `with first as (
  * with `opened.rows("begin")`): how a test holds concurrent operations at a chosen point.
  */
 export async function waitingOnReader(opened: OpenedStore, n: number) {
-  while (Number((await opened.rows(WAITING))[0]!.n) < n) {
+  for (;;) {
+    // pg_stat_activity is read from a snapshot kept for the rest of the transaction: without
+    // clearing it, a backend that connected after the first look would never be seen.
+    await opened.rows("select pg_stat_clear_snapshot()");
+    if (Number((await opened.rows(WAITING))[0]!.n) >= n) return;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
