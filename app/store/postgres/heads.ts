@@ -26,44 +26,65 @@ async function rows(db: PgExec, query: SQL): Promise<HeadRow[]> {
 const list = (values: readonly string[]) =>
   sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 
+/**
+ * The bounded read of `query`'s candidate heads: the orgs with work by a recursive skip scan,
+ * each org's first rows by LATERAL index scans, and the groups of the installed versions.
+ */
+export function boundedHeads(query: HeadQuery, deviceKey: string, limit: number): SQL {
+  const { target, orgId } = query;
+  const orgs =
+    orgId !== null
+      ? sql`select ${orgId}::text as org`
+      : sql`(select org_id from queue_groups where target = ${target} and device_key = ${deviceKey}
+             order by org_id limit 1)
+            union all
+            select (select org_id from queue_groups
+                    where target = ${target} and device_key = ${deviceKey} and org_id > orgs.org
+                    order by org_id limit 1)
+            from orgs where orgs.org is not null`;
+  const perOrg = (orderBy: string) => sql`(select ${COLUMNS} from queue_groups
+    where target = ${target} and device_key = ${deviceKey} and org_id = orgs.org
+      and app_version_id <> all(installed.versions)
+    order by ${sql.raw(orderBy)} limit ${limit})`;
+  // The installed versions' groups, one index lookup each (queue_groups_version): as a
+  // filter over the target's groups, the planner may scan every one of them.
+  const ofInstalled = query.installed.length
+    ? sql`union all
+      select c.* from jsonb_array_elements_text(${JSON.stringify(query.installed)}::jsonb) v(version),
+      lateral (select ${COLUMNS} from queue_groups where app_version_id = v.version
+        and target = ${target} and device_key = ${deviceKey}
+        and (${orgId}::text is null or org_id = ${orgId})) c`
+    : sql``;
+  return sql`with recursive orgs(org) as (${orgs}), installed as (select ${list(query.installed)} as versions)
+    select c.* from orgs, installed, lateral (
+      ${perOrg("oldest_queued_at, priority desc nulls last, group_key")}
+      union all
+      ${perOrg("priority desc nulls last, oldest_queued_at, group_key")}
+    ) c where orgs.org is not null
+    ${ofInstalled}`;
+}
+
+/**
+ * The heads `heads` reads and, in the same statement, `also` (a JSON value) when there are any:
+ * a claim gets the scheduler's other inputs without another round trip, and an empty poll does
+ * not compute them.
+ */
+export async function headsAnd<T>(
+  db: PgExec,
+  heads: SQL,
+  also: SQL,
+): Promise<{ rows: HeadRow[]; also: T | null }> {
+  const result = (await db.execute(
+    sql`with heads as (${heads})
+      select coalesce((select json_agg(heads) from heads), '[]') as rows,
+        case when exists (select 1 from heads) then ${also} end as also`,
+  )) as unknown as { rows: [{ rows: HeadRow[]; also: T | null }] };
+  return result.rows[0];
+}
+
 export function headReads(db: PgExec): HeadReads<Promise<HeadRow[]>> {
   return {
-    bounded(query: HeadQuery, deviceKey: string, limit: number) {
-      const { target, orgId } = query;
-      const orgs =
-        orgId !== null
-          ? sql`select ${orgId}::text as org`
-          : sql`(select org_id from queue_groups where target = ${target} and device_key = ${deviceKey}
-                 order by org_id limit 1)
-                union all
-                select (select org_id from queue_groups
-                        where target = ${target} and device_key = ${deviceKey} and org_id > orgs.org
-                        order by org_id limit 1)
-                from orgs where orgs.org is not null`;
-      const perOrg = (orderBy: string) => sql`(select ${COLUMNS} from queue_groups
-        where target = ${target} and device_key = ${deviceKey} and org_id = orgs.org
-          and app_version_id <> all(installed.versions)
-        order by ${sql.raw(orderBy)} limit ${limit})`;
-      // The installed versions' groups, one index lookup each (queue_groups_version): as a
-      // filter over the target's groups, the planner may scan every one of them.
-      const ofInstalled = query.installed.length
-        ? sql`union all
-          select c.* from jsonb_array_elements_text(${JSON.stringify(query.installed)}::jsonb) v(version),
-          lateral (select ${COLUMNS} from queue_groups where app_version_id = v.version
-            and target = ${target} and device_key = ${deviceKey}
-            and (${orgId}::text is null or org_id = ${orgId})) c`
-        : sql``;
-      return rows(
-        db,
-        sql`with recursive orgs(org) as (${orgs}), installed as (select ${list(query.installed)} as versions)
-        select c.* from orgs, installed, lateral (
-          ${perOrg("oldest_queued_at, priority desc nulls last, group_key")}
-          union all
-          ${perOrg("priority desc nulls last, oldest_queued_at, group_key")}
-        ) c where orgs.org is not null
-        ${ofInstalled}`,
-      );
-    },
+    bounded: (query, deviceKey, limit) => rows(db, boundedHeads(query, deviceKey, limit)),
     all: (query, deviceKey) =>
       rows(
         db,

@@ -9,7 +9,7 @@
  */
 import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
-import { and, asc, eq, getTableColumns, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { endedJob } from "../history.js";
 import { orderByHistory, recordTestHistory } from "./history.js";
@@ -25,7 +25,14 @@ import {
   type LiveLeaseRow,
   type OrgUsageRow,
 } from "../fleet.js";
-import { candidateRows, headsOf, runPlanAsync, type HeadQuery } from "../heads.js";
+import {
+  candidateRows,
+  headsOf,
+  runPlanAsync,
+  type HeadQuery,
+  type HeadReads,
+  type HeadRow,
+} from "../heads.js";
 import {
   noteAgentError,
   decideStart,
@@ -57,7 +64,7 @@ import {
   type PgExec,
   type Publish,
 } from "./context.js";
-import { headReads } from "./heads.js";
+import { boundedHeads, headReads, headsAnd } from "./heads.js";
 import { guardedResult, guardedStart } from "./guarded-reports.js";
 import { leaseAndJob, type LeaseAndJob } from "./lease-reads.js";
 import { durationWrites, leaseCompletion } from "./report-writes.js";
@@ -121,10 +128,51 @@ const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
   installed: agent.installed,
 });
 
+interface ViewRow {
+  live: LiveLeaseRow[];
+  alive: LiveAgentRow[];
+  usage: OrgUsageRow[];
+  inFlight: { orgId: string; ms: number }[];
+}
+
 /**
- * Everything the scheduler weighs besides the queue, in one statement: the target's live agents
+ * Everything the scheduler weighs besides the queue, as one JSON value: the target's live agents
  * and every live lease (fleet.ts), and each org's usage with the work leased right now.
  */
+function viewJson(ctx: PgContext, agent: SchedulingAgent, now: number): SQL {
+  const { defaultTestMs } = ctx.options.scheduler;
+  return sql`json_build_object(
+    'live', (select coalesce(json_agg(json_build_object(
+        'groupKey', group_key, 'agentId', agent_id, 'orgId', org_id)), '[]')
+      from leases where ended_at is null and expires_at > ${now}),
+    'alive', (select coalesce(json_agg(json_build_object('id', id, 'orgId', org_id)), '[]')
+      from agents where target = ${agent.target} and last_seen_at > ${now - ctx.options.leaseTtlMs}),
+    'usage', (select coalesce(json_agg(json_build_object(
+        'orgId', org_id, 'usageMs', usage_ms, 'updatedAt', updated_at)), '[]')
+      from org_usage),
+    'inFlight', (select coalesce(json_agg(json_build_object('orgId', org_id, 'ms', ms)), '[]') from (
+        select j.org_id, sum(coalesce(d.ewma_ms, ${defaultTestMs}))::float8 as ms
+        from jobs j left join test_durations d
+          on d.org_id = j.org_id and d.test_path = j.test_path and d.target = j.target
+        where j.status in ('leased', 'running') group by j.org_id) f))`;
+}
+
+function viewOf(
+  view: ViewRow,
+  ctx: PgContext,
+  agent: SchedulingAgent,
+  now: number,
+  extraIdle = 0,
+): Omit<SchedulingInput, "queued"> {
+  return {
+    now,
+    agent: schedulerAgent(agent),
+    orgUsageMs: usageView(view.usage, view.inFlight, now, ctx.options.scheduler.usageHalfLifeMs),
+    ...fleetView(view.live, view.alive, extraIdle),
+  };
+}
+
+/** The scheduler's inputs besides the queue, read on their own. */
 export async function schedulingView(
   db: PgExec,
   ctx: PgContext,
@@ -132,37 +180,12 @@ export async function schedulingView(
   now: number,
   extraIdle = 0,
 ): Promise<Omit<SchedulingInput, "queued">> {
-  const { defaultTestMs, usageHalfLifeMs } = ctx.options.scheduler;
-  const rows = (await db.execute(sql`select
-    (select coalesce(json_agg(json_build_object(
-        'groupKey', group_key, 'agentId', agent_id, 'orgId', org_id)), '[]')
-      from leases where ended_at is null and expires_at > ${now}) as live,
-    (select coalesce(json_agg(json_build_object('id', id, 'orgId', org_id)), '[]')
-      from agents where target = ${agent.target} and last_seen_at > ${now - ctx.options.leaseTtlMs}) as alive,
-    (select coalesce(json_agg(json_build_object(
-        'orgId', org_id, 'usageMs', usage_ms, 'updatedAt', updated_at)), '[]')
-      from org_usage) as usage,
-    (select coalesce(json_agg(json_build_object('orgId', org_id, 'ms', ms)), '[]') from (
-        select j.org_id, sum(coalesce(d.ewma_ms, ${defaultTestMs}))::float8 as ms
-        from jobs j left join test_durations d
-          on d.org_id = j.org_id and d.test_path = j.test_path and d.target = j.target
-        where j.status in ('leased', 'running') group by j.org_id) f) as in_flight`)) as unknown as {
-    rows: [
-      {
-        live: LiveLeaseRow[];
-        alive: LiveAgentRow[];
-        usage: OrgUsageRow[];
-        in_flight: { orgId: string; ms: number }[];
-      },
-    ];
+  const result = (await db.execute(
+    sql`select ${viewJson(ctx, agent, now)} as view`,
+  )) as unknown as {
+    rows: [{ view: ViewRow }];
   };
-  const [view] = rows.rows;
-  return {
-    now,
-    agent: schedulerAgent(agent),
-    orgUsageMs: usageView(view.usage, view.in_flight, now, usageHalfLifeMs),
-    ...fleetView(view.live, view.alive, extraIdle),
-  };
+  return viewOf(result.rows[0].view, ctx, agent, now, extraIdle);
 }
 
 /**
@@ -180,7 +203,19 @@ export async function decideFor(
   opts: { extraIdle?: number; lock?: boolean } = {},
 ): Promise<Decision | null> {
   const { scheduler } = ctx.options;
-  const reads = headReads(db);
+  let input: Omit<SchedulingInput, "queued"> | undefined;
+  const plain = headReads(db);
+  // The first bounded read brings the rest of the scheduler's inputs along (heads.ts headsAnd).
+  const reads: HeadReads<Promise<HeadRow[]>> = {
+    ...plain,
+    bounded: async (q, deviceKey, limit) => {
+      if (input) return plain.bounded(q, deviceKey, limit);
+      const heads = boundedHeads(q, deviceKey, limit);
+      const read = await headsAnd<ViewRow>(db, heads, viewJson(ctx, agent, now));
+      if (read.also) input = viewOf(read.also, ctx, agent, now, opts.extraIdle);
+      return read.rows;
+    },
+  };
   const claimable = notAvoiding(agent, ctx, now);
   const query: HeadQuery = {
     target: agent.target,
@@ -188,7 +223,6 @@ export async function decideFor(
     installed: agent.installed,
     excluded: [],
   };
-  let input: Omit<SchedulingInput, "queued"> | undefined;
   for (const excluded: string[] = []; ;) {
     const plan = candidateRows({ ...query, excluded }, agent.device);
     const heads = headsOf(await runPlanAsync(plan, reads, query));
