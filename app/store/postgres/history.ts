@@ -1,5 +1,5 @@
 /** Test history and quarantines on Postgres (app/store/history.ts folds the rows). */
-import { and, desc, eq, gt, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, lt, or, sql, type Placeholder, type SQL } from "drizzle-orm";
 import type { ListTestsQuery } from "../../../api/schemas.js";
 import { newId } from "../../ids.js";
 import {
@@ -20,7 +20,7 @@ import type {
 import { ctes, inOneStatement, type PgContext, type PgExec } from "./context.js";
 import { jobs, testHistory, testQuarantines } from "./schema.js";
 
-const inForce = (now: number) => gt(testQuarantines.expiresAt, now);
+const inForce = (now: number | Placeholder) => gt(testQuarantines.expiresAt, now);
 
 /** The lease's jobs, previously failed and never-seen tests first (history.ts failedFirst). */
 export async function orderByHistory(
@@ -60,7 +60,7 @@ async function quarantineOf(db: PgExec, orgId: string, testPath: string, now: nu
 }
 
 /** Joins a job to its test's quarantine in force at `now`. */
-export const quarantineOfJob = (now: number) =>
+export const quarantineOfJob = (now: number | Placeholder) =>
   and(
     eq(testQuarantines.orgId, jobs.orgId),
     eq(testQuarantines.testPath, jobs.testPath),
