@@ -11,7 +11,7 @@
  * path would have given for a request arriving at the moment of the read: a lease, job or
  * attempt never goes back to a state that would have been accepted.
  */
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type Placeholder, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { testOutcome } from "../../../api/status.js";
 import { foldTestResult, ruleQuarantine } from "../history.js";
@@ -24,18 +24,26 @@ import {
   requireHolder,
   toStoredResult,
 } from "../rules.js";
-import type { JobRecord, LeaseHolderCheck, ResultOutcome } from "../store.js";
+import type {
+  JobRecord,
+  LeaseHolderCheck,
+  ResultOutcome,
+  StoredResult,
+  TestHistoryRecord,
+} from "../store.js";
 import { notFound } from "../../errors.js";
-import { announce, sqlState, unavailableIfLost, type PgContext } from "./context.js";
-import { leaseAndJob } from "./lease-reads.js";
+import { announce, sqlState, unavailableIfLost, type PgContext, type PgExec } from "./context.js";
+import { leaseAndJob, type Value } from "./lease-reads.js";
 import { durationWrites, leaseCompletion } from "./report-writes.js";
 import { jobs, testHistory } from "./schema.js";
 
 /** The guard as read: the job's state, and the history row's run count when it is folded. */
 interface Expected {
-  leaseId: string;
-  job: JobRecord;
-  now: number;
+  leaseId: Value<string>;
+  jobId: Value<string>;
+  status: Value<string>;
+  attempts: Value<number>;
+  now: Value<number>;
   history?: { id: string; runs: number };
 }
 
@@ -43,14 +51,14 @@ interface Expected {
  * A row when the lease is live and the job is as read, both then locked (lease first); with
  * `history`, that row too, unchanged since it was read (every fold adds a run).
  */
-function guardOf({ leaseId, job, now, history }: Expected) {
+function guardOf({ leaseId, jobId, status, attempts, now, history }: Expected) {
   const withHistory = history
     ? sql`, test_history h where h.id = ${history.id} and h.runs = ${history.runs} and`
     : sql` where`;
   return sql`select 1 from leases l, jobs j${withHistory}
     l.id = ${leaseId} and l.ended_at is null and l.expires_at > ${now}
-    and j.id = ${job.id} and j.lease_id = ${leaseId} and j.status = ${job.status}
-    and j.attempts = ${job.attempts}
+    and j.id = ${jobId} and j.lease_id = ${leaseId} and j.status = ${status}
+    and j.attempts = ${attempts}
     for update of l, j${history ? sql`, h` : sql``}`;
 }
 
@@ -85,23 +93,39 @@ export async function guardedStart(
   requireHolder(leaseId, read.holder, holder);
   const job = requireHeld(read.job, read.lease, leaseId, jobId, now);
   if (decideStart(job, attempt) === "already_running") return job;
-  const { db } = ctx;
   const started = await guarded(() =>
-    db
-      .with(
-        db.$with("guard", {}).as(guardOf({ leaseId, job, now })),
-        db.$with("attempt", {}).as(
-          sql`update job_attempts set status = 'running', started_at = ${now}
-            where job_id = ${jobId} and attempt = ${attempt} and status = 'leased' and ${GUARD_HELD}`,
-        ),
-      )
-      .update(jobs)
-      .set({ status: "running", startedAt: now })
-      .where(and(eq(jobs.id, jobId), GUARD_HELD))
-      .returning(),
+    preparedStart(ctx.db).execute({ leaseId, jobId, attempt, now }),
   );
   if (started) announce(ctx, new Set([`run:${job.runId}`]));
   return started;
+}
+
+/** The start's write, built once per pool, as the read is (lease-reads.ts). */
+const starts = new WeakMap<PgExec, ReturnType<typeof prepareStart>>();
+function preparedStart(db: PgExec) {
+  let start = starts.get(db);
+  if (!start) starts.set(db, (start = prepareStart(db)));
+  return start;
+}
+
+function prepareStart(db: PgExec) {
+  const [leaseId, jobId, attempt, now] = ["leaseId", "jobId", "attempt", "now"].map((name) =>
+    sql.placeholder(name),
+  ) as [Placeholder, Placeholder, Placeholder, Placeholder];
+  const expected = { leaseId, jobId, status: "leased", attempts: attempt, now };
+  return db
+    .with(
+      db.$with("guard", {}).as(guardOf(expected)),
+      db.$with("attempt", {}).as(
+        sql`update job_attempts set status = 'running', started_at = ${now}
+          where job_id = ${jobId} and attempt = ${attempt} and status = 'leased' and ${GUARD_HELD}`,
+      ),
+    )
+    .update(jobs)
+    .set({ status: "running", startedAt: sql`${now}` })
+    .where(and(eq(jobs.id, jobId), GUARD_HELD))
+    .returning()
+    .prepare("qgjob_start");
 }
 
 /**
@@ -136,32 +160,60 @@ export async function guardedResult(
   if (quarantinedUntil === null && ruleQuarantine(folded, ctx.options.quarantineRule, now)) {
     return null;
   }
-  const expected = { leaseId, job, now, history: { id: history.id, runs: history.runs } };
+  const finished = await guarded(() =>
+    finishWrite(ctx, { leaseId, job, result, stored, now }, fields, history, folded),
+  );
+  if (!finished) return null;
+  announce(ctx, new Set([`run:${job.runId}`]));
+  return { job: finished, retry: false, duplicate: false, requeued: false };
+}
+
+/**
+ * The result's one statement: the job's final fields, and as CTEs its attempt, the lease's
+ * completion, the folded history row and the duration and usage upserts, all behind the guard.
+ */
+function finishWrite(
+  ctx: PgContext,
+  reported: {
+    leaseId: string;
+    job: JobRecord;
+    result: ResultInput;
+    stored: StoredResult;
+    now: number;
+  },
+  fields: Partial<JobRecord>,
+  history: TestHistoryRecord,
+  folded: TestHistoryRecord,
+) {
+  const { leaseId, job, result, stored, now } = reported;
+  const expected: Expected = {
+    leaseId,
+    jobId: job.id,
+    status: job.status,
+    attempts: job.attempts,
+    now,
+    history: { id: history.id, runs: history.runs },
+  };
+  const { db } = ctx;
   const writes: SQL[] = [
     sql`update job_attempts set status = ${result.status}, finished_at = ${now},
       duration_ms = ${result.duration_ms}, result = ${JSON.stringify(stored)}::jsonb
-      where job_id = ${jobId} and attempt = ${result.attempt} and ${GUARD_HELD}`,
-    leaseCompletion(leaseId, now, jobId, GUARD_HELD),
-    ctx.db
+      where job_id = ${job.id} and attempt = ${result.attempt} and ${GUARD_HELD}`,
+    leaseCompletion(leaseId, now, job.id, GUARD_HELD),
+    db
       .update(testHistory)
       .set(folded)
       .where(and(eq(testHistory.id, history.id), GUARD_HELD))
       .getSQL(),
     ...durationWrites(ctx, job, result.duration_ms, now, GUARD_HELD),
   ];
-  const { db } = ctx;
-  const finished = await guarded(() =>
-    db
-      .with(
-        db.$with("guard", {}).as(guardOf(expected)),
-        ...writes.map((write, i) => db.$with(`w${i}`, {}).as(write)),
-      )
-      .update(jobs)
-      .set(fields)
-      .where(and(eq(jobs.id, jobId), GUARD_HELD))
-      .returning(),
-  );
-  if (!finished) return null;
-  announce(ctx, new Set([`run:${job.runId}`]));
-  return { job: finished, retry: false, duplicate: false, requeued: false };
+  return db
+    .with(
+      db.$with("guard", {}).as(guardOf(expected)),
+      ...writes.map((write, i) => db.$with(`w${i}`, {}).as(write)),
+    )
+    .update(jobs)
+    .set(fields)
+    .where(and(eq(jobs.id, job.id), GUARD_HELD))
+    .returning();
 }

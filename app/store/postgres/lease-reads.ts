@@ -12,8 +12,8 @@ const historyOfJob = and(
   eq(testHistory.target, jobs.target),
 );
 
-/** A value of the read, or its placeholder in the prepared read. */
-type Value<T> = T | Placeholder;
+/** A value a statement compares, or its placeholder in a prepared statement. */
+export type Value<T> = T | Placeholder;
 
 function select(
   db: PgExec,
