@@ -73,6 +73,11 @@ export interface HeadQuery {
   installed: readonly string[];
   /** Stored keys of groups left out (their jobs all avoid this agent, or were taken). */
   excluded: readonly string[];
+  /**
+   * Rows read beyond what the left-out groups need, per ordering: that many more groups can be
+   * left out of the rows read without reading again, and the candidates stay exact.
+   */
+  spare?: number;
 }
 
 /**
@@ -98,7 +103,7 @@ export function* candidateRows(
   // Left-out groups may take places in a bounded read: it reads that many more per ordering.
   const excluded = new Set(query.excluded);
   const keep = (rows: HeadRow[]) => rows.filter((r) => !excluded.has(r.groupKey));
-  const limit = HEADS_PER_ORDER + excluded.size;
+  const limit = HEADS_PER_ORDER + excluded.size + (query.spare ?? 0);
   if (device === null) return keep(yield { read: "bounded", deviceKey: ANY_DEVICE, limit });
   const pinned = keep(yield { read: "all", deviceKey: deviceKeyOf(device) });
   const pinnedKeys = pinned.map((r) => r.groupKey);

@@ -189,6 +189,12 @@ export async function schedulingView(
 }
 
 /**
+ * Groups a claim can lose to concurrent claims (their jobs locked) before it reads the heads
+ * again: with several agents polling at once, most go for the same best group.
+ */
+const SPARE_HEADS = 4;
+
+/**
  * What the scheduler hands this agent now: the claim's decision (`lock`: its jobs locked for
  * the caller's transaction), or the queue view's preview of it. As on SQLite: the groups are
  * ranked from the bounded candidate heads (heads.ts), then the chosen group's first jobs are
@@ -223,9 +229,16 @@ export async function decideFor(
     installed: agent.installed,
     excluded: [],
   };
+  let rows: HeadRow[] = [];
+  let readWith = -Infinity;
   for (const excluded: string[] = []; ;) {
-    const plan = candidateRows({ ...query, excluded }, agent.device);
-    const heads = headsOf(await runPlanAsync(plan, reads, query));
+    if (excluded.length - readWith > SPARE_HEADS) {
+      const plan = candidateRows({ ...query, excluded, spare: SPARE_HEADS }, agent.device);
+      rows = await runPlanAsync(plan, reads, query);
+      readWith = excluded.length;
+    }
+    const left = new Set(excluded);
+    const heads = headsOf(rows.filter((r) => !left.has(r.groupKey)));
     if (heads.length === 0) return null;
     input ??= await schedulingView(db, ctx, agent, now, opts.extraIdle);
     const choice = chooseGroup(heads, input, scheduler);
