@@ -5,7 +5,6 @@ import { and, desc, eq, inArray, isNull, isNotNull, lt, sql, type SQL } from "dr
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
-import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { countJobs, replayOf, rerunsOf, runStatus, submittedRun } from "../rules.js";
 import type {
@@ -18,98 +17,74 @@ import type {
 } from "../store.js";
 import {
   announce,
-  sqlState,
   statement,
   transaction,
   type PgContext,
   type PgExec,
   type Publish,
 } from "./context.js";
+import { rowsOf } from "./json-rows.js";
 import { lockLeases } from "./leases.js";
-import { jobAttempts, jobs, orgs, runs } from "./schema.js";
+import { queuedJob, submittedRunRecord } from "../submission.js";
+import { jobAttempts, jobs, runs } from "./schema.js";
 
 // Postgres caps a statement at 65535 parameters; 27 columns x 1000 rows stays inside it.
 const INSERT_CHUNK = 1000;
 
+/**
+ * A submission is one statement: the org, the run and its jobs, with no transaction (and its
+ * BEGIN and COMMIT round trips) around it. The jobs ride in one jsonb parameter, so a run of
+ * any size is the same statement. With an Idempotency-Key already used by the org, the run's
+ * insert does nothing and neither do the jobs': that submission's run is answered instead
+ * (the same body) or refused (another), as when two replicas take the same key at once.
+ */
 export async function submitRun(
   ctx: PgContext,
   input: SubmitRunInput,
   opts: SubmitOptions,
   now: number,
 ) {
-  if (opts.idempotencyKey || input.tests.length > INSERT_CHUNK) {
-    return submitInTransaction(ctx, input, opts, now);
-  }
-  const row = runRow(newId("run", now), input, opts, now);
-  const written = await insertSubmission(ctx, row, jobRows(ctx, row.id, input, now));
-  const { idempotencyKey: _key, requestHash: _hash, ...run } = row;
-  return {
-    run: submittedRun({ ...run, supersededBy: null }, written),
-    jobs: written,
-    replayed: false,
-  };
-}
-
-/**
- * A submission without an Idempotency-Key is one statement (the org, the run and its jobs):
- * nothing to check before it, so no transaction and its BEGIN and COMMIT round trips. Answers
- * the jobs as written, in id order as `getRun` lists them.
- */
-async function insertSubmission(
-  ctx: PgContext,
-  run: ReturnType<typeof runRow>,
-  rows: ReturnType<typeof jobRows>,
-): Promise<JobRecord[]> {
-  const { db } = ctx;
-  const written = await statement(() =>
-    db
-      .with(
-        db.$with("org", {}).as(
-          sql`insert into orgs (id, created_at) values (${run.orgId}, ${run.createdAt})
-            on conflict do nothing`,
-        ),
-        db.$with("run", {}).as(db.insert(runs).values(run).getSQL()),
-      )
-      .insert(jobs)
-      .values(rows)
-      .returning(),
+  const run = submittedRunRecord(input, opts, now);
+  const queued = input.tests.map((testPath) =>
+    queuedJob(ctx.options.grouping, input, run.id, testPath, now),
   );
-  announce(ctx, new Set(workTopics(rows)));
-  return written.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const written = await statement(() => insertSubmission(ctx.db, input, run, opts, queued));
+  if (written.length > 0) {
+    announce(ctx, new Set(workTopics(queued)));
+    return { run: submittedRun(run, queued), jobs: queued, replayed: false };
+  }
+  const prior = await priorRun(ctx.db, input.org_id, opts);
+  const replayed = prior && (await getRun(ctx.db, prior, { orgId: null }));
+  if (!replayed) throw new Error(`run ${run.id} was not written and no earlier run has its key`);
+  return { run: replayed, jobs: replayed.jobs, replayed: true };
 }
 
-async function submitInTransaction(
-  ctx: PgContext,
+function insertSubmission(
+  db: PgExec,
   input: SubmitRunInput,
+  run: RunRecord,
   opts: SubmitOptions,
-  now: number,
+  queued: JobRecord[],
 ) {
-  const attempt = () =>
-    transaction(ctx, async (tx, publish) => {
-      const prior = await priorRun(tx, input.org_id, opts);
-      if (prior) return { runId: prior, replayed: true };
-      await tx.insert(orgs).values({ id: input.org_id, createdAt: now }).onConflictDoNothing();
-      const runId = newId("run", now);
-      await tx.insert(runs).values(runRow(runId, input, opts, now));
-      const rows = jobRows(ctx, runId, input, now);
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await tx.insert(jobs).values(rows.slice(i, i + INSERT_CHUNK));
-      }
-      for (const topic of workTopics(rows)) publish(topic);
-      return { runId, replayed: false };
-    });
-  let outcome;
-  try {
-    outcome = await attempt();
-  } catch (err) {
-    // The same key submitted to two replicas at once: the loser of the unique index replays
-    // the winner's run.
-    if (!opts.idempotencyKey || sqlState(err) !== "23505") throw err;
-    outcome = await attempt();
-  }
-  const run = await getRun(ctx.db, outcome.runId, { orgId: null });
-  if (!run) throw new Error(`run ${outcome.runId} vanished after commit`);
-  return { run, jobs: run.jobs, replayed: outcome.replayed };
+  const row = {
+    ...run,
+    source: input.source,
+    idempotencyKey: opts.idempotencyKey ?? null,
+    requestHash: opts.requestHash ?? null,
+  };
+  return db
+    .with(
+      db.$with("org", {}).as(
+        sql`insert into orgs (id, created_at) values (${run.orgId}, ${run.createdAt})
+          on conflict do nothing`,
+      ),
+      db
+        .$with("run")
+        .as(db.insert(runs).values(row).onConflictDoNothing().returning({ id: runs.id })),
+    )
+    .insert(jobs)
+    .select(sql`${rowsOf(jobs, queued)} where exists (select 1 from run)`)
+    .returning({ id: jobs.id });
 }
 
 /** The run an earlier submission with the same Idempotency-Key made, if any. */
@@ -120,56 +95,6 @@ async function priorRun(tx: PgExec, orgId: string, opts: SubmitOptions): Promise
     .from(runs)
     .where(and(eq(runs.orgId, orgId), eq(runs.idempotencyKey, opts.idempotencyKey)));
   return prior ? replayOf(prior, opts.requestHash ?? null) : null;
-}
-
-function runRow(runId: string, input: SubmitRunInput, opts: SubmitOptions, now: number) {
-  return {
-    id: runId,
-    orgId: input.org_id,
-    source: input.source,
-    repo: input.repo ?? null,
-    sha: input.sha ?? null,
-    ref: input.ref ?? null,
-    idempotencyKey: opts.idempotencyKey ?? null,
-    requestHash: opts.requestHash ?? null,
-    createdAt: now,
-    bundle: opts.bundle ?? null,
-    build: opts.build ?? null,
-    failFast: input.fail_fast ?? null,
-  };
-}
-
-/** The submission's jobs, queued. */
-function jobRows(ctx: PgContext, runId: string, input: SubmitRunInput, now: number) {
-  // Every job of a submission shares the columns a strategy groups by.
-  const groupKey = groupKeyOf(ctx.options.grouping, {
-    orgId: input.org_id,
-    appVersionId: input.app_version_id,
-    target: input.target,
-    device: input.device ?? null,
-    repo: input.repo ?? null,
-    tags: input.tags,
-    priority: input.priority,
-  });
-  return input.tests.map((testPath) => ({
-    groupKey,
-    id: newId("job", now),
-    runId,
-    orgId: input.org_id,
-    appVersionId: input.app_version_id,
-    target: input.target,
-    device: input.device ?? null,
-    repo: input.repo ?? null,
-    testPath,
-    tags: input.tags,
-    priority: input.priority,
-    status: "queued" as const,
-    maxAttempts: input.max_attempts,
-    retries: input.retries,
-    timeoutS: input.timeout_s,
-    queuedAt: now,
-    createdAt: now,
-  }));
 }
 
 const orgFilter = (column: typeof jobs.orgId | typeof runs.orgId, scope: OrgScope) =>

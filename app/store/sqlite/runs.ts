@@ -5,7 +5,6 @@ import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { ListJobsQuery, ListRunsQuery, SubmitRunInput } from "../../../api/schemas.js";
 import { newId } from "../../ids.js";
 import { decodeCursor, page } from "../cursor.js";
-import { groupKeyOf } from "../heads.js";
 import { isTerminal, OPEN_STATUSES, HELD_STATUSES } from "../../../api/status.js";
 import { countJobs, replayOf, rerunsOf, runStatus, submittedRun } from "../rules.js";
 import type {
@@ -18,6 +17,7 @@ import type {
 } from "../store.js";
 import type { SqliteContext } from "./context.js";
 import { jobAttempts, jobs, runs } from "./schema.js";
+import { queuedJob, submittedRunRecord } from "../submission.js";
 
 export function submitRun(
   ctx: SqliteContext,
@@ -35,20 +35,10 @@ export function submitRun(
           .get();
         if (prior) return { replayedRunId: replayOf(prior, opts.requestHash ?? null) };
       }
-      const run: RunRecord = {
-        id: newId("run", now),
-        orgId: input.org_id,
-        source: input.source,
-        repo: input.repo ?? null,
-        sha: input.sha ?? null,
-        ref: input.ref ?? null,
-        createdAt: now,
-        bundle: opts.bundle ?? null,
-        build: opts.build ?? null,
-        failFast: input.fail_fast ?? null,
-        supersededBy: null,
-      };
-      const queued = input.tests.map((testPath) => queuedJob(ctx, input, run.id, testPath, now));
+      const run = submittedRunRecord(input, opts, now);
+      const queued = input.tests.map((testPath) =>
+        queuedJob(ctx.options.grouping, input, run.id, testPath, now),
+      );
       insertSubmission(ctx, run, opts, queued);
       return { run, jobs: queued };
     },
@@ -61,49 +51,6 @@ export function submitRun(
   }
   for (const topic of workTopics(outcome.jobs)) ctx.feed.publish(topic);
   return { run: submittedRun(outcome.run, outcome.jobs), jobs: outcome.jobs, replayed: false };
-}
-
-/** A job as submitted: queued, never tried. */
-function queuedJob(
-  ctx: SqliteContext,
-  input: SubmitRunInput,
-  runId: string,
-  testPath: string,
-  now: number,
-): JobRecord {
-  const job = {
-    id: newId("job", now),
-    runId,
-    orgId: input.org_id,
-    appVersionId: input.app_version_id,
-    target: input.target,
-    device: input.device ?? null,
-    repo: input.repo ?? null,
-    testPath,
-    tags: input.tags,
-    priority: input.priority,
-    status: "queued" as const,
-    flaky: false,
-    attempts: 0,
-    maxAttempts: input.max_attempts,
-    retries: input.retries,
-    testFailures: 0,
-    timeoutS: input.timeout_s,
-    leaseId: null,
-    agentId: null,
-    avoidAgentId: null,
-    requeuedAt: null,
-    queuedAt: now,
-    createdAt: now,
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    result: null,
-    rerunOf: null,
-    supersededBy: null,
-    quarantinedUntil: null,
-  };
-  return { ...job, groupKey: groupKeyOf(ctx.options.grouping, job) };
 }
 
 /**
