@@ -28,9 +28,6 @@ import { lockLeases } from "./leases.js";
 import { queuedJob, submittedRunRecord } from "../submission.js";
 import { jobAttempts, jobs, runs } from "./schema.js";
 
-// Postgres caps a statement at 65535 parameters; 27 columns x 1000 rows stays inside it.
-const INSERT_CHUNK = 1000;
-
 /**
  * A submission is one statement: the org, the run and its jobs, with no transaction (and its
  * BEGIN and COMMIT round trips) around it. The jobs ride in one jsonb parameter, so a run of
@@ -339,9 +336,7 @@ export async function rerunFailed(
     if (!locked) return null;
     const run = (await getRun(tx, id, scope))!;
     const fresh = rerunsOf(run.jobs, filter, () => newId("job", now), now);
-    for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
-      await tx.insert(jobs).values(fresh.slice(i, i + INSERT_CHUNK));
-    }
+    if (fresh.length) await tx.insert(jobs).select(rowsOf(jobs, fresh));
     for (const job of fresh) {
       await tx.update(jobs).set({ supersededBy: job.id }).where(eq(jobs.id, job.rerunOf!));
     }
