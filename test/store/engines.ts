@@ -126,6 +126,23 @@ export const postgresEngine: Engine = {
   },
 };
 
+/** Statements sent by any pg client in this process while `work` runs (NOTIFYs aside). */
+export async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text: string };
+    sent.push(typeof config === "string" ? config : config.text);
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await work();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return sent.filter((s) => !s.includes("pg_notify"));
+}
+
 /** Backends waiting on the reader connection's locks, directly or behind one that does. */
 const WAITING = `with first as (
     select pid from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid)))

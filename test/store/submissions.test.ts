@@ -2,11 +2,10 @@
  * Submissions on every engine: the largest run allowed is written whole, and one Idempotency-Key
  * submitted twice at once makes one run. On real Postgres a submission is one statement.
  */
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ListRunsQuery, MAX_TESTS, SubmitRunRequest } from "../../api/schemas.js";
 import type { Store } from "../../app/store/store.js";
-import { enginesUnderTest, type OpenedStore } from "./engines.js";
+import { enginesUnderTest, statementsOf, type OpenedStore } from "./engines.js";
 
 const T0 = Date.UTC(2026, 11, 7, 12);
 
@@ -16,23 +15,6 @@ const request = (org: string, tests: number) =>
     app_version_id: "v1",
     tests: Array.from({ length: tests }, (_, i) => `flows/t${i}.spec.ts`),
   });
-
-/** Statements sent by any pg client in this process while `work` runs (NOTIFYs aside). */
-async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as string | { text: string };
-    sent.push(typeof config === "string" ? config : config.text);
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    await work();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return sent.filter((s) => !s.includes("pg_notify"));
-}
 
 for (const engine of await enginesUnderTest()) {
   describe(`submissions: ${engine.name}`, () => {
