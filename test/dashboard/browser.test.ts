@@ -42,6 +42,17 @@ async function untilText(locator: ReturnType<Page["locator"]>, text: string, ms 
   await locator.filter({ hasText: text }).first().waitFor({ timeout: ms });
 }
 
+/** Waits until the run's (only) job has `status`, as the API answers. */
+async function untilJobStatus(runId: string, status: string, ms = 60_000) {
+  for (const until = Date.now() + ms; Date.now() < until;) {
+    const res = await fetch(`${url}/api/v1/runs/${runId}`);
+    const body = (await res.json()) as { jobs: { status: string }[] };
+    if (body.jobs[0]?.status === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`run ${runId}'s job never became ${status}`);
+}
+
 /** Presses Tab from the top of the page until the focused element's markup contains `fragment`. */
 async function tabTo(page: Page, fragment: string) {
   const focusedHtml = () =>
@@ -143,14 +154,7 @@ describe("open mode on loopback", () => {
     await page.close();
   }, 180_000);
 
-  it("cancels a running run from its page, and the agents page shows the busy agent's job", async () => {
-    startAgent(
-      "sh-1",
-      ["--target", "device", "--runner", "command", "--command", "sh {test}"].concat([
-        "--project-dir",
-        dir,
-      ]),
-    );
+  it("shows a job that started while its page was opening, then cancels the run from that page, and the agents page shows the busy agent's job", async () => {
     const run = await submit(
       "--org-id=qualgent",
       "--app-version-id=cancel-1",
@@ -158,8 +162,26 @@ describe("open mode on loopback", () => {
       "--test=long.sh",
     );
     const page = await browser.newPage();
+    // The page's event stream is held until the job runs: the change lands between the page's
+    // render and its stream's first event, and must still reach the page.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`**/runs/${run.id}/events`, async (route) => {
+      await released;
+      await route.continue();
+    });
     await page.goto(`${url}/runs/${run.id}`);
-    await untilText(jobRow(page, "long.sh"), "running", 60_000);
+    expect(await jobRow(page, "long.sh").textContent()).toContain("queued");
+    startAgent(
+      "sh-1",
+      ["--target", "device", "--runner", "command", "--command", "sh {test}"].concat([
+        "--project-dir",
+        dir,
+      ]),
+    );
+    await untilJobStatus(run.id, "running");
+    release();
+    await untilText(jobRow(page, "long.sh"), "running", 10_000);
 
     await page.goto(`${url}/agents`);
     const agent = page.locator("#agents tbody tr", { hasText: "sh-1" });

@@ -85,7 +85,7 @@ pre.log { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 32rem; ove
 
 /**
  * Keeps live regions current: the page follows its run's event stream (data-events) and fetches
- * itself once per burst of changes, swapping each live region whose markup changed. Where there
+ * itself once the stream opens and once per burst of changes, swapping each live region whose markup changed. Where there
  * is no stream (a page without one, a browser without EventSource, a stream refused or closed
  * for good) it fetches itself every 2 s instead. A live log (data-log) gets each chunk appended
  * as it comes, keeping its last 256 KiB.
@@ -135,6 +135,9 @@ export const LIVE_SCRIPT = `"use strict";
     poll();
   } else {
     const events = new EventSource(source.getAttribute("data-events"));
+    // The stream opens after the page was rendered: its first event (the run as it is now) may
+    // already differ from the page, so it refreshes once too.
+    events.addEventListener("snapshot", soon);
     events.addEventListener("job", soon);
     events.addEventListener("end", () => { events.close(); soon(); });
     // A refused stream (404, a proxy that strips it) closes for good: poll instead.
