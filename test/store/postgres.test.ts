@@ -123,6 +123,42 @@ for (const suite of suites) {
       expect((await pool.query("select 1 as one")).rows).toEqual([{ one: 1 }]);
     });
 
+    it("reads a run's page as one snapshot: a job that ends between its statements shows in neither its row nor the counts", async () => {
+      const { url } = await replicaUrl();
+      const store = await replica(url);
+      const { run, jobs } = await submit(store);
+      const other = new pg.Client({ connectionString: url });
+      await other.connect();
+      cleanups.push(() => other.end());
+      // The job fails, from another connection, just before the page's counts are read.
+      const original = pg.Client.prototype.query;
+      let ended = false;
+      pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+        const config = args[0] as string | { text: string };
+        const text = typeof config === "string" ? config : config.text;
+        if (ended || this === other || !text.includes("count(*)")) {
+          return (original as (...a: unknown[]) => unknown).apply(this, args);
+        }
+        ended = true;
+        return other
+          .query("update jobs set status = 'failed', finished_at = $2 where id = $1", [
+            jobs[0]!.id,
+            Date.now(),
+          ])
+          .then(() => (original as (...a: unknown[]) => unknown).apply(this, args));
+      } as typeof original;
+      let page;
+      try {
+        page = (await store.getRunPage(run.id, { orgId: null }, { limit: 10 }))!;
+      } finally {
+        pg.Client.prototype.query = original;
+      }
+      expect(ended).toBe(true);
+      expect(page.jobs.map((j) => j.status)).toEqual(["queued"]);
+      expect(page.counts).toMatchObject({ queued: 1, failed: 0 });
+      expect(page.finishedAt).toBeNull();
+    });
+
     it("recovers after the database drops its connections", async () => {
       const { url, app } = await replicaUrl();
       const [a, b] = [await replica(url), await replica(url)];

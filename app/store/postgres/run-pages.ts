@@ -33,7 +33,24 @@ const resultHead = {
   artifactsDropped: sql<number | null>`(${jobs.result}->>'artifacts_dropped')::int`,
 };
 
-export async function getRunPage(
+/**
+ * A page and the run's counts from one snapshot (REPEATABLE READ): read apart, a job ending
+ * between the two would show a finished run whose page still has the job open, and a watcher
+ * that stops at the run's end (run-hub.ts) would never hear of the job's last change.
+ */
+export function getRunPage(
+  db: PgExec,
+  id: string,
+  scope: OrgScope,
+  q: RunPageQuery,
+): Promise<RunPage | null> {
+  return db.transaction((tx) => readRunPage(tx, id, scope, q), {
+    isolationLevel: "repeatable read",
+    accessMode: "read only",
+  });
+}
+
+async function readRunPage(
   db: PgExec,
   id: string,
   scope: OrgScope,
