@@ -1,7 +1,7 @@
 /** Leases: how agents take work, keep it, report it and give it back (docs/architecture.md, Leases). */
 import { workTopics } from "../change-feed.js";
 import { HELD_STATUSES, SERVER_ENDED_STATUSES, type JobStatus } from "../../../api/status.js";
-import { and, eq, getTableColumns, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { QgjobError, notFound } from "../../errors.js";
 import { newId } from "../../ids.js";
@@ -38,23 +38,22 @@ import type { SqliteContext, SqliteExec } from "./context.js";
 import { lookups } from "./lookups.js";
 import { headReads } from "./heads.js";
 import { splitRunInputs } from "../run-inputs.js";
-import { runInputsOfJob } from "./run-inputs.js";
 import { endedJob } from "../history.js";
 import { orderByHistory, recordTestHistory } from "./history.js";
-import { groupForBatch, historyOfJob } from "./queued.js";
-import { agents, jobAttempts, jobs, leases, orgUsage, testDurations } from "./schema.js";
+import { groupForBatch } from "./queued.js";
+import { claimQueries } from "./claim-queries.js";
+import { agents, jobAttempts, jobs, leases } from "./schema.js";
 
 const OPEN_JOB = [...HELD_STATUSES];
 const INSTALLED_KEPT = 20;
 
-const liveLease = (now: number) => and(isNull(leases.endedAt), gt(leases.expiresAt, now));
-
 /** The agent, its `last_seen_at` rewritten only once stale (fleet.ts `staleSeenAt`). */
-function touchAgent(db: SqliteExec, ctx: SqliteContext, agentId: string, now: number) {
-  const agent = db.select().from(agents).where(eq(agents.id, agentId)).get();
+function touchAgent(ctx: SqliteContext, agentId: string, now: number) {
+  const q = claimQueries(ctx);
+  const agent = q.agent.get({ id: agentId });
   if (!agent) throw notFound("agent", agentId);
   if (agent.lastSeenAt > staleSeenAt(now, ctx.options.leaseTtlMs)) return agent;
-  db.update(agents).set({ lastSeenAt: now }).where(eq(agents.id, agentId)).run();
+  q.seen.run({ id: agentId, now });
   return { ...agent, lastSeenAt: now };
 }
 
@@ -64,45 +63,18 @@ export type SchedulingAgent = Pick<
   "id" | "orgId" | "target" | "device" | "installed"
 >;
 
-/** A job that just failed on this agent for infrastructure reasons tries others first. */
-function notAvoiding(agent: SchedulingAgent, ctx: SqliteContext, now: number) {
-  return sql`not (coalesce(${jobs.avoidAgentId} = ${agent.id}, 0) and ${jobs.requeuedAt} > ${now - ctx.options.avoidAgentMs})`;
-}
-
 /** Usage per org now (fleet.ts): its decayed usage rows and the work leased right now. */
-function orgUsageNow(db: SqliteExec, ctx: SqliteContext, now: number): Map<string, number> {
-  const inFlight = db
-    .select({
-      orgId: jobs.orgId,
-      ms: sql<number>`sum(coalesce(${testDurations.ewmaMs}, ${ctx.options.scheduler.defaultTestMs}))`,
-    })
-    .from(jobs)
-    .leftJoin(testDurations, historyOfJob)
-    .where(inArray(jobs.status, OPEN_JOB))
-    .groupBy(jobs.orgId)
-    .all();
-  const usage = db.select().from(orgUsage).all();
-  return usageView(usage, inFlight, now, ctx.options.scheduler.usageHalfLifeMs);
+function orgUsageNow(ctx: SqliteContext, now: number): Map<string, number> {
+  const q = claimQueries(ctx);
+  const { usageHalfLifeMs } = ctx.options.scheduler;
+  return usageView(q.usage.all(), q.inFlight.all(), now, usageHalfLifeMs);
 }
 
 /** The live leases and agents of a target, as the scheduler sees them (fleet.ts). */
-function fleetNow(
-  db: SqliteExec,
-  ctx: SqliteContext,
-  target: Target,
-  now: number,
-  extraIdle: number,
-) {
-  const live = db
-    .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
-    .from(leases)
-    .where(liveLease(now))
-    .all();
-  const alive = db
-    .select({ id: agents.id, orgId: agents.orgId })
-    .from(agents)
-    .where(and(eq(agents.target, target), gt(agents.lastSeenAt, now - ctx.options.leaseTtlMs)))
-    .all();
+function fleetNow(ctx: SqliteContext, target: Target, now: number, extraIdle: number) {
+  const q = claimQueries(ctx);
+  const live = q.liveLeases.all({ now });
+  const alive = q.aliveAgents.all({ target, aliveSince: now - ctx.options.leaseTtlMs });
   return fleetView(live, alive, extraIdle);
 }
 
@@ -122,8 +94,8 @@ export function schedulingView(
       device: agent.device,
       installed: agent.installed,
     },
-    orgUsageMs: orgUsageNow(tx, ctx, now),
-    ...fleetNow(tx, ctx, agent.target, now, extraIdle),
+    orgUsageMs: orgUsageNow(ctx, now),
+    ...fleetNow(ctx, agent.target, now, extraIdle),
   };
 }
 
@@ -141,8 +113,13 @@ export function decideFor(
   extraIdle = 0,
 ): Decision | null {
   const { scheduler } = ctx.options;
-  const reads = headReads({ ...ctx, db: tx });
-  const claimable = notAvoiding(agent, ctx, now);
+  const reads = headReads(ctx);
+  const claimant = {
+    agentId: agent.id,
+    device: agent.device,
+    avoidSince: now - ctx.options.avoidAgentMs,
+    starvingSince: now - scheduler.starvationMs,
+  };
   const query: HeadQuery = {
     target: agent.target,
     orgId: agent.orgId,
@@ -158,15 +135,7 @@ export function decideFor(
     input ??= schedulingView(tx, ctx, agent, now, extraIdle);
     const choice = chooseGroup(heads, input, scheduler);
     if (!choice) return null;
-    const starvingSince = now - scheduler.starvationMs;
-    const group = groupForBatch(
-      tx,
-      scheduler,
-      choice.group,
-      agent.device,
-      claimable,
-      starvingSince,
-    );
+    const group = groupForBatch(ctx, choice.group, claimant);
     if (group) return decideBatch(group, choice, input, scheduler);
     excluded.push(choice.group.storedKey);
   }
@@ -199,12 +168,12 @@ export function claimLease(
         endedAt: null,
         endReason: null,
       };
-      const { jobs: claimed, inputs } = writeClaim(tx, lease, decision.jobIds);
+      const { jobs: claimed, inputs } = writeClaim(ctx, lease, decision.jobIds);
       const installed = [
         decision.appVersionId,
         ...agent.installed.filter((v) => v !== decision.appVersionId),
       ].slice(0, INSTALLED_KEPT);
-      tx.update(agents).set({ installed }).where(eq(agents.id, agentId)).run();
+      claimQueries(ctx).installed.run({ id: agentId, installed: JSON.stringify(installed) });
 
       const order = new Map(decision.jobIds.map((id, i) => [id, i]));
       claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
@@ -222,13 +191,9 @@ function claimingAgent(
   now: number,
   holder: LeaseHolderCheck | undefined,
 ) {
-  const agent = touchAgent(tx, ctx, agentId, now);
+  const agent = touchAgent(ctx, agentId, now);
   if (holder && !holder(agent)) throw notFound("agent", agentId);
-  const held = tx
-    .select({ id: leases.id })
-    .from(leases)
-    .where(and(eq(leases.agentId, agentId), liveLease(now)))
-    .get();
+  const held = claimQueries(ctx).heldLease.get({ agentId, now });
   if (held) {
     throw leaseActive(held.id);
   }
@@ -236,37 +201,23 @@ function claimingAgent(
 }
 
 /** The lease, its jobs and their attempts; answers the jobs it leased with their runs' inputs. */
-function writeClaim(tx: SqliteExec, lease: LeaseRecord, jobIds: string[]) {
-  tx.insert(leases).values(lease).run();
-  // The claim itself: one compare-and-set statement. `status = 'queued'` guards every row,
-  // and BEGIN IMMEDIATE has already serialised writers, so no job can be claimed twice.
-  const rows = tx
-    .update(jobs)
-    .set({
-      status: "leased",
+function writeClaim(ctx: SqliteContext, lease: LeaseRecord, jobIds: string[]) {
+  const q = claimQueries(ctx);
+  q.insertLease.run({ ...lease });
+  const rows = q.claimJobs.all({
+    leaseId: lease.id,
+    agentId: lease.agentId,
+    ids: JSON.stringify(jobIds),
+  });
+  const claimed = splitRunInputs(rows);
+  for (const j of claimed.jobs) {
+    q.insertAttempt.run({
+      jobId: j.id,
+      attempt: j.attempts,
       leaseId: lease.id,
       agentId: lease.agentId,
-      attempts: sql`${jobs.attempts} + 1`,
-      avoidAgentId: null,
-    })
-    // Unary + keeps the planner on the primary key: given `status = ?` it would otherwise
-    // walk jobs_partition_queue, every queued job, to find these few.
-    .where(and(inArray(jobs.id, jobIds), sql`+${jobs.status} = 'queued'`))
-    // The runs' bundles and builds the agent needs come back with the jobs: no read after.
-    .returning({ ...getTableColumns(jobs), ...runInputsOfJob })
-    .all();
-  const claimed = splitRunInputs(rows);
-  tx.insert(jobAttempts)
-    .values(
-      claimed.jobs.map((j) => ({
-        jobId: j.id,
-        attempt: j.attempts,
-        leaseId: lease.id,
-        agentId: lease.agentId,
-        status: "leased" as const,
-      })),
-    )
-    .run();
+    });
+  }
   return claimed;
 }
 
@@ -295,7 +246,7 @@ export function heartbeat(
   now: number,
 ) {
   // The agent is alive even when its lease is not: record that before the lease check can refuse.
-  touchAgent(ctx.db, ctx, agentId, now);
+  touchAgent(ctx, agentId, now);
   return ctx.db.transaction(
     (tx) => {
       if (leaseId === null) return { lease: null, cancelJobIds: [] };
