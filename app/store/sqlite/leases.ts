@@ -455,24 +455,29 @@ interface Reported {
 }
 
 function closeAttempt({ tx, ctx, job, result, stored, now }: Reported, status: JobStatus) {
-  tx.update(jobAttempts)
-    .set({ status, finishedAt: now, durationMs: result.duration_ms, result: stored })
-    .where(and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.attempt, result.attempt)))
-    .run();
+  lookups(ctx).closeAttempt.run({
+    status,
+    finishedAt: now,
+    durationMs: result.duration_ms,
+    result: JSON.stringify(stored),
+    jobId: job.id,
+    attempt: result.attempt,
+  });
   if (status === "error") noteError(tx, ctx, job.agentId!, job.id, stored.message, now);
 }
 
 /** The job's last attempt: it ends with the decided status. */
 function finishJob(reported: Reported, decision: { status: JobStatus; flaky: boolean }) {
-  const { tx, ctx, job, result, stored, now } = reported;
+  const { ctx, job, result, stored, now } = reported;
   closeAttempt(reported, result.status);
   if (result.status !== "error") recordDuration(ctx, job, result.duration_ms, now);
-  return tx
-    .update(jobs)
-    .set(finalFields(job, decision, result, stored, now))
-    .where(eq(jobs.id, job.id))
-    .returning()
-    .get()!;
+  const final = finalFields(job, decision, result, stored, now);
+  return lookups(ctx).finishJob.get({
+    ...final,
+    flaky: final.flaky ? 1 : 0,
+    result: JSON.stringify(final.result),
+    id: job.id,
+  })!;
 }
 
 /** A failed attempt with retries left: the next attempt is leased to the same agent at once. */

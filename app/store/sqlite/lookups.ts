@@ -1,5 +1,6 @@
 /**
- * Point reads of the lease cycle (start, result, heartbeat), prepared once per database.
+ * Point reads of the lease cycle (start, result, heartbeat) and a result's writes, prepared
+ * once per database.
  * drizzle builds a query's SQL anew on every call, which was most of a cycle's CPU; a prepared
  * query skips that and still maps rows as the schema says. They run on the connection, so
  * inside a transaction too.
@@ -55,6 +56,38 @@ function prepare(ctx: SqliteContext) {
       .select()
       .from(orgUsage)
       .where(eq(orgUsage.orgId, sql.placeholder("orgId")))
+      .prepare(),
+    ...resultWrites(ctx),
+  };
+}
+
+/** A result's attempt and job as rules.ts `finalFields` writes them (JSON and booleans encoded). */
+function resultWrites(ctx: SqliteContext) {
+  const { db } = ctx;
+  const p = sql.placeholder;
+  return {
+    closeAttempt: db
+      .update(jobAttempts)
+      .set({
+        status: sql`${p("status")}`,
+        finishedAt: sql`${p("finishedAt")}`,
+        durationMs: sql`${p("durationMs")}`,
+        result: sql`${p("result")}`,
+      })
+      .where(and(eq(jobAttempts.jobId, p("jobId")), eq(jobAttempts.attempt, p("attempt"))))
+      .prepare(),
+    finishJob: db
+      .update(jobs)
+      .set({
+        status: sql`${p("status")}`,
+        flaky: sql`${p("flaky")}`,
+        finishedAt: sql`${p("finishedAt")}`,
+        durationMs: sql`${p("durationMs")}`,
+        result: sql`${p("result")}`,
+        testFailures: sql`${p("testFailures")}`,
+      })
+      .where(eq(jobs.id, p("id")))
+      .returning()
       .prepare(),
   };
 }
