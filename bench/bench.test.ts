@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dispatchSection } from "./dispatch.js";
+import { dispatchSection, flatnessSection } from "./dispatch.js";
 import { apiThroughput } from "./http.js";
 import { liveSection } from "./live.js";
 import { queueSpeed } from "./queue.js";
@@ -71,6 +71,39 @@ describe("bench sections (smoke)", () => {
     const targets = summary({ dispatch: d }).map((t) => t.target);
     expect(targets).toContain("Postgres, 2 workers, one-job leases >= 0.5x graphile-worker");
   }, 180_000);
+
+  it("sweeps dispatch in process over queue depth and fleet size on both engines", async () => {
+    const f = await flatnessSection({
+      depths: [20, 200],
+      fleets: [2, 20],
+      fleetDepth: 20,
+      workers: 2,
+      seconds: 0.3,
+    });
+    expect(f.depths.map((r) => [r.engine, r.groups, r.agents])).toEqual([
+      ["sqlite", 20, 2],
+      ["sqlite", 200, 2],
+      ["postgres", 20, 2],
+      ["postgres", 200, 2],
+    ]);
+    expect(f.fleets.map((r) => [r.engine, r.groups, r.agents])).toEqual([
+      ["sqlite", 20, 2],
+      ["sqlite", 20, 20],
+      ["postgres", 20, 2],
+      ["postgres", 20, 20],
+    ]);
+    for (const r of [...f.depths, ...f.fleets]) {
+      expect(r.jobsPerSecond, `${r.engine} ${r.groups} ${r.agents}`).toBeGreaterThan(0);
+      expect(r.seedSeconds).toBeGreaterThanOrEqual(0);
+    }
+    const targets = summary({ flatness: f }).map((t) => t.target);
+    expect(targets).toEqual([
+      "sqlite, 2 workers, from 20 to 200 groups: jobs/s within 25% of 20's",
+      "postgres, 2 workers, from 20 to 200 groups: jobs/s within 25% of 20's",
+      "sqlite, 2 workers, from 2 to 20 agents: jobs/s within 25% of 2's",
+      "postgres, 2 workers, from 2 to 20 agents: jobs/s within 25% of 2's",
+    ]);
+  }, 60_000);
 
   it("leases from a seeded deep queue on a server process and reads its memory", async () => {
     const [row] = await scale([2_000], 5);

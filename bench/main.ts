@@ -3,16 +3,17 @@
  * baseline measured in the same run. Prints each section's table, then one summary table of
  * the targets, and writes everything to bench/results.json. bench/README.md explains it.
  *
- *   npm run bench -- [--grouping app_version] [--sections scheduling,http,queue,scale,dispatch,waiting,live]
+ *   npm run bench -- [--grouping app_version]
+ *                    [--sections scheduling,http,queue,scale,dispatch,flatness,waiting,live]
  *                    [--seconds 3] [--reps 3] [--scale 10000,100000,1000000] [--quick]
- *                    [--cancels 50] [--watch-seconds 9]
+ *                    [--depths 100,10000,100000] [--fleets 10,1000] [--cancels 50] [--watch-seconds 9]
  *
  * `--quick` shrinks every timed window and count to a smoke run (seconds, not minutes).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { dispatchSection } from "./dispatch.js";
+import { dispatchSection, flatnessSection } from "./dispatch.js";
 import { apiThroughput } from "./http.js";
 import { liveSection } from "./live.js";
 import { stopAll } from "./load.js";
@@ -23,6 +24,7 @@ import { w1, w2 } from "./sim/workloads.js";
 import { waitingSection } from "./waiting.js";
 import {
   printDispatch,
+  printFlatness,
   printLive,
   printScheduling,
   summary,
@@ -33,11 +35,16 @@ import {
 const { values } = parseArgs({
   options: {
     grouping: { type: "string", default: "app_version" },
-    sections: { type: "string", default: "scheduling,http,queue,scale,dispatch,waiting,live" },
+    sections: {
+      type: "string",
+      default: "scheduling,http,queue,scale,dispatch,flatness,waiting,live",
+    },
     seconds: { type: "string", default: "3" },
     reps: { type: "string", default: "3" },
     scale: { type: "string", default: "10000,100000,1000000" },
     "queue-jobs": { type: "string", default: "2000" },
+    depths: { type: "string", default: "100,10000,100000" },
+    fleets: { type: "string", default: "10,1000" },
     cancels: { type: "string", default: "50" },
     "watch-seconds": { type: "string", default: "9" },
     quick: { type: "boolean", default: false },
@@ -122,6 +129,17 @@ try {
     });
     printDispatch(dispatch, workers);
     results.dispatch = dispatch;
+  }
+  if (sections.has("flatness")) {
+    const flatness = await flatnessSection({
+      depths: quick ? [20, 200] : values.depths.split(",").map(Number),
+      fleets: quick ? [2, 20] : values.fleets.split(",").map(Number),
+      fleetDepth: quick ? 20 : 1000,
+      workers: quick ? 2 : 8,
+      seconds,
+    });
+    printFlatness(flatness);
+    results.flatness = flatness;
   }
   if (sections.has("waiting")) {
     const rows = await waitingSection({ waiting: quick ? 20 : 200, samples: quick ? 5 : 50 });

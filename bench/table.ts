@@ -1,5 +1,5 @@
 /** Markdown tables for the benchmark's console output. */
-import type { DispatchResults } from "./dispatch.js";
+import type { DispatchResults, FlatnessResults, FlatnessRow } from "./dispatch.js";
 import type { HttpRow } from "./http.js";
 import type { LiveReport } from "./live.js";
 import type { QueueRow } from "./queue.js";
@@ -62,6 +62,7 @@ export interface BenchResults {
   queue?: QueueRow[];
   scale?: ScaleRow[];
   dispatch?: DispatchResults;
+  flatness?: FlatnessResults;
   live?: LiveReport;
 }
 
@@ -129,6 +130,43 @@ function dispatchTargets(d: DispatchResults): TargetRow[] {
       measured: `${q.p99Ms} vs ${ref.p99Ms} ms`,
       met: q.p99Ms <= ref.p99Ms,
     });
+  }
+  return rows;
+}
+
+export function printFlatness(f: FlatnessResults) {
+  const rows = (sweep: FlatnessRow[]) =>
+    sweep.map((r) => [r.engine, r.groups, r.agents, r.seedSeconds, r.jobsPerSecond, `${r.ratio}x`]);
+  const header = ["engine", "groups queued", "agents", "seeding s", "jobs/s", "vs first"];
+  console.log(`\n### Flatness: dispatch in process by queue depth, ${f.workers} workers\n`);
+  console.log(table(header, rows(f.depths)));
+  console.log(`\n### Flatness: dispatch in process by fleet size, ${f.workers} of them working\n`);
+  console.log(table(header, rows(f.fleets)));
+}
+
+/** Issue 18: jobs/s within 25% of the smallest point's, per engine, across each sweep. */
+const FLAT_WITHIN = 0.25;
+
+function flatnessTargets(f: FlatnessResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const sweeps = [
+    { sweep: f.depths, unit: "groups", of: (r: FlatnessRow) => r.groups },
+    { sweep: f.fleets, unit: "agents", of: (r: FlatnessRow) => r.agents },
+  ];
+  for (const { sweep, unit, of } of sweeps) {
+    for (const engine of ["sqlite", "postgres"]) {
+      const points = sweep.filter((r) => r.engine === engine);
+      if (points.length < 2) continue;
+      const [first, last] = [points[0]!, points[points.length - 1]!];
+      rows.push({
+        section: "flatness",
+        target: `${engine}, ${f.workers} workers, from ${of(first)} to ${of(last)} ${unit}: jobs/s within ${FLAT_WITHIN * 100}% of ${of(first)}'s`,
+        measured: points.map((r) => `${of(r)}: ${r.jobsPerSecond} (${r.ratio}x)`).join(", "),
+        met: points.every(
+          (r) => Math.abs(r.jobsPerSecond / first.jobsPerSecond - 1) <= FLAT_WITHIN,
+        ),
+      });
+    }
   }
   return rows;
 }
@@ -215,6 +253,7 @@ export function summary(results: BenchResults): TargetRow[] {
     });
   }
   if (results.dispatch) rows.push(...dispatchTargets(results.dispatch));
+  if (results.flatness) rows.push(...flatnessTargets(results.flatness));
   if (results.live) rows.push(...liveTargets(results.live));
   return rows;
 }
