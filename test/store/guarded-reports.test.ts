@@ -4,6 +4,7 @@
  * another transaction changes the lease, the job or the test's history between the read and
  * the write.
  */
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SubmitRunRequest } from "../../api/schemas.js";
 import type { LeaseGrant, Store } from "../../app/store/store.js";
@@ -31,10 +32,10 @@ for (const engine of (await enginesUnderTest()).filter((e) => e.name === "postgr
     afterAll(() => opened?.dispose());
     afterEach(() => opened.rows("rollback").catch(() => undefined));
 
-    /** A one-job run of TEST, leased by a new agent of `org`. */
-    async function leased(org: string): Promise<LeaseGrant> {
+    /** A one-job run of `test`, leased by a new agent of `org`. */
+    async function leased(org: string, test = TEST): Promise<LeaseGrant> {
       await store.submitRun(
-        SubmitRunRequest.parse({ org_id: org, app_version_id: `v${version++}`, tests: [TEST] }),
+        SubmitRunRequest.parse({ org_id: org, app_version_id: `v${version++}`, tests: [test] }),
         {},
         T0,
       );
@@ -115,5 +116,53 @@ for (const engine of (await enginesUnderTest()).filter((e) => e.name === "postgr
       expect(outcomes.map((o) => o.job.status)).toEqual(["passed", "passed"]);
       expect(await runsOf(org)).toBe(3);
     });
+
+    it("results of a new test posted all at once fold into one history row without a deadlock", async () => {
+      const org = "org_first_runs";
+      // Another test of the org has run: its usage row exists, as in any busy org.
+      await finished(org);
+      const deadlocks = countDeadlocks();
+      try {
+        for (const test of ["flows/new-a.spec.ts", "flows/new-b.spec.ts", "flows/new-c.spec.ts"]) {
+          const grants: LeaseGrant[] = [];
+          for (let i = 0; i < 12; i++) grants.push(await leased(org, test));
+          for (const g of grants) await store.startJob(g.lease.id, g.jobs[0]!.id, 1, T0 + 1);
+          await Promise.all(
+            grants.map((g) => store.reportResult(g.lease.id, g.jobs[0]!.id, passed(g), T0 + 2)),
+          );
+          const [row] = await opened.rows(
+            `select runs from test_history where org_id = '${org}' and test_path = '${test}'`,
+          );
+          expect(Number(row?.runs)).toBe(12);
+        }
+      } finally {
+        deadlocks.stop();
+      }
+      expect(deadlocks.seen).toBe(0);
+    });
   });
+}
+
+/** Counts statements of this process's pg clients that Postgres ended as deadlocked (40P01). */
+function countDeadlocks() {
+  const counter = { seen: 0, stop: () => {} };
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const last = args.at(-1);
+    if (typeof last === "function") {
+      args[args.length - 1] = (err: { code?: string } | null, ...rest: unknown[]) => {
+        if (err?.code === "40P01") counter.seen++;
+        return (last as (...a: unknown[]) => unknown)(err, ...rest);
+      };
+    }
+    const sent = (original as (...a: unknown[]) => unknown).apply(this, args);
+    if (sent instanceof Promise) {
+      sent.catch((err: { code?: string }) => {
+        if (err?.code === "40P01") counter.seen++;
+      });
+    }
+    return sent;
+  } as typeof original;
+  counter.stop = () => (pg.Client.prototype.query = original);
+  return counter;
 }

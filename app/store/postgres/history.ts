@@ -104,22 +104,24 @@ export async function recordTestHistory(
     if (writes.length) await inOneStatement(tx, writes);
     return job;
   }
-  const others = ctes(tx, writes);
   if (prior) {
     await tx
-      .with(...others)
+      .with(...ctes(tx, writes))
       .update(testHistory)
       .set(row)
       .where(eq(testHistory.id, row.id));
   } else {
+    // The new row goes in alone, and the other writes after it: every result locks the history
+    // row before the duration and usage rows it shares with other tests' results. Writing them
+    // first here deadlocked with a result folding into the row another one had just created.
     const [created] = await tx
-      .with(...others)
       .insert(testHistory)
       .values(row)
       .onConflictDoNothing()
       .returning({ id: testHistory.id });
     // Another result of the test created the row after the read: fold into that one.
-    if (!created) return recordTestHistory(tx, ctx, job, now, quarantinedUntil);
+    if (!created) return recordTestHistory(tx, ctx, job, now, quarantinedUntil, alsoWrite);
+    if (writes.length) await inOneStatement(tx, writes);
   }
   const auto =
     quarantinedUntil !== null ? null : ruleQuarantine(row, ctx.options.quarantineRule, now);
