@@ -35,6 +35,7 @@ import * as runPages from "./run-pages.js";
 import { getAgent, listAgents, registerAgent, undrainAgent, type AgentInput } from "./agents.js";
 import type { SqliteContext } from "./context.js";
 import { openSqlite, type SqliteOpenOptions } from "./database.js";
+import { GroupCommit } from "./group-commit.js";
 import { LocalRelay } from "../relay.js";
 import * as blobOps from "./blobs.js";
 import * as deviceOps from "./lease-devices.js";
@@ -55,6 +56,8 @@ export class SqliteStore implements Store {
   readonly changes: LocalChangeFeed;
   readonly relay = new LocalRelay();
   private readonly ctx: SqliteContext;
+  /** The lease cycle's writes and submissions commit in groups (group-commit.ts). */
+  private readonly writes: GroupCommit;
 
   constructor(
     path: string,
@@ -64,6 +67,7 @@ export class SqliteStore implements Store {
     const { raw, db } = openSqlite(path, open);
     this.changes = new LocalChangeFeed();
     this.ctx = { raw, db, feed: this.changes, options };
+    this.writes = new GroupCommit(raw);
     regroupQueued(this.ctx);
   }
 
@@ -72,7 +76,9 @@ export class SqliteStore implements Store {
   }
 
   async close() {
-    if (this.ctx.raw.open) this.ctx.raw.close();
+    if (!this.ctx.raw.open) return;
+    this.writes.flush();
+    this.ctx.raw.close();
   }
 
   async createToken(token: TokenRecord & { hash: string }) {
@@ -96,7 +102,7 @@ export class SqliteStore implements Store {
   }
 
   async submitRun(input: SubmitRunInput, opts: SubmitOptions, now: number) {
-    return runOps.submitRun(this.ctx, input, opts, now);
+    return this.writes.run(() => runOps.submitRun(this.ctx, input, opts, now));
   }
   async getRun(id: string, scope: OrgScope) {
     return runOps.getRun(this.ctx, id, scope);
@@ -156,14 +162,16 @@ export class SqliteStore implements Store {
     return undrainAgent(this.ctx, id, scope, now);
   }
   async heartbeat(agentId: string, leaseId: string | null, now: number) {
-    return leaseOps.heartbeat(this.ctx, agentId, leaseId, now);
+    return this.writes.run(() => leaseOps.heartbeat(this.ctx, agentId, leaseId, now));
   }
   async claimLease(agentId: string, now: number, holder?: LeaseHolderCheck) {
-    const grant = leaseOps.claimLease(this.ctx, agentId, now, holder);
-    if (grant)
-      for (const runId of new Set(grant.jobs.map((j) => j.runId)))
-        this.changes.publish(`run:${runId}`);
-    return grant;
+    return this.writes.run(() => {
+      const grant = leaseOps.claimLease(this.ctx, agentId, now, holder);
+      if (grant)
+        for (const runId of new Set(grant.jobs.map((j) => j.runId)))
+          this.changes.publish(`run:${runId}`);
+      return grant;
+    });
   }
   async startJob(
     leaseId: string,
@@ -172,7 +180,7 @@ export class SqliteStore implements Store {
     now: number,
     holder?: LeaseHolderCheck,
   ) {
-    return leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now, holder);
+    return this.writes.run(() => leaseOps.startJob(this.ctx, leaseId, jobId, attempt, now, holder));
   }
   async reportResult(
     leaseId: string,
@@ -181,10 +189,12 @@ export class SqliteStore implements Store {
     now: number,
     holder?: LeaseHolderCheck,
   ) {
-    return leaseOps.reportResult(this.ctx, leaseId, jobId, result, now, holder);
+    return this.writes.run(() =>
+      leaseOps.reportResult(this.ctx, leaseId, jobId, result, now, holder),
+    );
   }
   async releaseLease(leaseId: string, now: number) {
-    return leaseOps.releaseLease(this.ctx, leaseId, now);
+    return this.writes.run(() => leaseOps.releaseLease(this.ctx, leaseId, now));
   }
   async getLease(id: string) {
     return this.ctx.db.select().from(leases).where(eq(leases.id, id)).get() ?? null;
