@@ -11,7 +11,7 @@
  * path would have given for a request arriving at the moment of the read: a lease, job or
  * attempt never goes back to a state that would have been accepted.
  */
-import { and, eq, sql, type Placeholder, type SQL } from "drizzle-orm";
+import { and, eq, getTableColumns, sql, type Placeholder, type SQL } from "drizzle-orm";
 import type { ResultInput } from "../../../api/schemas.js";
 import { testOutcome } from "../../../api/status.js";
 import { foldTestResult, ruleQuarantine } from "../history.js";
@@ -19,6 +19,7 @@ import {
   decideResult,
   decideStart,
   finalFields,
+  observedDurationMs,
   repeatedPost,
   requireHeld,
   requireHolder,
@@ -34,7 +35,7 @@ import type {
 import { notFound } from "../../errors.js";
 import { announce, sqlState, unavailableIfLost, type PgContext, type PgExec } from "./context.js";
 import { leaseAndJob, type Value } from "./lease-reads.js";
-import { durationWrites, leaseCompletion } from "./report-writes.js";
+import { durationUpserts, leaseCompletion } from "./report-writes.js";
 import { jobs, testHistory } from "./schema.js";
 
 /** The guard as read: the job's state, and the history row's run count when it is folded. */
@@ -44,7 +45,7 @@ interface Expected {
   status: Value<string>;
   attempts: Value<number>;
   now: Value<number>;
-  history?: { id: string; runs: number };
+  history?: { id: Value<string>; runs: Value<number> };
 }
 
 /**
@@ -168,10 +169,90 @@ export async function guardedResult(
   return { job: finished, retry: false, duplicate: false, requeued: false };
 }
 
+/** The result's write, built once per pool as the start's is. */
+const finishes = new WeakMap<PgExec, ReturnType<typeof prepareFinish>>();
+function preparedFinish(ctx: PgContext) {
+  let finish = finishes.get(ctx.db);
+  if (!finish) finishes.set(ctx.db, (finish = prepareFinish(ctx)));
+  return finish;
+}
+
+/** The job's fields a result writes: rules.ts `finalFields`, and the quarantine read with it. */
+const FINAL_FIELDS = [
+  "status",
+  "flaky",
+  "finishedAt",
+  "durationMs",
+  "result",
+  "testFailures",
+  "quarantinedUntil",
+] as const;
+const jobColumns = getTableColumns(jobs);
+const historyColumns = getTableColumns(testHistory);
+
+/** A set() of placeholders named `prefix` + field. */
+const placeholders = (fields: readonly string[], prefix: string) =>
+  Object.fromEntries(fields.map((f) => [f, sql`${sql.placeholder(prefix + f)}`]));
+
+/** Values for `placeholders`, encoded as their columns encode them (JSON as text). */
+function encoded(
+  columns: Record<string, { mapToDriverValue(value: unknown): unknown }>,
+  values: object,
+  prefix: string,
+) {
+  return Object.fromEntries(
+    Object.entries(values).map(([f, v]) => [
+      prefix + f,
+      v == null ? v : columns[f]!.mapToDriverValue(v),
+    ]),
+  );
+}
+
 /**
  * The result's one statement: the job's final fields, and as CTEs its attempt, the lease's
  * completion, the folded history row and the duration and usage upserts, all behind the guard.
  */
+function prepareFinish(ctx: PgContext) {
+  const { db } = ctx;
+  const p = sql.placeholder;
+  const [leaseId, jobId, now] = [p("leaseId"), p("jobId"), p("now")];
+  const expected: Expected = {
+    leaseId,
+    jobId,
+    status: p("heldStatus"),
+    attempts: p("attempts"),
+    now,
+    history: { id: p("historyId"), runs: p("historyRuns") },
+  };
+  const writes: SQL[] = [
+    sql`update job_attempts set status = ${p("attemptStatus")}, finished_at = ${now},
+      duration_ms = ${p("durationMs")}, result = ${p("stored")}::jsonb
+      where job_id = ${jobId} and attempt = ${p("attempt")} and ${GUARD_HELD}`,
+    leaseCompletion(leaseId, now, jobId, GUARD_HELD),
+    db
+      .update(testHistory)
+      .set(placeholders(Object.keys(historyColumns), "h_"))
+      .where(and(eq(testHistory.id, p("historyId")), GUARD_HELD))
+      .getSQL(),
+    ...durationUpserts(
+      ctx,
+      { orgId: p("orgId"), testPath: p("testPath"), target: p("target") },
+      { ms: p("ms"), now },
+      GUARD_HELD,
+    ),
+  ];
+  return db
+    .with(
+      db.$with("guard", {}).as(guardOf(expected)),
+      ...writes.map((write, i) => db.$with(`w${i}`, {}).as(write)),
+    )
+    .update(jobs)
+    .set(placeholders(FINAL_FIELDS, "j_"))
+    .where(and(eq(jobs.id, jobId), GUARD_HELD))
+    .returning()
+    .prepare("qgjob_finish");
+}
+
 function finishWrite(
   ctx: PgContext,
   reported: {
@@ -181,39 +262,28 @@ function finishWrite(
     stored: StoredResult;
     now: number;
   },
-  fields: Partial<JobRecord>,
+  fields: Pick<JobRecord, (typeof FINAL_FIELDS)[number]>,
   history: TestHistoryRecord,
   folded: TestHistoryRecord,
 ) {
   const { leaseId, job, result, stored, now } = reported;
-  const expected: Expected = {
+  return preparedFinish(ctx).execute({
     leaseId,
     jobId: job.id,
-    status: job.status,
-    attempts: job.attempts,
     now,
-    history: { id: history.id, runs: history.runs },
-  };
-  const { db } = ctx;
-  const writes: SQL[] = [
-    sql`update job_attempts set status = ${result.status}, finished_at = ${now},
-      duration_ms = ${result.duration_ms}, result = ${JSON.stringify(stored)}::jsonb
-      where job_id = ${job.id} and attempt = ${result.attempt} and ${GUARD_HELD}`,
-    leaseCompletion(leaseId, now, job.id, GUARD_HELD),
-    db
-      .update(testHistory)
-      .set(folded)
-      .where(and(eq(testHistory.id, history.id), GUARD_HELD))
-      .getSQL(),
-    ...durationWrites(ctx, job, result.duration_ms, now, GUARD_HELD),
-  ];
-  return db
-    .with(
-      db.$with("guard", {}).as(guardOf(expected)),
-      ...writes.map((write, i) => db.$with(`w${i}`, {}).as(write)),
-    )
-    .update(jobs)
-    .set(fields)
-    .where(and(eq(jobs.id, job.id), GUARD_HELD))
-    .returning();
+    heldStatus: job.status,
+    attempts: job.attempts,
+    historyId: history.id,
+    historyRuns: history.runs,
+    attemptStatus: result.status,
+    durationMs: result.duration_ms,
+    stored: JSON.stringify(stored),
+    attempt: result.attempt,
+    orgId: job.orgId,
+    testPath: job.testPath,
+    target: job.target,
+    ms: observedDurationMs(result.duration_ms, job.startedAt, now),
+    ...encoded(historyColumns, folded, "h_"),
+    ...encoded(jobColumns, fields, "j_"),
+  });
 }

@@ -8,6 +8,7 @@ import { HELD_STATUSES } from "../../../api/status.js";
 import { observedDurationMs } from "../rules.js";
 import type { JobRecord } from "../store.js";
 import type { PgContext } from "./context.js";
+import type { Value } from "./lease-reads.js";
 
 const ALWAYS = sql`true`;
 
@@ -25,6 +26,16 @@ export function durationWrites(
   when: SQL = ALWAYS,
 ): SQL[] {
   const ms = observedDurationMs(reportedMs, job.startedAt, now);
+  return durationUpserts(ctx, job, { ms, now }, when);
+}
+
+/** The upserts of `durationWrites` for a run time already observed; values may be placeholders. */
+export function durationUpserts(
+  ctx: PgContext,
+  job: { orgId: Value<string>; testPath: Value<string>; target: Value<string> },
+  { ms, now }: { ms: Value<number>; now: Value<number> },
+  when: SQL = ALWAYS,
+): SQL[] {
   const { ewmaAlpha, usageHalfLifeMs } = ctx.options.scheduler;
   return [
     sql`insert into test_durations as d (org_id, test_path, target, ewma_ms, samples, updated_at)
@@ -47,9 +58,9 @@ export function durationWrites(
  * statement (its row still reads as open there, so it is not counted).
  */
 export function leaseCompletion(
-  leaseId: string,
-  now: number,
-  settled?: string,
+  leaseId: Value<string>,
+  now: Value<number>,
+  settled?: Value<string>,
   when: SQL = ALWAYS,
 ): SQL {
   return sql`update leases set ended_at = ${now}, end_reason = 'completed'
