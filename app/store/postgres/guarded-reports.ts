@@ -35,6 +35,7 @@ import type {
 import { notFound } from "../../errors.js";
 import { announce, sqlState, unavailableIfLost, type PgContext, type PgExec } from "./context.js";
 import { leaseAndJob, type Value } from "./lease-reads.js";
+import { encoded, placeholders } from "./placeholders.js";
 import { durationUpserts, leaseCompletion } from "./report-writes.js";
 import { jobs, testHistory } from "./schema.js";
 
@@ -189,24 +190,6 @@ const FINAL_FIELDS = [
 ] as const;
 const jobColumns = getTableColumns(jobs);
 const historyColumns = getTableColumns(testHistory);
-
-/** A set() of placeholders named `prefix` + field. */
-const placeholders = (fields: readonly string[], prefix: string) =>
-  Object.fromEntries(fields.map((f) => [f, sql`${sql.placeholder(prefix + f)}`]));
-
-/** Values for `placeholders`, encoded as their columns encode them (JSON as text). */
-function encoded(
-  columns: Record<string, { mapToDriverValue(value: unknown): unknown }>,
-  values: object,
-  prefix: string,
-) {
-  return Object.fromEntries(
-    Object.entries(values).map(([f, v]) => [
-      prefix + f,
-      v == null ? v : columns[f]!.mapToDriverValue(v),
-    ]),
-  );
-}
 
 /**
  * The result's one statement: the job's final fields, and as CTEs its attempt, the lease's
