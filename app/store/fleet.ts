@@ -2,19 +2,19 @@
 import type { FleetShare, SchedulingInput } from "../scheduler/types.js";
 import { decayUsage } from "../scheduler/usage.js";
 
-export interface LiveLeaseRow {
-  groupKey: string;
-  agentId: string;
-  orgId: string;
+/**
+ * The live agents of a target counted by their org (null: a fleet agent) and the org of the
+ * live lease they hold (null: idle). Each engine counts them in one grouped read, so a claim
+ * costs the same with 10 agents or 1,000.
+ */
+export interface FleetCountRow {
+  agentOrg: string | null;
+  leaseOrg: string | null;
+  n: number;
 }
 
-export interface LiveAgentRow {
-  id: string;
-  orgId: string | null;
-}
-
-const increment = (counts: Map<string, number>, key: string) =>
-  counts.set(key, (counts.get(key) ?? 0) + 1);
+const add = (counts: Map<string, number>, key: string, n: number) =>
+  counts.set(key, (counts.get(key) ?? 0) + n);
 
 /**
  * Who works on what among the live agents of a target. `extraIdle` counts fleet agents that are
@@ -22,25 +22,22 @@ const increment = (counts: Map<string, number>, key: string) =>
  * among the idle already.
  */
 export function fleetView(
-  live: LiveLeaseRow[],
-  alive: LiveAgentRow[],
+  counts: FleetCountRow[],
   extraIdle: number,
 ): Pick<SchedulingInput, "idleAgents" | "fleet"> {
-  const leaseOrg = new Map(live.map((l) => [l.agentId, l.orgId]));
   const idleAgents = { fleet: extraIdle, byOrg: new Map<string, number>() };
   const fleet: FleetShare & { busyByOrg: Map<string, number> } = {
     live: extraIdle,
     busyByOrg: new Map<string, number>(),
   };
-  for (const a of alive) {
-    const working = leaseOrg.get(a.id);
-    if (a.orgId === null) {
-      fleet.live++;
-      if (working !== undefined) increment(fleet.busyByOrg, working);
+  for (const { agentOrg, leaseOrg, n } of counts) {
+    if (agentOrg === null) {
+      fleet.live += n;
+      if (leaseOrg !== null) add(fleet.busyByOrg, leaseOrg, n);
     }
-    if (working !== undefined) continue;
-    if (a.orgId === null) idleAgents.fleet++;
-    else increment(idleAgents.byOrg, a.orgId);
+    if (leaseOrg !== null) continue;
+    if (agentOrg === null) idleAgents.fleet += n;
+    else add(idleAgents.byOrg, agentOrg, n);
   }
   return { idleAgents, fleet };
 }

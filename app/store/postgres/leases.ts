@@ -21,8 +21,7 @@ import {
   fleetView,
   staleSeenAt,
   usageView,
-  type LiveAgentRow,
-  type LiveLeaseRow,
+  type FleetCountRow,
   type OrgUsageRow,
 } from "../fleet.js";
 import {
@@ -129,24 +128,25 @@ const schedulerAgent = (agent: SchedulingAgent): SchedulingInput["agent"] => ({
 });
 
 interface ViewRow {
-  live: LiveLeaseRow[];
-  alive: LiveAgentRow[];
+  fleet: FleetCountRow[];
   usage: OrgUsageRow[];
   inFlight: { orgId: string; ms: number }[];
 }
 
 /**
  * Everything the scheduler weighs besides the queue, as one JSON value: the target's live agents
- * and every live lease (fleet.ts), and each org's usage with the work leased right now.
+ * counted by what they work on (fleet.ts), and each org's usage with the work leased right now.
  */
 function viewJson(ctx: PgContext, agent: SchedulingAgent, now: number): SQL {
   const { defaultTestMs } = ctx.options.scheduler;
   return sql`json_build_object(
-    'live', (select coalesce(json_agg(json_build_object(
-        'groupKey', group_key, 'agentId', agent_id, 'orgId', org_id)), '[]')
-      from leases where ended_at is null and expires_at > ${now}),
-    'alive', (select coalesce(json_agg(json_build_object('id', id, 'orgId', org_id)), '[]')
-      from agents where target = ${agent.target} and last_seen_at > ${now - ctx.options.leaseTtlMs}),
+    'fleet', (select coalesce(json_agg(json_build_object(
+        'agentOrg', agent_org, 'leaseOrg', lease_org, 'n', n)), '[]') from (
+        select a.org_id as agent_org, l.org_id as lease_org, count(*)::int as n
+        from agents a left join leases l
+          on l.agent_id = a.id and l.ended_at is null and l.expires_at > ${now}
+        where a.target = ${agent.target} and a.last_seen_at > ${now - ctx.options.leaseTtlMs}
+        group by 1, 2) f),
     'usage', (select coalesce(json_agg(json_build_object(
         'orgId', org_id, 'usageMs', usage_ms, 'updatedAt', updated_at)), '[]')
       from org_usage),
@@ -168,7 +168,7 @@ function viewOf(
     now,
     agent: schedulerAgent(agent),
     orgUsageMs: usageView(view.usage, view.inFlight, now, ctx.options.scheduler.usageHalfLifeMs),
-    ...fleetView(view.live, view.alive, extraIdle),
+    ...fleetView(view.fleet, extraIdle),
   };
 }
 

@@ -17,6 +17,7 @@ export const historyOfJob = and(
   eq(testDurations.testPath, jobs.testPath),
   eq(testDurations.target, jobs.target),
 );
+
 /** A queued job's fields the scheduler weighs, with its test file's duration history. */
 export const queuedJobColumns = {
   id: jobs.id,
@@ -71,15 +72,13 @@ function viewReads(ctx: SqliteContext) {
       .groupBy(jobs.orgId)
       .prepare(),
     usage: db.select().from(orgUsage).prepare(),
-    liveLeases: db
-      .select({ groupKey: leases.groupKey, agentId: leases.agentId, orgId: leases.orgId })
-      .from(leases)
-      .where(liveLease)
-      .prepare(),
-    aliveAgents: db
-      .select({ id: agents.id, orgId: agents.orgId })
+    // Every live agent of the target, counted by its org and its live lease's (fleet.ts).
+    fleetCounts: db
+      .select({ agentOrg: agents.orgId, leaseOrg: leases.orgId, n: sql<number>`count(*)` })
       .from(agents)
+      .leftJoin(leases, and(eq(leases.agentId, agents.id), liveLease))
       .where(and(eq(agents.target, p("target")), gt(agents.lastSeenAt, p("aliveSince"))))
+      .groupBy(agents.orgId, leases.orgId)
       .prepare(),
   };
 }

@@ -70,12 +70,11 @@ function orgUsageNow(ctx: SqliteContext, now: number): Map<string, number> {
   return usageView(q.usage.all(), q.inFlight.all(), now, usageHalfLifeMs);
 }
 
-/** The live leases and agents of a target, as the scheduler sees them (fleet.ts). */
+/** The live agents of a target and what they work on, as the scheduler sees them (fleet.ts). */
 function fleetNow(ctx: SqliteContext, target: Target, now: number, extraIdle: number) {
-  const q = claimQueries(ctx);
-  const live = q.liveLeases.all({ now });
-  const alive = q.aliveAgents.all({ target, aliveSince: now - ctx.options.leaseTtlMs });
-  return fleetView(live, alive, extraIdle);
+  const aliveSince = now - ctx.options.leaseTtlMs;
+  const counts = claimQueries(ctx).fleetCounts.all({ target, now, aliveSince });
+  return fleetView(counts, extraIdle);
 }
 
 /** Everything the scheduler weighs besides the queue: the agent, usage and the fleet. */
