@@ -219,9 +219,9 @@ function sqliteEngine(): Engine & { close(): void } {
         tx.insert(s.agents).values(rows.agents).run();
         if (rows.leases.length) tx.insert(s.leases).values(rows.leases).run();
         const agent = rows.agents[0]!;
-        const bounded = sqliteLeases.decideFor(tx, ctx, agent, NOW);
+        const bounded = sqliteLeases.decideFor(ctx, agent, NOW);
         const input: SchedulingInput = {
-          ...sqliteLeases.schedulingView(tx, ctx, agent, NOW),
+          ...sqliteLeases.schedulingView(ctx, agent, NOW),
           queued: sqliteQueued.queuedJobs(tx, base.scheduler, servedBy(s.jobs, w.agent)),
         };
         return { bounded, full: decide(input, base.scheduler, w.strategy) };

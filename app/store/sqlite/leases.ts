@@ -79,7 +79,6 @@ function fleetNow(ctx: SqliteContext, target: Target, now: number, extraIdle: nu
 
 /** Everything the scheduler weighs besides the queue: the agent, usage and the fleet. */
 export function schedulingView(
-  tx: SqliteExec,
   ctx: SqliteContext,
   agent: SchedulingAgent,
   now: number,
@@ -99,13 +98,13 @@ export function schedulingView(
 }
 
 /**
- * What the scheduler hands this agent now, read in the caller's transaction: the claim's
+ * What the scheduler hands this agent now, read on the connection (so in the caller's
+ * transaction, where there is one): the claim's
  * decision, and the queue view's preview of it (which claims nothing). The groups are ranked
  * from the bounded candidate heads (heads.ts), then only the chosen group's first jobs are read.
  * A group whose every job avoids this agent for now is left out and the ranking runs again.
  */
 export function decideFor(
-  tx: SqliteExec,
   ctx: SqliteContext,
   agent: SchedulingAgent,
   now: number,
@@ -131,7 +130,7 @@ export function decideFor(
       runPlan(candidateRows({ ...query, excluded }, agent.device), reads, query),
     );
     if (heads.length === 0) return null;
-    input ??= schedulingView(tx, ctx, agent, now, extraIdle);
+    input ??= schedulingView(ctx, agent, now, extraIdle);
     const choice = chooseGroup(heads, input, scheduler);
     if (!choice) return null;
     const group = groupForBatch(ctx, choice.group, claimant);
@@ -151,7 +150,7 @@ export function claimLease(
       const agent = claimingAgent(tx, ctx, agentId, now, holder);
       // A drained agent's polls are answered "no work" until it is undrained.
       if (agent.drainedAt !== null) return null;
-      const decision = decideFor(tx, ctx, agent, now);
+      const decision = decideFor(ctx, agent, now);
       if (!decision) return null;
 
       const lease: LeaseRecord = {

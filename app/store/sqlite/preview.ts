@@ -42,7 +42,7 @@ export function previewNextLeases(
         )
         .orderBy(asc(agents.name))
         .get();
-      const decision = decideFor(tx, ctx, idle ?? newAgent(target), now, idle ? 0 : 1);
+      const decision = decideFor(ctx, idle ?? newAgent(target), now, idle ? 0 : 1);
       return nextLeaseView(target, idle, decision, scope);
     }),
   );
